@@ -1,0 +1,416 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type opKind uint8
+
+const (
+	opString opKind = iota
+	opStringIgnoreCase
+	opStringLike
+	opNumericEquals
+	opNumericLess
+	opNumericLessEq
+	opNumericGreater
+	opNumericGreaterEq
+	opDateEquals
+	opDateLess
+	opDateLessEq
+	opDateGreater
+	opDateGreaterEq
+	opBool
+	opBinary
+	opIP
+	opArn
+	opNull
+)
+
+const (
+	setNone = iota
+	setAny
+	setAll
+)
+
+// operator is a parsed condition operator name.
+type operator struct {
+	kind     opKind
+	negate   bool
+	ifExists bool
+	set      int
+}
+
+var baseOperators = map[string]operator{
+	"StringEquals":              {kind: opString},
+	"StringNotEquals":           {kind: opString, negate: true},
+	"StringEqualsIgnoreCase":    {kind: opStringIgnoreCase},
+	"StringNotEqualsIgnoreCase": {kind: opStringIgnoreCase, negate: true},
+	"StringLike":                {kind: opStringLike},
+	"StringNotLike":             {kind: opStringLike, negate: true},
+	"NumericEquals":             {kind: opNumericEquals},
+	"NumericNotEquals":          {kind: opNumericEquals, negate: true},
+	"NumericLessThan":           {kind: opNumericLess},
+	"NumericLessThanEquals":     {kind: opNumericLessEq},
+	"NumericGreaterThan":        {kind: opNumericGreater},
+	"NumericGreaterThanEquals":  {kind: opNumericGreaterEq},
+	"DateEquals":                {kind: opDateEquals},
+	"DateNotEquals":             {kind: opDateEquals, negate: true},
+	"DateLessThan":              {kind: opDateLess},
+	"DateLessThanEquals":        {kind: opDateLessEq},
+	"DateGreaterThan":           {kind: opDateGreater},
+	"DateGreaterThanEquals":     {kind: opDateGreaterEq},
+	"Bool":                      {kind: opBool},
+	"BinaryEquals":              {kind: opBinary},
+	"IpAddress":                 {kind: opIP},
+	"NotIpAddress":              {kind: opIP, negate: true},
+	"ArnEquals":                 {kind: opArn},
+	"ArnLike":                   {kind: opArn},
+	"ArnNotEquals":              {kind: opArn, negate: true},
+	"ArnNotLike":                {kind: opArn, negate: true},
+	"Null":                      {kind: opNull},
+}
+
+// parseOperator parses names such as "ForAnyValue:StringLikeIfExists".
+// Operator names are case-sensitive, as in AWS.
+func parseOperator(name string) (operator, error) {
+	rest := name
+	set := setNone
+	if p, r, ok := strings.Cut(name, ":"); ok {
+		switch p {
+		case "ForAnyValue":
+			set = setAny
+		case "ForAllValues":
+			set = setAll
+		default:
+			return operator{}, fmt.Errorf("unknown set operator prefix %q (want ForAnyValue: or ForAllValues:)", p+":")
+		}
+		rest = r
+	}
+	ifExists := false
+	if b, ok := strings.CutSuffix(rest, "IfExists"); ok {
+		ifExists, rest = true, b
+	}
+	op, ok := baseOperators[rest]
+	if !ok {
+		return operator{}, fmt.Errorf("unknown condition operator %q", name)
+	}
+	if op.kind == opNull && (ifExists || set != setNone) {
+		return operator{}, fmt.Errorf("condition operator %q: Null takes no IfExists suffix or set prefix", name)
+	}
+	op.ifExists, op.set = ifExists, set
+	return op, nil
+}
+
+// cvalue is one compiled policy value of a condition.
+type cvalue struct {
+	pat  vpattern // string and ARN operators
+	arn  arnGlob  // ARN operators without variables
+	num  float64
+	t    time.Time
+	pfx  netip.Prefix
+	bin  []byte
+	bool bool
+}
+
+type ccond struct {
+	op   operator
+	key  string
+	vals []cvalue
+}
+
+func compileCondition(c Condition, vars bool) (ccond, error) {
+	op, err := parseOperator(c.Operator)
+	if err != nil {
+		return ccond{}, err
+	}
+	cc := ccond{op: op, key: c.Key, vals: make([]cvalue, len(c.Values))}
+	for i, v := range c.Values {
+		cv := &cc.vals[i]
+		switch op.kind {
+		case opString, opStringIgnoreCase:
+			cv.pat = compileVarPattern(v, vars, false)
+		case opStringLike:
+			cv.pat = compileVarPattern(v, vars, true)
+		case opArn:
+			cv.pat = compileVarPattern(v, vars, true)
+			if !cv.pat.hasVars {
+				cv.arn = compileARNGlob(cv.pat.plain)
+			}
+		case opNumericEquals, opNumericLess, opNumericLessEq, opNumericGreater, opNumericGreaterEq:
+			n, ok := parseNumber(v)
+			if !ok {
+				return ccond{}, fmt.Errorf("%q is not a number", v)
+			}
+			cv.num = n
+		case opDateEquals, opDateLess, opDateLessEq, opDateGreater, opDateGreaterEq:
+			t, ok := parseDate(v)
+			if !ok {
+				return ccond{}, fmt.Errorf("%q is not a date (ISO 8601 or epoch seconds)", v)
+			}
+			cv.t = t
+		case opBool, opNull:
+			switch strings.ToLower(v) {
+			case "true":
+				cv.bool = true
+			case "false":
+			default:
+				return ccond{}, fmt.Errorf("%q is not true or false", v)
+			}
+		case opBinary:
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return ccond{}, fmt.Errorf("%q is not base64", v)
+			}
+			cv.bin = b
+		case opIP:
+			p, ok := parseCIDR(v)
+			if !ok {
+				return ccond{}, fmt.Errorf("%q is not an IP address or CIDR block", v)
+			}
+			cv.pfx = p
+		}
+	}
+	return cc, nil
+}
+
+func parseNumber(s string) (float64, bool) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(n) {
+		return 0, false
+	}
+	return n, true
+}
+
+var dateLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+func parseDate(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < -1e12 || n > 1e12 {
+			return time.Time{}, false
+		}
+		return time.Unix(n, 0).UTC(), true
+	}
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func parseCIDR(s string) (netip.Prefix, bool) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), true
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+// evalCondition evaluates one condition; it reports whether the key was
+// absent from the request.
+func (e *evalCtx) evalCondition(c *ccond) (result, absent bool) {
+	vals := e.lookup(c.key)
+	absent = len(vals) == 0
+	if c.op.kind == opNull {
+		for _, v := range c.vals {
+			if v.bool == absent {
+				return true, absent
+			}
+		}
+		return false, absent
+	}
+	if absent {
+		switch {
+		case c.op.ifExists:
+			return true, true
+		case c.op.set == setAll:
+			return true, true
+		case c.op.set == setAny:
+			return false, true
+		default:
+			return c.op.negate, true
+		}
+	}
+	switch c.op.set {
+	case setAny:
+		for _, v := range vals {
+			if e.matchOne(c, v) != c.op.negate {
+				return true, false
+			}
+		}
+		return false, false
+	case setAll:
+		for _, v := range vals {
+			if e.matchOne(c, v) == c.op.negate {
+				return false, false
+			}
+		}
+		return true, false
+	default:
+		for _, v := range vals {
+			if e.matchOne(c, v) {
+				return !c.op.negate, false
+			}
+		}
+		return c.op.negate, false
+	}
+}
+
+// matchOne reports whether the request value v matches any of the
+// condition's policy values under the positive form of its operator.
+func (e *evalCtx) matchOne(c *ccond, v string) bool {
+	switch c.op.kind {
+	case opString, opStringIgnoreCase, opStringLike, opArn:
+		for i := range c.vals {
+			cv := &c.vals[i]
+			if c.op.kind == opArn && !cv.pat.hasVars {
+				if cv.arn.match(v) {
+					return true
+				}
+				continue
+			}
+			g, ok := e.resolve(&cv.pat)
+			if !ok {
+				continue
+			}
+			switch c.op.kind {
+			case opString:
+				if g.equalString(v, false) {
+					return true
+				}
+			case opStringIgnoreCase:
+				if g.equalString(v, true) {
+					return true
+				}
+			case opStringLike:
+				if g.match(v) {
+					return true
+				}
+			case opArn:
+				a := compileARNGlob(g)
+				if a.match(v) {
+					return true
+				}
+			}
+		}
+		return false
+	case opNumericEquals, opNumericLess, opNumericLessEq, opNumericGreater, opNumericGreaterEq:
+		n, ok := parseNumber(v)
+		if !ok {
+			return false
+		}
+		for _, cv := range c.vals {
+			var r bool
+			switch c.op.kind {
+			case opNumericEquals:
+				r = n == cv.num
+			case opNumericLess:
+				r = n < cv.num
+			case opNumericLessEq:
+				r = n <= cv.num
+			case opNumericGreater:
+				r = n > cv.num
+			case opNumericGreaterEq:
+				r = n >= cv.num
+			}
+			if r {
+				return true
+			}
+		}
+		return false
+	case opDateEquals, opDateLess, opDateLessEq, opDateGreater, opDateGreaterEq:
+		t, ok := parseDate(v)
+		if !ok {
+			return false
+		}
+		for _, cv := range c.vals {
+			var r bool
+			switch c.op.kind {
+			case opDateEquals:
+				r = t.Equal(cv.t)
+			case opDateLess:
+				r = t.Before(cv.t)
+			case opDateLessEq:
+				r = !t.After(cv.t)
+			case opDateGreater:
+				r = t.After(cv.t)
+			case opDateGreaterEq:
+				r = !t.Before(cv.t)
+			}
+			if r {
+				return true
+			}
+		}
+		return false
+	case opBool:
+		var b bool
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			b = true
+		case "false":
+		default:
+			return false
+		}
+		for _, cv := range c.vals {
+			if cv.bool == b {
+				return true
+			}
+		}
+		return false
+	case opBinary:
+		rb, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return false
+		}
+		for _, cv := range c.vals {
+			if bytes.Equal(rb, cv.bin) {
+				return true
+			}
+		}
+		return false
+	case opIP:
+		a, err := netip.ParseAddr(strings.TrimSpace(v))
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, cv := range c.vals {
+			if cv.pfx.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}

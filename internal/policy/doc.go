@@ -1,0 +1,37 @@
+// Package policy is an offline engine for the AWS IAM policy language: it parses
+// identity, resource (bucket and key), permissions-boundary, session and VPC
+// endpoint policy documents and decides, without calling AWS, whether a
+// principal may perform an action on a resource.
+//
+// The evaluation follows the logic AWS documents in "Policy evaluation logic"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+// an explicit Deny in any applicable policy wins; otherwise, within one
+// account, an Allow from an identity policy or from the resource policy is
+// enough; across accounts both the caller's identity policy and the resource
+// owner's resource policy must allow; permissions boundaries, session policies
+// and endpoint policies, when given, must also allow. With
+// PolicySet.KeyPolicyMode the resource policy is a KMS key policy, which must
+// allow the caller directly or delegate to the account's identity policies by
+// allowing the account root.
+//
+// A denial is a result, not an error: Evaluate always returns a Result whose
+// Decision is Allowed, ExplicitDeny or ImplicitDeny, with the statements that
+// decided it, every statement that matched, the condition keys the request
+// lacked that a statement needed (MissingKeys) and human-readable Reasons.
+//
+// # Errors
+//
+// Parse and ParseNamed return a *ParseError for any malformed document,
+// naming the statement (index and Sid) and the field at fault. A document
+// that does not parse is never evaluated, so a malformed policy can never
+// allow anything. Evaluate does not return errors; it never panics on any
+// input.
+//
+// # Concurrency
+//
+// A *Document returned by Parse is immutable as far as this package is
+// concerned and may be evaluated from many goroutines at once. Callers must
+// not modify a parsed Document's statements; to change a policy, edit its
+// JSON and parse it again. Evaluate, MatchAction, MatchResource and
+// PrincipalFromARN are safe for concurrent use.
+package policy

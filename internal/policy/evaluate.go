@@ -1,0 +1,491 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// compiled is the matching form of a statement, built once by Parse.
+type compiled struct {
+	actions   []glob // lower-cased Action or NotAction patterns
+	notAction bool
+	resources []vpattern
+	arns      []arnGlob // compiled resources without variables (parallel to resources)
+	notRes    bool
+	hasRes    bool
+	principal []principalEntry
+	notPrinc  bool
+	hasPrinc  bool
+	conds     []ccond
+}
+
+func compileStatement(st *Statement, vars bool) (*compiled, error) {
+	c := &compiled{}
+	acts := st.Action
+	if len(st.NotAction) > 0 {
+		acts, c.notAction = st.NotAction, true
+	}
+	for _, a := range acts {
+		c.actions = append(c.actions, compileGlob(strings.ToLower(a)))
+	}
+	res := st.Resource
+	if len(st.NotResource) > 0 {
+		res, c.notRes = st.NotResource, true
+	}
+	c.hasRes = len(res) > 0
+	for _, r := range res {
+		p := compileVarPattern(r, vars, true)
+		c.resources = append(c.resources, p)
+		var a arnGlob
+		if !p.hasVars {
+			a = compileARNGlob(p.plain)
+		}
+		c.arns = append(c.arns, a)
+	}
+	switch {
+	case st.Principal != nil:
+		c.hasPrinc, c.principal = true, compilePrincipals(st.Principal)
+	case st.NotPrincipal != nil:
+		c.hasPrinc, c.notPrinc, c.principal = true, true, compilePrincipals(st.NotPrincipal)
+	}
+	for _, cond := range st.Condition {
+		cc, err := compileCondition(cond, vars)
+		if err != nil {
+			return nil, &ParseError{Field: "Condition." + cond.Operator + "." + cond.Key, Msg: err.Error()}
+		}
+		c.conds = append(c.conds, cc)
+	}
+	return c, nil
+}
+
+// evalCtx carries one evaluation's request and bookkeeping.
+type evalCtx struct {
+	req     *Request
+	action  string // lower-cased
+	missing []string
+	reasons []string
+}
+
+func (e *evalCtx) noteMissing(key string) {
+	for _, k := range e.missing {
+		if strings.EqualFold(k, key) {
+			return
+		}
+	}
+	e.missing = append(e.missing, key)
+}
+
+// lookup returns the request's values for a condition key, looked up
+// case-insensitively, falling back to the keys derived from the principal.
+func (e *evalCtx) lookup(key string) []string {
+	for k, v := range e.req.Context {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	p := &e.req.Principal
+	one := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return []string{s}
+	}
+	switch {
+	case strings.EqualFold(key, "aws:username"):
+		if p.Type == TypeUser {
+			return one(p.Username)
+		}
+	case strings.EqualFold(key, "aws:userid"):
+		if p.UserID == "" && p.Type == TypeRoot {
+			return one(p.Account)
+		}
+		return one(p.UserID)
+	case strings.EqualFold(key, "aws:PrincipalArn"):
+		if p.Type == TypeAssumedRole && p.Account != "" && p.RoleName != "" {
+			return one(roleARN(p))
+		}
+		return one(p.ARN)
+	case strings.EqualFold(key, "aws:PrincipalAccount"):
+		if p.Type != TypeAnonymous && p.Type != TypeService {
+			return one(p.Account)
+		}
+	case strings.EqualFold(key, "aws:PrincipalType"):
+		switch p.Type {
+		case TypeUser:
+			return one("User")
+		case TypeRoot:
+			return one("Account")
+		case TypeAssumedRole, TypeRole:
+			return one("AssumedRole")
+		case TypeFederatedUser:
+			return one("FederatedUser")
+		case TypeAnonymous:
+			return one("Anonymous")
+		}
+	case strings.EqualFold(key, "aws:PrincipalServiceName"):
+		if p.Type == TypeService {
+			return one(p.Service)
+		}
+	case strings.EqualFold(key, "aws:ResourceAccount"):
+		if e.req.ResourceAccount != "" {
+			return one(e.req.ResourceAccount)
+		}
+		if p.Type != TypeAnonymous && p.Type != TypeService {
+			return one(p.Account)
+		}
+	}
+	return nil
+}
+
+// definitelyAbsent reports keys that cannot exist for this principal, so
+// their absence is not worth reporting as missing.
+func (e *evalCtx) definitelyAbsent(key string) bool {
+	t := e.req.Principal.Type
+	if t == "" {
+		return false
+	}
+	return strings.EqualFold(key, "aws:username") && t != TypeUser && t != TypeFederatedUser
+}
+
+func roleARN(p *Principal) string {
+	part := "aws"
+	if f, ok := splitARN(p.ARN); ok && f[1] != "" {
+		part = f[1]
+	}
+	return "arn:" + part + ":iam::" + p.Account + ":role/" + p.RoleName
+}
+
+// stmtMatch is the outcome of matching one statement.
+type stmtMatch struct {
+	applies bool
+	pm      identityMatch
+}
+
+// matchStatement decides whether st applies to the request. Keys absent from
+// the request that could change the outcome are recorded as missing.
+func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string) stmtMatch {
+	var m stmtMatch
+	principalKind := kind == KindResource || kind == KindEndpoint
+	p := &e.req.Principal
+	switch {
+	case !principalKind && c.hasPrinc:
+		return m // identity-type policies cannot name principals (AWS rejects them)
+	case principalKind && !c.hasPrinc:
+		if kind == KindResource {
+			return m // a resource policy statement without Principal grants or denies nobody
+		}
+		m.pm = identityMatch{any: true, direct: true, self: true}
+	case principalKind && c.notPrinc:
+		if notPrincipalExcludes(c.principal, p, st.Effect == EffectDeny) {
+			return m
+		}
+		m.pm = identityMatch{any: true, direct: true, self: true}
+	case principalKind:
+		m.pm = matchPrincipals(c.principal, p)
+		if !m.pm.any {
+			return m
+		}
+	}
+
+	hit := false
+	for _, g := range c.actions {
+		if g.match(e.action) {
+			hit = true
+			break
+		}
+	}
+	if hit == c.notAction {
+		return m
+	}
+
+	// Missing keys are gathered locally and kept only if they matter.
+	saved := e.missing
+	e.missing = nil
+	defer func() {
+		local := e.missing
+		e.missing = saved
+		for _, k := range local {
+			if !e.definitelyAbsent(k) {
+				e.noteMissing(k)
+			}
+		}
+	}()
+
+	if !c.hasRes {
+		if !principalKind {
+			return m // identity-type statements need Resource or NotResource
+		}
+	} else {
+		hit = false
+		for i := range c.resources {
+			if !c.resources[i].hasVars {
+				if c.arns[i].match(e.req.Resource) {
+					hit = true
+					break
+				}
+				continue
+			}
+			g, ok := e.resolve(&c.resources[i])
+			if ok {
+				a := compileARNGlob(g)
+				if a.match(e.req.Resource) {
+					hit = true
+					break
+				}
+			}
+		}
+		if hit == c.notRes {
+			if len(e.missing) == 0 {
+				return m
+			}
+			// The resource failed only for want of a variable's key:
+			// keep those keys, but the statement does not apply.
+			e.missing = e.missing[:len(e.missing):len(e.missing)]
+			return m
+		}
+		e.missing = nil // keys behind a resource that matched anyway do not matter
+	}
+
+	ok := true
+	decisive := false // a condition failed on keys the request has
+	for i := range c.conds {
+		before := len(e.missing)
+		r, absent := e.evalCondition(&c.conds[i])
+		if absent {
+			e.noteMissing(c.conds[i].key)
+		}
+		if !r {
+			ok = false
+			if !absent && len(e.missing) == before {
+				decisive = true
+			}
+		}
+	}
+	if decisive {
+		e.missing = nil
+	}
+	m.applies = ok
+	return m
+}
+
+type matchRef struct {
+	ref StatementRef
+	pm  identityMatch
+}
+
+// Evaluate decides whether req is allowed by the policies in set. It never
+// panics and never returns Allowed unless some statement allows the request
+// and no applicable statement denies it.
+func Evaluate(req Request, set PolicySet) Result {
+	e := &evalCtx{req: &req, action: strings.ToLower(req.Action)}
+	var res Result
+	lists := [...]struct {
+		kind string
+		docs []*Document
+	}{
+		{KindIdentity, set.Identity},
+		{KindResource, set.Resource},
+		{KindBoundary, set.Boundary},
+		{KindSession, set.Session},
+		{KindEndpoint, set.Endpoint},
+	}
+	var allows [5][]matchRef
+	var denies []StatementRef
+	for li, l := range lists {
+		for _, d := range l.docs {
+			if d == nil {
+				continue
+			}
+			vars := d.Version == Version2012
+			for si := range d.Statements {
+				st := &d.Statements[si]
+				c := st.c
+				if c == nil {
+					var err error
+					if c, err = compileStatement(st, vars); err != nil {
+						e.reasons = append(e.reasons, fmt.Sprintf("%s policy %q statement %d is invalid and was ignored: %v", l.kind, d.Name, st.Index, err))
+						continue
+					}
+				}
+				m := e.matchStatement(st, c, l.kind)
+				if !m.applies {
+					continue
+				}
+				ref := StatementRef{Policy: d.Name, Kind: l.kind, Sid: st.Sid, Index: st.Index, Effect: st.Effect}
+				res.Matched = append(res.Matched, ref)
+				if st.Effect == EffectDeny {
+					denies = append(denies, ref)
+				} else {
+					allows[li] = append(allows[li], matchRef{ref, m.pm})
+				}
+			}
+		}
+	}
+	if len(e.missing) > 0 {
+		res.MissingKeys = append([]string(nil), e.missing...)
+		sort.Strings(res.MissingKeys)
+	}
+	res.Reasons = e.reasons
+	if len(denies) > 0 {
+		res.Decision = ExplicitDeny
+		res.Deciding = denies
+		for _, d := range denies {
+			res.Reasons = append(res.Reasons, "explicitly denied by "+d.String())
+		}
+		return res
+	}
+	decide(&req, &set, allows, &res)
+	return res
+}
+
+// decide applies AWS's allow rules once no Deny applies.
+func decide(req *Request, set *PolicySet, allows [5][]matchRef, res *Result) {
+	p := &req.Principal
+	idAllows, resAllows := allows[0], allows[1]
+	anonymous := p.Type == TypeAnonymous || (p.Account == "" && p.Type != TypeService)
+	resAcct := req.ResourceAccount
+	if resAcct == "" {
+		resAcct = p.Account
+	}
+	sameAccount := !anonymous && resAcct == p.Account
+
+	var resDirect, resViaAccount []StatementRef
+	for _, a := range resAllows {
+		if a.pm.direct {
+			resDirect = append(resDirect, a.ref)
+		} else {
+			resViaAccount = append(resViaAccount, a.ref)
+		}
+	}
+	var idRefs []StatementRef
+	for _, a := range idAllows {
+		idRefs = append(idRefs, a.ref)
+	}
+	identityOK := len(idRefs) > 0
+	rootImplicit := p.Type == TypeRoot && !anonymous
+	if rootImplicit && !identityOK {
+		identityOK = true
+		res.Reasons = append(res.Reasons, "the account root user needs no identity policy")
+	}
+
+	var deciding []StatementRef
+	base := false
+	switch {
+	case p.Type == TypeService:
+		base = len(resDirect) > 0
+		deciding = append(deciding, resDirect...)
+		if !base {
+			res.Reasons = append(res.Reasons, "no resource policy statement allows the service principal")
+		}
+	case anonymous:
+		base = len(resDirect) > 0
+		deciding = append(deciding, resDirect...)
+		if !base {
+			res.Reasons = append(res.Reasons, "an anonymous request needs a resource policy that allows everyone (\"*\"), and none does")
+		}
+	case set.KeyPolicyMode && sameAccount:
+		switch {
+		case len(resDirect) > 0:
+			base = true
+			deciding = append(deciding, resDirect...)
+			res.Reasons = append(res.Reasons, "the key policy allows the caller directly")
+		case len(resViaAccount) > 0 && identityOK:
+			base = true
+			deciding = append(deciding, resViaAccount...)
+			deciding = append(deciding, idRefs...)
+			res.Reasons = append(res.Reasons, "the key policy delegates to the account's identity policies, and an identity policy allows")
+		case len(resViaAccount) > 0:
+			res.Reasons = append(res.Reasons, "the key policy delegates to the account's identity policies, but no identity policy allows")
+		default:
+			if identityOK {
+				res.Reasons = append(res.Reasons, "an identity policy allows, but the key policy neither allows the caller nor delegates to the account root")
+			} else {
+				res.Reasons = append(res.Reasons, "the key policy does not allow the caller")
+			}
+		}
+	case sameAccount:
+		if identityOK {
+			base = true
+			deciding = append(deciding, idRefs...)
+		}
+		if len(resDirect) > 0 {
+			base = true
+			deciding = append(deciding, resDirect...)
+		}
+		if len(resViaAccount) > 0 && identityOK {
+			deciding = append(deciding, resViaAccount...)
+		}
+		if !base {
+			if len(resViaAccount) > 0 {
+				res.Reasons = append(res.Reasons, "the resource policy allows the account, which delegates to identity policies, and no identity policy allows")
+			} else {
+				res.Reasons = append(res.Reasons, "no identity or resource policy statement allows the request")
+			}
+		}
+	default: // cross-account
+		resOK := len(resDirect) > 0 || len(resViaAccount) > 0
+		switch {
+		case identityOK && resOK:
+			base = true
+			deciding = append(deciding, idRefs...)
+			deciding = append(deciding, resDirect...)
+			deciding = append(deciding, resViaAccount...)
+			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): both an identity policy and the resource policy allow", p.Account, resAcct))
+		case identityOK:
+			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): an identity policy allows, but the resource policy does not", p.Account, resAcct))
+		case resOK:
+			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): the resource policy allows, but no identity policy of the caller does", p.Account, resAcct))
+		default:
+			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): neither an identity policy nor the resource policy allows", p.Account, resAcct))
+		}
+	}
+	if !base {
+		res.Decision = ImplicitDeny
+		return
+	}
+
+	// Guardrails: each given policy type must also allow.
+	guards := [...]struct {
+		kind, what string
+		docs       []*Document
+		refs       []matchRef
+	}{
+		{KindBoundary, "permissions boundary", set.Boundary, allows[2]},
+		{KindSession, "session policy", set.Session, allows[3]},
+		{KindEndpoint, "VPC endpoint policy", set.Endpoint, allows[4]},
+	}
+	for _, g := range guards {
+		if len(g.docs) == 0 {
+			continue
+		}
+		if len(g.refs) == 0 {
+			if g.kind != KindEndpoint && sameAccount && !set.KeyPolicyMode && selfGrant(resAllows) {
+				res.Reasons = append(res.Reasons, fmt.Sprintf("the %s does not allow, but the resource policy names the caller itself in the same account, which the %s does not limit", g.what, g.what))
+				continue
+			}
+			res.Decision = ImplicitDeny
+			res.Reasons = append(res.Reasons, fmt.Sprintf("the %s does not allow the request", g.what))
+			return
+		}
+		for _, r := range g.refs {
+			deciding = append(deciding, r.ref)
+		}
+	}
+	res.Decision = Allowed
+	res.Deciding = deciding
+	for _, d := range deciding {
+		res.Reasons = append(res.Reasons, "allowed by "+d.String())
+	}
+}
+
+// selfGrant reports whether a resource policy Allow names the caller's own
+// user or session ARN (not only its account or role).
+func selfGrant(resAllows []matchRef) bool {
+	for _, a := range resAllows {
+		if a.pm.self && !a.pm.roleOnly {
+			return true
+		}
+	}
+	return false
+}
