@@ -1,0 +1,575 @@
+package s3fake
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+func canceled(op string, err error) error {
+	return &smithy.OperationError{ServiceID: "S3", OperationName: op, Err: &smithy.CanceledError{Err: err}}
+}
+
+// readBody reads a request body as the HTTP transport would, checking the
+// declared length.
+func readBody(ctx context.Context, op string, body io.Reader, length *int64, call *Call) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, canceled(op, err)
+	}
+	if body == nil {
+		body = bytes.NewReader(nil)
+	}
+	data, err := io.ReadAll(body)
+	call.BodySize = int64(len(data))
+	if err != nil {
+		return nil, &smithy.OperationError{ServiceID: "S3", OperationName: op, Err: fmt.Errorf("read request body: %w", err)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, canceled(op, err)
+	}
+	if length != nil && *length != int64(len(data)) {
+		return nil, invalid(op, "IncompleteBody", fmt.Sprintf("declared %d bytes, body has %d", *length, len(data)))
+	}
+	return data, nil
+}
+
+// checkChecksum verifies the checksum sent with data, or computes the one
+// asked for by algo alone, and returns the algorithm and value.
+func checkChecksum(op string, algo types.ChecksumAlgorithm, cs checksums, data []byte) (types.ChecksumAlgorithm, string, error) {
+	prov := cs.provided()
+	if len(prov) > 1 {
+		return "", "", invalid(op, "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	}
+	for a, v := range prov {
+		if algo != "" && algo != a {
+			return "", "", invalid(op, "InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+		}
+		if newHash(a) == nil {
+			return "", "", invalid(op, "InvalidRequest", "unsupported checksum algorithm")
+		}
+		if got := Checksum(a, data); got != v {
+			return "", "", invalid(op, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", a))
+		}
+		return a, v, nil
+	}
+	if algo != "" {
+		if newHash(algo) == nil {
+			return "", "", invalid(op, "InvalidRequest", "unsupported checksum algorithm")
+		}
+		return algo, Checksum(algo, data), nil
+	}
+	return "", "", nil
+}
+
+// PutObject stores an object.
+func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	out, err := c.do(ctx, OpPutObject, in, func(ctx context.Context, call *Call) (any, error) {
+		data, err := readBody(ctx, OpPutObject, in.Body, in.ContentLength, call)
+		if err != nil {
+			return (*s3.PutObjectOutput)(nil), err
+		}
+		algo, sum, err := checkChecksum(OpPutObject, in.ChecksumAlgorithm,
+			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
+		if err != nil {
+			return (*s3.PutObjectOutput)(nil), err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		b, k := aws.ToString(in.Bucket), aws.ToString(in.Key)
+		if !c.buckets[b] {
+			return (*s3.PutObjectOutput)(nil), noSuchBucket(OpPutObject)
+		}
+		o := &Object{
+			Bucket: b, Key: k, Data: data, ETag: etagOf(data), VersionID: c.newID("v"),
+			ContentType: aws.ToString(in.ContentType), Metadata: maps.Clone(in.Metadata),
+			ChecksumAlgo: algo, Checksum: sum, ServerSideEnc: in.ServerSideEncryption,
+			SSEKMSKeyID: aws.ToString(in.SSEKMSKeyId), SSECustomerAlgo: aws.ToString(in.SSECustomerAlgorithm),
+			StorageClass: in.StorageClass, ACL: in.ACL, Tagging: aws.ToString(in.Tagging),
+			LastModified: c.now(), Input: in,
+		}
+		if algo != "" {
+			o.ChecksumType = types.ChecksumTypeFullObject
+		}
+		c.objects[b+"/"+k] = o
+		cs := set(algo, sum)
+		return &s3.PutObjectOutput{
+			ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID), Size: aws.Int64(int64(len(data))),
+			ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C, ChecksumCRC64NVME: cs.CRC64NVME,
+			ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256, ChecksumType: o.ChecksumType,
+			ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: in.SSEKMSKeyId,
+		}, nil
+	})
+	res, _ := out.(*s3.PutObjectOutput)
+	return res, err
+}
+
+// CreateMultipartUpload starts a multipart upload.
+func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	const op = OpCreateMultipartUpload
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.CreateMultipartUploadOutput)(nil), canceled(op, err)
+		}
+		algo, typ := in.ChecksumAlgorithm, in.ChecksumType
+		switch {
+		case algo == "" && typ != "":
+			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		case algo != "" && newHash(algo) == nil:
+			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", "unsupported checksum algorithm")
+		case algo != "" && typ == "":
+			typ = types.ChecksumTypeComposite
+			if algo == types.ChecksumAlgorithmCrc64nvme {
+				typ = types.ChecksumTypeFullObject
+			}
+		case typ == types.ChecksumTypeFullObject && (algo == types.ChecksumAlgorithmSha1 || algo == types.ChecksumAlgorithmSha256),
+			typ == types.ChecksumTypeComposite && algo == types.ChecksumAlgorithmCrc64nvme:
+			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.", typ, algo))
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		b := aws.ToString(in.Bucket)
+		if !c.buckets[b] {
+			return (*s3.CreateMultipartUploadOutput)(nil), noSuchBucket(op)
+		}
+		u := &Upload{
+			Bucket: b, Key: aws.ToString(in.Key), UploadID: c.newID("upload"), Initiated: c.now(),
+			Initiator: c.Initiator, ChecksumAlgo: algo, ChecksumType: typ, Parts: map[int32]*Part{}, Input: in,
+		}
+		c.uploads[u.UploadID] = u
+		return &s3.CreateMultipartUploadOutput{
+			Bucket: in.Bucket, Key: in.Key, UploadId: aws.String(u.UploadID),
+			ChecksumAlgorithm: algo, ChecksumType: typ,
+			ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: in.SSEKMSKeyId,
+		}, nil
+	})
+	res, _ := out.(*s3.CreateMultipartUploadOutput)
+	return res, err
+}
+
+// upload returns the upload named by id for bucket and key, or NoSuchUpload.
+// c.mu must be held.
+func (c *Client) upload(op string, bucket, key, id *string) (*Upload, error) {
+	if !c.buckets[aws.ToString(bucket)] {
+		return nil, noSuchBucket(op)
+	}
+	u := c.uploads[aws.ToString(id)]
+	if u == nil || u.Bucket != aws.ToString(bucket) || u.Key != aws.ToString(key) {
+		return nil, NoSuchUpload(op)
+	}
+	return u, nil
+}
+
+// UploadPart stores a part.
+func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	const op = OpUploadPart
+	out, err := c.do(ctx, op, in, func(ctx context.Context, call *Call) (any, error) {
+		data, err := readBody(ctx, op, in.Body, in.ContentLength, call)
+		if err != nil {
+			return (*s3.UploadPartOutput)(nil), err
+		}
+		n := aws.ToInt32(in.PartNumber)
+		if n < 1 || n > 10000 {
+			return (*s3.UploadPartOutput)(nil), invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+		}
+		if int64(len(data)) > 5<<30 {
+			return (*s3.UploadPartOutput)(nil), invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+		}
+		algo, sum, err := checkChecksum(op, in.ChecksumAlgorithm,
+			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
+		if err != nil {
+			return (*s3.UploadPartOutput)(nil), err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
+		if err != nil {
+			return (*s3.UploadPartOutput)(nil), err
+		}
+		if u.ChecksumAlgo != "" {
+			switch algo {
+			case u.ChecksumAlgo:
+			case "":
+				algo, sum = u.ChecksumAlgo, Checksum(u.ChecksumAlgo, data)
+			default:
+				return (*s3.UploadPartOutput)(nil), invalid(op, "InvalidRequest",
+					fmt.Sprintf("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s", u.ChecksumAlgo, algo))
+			}
+		}
+		p := &Part{Number: n, Data: data, ETag: etagOf(data), Modified: c.now()}
+		if algo == u.ChecksumAlgo {
+			p.Checksum = sum
+		}
+		u.Parts[n] = p
+		cs := set(algo, sum)
+		return &s3.UploadPartOutput{
+			ETag: aws.String(p.ETag), ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C,
+			ChecksumCRC64NVME: cs.CRC64NVME, ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256,
+		}, nil
+	})
+	res, _ := out.(*s3.UploadPartOutput)
+	return res, err
+}
+
+func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
+	switch a {
+	case types.ChecksumAlgorithmCrc32:
+		return p.ChecksumCRC32
+	case types.ChecksumAlgorithmCrc32c:
+		return p.ChecksumCRC32C
+	case types.ChecksumAlgorithmCrc64nvme:
+		return p.ChecksumCRC64NVME
+	case types.ChecksumAlgorithmSha1:
+		return p.ChecksumSHA1
+	case types.ChecksumAlgorithmSha256:
+		return p.ChecksumSHA256
+	}
+	return nil
+}
+
+// CompleteMultipartUpload assembles the parts into an object.
+func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	const op = OpCompleteMultipartUpload
+	nilOut := (*s3.CompleteMultipartUploadOutput)(nil)
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return nilOut, canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
+		if err != nil {
+			return nilOut, err
+		}
+		if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
+			return nilOut, invalid(op, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+		}
+		if in.ChecksumType != "" && in.ChecksumType != u.ChecksumType {
+			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using the %q checksum mode. The complete request must use the same checksum mode.", u.ChecksumType))
+		}
+		var (
+			data     []byte
+			sums     []string
+			md5s     []byte
+			prev     int32
+			partList = in.MultipartUpload.Parts
+		)
+		for _, cp := range partList {
+			n := aws.ToInt32(cp.PartNumber)
+			if n <= prev {
+				return nilOut, invalid(op, "InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
+			}
+			prev = n
+		}
+		for i, cp := range partList {
+			n := aws.ToInt32(cp.PartNumber)
+			p := u.Parts[n]
+			if p == nil || aws.ToString(cp.ETag) != p.ETag && `"`+strings.Trim(aws.ToString(cp.ETag), `"`)+`"` != p.ETag {
+				return nilOut, invalid(op, "InvalidPart", fmt.Sprintf("One or more of the specified parts could not be found (part %d).", n))
+			}
+			if i < len(partList)-1 && int64(len(p.Data)) < c.MinPartSize {
+				return nilOut, invalid(op, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+			}
+			if u.ChecksumAlgo != "" {
+				got := partChecksum(u.ChecksumAlgo, cp)
+				if got == nil {
+					return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgo, n))
+				}
+				if *got != p.Checksum {
+					return nilOut, invalid(op, "InvalidPart", fmt.Sprintf("The checksum of part %d does not match.", n))
+				}
+				sums = append(sums, p.Checksum)
+			}
+			data = append(data, p.Data...)
+			sum := md5.Sum(p.Data)
+			md5s = append(md5s, sum[:]...)
+		}
+		if in.MpuObjectSize != nil && *in.MpuObjectSize != int64(len(data)) {
+			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *in.MpuObjectSize, len(data)))
+		}
+		var sum string
+		switch u.ChecksumType {
+		case types.ChecksumTypeFullObject:
+			sum = Checksum(u.ChecksumAlgo, data)
+		case types.ChecksumTypeComposite:
+			if sum, err = compositeChecksum(u.ChecksumAlgo, sums); err != nil {
+				return nilOut, invalid(op, "InvalidRequest", "malformed part checksum")
+			}
+		}
+		if u.ChecksumAlgo != "" {
+			prov := checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}.provided()
+			for a, v := range prov {
+				if a != u.ChecksumAlgo {
+					return nilOut, invalid(op, "InvalidRequest", "checksum algorithm differs from the upload's")
+				}
+				if u.ChecksumType == types.ChecksumTypeComposite && !strings.Contains(v, "-") {
+					v = fmt.Sprintf("%s-%d", v, len(partList))
+				}
+				if v != sum {
+					return nilOut, invalid(op, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", a))
+				}
+			}
+		}
+		mh := md5.Sum(md5s)
+		ci := u.Input.(*s3.CreateMultipartUploadInput)
+		o := &Object{
+			Bucket: u.Bucket, Key: u.Key, Data: data,
+			ETag:      fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(mh[:]), len(partList)),
+			VersionID: c.newID("v"), ContentType: aws.ToString(ci.ContentType), Metadata: maps.Clone(ci.Metadata),
+			ChecksumAlgo: u.ChecksumAlgo, ChecksumType: u.ChecksumType, Checksum: sum, PartsCount: len(partList),
+			ServerSideEnc: ci.ServerSideEncryption, SSEKMSKeyID: aws.ToString(ci.SSEKMSKeyId),
+			SSECustomerAlgo: aws.ToString(ci.SSECustomerAlgorithm), StorageClass: ci.StorageClass, ACL: ci.ACL,
+			Tagging: aws.ToString(ci.Tagging), LastModified: c.now(), Input: ci,
+		}
+		c.objects[u.Bucket+"/"+u.Key] = o
+		delete(c.uploads, u.UploadID)
+		cs := set(o.ChecksumAlgo, sum)
+		return &s3.CompleteMultipartUploadOutput{
+			Bucket: in.Bucket, Key: in.Key, ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
+			Location:      aws.String(fmt.Sprintf("https://%s.s3.fake/%s", u.Bucket, u.Key)),
+			ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C, ChecksumCRC64NVME: cs.CRC64NVME,
+			ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256, ChecksumType: o.ChecksumType,
+			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: ci.SSEKMSKeyId,
+		}, nil
+	})
+	res, _ := out.(*s3.CompleteMultipartUploadOutput)
+	return res, err
+}
+
+// AbortMultipartUpload discards an upload and its parts.
+func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, _ ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	const op = OpAbortMultipartUpload
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.AbortMultipartUploadOutput)(nil), canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
+		if err != nil {
+			return (*s3.AbortMultipartUploadOutput)(nil), err
+		}
+		delete(c.uploads, u.UploadID)
+		return &s3.AbortMultipartUploadOutput{}, nil
+	})
+	res, _ := out.(*s3.AbortMultipartUploadOutput)
+	return res, err
+}
+
+// ListParts lists an upload's parts in part-number order, paginated by
+// PartNumberMarker and MaxParts (default 1000).
+func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, _ ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+	const op = OpListParts
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.ListPartsOutput)(nil), canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
+		if err != nil {
+			return (*s3.ListPartsOutput)(nil), err
+		}
+		marker := 0
+		if s := aws.ToString(in.PartNumberMarker); s != "" {
+			if marker, err = strconv.Atoi(s); err != nil {
+				return (*s3.ListPartsOutput)(nil), invalid(op, "InvalidArgument", "invalid part number marker")
+			}
+		}
+		max := int(aws.ToInt32(in.MaxParts))
+		if max <= 0 || max > 1000 {
+			max = 1000
+		}
+		nums := make([]int, 0, len(u.Parts))
+		for n := range u.Parts {
+			if int(n) > marker {
+				nums = append(nums, int(n))
+			}
+		}
+		sort.Ints(nums)
+		res := &s3.ListPartsOutput{
+			Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId, MaxParts: aws.Int32(int32(max)),
+			PartNumberMarker: in.PartNumberMarker, ChecksumAlgorithm: u.ChecksumAlgo, ChecksumType: u.ChecksumType,
+			Initiator: &types.Initiator{ID: aws.String(u.Initiator)}, IsTruncated: aws.Bool(len(nums) > max),
+		}
+		if len(nums) > max {
+			nums = nums[:max]
+			res.NextPartNumberMarker = aws.String(strconv.Itoa(nums[len(nums)-1]))
+		}
+		for _, n := range nums {
+			p := u.Parts[int32(n)]
+			cs := set(u.ChecksumAlgo, p.Checksum)
+			res.Parts = append(res.Parts, types.Part{
+				PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag), Size: aws.Int64(int64(len(p.Data))),
+				LastModified: aws.Time(p.Modified), ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C,
+				ChecksumCRC64NVME: cs.CRC64NVME, ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256,
+			})
+		}
+		return res, nil
+	})
+	res, _ := out.(*s3.ListPartsOutput)
+	return res, err
+}
+
+// ListMultipartUploads lists a bucket's in-progress uploads sorted by key
+// and upload ID, filtered by Prefix and paginated by KeyMarker,
+// UploadIdMarker and MaxUploads (default 1000).
+func (c *Client) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, _ ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
+	const op = OpListMultipartUploads
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.ListMultipartUploadsOutput)(nil), canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		b := aws.ToString(in.Bucket)
+		if !c.buckets[b] {
+			return (*s3.ListMultipartUploadsOutput)(nil), noSuchBucket(op)
+		}
+		prefix, km, um := aws.ToString(in.Prefix), aws.ToString(in.KeyMarker), aws.ToString(in.UploadIdMarker)
+		var list []*Upload
+		for _, u := range c.uploads {
+			if u.Bucket != b || !strings.HasPrefix(u.Key, prefix) {
+				continue
+			}
+			if km != "" && (u.Key < km || u.Key == km && (um == "" || u.UploadID <= um)) {
+				continue
+			}
+			list = append(list, u)
+		}
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].Key != list[j].Key {
+				return list[i].Key < list[j].Key
+			}
+			return list[i].UploadID < list[j].UploadID
+		})
+		max := int(aws.ToInt32(in.MaxUploads))
+		if max <= 0 || max > 1000 {
+			max = 1000
+		}
+		res := &s3.ListMultipartUploadsOutput{
+			Bucket: in.Bucket, Prefix: in.Prefix, KeyMarker: in.KeyMarker, UploadIdMarker: in.UploadIdMarker,
+			MaxUploads: aws.Int32(int32(max)), IsTruncated: aws.Bool(len(list) > max),
+		}
+		if len(list) > max {
+			list = list[:max]
+			res.NextKeyMarker = aws.String(list[max-1].Key)
+			res.NextUploadIdMarker = aws.String(list[max-1].UploadID)
+		}
+		for _, u := range list {
+			res.Uploads = append(res.Uploads, types.MultipartUpload{
+				Key: aws.String(u.Key), UploadId: aws.String(u.UploadID), Initiated: aws.Time(u.Initiated),
+				Initiator: &types.Initiator{ID: aws.String(u.Initiator)}, ChecksumAlgorithm: u.ChecksumAlgo,
+				ChecksumType: u.ChecksumType,
+			})
+		}
+		return res, nil
+	})
+	res, _ := out.(*s3.ListMultipartUploadsOutput)
+	return res, err
+}
+
+func (c *Client) object(op string, bucket, key *string) (*Object, error) {
+	if !c.buckets[aws.ToString(bucket)] {
+		return nil, noSuchBucket(op)
+	}
+	o := c.objects[aws.ToString(bucket)+"/"+aws.ToString(key)]
+	if o == nil {
+		if op == OpHeadObject {
+			return nil, notFound(op)
+		}
+		return nil, noSuchKey(op)
+	}
+	return o, nil
+}
+
+// HeadObject returns an object's metadata; its checksum only when
+// ChecksumMode is ENABLED, as S3 does.
+func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	const op = OpHeadObject
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.HeadObjectOutput)(nil), canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		o, err := c.object(op, in.Bucket, in.Key)
+		if err != nil {
+			return (*s3.HeadObjectOutput)(nil), err
+		}
+		res := &s3.HeadObjectOutput{
+			ContentLength: aws.Int64(int64(len(o.Data))), ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
+			ContentType: aws.String(o.ContentType), Metadata: maps.Clone(o.Metadata), LastModified: aws.Time(o.LastModified),
+			ServerSideEncryption: o.ServerSideEnc, StorageClass: o.StorageClass,
+		}
+		if o.SSEKMSKeyID != "" {
+			res.SSEKMSKeyId = aws.String(o.SSEKMSKeyID)
+		}
+		if in.ChecksumMode == types.ChecksumModeEnabled {
+			cs := set(o.ChecksumAlgo, o.Checksum)
+			res.ChecksumCRC32, res.ChecksumCRC32C, res.ChecksumCRC64NVME = cs.CRC32, cs.CRC32C, cs.CRC64NVME
+			res.ChecksumSHA1, res.ChecksumSHA256, res.ChecksumType = cs.SHA1, cs.SHA256, o.ChecksumType
+		}
+		return res, nil
+	})
+	res, _ := out.(*s3.HeadObjectOutput)
+	return res, err
+}
+
+// GetObject returns an object's data, or the byte range "bytes=a-b" or
+// "bytes=a-" asked for.
+func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	const op = OpGetObject
+	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return (*s3.GetObjectOutput)(nil), canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		o, err := c.object(op, in.Bucket, in.Key)
+		if err != nil {
+			return (*s3.GetObjectOutput)(nil), err
+		}
+		data := o.Data
+		res := &s3.GetObjectOutput{
+			ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID), ContentType: aws.String(o.ContentType),
+			Metadata: maps.Clone(o.Metadata), LastModified: aws.Time(o.LastModified),
+		}
+		if r := aws.ToString(in.Range); r != "" {
+			var first, last int64
+			spec, ok := strings.CutPrefix(r, "bytes=")
+			a, b, dash := strings.Cut(spec, "-")
+			first, e1 := strconv.ParseInt(a, 10, 64)
+			last, e2 := int64(len(data))-1, error(nil)
+			if b != "" {
+				last, e2 = strconv.ParseInt(b, 10, 64)
+			}
+			if !ok || !dash || e1 != nil || e2 != nil || first < 0 || first >= int64(len(data)) || last < first {
+				return (*s3.GetObjectOutput)(nil), APIError(op, 416, "InvalidRange", "The requested range is not satisfiable")
+			}
+			last = min(last, int64(len(data))-1)
+			res.ContentRange = aws.String(fmt.Sprintf("bytes %d-%d/%d", first, last, len(data)))
+			data = data[first : last+1]
+		} else if in.ChecksumMode == types.ChecksumModeEnabled {
+			cs := set(o.ChecksumAlgo, o.Checksum)
+			res.ChecksumCRC32, res.ChecksumCRC32C, res.ChecksumCRC64NVME = cs.CRC32, cs.CRC32C, cs.CRC64NVME
+			res.ChecksumSHA1, res.ChecksumSHA256, res.ChecksumType = cs.SHA1, cs.SHA256, o.ChecksumType
+		}
+		res.ContentLength = aws.Int64(int64(len(data)))
+		res.Body = io.NopCloser(bytes.NewReader(data))
+		return res, nil
+	})
+	res, _ := out.(*s3.GetObjectOutput)
+	return res, err
+}
