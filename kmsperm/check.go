@@ -1,0 +1,658 @@
+package kmsperm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Checker decides the KMS permissions of SSE-KMS multipart uploads. Create
+// one with New. A Checker holds no per-check state and is safe for
+// concurrent use by multiple goroutines, provided its clients are.
+type Checker struct {
+	kms  KMSAPI
+	opts Options
+}
+
+// New returns a Checker that reads keys and key policies with client.
+// client may be nil: the Checker then works offline, from key ARNs and the
+// key policies supplied in each Input (an alias then cannot be resolved).
+func New(client KMSAPI, optFns ...func(*Options)) *Checker {
+	c := &Checker{kms: client}
+	for _, fn := range optFns {
+		fn(&c.opts)
+	}
+	return c
+}
+
+// keyState is one key being checked, with everything its evaluation needs.
+type keyState struct {
+	role   KeyRole
+	key    Key
+	doc    *policy.Document // nil when unavailable
+	ctx    map[string][]string
+	region string
+}
+
+// allowAllName names the stand-in identity policy used to ask "would the
+// key policy allow this if IAM did"; it never appears in results.
+const allowAllName = "(stand-in identity policy allowing everything)"
+
+var allowAll = mustParse(allowAllName, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+
+func mustParse(name, text string) *policy.Document {
+	d, err := policy.ParseNamed(name, []byte(text))
+	if err != nil {
+		panic("kmsperm: built-in policy does not parse: " + err.Error())
+	}
+	return d
+}
+
+// Check decides, for every step of in, whether the KMS calls S3 makes on the
+// caller's behalf will be allowed, and what to change when they will not.
+//
+// A denial is a result, not an error: Check returns an error only when it
+// cannot evaluate at all — invalid input (ErrInvalidInput), a canceled
+// context (ErrCanceled). KMS and IAM calls that fail (kms:DescribeKey,
+// kms:GetKeyPolicy, iam:SimulatePrincipalPolicy denied) become Gaps, and
+// the decisions that depend on what could not be read are Unknown, never
+// Allowed.
+func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options)) (*Report, error) {
+	opts := c.opts
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Op: "check", Err: s3err.MarkAs(err, s3err.Canceled)}
+	}
+	caller, err := policy.PrincipalFromARN(in.Caller)
+	if err != nil {
+		return nil, &Error{Op: "check", Err: s3err.MarkAs(fmt.Errorf("caller %q: %w", in.Caller, err), s3err.InvalidInput)}
+	}
+	if caller.Account == "" || caller.Type == policy.TypeService || caller.Type == policy.TypeAnonymous {
+		return nil, invalid("check", "", "caller %q is not an IAM principal of an account", in.Caller)
+	}
+	if in.Object.Bucket == "" || in.Object.Key == "" {
+		return nil, invalid("check", "", "the target object needs a bucket and a key")
+	}
+	steps := in.Steps
+	if steps == nil {
+		steps = mpu.AllSteps
+	}
+	for _, s := range steps {
+		if _, err := mpu.ParseStep(s.String()); err != nil {
+			return nil, invalid("check", "", "unknown step %d", int(s))
+		}
+	}
+	partition := partitionOf(in.Caller)
+
+	id := identitySide{mode: EvaluatorLocal}
+	if id.docs, err = parseNamed("identity", in.Identity); err != nil {
+		return nil, err
+	}
+	if id.boundary, err = parseNamed("boundary", in.Boundary); err != nil {
+		return nil, err
+	}
+	if id.session, err = parseNamed("session", in.Session); err != nil {
+		return nil, err
+	}
+
+	rep := &Report{Caller: in.Caller}
+
+	// The target key.
+	tk, err := ParseKey(in.KMSKeyID, in.Region, caller.Account, in.BucketAccount, partition)
+	if err != nil {
+		return nil, err
+	}
+	target, err := c.loadKey(ctx, rep, TargetKey, tk, caller.Account, in.KeyPolicy, in.Object, in.Region)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[KeyRole]*keyState{TargetKey: target}
+
+	// The copy source's key, when the copy source is SSE-KMS encrypted.
+	sourceKMS := false
+	if cs := in.CopySource; cs != nil && cs.KMSKeyID != "" && containsStep(steps, mpu.UploadPartCopy) {
+		if cs.Bucket == "" || cs.Key == "" {
+			return nil, invalid("check", cs.KMSKeyID, "the copy source needs a bucket and a key")
+		}
+		region := cs.Region
+		if region == "" {
+			region = in.Region
+		}
+		owner := cs.Account
+		if owner == "" {
+			owner = caller.Account
+		}
+		sk, err := ParseKey(cs.KMSKeyID, region, owner, owner, partition)
+		if err != nil {
+			return nil, err
+		}
+		source, err := c.loadKey(ctx, rep, SourceKey, sk, caller.Account, cs.KeyPolicy, cs.Object, region)
+		if err != nil {
+			return nil, err
+		}
+		keys[SourceKey] = source
+		sourceKMS = true
+	}
+
+	// Which actions each key needs, to ask the simulator once per key.
+	needed := map[KeyRole]map[string]bool{}
+	add := func(role KeyRole, action string) {
+		if needed[role] == nil {
+			needed[role] = map[string]bool{}
+		}
+		needed[role][action] = true
+	}
+	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS}
+	for _, s := range steps {
+		for _, r := range Requirements(s, ropts) {
+			add(r.Role(), r.Action)
+		}
+	}
+	for _, sa := range SeedActions {
+		for _, a := range seedExpansion[sa] {
+			add(TargetKey, a)
+		}
+	}
+
+	// The identity side.
+	switch {
+	case in.Identity != nil || caller.Type == policy.TypeRoot:
+		id.mode = EvaluatorLocal
+	case opts.IAM != nil && simulatorSource(caller) != "":
+		id.mode = EvaluatorSimulator
+		id.sim = map[simKey]policy.Result{}
+		for role, acts := range needed {
+			ks := keys[role]
+			list := sortedKeys(acts)
+			res, err := simulate(ctx, opts.IAM, simulatorSource(caller), list, resourceOf(ks.key), ks.ctx)
+			if err != nil {
+				if errors.Is(err, ErrCanceled) {
+					return nil, err
+				}
+				id.mode, id.sim = EvaluatorNone, nil
+				rep.Gaps = append(rep.Gaps, Gap{
+					What:       fmt.Sprintf("the caller's identity policies could not be simulated: %v", err),
+					Permission: "iam:SimulatePrincipalPolicy",
+					Hint:       "grant the caller iam:SimulatePrincipalPolicy on itself, or supply its identity policies",
+				})
+				break
+			}
+			for a, r := range res {
+				id.sim[simKey{role, a}] = r
+			}
+		}
+	default:
+		id.mode = EvaluatorNone
+		rep.Gaps = append(rep.Gaps, Gap{
+			What: "the caller's identity policies were not supplied",
+			Hint: "supply the caller's identity policies, or let kmsperm use the IAM policy simulator (Options.IAM)",
+		})
+	}
+
+	ev := &evaluator{caller: caller, partition: partition, id: &id, keys: keys, cache: map[simKey]actionEval{}}
+	for _, s := range steps {
+		row := Row{Step: s, Label: s.String()}
+		var evs []actionEval
+		for _, r := range Requirements(s, ropts) {
+			e := ev.eval(r.Role(), r.Action)
+			e.ar.Why, e.ar.Doc = r.Why, r.Doc
+			evs = append(evs, e)
+		}
+		if s == mpu.Initiate && opts.RequireSeedActions {
+			evs = append(evs, ev.seedEvals(true)...)
+		}
+		rep.Rows = append(rep.Rows, ev.finishRow(row, evs, true))
+	}
+	rep.Seed = ev.finishRow(Row{Label: "upload (S3 permission table)"}, ev.seedEvals(false), false)
+	return rep, nil
+}
+
+// Role returns the key the requirement is on.
+func (r Requirement) Role() KeyRole { return r.Key }
+
+// loadKey resolves k and finds its policy, recording gaps in rep.
+func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key, callerAccount string, supplied []byte, obj Object, region string) (*keyState, error) {
+	if c.kms != nil {
+		dk, err := describe(ctx, c.kms, k)
+		switch {
+		case err == nil:
+			k = dk
+		case errors.Is(err, ErrCanceled):
+			return nil, err
+		case errors.Is(err, ErrNotFound):
+			rep.Gaps = append(rep.Gaps, Gap{
+				What: fmt.Sprintf("the %s key %s does not exist (or is not visible to the caller): %v", role, displayKey(k), err),
+				Hint: "check the key ID, alias and Region; S3 fails the upload with KMS.NotFoundException",
+			})
+		default:
+			gap := Gap{
+				What:       fmt.Sprintf("the %s key %s could not be described: %v", role, displayKey(k), err),
+				Permission: ActionDescribeKey,
+				Hint:       fmt.Sprintf("grant the caller kms:DescribeKey on %s, or name the key by its key ARN", displayKey(k)),
+			}
+			if k.ARN != "" {
+				gap.Hint = fmt.Sprintf("grant the caller kms:DescribeKey on %s to learn whether the key is enabled and AWS managed", k.ARN)
+			}
+			rep.Gaps = append(rep.Gaps, gap)
+		}
+	} else if k.ARN == "" && k.Alias != AWSManagedS3Alias {
+		rep.Gaps = append(rep.Gaps, Gap{
+			What:       fmt.Sprintf("the %s key alias %s cannot be resolved without a KMS client", role, displayKey(k)),
+			Permission: ActionDescribeKey,
+			Hint:       "name the key by its key ARN, or pass a KMS client",
+		})
+	}
+	if k.Region != "" && k.Region != region {
+		return nil, invalid("check", k.Input, "the %s key is in Region %s but the bucket is in %s", role, k.Region, region)
+	}
+	doc, src, gap, err := loadKeyPolicy(ctx, c.kms, k, callerAccount, supplied, role)
+	if err != nil {
+		return nil, err
+	}
+	if gap != nil {
+		rep.Gaps = append(rep.Gaps, *gap)
+	}
+	kr := KeyReport{Role: role, Key: k, PolicySource: src}
+	if doc != nil {
+		kr.KeyPolicy = doc.JSON()
+	}
+	rep.Keys = append(rep.Keys, kr)
+	return &keyState{role: role, key: k, doc: doc, region: region, ctx: RequestContext(obj, k, region, callerAccount)}, nil
+}
+
+// actionEval is an ActionResult with what the remedies need.
+type actionEval struct {
+	ar          ActionResult
+	sameAccount bool
+	needKey     bool     // the key policy must allow the caller
+	needID      bool     // an identity policy must allow the action
+	texts       []Remedy // remedies that are not statements
+}
+
+type evaluator struct {
+	caller    policy.Principal
+	partition string
+	id        *identitySide
+	keys      map[KeyRole]*keyState
+	cache     map[simKey]actionEval
+}
+
+func resourceOf(k Key) string {
+	if k.ARN != "" {
+		return k.ARN
+	}
+	return k.AliasARN()
+}
+
+// eval decides one concrete action on one key.
+func (ev *evaluator) eval(role KeyRole, action string) actionEval {
+	if e, ok := ev.cache[simKey{role, action}]; ok {
+		e.ar.Reasons = append([]string(nil), e.ar.Reasons...)
+		return e
+	}
+	e := ev.evalUncached(role, action)
+	ev.cache[simKey{role, action}] = e
+	return e
+}
+
+func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
+	ks := ev.keys[role]
+	k := ks.key
+	p := ev.caller
+	e := actionEval{sameAccount: k.Account == p.Account}
+	ar := &e.ar
+	*ar = ActionResult{Action: action, Key: role, KeyARN: displayKey(k), Evaluator: ev.id.mode}
+
+	if k.AWSManaged && !e.sameAccount {
+		ar.Decision = ImplicitDeny
+		ar.Reasons = append(ar.Reasons, fmt.Sprintf("%s is an AWS managed key of account %s; an AWS managed key cannot be used from another account (caller account %s)", displayKey(k), k.Account, p.Account))
+		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account,
+			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", principalARN(p))})
+		return e
+	}
+	if k.Described && !k.Enabled {
+		ar.Decision = ImplicitDeny
+		ar.Reasons = append(ar.Reasons, fmt.Sprintf("key %s is not enabled (state %s): KMS refuses every cryptographic operation with it", displayKey(k), k.State))
+		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account, Text: "enable the key (or cancel its deletion), or encrypt with another key"})
+		return e
+	}
+
+	req := policy.Request{Principal: p, Action: action, Resource: resourceOf(k), ResourceAccount: k.Account, Context: ks.ctx}
+	idReq := req
+	idReq.ResourceAccount = "" // the identity side alone: as if within the caller's account
+
+	var idRes *policy.Result
+	switch ev.id.mode {
+	case EvaluatorLocal:
+		r := policy.Evaluate(idReq, policy.PolicySet{Identity: ev.id.docs, Boundary: ev.id.boundary, Session: ev.id.session})
+		idRes = &r
+	case EvaluatorSimulator:
+		if r, ok := ev.id.sim[simKey{role, action}]; ok {
+			idRes = &r
+		}
+	}
+	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
+
+	if ks.doc == nil {
+		if idRes != nil && idRes.Decision == policy.ExplicitDeny {
+			ar.Decision = ExplicitDeny
+			ar.Deciding = refs(idRes.Deciding)
+			ar.Reasons = append(ar.Reasons, idRes.Reasons...)
+			e.texts = append(e.texts, denyRemedies(idRes.Deciding, p.Account, ar.KeyARN)...)
+			return e
+		}
+		ar.Decision = Unknown
+		ar.Reasons = append(ar.Reasons, fmt.Sprintf("the key policy of %s is not available (see gaps): a key policy that cannot be read is never taken to allow", displayKey(k)))
+		e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: "make the key policy readable (kms:GetKeyPolicy) or supply it, then check again"})
+		return e
+	}
+
+	keyOnly := policy.Evaluate(req, policy.PolicySet{Resource: []*policy.Document{ks.doc}, KeyPolicyMode: true})
+	covers := policy.Evaluate(req, policy.PolicySet{Identity: []*policy.Document{allowAll}, Resource: []*policy.Document{ks.doc}, KeyPolicyMode: true})
+	coversOK := covers.Decision == policy.Allowed
+	direct := e.sameAccount && keyOnly.Decision == policy.Allowed
+
+	var dec Decision
+	var deciding []policy.StatementRef
+	var reasons, missing []string
+	switch {
+	case keyOnly.Decision == policy.ExplicitDeny:
+		dec, deciding, reasons, missing = ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
+	case ev.id.mode == EvaluatorLocal:
+		full := policy.Evaluate(req, policy.PolicySet{Identity: ev.id.docs, Resource: []*policy.Document{ks.doc}, Boundary: ev.id.boundary, Session: ev.id.session, KeyPolicyMode: true})
+		dec, deciding, reasons, missing = fromPolicy(full.Decision), full.Deciding, full.Reasons, full.MissingKeys
+	case idRes != nil && idRes.Decision == policy.ExplicitDeny:
+		dec, deciding, reasons, missing = ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
+	case idRes != nil: // simulator
+		missing = union(covers.MissingKeys, idRes.MissingKeys)
+		switch {
+		case direct:
+			dec, deciding = Allowed, keyOnly.Deciding
+			reasons = append(reasons, "the key policy allows the caller directly")
+		case coversOK && idAllowed:
+			dec, deciding = Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
+			if e.sameAccount {
+				reasons = append(reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
+			} else {
+				reasons = append(reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
+			}
+		case coversOK:
+			dec = ImplicitDeny
+			reasons = append(reasons, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows")
+		default:
+			dec = ImplicitDeny
+			reasons = append(reasons, keyNotCoveringReason(e.sameAccount, p, k))
+		}
+	default: // identity policies unknown
+		missing = covers.MissingKeys
+		switch {
+		case direct:
+			dec, deciding = Allowed, keyOnly.Deciding
+			reasons = append(reasons, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked")
+		case coversOK:
+			dec = Unknown
+			reasons = append(reasons, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied")
+		default:
+			dec = ImplicitDeny
+			reasons = append(reasons, keyNotCoveringReason(e.sameAccount, p, k))
+		}
+	}
+	ar.Deciding = refs(withoutStandIn(deciding))
+	ar.Reasons = append(ar.Reasons, reasons...)
+	if dec == ExplicitDeny {
+		ar.Decision = dec
+		e.texts = append(e.texts, denyRemedies(withoutStandIn(deciding), p.Account, ar.KeyARN)...)
+		return e
+	}
+	if len(missing) > 0 {
+		ar.DependsOn = missing
+		if dec == Allowed || dec == ImplicitDeny {
+			ar.Reasons = append(ar.Reasons, fmt.Sprintf("the decision depends on %s, whose value kmsperm cannot know before the request; it would otherwise be %s", strings.Join(missing, ", "), dec))
+		}
+		dec = Unknown
+	}
+	if k.ARN == "" && dec == ImplicitDeny {
+		dec = Unknown
+		ar.Reasons = append(ar.Reasons, "the alias did not resolve to a key ARN, so identity policies naming the key ARN could not be matched")
+	}
+	ar.Decision = dec
+	if dec == Allowed {
+		return e
+	}
+	if dec == ImplicitDeny {
+		ar.GrantsNotEvaluated = true
+		ar.Reasons = append(ar.Reasons, "grants not evaluated: a KMS grant for the caller could still allow this (kmsperm does not list grants)")
+	}
+	idKnownAllowed := idAllowed || (ev.id.mode == EvaluatorLocal && p.Type == policy.TypeRoot)
+	switch {
+	case !coversOK:
+		e.needKey = true
+		if !e.sameAccount && !idKnownAllowed {
+			e.needID = true
+		}
+	case !idKnownAllowed && !direct:
+		e.needID = true
+	}
+	return e
+}
+
+func keyNotCoveringReason(same bool, p policy.Principal, k Key) string {
+	if same {
+		return fmt.Sprintf("the key policy of %s neither allows the caller nor delegates to the account root (arn:%s:iam::%s:root)", displayKey(k), partitionOf(p.ARN), k.Account)
+	}
+	return fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows neither the caller nor its account", p.Account, k.Account)
+}
+
+// seedEvals decides the seed list on the target key; a wildcard action is
+// allowed only when every action it stands for is.
+func (ev *evaluator) seedEvals(forStep bool) []actionEval {
+	var out []actionEval
+	for _, sa := range SeedActions {
+		var agg actionEval
+		agg.ar = ActionResult{Action: sa, Key: TargetKey, Seed: true, Decision: Allowed,
+			Why: "listed by the S3 multipart permission table for SSE-KMS uploads", Doc: DocMultipartPermissions}
+		for i, a := range seedExpansion[sa] {
+			e := ev.eval(TargetKey, a)
+			if i == 0 {
+				agg.ar.KeyARN, agg.ar.Evaluator, agg.sameAccount = e.ar.KeyARN, e.ar.Evaluator, e.sameAccount
+			}
+			agg.ar.Decision = worst(agg.ar.Decision, e.ar.Decision)
+			agg.ar.Deciding = appendUnique(agg.ar.Deciding, e.ar.Deciding...)
+			agg.ar.DependsOn = appendUnique(agg.ar.DependsOn, e.ar.DependsOn...)
+			for _, r := range e.ar.Reasons {
+				prefix := ""
+				if len(seedExpansion[sa]) > 1 {
+					prefix = a + ": "
+				}
+				agg.ar.Reasons = append(agg.ar.Reasons, prefix+r)
+			}
+			agg.ar.GrantsNotEvaluated = agg.ar.GrantsNotEvaluated || e.ar.GrantsNotEvaluated
+			agg.needKey = agg.needKey || e.needKey
+			agg.needID = agg.needID || e.needID
+			agg.texts = append(agg.texts, e.texts...)
+		}
+		if forStep {
+			agg.ar.Why = "the S3 multipart permission table requires it for the whole upload (RequireSeedActions)"
+		}
+		out = append(out, agg)
+	}
+	return out
+}
+
+// finishRow combines the actions of a row and builds its remedies.
+// viaS3 adds the kms:ViaService condition to the statements it proposes.
+func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
+	row.Decision = Allowed
+	row.Actions = []ActionResult{}
+	for _, e := range evs {
+		row.Actions = append(row.Actions, e.ar)
+		row.Decision = worst(row.Decision, e.ar.Decision)
+	}
+	if len(evs) == 0 {
+		row.Reasons = append(row.Reasons, "S3 makes no KMS call for this step")
+		return row
+	}
+	counts := map[Decision][]string{}
+	for _, e := range evs {
+		name := e.ar.Action
+		if e.ar.Key == SourceKey {
+			name += " (source key)"
+		}
+		counts[e.ar.Decision] = appendUnique(counts[e.ar.Decision], name)
+	}
+	for _, d := range []Decision{ExplicitDeny, ImplicitDeny, Unknown, Allowed} {
+		if len(counts[d]) > 0 {
+			row.Reasons = append(row.Reasons, fmt.Sprintf("%s: %s", d, strings.Join(counts[d], ", ")))
+		}
+	}
+	// Statements: one key policy statement and one identity statement per key.
+	type group struct{ key, id []string }
+	groups := map[KeyRole]*group{}
+	seenText := map[string]bool{}
+	for _, e := range evs {
+		if e.ar.Decision == Allowed {
+			continue
+		}
+		g := groups[e.ar.Key]
+		if g == nil {
+			g = &group{}
+			groups[e.ar.Key] = g
+		}
+		if e.needKey {
+			g.key = appendUnique(g.key, e.ar.Action)
+		}
+		if e.needID {
+			g.id = appendUnique(g.id, e.ar.Action)
+		}
+		for _, t := range e.texts {
+			if !seenText[t.Where+t.KeyARN+t.Text] {
+				seenText[t.Where+t.KeyARN+t.Text] = true
+				row.Remedies = append(row.Remedies, t)
+			}
+		}
+	}
+	for _, role := range []KeyRole{TargetKey, SourceKey} {
+		g := groups[role]
+		if g == nil {
+			continue
+		}
+		ks := ev.keys[role]
+		via := ""
+		if viaS3 {
+			via = ViaService(ks.region, ks.key.Partition)
+		}
+		if len(g.key) > 0 {
+			row.Remedies = append(row.Remedies, Remedy{
+				Where: "key policy", Account: ks.key.Account, KeyARN: displayKey(ks.key),
+				Statement: KeyPolicyStatement(principalARN(ev.caller), g.key, via),
+				Text:      fmt.Sprintf("add this statement to the key policy of %s (account %s)", displayKey(ks.key), ks.key.Account),
+			})
+		}
+		if len(g.id) > 0 {
+			row.Remedies = append(row.Remedies, Remedy{
+				Where: "identity policy", Account: ev.caller.Account, KeyARN: displayKey(ks.key),
+				Statement: IdentityStatement(resourceOf(ks.key), g.id, via),
+				Text:      fmt.Sprintf("add this statement to an identity policy of %s", principalARN(ev.caller)),
+			})
+		}
+	}
+	return row
+}
+
+func denyRemedies(deciding []policy.StatementRef, callerAccount, keyARN string) []Remedy {
+	var out []Remedy
+	for _, d := range deciding {
+		where, acct := "identity policy", callerAccount
+		if d.Kind == policy.KindResource {
+			where, acct = "key policy", ""
+		}
+		out = append(out, Remedy{Where: where, Account: acct, KeyARN: keyARN,
+			Text: fmt.Sprintf("remove or narrow %s: an explicit Deny cannot be overridden by any Allow", d)})
+	}
+	return out
+}
+
+func fromPolicy(d policy.Decision) Decision {
+	switch d {
+	case policy.Allowed:
+		return Allowed
+	case policy.ExplicitDeny:
+		return ExplicitDeny
+	}
+	return ImplicitDeny
+}
+
+func refs(rs []policy.StatementRef) []string {
+	var out []string
+	for _, r := range rs {
+		out = appendUnique(out, r.String())
+	}
+	return out
+}
+
+func withoutStandIn(rs []policy.StatementRef) []policy.StatementRef {
+	var out []policy.StatementRef
+	for _, r := range rs {
+		if r.Policy != allowAllName {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := appendUnique(nil, a...)
+	out = appendUnique(out, b...)
+	sort.Strings(out)
+	return out
+}
+
+func appendUnique(list []string, items ...string) []string {
+	for _, it := range items {
+		found := false
+		for _, l := range list {
+			if l == it {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func containsStep(steps []mpu.Step, s mpu.Step) bool {
+	for _, x := range steps {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func partitionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 3)
+	if len(parts) == 3 && parts[0] == "arn" && parts[1] != "" {
+		return parts[1]
+	}
+	return "aws"
+}

@@ -1,0 +1,56 @@
+// Package kmsperm decides, before an SSE-KMS multipart upload sends a byte,
+// whether the KMS calls S3 makes on the caller's behalf will be allowed, step
+// by step, and what to add to which policy when they will not.
+//
+// S3 calls KMS with the caller's identity: kms:GenerateDataKey when the
+// upload is created, kms:Decrypt for every part (not only GenerateDataKey;
+// the missing Decrypt is the classic failure at multipart sizes), for
+// CompleteMultipartUpload and for ListParts, and kms:Decrypt on the source
+// object's key for UploadPartCopy from an SSE-KMS object. Requirements lists
+// them per mpu.Step with the page that documents each; SeedActions is the S3
+// permission table's broader list for the upload as a whole, checked and
+// reported separately (or required at Initiate with
+// Options.RequireSeedActions).
+//
+// Keys are resolved from a key ID, key ARN, alias name or alias ARN to the
+// key ARN and owning account (ParseKey offline, kms:DescribeKey when a
+// client is given). Without a key ID S3 uses the AWS managed key aws/s3,
+// whose fixed policy allows only principals of its own account through S3:
+// an AWS managed key cannot be used from another account.
+//
+// The rules are KMS's: in the key's account the key policy must allow the
+// caller directly, or allow the account root (delegating to IAM) and an
+// identity policy must allow; across accounts the key policy and the
+// caller's identity policy must both allow; an explicit Deny anywhere wins.
+// Each KMS request is evaluated with the condition keys S3 sends:
+// kms:ViaService = s3.REGION.amazonaws.com, kms:CallerAccount,
+// kms:EncryptionContext:aws:s3:arn (the object ARN, or the bucket ARN when an
+// S3 Bucket Key is enabled), kms:EncryptionContextKeys and any additional
+// encryption context. Policies are evaluated by the module's offline IAM
+// engine in key-policy mode; the identity side can instead come from IAM's
+// SimulatePrincipalPolicy (Options.IAM).
+//
+// The key policy is read with kms:GetKeyPolicy or supplied by the caller
+// (Input.KeyPolicy). A key policy that cannot be read is a reported Gap with
+// the permission or input that would close it, and every decision that
+// depends on it is Unknown, never Allowed. KMS grants are not read: when no
+// policy allows an action the result says grants were not evaluated.
+//
+// Check returns a Report with one Row per step: the actions, a Decision
+// (allowed, explicitDeny, implicitDeny, unknown), reasons and remedies, each
+// remedy a minimal key policy or identity policy statement (JSON) or a
+// described change.
+//
+// # Errors
+//
+// A denial is a result, not an error. Check returns an error only when it
+// cannot evaluate: invalid input, a policy document that does not parse, a
+// key in another Region (errors.Is(err, ErrInvalidInput)), or a canceled
+// context (ErrCanceled). Failed KMS and IAM calls become Gaps. Every error is
+// an *Error (errors.As) naming the operation and key.
+//
+// # Concurrency
+//
+// A Checker is safe for concurrent use when its clients are; each Check
+// works on its own data. Reports are plain values owned by the caller.
+package kmsperm

@@ -1,0 +1,141 @@
+package kmsperm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Evaluators reported in ActionResult.Evaluator.
+const (
+	EvaluatorLocal     = "local"
+	EvaluatorSimulator = "iam-simulator"
+	EvaluatorNone      = "none"
+)
+
+// identitySide is how the caller's identity policies are decided.
+type identitySide struct {
+	mode                    string // EvaluatorLocal, EvaluatorSimulator or EvaluatorNone
+	docs, boundary, session []*policy.Document
+	sim                     map[simKey]policy.Result
+}
+
+type simKey struct {
+	role   KeyRole
+	action string
+}
+
+func parseNamed(kind string, ps []NamedPolicy) ([]*policy.Document, error) {
+	var out []*policy.Document
+	for i, p := range ps {
+		name := p.Name
+		if name == "" {
+			name = fmt.Sprintf("%s policy %d", kind, i+1)
+		}
+		d, err := policy.ParseNamed(name, p.JSON)
+		if err != nil {
+			return nil, &Error{Op: "parse " + kind + " policy", Err: s3err.MarkAs(err, s3err.InvalidInput)}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// simulatorSource returns the ARN SimulatePrincipalPolicy accepts for the
+// caller (a user, group or role ARN): a session's role ARN, or "" for a
+// principal the simulator cannot take (the root user, a federated user).
+func simulatorSource(p policy.Principal) string {
+	switch p.Type {
+	case policy.TypeUser, policy.TypeRole:
+		return p.ARN
+	case policy.TypeAssumedRole:
+		return principalARN(p)
+	}
+	return ""
+}
+
+// simulate asks IAM to decide actions on resource for the caller, with the
+// request context S3 sends. It returns one policy.Result per action.
+func simulate(ctx context.Context, api IAMSimulateAPI, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {
+	var entries []iamtypes.ContextEntry
+	names := make([]string, 0, len(reqCtx))
+	for k := range reqCtx {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		vals := reqCtx[k]
+		if len(vals) == 0 {
+			continue
+		}
+		typ := iamtypes.ContextKeyTypeEnumString
+		switch {
+		case k == KeyEncryptionContextKeys:
+			typ = iamtypes.ContextKeyTypeEnumStringList
+		case k == "aws:ViaAWSService" || k == "kms:MultiRegion":
+			typ = iamtypes.ContextKeyTypeEnumBoolean
+		case len(vals) > 1:
+			typ = iamtypes.ContextKeyTypeEnumStringList
+		}
+		entries = append(entries, iamtypes.ContextEntry{ContextKeyName: aws.String(k), ContextKeyType: typ, ContextKeyValues: vals})
+	}
+	in := &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String(source),
+		ActionNames:     actions,
+		ResourceArns:    []string{resource},
+		ContextEntries:  entries,
+	}
+	out := make(map[string]policy.Result, len(actions))
+	for page := 0; page < 100; page++ {
+		resp, err := api.SimulatePrincipalPolicy(ctx, in)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, &Error{Op: "simulate", Key: resource, Err: s3err.MarkAs(errors.Join(ctx.Err(), err), s3err.Canceled)}
+			}
+			return nil, wrapAPI("simulate", resource, err)
+		}
+		for _, r := range resp.EvaluationResults {
+			var res policy.Result
+			switch r.EvalDecision {
+			case iamtypes.PolicyEvaluationDecisionTypeAllowed:
+				res.Decision = policy.Allowed
+			case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
+				res.Decision = policy.ExplicitDeny
+			default:
+				res.Decision = policy.ImplicitDeny
+			}
+			for _, st := range r.MatchedStatements {
+				ref := policy.StatementRef{Policy: aws.ToString(st.SourcePolicyId), Kind: policy.KindIdentity, Effect: policy.EffectAllow}
+				if res.Decision == policy.ExplicitDeny {
+					ref.Effect = policy.EffectDeny
+				}
+				if st.SourcePolicyType == iamtypes.PolicySourceTypeNone || ref.Policy == "" {
+					continue
+				}
+				res.Deciding = append(res.Deciding, ref)
+			}
+			res.MissingKeys = append(res.MissingKeys, r.MissingContextValues...)
+			sort.Strings(res.MissingKeys)
+			res.Reasons = append(res.Reasons, fmt.Sprintf("IAM policy simulator: %s", r.EvalDecision))
+			out[aws.ToString(r.EvalActionName)] = res
+		}
+		if !resp.IsTruncated || aws.ToString(resp.Marker) == "" {
+			break
+		}
+		in.Marker = resp.Marker
+	}
+	for _, a := range actions {
+		if _, ok := out[a]; !ok {
+			return nil, &Error{Op: "simulate", Key: resource, Err: fmt.Errorf("the simulator returned no result for %s", a)}
+		}
+	}
+	return out, nil
+}

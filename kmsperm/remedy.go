@@ -1,0 +1,75 @@
+package kmsperm
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
+)
+
+// statement is a policy statement in the field order AWS documents use.
+type statement struct {
+	Sid       string                       `json:"Sid,omitempty"`
+	Effect    string                       `json:"Effect"`
+	Principal map[string]string            `json:"Principal,omitempty"`
+	Action    any                          `json:"Action"`
+	Resource  string                       `json:"Resource"`
+	Condition map[string]map[string]string `json:"Condition,omitempty"`
+}
+
+func actionList(actions []string) any {
+	a := append([]string(nil), actions...)
+	sort.Strings(a)
+	if len(a) == 1 {
+		return a[0]
+	}
+	return a
+}
+
+func viaCondition(via string) map[string]map[string]string {
+	if via == "" {
+		return nil
+	}
+	return map[string]map[string]string{"StringEquals": {KeyViaService: via}}
+}
+
+// KeyPolicyStatement returns the key policy statement that lets principal
+// (an IAM user, role or account root ARN) perform actions with the key. In a
+// key policy "Resource": "*" means the key itself. When viaService is not
+// empty (for example "s3.us-east-1.amazonaws.com") the statement applies only
+// to requests S3 makes for the principal, which is all an upload needs.
+func KeyPolicyStatement(principal string, actions []string, viaService string) json.RawMessage {
+	b, _ := json.Marshal(statement{
+		Sid:       "AllowS3MultipartUploadWithThisKey",
+		Effect:    "Allow",
+		Principal: map[string]string{"AWS": principal},
+		Action:    actionList(actions),
+		Resource:  "*",
+		Condition: viaCondition(viaService),
+	})
+	return b
+}
+
+// IdentityStatement returns the identity policy statement that allows
+// actions on the key keyARN, restricted to requests S3 makes when
+// viaService is not empty.
+func IdentityStatement(keyARN string, actions []string, viaService string) json.RawMessage {
+	b, _ := json.Marshal(statement{
+		Sid:       "AllowS3MultipartUploadWithKey",
+		Effect:    "Allow",
+		Action:    actionList(actions),
+		Resource:  keyARN,
+		Condition: viaCondition(viaService),
+	})
+	return b
+}
+
+// principalARN is the ARN to name the caller by in a key policy: a role
+// session is named by its role (a key policy cannot name a session that
+// does not exist yet; a role with a path needs the path added).
+func principalARN(p policy.Principal) string {
+	if p.Type == policy.TypeAssumedRole && p.RoleName != "" && p.Account != "" {
+		return "arn:" + partitionOf(p.ARN) + ":iam::" + p.Account + ":role/" + p.RoleName
+	}
+	return p.ARN
+}

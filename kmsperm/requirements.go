@@ -1,0 +1,157 @@
+package kmsperm
+
+import (
+	"github.com/s3mpu/s3mpu/internal/mpu"
+)
+
+// KMS actions S3 performs on the caller's behalf during an SSE-KMS multipart
+// upload, and the other actions of the S3 multipart permission table.
+const (
+	ActionEncrypt                         = "kms:Encrypt"
+	ActionDecrypt                         = "kms:Decrypt"
+	ActionReEncryptFrom                   = "kms:ReEncryptFrom"
+	ActionReEncryptTo                     = "kms:ReEncryptTo"
+	ActionGenerateDataKey                 = "kms:GenerateDataKey"
+	ActionGenerateDataKeyWithoutPlaintext = "kms:GenerateDataKeyWithoutPlaintext"
+	ActionGenerateDataKeyPair             = "kms:GenerateDataKeyPair"
+	ActionGenerateDataKeyPairNoPlaintext  = "kms:GenerateDataKeyPairWithoutPlaintext"
+	ActionDescribeKey                     = "kms:DescribeKey"
+	ActionGetKeyPolicy                    = "kms:GetKeyPolicy"
+)
+
+// Documentation pages the requirements and rules are taken from.
+const (
+	DocMultipartPermissions = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions"
+	DocCreateMultipart      = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"
+	DocUploadPart           = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html"
+	DocUploadPartCopy       = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html"
+	DocCompleteMultipart    = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
+	DocListParts            = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html"
+	DocUsingKMSEncryption   = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
+	DocBucketKey            = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html"
+	DocKeyPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
+	DocDefaultKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
+	DocCrossAccount         = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html"
+	DocKeyPolicyViewing     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-viewing.html"
+	DocKeyPolicyModifying   = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying.html"
+	DocConditionKeys        = "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html"
+	DocGrants               = "https://docs.aws.amazon.com/kms/latest/developerguide/grants.html"
+	DocIAMPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/iam-policies.html"
+)
+
+// SeedActions are the actions the S3 multipart permission table requires on
+// the KMS key for an SSE-KMS upload as a whole (see DocMultipartPermissions).
+// They are written as the table writes them, wildcards included; S3 itself
+// calls only a subset of them (see Requirements).
+var SeedActions = []string{
+	ActionEncrypt,
+	ActionDecrypt,
+	"kms:ReEncrypt*",
+	"kms:GenerateDataKey*",
+	ActionDescribeKey,
+}
+
+// seedExpansion lists, for each seed action, the concrete actions a policy
+// must allow for the seed action to count as granted. A wildcard in the seed
+// stands for every action it matches.
+var seedExpansion = map[string][]string{
+	ActionEncrypt:          {ActionEncrypt},
+	ActionDecrypt:          {ActionDecrypt},
+	"kms:ReEncrypt*":       {ActionReEncryptFrom, ActionReEncryptTo},
+	"kms:GenerateDataKey*": {ActionGenerateDataKey, ActionGenerateDataKeyWithoutPlaintext, ActionGenerateDataKeyPair, ActionGenerateDataKeyPairNoPlaintext},
+	ActionDescribeKey:      {ActionDescribeKey},
+}
+
+// KeyRole says which KMS key a requirement is on.
+type KeyRole int
+
+const (
+	// TargetKey is the key that encrypts the object being uploaded.
+	TargetKey KeyRole = iota
+	// SourceKey is the key that encrypts the source object of UploadPartCopy.
+	SourceKey
+)
+
+// String returns "target" or "source".
+func (r KeyRole) String() string {
+	if r == SourceKey {
+		return "source"
+	}
+	return "target"
+}
+
+// Requirement is one KMS action S3 performs with the caller's identity while
+// serving one multipart step.
+type Requirement struct {
+	Step   mpu.Step // the multipart step
+	Action string   // the KMS action, e.g. "kms:Decrypt"
+	Key    KeyRole  // which key the action is on
+	Why    string   // why S3 makes the call
+	Doc    string   // the page that documents it
+}
+
+// RequirementOptions describe the upload in the ways that change which KMS
+// calls S3 makes. The zero value is a plain SSE-KMS upload without
+// additional checksums and without a KMS-encrypted copy source.
+type RequirementOptions struct {
+	// Checksums is true when the upload sends additional checksums
+	// (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256).
+	Checksums bool
+	// SourceKMS is true when the UploadPartCopy source object is encrypted
+	// with SSE-KMS.
+	SourceKMS bool
+}
+
+// Requirements returns the KMS actions S3 performs on the caller's behalf
+// for step of an SSE-KMS multipart upload. Abort and ListUploads need none;
+// an unknown step returns nil.
+//
+// The sources are the S3 API reference pages of each operation:
+// CreateMultipartUpload needs kms:GenerateDataKey (S3 makes the upload's data
+// key); UploadPart and UploadPartCopy need kms:Decrypt (S3 decrypts that data
+// key for every part; aws-sdk-js#1814 is the classic report) and the pages
+// also list kms:GenerateDataKey; UploadPartCopy needs kms:Decrypt on the
+// source object's key when the source is SSE-KMS encrypted;
+// CompleteMultipartUpload needs kms:Decrypt because S3 decrypts and reads the
+// parts before completing (the S3 multipart permission table), and with
+// additional checksums it also needs kms:GenerateDataKey; ListParts needs
+// kms:Decrypt for an SSE-KMS upload (the current ListParts page; older
+// revisions said so only for uploads created with a checksum algorithm).
+func Requirements(step mpu.Step, o RequirementOptions) []Requirement {
+	r := func(a string, k KeyRole, why, doc string) Requirement {
+		return Requirement{Step: step, Action: a, Key: k, Why: why, Doc: doc}
+	}
+	switch step {
+	case mpu.Initiate:
+		return []Requirement{
+			r(ActionGenerateDataKey, TargetKey, "S3 generates the upload's data key when the upload is created", DocCreateMultipart),
+		}
+	case mpu.UploadPart:
+		return []Requirement{
+			r(ActionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each part", DocUploadPart),
+			r(ActionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", DocUploadPart),
+		}
+	case mpu.UploadPartCopy:
+		out := []Requirement{
+			r(ActionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each copied part", DocUploadPartCopy),
+			r(ActionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", DocUploadPartCopy),
+		}
+		if o.SourceKMS {
+			out = append(out, r(ActionDecrypt, SourceKey, "S3 decrypts the SSE-KMS source object to read the copied range", DocUploadPartCopy))
+		}
+		return out
+	case mpu.Complete:
+		out := []Requirement{
+			r(ActionDecrypt, TargetKey, "S3 decrypts and reads the encrypted parts before it completes the upload", DocMultipartPermissions),
+		}
+		if o.Checksums {
+			out = append(out, r(ActionGenerateDataKey, TargetKey, "with additional checksums S3 encrypts the object's checksum when it completes the upload", DocCompleteMultipart))
+		}
+		return out
+	case mpu.ListParts:
+		return []Requirement{
+			r(ActionDecrypt, TargetKey, "S3 decrypts the parts' metadata (checksums) of an SSE-KMS upload to list them", DocListParts),
+		}
+	}
+	return nil
+}

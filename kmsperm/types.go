@@ -1,0 +1,236 @@
+package kmsperm
+
+import (
+	"encoding/json"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+)
+
+// NamedPolicy is one policy document as JSON, with the name reasons use for
+// it (for example "user/alice/inline/upload" or "key policy").
+type NamedPolicy struct {
+	Name string `json:"name"`
+	JSON []byte `json:"json"`
+}
+
+// CopySource describes the source object of UploadPartCopy.
+type CopySource struct {
+	// Object names the source and how it is encrypted. Its
+	// BucketKeyEnabled and EncryptionContext are those stored with the
+	// source object (HeadObject reports them).
+	Object
+	// KMSKeyID is the source object's KMS key (HeadObject's
+	// SSEKMSKeyId, normally a key ARN); "" when the source is not SSE-KMS
+	// encrypted, in which case the copy needs no KMS permission on it.
+	KMSKeyID string `json:"kmsKeyId,omitempty"`
+	// Region is the source bucket's Region; "" means the target's.
+	Region string `json:"region,omitempty"`
+	// Account owns the source bucket; "" means the caller's account. A
+	// bare key ID or alias in KMSKeyID is resolved there.
+	Account string `json:"account,omitempty"`
+	// KeyPolicy is the source key's policy, when the caller has it; nil
+	// means "read it with kms:GetKeyPolicy".
+	KeyPolicy []byte `json:"-"`
+}
+
+// Input is one SSE-KMS multipart upload to check.
+type Input struct {
+	// Caller is the ARN of the principal that makes the S3 requests: an
+	// IAM user, a role, an assumed-role session or an account root.
+	Caller string `json:"caller"`
+	// Region is the target bucket's Region; S3 calls KMS there.
+	Region string `json:"region"`
+	// Object is the target object, with its Bucket Key setting and any
+	// additional encryption context.
+	Object Object `json:"object"`
+	// BucketAccount owns the target bucket; "" means the caller's account.
+	// When KMSKeyID is empty S3 uses the AWS managed key aws/s3 of this
+	// account.
+	BucketAccount string `json:"bucketAccount,omitempty"`
+	// KMSKeyID is the key as the upload names it
+	// (x-amz-server-side-encryption-aws-kms-key-id): key ID, key ARN, alias
+	// name or alias ARN; "" means S3's AWS managed key aws/s3.
+	KMSKeyID string `json:"kmsKeyId,omitempty"`
+	// Checksums is true when the upload sends additional checksums.
+	Checksums bool `json:"checksums,omitempty"`
+	// Steps are the steps to check, in report order; nil means
+	// mpu.AllSteps.
+	Steps []mpu.Step `json:"steps,omitempty"`
+	// CopySource describes the UploadPartCopy source; nil when the upload
+	// copies nothing.
+	CopySource *CopySource `json:"copySource,omitempty"`
+	// KeyPolicy is the target key's policy when the caller supplies it
+	// (for example from a file); nil means "read it with kms:GetKeyPolicy".
+	// A supplied policy is used even when GetKeyPolicy would work.
+	KeyPolicy []byte `json:"-"`
+	// Identity are the caller's identity policies (user inline, attached
+	// and group policies, or the role's policies). nil means "not
+	// supplied": the identity side is then decided by the IAM simulator
+	// when Options.IAM is set, and is unknown otherwise. A non-nil empty
+	// slice means the caller has no identity policies.
+	Identity []NamedPolicy `json:"-"`
+	// Boundary is the caller's permissions boundary (nil: none).
+	Boundary []NamedPolicy `json:"-"`
+	// Session are the session policies of an assumed-role caller (nil: none).
+	Session []NamedPolicy `json:"-"`
+}
+
+// Options configure a Checker. The zero value checks with the key policy
+// and the identity policies supplied in each Input and the KMS client given
+// to New.
+type Options struct {
+	// IAM, when set, decides the identity side with
+	// iam:SimulatePrincipalPolicy whenever Input.Identity is nil. IAM's
+	// simulator does not see key policies; kmsperm evaluates those itself.
+	IAM IAMSimulateAPI
+	// RequireSeedActions makes the Initiate row also require the S3
+	// multipart permission table's full list (SeedActions) on the target
+	// key. Without it the list is still checked and reported in
+	// Report.Seed, but only the actions S3 performs decide the steps.
+	RequireSeedActions bool
+}
+
+// Policy sources reported in KeyReport.PolicySource.
+const (
+	// PolicySupplied: the caller supplied the key policy.
+	PolicySupplied = "supplied"
+	// PolicyGetKeyPolicy: read with kms:GetKeyPolicy.
+	PolicyGetKeyPolicy = "GetKeyPolicy"
+	// PolicyAWSManaged: the key is S3's AWS managed key, whose policy AWS
+	// writes and no one can change; kmsperm uses that documented policy.
+	PolicyAWSManaged = "aws-managed"
+	// PolicyUnavailable: the key policy could not be read; decisions that
+	// depend on it are Unknown.
+	PolicyUnavailable = "unavailable"
+)
+
+// KeyReport is what kmsperm learned about one key.
+type KeyReport struct {
+	// Role is TargetKey or SourceKey.
+	Role KeyRole `json:"role"`
+	// Key is the resolved key.
+	Key Key `json:"key"`
+	// PolicySource is one of PolicySupplied, PolicyGetKeyPolicy,
+	// PolicyAWSManaged, PolicyUnavailable.
+	PolicySource string `json:"policySource"`
+	// KeyPolicy is the key policy used, as JSON (nil when unavailable).
+	KeyPolicy json.RawMessage `json:"keyPolicy,omitempty"`
+}
+
+// Gap is something kmsperm could not read or decide, with what would let
+// it: the permission to grant the caller, or the input to supply.
+type Gap struct {
+	// What could not be read or decided.
+	What string `json:"what"`
+	// Permission is the permission that would let kmsperm read it
+	// ("kms:GetKeyPolicy", "kms:DescribeKey", "iam:SimulatePrincipalPolicy"),
+	// or "" when none would.
+	Permission string `json:"permission,omitempty"`
+	// Hint tells the user how to close the gap.
+	Hint string `json:"hint"`
+}
+
+// ActionResult is the decision on one KMS action on one key.
+type ActionResult struct {
+	// Action is the KMS action, e.g. "kms:Decrypt"; for seed rows it may
+	// be a wildcard as the seed writes it ("kms:GenerateDataKey*").
+	Action string `json:"action"`
+	// Key is TargetKey or SourceKey.
+	Key KeyRole `json:"key"`
+	// KeyARN is the key acted on (the alias ARN when it did not resolve).
+	KeyARN string `json:"keyArn"`
+	// Why says why S3 performs the action, and Doc where that is documented.
+	Why string `json:"why"`
+	Doc string `json:"doc,omitempty"`
+	// Seed is true for an action the S3 permission table lists that S3
+	// does not itself perform in this step.
+	Seed bool `json:"seed,omitempty"`
+	// Decision is the verdict.
+	Decision Decision `json:"decision"`
+	// Evaluator says who decided the identity side: "local" (supplied
+	// policies), "iam-simulator" or "none" (identity policies unknown).
+	Evaluator string `json:"evaluator"`
+	// Deciding lists the statements that decided it (formatted references).
+	Deciding []string `json:"deciding,omitempty"`
+	// DependsOn lists condition keys whose values kmsperm does not know and
+	// that could change the decision.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// Reasons explain the decision.
+	Reasons []string `json:"reasons"`
+	// GrantsNotEvaluated is true when no policy allowed the action: a KMS
+	// grant could still allow it, and kmsperm does not read grants.
+	GrantsNotEvaluated bool `json:"grantsNotEvaluated,omitempty"`
+}
+
+// Remedy is one change that would turn a denial into an allow.
+type Remedy struct {
+	// Where is "key policy", "identity policy" or "key" (a change to the
+	// key or to the upload, described in Text).
+	Where string `json:"where"`
+	// Account is the account that must make the change (the key owner for
+	// a key policy, the caller's account for an identity policy).
+	Account string `json:"account,omitempty"`
+	// KeyARN is the key the change concerns.
+	KeyARN string `json:"keyArn,omitempty"`
+	// Statement is the policy statement to add, minimal and exact; nil
+	// when the remedy is not a statement.
+	Statement json.RawMessage `json:"statement,omitempty"`
+	// Text describes the change.
+	Text string `json:"text"`
+}
+
+// Row is the KMS verdict for one multipart step.
+type Row struct {
+	// Step is the step; the zero Step marks Report.Seed.
+	Step mpu.Step `json:"step"`
+	// Label names the row: the step's name, or "upload (S3 permission table)".
+	Label string `json:"label"`
+	// Actions are the KMS actions the step needs, each decided. A step
+	// that needs none (Abort, ListUploads) has no actions and is Allowed.
+	Actions []ActionResult `json:"actions"`
+	// Decision combines the actions: explicitDeny if any is explicitly
+	// denied, else implicitDeny if any is, else unknown if any is, else
+	// allowed. Seed-only actions count only with RequireSeedActions.
+	Decision Decision `json:"decision"`
+	// Reasons summarise the decision.
+	Reasons []string `json:"reasons"`
+	// Remedies are the changes that would allow the step.
+	Remedies []Remedy `json:"remedies,omitempty"`
+}
+
+// Report is the result of Check: one row per step, the seed list's row,
+// the keys and the gaps.
+type Report struct {
+	// Caller is the checked principal's ARN.
+	Caller string `json:"caller"`
+	// Keys describe the target key and, for a KMS-encrypted copy source,
+	// the source key.
+	Keys []KeyReport `json:"keys"`
+	// Rows has one row per checked step, in Input.Steps order.
+	Rows []Row `json:"rows"`
+	// Seed decides the S3 permission table's full list (SeedActions) on
+	// the target key, for the upload as a whole.
+	Seed Row `json:"seed"`
+	// Gaps are what kmsperm could not read, with hints.
+	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Row returns the row of step and true, or a zero Row and false.
+func (r *Report) Row(step mpu.Step) (Row, bool) {
+	for _, row := range r.Rows {
+		if row.Step == step {
+			return row, true
+		}
+	}
+	return Row{}, false
+}
+
+// Decision combines every row (not the seed row unless RequireSeedActions
+// folded it into Initiate) into one verdict for the whole upload.
+func (r *Report) Decision() Decision {
+	d := Allowed
+	for _, row := range r.Rows {
+		d = worst(d, row.Decision)
+	}
+	return d
+}
