@@ -1,0 +1,253 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) policyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Evaluate IAM and S3 policies offline",
+		Args:  exactArgs(0),
+		RunE:  a.runE(func(cmd *cobra.Command, _ []string) error { return usageErrorf("%s: missing subcommand (eval)", cmd.CommandPath()) }),
+	}
+	cmd.AddCommand(a.policyEvalCmd())
+	return cmd
+}
+
+// policyEvalFlags are the flags of `s3mpu policy eval`.
+type policyEvalFlags struct {
+	caller, action, resource string
+	identityPolicies         []string
+	bucketPolicy, keyPolicy  string
+	vpcePolicy               string
+	resourceAccount          string
+	initiator                string
+	objectOwnership          string
+	aclGrants                []string
+	bucketKey                bool
+	context                  []string
+	serverProfile            string
+}
+
+const policyEvalLong = `Evaluate one request offline, with no network call at all: the IAM policy logic
+(explicit Deny wins; same-account Allow from an identity or a resource policy; cross-account
+both), then S3's own layer (bucket ACL grants and Object Ownership, the VPC endpoint policy,
+the owner-or-initiator defaults for AbortMultipartUpload and ListMultipartUploadParts, and the
+S3 Bucket Key's encryption context for kms: actions).
+
+The first line of the output is exactly one of: allowed, explicitDeny, implicitDeny; the
+reasons follow. With --json: one object with "decision" and "reasons" (and the deciding
+statements, missing context keys and risks).
+
+Exit status: 0 allowed, 3 denied, 2 bad input (an unreadable or malformed policy is named with
+its file and statement).`
+
+func (a *app) policyEvalCmd() *cobra.Command {
+	var f policyEvalFlags
+	cmd := &cobra.Command{
+		Use:   "eval --caller ARN --action ACTION --resource ARN [flags]",
+		Short: "Evaluate one request against policy files, offline",
+		Long:  policyEvalLong,
+		Example: `  s3mpu policy eval --caller arn:aws:iam::111122223333:user/alice --action s3:PutObject \
+    --resource arn:aws:s3:::backups/db.tar --identity-policy alice.json --bucket-policy bucket.json
+  s3mpu policy eval --caller arn:aws:iam::111122223333:user/bob --action s3:AbortMultipartUpload \
+    --resource arn:aws:s3:::backups/db.tar --initiator arn:aws:iam::111122223333:user/bob --json`,
+		Args: exactArgs(0),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.caller, "caller", "", "the caller's ARN (user, role, assumed-role session or account root) (required)")
+	fs.StringVar(&f.action, "action", "", "the action, e.g. s3:PutObject (required)")
+	fs.StringVar(&f.resource, "resource", "", "the resource ARN, e.g. arn:aws:s3:::bucket/key (required)")
+	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file of the caller, one document per file; repeatable")
+	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file")
+	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file (for kms: actions)")
+	fs.StringVar(&f.vpcePolicy, "vpce-policy", "", "VPC endpoint policy file")
+	fs.StringVar(&f.resourceAccount, "resource-account", "", "account ID owning the resource; default: from the resource ARN, else the caller's account")
+	fs.StringVar(&f.initiator, "initiator", "", "ARN of the upload's initiator, for the Abort / ListParts default rules")
+	fs.StringVar(&f.objectOwnership, "object-ownership", "", "bucket Object Ownership: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter")
+	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE, GRANTEE as account:ID, canonical:ID or group:URI-or-name; repeatable")
+	fs.BoolVar(&f.bucketKey, "bucket-key", false, "an S3 Bucket Key is enabled (the KMS encryption context is the bucket ARN)")
+	stringArrayFlag(fs, &f.context, "context", "request context KEY=VALUE; repeat a key for a multi-valued key")
+	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
+	cmd.RunE = a.runE(func(cmd *cobra.Command, _ []string) error {
+		in, err := f.evalInput()
+		if err != nil {
+			return err
+		}
+		res, err := preflight.EvaluateRequest(in)
+		if err != nil {
+			return policyInputError(err)
+		}
+		if err := a.printEval(in, res); err != nil {
+			return err
+		}
+		if res.Decision != preflight.Allowed {
+			return silentExit(exitDenied)
+		}
+		return nil
+	})
+	return cmd
+}
+
+// evalInput checks the flags and reads the policy files.
+func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
+	var missing []string
+	for _, r := range []struct{ name, val string }{{"--caller", f.caller}, {"--action", f.action}, {"--resource", f.resource}} {
+		if strings.TrimSpace(r.val) == "" {
+			missing = append(missing, r.name)
+		}
+	}
+	if len(missing) > 0 {
+		return preflight.EvalInput{}, usageErrorf("policy eval: missing %s", strings.Join(missing, ", "))
+	}
+	in := preflight.EvalInput{Caller: f.caller, Action: f.action, Resource: f.resource, ResourceAccount: f.resourceAccount, Initiator: f.initiator, BucketKey: f.bucketKey}
+	var err error
+	for _, p := range f.identityPolicies {
+		d, err := readPolicyFile("--identity-policy", p)
+		if err != nil {
+			return in, err
+		}
+		in.IdentityPolicies = append(in.IdentityPolicies, d)
+	}
+	if in.BucketPolicy, err = readOptionalPolicy("--bucket-policy", f.bucketPolicy); err != nil {
+		return in, err
+	}
+	if in.KeyPolicy, err = readOptionalPolicy("--key-policy", f.keyPolicy); err != nil {
+		return in, err
+	}
+	if in.VPCEndpointPolicy, err = readOptionalPolicy("--vpce-policy", f.vpcePolicy); err != nil {
+		return in, err
+	}
+	if f.objectOwnership != "" {
+		if in.ObjectOwnership, err = preflight.ParseObjectOwnership(f.objectOwnership); err != nil {
+			return in, usageErrorf("--object-ownership: %v", trimPkg(err))
+		}
+	}
+	for _, g := range f.aclGrants {
+		grant, err := preflight.ParseACLGrant(g)
+		if err != nil {
+			return in, usageErrorf("--acl-grant: %v", trimPkg(err))
+		}
+		in.ACLGrants = append(in.ACLGrants, grant)
+	}
+	if in.Context, err = parseMultiKeyValues("context", f.context); err != nil {
+		return in, usageErr(err)
+	}
+	if in.Profile, err = preflight.ParseProfile(f.serverProfile); err != nil {
+		return in, usageErrorf("--server-profile: %v", trimPkg(err))
+	}
+	return in, nil
+}
+
+// readPolicyFile reads one policy document; the file's path is its name in reasons and errors.
+func readPolicyFile(flag, path string) (preflight.PolicyDocument, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return preflight.PolicyDocument{}, usageErrorf("%s: cannot read policy file: %v", flag, err)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return preflight.PolicyDocument{}, usageErrorf("%s: policy file %s is empty", flag, path)
+	}
+	return preflight.PolicyDocument{Name: path, JSON: b}, nil
+}
+
+func readOptionalPolicy(flag, path string) (preflight.PolicyDocument, error) {
+	if path == "" {
+		return preflight.PolicyDocument{}, nil
+	}
+	return readPolicyFile(flag, path)
+}
+
+// policyInputError maps an evaluation error: bad input (a malformed policy, ARN or grant) is
+// a usage error naming the file and the statement; anything else is a failure.
+func policyInputError(err error) error {
+	var pe *preflight.PolicyError
+	if errors.As(err, &pe) {
+		msg := "malformed policy in file " + pe.Policy
+		if pe.Statement >= 0 {
+			msg += fmt.Sprintf(": statement %d", pe.Statement)
+			if pe.Sid != "" {
+				msg += fmt.Sprintf(" (Sid %q)", pe.Sid)
+			}
+		}
+		if pe.Field != "" {
+			msg += ": " + pe.Field
+		}
+		return usageErr(errors.New(msg + ": " + pe.Msg))
+	}
+	if errors.Is(err, preflight.ErrInvalidInput) {
+		return usageErr(errors.New(trimPkg(err)))
+	}
+	return err
+}
+
+// trimPkg drops the "preflight: " prefix from library errors shown to users.
+func trimPkg(err error) string {
+	return strings.TrimPrefix(err.Error(), "preflight: ")
+}
+
+// evalJSON is the --json output of `policy eval`.
+type evalJSON struct {
+	Decision    string                   `json:"decision"`
+	Reasons     []string                 `json:"reasons"`
+	Statements  []preflight.StatementRef `json:"statements"`
+	MissingKeys []string                 `json:"missing_keys"`
+	DefaultRule string                   `json:"default_rule,omitempty"`
+	Risks       []string                 `json:"risks"`
+	Caller      string                   `json:"caller"`
+	Action      string                   `json:"action"`
+	Resource    string                   `json:"resource"`
+}
+
+func (a *app) printEval(in preflight.EvalInput, res preflight.EvalResult) error {
+	if a.g.json {
+		return a.printJSON(evalJSON{
+			Decision: res.Decision.String(), Reasons: nonNil(res.Reasons), Statements: nonNilRefs(res.Statements),
+			MissingKeys: nonNil(res.MissingKeys), DefaultRule: res.DefaultRule, Risks: nonNil(res.Risks),
+			Caller: in.Caller, Action: in.Action, Resource: in.Resource,
+		})
+	}
+	if a.g.quiet {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(res.Decision.String() + "\n")
+	for _, r := range res.Reasons {
+		b.WriteString("  " + r + "\n")
+	}
+	for _, s := range res.Statements {
+		fmt.Fprintf(&b, "  deciding: %s (%s)\n", s, s.Effect)
+	}
+	if res.DefaultRule != "" {
+		fmt.Fprintf(&b, "  default rule: %s\n", res.DefaultRule)
+	}
+	for _, k := range res.MissingKeys {
+		fmt.Fprintf(&b, "  missing context: %s\n", k)
+	}
+	for _, r := range res.Risks {
+		fmt.Fprintf(&b, "  risk: %s\n", r)
+	}
+	_, err := fmt.Fprint(a.stdout, b.String())
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilRefs(s []preflight.StatementRef) []preflight.StatementRef {
+	if s == nil {
+		return []preflight.StatementRef{}
+	}
+	return s
+}

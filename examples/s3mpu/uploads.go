@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) uploadsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "uploads",
+		Short: "List, abort and clean up multipart uploads in progress",
+		Args:  exactArgs(0),
+		RunE:  a.runE(func(cmd *cobra.Command, _ []string) error { return usageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath()) }),
+	}
+	cmd.AddCommand(a.uploadsLsCmd(), a.uploadsAbortCmd(), a.uploadsCleanupCmd())
+	return cmd
+}
+
+// uploadInfo is one multipart upload in progress, as shown by `uploads ls` and `cleanup`.
+type uploadInfo struct {
+	UploadID  string    `json:"upload_id"`
+	Key       string    `json:"key"`
+	Initiator string    `json:"initiator"`
+	Initiated time.Time `json:"initiated"`
+	AgeSec    int64     `json:"age_seconds"`
+	// MayAbort is "yes", "no" or "unknown": whether the caller may abort the upload.
+	MayAbort string `json:"may_abort"`
+	// Why explains MayAbort (the rule or statement that decides it).
+	Why string `json:"may_abort_reason,omitempty"`
+	// WhoCan says who may abort it when the caller may not.
+	WhoCan string `json:"who_can_abort,omitempty"`
+}
+
+type identityFlags struct {
+	caller      string
+	serverRules string
+}
+
+func (f *identityFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.caller, "caller", "", "your principal ARN (default: found with sts:GetCallerIdentity)")
+	cmd.Flags().StringVar(&f.serverRules, "server-profile", "aws", "permission rules of the server: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
+}
+
+func (a *app) uploadsLsCmd() *cobra.Command {
+	var id identityFlags
+	cmd := &cobra.Command{
+		Use:   "ls s3://bucket[/prefix]",
+		Short: "List multipart uploads in progress, and whether you may abort each",
+		Args:  exactArgs(1),
+	}
+	id.register(cmd)
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		u, err := parseS3URL(args[0])
+		if err != nil {
+			return usageErr(err)
+		}
+		ctx := cmd.Context()
+		cli, err := a.s3Client(ctx)
+		if err != nil {
+			return err
+		}
+		judge, err := a.newAbortJudge(ctx, cli, u.Bucket, id)
+		if err != nil {
+			return err
+		}
+		ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
+		if err != nil {
+			return fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
+		}
+		infos := a.describeUploads(ups, judge)
+		if a.g.json {
+			return a.printJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "caller": judge.caller, "uploads": infos})
+		}
+		if a.g.quiet {
+			return nil
+		}
+		if len(infos) == 0 {
+			fmt.Fprintf(a.stdout, "no multipart uploads in progress in %s\n", u)
+			return nil
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "UPLOAD ID\tKEY\tINITIATOR\tINITIATED\tAGE\tYOU MAY ABORT")
+		for _, i := range infos {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.UploadID, i.Key, orDash(i.Initiator), i.Initiated.UTC().Format(time.RFC3339), formatAge(time.Duration(i.AgeSec)*time.Second), mayAbortCell(i))
+		}
+		return tw.Flush()
+	})
+	return cmd
+}
+
+func mayAbortCell(i uploadInfo) string {
+	if i.Why == "" {
+		return i.MayAbort
+	}
+	return i.MayAbort + " (" + i.Why + ")"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) describeUploads(ups []types.MultipartUpload, judge *abortJudge) []uploadInfo {
+	now := a.now()
+	infos := make([]uploadInfo, 0, len(ups))
+	for _, up := range ups {
+		i := uploadInfo{
+			UploadID:  aws.ToString(up.UploadId),
+			Key:       aws.ToString(up.Key),
+			Initiator: initiatorName(up.Initiator),
+			Initiated: aws.ToTime(up.Initiated),
+		}
+		if !i.Initiated.IsZero() {
+			i.AgeSec = int64(now.Sub(i.Initiated) / time.Second)
+		}
+		v := judge.judge(i.Key, initiatorARN(up.Initiator))
+		i.MayAbort, i.Why, i.WhoCan = v.may, v.why, v.whoCan
+		infos = append(infos, i)
+	}
+	return infos
+}
+
+// initiatorARN returns the initiator's ARN when the server reports one (AWS puts the IAM
+// user's ARN in Initiator.ID), else "".
+func initiatorARN(in *types.Initiator) string {
+	if in == nil {
+		return ""
+	}
+	if id := aws.ToString(in.ID); strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return ""
+}
+
+func initiatorName(in *types.Initiator) string {
+	if in == nil {
+		return ""
+	}
+	if id := aws.ToString(in.ID); id != "" {
+		return id
+	}
+	return aws.ToString(in.DisplayName)
+}
+
+// listUploads returns every multipart upload in progress in bucket under prefix.
+func listUploads(ctx context.Context, cli *s3.Client, bucket, prefix string) ([]types.MultipartUpload, error) {
+	var all []types.MultipartUpload
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)}
+	if prefix != "" {
+		in.Prefix = aws.String(prefix)
+	}
+	for page := 0; ; page++ {
+		out, err := cli.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.Uploads...)
+		if !aws.ToBool(out.IsTruncated) || page > 100000 {
+			return all, nil
+		}
+		if aws.ToString(out.NextKeyMarker) == aws.ToString(in.KeyMarker) && aws.ToString(out.NextUploadIdMarker) == aws.ToString(in.UploadIdMarker) {
+			return all, nil // a server that does not advance its markers: stop rather than loop
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+func (a *app) uploadsAbortCmd() *cobra.Command {
+	var uploadID string
+	var id identityFlags
+	cmd := &cobra.Command{
+		Use:   "abort s3://bucket/key --upload-id ID",
+		Short: "Abort one multipart upload",
+		Args:  exactArgs(1),
+	}
+	cmd.Flags().StringVar(&uploadID, "upload-id", "", "the upload to abort (required; see `s3mpu uploads ls`)")
+	id.register(cmd)
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		u, err := parseObjectURL(args[0])
+		if err != nil {
+			return usageErr(err)
+		}
+		if uploadID == "" {
+			return usageErrorf("--upload-id is required")
+		}
+		ctx := cmd.Context()
+		cli, err := a.s3Client(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = cli.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.Bucket), Key: aws.String(u.Key), UploadId: aws.String(uploadID)})
+		if err != nil {
+			if isAccessDenied(err) {
+				return fmt.Errorf("aborting upload %s of %s: %w\n%s", uploadID, u, err, whoCanAbortText(u.Bucket))
+			}
+			if isNotFound(err) {
+				return fmt.Errorf("aborting upload %s of %s: no such upload (already completed or aborted?): %w", uploadID, u, err)
+			}
+			return fmt.Errorf("aborting upload %s of %s: %w", uploadID, u, err)
+		}
+		if a.g.json {
+			return a.printJSON(map[string]any{"bucket": u.Bucket, "key": u.Key, "upload_id": uploadID, "aborted": true})
+		}
+		a.info("aborted upload %s of %s", uploadID, u)
+		return nil
+	})
+	return cmd
+}
+
+// whoCanAbortText explains S3's rule for aborting an upload and the ways out.
+func whoCanAbortText(bucket string) string {
+	return "By S3's rules an upload may be aborted by the bucket owner and by its initiator (and the initiator's account " +
+		"when the initiator is an IAM user), unless a policy denies s3:AbortMultipartUpload; others need an Allow for " +
+		"s3:AbortMultipartUpload on arn:aws:s3:::" + bucket + "/KEY. Ask one of them to run `s3mpu uploads cleanup s3://" + bucket +
+		"`, or add a lifecycle rule with AbortIncompleteMultipartUpload to the bucket."
+}
+
+func (a *app) uploadsCleanupCmd() *cobra.Command {
+	var olderThan string
+	var dryRun bool
+	var id identityFlags
+	cmd := &cobra.Command{
+		Use:   "cleanup s3://bucket[/prefix] [--older-than 7d] [--dry-run]",
+		Short: "Abort the multipart uploads older than a given age that you may abort; explain the others",
+		Args:  exactArgs(1),
+	}
+	cmd.Flags().StringVar(&olderThan, "older-than", "7d", "only uploads initiated longer ago than this (e.g. 7d, 36h, 0 for all)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be aborted, abort nothing")
+	id.register(cmd)
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		u, err := parseS3URL(args[0])
+		if err != nil {
+			return usageErr(err)
+		}
+		age := time.Duration(0)
+		if olderThan != "0" {
+			if age, err = parseAge(olderThan); err != nil {
+				return usageErrorf("--older-than: %v", err)
+			}
+		}
+		ctx := cmd.Context()
+		cli, err := a.s3Client(ctx)
+		if err != nil {
+			return err
+		}
+		judge, err := a.newAbortJudge(ctx, cli, u.Bucket, id)
+		if err != nil {
+			return err
+		}
+		ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
+		if err != nil {
+			return fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
+		}
+		type result struct {
+			uploadInfo
+			Action string `json:"action"` // "aborted", "would-abort", "denied", "skipped", "failed"
+			Error  string `json:"error,omitempty"`
+		}
+		var results []result
+		var aborted, denied, failed, skipped int
+		for _, i := range a.describeUploads(ups, judge) {
+			if time.Duration(i.AgeSec)*time.Second < age {
+				continue
+			}
+			r := result{uploadInfo: i}
+			switch {
+			case i.MayAbort == "no":
+				// Not attempted: the rules say it would be refused.
+				r.Action = "skipped"
+				skipped++
+			case dryRun:
+				r.Action = "would-abort"
+			default:
+				_, err := cli.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.Bucket), Key: aws.String(i.Key), UploadId: aws.String(i.UploadID)})
+				switch {
+				case err == nil || isNotFound(err):
+					r.Action = "aborted"
+					aborted++
+				case isAccessDenied(err):
+					r.Action, r.Error = "denied", err.Error()
+					if r.WhoCan == "" {
+						r.WhoCan = judge.whoCan(i.Key, initiatorARNOf(i))
+					}
+					denied++
+				default:
+					if ctx.Err() != nil {
+						return fmt.Errorf("cleanup interrupted after %d abort(s): %w", aborted, ctx.Err())
+					}
+					r.Action, r.Error = "failed", err.Error()
+					failed++
+				}
+			}
+			results = append(results, r)
+		}
+		if a.g.json {
+			if err := a.printJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "older_than": olderThan, "dry_run": dryRun, "caller": judge.caller, "uploads": results,
+				"aborted": aborted, "denied": denied, "skipped": skipped, "failed": failed}); err != nil {
+				return err
+			}
+		} else if !a.g.quiet {
+			if len(results) == 0 {
+				fmt.Fprintf(a.stdout, "no multipart uploads older than %s in %s\n", olderThan, u)
+			}
+			for _, r := range results {
+				line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), formatAge(time.Duration(r.AgeSec)*time.Second))
+				fmt.Fprintln(a.stdout, line)
+				if r.Action == "skipped" || r.Action == "denied" {
+					if r.Why != "" {
+						fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", r.Why)
+					}
+					if r.Error != "" {
+						fmt.Fprintf(a.stdout, "            server said: %s\n", r.Error)
+					}
+					fmt.Fprintf(a.stdout, "            who can: %s\n", orDash(r.WhoCan))
+				}
+			}
+			if dryRun {
+				fmt.Fprintf(a.stdout, "dry run: %d upload(s) would be aborted, %d may not be aborted by you\n", len(results)-skipped, skipped)
+			} else {
+				fmt.Fprintf(a.stdout, "aborted %d, denied %d, skipped %d, failed %d\n", aborted, denied, skipped, failed)
+			}
+		}
+		if denied+failed+skipped > 0 && !dryRun {
+			return silentExit(exitFailure)
+		}
+		return nil
+	})
+	return cmd
+}
+
+func initiatorARNOf(i uploadInfo) string {
+	if strings.HasPrefix(i.Initiator, "arn:") {
+		return i.Initiator
+	}
+	return ""
+}
+
+var errNoCaller = errors.New("caller unknown")
