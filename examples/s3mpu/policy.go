@@ -15,7 +15,9 @@ func (a *app) policyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Evaluate IAM and S3 policies offline",
 		Args:  exactArgs(0),
-		RunE:  a.runE(func(cmd *cobra.Command, _ []string) error { return usageErrorf("%s: missing subcommand (eval)", cmd.CommandPath()) }),
+		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
+			return usageErrorf("%s: missing subcommand (eval)", cmd.CommandPath())
+		}),
 	}
 	cmd.AddCommand(a.policyEvalCmd())
 	return cmd

@@ -19,7 +19,9 @@ func (a *app) uploadsCmd() *cobra.Command {
 		Use:   "uploads",
 		Short: "List, abort and clean up multipart uploads in progress",
 		Args:  exactArgs(0),
-		RunE:  a.runE(func(cmd *cobra.Command, _ []string) error { return usageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath()) }),
+		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
+			return usageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath())
+		}),
 	}
 	cmd.AddCommand(a.uploadsLsCmd(), a.uploadsAbortCmd(), a.uploadsCleanupCmd())
 	return cmd
