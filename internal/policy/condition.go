@@ -121,9 +121,10 @@ type cvalue struct {
 }
 
 type ccond struct {
-	op   operator
-	key  string
-	vals []cvalue
+	op      operator
+	key     string
+	vals    []cvalue
+	hasVars bool
 }
 
 func compileCondition(c Condition, vars bool) (ccond, error) {
@@ -137,10 +138,13 @@ func compileCondition(c Condition, vars bool) (ccond, error) {
 		switch op.kind {
 		case opString, opStringIgnoreCase:
 			cv.pat = compileVarPattern(v, vars, false)
+			cc.hasVars = cc.hasVars || cv.pat.hasVars
 		case opStringLike:
 			cv.pat = compileVarPattern(v, vars, true)
+			cc.hasVars = cc.hasVars || cv.pat.hasVars
 		case opArn:
 			cv.pat = compileVarPattern(v, vars, true)
+			cc.hasVars = cc.hasVars || cv.pat.hasVars
 			if !cv.pat.hasVars {
 				cv.arn = compileARNGlob(cv.pat.plain)
 			}
@@ -300,7 +304,7 @@ func (e *evalCtx) matchOne(c *ccond, v string) bool {
 				}
 				continue
 			}
-			g, ok := e.resolve(&cv.pat)
+			g, ok := e.resolve(&cv.pat, false)
 			if !ok {
 				continue
 			}

@@ -18,6 +18,7 @@ type compiled struct {
 	notPrinc  bool
 	hasPrinc  bool
 	conds     []ccond
+	vars      []vtoken // every policy variable the statement uses
 }
 
 func compileStatement(st *Statement, vars bool) (*compiled, error) {
@@ -56,6 +57,14 @@ func compileStatement(st *Statement, vars bool) (*compiled, error) {
 		}
 		c.conds = append(c.conds, cc)
 	}
+	for i := range c.resources {
+		c.vars = appendVars(c.vars, &c.resources[i])
+	}
+	for i := range c.conds {
+		for j := range c.conds[i].vals {
+			c.vars = appendVars(c.vars, &c.conds[i].vals[j].pat)
+		}
+	}
 	return c, nil
 }
 
@@ -68,6 +77,9 @@ type evalCtx struct {
 }
 
 func (e *evalCtx) noteMissing(key string) {
+	if e.definitelyAbsent(key) {
+		return
+	}
 	for _, k := range e.missing {
 		if strings.EqualFold(k, key) {
 			return
@@ -148,6 +160,15 @@ func (e *evalCtx) definitelyAbsent(key string) bool {
 	return strings.EqualFold(key, "aws:username") && t != TypeUser && t != TypeFederatedUser
 }
 
+func appendVars(dst []vtoken, p *vpattern) []vtoken {
+	for _, t := range p.toks {
+		if t.isVar {
+			dst = append(dst, t)
+		}
+	}
+	return dst
+}
+
 func roleARN(p *Principal) string {
 	part := "aws"
 	if f, ok := splitARN(p.ARN); ok && f[1] != "" {
@@ -162,9 +183,10 @@ type stmtMatch struct {
 	pm      identityMatch
 }
 
-// matchStatement decides whether st applies to the request. Keys absent from
-// the request that could change the outcome are recorded as missing.
-func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string) stmtMatch {
+// matchStatement decides whether st applies to the request. Condition keys
+// and policy variables absent from the request that could change the
+// outcome are recorded as missing.
+func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, boundary bool) stmtMatch {
 	var m stmtMatch
 	principalKind := kind == KindResource || kind == KindEndpoint
 	p := &e.req.Principal
@@ -173,14 +195,20 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string) stmtMa
 		return m // identity-type policies cannot name principals (AWS rejects them)
 	case principalKind && !c.hasPrinc:
 		if kind == KindResource {
-			return m // a resource policy statement without Principal grants or denies nobody
+			return m // a resource policy statement without Principal names nobody
 		}
 		m.pm = identityMatch{any: true, direct: true, self: true}
 	case principalKind && c.notPrinc:
-		if notPrincipalExcludes(c.principal, p, st.Effect == EffectDeny) {
+		// AWS: a NotPrincipal Deny always denies an IAM principal that has
+		// a permissions boundary, whatever NotPrincipal lists.
+		if st.Effect != EffectDeny {
+			return m // NotPrincipal with Allow is not supported by AWS; Parse rejects it
+		}
+		iamPrincipal := p.Type == TypeUser || p.Type == TypeRole || p.Type == TypeAssumedRole
+		if !(boundary && iamPrincipal) && notPrincipalExcludes(c.principal, p) {
 			return m
 		}
-		m.pm = identityMatch{any: true, direct: true, self: true}
+		m.pm = identityMatch{any: true, direct: true}
 	case principalKind:
 		m.pm = matchPrincipals(c.principal, p)
 		if !m.pm.any {
@@ -199,24 +227,29 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string) stmtMa
 		return m
 	}
 
-	// Missing keys are gathered locally and kept only if they matter.
-	saved := e.missing
-	e.missing = nil
-	defer func() {
-		local := e.missing
-		e.missing = saved
-		for _, k := range local {
-			if !e.definitelyAbsent(k) {
-				e.noteMissing(k)
-			}
-		}
-	}()
+	if !c.hasRes && !principalKind {
+		return m // identity-type statements need Resource or NotResource
+	}
 
-	if !c.hasRes {
-		if !principalKind {
-			return m // identity-type statements need Resource or NotResource
+	// Policy variables that cannot be resolved make the statement
+	// inapplicable (AWS: "any attempt to match it fails and causes the
+	// statement to be invalid"); they are matched loosely (as "*") below
+	// only to learn whether supplying them could matter.
+	var unresolved []string
+	for _, v := range c.vars {
+		if v.hasDef {
+			continue
 		}
-	} else {
+		switch vals := e.lookup(v.key); len(vals) {
+		case 0:
+			unresolved = append(unresolved, v.key)
+		case 1:
+		default:
+			unresolved = append(unresolved, "") // several values: never resolvable
+		}
+	}
+
+	if c.hasRes {
 		hit = false
 		for i := range c.resources {
 			if !c.resources[i].hasVars {
@@ -226,46 +259,45 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string) stmtMa
 				}
 				continue
 			}
-			g, ok := e.resolve(&c.resources[i])
-			if ok {
-				a := compileARNGlob(g)
-				if a.match(e.req.Resource) {
-					hit = true
-					break
-				}
+			g, _ := e.resolve(&c.resources[i], true)
+			a := compileARNGlob(g)
+			if a.match(e.req.Resource) {
+				hit = true
+				break
 			}
 		}
-		if hit == c.notRes {
-			if len(e.missing) == 0 {
-				return m
-			}
-			// The resource failed only for want of a variable's key:
-			// keep those keys, but the statement does not apply.
-			e.missing = e.missing[:len(e.missing):len(e.missing)]
+		if hit == c.notRes && (len(unresolved) == 0 || !c.notRes) {
 			return m
 		}
-		e.missing = nil // keys behind a resource that matched anyway do not matter
 	}
 
 	ok := true
-	decisive := false // a condition failed on keys the request has
+	decisive := false // a condition failed on values the request has
+	var absentKeys []string
 	for i := range c.conds {
-		before := len(e.missing)
-		r, absent := e.evalCondition(&c.conds[i])
+		cc := &c.conds[i]
+		r, absent := e.evalCondition(cc)
 		if absent {
-			e.noteMissing(c.conds[i].key)
+			absentKeys = append(absentKeys, cc.key)
 		}
 		if !r {
 			ok = false
-			if !absent && len(e.missing) == before {
+			if !absent && !cc.hasVars {
 				decisive = true
 			}
 		}
 	}
-	if decisive {
-		e.missing = nil
+	if !decisive {
+		for _, k := range unresolved {
+			if k != "" {
+				e.noteMissing(k)
+			}
+		}
+		for _, k := range absentKeys {
+			e.noteMissing(k)
+		}
 	}
-	m.applies = ok
+	m.applies = ok && len(unresolved) == 0
 	return m
 }
 
@@ -308,7 +340,7 @@ func Evaluate(req Request, set PolicySet) Result {
 						continue
 					}
 				}
-				m := e.matchStatement(st, c, l.kind)
+				m := e.matchStatement(st, c, l.kind, len(set.Boundary) > 0)
 				if !m.applies {
 					continue
 				}

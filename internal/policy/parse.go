@@ -284,6 +284,11 @@ func (p *parser) statement(raw []byte, vars bool) (*Statement, error) {
 		}
 	}
 	if hasNP {
+		// AWS: "NotPrincipal must be used with Effect Deny. Using it with
+		// Allow is not supported." (reference_policies_elements_notprincipal)
+		if st.Effect != EffectDeny {
+			return nil, p.errf("NotPrincipal", nil, "NotPrincipal is only supported with Effect Deny")
+		}
 		if st.NotPrincipal, err = p.principals("NotPrincipal", rnp); err != nil {
 			return nil, err
 		}

@@ -67,11 +67,17 @@ func PrincipalFromARN(arn string) (Principal, error) {
 		return Principal{}, fmt.Errorf("policy: %q is not an ARN", arn)
 	}
 	part, svc, region, acct, res := f[1], f[2], f[3], f[4], f[5]
-	if part == "" || region != "" || !isAccountID(acct) {
+	// CloudFront origin access identities are IAM users of the pseudo
+	// account "cloudfront" (S3 bucket policy examples).
+	cloudfront := svc == "iam" && acct == "cloudfront" && strings.HasPrefix(res, "user/")
+	if part == "" || region != "" || !(isAccountID(acct) || cloudfront) {
 		return Principal{}, fmt.Errorf("policy: %q is not an IAM principal ARN (want arn:PARTITION:iam::ACCOUNT:...)", arn)
 	}
 	if strings.ContainsAny(arn, "*?") {
 		return Principal{}, fmt.Errorf("policy: principal ARN %q contains a wildcard", arn)
+	}
+	if cloudfront {
+		return Principal{ARN: arn, Type: TypeUser, Username: res[len("user/"):]}, nil
 	}
 	p := Principal{ARN: arn, Account: acct}
 	typ, rest, _ := strings.Cut(res, "/")
@@ -240,11 +246,12 @@ func matchPrincipals(entries []principalEntry, p *Principal) identityMatch {
 	return m
 }
 
-// notPrincipalExcludes reports whether a NotPrincipal list exempts the
-// caller. For a Deny every identity the request carries must be listed
-// (the account, the role of a session, and the caller itself), as AWS
-// documents for NotPrincipal; for an Allow, listing any of them exempts it.
-func notPrincipalExcludes(entries []principalEntry, p *Principal, deny bool) bool {
+// notPrincipalExcludes reports whether the NotPrincipal list of a Deny
+// exempts the caller. Every identity the request carries must be listed:
+// the account, the role of a role session, and the caller itself, because
+// AWS checks the account first, then the role, then the session
+// (reference_policies_elements_notprincipal).
+func notPrincipalExcludes(entries []principalEntry, p *Principal) bool {
 	var all, acct, role, self bool
 	for i := range entries {
 		e := &entries[i]
@@ -285,9 +292,6 @@ func notPrincipalExcludes(entries []principalEntry, p *Principal, deny bool) boo
 	}
 	if all {
 		return true
-	}
-	if !deny {
-		return acct || role || self
 	}
 	switch p.Type {
 	case TypeRoot:

@@ -87,10 +87,10 @@ func compileVarPattern(s string, vars, wildcards bool) vpattern {
 }
 
 // resolve substitutes the policy variables of p from the request. A
-// variable whose key is absent and has no default makes the pattern
-// unresolvable (ok false) and records the key as missing; so does a key
-// with several values, which a variable cannot stand for.
-func (e *evalCtx) resolve(p *vpattern) (g glob, ok bool) {
+// variable whose key is absent (or has several values) and has no default
+// cannot be resolved: resolve then reports ok false, unless loose is set,
+// in which case the variable becomes a '*' wildcard.
+func (e *evalCtx) resolve(p *vpattern, loose bool) (g glob, ok bool) {
 	if !p.hasVars {
 		return p.plain, true
 	}
@@ -100,19 +100,16 @@ func (e *evalCtx) resolve(p *vpattern) (g glob, ok bool) {
 			continue
 		}
 		vals := e.lookup(t.key)
-		var v string
 		switch {
 		case len(vals) == 1:
-			v = vals[0]
+			g = append(g, []rune(vals[0])...)
 		case t.hasDef:
-			v = t.def
+			g = append(g, []rune(t.def)...)
+		case loose:
+			g = append(g, star)
 		default:
-			if len(vals) == 0 {
-				e.noteMissing(t.key)
-			}
 			return nil, false
 		}
-		g = append(g, []rune(v)...)
 	}
 	return g, true
 }
