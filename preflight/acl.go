@@ -1,0 +1,196 @@
+package preflight
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
+)
+
+// ObjectOwnership is a bucket's Object Ownership setting.
+type ObjectOwnership string
+
+// The Object Ownership settings. OwnershipUnknown means it is not known;
+// ACL grants are then honoured and the verdict says it depends on it.
+const (
+	OwnershipUnknown              ObjectOwnership = ""
+	OwnershipBucketOwnerEnforced  ObjectOwnership = "BucketOwnerEnforced"
+	OwnershipBucketOwnerPreferred ObjectOwnership = "BucketOwnerPreferred"
+	OwnershipObjectWriter         ObjectOwnership = "ObjectWriter"
+)
+
+// ParseObjectOwnership accepts the three S3 settings (case-insensitively)
+// and "" for unknown.
+func ParseObjectOwnership(s string) (ObjectOwnership, error) {
+	for _, o := range []ObjectOwnership{OwnershipUnknown, OwnershipBucketOwnerEnforced, OwnershipBucketOwnerPreferred, OwnershipObjectWriter} {
+		if strings.EqualFold(s, string(o)) {
+			return o, nil
+		}
+	}
+	return "", invalidf("unknown object ownership %q (want BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter)", s)
+}
+
+// Permission is an S3 ACL permission.
+type Permission string
+
+// The ACL permissions.
+const (
+	PermRead        Permission = "READ"
+	PermWrite       Permission = "WRITE"
+	PermReadACP     Permission = "READ_ACP"
+	PermWriteACP    Permission = "WRITE_ACP"
+	PermFullControl Permission = "FULL_CONTROL"
+)
+
+// GranteeType is the kind of an ACL grantee.
+type GranteeType string
+
+// The grantee kinds.
+const (
+	// GranteeAccount is an AWS account ID (a grant to an account is
+	// delegated to its principals' identity policies).
+	GranteeAccount GranteeType = "account"
+	// GranteeCanonical is an S3 canonical user ID.
+	GranteeCanonical GranteeType = "canonical"
+	// GranteeGroup is a predefined group, by URI.
+	GranteeGroup GranteeType = "group"
+)
+
+// The predefined S3 groups.
+const (
+	GroupAllUsers           = "http://acs.amazonaws.com/groups/global/AllUsers"
+	GroupAuthenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+	GroupLogDelivery        = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+)
+
+// Grantee is who an ACL grant is for.
+type Grantee struct {
+	Type GranteeType `json:"type"`
+	// ID is the account ID, canonical user ID or group URI.
+	ID string `json:"id"`
+}
+
+// ACLGrant is one grant of a bucket ACL.
+type ACLGrant struct {
+	Permission Permission `json:"permission"`
+	Grantee    Grantee    `json:"grantee"`
+}
+
+// String formats the grant as PERMISSION=type:id, the form ParseACLGrant reads.
+func (g ACLGrant) String() string {
+	return string(g.Permission) + "=" + string(g.Grantee.Type) + ":" + g.Grantee.ID
+}
+
+// BucketACL is a bucket's access control list.
+type BucketACL struct {
+	// OwnerCanonicalID is the owner's canonical user ID, when known.
+	OwnerCanonicalID string `json:"ownerCanonicalId,omitempty"`
+	// Grants are the grants, in order.
+	Grants []ACLGrant `json:"grants"`
+}
+
+// ParseACLGrant parses PERMISSION=GRANTEE where PERMISSION is READ, WRITE,
+// READ_ACP, WRITE_ACP or FULL_CONTROL and GRANTEE is account:ID,
+// canonical:ID or group:URI-or-name (AllUsers, AuthenticatedUsers,
+// LogDelivery or the group's URI).
+func ParseACLGrant(s string) (ACLGrant, error) {
+	perm, grantee, ok := strings.Cut(s, "=")
+	if !ok {
+		return ACLGrant{}, invalidf("ACL grant %q: want PERMISSION=GRANTEE", s)
+	}
+	g := ACLGrant{Permission: Permission(strings.ToUpper(strings.TrimSpace(perm)))}
+	switch g.Permission {
+	case PermRead, PermWrite, PermReadACP, PermWriteACP, PermFullControl:
+	default:
+		return ACLGrant{}, invalidf("ACL grant %q: unknown permission %q", s, perm)
+	}
+	typ, id, ok := strings.Cut(strings.TrimSpace(grantee), ":")
+	if !ok || id == "" {
+		return ACLGrant{}, invalidf("ACL grant %q: grantee must be account:ID, canonical:ID or group:URI", s)
+	}
+	switch GranteeType(strings.ToLower(typ)) {
+	case GranteeAccount:
+		if !isAccountID(id) {
+			return ACLGrant{}, invalidf("ACL grant %q: %q is not a 12-digit account ID", s, id)
+		}
+		g.Grantee = Grantee{Type: GranteeAccount, ID: id}
+	case GranteeCanonical:
+		g.Grantee = Grantee{Type: GranteeCanonical, ID: id}
+	case GranteeGroup:
+		uri, err := groupURI(id)
+		if err != nil {
+			return ACLGrant{}, invalidf("ACL grant %q: %v", s, err)
+		}
+		g.Grantee = Grantee{Type: GranteeGroup, ID: uri}
+	default:
+		return ACLGrant{}, invalidf("ACL grant %q: unknown grantee type %q", s, typ)
+	}
+	return g, nil
+}
+
+func groupURI(s string) (string, error) {
+	for _, u := range []string{GroupAllUsers, GroupAuthenticatedUsers, GroupLogDelivery} {
+		if strings.EqualFold(s, u) || strings.EqualFold(s, u[strings.LastIndexByte(u, '/')+1:]) {
+			return u, nil
+		}
+	}
+	return "", fmt.Errorf("unknown group %q", s)
+}
+
+// aclDocument translates the grants of a bucket ACL into an equivalent
+// resource policy, so the engine applies the same-account and cross-account
+// rules to them: a grant to an account delegates to that account's
+// identity policies, a grant to a canonical ID that canonical maps to a
+// principal ARN is a direct grant, and AllUsers / AuthenticatedUsers are
+// "*". Grants that can match no caller (LogDelivery) are left out. It
+// returns nil when no grant applies.
+func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canonical map[string]string) (*policy.Document, error) {
+	type stmt struct {
+		Sid       string         `json:"Sid"`
+		Effect    string         `json:"Effect"`
+		Principal map[string]any `json:"Principal"`
+		Action    []string       `json:"Action"`
+		Resource  []string       `json:"Resource"`
+	}
+	var stmts []stmt
+	for i, g := range acl.Grants {
+		var principal map[string]any
+		switch g.Grantee.Type {
+		case GranteeAccount:
+			principal = map[string]any{"AWS": g.Grantee.ID}
+		case GranteeCanonical:
+			if m, ok := canonical[g.Grantee.ID]; ok && (isAccountID(m) || strings.HasPrefix(m, "arn:")) {
+				principal = map[string]any{"AWS": m}
+			} else {
+				principal = map[string]any{"CanonicalUser": g.Grantee.ID}
+			}
+		case GranteeGroup:
+			if g.Grantee.ID != GroupAllUsers && g.Grantee.ID != GroupAuthenticatedUsers {
+				continue
+			}
+			principal = map[string]any{"AWS": "*"}
+		default:
+			continue
+		}
+		acts := prof.aclActions(g.Permission)
+		if len(acts) == 0 {
+			continue
+		}
+		stmts = append(stmts, stmt{
+			Sid:       fmt.Sprintf("Grant%d%s", i, strings.ReplaceAll(string(g.Permission), "_", "")),
+			Effect:    "Allow",
+			Principal: principal,
+			Action:    acts,
+			Resource:  []string{bucketARN(part, bucket), bucketARN(part, bucket) + "/*"},
+		})
+	}
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	data, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
+	if err != nil {
+		return nil, err
+	}
+	return policy.ParseNamed(name, data)
+}

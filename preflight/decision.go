@@ -1,0 +1,99 @@
+package preflight
+
+import "fmt"
+
+// Decision is the verdict for one step, one action or one request. The zero
+// value is Unknown, so a verdict nobody reached can never read as allowed.
+type Decision int
+
+// The decisions. Allowed, ExplicitDeny and ImplicitDeny mean what they mean
+// in AWS's policy evaluation logic; Unknown means the evaluator could not
+// decide (a policy could not be read, a condition key's value is not known
+// before the request, or a live probe gave no clear answer).
+const (
+	Unknown Decision = iota
+	Allowed
+	ExplicitDeny
+	ImplicitDeny
+)
+
+var decisionNames = [...]string{
+	Unknown:      "unknown",
+	Allowed:      "allowed",
+	ExplicitDeny: "explicitDeny",
+	ImplicitDeny: "implicitDeny",
+}
+
+// String returns "unknown", "allowed", "explicitDeny" or "implicitDeny".
+func (d Decision) String() string {
+	if d >= 0 && int(d) < len(decisionNames) {
+		return decisionNames[d]
+	}
+	return fmt.Sprintf("Decision(%d)", int(d))
+}
+
+// Denied reports whether d is ExplicitDeny or ImplicitDeny.
+func (d Decision) Denied() bool { return d == ExplicitDeny || d == ImplicitDeny }
+
+// MarshalText encodes the decision as its String form.
+func (d Decision) MarshalText() ([]byte, error) {
+	if d < 0 || int(d) >= len(decisionNames) {
+		return nil, fmt.Errorf("preflight: invalid decision %d", int(d))
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText parses the String form of a decision.
+func (d *Decision) UnmarshalText(b []byte) error {
+	v, err := ParseDecision(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ParseDecision returns the decision named s (as returned by String).
+func ParseDecision(s string) (Decision, error) {
+	for i, n := range decisionNames {
+		if n == s {
+			return Decision(i), nil
+		}
+	}
+	return Unknown, fmt.Errorf("preflight: unknown decision %q: %w", s, ErrInvalidInput)
+}
+
+// worse returns the more restrictive of two decisions, in the order
+// ExplicitDeny, ImplicitDeny, Unknown, Allowed: a step needing several
+// actions is only as good as its worst one.
+func worse(a, b Decision) Decision {
+	rank := func(d Decision) int {
+		switch d {
+		case ExplicitDeny:
+			return 3
+		case ImplicitDeny:
+			return 2
+		case Unknown:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// EvaluatorKind names the evaluator that decided a verdict.
+type EvaluatorKind string
+
+// The evaluators.
+const (
+	// EvaluatorLocal is the offline policy engine over documents supplied
+	// by the caller or read from IAM and S3.
+	EvaluatorLocal EvaluatorKind = "local"
+	// EvaluatorSimulate is IAM's policy simulator (iam:SimulatePrincipalPolicy).
+	EvaluatorSimulate EvaluatorKind = "simulate"
+	// EvaluatorProbe is a live, side-effect free request to the server.
+	EvaluatorProbe EvaluatorKind = "probe"
+)

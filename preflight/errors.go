@@ -1,0 +1,74 @@
+package preflight
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Error categories shared with the rest of the module: errors.Is(err,
+// preflight.ErrInvalidInput) holds for every bad-input error this package
+// returns, whichever package created it.
+var (
+	// ErrInvalidInput: a plan, an option, a policy document, an ARN or an
+	// ACL grant is malformed.
+	ErrInvalidInput = s3err.ErrInvalidInput
+	// ErrPermissionDenied: the caller may not make a call preflight needs
+	// to evaluate at all (for example sts:GetCallerIdentity).
+	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrNotFound: the bucket does not exist.
+	ErrNotFound = s3err.ErrNotFound
+	// ErrCanceled: the context was canceled.
+	ErrCanceled = s3err.ErrCanceled
+)
+
+// PolicyError reports a policy document that could not be parsed. It names
+// the document (PolicyDocument.Name), the statement and the field at fault.
+// errors.Is(err, ErrInvalidInput) holds for it.
+type PolicyError struct {
+	// Policy is the document's name.
+	Policy string
+	// Statement is the index of the statement at fault, or -1 when the
+	// fault is in the document itself.
+	Statement int
+	// Sid is the Sid of the statement at fault, when it has one.
+	Sid string
+	// Field is the element at fault, for example "Action".
+	Field string
+	// Msg describes the fault.
+	Msg string
+	err error
+}
+
+// Error names the policy, statement and field.
+func (e *PolicyError) Error() string {
+	var pe *policy.ParseError
+	if errors.As(e.err, &pe) {
+		return "preflight: " + pe.Error()
+	}
+	return fmt.Sprintf("preflight: policy %q: %s", e.Policy, e.Msg)
+}
+
+// Unwrap returns the underlying parse error and ErrInvalidInput.
+func (e *PolicyError) Unwrap() []error { return []error{e.err, ErrInvalidInput} }
+
+// parseDocument parses one named document, turning parse errors into
+// *PolicyError.
+func parseDocument(d PolicyDocument) (*policy.Document, error) {
+	doc, err := policy.ParseNamed(d.Name, d.JSON)
+	if err == nil {
+		return doc, nil
+	}
+	out := &PolicyError{Policy: d.Name, Statement: -1, Msg: err.Error(), err: err}
+	var pe *policy.ParseError
+	if errors.As(err, &pe) {
+		out.Statement, out.Sid, out.Field, out.Msg = pe.Statement, pe.Sid, pe.Field, pe.Msg
+	}
+	return nil, out
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("preflight: "+format+": %w", append(args, ErrInvalidInput)...)
+}

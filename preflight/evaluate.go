@@ -1,0 +1,385 @@
+package preflight
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
+)
+
+// PolicyDocument is one policy document's JSON text and the name reasons
+// and errors use for it. A document with empty JSON stands for "none".
+type PolicyDocument struct {
+	Name string
+	JSON []byte
+}
+
+func (d PolicyDocument) empty() bool { return len(bytes.TrimSpace(d.JSON)) == 0 }
+
+// StatementRef names one statement of one policy document.
+type StatementRef struct {
+	// Policy is the document's name.
+	Policy string `json:"policy"`
+	// Kind is "identity", "resource", "boundary", "session" or "endpoint".
+	Kind string `json:"kind"`
+	// Sid is the statement's Sid, when it has one.
+	Sid string `json:"sid,omitempty"`
+	// Index is the statement's position in its document, from 0.
+	Index int `json:"index"`
+	// Effect is "Allow" or "Deny".
+	Effect string `json:"effect"`
+}
+
+// String formats the reference as `kind policy "name" statement N (Sid "x")`.
+func (r StatementRef) String() string {
+	s := fmt.Sprintf("%s policy %q statement %d", r.Kind, r.Policy, r.Index)
+	if r.Sid != "" {
+		s += fmt.Sprintf(" (Sid %q)", r.Sid)
+	}
+	return s
+}
+
+func refs(in []policy.StatementRef) []StatementRef {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]StatementRef, len(in))
+	for i, r := range in {
+		out[i] = StatementRef{Policy: r.Policy, Kind: r.Kind, Sid: r.Sid, Index: r.Index, Effect: r.Effect}
+	}
+	return out
+}
+
+// EvalInput is one request to evaluate offline, with everything S3 looks
+// at besides IAM policy logic. Only Caller, Action and Resource are required.
+type EvalInput struct {
+	// Caller is the principal's ARN (or a bare account ID for its root).
+	Caller string
+	// Action is the IAM action, for example "s3:AbortMultipartUpload".
+	Action string
+	// Resource is the ARN acted on (object, bucket or KMS key).
+	Resource string
+	// IdentityPolicies are the caller's identity policies.
+	IdentityPolicies []PolicyDocument
+	// BucketPolicy is the bucket's policy (for s3: actions).
+	BucketPolicy PolicyDocument
+	// KeyPolicy is the KMS key policy (for kms: actions).
+	KeyPolicy PolicyDocument
+	// VPCEndpointPolicy is the policy of the VPC endpoint the request goes through.
+	VPCEndpointPolicy PolicyDocument
+	// ResourceAccount is the account owning the resource (the bucket
+	// owner for S3 resources). Default: the account in Resource's ARN, else
+	// the caller's account.
+	ResourceAccount string
+	// Initiator is the ARN of the upload's initiator, for the
+	// owner-or-initiator default rules of Abort and ListParts.
+	Initiator string
+	// ObjectOwnership is the bucket's Object Ownership setting.
+	ObjectOwnership ObjectOwnership
+	// ACLGrants are the bucket ACL's grants.
+	ACLGrants []ACLGrant
+	// CallerCanonicalID is the caller's canonical user ID, when known.
+	CallerCanonicalID string
+	// CanonicalIDs maps canonical user IDs to account IDs or principal ARNs.
+	CanonicalIDs map[string]string
+	// BucketKey is true when an S3 Bucket Key is enabled: S3 then sends
+	// the bucket ARN, not the object ARN, as the KMS encryption context, so
+	// a kms:EncryptionContext:aws:s3:arn value naming an object is
+	// replaced with its bucket's ARN.
+	BucketKey bool
+	// Context holds the request's condition keys; repeat values for a
+	// multi-valued key.
+	Context map[string][]string
+	// Profile is the server profile (default ProfileAWS).
+	Profile Profile
+}
+
+// EvalResult is the verdict for one request.
+type EvalResult struct {
+	// Decision is Allowed, ExplicitDeny or ImplicitDeny (EvaluateRequest
+	// treats keys absent from the context as absent, so it never returns
+	// Unknown; preflight reports do).
+	Decision Decision `json:"decision"`
+	// Reasons explain the decision in plain sentences.
+	Reasons []string `json:"reasons"`
+	// Statements are the statements that decided it.
+	Statements []StatementRef `json:"statements,omitempty"`
+	// MissingKeys are condition keys a statement needed that the request lacked.
+	MissingKeys []string `json:"missingKeys,omitempty"`
+	// DefaultRule names the owner-or-initiator rule when it decided.
+	DefaultRule string `json:"defaultRule,omitempty"`
+	// Risks notes what the verdict depends on that could not be checked.
+	Risks []string `json:"risks,omitempty"`
+}
+
+// EvaluateRequest evaluates one request offline: the IAM policy logic of
+// the policy engine, then S3's layer on top of it (bucket ACL grants and
+// Object Ownership, the VPC endpoint policy, the owner-or-initiator
+// defaults as the profile says). It makes no network call. Malformed
+// policies, ARNs or grants give an error satisfying errors.Is(err,
+// ErrInvalidInput); a malformed policy gives a *PolicyError naming the
+// document and the statement.
+func EvaluateRequest(in EvalInput) (EvalResult, error) {
+	if in.Action == "" || !strings.Contains(in.Action, ":") {
+		return EvalResult{}, invalidf("action %q: want service:Action", in.Action)
+	}
+	if !strings.HasPrefix(in.Resource, "arn:") && in.Resource != "*" {
+		return EvalResult{}, invalidf("resource %q is not an ARN", in.Resource)
+	}
+	p, err := policy.PrincipalFromARN(in.Caller)
+	if err != nil {
+		return EvalResult{}, invalidf("caller %q: %v", in.Caller, err)
+	}
+	p.CanonicalID = in.CallerCanonicalID
+	if in.Initiator != "" {
+		if _, err := policy.PrincipalFromARN(in.Initiator); err != nil {
+			return EvalResult{}, invalidf("initiator %q: %v", in.Initiator, err)
+		}
+	}
+	if in.ResourceAccount != "" && !isAccountID(in.ResourceAccount) {
+		return EvalResult{}, invalidf("resource account %q is not a 12-digit account ID", in.ResourceAccount)
+	}
+	q := question{
+		principal: p, action: in.Action, resource: in.Resource,
+		initiator: in.Initiator, profile: in.Profile, ownership: in.ObjectOwnership,
+		canonical: in.CanonicalIDs, context: copyContext(in.Context),
+	}
+	q.resourceAccount = in.ResourceAccount
+	if q.resourceAccount == "" {
+		if f := strings.SplitN(in.Resource, ":", 6); len(f) == 6 && isAccountID(f[4]) {
+			q.resourceAccount = f[4]
+		}
+	}
+	for _, d := range in.IdentityPolicies {
+		doc, err := parseDocument(named(d, "identity policy"))
+		if err != nil {
+			return EvalResult{}, err
+		}
+		q.identity = append(q.identity, doc)
+	}
+	kms := strings.HasPrefix(strings.ToLower(in.Action), "kms:")
+	if kms {
+		if !in.KeyPolicy.empty() {
+			if q.keyPolicy, err = parseDocument(named(in.KeyPolicy, "key policy")); err != nil {
+				return EvalResult{}, err
+			}
+		}
+		if in.BucketKey {
+			bucketKeyContext(q.context)
+		}
+	} else {
+		if !in.BucketPolicy.empty() {
+			if q.bucketPolicy, err = parseDocument(named(in.BucketPolicy, "bucket policy")); err != nil {
+				return EvalResult{}, err
+			}
+		}
+		if len(in.ACLGrants) > 0 {
+			q.acl = &BucketACL{Grants: in.ACLGrants}
+			q.bucket, q.partition = bucketOfARN(in.Resource)
+		}
+	}
+	if !in.VPCEndpointPolicy.empty() {
+		doc, err := parseDocument(named(in.VPCEndpointPolicy, "VPC endpoint policy"))
+		if err != nil {
+			return EvalResult{}, err
+		}
+		q.endpoint = []*policy.Document{doc}
+	}
+	a, err := decide(&q)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	res := EvalResult{Decision: a.decision, Reasons: a.reasons, Statements: a.refs, MissingKeys: a.raw.MissingKeys, DefaultRule: a.defaultRule}
+	for _, k := range a.raw.MissingKeys {
+		res.Risks = append(res.Risks, fmt.Sprintf("a statement depends on %s, which the request context does not hold; it was evaluated as absent", k))
+	}
+	if q.acl != nil && in.ObjectOwnership == OwnershipUnknown && in.Profile == ProfileAWS {
+		res.Risks = append(res.Risks, "object ownership not given: ACL grants were honoured, but they decide nothing when it is BucketOwnerEnforced")
+	}
+	return res, nil
+}
+
+func named(d PolicyDocument, def string) PolicyDocument {
+	if d.Name == "" {
+		d.Name = def
+	}
+	return d
+}
+
+// bucketOfARN returns the bucket and partition of an S3 bucket or object ARN.
+func bucketOfARN(arn string) (bucket, partition string) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[2] != "s3" {
+		return "", "aws"
+	}
+	b, _, _ := strings.Cut(f[5], "/")
+	return b, f[1]
+}
+
+// bucketKeyContext rewrites an object ARN in the S3 encryption context
+// key to its bucket ARN, as S3 does when a Bucket Key is enabled.
+func bucketKeyContext(ctx map[string][]string) {
+	for k, vs := range ctx {
+		if !strings.EqualFold(k, "kms:EncryptionContext:aws:s3:arn") {
+			continue
+		}
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			if b, p := bucketOfARN(v); b != "" {
+				v = bucketARN(p, b)
+			}
+			out[i] = v
+		}
+		ctx[k] = out
+	}
+}
+
+func copyContext(in map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// question is one request with every document that bears on it.
+type question struct {
+	principal       policy.Principal
+	action          string
+	resource        string
+	resourceAccount string // "" = the caller's account
+	initiator       string
+	context         map[string][]string
+	profile         Profile
+
+	identity     []*policy.Document
+	bucketPolicy *policy.Document
+	keyPolicy    *policy.Document
+	endpoint     []*policy.Document
+	boundary     []*policy.Document
+	session      []*policy.Document
+
+	// bucket ACL: applies to s3 actions on bucket.
+	acl       *BucketACL
+	ownership ObjectOwnership
+	canonical map[string]string
+	bucket    string
+	partition string
+}
+
+// answer is the verdict for a question.
+type answer struct {
+	decision    Decision
+	raw         policy.Result
+	refs        []StatementRef
+	reasons     []string
+	defaultRule string // the default rule that allowed it
+	onlyDefault bool   // allowed by the default rule alone
+	onlyACL     bool   // allowed by the bucket ACL alone
+	aclUsed     bool   // ACL grants were part of the resource side
+}
+
+var allowAll = sync.OnceValue(func() *policy.Document {
+	d, err := policy.ParseNamed("account root user", []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"RootUser","Effect":"Allow","Action":"*","Resource":"*"}]}`))
+	if err != nil {
+		panic("preflight: built-in policy does not parse: " + err.Error())
+	}
+	return d
+})
+
+// decide evaluates a question: the engine, then S3's layer.
+func decide(q *question) (answer, error) {
+	var a answer
+	owner := q.resourceAccount
+	if owner == "" {
+		owner = q.principal.Account
+	}
+	if q.profile == ProfileNoDefaults && q.principal.Type == policy.TypeRoot && q.principal.Account == owner {
+		a.decision = Allowed
+		a.reasons = []string{"the server's root account bypasses policy evaluation (server profile " + q.profile.String() + ")"}
+		return a, nil
+	}
+	set := policy.PolicySet{Identity: q.identity, Endpoint: q.endpoint, Boundary: q.boundary, Session: q.session}
+	if q.principal.Type == policy.TypeRoot {
+		set.Identity = append([]*policy.Document{allowAll()}, set.Identity...)
+	}
+	if q.keyPolicy != nil {
+		set.Resource = []*policy.Document{q.keyPolicy}
+		set.KeyPolicyMode = true
+	} else if q.bucketPolicy != nil {
+		set.Resource = []*policy.Document{q.bucketPolicy}
+	}
+	var aclDoc *policy.Document
+	if q.acl != nil && q.keyPolicy == nil && q.profile.aclEnabled(q.ownership) && (q.bucketPolicy == nil || q.profile.aclWithBucketPolicy()) {
+		part := q.partition
+		if part == "" {
+			part = "aws"
+		}
+		d, err := aclDocument("bucket ACL", part, q.bucket, q.acl, q.profile, q.canonical)
+		if err != nil {
+			return a, err
+		}
+		if d != nil {
+			aclDoc = d
+			set.Resource = append(set.Resource, d)
+			a.aclUsed = true
+		}
+	}
+	req := policy.Request{Principal: q.principal, Action: q.action, Resource: q.resource, ResourceAccount: q.resourceAccount, Context: q.context}
+	a.raw = policy.Evaluate(req, set)
+	a.refs = refs(a.raw.Deciding)
+	a.reasons = append(a.reasons, a.raw.Reasons...)
+	switch a.raw.Decision {
+	case policy.Allowed:
+		a.decision = Allowed
+		if aclDoc != nil {
+			only := len(a.raw.Deciding) > 0
+			for _, r := range a.raw.Deciding {
+				if r.Policy != aclDoc.Name || r.Kind != policy.KindResource {
+					only = false
+				}
+			}
+			a.onlyACL = only
+		}
+	case policy.ExplicitDeny:
+		a.decision = ExplicitDeny
+	default:
+		a.decision = ImplicitDeny
+	}
+	if a.decision != ImplicitDeny {
+		return a, nil
+	}
+	rule := defaultRuleApplies(q.action, q.principal, q.initiator, q.resourceAccount)
+	if rule == "" {
+		return a, nil
+	}
+	if !q.profile.Defaults() {
+		a.reasons = append(a.reasons, fmt.Sprintf("Amazon S3 would allow this by its %s, but server profile %q applies no owner-or-initiator defaults: %s must be granted explicitly", rule, q.profile, q.action))
+		return a, nil
+	}
+	if len(q.endpoint) > 0 {
+		er := policy.Evaluate(req, policy.PolicySet{Identity: []*policy.Document{allowAll()}, Endpoint: q.endpoint})
+		if er.Decision != policy.Allowed {
+			a.reasons = append(a.reasons, fmt.Sprintf("the %s does not help: the VPC endpoint policy does not allow %s", rule, q.action))
+			return a, nil
+		}
+	}
+	a.decision = Allowed
+	a.defaultRule = rule
+	a.onlyDefault = true
+	a.reasons = append(a.reasons, fmt.Sprintf("allowed by S3's %s (no policy grants %s; only an explicit Deny could stop it)", rule, q.action))
+	return a, nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

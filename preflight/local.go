@@ -1,0 +1,636 @@
+package preflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Sources are policy documents and bucket settings supplied by the caller.
+// A nil field (or "" Ownership) is read through the clients in LocalOptions
+// when they are set; a source neither supplied nor readable is a gap, and a
+// verdict a gap could change is Unknown, never Allowed.
+type Sources struct {
+	// Identity are the caller's identity policies; a non-nil empty slice
+	// means it has none.
+	Identity []PolicyDocument
+	// BucketPolicy is the target bucket's policy; empty JSON means none.
+	BucketPolicy *PolicyDocument
+	// ACL is the target bucket's ACL.
+	ACL *BucketACL
+	// Ownership is the target bucket's Object Ownership setting.
+	Ownership ObjectOwnership
+	// SourceBucketPolicy, SourceACL and SourceOwnership are the copy
+	// source bucket's, when it is not the target bucket.
+	SourceBucketPolicy *PolicyDocument
+	SourceACL          *BucketACL
+	SourceOwnership    ObjectOwnership
+	// VPCEndpointPolicy is the policy of the VPC endpoint the requests go
+	// through (Plan.VPCEndpoint); nil means none. It cannot be read
+	// through S3 or IAM.
+	VPCEndpointPolicy *PolicyDocument
+	// Boundary is the caller's permissions boundary; nil means none.
+	Boundary *PolicyDocument
+	// Session are the session policies of an assumed-role caller; nil means none.
+	Session []PolicyDocument
+}
+
+// LocalOptions configure a Local evaluator.
+type LocalOptions struct {
+	// Sources are the supplied documents.
+	Sources Sources
+	// IAM reads identity policies that were not supplied. It may belong to
+	// another principal than the caller (an administrator), since reading
+	// IAM needs iam:List*/Get* permissions.
+	IAM IAMReadAPI
+	// S3 reads bucket policies, ACLs and ownership controls that were not
+	// supplied (s3:GetBucketPolicy, s3:GetBucketAcl,
+	// s3:GetBucketOwnershipControls).
+	S3 BucketReadAPI
+}
+
+// Local is the offline evaluator: the policy engine over supplied or
+// fetched documents, with S3's layer (ACLs, Object Ownership, VPC endpoint
+// policy, owner-or-initiator defaults). It is safe for concurrent use.
+type Local struct {
+	opts LocalOptions
+}
+
+// NewLocal returns a Local evaluator.
+func NewLocal(opts LocalOptions) *Local { return &Local{opts: opts} }
+
+// bucketSources are one bucket's policy, ACL and ownership.
+type bucketSources struct {
+	policy       *policy.Document
+	policyGap    bool
+	acl          *BucketACL
+	aclGap       bool
+	ownership    ObjectOwnership
+	ownershipGap bool
+}
+
+// loaded is every source for one evaluation.
+type loaded struct {
+	identity    []*policy.Document
+	identityGap bool
+	endpoint    []*policy.Document
+	boundary    []*policy.Document
+	session     []*policy.Document
+	buckets     map[string]*bucketSources
+	out         Output
+}
+
+// Evaluate implements Evaluator.
+func (l *Local) Evaluate(ctx context.Context, in *Input) (*Output, error) {
+	caller, err := callerPrincipal(in.Plan)
+	if err != nil {
+		return nil, err
+	}
+	var c calls
+	ld, err := l.load(ctx, in, caller, &c)
+	if err != nil {
+		return nil, err
+	}
+	ld.out.Checks = make([]Check, len(in.Requirements))
+	for i := range in.Requirements {
+		ld.out.Checks[i] = l.decideRequirement(in, caller, ld, &in.Requirements[i])
+	}
+	ld.out.Calls = c.snapshot()
+	return &ld.out, nil
+}
+
+// callerPrincipal builds the engine's principal for the plan's caller.
+func callerPrincipal(p *Plan) (policy.Principal, error) {
+	pr, err := policy.PrincipalFromARN(p.Caller)
+	if err != nil {
+		return pr, invalidf("caller %q: %v", p.Caller, err)
+	}
+	pr.CanonicalID = p.CallerCanonicalID
+	return pr, nil
+}
+
+func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c *calls) (*loaded, error) {
+	ld := &loaded{buckets: map[string]*bucketSources{}}
+	src := l.opts.Sources
+	// Identity.
+	switch {
+	case src.Identity != nil:
+		for i, d := range src.Identity {
+			doc, err := parseDocument(named(d, fmt.Sprintf("identity policy %d", i+1)))
+			if err != nil {
+				return nil, err
+			}
+			ld.identity = append(ld.identity, doc)
+		}
+	case caller.Type == policy.TypeRoot:
+		// The root user has no identity policies; decide grants it all.
+	case l.opts.IAM != nil:
+		docs, err := fetchIdentity(ctx, l.opts.IAM, caller, c, &ld.out)
+		if err != nil {
+			return nil, err
+		}
+		ld.identity = docs
+		for _, g := range ld.out.Gaps {
+			if !g.AllowOnly {
+				ld.identityGap = true
+			}
+		}
+	default:
+		ld.identityGap = true
+		ld.out.Gaps = append(ld.out.Gaps, Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
+	}
+	for _, one := range []struct {
+		d   *PolicyDocument
+		def string
+		dst *[]*policy.Document
+	}{{src.VPCEndpointPolicy, "VPC endpoint policy", &ld.endpoint}, {src.Boundary, "permissions boundary", &ld.boundary}} {
+		if one.d == nil || one.d.empty() {
+			continue
+		}
+		doc, err := parseDocument(named(*one.d, one.def))
+		if err != nil {
+			return nil, err
+		}
+		*one.dst = []*policy.Document{doc}
+	}
+	for i, d := range src.Session {
+		doc, err := parseDocument(named(d, fmt.Sprintf("session policy %d", i+1)))
+		if err != nil {
+			return nil, err
+		}
+		ld.session = append(ld.session, doc)
+	}
+	if in.Plan.VPCEndpoint != "" && src.VPCEndpointPolicy == nil {
+		ld.out.note("requests go through VPC endpoint " + in.Plan.VPCEndpoint + " but its policy was not supplied: assumed to allow everything")
+	}
+	if caller.Type == policy.TypeAssumedRole && src.Session == nil {
+		ld.out.note("session policies of the assumed-role session cannot be read; none assumed")
+	}
+	// Buckets.
+	for _, r := range in.Requirements {
+		if _, ok := ld.buckets[r.Bucket]; ok {
+			continue
+		}
+		target := r.Bucket == in.Plan.Bucket
+		bs := &bucketSources{}
+		pol, acl, own := src.BucketPolicy, src.ACL, src.Ownership
+		if !target {
+			pol, acl, own = src.SourceBucketPolicy, src.SourceACL, src.SourceOwnership
+		}
+		name := "bucket policy"
+		if !target {
+			name = "bucket policy of " + r.Bucket
+		}
+		if pol != nil {
+			if !pol.empty() {
+				doc, err := parseDocument(named(*pol, name))
+				if err != nil {
+					return nil, err
+				}
+				bs.policy = doc
+			}
+		} else if err := l.fetchBucketPolicy(ctx, r.Bucket, name, bs, c, &ld.out); err != nil {
+			return nil, err
+		}
+		if acl != nil {
+			bs.acl = acl
+		} else if err := l.fetchACL(ctx, r.Bucket, bs, c, &ld.out); err != nil {
+			return nil, err
+		}
+		if own != OwnershipUnknown {
+			bs.ownership = own
+		} else if err := l.fetchOwnership(ctx, r.Bucket, bs, c, &ld.out); err != nil {
+			return nil, err
+		}
+		ld.buckets[r.Bucket] = bs
+	}
+	if in.Plan.BucketOwner == "" {
+		ld.out.note("bucket owner not known: the bucket is assumed to be in the caller's account " + caller.Account)
+	}
+	return ld, nil
+}
+
+func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *calls, out *Output) error {
+	if l.opts.S3 == nil {
+		bs.policyGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: name, Error: "not supplied, and no S3 client to read it"})
+		return nil
+	}
+	c.add("s3:GetBucketPolicy")
+	res, err := l.opts.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
+	switch {
+	case err == nil && res.Policy != nil && strings.TrimSpace(*res.Policy) != "":
+		doc, perr := parseDocument(PolicyDocument{Name: name, JSON: []byte(*res.Policy)})
+		if perr != nil {
+			bs.policyGap = true
+			out.Gaps = append(out.Gaps, Gap{Source: name, Error: perr.Error()})
+			return nil
+		}
+		bs.policy = doc
+	case err == nil:
+	case s3err.Code(err) == "NoSuchBucketPolicy":
+	case ctx.Err() != nil:
+		return s3err.Mark(err)
+	default:
+		bs.policyGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")", Error: errText(err)})
+	}
+	return nil
+}
+
+func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
+	if l.opts.S3 == nil {
+		bs.aclGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: "bucket ACL of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		return nil
+	}
+	c.add("s3:GetBucketAcl")
+	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
+	if err != nil {
+		if ctx.Err() != nil {
+			return s3err.Mark(err)
+		}
+		bs.aclGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", Error: errText(err), AllowOnly: true})
+		return nil
+	}
+	acl := &BucketACL{}
+	if res.Owner != nil && res.Owner.ID != nil {
+		acl.OwnerCanonicalID = *res.Owner.ID
+	}
+	for _, g := range res.Grants {
+		if g.Grantee == nil {
+			continue
+		}
+		grant := ACLGrant{Permission: Permission(g.Permission)}
+		switch {
+		case g.Grantee.Type == s3types.TypeGroup && g.Grantee.URI != nil:
+			grant.Grantee = Grantee{Type: GranteeGroup, ID: *g.Grantee.URI}
+		case g.Grantee.ID != nil:
+			grant.Grantee = Grantee{Type: GranteeCanonical, ID: *g.Grantee.ID}
+		default:
+			out.note("a bucket ACL grant by e-mail address was not evaluated")
+			continue
+		}
+		acl.Grants = append(acl.Grants, grant)
+	}
+	bs.acl = acl
+	return nil
+}
+
+func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
+	if l.opts.S3 == nil {
+		bs.ownershipGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: "object ownership of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		return nil
+	}
+	c.add("s3:GetBucketOwnershipControls")
+	res, err := l.opts.S3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: &bucket})
+	switch {
+	case err == nil && res.OwnershipControls != nil && len(res.OwnershipControls.Rules) > 0:
+		bs.ownership = ObjectOwnership(res.OwnershipControls.Rules[0].ObjectOwnership)
+	case err == nil || s3err.Code(err) == "OwnershipControlsNotFoundError":
+		// No ownership controls: ACLs are enabled, objects owned by their writer.
+		bs.ownership = OwnershipObjectWriter
+	case ctx.Err() != nil:
+		return s3err.Mark(err)
+	default:
+		bs.ownershipGap = true
+		out.Gaps = append(out.Gaps, Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", Error: errText(err), AllowOnly: true})
+	}
+	return nil
+}
+
+// decideRequirement evaluates one requirement against loaded sources.
+func (l *Local) decideRequirement(in *Input, caller policy.Principal, ld *loaded, r *Requirement) Check {
+	chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorLocal}
+	bs := ld.buckets[r.Bucket]
+	if bs == nil {
+		bs = &bucketSources{policyGap: true}
+	}
+	q := question{
+		principal: caller, action: r.Action, resource: r.Resource,
+		resourceAccount: in.Plan.BucketOwner, initiator: caller.ARN, context: r.Context,
+		profile: in.Profile, identity: ld.identity, bucketPolicy: bs.policy,
+		endpoint: ld.endpoint, boundary: ld.boundary, session: ld.session,
+		acl: bs.acl, ownership: bs.ownership, canonical: in.Plan.CanonicalIDs,
+		bucket: r.Bucket, partition: in.Plan.partition(),
+	}
+	a, err := decide(&q)
+	if err != nil {
+		chk.Reasons = []string{"could not evaluate: " + err.Error()}
+		return chk
+	}
+	chk.Decision = a.decision
+	chk.Reasons = a.reasons
+	chk.Statements = a.refs
+	chk.DefaultRule = a.defaultRule
+	chk.OnlyByDefault = a.onlyDefault
+	applyUncertainty(&chk, r, a.raw.MissingKeys)
+	denyGap := ld.identityGap || bs.policyGap
+	allowGap := bs.aclGap || (bs.ownershipGap && bs.acl != nil && len(bs.acl.Grants) > 0)
+	switch {
+	case chk.Decision == Allowed && denyGap:
+		chk.Decision = Unknown
+		chk.Reasons = append(chk.Reasons, "the documents read allow it, but a policy that could not be read (see the gaps) may deny it")
+	case chk.Decision == ImplicitDeny && (denyGap || allowGap):
+		chk.Decision = Unknown
+		chk.Reasons = append(chk.Reasons, "nothing read allows it, but a source that could not be read (see the gaps) may")
+	case chk.Decision == Allowed && a.onlyACL && bs.ownershipGap:
+		chk.Decision = Unknown
+		chk.Reasons = append(chk.Reasons, "only the bucket ACL allows it, and Object Ownership could not be read (ACLs decide nothing under BucketOwnerEnforced)")
+	}
+	if a.aclUsed && bs.ownership == OwnershipUnknown && !bs.ownershipGap && in.Profile == ProfileAWS {
+		chk.Risks = append(chk.Risks, "object ownership unknown: the bucket ACL was honoured")
+	}
+	return chk
+}
+
+// applyUncertainty turns a verdict that depends on a condition key whose
+// value is not known before the request into Unknown, and flags statements
+// that rely on headers this call does not send.
+func applyUncertainty(chk *Check, r *Requirement, missing []string) {
+	var unknown []string
+	for _, k := range missing {
+		chk.MissingContext = append(chk.MissingContext, k)
+		if !knownAbsentKey(r, k) {
+			unknown = append(unknown, k)
+			continue
+		}
+		if headerKey(k) && r.Step != mpu.Initiate {
+			chk.Risks = append(chk.Risks, fmt.Sprintf("a statement depends on %s, a request header that %s does not send (only CreateMultipartUpload does): it is evaluated as absent for this step", k, r.Step.Operation()))
+		}
+	}
+	if len(unknown) > 0 && chk.Decision != Unknown {
+		chk.Reasons = append(chk.Reasons, fmt.Sprintf("the verdict depends on %s, whose value is not known before the request (it would be %s if absent)", strings.Join(unknown, ", "), chk.Decision))
+		chk.Decision = Unknown
+	}
+}
+
+// fetchIdentity reads the identity policies of caller through IAM.
+// Operations the server does not implement count as "none", with a note;
+// other failures are gaps.
+func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) ([]*policy.Document, error) {
+	var docs []*policy.Document
+	var ctxErr error
+	gap := func(src string, err error) {
+		if ctx.Err() != nil {
+			ctxErr = s3err.Mark(err)
+			return
+		}
+		if notImplemented(err) {
+			out.note(fmt.Sprintf("the server does not implement %s: assumed none", src))
+			return
+		}
+		out.Gaps = append(out.Gaps, Gap{Source: src, Error: errText(err)})
+	}
+	addDoc := func(name, text string) {
+		data, err := decodePolicyText(text)
+		if err == nil {
+			var doc *policy.Document
+			if doc, err = parseDocument(PolicyDocument{Name: name, JSON: data}); err == nil {
+				docs = append(docs, doc)
+				return
+			}
+		}
+		out.Gaps = append(out.Gaps, Gap{Source: name, Error: errText(err)})
+	}
+	managed := func(arns []string) {
+		for _, arn := range arns {
+			c.add("iam:GetPolicy")
+			p, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
+			if err != nil || p.Policy == nil || p.Policy.DefaultVersionId == nil {
+				gap("managed policy "+arn+" (iam:GetPolicy)", orMissing(err))
+				continue
+			}
+			c.add("iam:GetPolicyVersion")
+			v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: &arn, VersionId: p.Policy.DefaultVersionId})
+			if err != nil || v.PolicyVersion == nil || v.PolicyVersion.Document == nil {
+				gap("managed policy "+arn+" (iam:GetPolicyVersion)", orMissing(err))
+				continue
+			}
+			addDoc("managed policy "+arn, *v.PolicyVersion.Document)
+		}
+	}
+	switch caller.Type {
+	case policy.TypeUser:
+		user := caller.Username
+		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
+			c.add("iam:ListUserPolicies")
+			r, err := api.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: &user, Marker: m})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return r.PolicyNames, r.Marker, r.IsTruncated, nil
+		})
+		if err != nil {
+			gap("inline policies of user "+user+" (iam:ListUserPolicies)", err)
+		}
+		for _, n := range names {
+			c.add("iam:GetUserPolicy")
+			r, err := api.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &user, PolicyName: &n})
+			if err != nil || r.PolicyDocument == nil {
+				gap("user policy "+user+"/"+n+" (iam:GetUserPolicy)", orMissing(err))
+				continue
+			}
+			addDoc("user/"+user+"/"+n, *r.PolicyDocument)
+		}
+		arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
+			c.add("iam:ListAttachedUserPolicies")
+			r, err := api.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: &user, Marker: m})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			var out []string
+			for _, p := range r.AttachedPolicies {
+				if p.PolicyArn != nil {
+					out = append(out, *p.PolicyArn)
+				}
+			}
+			return out, r.Marker, r.IsTruncated, nil
+		})
+		if err != nil {
+			gap("managed policies of user "+user+" (iam:ListAttachedUserPolicies)", err)
+		}
+		managed(arns)
+		groups, err := paginate(func(m *string) ([]string, *string, bool, error) {
+			c.add("iam:ListGroupsForUser")
+			r, err := api.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: &user, Marker: m})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			var out []string
+			for _, g := range r.Groups {
+				if g.GroupName != nil {
+					out = append(out, *g.GroupName)
+				}
+			}
+			return out, r.Marker, r.IsTruncated, nil
+		})
+		if err != nil {
+			gap("groups of user "+user+" (iam:ListGroupsForUser)", err)
+		}
+		for _, g := range groups {
+			names, err := paginate(func(m *string) ([]string, *string, bool, error) {
+				c.add("iam:ListGroupPolicies")
+				r, err := api.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: &g, Marker: m})
+				if err != nil {
+					return nil, nil, false, err
+				}
+				return r.PolicyNames, r.Marker, r.IsTruncated, nil
+			})
+			if err != nil {
+				gap("inline policies of group "+g+" (iam:ListGroupPolicies)", err)
+			}
+			for _, n := range names {
+				c.add("iam:GetGroupPolicy")
+				r, err := api.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: &g, PolicyName: &n})
+				if err != nil || r.PolicyDocument == nil {
+					gap("group policy "+g+"/"+n+" (iam:GetGroupPolicy)", orMissing(err))
+					continue
+				}
+				addDoc("group/"+g+"/"+n, *r.PolicyDocument)
+			}
+			arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
+				c.add("iam:ListAttachedGroupPolicies")
+				r, err := api.ListAttachedGroupPolicies(ctx, &iam.ListAttachedGroupPoliciesInput{GroupName: &g, Marker: m})
+				if err != nil {
+					return nil, nil, false, err
+				}
+				var out []string
+				for _, p := range r.AttachedPolicies {
+					if p.PolicyArn != nil {
+						out = append(out, *p.PolicyArn)
+					}
+				}
+				return out, r.Marker, r.IsTruncated, nil
+			})
+			if err != nil {
+				gap("managed policies of group "+g+" (iam:ListAttachedGroupPolicies)", err)
+			}
+			managed(arns)
+		}
+	case policy.TypeRole, policy.TypeAssumedRole:
+		role := caller.RoleName
+		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
+			c.add("iam:ListRolePolicies")
+			r, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &role, Marker: m})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return r.PolicyNames, r.Marker, r.IsTruncated, nil
+		})
+		if err != nil {
+			gap("inline policies of role "+role+" (iam:ListRolePolicies)", err)
+		}
+		for _, n := range names {
+			c.add("iam:GetRolePolicy")
+			r, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &role, PolicyName: &n})
+			if err != nil || r.PolicyDocument == nil {
+				gap("role policy "+role+"/"+n+" (iam:GetRolePolicy)", orMissing(err))
+				continue
+			}
+			addDoc("role/"+role+"/"+n, *r.PolicyDocument)
+		}
+		arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
+			c.add("iam:ListAttachedRolePolicies")
+			r, err := api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &role, Marker: m})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			var out []string
+			for _, p := range r.AttachedPolicies {
+				if p.PolicyArn != nil {
+					out = append(out, *p.PolicyArn)
+				}
+			}
+			return out, r.Marker, r.IsTruncated, nil
+		})
+		if err != nil {
+			gap("managed policies of role "+role+" (iam:ListAttachedRolePolicies)", err)
+		}
+		managed(arns)
+	default:
+		out.Gaps = append(out.Gaps, Gap{Source: "identity policies of " + caller.ARN, Error: "identity policies of a " + caller.Type + " principal cannot be read through IAM"})
+	}
+	if ctxErr != nil {
+		return nil, ctxErr
+	}
+	return docs, nil
+}
+
+// paginate collects a Marker-paginated IAM listing.
+func paginate(page func(marker *string) ([]string, *string, bool, error)) ([]string, error) {
+	var out []string
+	var marker *string
+	for i := 0; i < 1000; i++ {
+		items, next, more, err := page(marker)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, items...)
+		if !more || next == nil || *next == "" {
+			return out, nil
+		}
+		marker = next
+	}
+	return out, errors.New("listing did not end after 1000 pages")
+}
+
+// decodePolicyText returns the JSON of a policy document as IAM returns it:
+// URL-encoded (RFC 3986) by AWS, sometimes plain on other servers.
+func decodePolicyText(s string) ([]byte, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "{") {
+		return []byte(t), nil
+	}
+	d, err := url.PathUnescape(t)
+	if err != nil {
+		return nil, fmt.Errorf("policy document is neither JSON nor URL-encoded JSON: %w", err)
+	}
+	return []byte(d), nil
+}
+
+// notImplemented reports whether err says the server does not implement
+// the operation at all (as opposed to denying it).
+func notImplemented(err error) bool {
+	switch s3err.Code(err) {
+	case "NotImplemented", "InvalidAction", "UnknownOperation", "UnsupportedOperation":
+		return true
+	}
+	return s3err.StatusCode(err) == 501
+}
+
+func orMissing(err error) error {
+	if err != nil {
+		return err
+	}
+	return errors.New("the reply holds no document")
+}
+
+// errText describes an API error by code and status, never echoing
+// request details.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	code, status := s3err.Code(err), s3err.StatusCode(err)
+	switch {
+	case code != "" && status != 0:
+		return fmt.Sprintf("%s (HTTP %d)", code, status)
+	case code != "":
+		return code
+	case status != 0:
+		return fmt.Sprintf("HTTP %d", status)
+	}
+	return err.Error()
+}

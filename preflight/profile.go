@@ -1,0 +1,95 @@
+package preflight
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Profile is the kind of server the requests go to: which of S3's own rules
+// on top of IAM policy evaluation it applies. The zero value is ProfileAWS.
+type Profile int
+
+const (
+	// ProfileAWS is Amazon S3: the owner-or-initiator defaults allow the
+	// bucket owner, the initiator and (for an IAM user initiator) its
+	// account to abort an upload and list its parts; bucket ACL grants
+	// count alongside the bucket policy unless Object Ownership is
+	// BucketOwnerEnforced, and map to actions as the S3 user guide's
+	// acl-overview table says (no grant gives s3:AbortMultipartUpload or
+	// s3:ListMultipartUploadParts).
+	ProfileAWS Profile = iota
+	// ProfileNoDefaults models servers such as versitygw v1.8.0 that do
+	// not apply the owner-or-initiator defaults: an IAM user needs an
+	// explicit s3:AbortMultipartUpload and s3:ListMultipartUploadParts
+	// grant even for its own upload. As versitygw does, it consults bucket
+	// ACL grants only when the bucket has no policy, whatever the Object
+	// Ownership setting, maps a WRITE grant to s3:AbortMultipartUpload too
+	// and a READ grant to s3:ListMultipartUploadParts and s3:GetObject too.
+	ProfileNoDefaults
+)
+
+// String returns "aws" or "nodefaults".
+func (p Profile) String() string {
+	switch p {
+	case ProfileAWS:
+		return "aws"
+	case ProfileNoDefaults:
+		return "nodefaults"
+	}
+	return fmt.Sprintf("Profile(%d)", int(p))
+}
+
+// MarshalText encodes the profile as its String form.
+func (p Profile) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// ParseProfile returns the profile named s: "aws", or "nodefaults"
+// (also accepted: "versitygw"), case-insensitively.
+func ParseProfile(s string) (Profile, error) {
+	switch strings.ToLower(s) {
+	case "aws", "":
+		return ProfileAWS, nil
+	case "nodefaults", "no-defaults", "versitygw":
+		return ProfileNoDefaults, nil
+	}
+	return 0, invalidf("unknown server profile %q (want aws or nodefaults)", s)
+}
+
+// Defaults reports whether the profile applies the owner-or-initiator
+// default rules.
+func (p Profile) Defaults() bool { return p == ProfileAWS }
+
+// aclWithBucketPolicy reports whether ACL grants still count when the
+// bucket has a policy.
+func (p Profile) aclWithBucketPolicy() bool { return p == ProfileAWS }
+
+// aclEnabled reports whether ACL grants count under the ownership setting.
+func (p Profile) aclEnabled(o ObjectOwnership) bool {
+	if p == ProfileNoDefaults {
+		return true
+	}
+	return o != OwnershipBucketOwnerEnforced
+}
+
+// aclActions returns the actions a bucket ACL permission grants.
+func (p Profile) aclActions(perm Permission) []string {
+	read := []string{"s3:ListBucket", "s3:ListBucketVersions", ActionListBucketMultipartUploads}
+	write := []string{ActionPutObject, "s3:DeleteObject", "s3:DeleteObjectVersion"}
+	if p == ProfileNoDefaults {
+		read = append(read, ActionListMultipartUploadParts, ActionGetObject)
+		write = append(write, ActionAbortMultipartUpload)
+	}
+	switch perm {
+	case PermRead:
+		return read
+	case PermWrite:
+		return write
+	case PermReadACP:
+		return []string{"s3:GetBucketAcl"}
+	case PermWriteACP:
+		return []string{"s3:PutBucketAcl"}
+	case PermFullControl:
+		out := append(append([]string{}, read...), write...)
+		return append(out, "s3:GetBucketAcl", "s3:PutBucketAcl")
+	}
+	return nil
+}
