@@ -412,6 +412,7 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 		e.texts = append(e.texts, denyRemedies(withoutStandIn(deciding), p.Account, ar.KeyARN)...)
 		return e
 	}
+	missing = unknowable(missing)
 	if len(missing) > 0 {
 		ar.DependsOn = missing
 		if dec == Allowed || dec == ImplicitDeny {
@@ -442,6 +443,37 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 		e.needID = true
 	}
 	return e
+}
+
+// knownKeys are condition keys whose presence kmsperm knows exactly for a
+// KMS request S3 makes: it sets them itself, or KMS sets them only for
+// operations S3 does not call. A policy's reference to one that the request
+// lacks is therefore a definite non-match, not a missing value.
+var knownKeys = map[string]bool{
+	"kms:viaservice":            true,
+	"kms:calleraccount":         true,
+	"kms:encryptioncontextkeys": true,
+	"kms:encryptionalgorithm":   true,
+	"kms:grantisforawsresource": true,
+	"kms:grantoperations":       true,
+	"kms:granteeprincipal":      true,
+	"kms:retiringprincipal":     true,
+	"kms:grantconstrainttype":   true,
+	"aws:viaawsservice":         true,
+	"aws:requestedregion":       true,
+}
+
+// unknowable drops from missing the keys whose absence is certain.
+func unknowable(missing []string) []string {
+	var out []string
+	for _, k := range missing {
+		lk := strings.ToLower(k)
+		if knownKeys[lk] || strings.HasPrefix(lk, strings.ToLower(KeyEncryptionContextPrefix)) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 func keyNotCoveringReason(same bool, p policy.Principal, k Key) string {

@@ -64,7 +64,7 @@ func (o Object) S3EncryptionContext(partition string) map[string]string {
 // for the object on behalf of a caller in callerAccount, in region:
 // kms:ViaService (s3.REGION.amazonaws.com), kms:CallerAccount,
 // kms:EncryptionContext:KEY for every pair, kms:EncryptionContextKeys,
-// aws:ViaAWSService and aws:RequestedRegion, plus the key's own properties
+// kms:EncryptionAlgorithm, aws:ViaAWSService and aws:RequestedRegion, plus the key's own properties
 // (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion) when k was
 // described. The caller's identity keys (aws:PrincipalArn, ...) are left to
 // the policy engine, which derives them from the principal.
@@ -75,6 +75,9 @@ func RequestContext(o Object, k Key, region, callerAccount string) map[string][]
 		KeyCallerAccount:      {callerAccount},
 		"aws:ViaAWSService":   {"true"},
 		"aws:RequestedRegion": {region},
+		// S3 uses the default symmetric algorithm (DocConditionKeys: the
+		// key applies even when the request omits the parameter).
+		"kms:EncryptionAlgorithm": {"SYMMETRIC_DEFAULT"},
 	}
 	keys := make([]string, 0, len(ec))
 	for name, v := range ec {

@@ -1,6 +1,8 @@
 package kmsperm
 
 import (
+	"fmt"
+
 	"github.com/s3mpu/s3mpu/internal/mpu"
 )
 
@@ -78,6 +80,22 @@ func (r KeyRole) String() string {
 		return "source"
 	}
 	return "target"
+}
+
+// MarshalText implements encoding.TextMarshaler ("target" or "source").
+func (r KeyRole) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *KeyRole) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "target":
+		*r = TargetKey
+	case "source":
+		*r = SourceKey
+	default:
+		return fmt.Errorf("kmsperm: unknown key role %q", b)
+	}
+	return nil
 }
 
 // Requirement is one KMS action S3 performs with the caller's identity while
