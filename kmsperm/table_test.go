@@ -93,7 +93,7 @@ func cases() []tcase {
 			caller: session, keyID: keyARN, keyPolicy: kpUsersOnly, want: allowedAll},
 		{name: "no root statement, IAM Deny still denies", source: pageKeyPol,
 			caller: session, keyID: keyARN, keyPolicy: kpUsersOnly, identity: []string{idDenyDecrypt},
-			want: "Initiate=allowed UploadPart=explicitDeny Complete=explicitDeny ListParts=explicitDeny Abort=allowed",
+			want:  "Initiate=allowed UploadPart=explicitDeny Complete=explicitDeny ListParts=explicitDeny Abort=allowed",
 			check: wantRemedyText("remove or narrow identity policy")},
 
 		// --- Cross-account use: key policy AND the caller's IAM policy.
@@ -131,7 +131,7 @@ func cases() []tcase {
 			caller: alice, keyID: keyARN, keyPolicy: kpDenyUnlessS3, identity: []string{idKeyUse}, want: allowedAll},
 		{name: "Deny through S3 stops every Decrypt step", source: pageConditions,
 			caller: alice, keyID: keyARN, keyPolicy: kpDenyViaS3, identity: []string{idKMSAll},
-			want: "Initiate=allowed UploadPart=explicitDeny UploadPartCopy=explicitDeny Complete=explicitDeny ListParts=explicitDeny",
+			want:  "Initiate=allowed UploadPart=explicitDeny UploadPartCopy=explicitDeny Complete=explicitDeny ListParts=explicitDeny",
 			check: wantRemedyText("remove or narrow resource policy")},
 
 		// --- kms:CallerAccount and the AWS managed key.

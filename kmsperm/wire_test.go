@@ -1,0 +1,466 @@
+package kmsperm_test
+
+// No KMS server and no IAM server run locally. These tests point real
+// *kms.Client and *iam.Client values (static credentials, BaseEndpoint) at
+// httptest servers that speak the services' wire protocols: KMS's JSON
+// protocol (POST /, X-Amz-Target: TrentService.<Operation>, Content-Type
+// application/x-amz-json-1.1) and IAM's query protocol (form-encoded
+// Action=SimulatePrincipalPolicy, XML reply). They check what kmsperm sends
+// and how it reads the replies, including errors; they cannot check what the
+// real services would decide.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/kmsperm"
+)
+
+type fakeKey struct {
+	arn, id, account string
+	enabled          bool
+	manager          string // "CUSTOMER" or "AWS"
+	policy           string
+}
+
+// fakeKMS is an httptest handler for DescribeKey and GetKeyPolicy.
+type fakeKMS struct {
+	t       *testing.T
+	mu      sync.Mutex
+	keys    map[string]*fakeKey // by key ARN, key ID, alias name and alias ARN
+	denied  map[string]bool     // operation -> AccessDeniedException
+	calls   []string            // "Operation KeyId"
+	badSign bool
+}
+
+func newFakeKMS(t *testing.T) *fakeKMS {
+	return &fakeKMS{t: t, keys: map[string]*fakeKey{}, denied: map[string]bool{}}
+}
+
+func (f *fakeKMS) add(k *fakeKey, aliases ...string) {
+	f.keys[k.arn], f.keys[k.id] = k, k
+	region := strings.Split(k.arn, ":")[3]
+	for _, a := range aliases {
+		f.keys[a] = k
+		f.keys["arn:aws:kms:"+region+":"+k.account+":"+a] = k
+	}
+}
+
+func (f *fakeKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, code, msg string) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"__type":%q,"message":%q}`, code, msg)
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
+		fail(400, "ValidationException", "bad request shape")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
+		f.mu.Lock()
+		f.badSign = true
+		f.mu.Unlock()
+		fail(400, "UnrecognizedClientException", "unsigned")
+		return
+	}
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "TrentService.")
+	if !ok {
+		fail(400, "UnknownOperationException", "no target")
+		return
+	}
+	var body struct{ KeyId, PolicyName string }
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		fail(400, "SerializationException", err.Error())
+		return
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, op+" "+body.KeyId)
+	denied := f.denied[op]
+	k := f.keys[body.KeyId]
+	f.mu.Unlock()
+	if denied {
+		fail(400, "AccessDeniedException", "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:"+op)
+		return
+	}
+	if k == nil {
+		fail(400, "NotFoundException", "Key '"+body.KeyId+"' does not exist")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	switch op {
+	case "DescribeKey":
+		state := "Enabled"
+		if !k.enabled {
+			state = "Disabled"
+		}
+		md := map[string]any{
+			"KeyId": k.id, "Arn": k.arn, "AWSAccountId": k.account, "Enabled": k.enabled, "KeyState": state,
+			"KeyManager": k.manager, "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT",
+			"Origin": "AWS_KMS", "MultiRegion": false, "CreationDate": 1.7e9,
+		}
+		json.NewEncoder(w).Encode(map[string]any{"KeyMetadata": md})
+	case "GetKeyPolicy":
+		if body.PolicyName != "default" || body.KeyId != k.arn {
+			fail(400, "ValidationException", "expected the key ARN and policy name default")
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"Policy": k.policy, "PolicyName": "default"})
+	default:
+		fail(400, "UnknownOperationException", op)
+	}
+}
+
+func (f *fakeKMS) client(t *testing.T) *kms.Client {
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return kms.New(kms.Options{
+		Region:           region,
+		BaseEndpoint:     aws.String(srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func (f *fakeKMS) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func baseInput(keyID string) kmsperm.Input {
+	return kmsperm.Input{
+		Caller:   alice,
+		Region:   region,
+		Object:   kmsperm.Object{Bucket: bucket, Key: objKey},
+		KMSKeyID: keyID,
+		Identity: []kmsperm.NamedPolicy{{Name: "alice-kms", JSON: []byte(idKeyUse)}},
+	}
+}
+
+func decisionOf(t *testing.T, rep *kmsperm.Report, s mpu.Step) kmsperm.Decision {
+	t.Helper()
+	row, ok := rep.Row(s)
+	if !ok {
+		t.Fatalf("no row for %s", s)
+	}
+	return row.Decision
+}
+
+func TestKMSAliasResolvedAndPolicyRead(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpProgrammatic}, "alias/uploads")
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput("alias/uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"DescribeKey arn:aws:kms:us-east-1:111122223333:alias/uploads", "GetKeyPolicy " + keyARN}
+	if got := f.callList(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("calls = %q, want %q", got, want)
+	}
+	k := rep.Keys[0]
+	if k.Key.ARN != keyARN || k.Key.Account != acctA || !k.Key.Described || !k.Key.Enabled || k.PolicySource != kmsperm.PolicyGetKeyPolicy {
+		t.Errorf("key report = %+v", k)
+	}
+	for _, s := range []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.ListParts} {
+		if d := decisionOf(t, rep, s); d != kmsperm.Allowed {
+			t.Errorf("%s = %s", s, d)
+		}
+	}
+	if len(rep.Gaps) != 0 {
+		t.Errorf("gaps = %+v", rep.Gaps)
+	}
+	if f.badSign {
+		t.Error("a request was not signed")
+	}
+}
+
+func TestKMSGetKeyPolicyDenied(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpProgrammatic})
+	f.denied["GetKeyPolicy"] = true
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput(keyARN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+		t.Errorf("UploadPart = %s, want unknown (an unreadable key policy never allows)", d)
+	}
+	if len(rep.Gaps) != 1 || rep.Gaps[0].Permission != "kms:GetKeyPolicy" || !strings.Contains(rep.Gaps[0].Hint, "--key-policy FILE") {
+		t.Errorf("gaps = %+v", rep.Gaps)
+	}
+	if rep.Keys[0].PolicySource != kmsperm.PolicyUnavailable {
+		t.Errorf("policy source = %s", rep.Keys[0].PolicySource)
+	}
+	// A supplied key policy closes the gap without a GetKeyPolicy call.
+	in := baseInput(keyARN)
+	in.KeyPolicy = []byte(kpProgrammatic)
+	n := len(f.callList())
+	rep, err = kmsperm.New(f.client(t)).Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Allowed || len(rep.Gaps) != 0 {
+		t.Errorf("UploadPart = %s, gaps %+v", d, rep.Gaps)
+	}
+	for _, c := range f.callList()[n:] {
+		if strings.HasPrefix(c, "GetKeyPolicy") {
+			t.Errorf("GetKeyPolicy called although the policy was supplied")
+		}
+	}
+}
+
+func TestKMSDescribeKeyDeniedForAlias(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpProgrammatic}, "alias/uploads")
+	f.denied["DescribeKey"] = true
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput("alias/uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decisionOf(t, rep, mpu.Initiate); d != kmsperm.Unknown {
+		t.Errorf("Initiate = %s", d)
+	}
+	perms := map[string]bool{}
+	for _, g := range rep.Gaps {
+		perms[g.Permission] = true
+	}
+	if !perms["kms:DescribeKey"] {
+		t.Errorf("gaps = %+v", rep.Gaps)
+	}
+	for _, c := range f.callList() {
+		if strings.HasPrefix(c, "GetKeyPolicy") {
+			t.Errorf("GetKeyPolicy called without a key ARN: %s", c)
+		}
+	}
+}
+
+func TestKMSDisabledKey(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: false, manager: "CUSTOMER", policy: kpProgrammatic})
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput(keyID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := rep.Row(mpu.UploadPart)
+	if row.Decision != kmsperm.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "not enabled (state Disabled)") {
+		t.Errorf("row = %s", dump(row))
+	}
+	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key" {
+		t.Errorf("remedies = %+v", row.Remedies)
+	}
+}
+
+func TestKMSKeyNotFound(t *testing.T) {
+	f := newFakeKMS(t)
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput(keyARN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Gaps) == 0 || !strings.Contains(rep.Gaps[0].What, "does not exist") {
+		t.Errorf("gaps = %+v", rep.Gaps)
+	}
+}
+
+func TestKMSDefaultKeyNotCreatedYet(t *testing.T) {
+	// S3 creates aws/s3 on first use; DescribeKey answers NotFoundException
+	// until then, and the key's documented policy still applies.
+	f := newFakeKMS(t)
+	in := baseInput("")
+	in.Identity = []kmsperm.NamedPolicy{}
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.callList(); len(got) != 1 || got[0] != "DescribeKey arn:aws:kms:us-east-1:111122223333:alias/aws/s3" {
+		t.Errorf("calls = %q", got)
+	}
+	if d := rep.Decision(); d != kmsperm.Allowed || len(rep.Gaps) != 0 {
+		t.Errorf("decision %s, gaps %+v", d, rep.Gaps)
+	}
+}
+
+func TestKMSCrossAccountKeyPolicyNotFetched(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpExternalAccount})
+	in := baseInput(keyARN)
+	in.Caller = bob
+	in.BucketAccount = acctA
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.callList() {
+		if strings.HasPrefix(c, "GetKeyPolicy") {
+			t.Errorf("GetKeyPolicy called across accounts")
+		}
+	}
+	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+		t.Errorf("UploadPart = %s", d)
+	}
+}
+
+func TestKMSCanceledContext(t *testing.T) {
+	f := newFakeKMS(t)
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpProgrammatic})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := kmsperm.New(f.client(t)).Check(ctx, baseInput(keyARN))
+	if !errors.Is(err, kmsperm.ErrCanceled) {
+		t.Fatalf("err = %v, want ErrCanceled", err)
+	}
+	var e *kmsperm.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err %T is not *kmsperm.Error", err)
+	}
+}
+
+// fakeIAM answers SimulatePrincipalPolicy from a table of decisions.
+type fakeIAM struct {
+	mu        sync.Mutex
+	decisions map[string]string // action -> allowed / implicitDeny / explicitDeny
+	denied    bool
+	forms     []url.Values
+}
+
+func (f *fakeIAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "SimulatePrincipalPolicy" {
+		http.Error(w, "bad request", 400)
+		return
+	}
+	f.mu.Lock()
+	f.forms = append(f.forms, r.Form)
+	denied := f.denied
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "text/xml")
+	if denied {
+		w.WriteHeader(403)
+		fmt.Fprint(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:SimulatePrincipalPolicy</Message></Error><RequestId>r1</RequestId></ErrorResponse>`)
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>`)
+	for i := 1; ; i++ {
+		a := r.Form.Get(fmt.Sprintf("ActionNames.member.%d", i))
+		if a == "" {
+			break
+		}
+		d := f.decisions[a]
+		if d == "" {
+			d = "implicitDeny"
+		}
+		fmt.Fprintf(&b, `<member><EvalActionName>%s</EvalActionName><EvalResourceName>%s</EvalResourceName><EvalDecision>%s</EvalDecision>`, a, r.Form.Get("ResourceArns.member.1"), d)
+		if d != "implicitDeny" {
+			b.WriteString(`<MatchedStatements><member><SourcePolicyId>alice-kms</SourcePolicyId><SourcePolicyType>IAM Policy</SourcePolicyType></member></MatchedStatements>`)
+		}
+		b.WriteString(`<MissingContextValues/></member>`)
+	}
+	b.WriteString(`</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`)
+	fmt.Fprint(w, b.String())
+}
+
+func (f *fakeIAM) client(t *testing.T) *iam.Client {
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return iam.New(iam.Options{
+		Region:           region,
+		BaseEndpoint:     aws.String(srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func simInput() kmsperm.Input {
+	in := baseInput(keyARN)
+	in.Identity = nil // decided by the simulator
+	in.KeyPolicy = []byte(kpProgrammatic)
+	in.Caller = session
+	return in
+}
+
+func TestSimulatorAllows(t *testing.T) {
+	f := &fakeIAM{decisions: map[string]string{"kms:Decrypt": "allowed", "kms:GenerateDataKey": "allowed"}}
+	c := kmsperm.New(nil, func(o *kmsperm.Options) { o.IAM = f.client(t) })
+	rep, err := c.Check(context.Background(), simInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := rep.Row(mpu.UploadPart)
+	if row.Decision != kmsperm.Allowed || row.Actions[0].Evaluator != kmsperm.EvaluatorSimulator {
+		t.Errorf("row = %s", dump(row))
+	}
+	if len(f.forms) != 1 {
+		t.Fatalf("%d simulator calls, want 1", len(f.forms))
+	}
+	form := f.forms[0]
+	if got := form.Get("PolicySourceArn"); got != role {
+		t.Errorf("PolicySourceArn = %s, want the session's role %s", got, role)
+	}
+	if got := form.Get("ResourceArns.member.1"); got != keyARN {
+		t.Errorf("ResourceArns = %s", got)
+	}
+	ctxKeys := map[string]string{}
+	for i := 1; ; i++ {
+		name := form.Get(fmt.Sprintf("ContextEntries.member.%d.ContextKeyName", i))
+		if name == "" {
+			break
+		}
+		ctxKeys[name] = form.Get(fmt.Sprintf("ContextEntries.member.%d.ContextKeyValues.member.1", i))
+	}
+	if ctxKeys["kms:ViaService"] != "s3.us-east-1.amazonaws.com" || ctxKeys["kms:CallerAccount"] != acctA ||
+		ctxKeys["kms:EncryptionContext:aws:s3:arn"] != "arn:aws:s3:::"+bucket+"/"+objKey {
+		t.Errorf("context entries = %v", ctxKeys)
+	}
+	if d := rep.Seed.Decision; d != kmsperm.ImplicitDeny {
+		t.Errorf("seed = %s, want implicitDeny (the simulator allows only Decrypt and GenerateDataKey)", d)
+	}
+}
+
+func TestSimulatorImplicitDeny(t *testing.T) {
+	f := &fakeIAM{decisions: map[string]string{"kms:GenerateDataKey": "allowed"}}
+	c := kmsperm.New(nil, func(o *kmsperm.Options) { o.IAM = f.client(t) })
+	rep, err := c.Check(context.Background(), simInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decisionOf(t, rep, mpu.Initiate); d != kmsperm.Allowed {
+		t.Errorf("Initiate = %s", d)
+	}
+	row, _ := rep.Row(mpu.Complete)
+	if row.Decision != kmsperm.ImplicitDeny || len(row.Remedies) != 1 || row.Remedies[0].Where != "identity policy" {
+		t.Errorf("Complete row = %s", dump(row))
+	}
+}
+
+func TestSimulatorDenied(t *testing.T) {
+	f := &fakeIAM{denied: true}
+	c := kmsperm.New(nil, func(o *kmsperm.Options) { o.IAM = f.client(t) })
+	rep, err := c.Check(context.Background(), simInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+		t.Errorf("UploadPart = %s, want unknown", d)
+	}
+	found := false
+	for _, g := range rep.Gaps {
+		found = found || g.Permission == "iam:SimulatePrincipalPolicy"
+	}
+	if !found {
+		t.Errorf("gaps = %+v", rep.Gaps)
+	}
+}
