@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/s3mpu/s3mpu/integration/s3test"
+)
+
+// childResult is what a child prints on stdout, as one JSON line, when its upload is done.
+type childResult struct {
+	Seconds float64 `json:"seconds"` // wall time of the upload call(s) alone
+	Bytes   int64   `json:"bytes"`   // bytes the client was given (the object's size is checked by the parent)
+	Objects int     `json:"objects"`
+}
+
+// clientMain runs one upload in this process: `bench client -client NAME -kind file|stream|small ...`.
+func clientMain(args []string) error {
+	fs := flag.NewFlagSet("bench client", flag.ContinueOnError)
+	var (
+		envPath    = fs.String("env", s3test.EnvFile(), "server env file")
+		name       = fs.String("client", "", "client name")
+		proto      = fs.String("proto", "https", "http or https")
+		bucket     = fs.String("bucket", "", "bucket")
+		kind       = fs.String("kind", "file", "file, stream (body from stdin) or small")
+		path       = fs.String("file", "", "file to upload (kind file)")
+		dir        = fs.String("dir", "", "directory of small files (kind small)")
+		key        = fs.String("key", "", "object key, or key prefix for kind small")
+		partSize   = fs.Int64("partsize", 16<<20, "part size in bytes")
+		conc       = fs.Int("conc", 4, "parts (or files) in flight")
+		timeout    = fs.Duration("timeout", 5*time.Minute, "give up after this long")
+		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the upload to this file")
+		memProfile = fs.String("memprofile", "", "write an allocation profile to this file after the upload")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mk, ok := clients[*name]
+	if !ok {
+		return fmt.Errorf("unknown client %q (have %v)", *name, clientNames())
+	}
+	env, err := s3test.Open(*envPath)
+	if err != nil {
+		return err
+	}
+	tgt := env.HTTPS()
+	if *proto == "http" {
+		tgt = env.HTTP()
+	}
+	up, err := mk(clientSetup{env: env, tgt: tgt, user: env.Users["root"], bucket: *bucket, partSize: *partSize, conc: *conc})
+	if err != nil {
+		return fmt.Errorf("%s: %w", *name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+
+	var run func() (childResult, error)
+	switch *kind {
+	case "file":
+		run = func() (childResult, error) { return uploadFile(ctx, up, *path, *key) }
+	case "stream":
+		// A plain io.Reader: the client cannot see that stdin is an *os.File (a pipe), so it
+		// must treat the body as a stream of unknown length.
+		run = func() (childResult, error) { return uploadStream(ctx, up, struct{ io.Reader }{os.Stdin}, *key) }
+	case "small":
+		run = func() (childResult, error) { return uploadSmall(ctx, up, *dir, *key, *conc) }
+	default:
+		return fmt.Errorf("unknown kind %q", *kind)
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	res, err := run()
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", *name, *kind, err)
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func uploadFile(ctx context.Context, up uploadFunc, path, key string) (childResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return childResult{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return childResult{}, err
+	}
+	start := time.Now()
+	if err := up(ctx, key, f, st.Size()); err != nil {
+		return childResult{}, err
+	}
+	return childResult{Seconds: time.Since(start).Seconds(), Bytes: st.Size(), Objects: 1}, nil
+}
+
+// countingReader counts the bytes the client read from the stream.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func uploadStream(ctx context.Context, up uploadFunc, r io.Reader, key string) (childResult, error) {
+	cr := &countingReader{r: r}
+	start := time.Now()
+	if err := up(ctx, key, cr, -1); err != nil {
+		return childResult{}, err
+	}
+	return childResult{Seconds: time.Since(start).Seconds(), Bytes: cr.n, Objects: 1}, nil
+}
+
+// uploadSmall uploads every file in dir under prefix/NAME, conc files at a time, each with the
+// client's single-object upload call (the files are smaller than a part).
+func uploadSmall(ctx context.Context, up uploadFunc, dir, prefix string, conc int) (childResult, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return childResult{}, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return childResult{}, fmt.Errorf("no files in %s", dir)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next  atomic.Int64
+		total atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+	)
+	one := func(name string) error {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := up(ctx, prefix+"/"+name, f, st.Size()); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		total.Add(st.Size())
+		return nil
+	}
+	start := time.Now()
+	for range min(conc, len(names)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) || ctx.Err() != nil {
+					return
+				}
+				if err := one(names[i]); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return childResult{}, err
+	}
+	return childResult{Seconds: time.Since(start).Seconds(), Bytes: total.Load(), Objects: len(names)}, nil
+}

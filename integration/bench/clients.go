@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/minio/minio-go/v7"
+	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/s3mpu/s3mpu/integration/s3test"
+)
+
+// clientSetup is what every client needs to reach the server: one target, one user, the part
+// size and the number of parts (or files) in flight.
+type clientSetup struct {
+	env      *s3test.Env
+	tgt      s3test.Target
+	user     s3test.User
+	bucket   string
+	partSize int64
+	conc     int
+}
+
+// uploadFunc uploads body under key. size is the body's length, or -1 when unknown (a stream).
+type uploadFunc func(ctx context.Context, key string, body io.Reader, size int64) error
+
+// clients maps a client's name to its constructor. Each constructor builds the client the way
+// its documentation shows, with its own default checksum behaviour, and sets only the part
+// size and concurrency (plus what it takes to trust the server's self-signed certificate).
+var clients = map[string]func(clientSetup) (uploadFunc, error){
+	"manager":         newManager,
+	"transfermanager": newTransferManager,
+	"minio":           newMinio,
+	"discard":         newDiscard,
+}
+
+// defaultClients is the order in which clients take turns in every case.
+var defaultClients = []string{"manager", "transfermanager", "minio"}
+
+// peerOf tells which clients are peers (compared against s3mpu in the ratio lines).
+func peerOf(name string) bool {
+	return name == "manager" || name == "transfermanager" || name == "minio"
+}
+
+func clientNames() []string {
+	var names []string
+	for n := range clients {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func certPool(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	return pool, nil
+}
+
+// awsConfig returns the configuration a program gets from config.LoadDefaultConfig on a
+// machine without AWS settings, pointed at the test server: the SDK's own HTTP client (trusting
+// the server's certificate) and request checksums "when supported", LoadDefaultConfig's default.
+// config.LoadDefaultConfig itself is not called because it reads the machine's AWS settings
+// (AWS_CA_BUNDLE among them), which would make the runs depend on the machine.
+func awsConfig(cs clientSetup) (aws.Config, error) {
+	cfg := cs.env.Config(cs.tgt, cs.user)
+	pool, err := certPool(cs.env.CAFile())
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	})
+	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
+	return cfg, nil
+}
+
+func s3Client(cs clientSetup) (*s3.Client, error) {
+	cfg, err := awsConfig(cs)
+	if err != nil {
+		return nil, err
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), nil
+}
+
+func newManager(cs clientSetup) (uploadFunc, error) {
+	cli, err := s3Client(cs)
+	if err != nil {
+		return nil, err
+	}
+	up := manager.NewUploader(cli, func(u *manager.Uploader) {
+		u.PartSize = cs.partSize
+		u.Concurrency = cs.conc
+	})
+	return func(ctx context.Context, key string, body io.Reader, size int64) error {
+		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
+		return err
+	}, nil
+}
+
+func newTransferManager(cs clientSetup) (uploadFunc, error) {
+	cli, err := s3Client(cs)
+	if err != nil {
+		return nil, err
+	}
+	tm := transfermanager.New(cli, func(o *transfermanager.Options) {
+		o.PartSizeBytes = cs.partSize
+		o.Concurrency = cs.conc
+	})
+	return func(ctx context.Context, key string, body io.Reader, size int64) error {
+		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
+		return err
+	}, nil
+}
+
+func newMinio(cs clientSetup) (uploadFunc, error) {
+	u, err := url.Parse(cs.tgt.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := minio.DefaultTransport(cs.tgt.TLS)
+	if err != nil {
+		return nil, err
+	}
+	if cs.tgt.TLS {
+		pool, err := certPool(cs.env.CAFile())
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	cli, err := minio.New(u.Host, &minio.Options{
+		Creds:        miniocreds.NewStaticV4(cs.user.AccessKey, cs.user.SecretKey, ""),
+		Secure:       cs.tgt.TLS,
+		Transport:    tr,
+		Region:       cs.env.Region(),
+		BucketLookup: minio.BucketLookupPath,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, key string, body io.Reader, size int64) error {
+		opts := minio.PutObjectOptions{
+			PartSize:   uint64(cs.partSize),
+			NumThreads: uint(cs.conc),
+			// Without this minio-go reads and sends the parts of a stream one at a time; with
+			// it, it fills NumThreads part buffers and sends them in parallel, the same
+			// concurrency the other clients use. Files (io.ReaderAt) are parallel either way.
+			ConcurrentStreamParts: size < 0,
+		}
+		_, err := cli.PutObject(ctx, cs.bucket, key, body, size, opts)
+		return err
+	}, nil
+}
+
+// newDiscard reads the body and sends nothing: the floor of CPU and RSS of this program.
+func newDiscard(cs clientSetup) (uploadFunc, error) {
+	buf := make([]byte, 256<<10)
+	return func(ctx context.Context, key string, body io.Reader, size int64) error {
+		n, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{body}, buf)
+		if err != nil {
+			return err
+		}
+		if size >= 0 && n != size {
+			return errors.New("short read")
+		}
+		return nil
+	}, nil
+}

@@ -1,0 +1,500 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3mpu/s3mpu/integration/s3test"
+)
+
+// scenario is one kind of upload at one concurrency, e.g. "file-c4".
+type scenario struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // file, stream, small
+	Conc int    `json:"concurrency"`
+}
+
+func parseScenario(s string) (scenario, error) {
+	kind, c, ok := strings.Cut(s, "-c")
+	n, err := strconv.Atoi(c)
+	if !ok || err != nil || n < 1 || (kind != "file" && kind != "stream" && kind != "small") {
+		return scenario{}, fmt.Errorf("bad scenario %q (want file-cN, stream-cN or small-cN)", s)
+	}
+	return scenario{Name: s, Kind: kind, Conc: n}, nil
+}
+
+// benchCase is a scenario over one protocol, run Runs times per client.
+type benchCase struct {
+	Proto    string   `json:"proto"`
+	Scenario scenario `json:"scenario"`
+	Runs     int      `json:"runs"`
+}
+
+func (c benchCase) Name() string { return c.Proto + "/" + c.Scenario.Name }
+
+// defaultRuns is how many times each client runs a case in the default (full) run. It keeps
+// the full run under 10 minutes on a 2-core machine: every HTTPS case (the one users run in
+// production) gets 5 runs, the plain-HTTP cases 3.
+func defaultRuns(proto string, sc scenario) int {
+	if proto == "https" {
+		return 5
+	}
+	return 3
+}
+
+type driverConfig struct {
+	envPath    string
+	size       int64
+	smallSize  int64
+	count      int
+	partSize   int64
+	runs       int
+	scenarios  []scenario
+	protos     []string
+	clients    []string
+	dataDir    string
+	outDir     string
+	cpuProfile string
+	memProfile string
+	verify     bool
+	timeout    time.Duration
+}
+
+func driverMain(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var (
+		cfg        driverConfig
+		size       = fs.String("size", "1GiB", "size of the file and of the stream")
+		smallSize  = fs.String("small-size", "1MiB", "size of each small file")
+		partSize   = fs.String("partsize", "16MiB", "part size, the same for every client")
+		scenarios  = fs.String("scenarios", "file-c4,file-c8,stream-c4,small-c8", "comma-separated scenarios: file-cN, stream-cN, small-cN")
+		protos     = fs.String("protos", "http,https", "comma-separated protocols")
+		clientList = fs.String("clients", strings.Join(defaultClients, ","), "comma-separated clients in turn order; known: "+strings.Join(clientNames(), ","))
+	)
+	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
+	fs.IntVar(&cfg.count, "count", 200, "number of small files")
+	fs.IntVar(&cfg.runs, "runs", 0, "runs per client and case; 0 = 5 for the HTTPS cases, 3 for the HTTP ones")
+	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test files are made (and kept for the next run)")
+	fs.StringVar(&cfg.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "directory: write a CPU profile of every child run there")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "directory: write an allocation profile of every child run there")
+	fs.BoolVar(&cfg.verify, "verify", false, "download every file or stream object and compare its SHA-256")
+	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one child run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if cfg.size, err = parseSize(*size); err != nil {
+		return err
+	}
+	if cfg.smallSize, err = parseSize(*smallSize); err != nil {
+		return err
+	}
+	if cfg.partSize, err = parseSize(*partSize); err != nil {
+		return err
+	}
+	for _, s := range splitList(*scenarios) {
+		sc, err := parseScenario(s)
+		if err != nil {
+			return err
+		}
+		cfg.scenarios = append(cfg.scenarios, sc)
+	}
+	for _, p := range splitList(*protos) {
+		if p != "http" && p != "https" {
+			return fmt.Errorf("bad protocol %q", p)
+		}
+		cfg.protos = append(cfg.protos, p)
+	}
+	for _, c := range splitList(*clientList) {
+		if _, ok := clients[c]; !ok {
+			return fmt.Errorf("unknown client %q (have %s)", c, strings.Join(clientNames(), ","))
+		}
+		cfg.clients = append(cfg.clients, c)
+	}
+	if len(cfg.scenarios) == 0 || len(cfg.protos) == 0 || len(cfg.clients) == 0 {
+		return errors.New("nothing to run")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return drive(ctx, cfg, strings.Join(append([]string{"go run ./bench"}, args...), " "))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// runner holds what every run of one benchmark invocation shares.
+type runner struct {
+	cfg       driverConfig
+	env       *s3test.Env
+	exe       string
+	bucket    string
+	bigFile   string
+	bigSum    string
+	smallDir  string
+	serverPID []int
+	root      *s3.Client
+}
+
+func drive(ctx context.Context, cfg driverConfig, command string) error {
+	env, err := s3test.Open(cfg.envPath)
+	if err != nil {
+		return fmt.Errorf("%w\nstart the server with `make server-start` in the repository root", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r := &runner{cfg: cfg, env: env, exe: exe, root: env.Root(env.HTTP())}
+	meta := readServerMeta(cfg.envPath)
+	r.serverPID = meta.PIDs
+	machine := describeMachine(meta.Version)
+	started := time.Now().UTC()
+
+	var cases []benchCase
+	needBig, needSmall := false, false
+	for _, p := range cfg.protos {
+		for _, sc := range cfg.scenarios {
+			n := cfg.runs
+			if n <= 0 {
+				n = defaultRuns(p, sc)
+			}
+			cases = append(cases, benchCase{Proto: p, Scenario: sc, Runs: n})
+			needBig = needBig || sc.Kind != "small"
+			needSmall = needSmall || sc.Kind == "small"
+		}
+	}
+	logf("machine: %s", machine.String())
+	if needBig {
+		r.bigFile = filepath.Join(cfg.dataDir, "data-"+formatSize(cfg.size)+".bin")
+		logf("preparing %s (%s)", r.bigFile, formatSize(cfg.size))
+		if r.bigSum, err = dataFile(r.bigFile, cfg.size, 1); err != nil {
+			return err
+		}
+	}
+	if needSmall {
+		r.smallDir = filepath.Join(cfg.dataDir, fmt.Sprintf("small-%dx%s", cfg.count, formatSize(cfg.smallSize)))
+		logf("preparing %d files of %s in %s", cfg.count, formatSize(cfg.smallSize), r.smallDir)
+		if err := smallFiles(r.smallDir, cfg.count, cfg.smallSize); err != nil {
+			return err
+		}
+	}
+	r.bucket = s3test.UniqueName("bench")
+	if _, err := r.root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(r.bucket)}); err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := env.DeleteBucket(cctx, r.bucket); err != nil {
+			logf("cleanup of bucket %s: %v", r.bucket, err)
+		}
+	}()
+	for _, dir := range []string{cfg.cpuProfile, cfg.memProfile} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+	}
+
+	total := 0
+	for _, c := range cases {
+		total += c.Runs * len(cfg.clients)
+	}
+	logf("%d cases, %d child runs, bucket %s", len(cases), total, r.bucket)
+	var results []runResult
+	done := 0
+	for _, c := range cases {
+		for run := 1; run <= c.Runs; run++ {
+			for _, cl := range cfg.clients {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				done++
+				res := r.runOne(ctx, c, cl, run)
+				results = append(results, res)
+				logf("[%d/%d] %s", done, total, res.line())
+			}
+		}
+	}
+
+	rep := buildReport(results, cases, cfg, machine, command, started, time.Now().UTC())
+	md := rep.markdown()
+	fmt.Print(md)
+	if err := rep.write(cfg.outDir); err != nil {
+		return err
+	}
+	fmt.Println()
+	for _, l := range rep.ratioLines() {
+		fmt.Println(l)
+	}
+	if n := rep.Failures; n > 0 {
+		return fmt.Errorf("%d run(s) failed", n)
+	}
+	return nil
+}
+
+// runOne runs one client once in a child process, checks what landed on the server and
+// removes it.
+func (r *runner) runOne(ctx context.Context, c benchCase, client string, run int) runResult {
+	key := fmt.Sprintf("%s/%s/%s/r%d", c.Proto, c.Scenario.Name, client, run)
+	res := r.exec(ctx, c, client, run, key)
+	r.cleanup(ctx, &res, key, c.Scenario.Kind)
+	return res
+}
+
+func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, key string) runResult {
+	res := runResult{Case: c.Name(), Proto: c.Proto, Scenario: c.Scenario.Name, Kind: c.Scenario.Kind, Client: client, Run: run}
+	args := []string{"client",
+		"-env", r.cfg.envPath, "-client", client, "-proto", c.Proto, "-bucket", r.bucket,
+		"-kind", c.Scenario.Kind, "-key", key, "-conc", strconv.Itoa(c.Scenario.Conc),
+		"-partsize", strconv.FormatInt(r.cfg.partSize, 10), "-timeout", r.cfg.timeout.String(),
+	}
+	switch c.Scenario.Kind {
+	case "file":
+		args = append(args, "-file", r.bigFile)
+	case "small":
+		args = append(args, "-dir", r.smallDir)
+	}
+	prof := fmt.Sprintf("%s-%s-%s-r%d.prof", c.Proto, c.Scenario.Name, client, run)
+	if r.cfg.cpuProfile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(r.cfg.cpuProfile, "cpu-"+prof))
+	}
+	if r.cfg.memProfile != "" {
+		args = append(args, "-memprofile", filepath.Join(r.cfg.memProfile, "mem-"+prof))
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.timeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, r.exe, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var (
+		pumpErr chan error
+		readEnd *os.File
+	)
+	if c.Scenario.Kind == "stream" {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return res.fail(err)
+		}
+		cmd.Stdin, readEnd = pr, pr
+		pumpErr = make(chan error, 1)
+		go func() { pumpErr <- pump(pw, r.bigFile) }()
+	}
+	serverBefore := procCPU(r.serverPID)
+	busyBefore := machineBusy()
+	err := cmd.Run()
+	busyAfter := machineBusy()
+	serverAfter := procCPU(r.serverPID)
+	if readEnd != nil {
+		// The child has exited: with the last read end closed, the pump gets EPIPE and stops.
+		readEnd.Close()
+	}
+
+	if ps := cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			res.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+			res.RSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
+		}
+	}
+	res.ServerCPUSeconds = serverAfter - serverBefore
+	res.OtherCPUSeconds = max(0, busyAfter-busyBefore-res.CPUSeconds-res.ServerCPUSeconds)
+	if pumpErr != nil {
+		if perr := <-pumpErr; perr != nil && err == nil {
+			err = fmt.Errorf("feeding the stream: %w", perr)
+		}
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return res.fail(errors.New(lastLines(msg, 5)))
+	}
+	var cr childResult
+	if err := json.Unmarshal(lastLine(stdout.Bytes()), &cr); err != nil {
+		return res.fail(fmt.Errorf("child output %q: %w", stdout.String(), err))
+	}
+	res.Seconds, res.Bytes, res.Objects = cr.Seconds, cr.Bytes, cr.Objects
+	if client == "discard" {
+		// It sends nothing: only the bytes it read can be checked.
+		if c.Scenario.Kind != "small" && cr.Bytes != r.cfg.size {
+			return res.fail(fmt.Errorf("read %d bytes, want %d", cr.Bytes, r.cfg.size))
+		}
+	} else if err := r.check(ctx, c, key, cr); err != nil {
+		return res.fail(err)
+	}
+	res.OK = true
+	res.derive()
+	return res
+}
+
+// pump copies the file into the pipe the child reads as its stdin, then closes the pipe.
+func pump(w *os.File, path string) error {
+	defer w.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	if errors.Is(err, syscall.EPIPE) {
+		return nil // the child stopped reading; its own error says why
+	}
+	return err
+}
+
+// check confirms the object (or the small files) arrived whole.
+func (r *runner) check(ctx context.Context, c benchCase, key string, cr childResult) error {
+	switch c.Scenario.Kind {
+	case "small":
+		if cr.Objects != r.cfg.count {
+			return fmt.Errorf("child uploaded %d files, want %d", cr.Objects, r.cfg.count)
+		}
+		n := 0
+		p := s3.NewListObjectsV2Paginator(r.root, &s3.ListObjectsV2Input{Bucket: aws.String(r.bucket), Prefix: aws.String(key + "/")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range page.Contents {
+				if aws.ToInt64(o.Size) != r.cfg.smallSize {
+					return fmt.Errorf("%s: size %d, want %d", aws.ToString(o.Key), aws.ToInt64(o.Size), r.cfg.smallSize)
+				}
+				n++
+			}
+		}
+		if n != r.cfg.count {
+			return fmt.Errorf("%d objects on the server, want %d", n, r.cfg.count)
+		}
+		return nil
+	}
+	if cr.Bytes != r.cfg.size {
+		return fmt.Errorf("client read %d bytes, want %d", cr.Bytes, r.cfg.size)
+	}
+	head, err := r.root.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("head object: %w", err)
+	}
+	if got := aws.ToInt64(head.ContentLength); got != r.cfg.size {
+		return fmt.Errorf("object has %d bytes, want %d", got, r.cfg.size)
+	}
+	if !r.cfg.verify {
+		return nil
+	}
+	obj, err := r.root.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("get object: %w", err)
+	}
+	defer obj.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, obj.Body); err != nil {
+		return fmt.Errorf("read object: %w", err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != r.bigSum {
+		return fmt.Errorf("object content differs from the file (sha256 %s, want %s)", got, r.bigSum)
+	}
+	return nil
+}
+
+// cleanup deletes what the run stored, and fails the run if a multipart upload was left.
+func (r *runner) cleanup(ctx context.Context, res *runResult, key, kind string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	if kind == "small" {
+		p := s3.NewListObjectsV2Paginator(r.root, &s3.ListObjectsV2Input{Bucket: aws.String(r.bucket), Prefix: aws.String(key + "/")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			var ids []types.ObjectIdentifier
+			for _, o := range page.Contents {
+				ids = append(ids, types.ObjectIdentifier{Key: o.Key})
+			}
+			if len(ids) > 0 {
+				if _, err := r.root.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(r.bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+					errs = append(errs, fmt.Errorf("delete objects: %w", err))
+				}
+			}
+		}
+	} else if _, err := r.root.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)}); err != nil {
+		errs = append(errs, fmt.Errorf("delete object: %w", err))
+	}
+	ups, err := r.env.ListUploads(ctx, r.bucket)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list uploads: %w", err))
+	}
+	for _, u := range ups {
+		errs = append(errs, fmt.Errorf("multipart upload left behind: %s (%s)", aws.ToString(u.Key), aws.ToString(u.UploadId)))
+		_, _ = r.root.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(r.bucket), Key: u.Key, UploadId: u.UploadId})
+	}
+	// Write back what the server wrote so that the next run does not pay for it.
+	syscall.Sync()
+	if err := errors.Join(errs...); err != nil {
+		if res.OK {
+			res.OK = false
+			res.Err = err.Error()
+		} else {
+			res.Err += "; " + err.Error()
+		}
+	}
+}
+
+func tvSeconds(tv syscall.Timeval) float64 {
+	return float64(tv.Sec) + float64(tv.Usec)/1e6
+}
+
+func lastLine(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05")+" "+format+"\n", args...)
+}

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// runResult is one client's one run of one case.
+type runResult struct {
+	Case     string `json:"case"`
+	Proto    string `json:"proto"`
+	Scenario string `json:"scenario"`
+	Kind     string `json:"kind"`
+	Client   string `json:"client"`
+	Run      int    `json:"run"`
+	OK       bool   `json:"ok"`
+	Err      string `json:"error,omitempty"`
+
+	Seconds          float64 `json:"seconds"`
+	Bytes            int64   `json:"bytes"`
+	Objects          int     `json:"objects"`
+	MBps             float64 `json:"mb_per_s"`      // 10^6 bytes per second of upload wall time
+	FilesPerSec      float64 `json:"files_per_s"`   // small files only
+	CPUSeconds       float64 `json:"cpu_seconds"`   // child user+sys, whole process
+	CPUPerGiB        float64 `json:"cpu_s_per_gib"` // CPUSeconds per 2^30 bytes uploaded
+	RSSMiB           float64 `json:"rss_mib"`       // child maxrss
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	ServerCPUPerGiB  float64 `json:"server_cpu_s_per_gib"`
+	OtherCPUSeconds  float64 `json:"other_cpu_seconds"` // machine busy time spent by neither (noise)
+}
+
+func (r runResult) fail(err error) runResult {
+	r.OK = false
+	r.Err = err.Error()
+	return r
+}
+
+func (r *runResult) derive() {
+	if r.Seconds > 0 {
+		r.MBps = float64(r.Bytes) / r.Seconds / 1e6
+		if r.Kind == "small" {
+			r.FilesPerSec = float64(r.Objects) / r.Seconds
+		}
+	}
+	if r.Bytes > 0 {
+		gib := float64(r.Bytes) / (1 << 30)
+		r.CPUPerGiB = r.CPUSeconds / gib
+		r.ServerCPUPerGiB = r.ServerCPUSeconds / gib
+	}
+}
+
+func (r runResult) line() string {
+	if !r.OK {
+		return fmt.Sprintf("%-16s %-15s run %d FAILED: %s", r.Case, r.Client, r.Run, r.Err)
+	}
+	s := fmt.Sprintf("%-16s %-15s run %d: %7.1f MB/s  cpu %5.2f s/GiB  rss %6.1f MiB  server cpu %5.2f s/GiB  other cpu %4.1f s",
+		r.Case, r.Client, r.Run, r.MBps, r.CPUPerGiB, r.RSSMiB, r.ServerCPUPerGiB, r.OtherCPUSeconds)
+	if r.Kind == "small" {
+		s += fmt.Sprintf("  %.1f files/s", r.FilesPerSec)
+	}
+	return s
+}
+
+// stat is the median and the spread of one metric over the successful runs.
+type stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+func newStat(v []float64) stat {
+	if len(v) == 0 {
+		return stat{Median: math.NaN(), Min: math.NaN(), Max: math.NaN()}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{Median: m, Min: s[0], Max: s[len(s)-1]}
+}
+
+// MarshalJSON writes NaN (no successful run) as null.
+func (s stat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(s.Median) {
+		return []byte("null"), nil
+	}
+	type plain stat
+	return json.Marshal(plain(s))
+}
+
+// summary is one client in one case over all its runs.
+type summary struct {
+	Case        string `json:"case"`
+	Kind        string `json:"kind"`
+	Client      string `json:"client"`
+	Runs        int    `json:"runs"`
+	Failed      int    `json:"failed"`
+	MBps        stat   `json:"mb_per_s"`
+	FilesPerSec stat   `json:"files_per_s"`
+	CPUPerGiB   stat   `json:"cpu_s_per_gib"`
+	RSSMiB      stat   `json:"rss_mib"`
+	ServerCPU   stat   `json:"server_cpu_s_per_gib"`
+}
+
+// ratio compares s3mpu with the best peer in one case.
+type ratio struct {
+	Case       string  `json:"case"`
+	Throughput float64 `json:"throughput"`  // s3mpu / highest peer throughput (higher is better)
+	CPUPerGiB  float64 `json:"cpu_per_gib"` // s3mpu / lowest peer CPU per GiB (lower is better)
+	RSS        float64 `json:"rss"`         // s3mpu / lowest peer RSS (lower is better)
+	BestTP     string  `json:"best_throughput_peer"`
+	BestCPU    string  `json:"best_cpu_peer"`
+	BestRSS    string  `json:"best_rss_peer"`
+}
+
+type report struct {
+	Started   time.Time   `json:"started"`
+	Finished  time.Time   `json:"finished"`
+	Command   string      `json:"command"`
+	Machine   machine     `json:"machine"`
+	Settings  settings    `json:"settings"`
+	Cases     []benchCase `json:"cases"`
+	Summaries []summary   `json:"summaries"`
+	Ratios    []ratio     `json:"ratios"`
+	Failures  int         `json:"failures"`
+	Runs      []runResult `json:"runs"`
+}
+
+type settings struct {
+	Size      int64    `json:"size"`
+	PartSize  int64    `json:"part_size"`
+	Count     int      `json:"small_count"`
+	SmallSize int64    `json:"small_size"`
+	Clients   []string `json:"clients"`
+}
+
+func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machine, command string, started, finished time.Time) *report {
+	m.LoadAvgEnd = loadAvg()
+	rep := &report{
+		Started: started, Finished: finished, Command: command, Machine: m, Cases: cases, Runs: runs,
+		Settings: settings{Size: cfg.size, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
+	}
+	for _, c := range cases {
+		for _, cl := range cfg.clients {
+			s := summary{Case: c.Name(), Kind: c.Scenario.Kind, Client: cl}
+			var mbps, fps, cpu, rss, srv []float64
+			for _, r := range runs {
+				if r.Case != s.Case || r.Client != cl {
+					continue
+				}
+				s.Runs++
+				if !r.OK {
+					s.Failed++
+					continue
+				}
+				mbps = append(mbps, r.MBps)
+				fps = append(fps, r.FilesPerSec)
+				cpu = append(cpu, r.CPUPerGiB)
+				rss = append(rss, r.RSSMiB)
+				srv = append(srv, r.ServerCPUPerGiB)
+			}
+			rep.Failures += s.Failed
+			s.MBps, s.FilesPerSec, s.CPUPerGiB, s.RSSMiB, s.ServerCPU = newStat(mbps), newStat(fps), newStat(cpu), newStat(rss), newStat(srv)
+			rep.Summaries = append(rep.Summaries, s)
+		}
+		if r, ok := compare(rep.Summaries, c.Name()); ok {
+			rep.Ratios = append(rep.Ratios, r)
+		}
+	}
+	return rep
+}
+
+// compare computes s3mpu's ratios against the best peer of the case, if both have results.
+func compare(sums []summary, caseName string) (ratio, bool) {
+	var mine *summary
+	var peers []summary
+	for i, s := range sums {
+		if s.Case != caseName || math.IsNaN(s.MBps.Median) {
+			continue
+		}
+		if s.Client == "s3mpu" {
+			mine = &sums[i]
+		} else if peerOf(s.Client) {
+			peers = append(peers, s)
+		}
+	}
+	if mine == nil || len(peers) == 0 {
+		return ratio{}, false
+	}
+	bestTP, bestCPU, bestRSS := peers[0], peers[0], peers[0]
+	for _, p := range peers[1:] {
+		if p.MBps.Median > bestTP.MBps.Median {
+			bestTP = p
+		}
+		if p.CPUPerGiB.Median < bestCPU.CPUPerGiB.Median {
+			bestCPU = p
+		}
+		if p.RSSMiB.Median < bestRSS.RSSMiB.Median {
+			bestRSS = p
+		}
+	}
+	return ratio{
+		Case:       caseName,
+		Throughput: mine.MBps.Median / bestTP.MBps.Median,
+		CPUPerGiB:  mine.CPUPerGiB.Median / bestCPU.CPUPerGiB.Median,
+		RSS:        mine.RSSMiB.Median / bestRSS.RSSMiB.Median,
+		BestTP:     bestTP.Client, BestCPU: bestCPU.Client, BestRSS: bestRSS.Client,
+	}, true
+}
+
+func (rep *report) ratioLines() []string {
+	var out []string
+	for _, r := range rep.Ratios {
+		out = append(out, fmt.Sprintf("ratio s3mpu/best-peer %s throughput=%.2f cpu_per_gib=%.2f rss=%.2f", r.Case, r.Throughput, r.CPUPerGiB, r.RSS))
+	}
+	return out
+}
+
+func spread(s stat, format string) string {
+	if math.IsNaN(s.Median) {
+		return "—"
+	}
+	return fmt.Sprintf(format+" ("+format+"–"+format+")", s.Median, s.Min, s.Max)
+}
+
+// markdown renders the summaries as a table, followed by the targets.
+func (rep *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Results %s\n\n", rep.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "`%s` — %s; %s file/stream, %s parts, %d × %s small files; median (min–max) of the runs.\n\n",
+		rep.Command, rep.Machine.String(), formatSize(rep.Settings.Size), formatSize(rep.Settings.PartSize), rep.Settings.Count, formatSize(rep.Settings.SmallSize))
+	b.WriteString("| case | client | runs | MB/s | files/s | client CPU s/GiB | peak RSS MiB | server CPU s/GiB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	for _, s := range rep.Summaries {
+		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
+		if s.Failed > 0 {
+			runs += fmt.Sprintf(" (%d failed)", s.Failed)
+		}
+		fps := "—"
+		if s.Kind == "small" {
+			fps = spread(s.FilesPerSec, "%.0f")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runs,
+			spread(s.MBps, "%.0f"), fps, spread(s.CPUPerGiB, "%.2f"), spread(s.RSSMiB, "%.0f"), spread(s.ServerCPU, "%.2f"))
+	}
+	if len(rep.Ratios) > 0 {
+		b.WriteString("\n| case | throughput s3mpu/best | CPU/GiB s3mpu/best | RSS s3mpu/best |\n|---|---|---|---|\n")
+		for _, r := range rep.Ratios {
+			fmt.Fprintf(&b, "| %s | %.2f (vs %s) | %.2f (vs %s) | %.2f (vs %s) |\n", r.Case, r.Throughput, r.BestTP, r.CPUPerGiB, r.BestCPU, r.RSS, r.BestRSS)
+		}
+	}
+	if lines := rep.targetLines(); len(lines) > 0 {
+		b.WriteString("\nTargets:\n\n")
+		for _, l := range lines {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// targetLines states, for each case, whether s3mpu met the targets.
+func (rep *report) targetLines() []string {
+	var out []string
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	kind := map[string]string{}
+	for _, c := range rep.Cases {
+		kind[c.Name()] = c.Scenario.Kind
+	}
+	for _, r := range rep.Ratios {
+		if kind[r.Case] == "file" {
+			out = append(out, fmt.Sprintf("%s: throughput ≥ 1.10× best peer: %.2f× — %s; CPU/GiB ≤ 0.75× best peer: %.2f× — %s",
+				r.Case, r.Throughput, mark(r.Throughput >= 1.10), r.CPUPerGiB, mark(r.CPUPerGiB <= 0.75)))
+		}
+	}
+	for _, s := range rep.Summaries {
+		if s.Client != "s3mpu" || s.Kind != "stream" || math.IsNaN(s.RSSMiB.Max) {
+			continue
+		}
+		var conc int
+		for _, c := range rep.Cases {
+			if c.Name() == s.Case {
+				conc = c.Scenario.Conc
+			}
+		}
+		limit := float64(int64(conc+1)*rep.Settings.PartSize+16<<20) / (1 << 20)
+		out = append(out, fmt.Sprintf("%s: s3mpu peak RSS ≤ (%d+1)×%s+16MiB = %.0f MiB: max %.0f MiB — %s",
+			s.Case, conc, formatSize(rep.Settings.PartSize), limit, s.RSSMiB.Max, mark(s.RSSMiB.Max <= limit)))
+	}
+	return out
+}
+
+// write stores the report as JSON and Markdown, stamped with its start time, and as latest.*.
+func (rep *report) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	stamp := rep.Started.Format("20060102T150405Z")
+	md := []byte(rep.markdown())
+	for name, data := range map[string][]byte{
+		"bench-" + stamp + ".json": js, "latest.json": js,
+		"bench-" + stamp + ".md": md, "latest.md": md,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	logf("results written to %s", filepath.Join(dir, "bench-"+stamp+".{json,md}"))
+	return nil
+}

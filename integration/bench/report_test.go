@@ -1,0 +1,115 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestNewStat(t *testing.T) {
+	for _, tc := range []struct {
+		in            []float64
+		med, min, max float64
+	}{
+		{[]float64{3, 1, 2}, 2, 1, 3},
+		{[]float64{4, 1, 3, 2}, 2.5, 1, 4},
+		{[]float64{7}, 7, 7, 7},
+	} {
+		s := newStat(tc.in)
+		if s.Median != tc.med || s.Min != tc.min || s.Max != tc.max {
+			t.Errorf("newStat(%v) = %+v, want median %v min %v max %v", tc.in, s, tc.med, tc.min, tc.max)
+		}
+	}
+	if s := newStat(nil); !math.IsNaN(s.Median) {
+		t.Errorf("newStat(nil).Median = %v, want NaN", s.Median)
+	}
+	in := []float64{3, 1, 2}
+	newStat(in)
+	if in[0] != 3 {
+		t.Errorf("newStat sorted its input in place: %v", in)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": 1 << 30, "16MiB": 16 << 20, "1.5KiB": 1536, "1MB": 1e6, "42": 42, "7B": 7} {
+		got, err := parseSize(in)
+		if err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1MiB", "1TiB", "x"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) succeeded", in)
+		}
+	}
+	for n, want := range map[int64]string{1 << 30: "1GiB", 256 << 20: "256MiB", 1500: "1500B", 3 << 10: "3KiB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParseScenario(t *testing.T) {
+	sc, err := parseScenario("stream-c8")
+	if err != nil || sc.Kind != "stream" || sc.Conc != 8 {
+		t.Errorf("parseScenario(stream-c8) = %+v, %v", sc, err)
+	}
+	for _, bad := range []string{"file", "file-c0", "files-c4", "file-cx", "file-4"} {
+		if _, err := parseScenario(bad); err == nil {
+			t.Errorf("parseScenario(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestCompareAgainstBestPeer(t *testing.T) {
+	sum := func(client string, mbps, cpu, rss float64) summary {
+		return summary{Case: "https/file-c4", Kind: "file", Client: client,
+			MBps: stat{Median: mbps}, CPUPerGiB: stat{Median: cpu}, RSSMiB: stat{Median: rss}}
+	}
+	sums := []summary{
+		sum("s3mpu", 440, 0.3, 20),
+		sum("manager", 400, 0.6, 40),
+		sum("minio", 300, 0.4, 80),
+		sum("discard", 9000, 0.1, 10), // not a peer: must not be "best"
+		{Case: "https/file-c4", Client: "transfermanager", MBps: stat{Median: math.NaN()}},
+		{Case: "http/file-c4", Client: "manager", MBps: stat{Median: 1000}, CPUPerGiB: stat{Median: 0.01}, RSSMiB: stat{Median: 1}},
+	}
+	r, ok := compare(sums, "https/file-c4")
+	if !ok {
+		t.Fatal("compare found nothing")
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if !near(r.Throughput, 1.1) || r.BestTP != "manager" {
+		t.Errorf("throughput ratio %v vs %s, want 1.1 vs manager", r.Throughput, r.BestTP)
+	}
+	if !near(r.CPUPerGiB, 0.75) || r.BestCPU != "minio" {
+		t.Errorf("cpu ratio %v vs %s, want 0.75 vs minio", r.CPUPerGiB, r.BestCPU)
+	}
+	if !near(r.RSS, 0.5) || r.BestRSS != "manager" {
+		t.Errorf("rss ratio %v vs %s, want 0.5 vs manager", r.RSS, r.BestRSS)
+	}
+	if _, ok := compare(sums[1:], "https/file-c4"); ok {
+		t.Error("compare without s3mpu reported a ratio")
+	}
+
+	rep := &report{Ratios: []ratio{r}, Cases: []benchCase{{Proto: "https", Scenario: scenario{Name: "file-c4", Kind: "file", Conc: 4}}}}
+	lines := rep.ratioLines()
+	if len(lines) != 1 || lines[0] != "ratio s3mpu/best-peer https/file-c4 throughput=1.10 cpu_per_gib=0.75 rss=0.50" {
+		t.Errorf("ratio lines %q", lines)
+	}
+	if tl := rep.targetLines(); len(tl) != 1 || !strings.Contains(tl[0], "1.10× — met") || !strings.Contains(tl[0], "0.75× — met") {
+		t.Errorf("target lines %q", tl)
+	}
+}
+
+func TestStreamRSSTarget(t *testing.T) {
+	rep := &report{
+		Settings:  settings{PartSize: 16 << 20},
+		Cases:     []benchCase{{Proto: "https", Scenario: scenario{Name: "stream-c4", Kind: "stream", Conc: 4}}},
+		Summaries: []summary{{Case: "https/stream-c4", Kind: "stream", Client: "s3mpu", RSSMiB: stat{Median: 90, Min: 90, Max: 97}}},
+	}
+	tl := rep.targetLines()
+	if len(tl) != 1 || !strings.Contains(tl[0], "= 96 MiB: max 97 MiB — NOT met") {
+		t.Errorf("target lines %q", tl)
+	}
+}
