@@ -1,0 +1,273 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/kmsperm"
+)
+
+// KMSChecker decides the SSE-KMS side of a plan. *kmsperm.Checker
+// satisfies it.
+type KMSChecker interface {
+	Check(ctx context.Context, in kmsperm.Input, optFns ...func(*kmsperm.Options)) (*kmsperm.Report, error)
+}
+
+var _ KMSChecker = (*kmsperm.Checker)(nil)
+
+// Options configure a Checker. The zero value evaluates with the Checker's
+// evaluator under ProfileAWS, finds no caller (Plan.Caller is then
+// required) and checks no KMS permissions.
+type Options struct {
+	// Profile is the server profile (default ProfileAWS).
+	Profile Profile
+	// STS finds the caller with sts:GetCallerIdentity when Plan.Caller is empty.
+	STS STSAPI
+	// KMS checks SSE-KMS permissions for plans that use SSE-KMS.
+	KMS KMSChecker
+	// KMSIdentity are the caller's identity policies handed to KMS checks
+	// (nil: the KMS checker decides the identity side itself).
+	KMSIdentity []PolicyDocument
+	// KMSKeyPolicy is the target key's policy, when supplied (nil: read
+	// with kms:GetKeyPolicy).
+	KMSKeyPolicy []byte
+	// Now returns the current time (default time.Now); it sets
+	// aws:CurrentTime and aws:EpochTime.
+	Now func() time.Time
+}
+
+// Checker runs preflights: it resolves the caller, builds the steps'
+// requirements, runs its evaluator, adds KMS rows, and assembles the
+// Report. It is safe for concurrent use.
+type Checker struct {
+	eval Evaluator
+	opts Options
+}
+
+// New returns a Checker that decides with eval (for example NewLocal(...),
+// NewProbe(...) or NewChain(...)).
+func New(eval Evaluator, optFns ...func(*Options)) *Checker {
+	c := &Checker{eval: eval}
+	for _, fn := range optFns {
+		fn(&c.opts)
+	}
+	return c
+}
+
+// Check evaluates every step of the plan and returns the Report. A denial
+// is a verdict in the report; the error is for "could not evaluate":
+// invalid input (ErrInvalidInput), a caller that cannot be found, a
+// canceled context.
+func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) (*Report, error) {
+	opts := c.opts
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	if c.eval == nil {
+		return nil, invalidf("no evaluator")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	plan := *p
+	cl := &calls{}
+	if plan.Caller == "" {
+		caller, err := FindCaller(ctx, opts.STS)
+		cl.add("sts:GetCallerIdentity")
+		if err != nil {
+			return nil, err
+		}
+		plan.Caller = caller
+	}
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	reqs := Requirements(&plan, now)
+	out, err := c.eval.Evaluate(ctx, &Input{Plan: &plan, Profile: opts.Profile, Requirements: reqs, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Checks) != len(reqs) {
+		return nil, fmt.Errorf("preflight: evaluator returned %d verdicts for %d requirements", len(out.Checks), len(reqs))
+	}
+	rep := &Report{Caller: plan.Caller, Bucket: plan.Bucket, Key: plan.Key, Profile: opts.Profile,
+		Gaps: out.Gaps, Notes: out.Notes, Leftover: out.Leftover}
+	caller, _ := callerPrincipal(&plan) // validated above
+	rep.Steps = assemble(&plan, opts.Profile, caller, reqs, out.Checks)
+	all := &Output{Calls: cl.snapshot()}
+	all.merge(&Output{Calls: out.Calls})
+	if plan.SSE.KMS() && opts.KMS != nil {
+		rows, kcalls, err := c.kmsRows(ctx, &plan, opts)
+		if err != nil {
+			return nil, err
+		}
+		rep.KMS = rows
+		all.merge(&Output{Calls: kcalls})
+	} else if plan.SSE.KMS() {
+		rep.Notes = append(rep.Notes, "the plan uses SSE-KMS but no KMS checker is configured: KMS permissions were not checked")
+	}
+	rep.APICalls = all.Calls
+	return rep, nil
+}
+
+// FindCaller returns the ARN of the principal whose credentials api uses,
+// with sts:GetCallerIdentity. An assumed-role session's ARN is returned as
+// is; evaluators read the role's policies for it.
+func FindCaller(ctx context.Context, api STSAPI) (string, error) {
+	if api == nil {
+		return "", invalidf("plan has no caller and no STS client to find it")
+	}
+	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("preflight: finding the caller with sts:GetCallerIdentity: %w", s3err.Mark(err))
+	}
+	if out.Arn == nil || *out.Arn == "" {
+		return "", fmt.Errorf("preflight: sts:GetCallerIdentity returned no ARN")
+	}
+	if _, err := policy.PrincipalFromARN(*out.Arn); err != nil {
+		return "", fmt.Errorf("preflight: sts:GetCallerIdentity returned %q: %v", *out.Arn, err)
+	}
+	return *out.Arn, nil
+}
+
+// assemble groups per-requirement checks into step results.
+func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement, checks []Check) []StepResult {
+	var out []StepResult
+	for _, s := range p.steps() {
+		sr := StepResult{Step: s, Operation: s.Operation(), Decision: Allowed}
+		var sreqs []Requirement
+		var schecks []Check
+		for i, r := range reqs {
+			if r.Step == s {
+				sreqs = append(sreqs, r)
+				schecks = append(schecks, checks[i])
+			}
+		}
+		multi := len(schecks) > 1
+		for i, c := range schecks {
+			sr.Actions = append(sr.Actions, c.Action)
+			sr.Resources = append(sr.Resources, c.Resource)
+			if i == 0 || worse(sr.Decision, c.Decision) != sr.Decision {
+				sr.Decision, sr.Evaluator = worse(sr.Decision, c.Decision), c.Evaluator
+			}
+			for _, why := range c.Reasons {
+				if multi {
+					why = c.Action + " on " + c.Resource + ": " + why
+				}
+				sr.Reasons = append(sr.Reasons, why)
+			}
+			sr.Risks = appendNew(sr.Risks, c.Risks...)
+			sr.MissingContext = appendNew(sr.MissingContext, c.MissingContext...)
+			if c.OnlyByDefault && sr.DefaultRule == "" {
+				sr.DefaultRule = c.DefaultRule
+			}
+		}
+		if len(schecks) == 0 {
+			sr.Decision = Unknown
+		}
+		sr.Checks = schecks
+		sr.Remedy = remedyFor(s, schecks, sreqs, caller, p.BucketOwner, prof)
+		out = append(out, sr)
+	}
+	return out
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, it := range items {
+		dup := false
+		for _, have := range list {
+			if have == it {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+// kmsRows runs the KMS checker and converts its rows.
+func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) ([]KMSRow, map[string]int, error) {
+	in := kmsperm.Input{
+		Caller:        p.Caller,
+		Region:        p.Region,
+		Object:        kmsperm.Object{Bucket: p.Bucket, Key: p.Key, BucketKeyEnabled: p.SSE.BucketKey, EncryptionContext: p.SSE.KMSContext},
+		BucketAccount: p.BucketOwner,
+		KMSKeyID:      p.SSE.KMSKeyID,
+		Steps:         p.steps(),
+		KeyPolicy:     opts.KMSKeyPolicy,
+	}
+	if opts.KMSIdentity != nil {
+		in.Identity = []kmsperm.NamedPolicy{}
+		for _, d := range opts.KMSIdentity {
+			in.Identity = append(in.Identity, kmsperm.NamedPolicy{Name: d.Name, JSON: d.JSON})
+		}
+	}
+	if cs := p.CopySource; cs != nil {
+		in.CopySource = &kmsperm.CopySource{Object: kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key}, KMSKeyID: cs.KMSKeyID}
+	}
+	rep, err := opts.KMS.Check(ctx, in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preflight: KMS check: %w", err)
+	}
+	var rows []KMSRow
+	for _, r := range rep.Rows {
+		if len(r.Actions) == 0 {
+			continue
+		}
+		row := KMSRow{Step: r.Step, Decision: fromKMS(r.Decision), Reasons: r.Reasons, Evaluator: EvaluatorLocal}
+		for _, a := range r.Actions {
+			row.Actions = appendNew(row.Actions, a.Action)
+			row.Resources = appendNew(row.Resources, a.KeyARN)
+			if a.Evaluator == "iam-simulator" {
+				row.Evaluator = EvaluatorSimulate
+			}
+		}
+		if len(r.Remedies) > 0 {
+			rm := &Remedy{}
+			var texts []string
+			for _, m := range r.Remedies {
+				texts = append(texts, m.Text)
+				if len(m.Statement) > 0 {
+					rm.Add = append(rm.Add, RemedyStatement{Policy: m.Where, Statement: m.Statement})
+				}
+			}
+			rm.Summary = strings.Join(texts, "; ")
+			row.Remedy = rm
+		}
+		rows = append(rows, row)
+	}
+	return rows, map[string]int{}, nil
+}
+
+func fromKMS(d kmsperm.Decision) Decision {
+	switch d {
+	case kmsperm.Allowed:
+		return Allowed
+	case kmsperm.ExplicitDeny:
+		return ExplicitDeny
+	case kmsperm.ImplicitDeny:
+		return ImplicitDeny
+	}
+	return Unknown
+}
+
+// stepsOf returns the distinct steps of reqs, in order.
+func stepsOf(reqs []Requirement) []mpu.Step {
+	var out []mpu.Step
+	for _, r := range reqs {
+		if len(out) == 0 || out[len(out)-1] != r.Step {
+			out = append(out, r.Step)
+		}
+	}
+	return out
+}

@@ -1,0 +1,366 @@
+package preflight
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// ProbeOptions configure a Probe.
+type ProbeOptions struct {
+	// Cleanup, when set, aborts the probe's own upload when the caller
+	// itself may not (for example a client of the bucket owner), and
+	// verifies it is gone. Without it Initiate is probed only when the
+	// caller may abort.
+	Cleanup ProbeAPI
+	// NoCreate never creates an upload: Initiate is then not probed.
+	NoCreate bool
+}
+
+// Probe is the live evaluator: it makes the multipart calls themselves,
+// in ways that change nothing. UploadPart, UploadPartCopy, Complete, Abort
+// and ListParts go to a made-up upload ID, so a 403 means denied and a 404
+// NoSuchUpload means the permission check passed; HeadObject reads the
+// copy source; ListMultipartUploads lists at most one upload. Initiate
+// needs a real upload: the probe creates one with the plan's headers,
+// lists its parts and aborts it (the exact test of the initiator's Abort
+// and ListParts), then verifies with ListMultipartUploads that nothing is
+// left. Probe bodies are empty. It is safe for concurrent use.
+type Probe struct {
+	api  ProbeAPI
+	opts ProbeOptions
+}
+
+// NewProbe returns a probe making its calls with api, the caller's client.
+func NewProbe(api ProbeAPI, opts ProbeOptions) *Probe { return &Probe{api: api, opts: opts} }
+
+type probeResult struct {
+	decision Decision
+	reason   string
+	done     bool
+}
+
+func probeOutcome(op string, err error) probeResult {
+	if err == nil {
+		return probeResult{Allowed, op + " succeeded", true}
+	}
+	code, status := s3err.Code(err), s3err.StatusCode(err)
+	switch {
+	case status == 403:
+		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: denied (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true}
+	case code == "NoSuchUpload" || code == "NoSuchKey" || code == "InvalidPart" || (status == 404 && code != "NoSuchBucket" && code != ""):
+		return probeResult{Allowed, fmt.Sprintf("%s answered %s: the permission check passed", op, errText(err)), true}
+	case code == "NoSuchBucket":
+		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true}
+	}
+	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), true}
+}
+
+func fakeUploadID() string {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "s3mpu-preflight-probe-0000000000000000"
+	}
+	return "s3mpu-preflight-probe-" + hex.EncodeToString(b[:])
+}
+
+// Evaluate implements Evaluator.
+func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
+	if p.api == nil {
+		return nil, invalidf("probe without an S3 client")
+	}
+	plan := in.Plan
+	out := &Output{}
+	var cl calls
+	want := map[mpu.Step]bool{}
+	for _, r := range in.Requirements {
+		want[r.Step] = true
+	}
+	id := fakeUploadID()
+	bucket, key := plan.Bucket, plan.Key
+	res := map[string]probeResult{}
+	run := func(name string, f func() error) error {
+		cl.add("s3:" + name)
+		err := f()
+		if err != nil && ctx.Err() != nil {
+			return s3err.Mark(err)
+		}
+		res[name] = probeOutcome(name, err)
+		return nil
+	}
+	one := int32(1)
+	if want[mpu.ListUploads] {
+		if err := run("ListMultipartUploads", func() error {
+			_, err := p.api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, MaxUploads: &one})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if want[mpu.UploadPart] || want[mpu.UploadPartCopy] {
+		if err := run("UploadPart", func() error {
+			var zero int64
+			_, err := p.api.UploadPart(ctx, &s3.UploadPartInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, Body: bytes.NewReader(nil), ContentLength: &zero})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if want[mpu.UploadPartCopy] && plan.CopySource != nil {
+		cs := plan.CopySource
+		src := url.PathEscape(cs.Bucket) + "/" + escapeKey(cs.Key)
+		if cs.VersionID != "" {
+			src += "?versionId=" + url.QueryEscape(cs.VersionID)
+		}
+		if err := run("UploadPartCopy", func() error {
+			_, err := p.api.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, CopySource: &src})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if err := run("HeadObject", func() error {
+			in := &s3.HeadObjectInput{Bucket: &cs.Bucket, Key: &cs.Key}
+			if cs.VersionID != "" {
+				in.VersionId = &cs.VersionID
+			}
+			_, err := p.api.HeadObject(ctx, in)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if want[mpu.Complete] {
+		if err := run("CompleteMultipartUpload", func() error {
+			etag := `"d41d8cd98f00b204e9800998ecf8427e"`
+			_, err := p.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id,
+				MultipartUpload: &s3types.CompletedMultipartUpload{Parts: []s3types.CompletedPart{{PartNumber: &one, ETag: &etag}}}})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if want[mpu.ListParts] {
+		if err := run("ListParts", func() error {
+			_, err := p.api.ListParts(ctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if want[mpu.Abort] || want[mpu.Initiate] {
+		if err := run("AbortMultipartUpload", func() error {
+			_, err := p.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var created, realParts, realAbort probeResult
+	if want[mpu.Initiate] {
+		var err error
+		created, realParts, realAbort, err = p.initiate(ctx, in, &cl, out, res["AbortMultipartUpload"].decision == Allowed)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if in.Profile == ProfileAWS && realAbort.done && realAbort.decision.Denied() {
+		out.note("the server denied the initiator aborting its own upload: unless a policy denies it explicitly, the server does not apply S3's owner-or-initiator defaults (ProfileNoDefaults)")
+	}
+	out.Checks = make([]Check, len(in.Requirements))
+	for i, r := range in.Requirements {
+		var pr probeResult
+		var extra []string
+		switch r.Step {
+		case mpu.Initiate:
+			pr = created
+		case mpu.UploadPart:
+			pr = res["UploadPart"]
+		case mpu.UploadPartCopy:
+			if r.Action == ActionPutObject {
+				cp, head := res["UploadPartCopy"], res["HeadObject"]
+				switch {
+				case cp.decision == Allowed || (head.decision == Allowed && cp.done):
+					pr = cp
+				default:
+					pr = res["UploadPart"]
+					extra = append(extra, "inferred from the UploadPart probe: the copy probe was denied and so was reading the source")
+				}
+			} else {
+				pr = res["HeadObject"]
+			}
+		case mpu.Complete:
+			pr = res["CompleteMultipartUpload"]
+		case mpu.Abort:
+			pr = pickReal(realAbort, res["AbortMultipartUpload"], "AbortMultipartUpload")
+		case mpu.ListParts:
+			pr = pickReal(realParts, res["ListParts"], "ListParts")
+		case mpu.ListUploads:
+			pr = res["ListMultipartUploads"]
+		}
+		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorProbe, Decision: pr.decision}
+		if pr.reason != "" {
+			chk.Reasons = append(chk.Reasons, pr.reason)
+		}
+		chk.Reasons = append(chk.Reasons, extra...)
+		if !pr.done {
+			chk.Decision = Unknown
+			if pr.reason == "" {
+				chk.Reasons = append(chk.Reasons, "not probed")
+			}
+		}
+		if (r.Step == mpu.Abort || r.Step == mpu.ListParts) && !realAbort.done && in.Profile.Defaults() {
+			chk.Risks = append(chk.Risks, "probed on a made-up upload: for the caller's own uploads S3's owner-or-initiator default may decide differently")
+		}
+		out.Checks[i] = chk
+	}
+	out.Calls = cl.snapshot()
+	return out, nil
+}
+
+func pickReal(real, fake probeResult, op string) probeResult {
+	if !real.done {
+		return fake
+	}
+	if fake.done && fake.decision != real.decision {
+		real.reason += fmt.Sprintf(" (on a made-up upload %s was %s: the initiator's own upload is what the upload will use)", op, fake.decision)
+	}
+	return real
+}
+
+// initiate creates a real upload with the plan's headers, lists its parts,
+// aborts it, and checks that nothing is left.
+func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output, mayAbort bool) (created, parts, abort probeResult, err error) {
+	plan := in.Plan
+	if p.opts.NoCreate {
+		created.reason = "not probed: creating a test upload is disabled"
+		return
+	}
+	if !mayAbort && p.opts.Cleanup == nil {
+		created.reason = "not probed: the caller may not abort, so a test upload would be left behind (set a cleanup client to probe it)"
+		return
+	}
+	bucket, key := plan.Bucket, plan.Key
+	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key}
+	if plan.ACL != "" {
+		cin.ACL = s3types.ObjectCannedACL(plan.ACL)
+	}
+	if plan.StorageClass != "" {
+		cin.StorageClass = s3types.StorageClass(plan.StorageClass)
+	}
+	if plan.SSE.Algorithm != "" {
+		cin.ServerSideEncryption = s3types.ServerSideEncryption(plan.SSE.Algorithm)
+	}
+	if plan.SSE.KMSKeyID != "" {
+		cin.SSEKMSKeyId = &plan.SSE.KMSKeyID
+	}
+	if plan.SSE.BucketKey {
+		t := true
+		cin.BucketKeyEnabled = &t
+	}
+	if len(plan.SSE.KMSContext) > 0 {
+		b, jerr := json.Marshal(plan.SSE.KMSContext)
+		if jerr == nil {
+			s := base64.StdEncoding.EncodeToString(b)
+			cin.SSEKMSEncryptionContext = &s
+		}
+	}
+	if plan.SSE.CustomerAlgorithm != "" {
+		out.note("the Initiate probe was sent without SSE-C headers (a probe never holds the customer key)")
+	}
+	cl.add("s3:CreateMultipartUpload")
+	res, cerr := p.api.CreateMultipartUpload(ctx, cin)
+	if cerr != nil {
+		if ctx.Err() != nil {
+			err = s3err.Mark(cerr)
+			return
+		}
+		created = probeOutcome("CreateMultipartUpload", cerr)
+		if created.decision == Allowed { // a 404 here is not a pass
+			created.decision = Unknown
+		}
+		return
+	}
+	created = probeResult{Allowed, "CreateMultipartUpload succeeded (the test upload was then aborted)", true}
+	if res.UploadId == nil {
+		created = probeResult{Unknown, "CreateMultipartUpload returned no upload ID", true}
+		return
+	}
+	id := *res.UploadId
+	// Everything below runs even if ctx is canceled: the upload must go.
+	cctx := context.WithoutCancel(ctx)
+	cl.add("s3:ListParts")
+	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id})
+	parts = probeOutcome("ListParts on the caller's own upload", lerr)
+	cl.add("s3:AbortMultipartUpload")
+	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id})
+	abort = probeOutcome("AbortMultipartUpload of the caller's own upload", aerr)
+	if abort.decision == Unknown && s3err.Code(aerr) == "NoSuchUpload" {
+		abort.decision = Allowed
+	}
+	verifier := p.api
+	if aerr != nil {
+		if p.opts.Cleanup == nil {
+			out.Leftover = append(out.Leftover, id)
+			return
+		}
+		cl.add("s3:AbortMultipartUpload")
+		if _, cerr := p.opts.Cleanup.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id}); cerr != nil && s3err.Code(cerr) != "NoSuchUpload" {
+			out.Leftover = append(out.Leftover, id)
+			return
+		}
+		verifier = p.opts.Cleanup
+	}
+	left, verr := uploadExists(cctx, verifier, bucket, key, id, cl)
+	if verr != nil && p.opts.Cleanup != nil && verifier != p.opts.Cleanup {
+		left, verr = uploadExists(cctx, p.opts.Cleanup, bucket, key, id, cl)
+	}
+	switch {
+	case verr != nil:
+		out.note("could not verify that the Initiate probe's upload " + id + " is gone: " + errText(verr))
+	case left:
+		out.Leftover = append(out.Leftover, id)
+	}
+	return
+}
+
+// uploadExists reports whether upload id of key is still listed.
+func uploadExists(ctx context.Context, api ProbeAPI, bucket, key, id string, cl *calls) (bool, error) {
+	var keyMarker, idMarker *string
+	for page := 0; page < 100; page++ {
+		cl.add("s3:ListMultipartUploads")
+		res, err := api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &key, KeyMarker: keyMarker, UploadIdMarker: idMarker})
+		if err != nil {
+			return false, err
+		}
+		for _, u := range res.Uploads {
+			if u.UploadId != nil && *u.UploadId == id {
+				return true, nil
+			}
+		}
+		if res.IsTruncated == nil || !*res.IsTruncated {
+			return false, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIdMarker
+	}
+	return false, fmt.Errorf("preflight: upload listing did not end")
+}
+
+// escapeKey URL-escapes an object key for x-amz-copy-source, keeping "/".
+func escapeKey(k string) string {
+	parts := strings.Split(k, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}

@@ -1,0 +1,318 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Simulate is the evaluator built on IAM's policy simulator
+// (iam:SimulatePrincipalPolicy). It batches every action and resource that
+// share a request context and a bucket into one call (paginated), passes
+// the plan's context keys as ContextEntries and the bucket policy as
+// ResourcePolicy where AWS allows it (not for roles). What the simulator
+// cannot see — bucket ACLs, the owner-or-initiator defaults, a bucket
+// policy for a role caller, VPC endpoint policies, session policies,
+// context keys it reports missing — is decided by the Local evaluator
+// given to NewSimulate; without one those verdicts are Unknown. KMS key
+// policies are kmsperm's. It is safe for concurrent use.
+type Simulate struct {
+	api   SimulateAPI
+	local *Local
+}
+
+// NewSimulate returns a simulator evaluator; local (may be nil) supplies
+// the bucket policy it passes to the simulator and decides its blind spots.
+func NewSimulate(api SimulateAPI, local *Local) *Simulate { return &Simulate{api: api, local: local} }
+
+type simVerdict struct {
+	decision Decision
+	refs     []StatementRef
+	missing  []string
+	err      error
+	done     bool
+}
+
+// Evaluate implements Evaluator.
+func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
+	if s.api == nil {
+		return nil, invalidf("simulator without an IAM client")
+	}
+	caller, err := callerPrincipal(in.Plan)
+	if err != nil {
+		return nil, err
+	}
+	var cl calls
+	out := &Output{}
+	var ld *loaded
+	if s.local != nil {
+		if ld, err = s.local.load(ctx, in, caller, &cl); err != nil {
+			return nil, err
+		}
+		out.merge(&Output{Gaps: ld.out.Gaps, Notes: ld.out.Notes})
+	}
+	source := simulatorSource(caller)
+	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
+	verdicts := make([]simVerdict, len(in.Requirements))
+	if source != "" {
+		type group struct {
+			bucket string
+			ctx    map[string][]string
+			idx    []int
+		}
+		var groups []*group
+		for i, r := range in.Requirements {
+			var g *group
+			for _, have := range groups {
+				if have.bucket == r.Bucket && sameContext(have.ctx, r.Context) {
+					g = have
+					break
+				}
+			}
+			if g == nil {
+				g = &group{bucket: r.Bucket, ctx: r.Context}
+				groups = append(groups, g)
+			}
+			g.idx = append(g.idx, i)
+		}
+		for _, g := range groups {
+			in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: contextEntries(g.ctx)}
+			var actions, resources []string
+			for _, i := range g.idx {
+				actions = appendNew(actions, in.Requirements[i].Action)
+				resources = appendNew(resources, in.Requirements[i].Resource)
+			}
+			sort.Strings(actions)
+			sort.Strings(resources)
+			in2.ActionNames, in2.ResourceArns = actions, resources
+			if ld != nil && !isRole {
+				if bs := ld.buckets[g.bucket]; bs != nil && bs.policy != nil {
+					doc := string(bs.policy.JSON())
+					owner := in.Plan.BucketOwner
+					if owner == "" {
+						owner = caller.Account
+					}
+					ownerARN := rootARN(caller.ARN, owner)
+					in2.ResourcePolicy, in2.ResourceOwner, in2.CallerArn = &doc, &ownerARN, &source
+				}
+			}
+			results, err := s.simulate(ctx, in2, &cl)
+			if err != nil && ctx.Err() != nil {
+				return nil, s3err.Mark(err)
+			}
+			for _, i := range g.idx {
+				r := in.Requirements[i]
+				if err != nil {
+					verdicts[i] = simVerdict{err: err}
+					continue
+				}
+				v, ok := results[r.Action+"\x00"+r.Resource]
+				if !ok {
+					verdicts[i] = simVerdict{err: fmt.Errorf("the simulator returned no result for %s on %s", r.Action, r.Resource)}
+					continue
+				}
+				verdicts[i] = v
+			}
+		}
+	}
+	out.Checks = make([]Check, len(in.Requirements))
+	for i := range in.Requirements {
+		r := &in.Requirements[i]
+		v := verdicts[i]
+		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorSimulate, Decision: v.decision, Statements: v.refs}
+		var blind []string
+		switch {
+		case source == "":
+			blind = append(blind, "the simulator cannot simulate a "+caller.Type+" principal")
+		case v.err != nil:
+			blind = append(blind, "the simulator failed: "+errText(v.err))
+		default:
+			chk.Reasons = append(chk.Reasons, "IAM's policy simulator: "+v.decision.String())
+			blind = s.blindSpots(in, caller, ld, r, v)
+		}
+		if len(blind) == 0 || (v.done && v.decision == ExplicitDeny) {
+			applyUncertainty(&chk, r, v.missing)
+			out.Checks[i] = chk
+			continue
+		}
+		if ld == nil {
+			chk.Decision = Unknown
+			chk.Reasons = append(chk.Reasons, blind...)
+			chk.Reasons = append(chk.Reasons, "no local evaluator to decide what the simulator cannot see")
+			out.Checks[i] = chk
+			continue
+		}
+		lc := s.local.decideRequirement(in, caller, ld, r)
+		lc.Reasons = append([]string{fmt.Sprintf("decided locally: %s", strings.Join(blind, "; "))}, lc.Reasons...)
+		out.Checks[i] = lc
+	}
+	out.Calls = cl.snapshot()
+	return out, nil
+}
+
+// blindSpots lists what the simulator could not see for r.
+func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r *Requirement, v simVerdict) []string {
+	var out []string
+	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
+	if ld == nil {
+		if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
+			out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
+		}
+		if v.decision != ExplicitDeny {
+			out = append(out, "the bucket policy and ACL were not available to the simulator")
+		}
+		return out
+	}
+	bs := ld.buckets[r.Bucket]
+	if bs != nil && bs.policy != nil && isRole {
+		out = append(out, "the simulator does not simulate resource policies for roles")
+	}
+	if bs != nil && bs.policyGap {
+		out = append(out, "the bucket policy could not be read")
+	}
+	if v.decision == ImplicitDeny && bs != nil && (bs.aclGap || (bs.acl != nil && len(bs.acl.Grants) > 0)) {
+		out = append(out, "the simulator does not see bucket ACLs")
+	}
+	if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) {
+		out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
+	}
+	if len(ld.endpoint) > 0 {
+		out = append(out, "the simulator does not see VPC endpoint policies")
+	}
+	if len(ld.session) > 0 {
+		out = append(out, "the simulator does not see session policies")
+	}
+	if in.Profile == ProfileNoDefaults && caller.Type == policy.TypeRoot {
+		out = append(out, "the server's root account bypasses policies")
+	}
+	return out
+}
+
+// simulate runs one batched simulation, following pagination, and indexes
+// the results by action and resource.
+func (s *Simulate) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *calls) (map[string]simVerdict, error) {
+	results := map[string]simVerdict{}
+	for page := 0; page < 100; page++ {
+		cl.add("iam:SimulatePrincipalPolicy")
+		res, err := s.api.SimulatePrincipalPolicy(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, er := range res.EvaluationResults {
+			if er.EvalActionName == nil {
+				continue
+			}
+			add := func(resource string, d iamtypes.PolicyEvaluationDecisionType, st []iamtypes.Statement, missing []string) {
+				v := simVerdict{decision: fromSim(d), missing: missing, done: true}
+				for _, m := range st {
+					ref := StatementRef{Kind: "identity"}
+					if m.SourcePolicyId != nil {
+						ref.Policy = *m.SourcePolicyId
+					}
+					if m.SourcePolicyType == iamtypes.PolicySourceTypeResource {
+						ref.Kind = "resource"
+					}
+					if m.StartPosition != nil {
+						ref.Index = int(m.StartPosition.Line)
+					}
+					v.refs = append(v.refs, ref)
+				}
+				results[*er.EvalActionName+"\x00"+resource] = v
+			}
+			if len(er.ResourceSpecificResults) > 0 {
+				for _, rr := range er.ResourceSpecificResults {
+					if rr.EvalResourceName != nil {
+						add(*rr.EvalResourceName, rr.EvalResourceDecision, rr.MatchedStatements, rr.MissingContextValues)
+					}
+				}
+				continue
+			}
+			if er.EvalResourceName != nil {
+				add(*er.EvalResourceName, er.EvalDecision, er.MatchedStatements, er.MissingContextValues)
+			}
+		}
+		if !res.IsTruncated || res.Marker == nil {
+			return results, nil
+		}
+		in.Marker = res.Marker
+	}
+	return nil, fmt.Errorf("preflight: simulator pagination did not end")
+}
+
+func fromSim(d iamtypes.PolicyEvaluationDecisionType) Decision {
+	switch d {
+	case iamtypes.PolicyEvaluationDecisionTypeAllowed:
+		return Allowed
+	case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
+		return ExplicitDeny
+	case iamtypes.PolicyEvaluationDecisionTypeImplicitDeny:
+		return ImplicitDeny
+	}
+	return Unknown
+}
+
+// simulatorSource is the PolicySourceArn for caller: a user or role ARN;
+// an assumed-role session maps to its role. "" when the simulator cannot
+// simulate the principal (root, federated, anonymous).
+func simulatorSource(p policy.Principal) string {
+	switch p.Type {
+	case policy.TypeUser, policy.TypeRole:
+		return p.ARN
+	case policy.TypeAssumedRole:
+		return principalForGrant(p)
+	}
+	return ""
+}
+
+// contextEntries converts a request context into simulator entries.
+func contextEntries(ctx map[string][]string) []iamtypes.ContextEntry {
+	var out []iamtypes.ContextEntry
+	for _, k := range sortedKeys(ctx) {
+		v := ctx[k]
+		if len(v) == 0 {
+			continue
+		}
+		t := iamtypes.ContextKeyTypeEnumString
+		switch strings.ToLower(k) {
+		case "aws:sourceip":
+			t = iamtypes.ContextKeyTypeEnumIp
+		case "aws:securetransport":
+			t = iamtypes.ContextKeyTypeEnumBoolean
+		case "aws:currenttime":
+			t = iamtypes.ContextKeyTypeEnumDate
+		case "aws:epochtime":
+			t = iamtypes.ContextKeyTypeEnumNumeric
+		default:
+			if len(v) > 1 {
+				t = iamtypes.ContextKeyTypeEnumStringList
+			}
+		}
+		name := k
+		out = append(out, iamtypes.ContextEntry{ContextKeyName: &name, ContextKeyType: t, ContextKeyValues: append([]string(nil), v...)})
+	}
+	return out
+}
+
+func sameContext(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok || len(va) != len(vb) {
+			return false
+		}
+		for i := range va {
+			if va[i] != vb[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
