@@ -26,9 +26,9 @@ func ExampleRequirements() {
 	// UploadPart     kms:Decrypt(target) kms:GenerateDataKey(target)
 	// UploadPartCopy kms:Decrypt(target) kms:GenerateDataKey(target) kms:Decrypt(source)
 	// Complete       kms:Decrypt(target) kms:GenerateDataKey(target)
+	// Abort          (none)
 	// ListParts      kms:Decrypt(target)
-	// Abort
-	// ListUploads
+	// ListUploads    (none)
 }
 
 // A key policy that grants only kms:GenerateDataKey lets the upload start
