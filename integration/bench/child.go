@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,7 @@ type childResult struct {
 	Seconds float64 `json:"seconds"` // wall time of the upload call(s) alone
 	Bytes   int64   `json:"bytes"`   // bytes the client was given (the object's size is checked by the parent)
 	Objects int     `json:"objects"`
+	HWMKiB  int64   `json:"vm_hwm_kib"` // peak RSS of this process's address space (VmHWM)
 }
 
 // clientMain runs one upload in this process: `bench client -client NAME -kind file|stream|small ...`.
@@ -49,7 +52,7 @@ func clientMain(args []string) error {
 	if !ok {
 		return fmt.Errorf("unknown client %q (have %v)", *name, clientNames())
 	}
-	env, err := s3test.Open(*envPath)
+	env, err := openEnv(*envPath)
 	if err != nil {
 		return err
 	}
@@ -105,7 +108,32 @@ func clientMain(args []string) error {
 			return err
 		}
 	}
+	if res.HWMKiB, err = vmHWM(); err != nil {
+		return err
+	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// vmHWM returns the peak resident set size of this process's address space, in KiB.
+//
+// This, not the maxrss of the child's rusage, is the client's peak RSS: Linux carries the
+// parent's peak RSS over into a child that it starts with vfork+exec (which Go's os/exec
+// uses), so the rusage maxrss of a small child is never below the parent's RSS at the time.
+// VmHWM belongs to the address space made by exec and counts the child's pages alone.
+func vmHWM() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
 }
 
 func uploadFile(ctx context.Context, up uploadFunc, path, key string) (childResult, error) {
@@ -210,4 +238,22 @@ func uploadSmall(ctx context.Context, up uploadFunc, dir, prefix string, conc in
 		return childResult{}, err
 	}
 	return childResult{Seconds: time.Since(start).Seconds(), Bytes: total.Load(), Objects: len(names)}, nil
+}
+
+// openEnv reads the server's env file without s3test.Open, which also builds an HTTP client
+// from the system's certificate pool: parsing that pool costs the process several MiB that
+// no client under test needs (each builds its own transport trusting the server's certificate).
+func openEnv(path string) (*s3test.Env, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := &s3test.Env{}
+	if err := json.Unmarshal(b, env); err != nil {
+		return nil, fmt.Errorf("env file %s: %w", path, err)
+	}
+	if env.HTTPEndpoint == "" || env.Users["root"].AccessKey == "" {
+		return nil, fmt.Errorf("env file %s is incomplete", path)
+	}
+	return env, nil
 }

@@ -325,7 +325,7 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	if ps := cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			res.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
-			res.RSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
+			res.RusageMaxRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
 		}
 	}
 	res.ServerCPUSeconds = serverAfter - serverBefore
@@ -347,6 +347,7 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 		return res.fail(fmt.Errorf("child output %q: %w", stdout.String(), err))
 	}
 	res.Seconds, res.Bytes, res.Objects = cr.Seconds, cr.Bytes, cr.Objects
+	res.RSSMiB = float64(cr.HWMKiB) / 1024
 	if client == "discard" {
 		// It sends nothing: only the bytes it read can be checked.
 		if c.Scenario.Kind != "small" && cr.Bytes != r.cfg.size {

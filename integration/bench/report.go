@@ -25,11 +25,12 @@ type runResult struct {
 	Seconds          float64 `json:"seconds"`
 	Bytes            int64   `json:"bytes"`
 	Objects          int     `json:"objects"`
-	MBps             float64 `json:"mb_per_s"`      // 10^6 bytes per second of upload wall time
-	FilesPerSec      float64 `json:"files_per_s"`   // small files only
-	CPUSeconds       float64 `json:"cpu_seconds"`   // child user+sys, whole process
-	CPUPerGiB        float64 `json:"cpu_s_per_gib"` // CPUSeconds per 2^30 bytes uploaded
-	RSSMiB           float64 `json:"rss_mib"`       // child maxrss
+	MBps             float64 `json:"mb_per_s"`          // 10^6 bytes per second of upload wall time
+	FilesPerSec      float64 `json:"files_per_s"`       // small files only
+	CPUSeconds       float64 `json:"cpu_seconds"`       // child user+sys, whole process
+	CPUPerGiB        float64 `json:"cpu_s_per_gib"`     // CPUSeconds per 2^30 bytes uploaded
+	RSSMiB           float64 `json:"rss_mib"`           // child's peak RSS (VmHWM, see vmHWM)
+	RusageMaxRSSMiB  float64 `json:"rusage_maxrss_mib"` // child's rusage maxrss, which includes the parent's RSS at exec
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
 	ServerCPUPerGiB  float64 `json:"server_cpu_s_per_gib"`
 	OtherCPUSeconds  float64 `json:"other_cpu_seconds"` // machine busy time spent by neither (noise)
