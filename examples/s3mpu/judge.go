@@ -2,21 +2,170 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/preflight"
 )
 
-// abortJudge decides whether the caller may abort an upload, by the owner-or-initiator rules.
+// abortJudge decides whether the caller may abort an existing upload by S3's
+// owner-or-initiator rules (preflight.EvaluateRequest with no policies: what the rules alone
+// allow), and says who else may.
 type abortJudge struct {
-	caller string
+	caller      string // the caller's ARN, or "" when unknown
+	callerNote  string // why the caller is unknown
+	bucket      string
+	bucketOwner string // account ID, or "" when unknown
+	partition   string
+	profile     preflight.Profile
 }
 
+// verdict is one upload's answer: may is "yes", "no" or "unknown".
 type verdict struct{ may, why, whoCan string }
 
+// newAbortJudge finds the caller (--caller, else sts:GetCallerIdentity) and the bucket owner
+// (--bucket-owner, else whether the caller's own account owns the bucket, checked with
+// HeadBucket's expected-bucket-owner condition).
 func (a *app) newAbortJudge(ctx context.Context, cli *s3.Client, bucket string, id identityFlags) (*abortJudge, error) {
-	return &abortJudge{caller: id.caller}, nil
+	prof, err := id.validate()
+	if err != nil {
+		return nil, err
+	}
+	j := &abortJudge{caller: id.caller, bucket: bucket, bucketOwner: id.bucketOwner, partition: "aws", profile: prof}
+	if j.caller == "" {
+		arn, err := a.callerARN(ctx)
+		if err != nil {
+			j.callerNote = "caller unknown (" + err.Error() + "); give --caller ARN"
+		}
+		j.caller = arn
+	}
+	if p := arnField(j.caller, 1); p != "" {
+		j.partition = p
+	}
+	acct := arnField(j.caller, 4)
+	if j.bucketOwner == "" && acct != "" && prof == preflight.ProfileAWS {
+		if _, err := cli.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket), ExpectedBucketOwner: aws.String(acct)}); err == nil {
+			j.bucketOwner = acct
+		}
+	}
+	return j, nil
 }
 
-func (j *abortJudge) judge(key, initiator string) verdict { return verdict{may: "unknown"} }
+// validate checks the flags before any request is made.
+func (id identityFlags) validate() (preflight.Profile, error) {
+	prof, err := preflight.ParseProfile(id.serverProfile)
+	if err != nil {
+		return prof, usageErrorf("--server-profile: %s", trimPkg(err))
+	}
+	if id.bucketOwner != "" && !isAccountID(id.bucketOwner) {
+		return prof, usageErrorf("--bucket-owner %q: want a 12-digit account ID", id.bucketOwner)
+	}
+	if id.caller != "" && !strings.HasPrefix(id.caller, "arn:") {
+		return prof, usageErrorf("--caller %q: want a principal ARN", id.caller)
+	}
+	return prof, nil
+}
 
-func (j *abortJudge) whoCan(key, initiator string) string { return "" }
+// callerARN asks STS who the credentials belong to.
+// With a custom S3 endpoint (an S3-compatible server) and no STS endpoint it does not ask
+// AWS's STS, which would not know the server's credentials.
+func (a *app) callerARN(ctx context.Context) (string, error) {
+	if a.customS3Endpoint() && a.g.stsEndpointURL == "" && os.Getenv("AWS_ENDPOINT_URL_STS") == "" {
+		return "", errors.New("custom --endpoint-url without --sts-endpoint-url")
+	}
+	st, err := a.stsClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	out, err := st.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		code := apiCode(err)
+		if code == "" {
+			code = "request failed"
+		}
+		return "", fmt.Errorf("sts:GetCallerIdentity: %s", code)
+	}
+	return aws.ToString(out.Arn), nil
+}
+
+// arnField returns field i of an ARN (1 partition, 2 service, 3 region, 4 account), or "".
+func arnField(arn string, i int) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) < 6 || f[0] != "arn" {
+		return ""
+	}
+	return f[i]
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (j *abortJudge) objectARN(key string) string {
+	return "arn:" + j.partition + ":s3:::" + j.bucket + "/" + key
+}
+
+// judge answers for the upload of key initiated by initiator (an ARN, or "" when the server
+// does not report it).
+func (j *abortJudge) judge(key, initiator string) verdict {
+	v := verdict{may: "unknown", whoCan: j.whoCan(key, initiator)}
+	if j.caller == "" {
+		v.why = j.callerNote
+		return v
+	}
+	res, err := preflight.EvaluateRequest(preflight.EvalInput{
+		Caller: j.caller, Action: preflight.ActionAbortMultipartUpload, Resource: j.objectARN(key),
+		ResourceAccount: j.bucketOwner, Initiator: initiator, Profile: j.profile,
+	})
+	if err != nil {
+		v.why = trimPkg(err)
+		return v
+	}
+	switch {
+	case res.Decision == preflight.Allowed && res.DefaultRule != "":
+		v.may, v.why = "yes", strings.TrimPrefix(res.DefaultRule, "owner-or-initiator default: ")
+	case res.Decision == preflight.Allowed:
+		v.may = "yes"
+		if len(res.Reasons) > 0 {
+			v.why = res.Reasons[0]
+		}
+	case initiator == "" && j.profile == preflight.ProfileAWS:
+		v.why = "the server does not report the initiator; only the owner-or-initiator rules or a policy grant would allow it"
+	case j.profile != preflight.ProfileAWS:
+		v.may, v.why = "no", "server profile "+j.profile.String()+" has no owner-or-initiator defaults: needs an Allow for s3:AbortMultipartUpload"
+	default:
+		v.may, v.why = "no", "you are neither the bucket owner nor the initiator: needs an Allow for s3:AbortMultipartUpload"
+	}
+	return v
+}
+
+// whoCan says who may abort the upload by the rules, and how else it can go.
+func (j *abortJudge) whoCan(key, initiator string) string {
+	grant := "any principal allowed s3:AbortMultipartUpload on " + j.objectARN(key)
+	if j.profile != preflight.ProfileAWS {
+		return grant + " (the server applies no owner-or-initiator defaults), or a lifecycle rule with AbortIncompleteMultipartUpload"
+	}
+	var who []string
+	for _, m := range preflight.DefaultManagers(j.bucketOwner, initiator) {
+		who = append(who, m)
+	}
+	if j.bucketOwner == "" {
+		who = append(who, "the bucket owner")
+	}
+	if initiator == "" {
+		who = append(who, "the upload's initiator (and its account)")
+	}
+	return strings.Join(append(who, grant), ", ") + "; or a lifecycle rule with AbortIncompleteMultipartUpload"
+}

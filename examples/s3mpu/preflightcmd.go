@@ -1,7 +1,500 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// checkFlags choose how a preflight decides: the evaluator, the policy sources, the caller
+// and the server's rules. Shared by `preflight` and `upload --preflight`.
+type checkFlags struct {
+	mode             string
+	caller           string
+	bucketOwner      string
+	identityPolicies []string
+	bucketPolicy     string
+	keyPolicy        string
+	objectOwnership  string
+	aclGrants        []string
+	serverProfile    string
+	sourceIP         string
+	context          []string
+}
+
+func (f *checkFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.mode, "mode", "auto", "evaluator: local (policy documents), simulate (IAM policy simulator), probe (live, side-effect free calls) or auto")
+	fs.StringVar(&f.caller, "caller", "", "the principal ARN to check (default: found with sts:GetCallerIdentity)")
+	fs.StringVar(&f.bucketOwner, "bucket-owner", "", "account ID of the bucket owner, when known")
+	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file to use instead of reading the caller's policies through IAM; repeatable")
+	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file to use instead of s3:GetBucketPolicy")
+	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file to use instead of kms:GetKeyPolicy")
+	fs.StringVar(&f.objectOwnership, "object-ownership", "", "the bucket's Object Ownership, instead of reading it (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter)")
+	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE to use instead of s3:GetBucketAcl; repeatable")
+	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws, or nodefaults for servers without S3's owner-or-initiator defaults (such as versitygw)")
+	fs.StringVar(&f.sourceIP, "source-ip", "", "the client's IP address as the server sees it (aws:SourceIp)")
+	stringArrayFlag(fs, &f.context, "context", "extra request context KEY=VALUE for conditions; repeatable")
+}
+
+// objectFlags describe what the upload sends. Shared by `preflight` and `upload`.
+type objectFlags struct {
+	size         string
+	sse          string
+	kmsKeyID     string
+	kmsContext   []string
+	bucketKey    bool
+	sseC         string
+	sseCKeyFile  string
+	acl          string
+	storageClass string
+	checksumAlgo string
+	copySource   string
+	contentType  string
+	metadata     []string
+	tagging      string
+}
+
+func (f *objectFlags) register(fs *pflag.FlagSet, forUpload bool) {
+	if forUpload {
+		fs.StringVar(&f.size, "size", "", "the size of stdin's data, when known (helps choose the part size)")
+		fs.StringVar(&f.sseCKeyFile, "sse-c-key-file", "", "file holding the SSE-C key: 32 raw bytes or their base64 (never printed)")
+		fs.StringVar(&f.contentType, "content-type", "", "Content-Type (default: guessed from the file name)")
+		stringArrayFlag(fs, &f.metadata, "metadata", "user metadata KEY=VALUE; repeatable")
+		fs.StringVar(&f.tagging, "tagging", "", "object tags as a URL query, e.g. 'project=x&tier=cold'")
+	} else {
+		fs.StringVar(&f.size, "size", "", "the upload's size, e.g. 40GiB (default: unknown)")
+		fs.StringVar(&f.copySource, "copy-source", "", "s3://bucket/key of a source the upload copies parts from (checks UploadPartCopy)")
+	}
+	fs.StringVar(&f.sse, "sse", "", "server-side encryption: AES256, aws:kms or aws:kms:dsse")
+	fs.StringVar(&f.kmsKeyID, "sse-kms-key-id", "", "KMS key (ID, ARN, alias name or alias ARN) for --sse aws:kms; default: the AWS managed key aws/s3")
+	stringArrayFlag(fs, &f.kmsContext, "sse-kms-context", "extra KMS encryption context KEY=VALUE; repeatable")
+	fs.BoolVar(&f.bucketKey, "bucket-key", false, "use an S3 Bucket Key for SSE-KMS")
+	fs.StringVar(&f.sseC, "sse-c", "", "SSE-C algorithm (AES256); the key comes from --sse-c-key-file")
+	fs.StringVar(&f.acl, "acl", "", "canned ACL, e.g. bucket-owner-full-control")
+	fs.StringVar(&f.storageClass, "storage-class", "", "storage class, e.g. STANDARD_IA, GLACIER_IR, DEEP_ARCHIVE")
+	fs.StringVar(&f.checksumAlgo, "checksum-algorithm", "", "checksum of every part and of the object: CRC32, CRC32C (default), CRC64NVME, SHA1, SHA256")
+}
+
+// validate checks the object flags that need no I/O.
+func (f *objectFlags) validate() error {
+	switch strings.ToLower(f.sse) {
+	case "", "aes256", "aws:kms", "aws:kms:dsse":
+	default:
+		return usageErrorf("--sse %q: want AES256, aws:kms or aws:kms:dsse", f.sse)
+	}
+	if f.kmsKeyID != "" && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
+		return usageErrorf("--sse-kms-key-id needs --sse aws:kms")
+	}
+	if len(f.kmsContext) > 0 && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
+		return usageErrorf("--sse-kms-context needs --sse aws:kms")
+	}
+	if f.bucketKey && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
+		return usageErrorf("--bucket-key needs --sse aws:kms")
+	}
+	if f.sseC != "" {
+		if !strings.EqualFold(f.sseC, "AES256") {
+			return usageErrorf("--sse-c %q: the only SSE-C algorithm is AES256", f.sseC)
+		}
+		if f.sse != "" {
+			return usageErrorf("--sse-c cannot be combined with --sse")
+		}
+	}
+	switch strings.ToUpper(f.checksumAlgo) {
+	case "", "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256":
+	default:
+		return usageErrorf("--checksum-algorithm %q: want CRC32, CRC32C, CRC64NVME, SHA1 or SHA256", f.checksumAlgo)
+	}
+	if _, err := parseKeyValues("sse-kms-context", f.kmsContext); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
+// sseAlgorithm returns --sse in the form S3 uses ("AES256", "aws:kms", "aws:kms:dsse").
+func (f *objectFlags) sseAlgorithm() string {
+	if strings.EqualFold(f.sse, "aes256") {
+		return "AES256"
+	}
+	return strings.ToLower(f.sse)
+}
+
+// kmsContextHeader returns the encryption context as S3's header wants it: base64 JSON.
+func (f *objectFlags) kmsContextHeader() string {
+	m, _ := parseKeyValues("sse-kms-context", f.kmsContext) // validated
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// plan builds the preflight plan for bucket/key.
+func (f *objectFlags) plan(u s3URL, size int64, cf *checkFlags) (*preflight.Plan, error) {
+	p := &preflight.Plan{Bucket: u.Bucket, Key: u.Key, Size: size, ACL: f.acl, StorageClass: f.storageClass}
+	p.SSE = preflight.SSE{Algorithm: f.sseAlgorithm(), KMSKeyID: f.kmsKeyID, BucketKey: f.bucketKey}
+	if m, _ := parseKeyValues("sse-kms-context", f.kmsContext); len(m) > 0 {
+		p.SSE.KMSContext = m
+	}
+	if f.sseC != "" {
+		p.SSE.CustomerAlgorithm = "AES256"
+	}
+	if f.copySource != "" {
+		src, err := parseObjectURL(f.copySource)
+		if err != nil {
+			return nil, usageErrorf("--copy-source: %v", err)
+		}
+		p.CopySource = &preflight.CopySource{Bucket: src.Bucket, Key: src.Key}
+	}
+	if cf != nil {
+		p.Caller, p.BucketOwner, p.SourceIP = cf.caller, cf.bucketOwner, cf.sourceIP
+		ctx, err := parseMultiKeyValues("context", cf.context)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		p.Context = ctx
+	}
+	return p, nil
+}
+
+// validate checks the check flags that need no I/O.
+func (f *checkFlags) validate() (preflight.Profile, error) {
+	switch f.mode {
+	case "auto", "local", "simulate", "probe":
+	default:
+		return 0, usageErrorf("--mode %q: want local, simulate, probe or auto", f.mode)
+	}
+	prof, err := preflight.ParseProfile(f.serverProfile)
+	if err != nil {
+		return prof, usageErrorf("--server-profile: %s", trimPkg(err))
+	}
+	if f.caller != "" && !strings.HasPrefix(f.caller, "arn:") {
+		return prof, usageErrorf("--caller %q: want a principal ARN", f.caller)
+	}
+	if f.bucketOwner != "" && !isAccountID(f.bucketOwner) {
+		return prof, usageErrorf("--bucket-owner %q: want a 12-digit account ID", f.bucketOwner)
+	}
+	if f.sourceIP != "" {
+		if _, err := netip.ParseAddr(f.sourceIP); err != nil {
+			return prof, usageErrorf("--source-ip %q: not an IP address", f.sourceIP)
+		}
+	}
+	if _, err := parseMultiKeyValues("context", f.context); err != nil {
+		return prof, usageErr(err)
+	}
+	return prof, nil
+}
+
+// sources reads the supplied policy files and bucket settings.
+func (f *checkFlags) sources() (preflight.Sources, error) {
+	var s preflight.Sources
+	for _, p := range f.identityPolicies {
+		d, err := readPolicyFile("--identity-policy", p)
+		if err != nil {
+			return s, err
+		}
+		s.Identity = append(s.Identity, d)
+	}
+	if f.bucketPolicy != "" {
+		d, err := readPolicyFile("--bucket-policy", f.bucketPolicy)
+		if err != nil {
+			return s, err
+		}
+		s.BucketPolicy = &d
+	}
+	if f.objectOwnership != "" {
+		o, err := preflight.ParseObjectOwnership(f.objectOwnership)
+		if err != nil {
+			return s, usageErrorf("--object-ownership: %s", trimPkg(err))
+		}
+		s.Ownership = o
+	}
+	if len(f.aclGrants) > 0 {
+		acl := &preflight.BucketACL{}
+		for _, g := range f.aclGrants {
+			grant, err := preflight.ParseACLGrant(g)
+			if err != nil {
+				return s, usageErrorf("--acl-grant: %s", trimPkg(err))
+			}
+			acl.Grants = append(acl.Grants, grant)
+		}
+		s.ACL = acl
+	}
+	return s, nil
+}
+
+// iamReachable reports whether IAM can be asked for the caller's policies: on AWS, or with
+// an IAM endpoint given for an S3-compatible server.
+func (a *app) iamReachable() bool {
+	return !a.customS3Endpoint() || a.g.iamEndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL_IAM") != ""
+}
+
+// stsReachable reports whether STS can be asked who the caller is.
+func (a *app) stsReachable() bool {
+	return !a.customS3Endpoint() || a.g.stsEndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL_STS") != ""
+}
+
+// runPreflight builds the checker the flags ask for and checks the plan.
+func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (*preflight.Report, error) {
+	src, err := cf.sources()
+	if err != nil {
+		return nil, err
+	}
+	var keyPolicy []byte
+	if cf.keyPolicy != "" {
+		d, err := readPolicyFile("--key-policy", cf.keyPolicy)
+		if err != nil {
+			return nil, err
+		}
+		keyPolicy = d.JSON
+	}
+	if plan.Caller == "" && !a.stsReachable() {
+		return nil, usageErrorf("the caller is unknown: give --caller ARN (or --sts-endpoint-url; a custom --endpoint-url has no STS)")
+	}
+	cfg, err := a.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Region == "" {
+		plan.Region = cfg.Region
+	}
+	if plan.Transport == preflight.TransportUnknown {
+		plan.Transport = preflight.TransportHTTPS
+		if strings.HasPrefix(strings.ToLower(a.g.endpointURL), "http://") {
+			plan.Transport = preflight.TransportHTTP
+		}
+	}
+	local := preflight.LocalOptions{Sources: src, S3: cli}
+	if len(src.Identity) == 0 && a.iamReachable() {
+		ic, err := a.iamClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		local.IAM = ic
+	}
+	var eval preflight.Evaluator
+	switch cf.mode {
+	case "probe":
+		eval = preflight.NewProbe(cli, preflight.ProbeOptions{})
+	case "simulate":
+		return nil, usageErrorf("--mode simulate is not available in this build")
+	default: // local, auto
+		eval = preflight.NewLocal(local)
+	}
+	opts := func(o *preflight.Options) {
+		o.Profile = prof
+		o.KMSKeyPolicy = keyPolicy
+		o.KMSIdentity = src.Identity
+		if a.stsReachable() {
+			if st, err := a.stsClient(ctx); err == nil {
+				o.STS = st
+			}
+		}
+		if plan.SSE.KMS() && (!a.customS3Endpoint() || os.Getenv("AWS_ENDPOINT_URL_KMS") != "") {
+			if kc, err := a.kmsClient(ctx); err == nil {
+				o.KMS = kmsperm.New(kc)
+			}
+		}
+	}
+	rep, err := preflight.New(eval, opts).Check(ctx, plan)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if isInvalidInput(err) {
+			return nil, usageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
+		}
+		return nil, fmt.Errorf("preflight could not evaluate: %s", trimPkg(err))
+	}
+	return rep, nil
+}
+
+func isInvalidInput(err error) bool { return errorsIs(err, preflight.ErrInvalidInput) }
+
+const preflightLong = `Check, before sending a byte, that every step of a multipart upload is permitted:
+Initiate, UploadPart, UploadPartCopy (with --copy-source), Complete, Abort, ListParts and
+ListUploads, plus the SSE-KMS key permissions of each step with --sse aws:kms. For every step
+the report says which evaluator decided it, why (which policy statement or default rule), and
+the smallest statement that fixes a denial.
+
+Evaluators (--mode): local evaluates policy documents offline (given with --identity-policy,
+--bucket-policy, --key-policy, or read through IAM and S3); probe makes the multipart calls
+against a made-up upload ID, which changes nothing; auto picks local.
+
+Exit status: 0 when every checked step is allowed, 3 when any is denied, 1 when it could not
+evaluate (a step's verdict is unknown), 2 on bad input.`
 
 func (a *app) preflightCmd() *cobra.Command {
-	return &cobra.Command{Use: "preflight s3://bucket/key", Short: "Check every multipart step's permissions before uploading", Args: exactArgs(1)}
+	var of objectFlags
+	var cf checkFlags
+	cmd := &cobra.Command{
+		Use:   "preflight s3://bucket/key",
+		Short: "Check every multipart step's permissions before uploading",
+		Long:  preflightLong,
+		Example: `  s3mpu preflight s3://backups/db.tar --size 40GiB --sse aws:kms --sse-kms-key-id alias/backups
+  s3mpu preflight s3://backups/db.tar --mode local --caller arn:aws:iam::111122223333:user/ci \
+    --identity-policy ci.json --bucket-policy bucket.json --json`,
+		Args: exactArgs(1),
+	}
+	of.register(cmd.Flags(), false)
+	cf.register(cmd.Flags())
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		u, err := parseObjectURL(args[0])
+		if err != nil {
+			return usageErr(err)
+		}
+		if err := of.validate(); err != nil {
+			return err
+		}
+		prof, err := cf.validate()
+		if err != nil {
+			return err
+		}
+		size := preflight.SizeUnknown
+		if of.size != "" {
+			if size, err = parseSize(of.size); err != nil {
+				return usageErrorf("--size: %v", err)
+			}
+		}
+		plan, err := of.plan(u, size, &cf)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		cli, err := a.s3Client(ctx)
+		if err != nil {
+			return err
+		}
+		rep, err := a.runPreflight(ctx, cli, &cf, plan, prof)
+		if err != nil {
+			return err
+		}
+		if err := a.printReport(a.stdout, rep); err != nil {
+			return err
+		}
+		return reportExit(rep)
+	})
+	return cmd
+}
+
+// reportExit maps a report to the exit status: 0 all allowed, 3 any denied, 1 otherwise.
+func reportExit(rep *preflight.Report) error {
+	if rep.OK() {
+		return nil
+	}
+	for _, s := range rep.Steps {
+		if s.Decision.Denied() {
+			return silentExit(exitDenied)
+		}
+	}
+	for _, k := range rep.KMS {
+		if k.Decision.Denied() {
+			return silentExit(exitDenied)
+		}
+	}
+	return silentExit(exitFailure)
+}
+
+// printReport renders the report as text, or with --json as the documented JSON shape.
+func (a *app) printReport(w io.Writer, rep *preflight.Report) error {
+	if a.g.json {
+		return a.printJSON(reportJSON(rep))
+	}
+	if a.g.quiet {
+		return nil
+	}
+	if err := rep.WriteText(w); err != nil {
+		return err
+	}
+	verdict := "every checked step is allowed"
+	if !rep.OK() {
+		n := 0
+		for _, s := range rep.Steps {
+			if s.Decision.Denied() {
+				n++
+			}
+		}
+		verdict = fmt.Sprintf("%d step(s) denied", n)
+		if n == 0 {
+			verdict = "some verdicts are unknown"
+		}
+	}
+	_, err := fmt.Fprintf(w, "\nresult: %s\n", verdict)
+	return err
+}
+
+// stepJSON is one step of `preflight --json`.
+type stepJSON struct {
+	Step           string                   `json:"step"`
+	Operation      string                   `json:"operation"`
+	Actions        []string                 `json:"actions"`
+	Resources      []string                 `json:"resources"`
+	Decision       string                   `json:"decision"`
+	Evaluator      string                   `json:"evaluator"`
+	Reasons        []string                 `json:"reasons"`
+	Remedy         *preflight.Remedy        `json:"remedy"`
+	MissingContext []string                 `json:"missing_context"`
+	DefaultRule    string                   `json:"default_rule,omitempty"`
+	Risks          []string                 `json:"risks"`
+	Statements     []preflight.StatementRef `json:"statements"`
+}
+
+// kmsJSON is one KMS row of `preflight --json`.
+type kmsJSON struct {
+	Step      string            `json:"step"`
+	Actions   []string          `json:"actions"`
+	Resources []string          `json:"resources"`
+	Decision  string            `json:"decision"`
+	Evaluator string            `json:"evaluator"`
+	Reasons   []string          `json:"reasons"`
+	Remedy    *preflight.Remedy `json:"remedy"`
+}
+
+// preflightJSON is the documented shape of `preflight --json`.
+type preflightJSON struct {
+	Caller   string          `json:"caller"`
+	Bucket   string          `json:"bucket"`
+	Key      string          `json:"key"`
+	Profile  string          `json:"profile"`
+	OK       bool            `json:"ok"`
+	Steps    []stepJSON      `json:"steps"`
+	KMS      []kmsJSON       `json:"kms"`
+	Gaps     []preflight.Gap `json:"gaps"`
+	Notes    []string        `json:"notes"`
+	APICalls map[string]int  `json:"api_calls"`
+}
+
+func reportJSON(rep *preflight.Report) preflightJSON {
+	out := preflightJSON{Caller: rep.Caller, Bucket: rep.Bucket, Key: rep.Key, Profile: rep.Profile.String(), OK: rep.OK(),
+		Steps: []stepJSON{}, KMS: []kmsJSON{}, Gaps: rep.Gaps, Notes: nonNil(rep.Notes), APICalls: rep.APICalls}
+	if out.Gaps == nil {
+		out.Gaps = []preflight.Gap{}
+	}
+	if out.APICalls == nil {
+		out.APICalls = map[string]int{}
+	}
+	for _, s := range rep.Steps {
+		sj := stepJSON{Step: s.Step.String(), Operation: s.Operation, Actions: nonNil(s.Actions), Resources: nonNil(s.Resources),
+			Decision: s.Decision.String(), Evaluator: string(s.Evaluator), Reasons: nonNil(s.Reasons), Remedy: s.Remedy,
+			MissingContext: nonNil(s.MissingContext), DefaultRule: s.DefaultRule, Risks: nonNil(s.Risks), Statements: []preflight.StatementRef{}}
+		for _, c := range s.Checks {
+			sj.Statements = append(sj.Statements, c.Statements...)
+		}
+		out.Steps = append(out.Steps, sj)
+	}
+	for _, k := range rep.KMS {
+		out.KMS = append(out.KMS, kmsJSON{Step: k.Step.String(), Actions: nonNil(k.Actions), Resources: nonNil(k.Resources),
+			Decision: k.Decision.String(), Evaluator: string(k.Evaluator), Reasons: nonNil(k.Reasons), Remedy: k.Remedy})
+	}
+	return out
 }

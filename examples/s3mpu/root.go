@@ -19,6 +19,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -287,6 +288,11 @@ func (a *app) s3Client(ctx context.Context) (*s3.Client, error) {
 	}), nil
 }
 
+// customS3Endpoint reports whether S3 requests go to an endpoint other than AWS's.
+func (a *app) customS3Endpoint() bool {
+	return a.g.endpointURL != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+}
+
 // iamClient returns an IAM client for the global flags.
 func (a *app) iamClient(ctx context.Context) (*iam.Client, error) {
 	cfg, err := a.awsConfig(ctx)
@@ -299,6 +305,18 @@ func (a *app) iamClient(ctx context.Context) (*iam.Client, error) {
 		}
 	}), nil
 }
+
+// kmsClient returns a KMS client for the global flags.
+func (a *app) kmsClient(ctx context.Context) (*kms.Client, error) {
+	cfg, err := a.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kms.NewFromConfig(cfg), nil
+}
+
+// errorsIs is errors.Is, named for the few call sites that test library categories.
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 // stsClient returns an STS client for the global flags.
 func (a *app) stsClient(ctx context.Context) (*sts.Client, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -42,14 +41,18 @@ type uploadInfo struct {
 	WhoCan string `json:"who_can_abort,omitempty"`
 }
 
+// identityFlags say who the caller is and what rules the server applies, for the
+// may-abort verdicts.
 type identityFlags struct {
-	caller      string
-	serverRules string
+	caller        string
+	bucketOwner   string
+	serverProfile string
 }
 
 func (f *identityFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.caller, "caller", "", "your principal ARN (default: found with sts:GetCallerIdentity)")
-	cmd.Flags().StringVar(&f.serverRules, "server-profile", "aws", "permission rules of the server: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
+	cmd.Flags().StringVar(&f.bucketOwner, "bucket-owner", "", "the bucket owner's account ID (default: your account if it owns the bucket)")
+	cmd.Flags().StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
 }
 
 func (a *app) uploadsLsCmd() *cobra.Command {
@@ -64,6 +67,9 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 		u, err := parseS3URL(args[0])
 		if err != nil {
 			return usageErr(err)
+		}
+		if _, err := id.validate(); err != nil {
+			return err
 		}
 		ctx := cmd.Context()
 		cli, err := a.s3Client(ctx)
@@ -196,6 +202,9 @@ func (a *app) uploadsAbortCmd() *cobra.Command {
 		if uploadID == "" {
 			return usageErrorf("--upload-id is required")
 		}
+		if _, err := id.validate(); err != nil {
+			return err
+		}
 		ctx := cmd.Context()
 		cli, err := a.s3Client(ctx)
 		if err != nil {
@@ -251,6 +260,9 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 				return usageErrorf("--older-than: %v", err)
 			}
 		}
+		if _, err := id.validate(); err != nil {
+			return err
+		}
 		ctx := cmd.Context()
 		cli, err := a.s3Client(ctx)
 		if err != nil {
@@ -266,21 +278,17 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 		}
 		type result struct {
 			uploadInfo
-			Action string `json:"action"` // "aborted", "would-abort", "denied", "skipped", "failed"
+			Action string `json:"action"` // "aborted", "would-abort", "denied", "failed"
 			Error  string `json:"error,omitempty"`
 		}
 		var results []result
-		var aborted, denied, failed, skipped int
+		var aborted, denied, failed int
 		for _, i := range a.describeUploads(ups, judge) {
 			if time.Duration(i.AgeSec)*time.Second < age {
 				continue
 			}
 			r := result{uploadInfo: i}
 			switch {
-			case i.MayAbort == "no":
-				// Not attempted: the rules say it would be refused.
-				r.Action = "skipped"
-				skipped++
 			case dryRun:
 				r.Action = "would-abort"
 			default:
@@ -307,7 +315,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 		}
 		if a.g.json {
 			if err := a.printJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "older_than": olderThan, "dry_run": dryRun, "caller": judge.caller, "uploads": results,
-				"aborted": aborted, "denied": denied, "skipped": skipped, "failed": failed}); err != nil {
+				"aborted": aborted, "denied": denied, "failed": failed}); err != nil {
 				return err
 			}
 		} else if !a.g.quiet {
@@ -317,7 +325,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 			for _, r := range results {
 				line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), formatAge(time.Duration(r.AgeSec)*time.Second))
 				fmt.Fprintln(a.stdout, line)
-				if r.Action == "skipped" || r.Action == "denied" {
+				if r.Action == "denied" || (dryRun && r.MayAbort != "yes") {
 					if r.Why != "" {
 						fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", r.Why)
 					}
@@ -328,12 +336,12 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 				}
 			}
 			if dryRun {
-				fmt.Fprintf(a.stdout, "dry run: %d upload(s) would be aborted, %d may not be aborted by you\n", len(results)-skipped, skipped)
+				fmt.Fprintf(a.stdout, "dry run: %d upload(s) would be tried\n", len(results))
 			} else {
-				fmt.Fprintf(a.stdout, "aborted %d, denied %d, skipped %d, failed %d\n", aborted, denied, skipped, failed)
+				fmt.Fprintf(a.stdout, "aborted %d, denied %d, failed %d\n", aborted, denied, failed)
 			}
 		}
-		if denied+failed+skipped > 0 && !dryRun {
+		if denied+failed > 0 && !dryRun {
 			return silentExit(exitFailure)
 		}
 		return nil
@@ -347,5 +355,3 @@ func initiatorARNOf(i uploadInfo) string {
 	}
 	return ""
 }
-
-var errNoCaller = errors.New("caller unknown")

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runCLI runs the CLI in-process with no AWS configuration from the machine.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var out, errb bytes.Buffer
+	code = run(context.Background(), nil, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"unknown command", []string{"bogus"}, "unknown command"},
+		{"unknown flag", []string{"--bogus"}, "unknown flag"},
+		{"unknown subcommand flag", []string{"uploads", "ls", "--nope", "s3://bucket"}, "unknown flag"},
+		{"upload missing args", []string{"upload", "file"}, "expected 2 argument(s)"},
+		{"upload bad URL", []string{"upload", "file", "bucket/key"}, "not an s3:// URL"},
+		{"uploads ls bad URL", []string{"uploads", "ls", "http://x"}, "not an s3:// URL"},
+		{"uploads abort without id", []string{"uploads", "abort", "s3://bucket/key"}, "--upload-id is required"},
+		{"uploads abort bucket only", []string{"uploads", "abort", "s3://bucket", "--upload-id", "x"}, "names a bucket"},
+		{"cleanup bad age", []string{"uploads", "cleanup", "s3://bucket", "--older-than", "7x"}, "--older-than"},
+		{"bad endpoint scheme", []string{"--endpoint-url", "ftp://h", "uploads", "ls", "s3://bucket"}, "scheme must be http or https"},
+		{"endpoint without host", []string{"--endpoint-url", "http://", "uploads", "ls", "s3://bucket"}, "no host"},
+		{"missing CA bundle", []string{"--ca-bundle", "/nonexistent/ca.pem", "uploads", "ls", "s3://bucket"}, "--ca-bundle"},
+		{"bad server profile", []string{"uploads", "ls", "s3://bucket", "--server-profile", "minio?", "--caller", "arn:aws:iam::111122223333:user/a"}, "--server-profile"},
+		{"bad bucket owner", []string{"uploads", "ls", "s3://bucket", "--bucket-owner", "12", "--caller", "arn:aws:iam::111122223333:user/a"}, "--bucket-owner"},
+		{"policy without subcommand", []string{"policy"}, "missing subcommand"},
+		{"policy eval missing", []string{"policy", "eval", "--action", "s3:PutObject"}, "missing --caller, --resource"},
+		{"policy eval bad grant", []string{"policy", "eval", "--caller", "arn:aws:iam::111122223333:user/a", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k", "--acl-grant", "WRITE=nobody"}, "--acl-grant"},
+		{"policy eval bad context", []string{"policy", "eval", "--caller", "arn:aws:iam::111122223333:user/a", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k", "--context", "novalue"}, "KEY=VALUE"},
+		{"policy eval bad caller", []string{"policy", "eval", "--caller", "alice", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k"}, "caller"},
+		{"policy eval missing file", []string{"policy", "eval", "--caller", "arn:aws:iam::111122223333:user/a", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k", "--bucket-policy", "/nonexistent.json"}, "/nonexistent.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.args...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, exitUsage, out, errOut)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Fatalf("stderr %q does not contain %q", errOut, tt.wantErr)
+			}
+			if out != "" {
+				t.Fatalf("stdout not empty: %q", out)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "s3mpu ") {
+		t.Fatalf("exit %d, out %q", code, out)
+	}
+}
+
+func TestHelpListsCommandsAndExitCodes(t *testing.T) {
+	code, out, _ := runCLI(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"upload", "preflight", "policy", "uploads", "--endpoint-url", "--ca-bundle", "--path-style", "--json", "--quiet", "130"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
+func TestJSONErrors(t *testing.T) {
+	code, out, errOut := runCLI(t, "--json", "uploads", "ls", "nope")
+	if code != exitUsage || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	var e struct {
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+	}
+	if err := json.Unmarshal([]byte(errOut), &e); err != nil {
+		t.Fatalf("stderr is not JSON: %q", errOut)
+	}
+	if e.ExitCode != exitUsage || !strings.Contains(e.Error, "not an s3:// URL") {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for err, want := range map[error]int{
+		nil:                                  exitOK,
+		errors.New("x"):                      exitFailure,
+		usageErrorf("bad"):                   exitUsage,
+		deniedErr(errors.New("d")):           exitDenied,
+		fmt.Errorf("w: %w", usageErrorf("")): exitUsage,
+		silentExit(exitInterrupted):          exitInterrupted,
+	} {
+		if got := exitCode(err); got != want {
+			t.Errorf("exitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+func TestNeedsPathStyle(t *testing.T) {
+	for ep, want := range map[string]bool{
+		"https://127.0.0.1:9000":             true,
+		"http://[::1]:9000":                  true,
+		"http://localhost:9000":              true,
+		"http://minio.localhost":             true,
+		"https://s3.us-east-1.amazonaws.com": false,
+		"https://storage.example.com":        false,
+		"::bad":                              false,
+	} {
+		if got := needsPathStyle(ep); got != want {
+			t.Errorf("needsPathStyle(%q) = %v, want %v", ep, got, want)
+		}
+	}
+}
+
+func TestCallerNotAskedOfAWSWithCustomEndpoint(t *testing.T) {
+	a := &app{g: globalFlags{endpointURL: "http://127.0.0.1:1"}}
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	_, err := a.callerARN(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "--sts-endpoint-url") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLineProgress(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	p := newProgress(progressLines, &buf, "upload s3://b/k", clock)
+	p.start(64<<20, 4)
+	p.sent(16 << 20)
+	now = now.Add(time.Second)
+	p.partDone() // within 2s of start: no line
+	if buf.Len() != 0 {
+		t.Fatalf("early line: %q", buf.String())
+	}
+	p.retry()
+	p.sent(16 << 20)
+	now = now.Add(time.Second)
+	p.partDone()
+	want := "upload s3://b/k: 32.0 MiB / 64.0 MiB (50%), parts 2/4, 16.0 MiB/s, ETA 2s, retries 1\n"
+	if buf.String() != want {
+		t.Fatalf("got  %q\nwant %q", buf.String(), want)
+	}
+	buf.Reset()
+	p.sent(32 << 20)
+	p.partDone()
+	p.partDone() // the last part always prints
+	p.finish(true)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "64.0 MiB / 64.0 MiB (100%), parts 4/4") || !strings.Contains(lines[1], "done in 2s") {
+		t.Fatalf("got %q", buf.String())
+	}
+}
+
+func TestProgressModes(t *testing.T) {
+	var buf bytes.Buffer
+	if _, ok := newProgress(progressAuto, &buf, "x", time.Now).(*lineProgress); !ok {
+		t.Error("auto on a non-terminal is not lines")
+	}
+	if _, ok := newProgress(progressNone, &buf, "x", time.Now).(nopProgress); !ok {
+		t.Error("none is not nop")
+	}
+	if _, ok := newProgress(progressBar, &buf, "x", time.Now).(*barProgress); !ok {
+		t.Error("bar is not a bar")
+	}
+	if _, err := parseProgressMode("fancy"); err == nil {
+		t.Error("parseProgressMode(fancy): no error")
+	}
+}
