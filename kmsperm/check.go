@@ -36,6 +36,7 @@ type keyState struct {
 	role   KeyRole
 	key    Key
 	doc    *policy.Document // nil when unavailable
+	hint   string           // how to make the key policy available, when doc is nil
 	ctx    map[string][]string
 	region string
 }
@@ -220,7 +221,10 @@ func (r Requirement) Role() KeyRole { return r.Key }
 
 // loadKey resolves k and finds its policy, recording gaps in rep.
 func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key, callerAccount string, supplied []byte, obj Object, region string) (*keyState, error) {
-	if c.kms != nil {
+	// S3's AWS managed key of another account is decided by rule (it
+	// cannot be used across accounts); describing it would only be denied.
+	crossManaged := k.Alias == AWSManagedS3Alias && k.Account != callerAccount
+	if c.kms != nil && !crossManaged {
 		dk, err := describe(ctx, c.kms, k)
 		switch {
 		case err == nil:
@@ -243,7 +247,7 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 			}
 			rep.Gaps = append(rep.Gaps, gap)
 		}
-	} else if k.ARN == "" && k.Alias != AWSManagedS3Alias {
+	} else if c.kms == nil && k.ARN == "" && k.Alias != AWSManagedS3Alias {
 		rep.Gaps = append(rep.Gaps, Gap{
 			What:       fmt.Sprintf("the %s key alias %s cannot be resolved without a KMS client", role, displayKey(k)),
 			Permission: ActionDescribeKey,
@@ -257,15 +261,17 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 	if err != nil {
 		return nil, err
 	}
+	hint := ""
 	if gap != nil {
 		rep.Gaps = append(rep.Gaps, *gap)
+		hint = gap.Hint
 	}
 	kr := KeyReport{Role: role, Key: k, PolicySource: src}
 	if doc != nil {
 		kr.KeyPolicy = doc.JSON()
 	}
 	rep.Keys = append(rep.Keys, kr)
-	return &keyState{role: role, key: k, doc: doc, region: region, ctx: RequestContext(obj, k, region, callerAccount)}, nil
+	return &keyState{role: role, key: k, doc: doc, hint: hint, region: region, ctx: RequestContext(obj, k, region, callerAccount)}, nil
 }
 
 // actionEval is an ActionResult with what the remedies need.
@@ -326,8 +332,16 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 	}
 
 	req := policy.Request{Principal: p, Action: action, Resource: resourceOf(k), ResourceAccount: k.Account, Context: ks.ctx}
+	// The identity side alone: evaluated as if within the caller's account
+	// (so that no resource policy is required), with aws:ResourceAccount
+	// still naming the key's account.
 	idReq := req
-	idReq.ResourceAccount = "" // the identity side alone: as if within the caller's account
+	idReq.ResourceAccount = ""
+	idReq.Context = make(map[string][]string, len(req.Context)+1)
+	for ck, cv := range req.Context {
+		idReq.Context[ck] = cv
+	}
+	idReq.Context["aws:ResourceAccount"] = []string{k.Account}
 
 	var idRes *policy.Result
 	switch ev.id.mode {
@@ -351,7 +365,11 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 		}
 		ar.Decision = Unknown
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("the key policy of %s is not available (see gaps): a key policy that cannot be read is never taken to allow", displayKey(k)))
-		e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: "make the key policy readable (kms:GetKeyPolicy) or supply it, then check again"})
+		text := "make the key policy available, then check again"
+		if ks.hint != "" {
+			text = ks.hint + ", then check again"
+		}
+		e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: text})
 		return e
 	}
 

@@ -34,6 +34,7 @@ const (
 	pageIAM        = "https://docs.aws.amazon.com/kms/latest/developerguide/iam-policies.html"
 	pageIAMExample = "https://docs.aws.amazon.com/kms/latest/developerguide/customer-managed-policies.html"
 	pageServices   = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-services.html"
+	pageGlobal     = "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-aws.html"
 	pageControl    = "https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html"
 	pageS3KMS      = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
 	pageBucketKey  = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html"
@@ -222,6 +223,10 @@ const (
 	idAccountKeys = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
   "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
   "Resource": "arn:aws:kms:*:111122223333:key/*"}]}`
+	// idResourceAccount allows KMS on keys of account A only, with the
+	// global aws:ResourceAccount condition key (pageGlobal).
+	idResourceAccount = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*",
+  "Condition": {"StringEquals": {"aws:ResourceAccount": "111122223333"}}}]}`
 	// idKMSAll allows every KMS action on every key.
 	idKMSAll = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}`
 	// idDenyDecrypt denies decryption everywhere (pageKeyPol: an IAM

@@ -131,8 +131,10 @@ type RequirementOptions struct {
 // also list kms:GenerateDataKey; UploadPartCopy needs kms:Decrypt on the
 // source object's key when the source is SSE-KMS encrypted;
 // CompleteMultipartUpload needs kms:Decrypt because S3 decrypts and reads the
-// parts before completing (the S3 multipart permission table), and with
-// additional checksums it also needs kms:GenerateDataKey; ListParts needs
+// parts before completing (the S3 multipart permission table); with
+// additional checksums the API reference again names kms:Decrypt, and
+// kmsperm also requires kms:GenerateDataKey, a conservative reading that has
+// not been confirmed against the live service; ListParts needs
 // kms:Decrypt for an SSE-KMS upload (the current ListParts page; older
 // revisions said so only for uploads created with a checksum algorithm).
 func Requirements(step mpu.Step, o RequirementOptions) []Requirement {
@@ -163,12 +165,12 @@ func Requirements(step mpu.Step, o RequirementOptions) []Requirement {
 			r(ActionDecrypt, TargetKey, "S3 decrypts and reads the encrypted parts before it completes the upload", DocMultipartPermissions),
 		}
 		if o.Checksums {
-			out = append(out, r(ActionGenerateDataKey, TargetKey, "with additional checksums S3 encrypts the object's checksum when it completes the upload", DocCompleteMultipart))
+			out = append(out, r(ActionGenerateDataKey, TargetKey, "with additional checksums S3 protects the object's checksum with the key when it completes the upload", DocCompleteMultipart))
 		}
 		return out
 	case mpu.ListParts:
 		return []Requirement{
-			r(ActionDecrypt, TargetKey, "S3 decrypts the parts' metadata (checksums) of an SSE-KMS upload to list them", DocListParts),
+			r(ActionDecrypt, TargetKey, "S3 needs kms:Decrypt to list the parts of an SSE-KMS upload", DocListParts),
 		}
 	}
 	return nil

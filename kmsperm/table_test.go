@@ -99,6 +99,8 @@ func cases() []tcase {
 		// --- Cross-account use: key policy AND the caller's IAM policy.
 		{name: "cross account, both policies allow", source: pageExternal,
 			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, identity: []string{idKeyUse}, bucketAcc: acctA, want: allowedAll},
+		{name: "cross account, IAM policy limited to the key owner's account", source: pageGlobal,
+			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, identity: []string{idResourceAccount}, bucketAcc: acctA, want: allowedAll},
 		{name: "cross account, key policy only", source: pageExternal,
 			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, bucketAcc: acctA, want: deniedAll,
 			check: wantRemedyWhere("identity policy", acctB)},

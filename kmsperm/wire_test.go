@@ -294,6 +294,22 @@ func TestKMSDefaultKeyNotCreatedYet(t *testing.T) {
 	}
 }
 
+func TestKMSAWSManagedKeyOfAnotherAccountNotDescribed(t *testing.T) {
+	f := newFakeKMS(t)
+	in := baseInput("")
+	in.Caller, in.BucketAccount = bob, acctA
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.callList(); len(got) != 0 {
+		t.Errorf("calls = %q, want none", got)
+	}
+	if d := rep.Decision(); d != kmsperm.ImplicitDeny || len(rep.Gaps) != 0 {
+		t.Errorf("decision %s, gaps %+v", d, rep.Gaps)
+	}
+}
+
 func TestKMSCrossAccountKeyPolicyNotFetched(t *testing.T) {
 	f := newFakeKMS(t)
 	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpExternalAccount})
