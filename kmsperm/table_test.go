@@ -101,6 +101,14 @@ func cases() []tcase {
 			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, identity: []string{idKeyUse}, bucketAcc: acctA, want: allowedAll},
 		{name: "cross account, IAM policy limited to the key owner's account", source: pageGlobal,
 			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, identity: []string{idResourceAccount}, bucketAcc: acctA, want: allowedAll},
+		{name: "cross account, IAM limited to the owner's account, key policy silent", source: pageGlobal,
+			caller: bob, keyID: keyARN, keyPolicy: kpProgrammatic, identity: []string{idResourceAccount}, bucketAcc: acctA, want: deniedAll,
+			check: func(t *testing.T, rep *kmsperm.Report) {
+				row, _ := rep.Row(mpu.UploadPart)
+				if len(row.Remedies) != 1 || row.Remedies[0].Where != "key policy" {
+					t.Errorf("remedies = %s, want only the key policy statement (the IAM policy already allows)", dump(row.Remedies))
+				}
+			}},
 		{name: "cross account, key policy only", source: pageExternal,
 			caller: bob, keyID: keyARN, keyPolicy: kpExternalAccount, bucketAcc: acctA, want: deniedAll,
 			check: wantRemedyWhere("identity policy", acctB)},
