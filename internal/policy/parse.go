@@ -362,7 +362,7 @@ func (p *parser) principals(field string, raw json.RawMessage) (*Principals, err
 	}
 	m, _, err := decodeObject(raw)
 	if err != nil {
-		return nil, p.errf(field, err, `must be "*" or an object such as {"AWS": ...}`)
+		return nil, p.errf(field, err, `must be "*" or an object such as {"AWS": ...}: %v`, err)
 	}
 	if len(m) == 0 {
 		return nil, p.errf(field, nil, "empty principal object")
@@ -403,7 +403,7 @@ func (p *parser) principals(field string, raw json.RawMessage) (*Principals, err
 func (p *parser) conditions(raw json.RawMessage) ([]Condition, error) {
 	ops, _, err := decodeObject(raw)
 	if err != nil {
-		return nil, p.errf("Condition", err, "must be an object of operators")
+		return nil, p.errf("Condition", err, "must be an object of operators: %v", err)
 	}
 	var out []Condition
 	for op, kraw := range ops {
@@ -413,7 +413,7 @@ func (p *parser) conditions(raw json.RawMessage) ([]Condition, error) {
 		}
 		keys, _, err := decodeObject(kraw)
 		if err != nil {
-			return nil, p.errf(f, err, "must be an object of condition keys")
+			return nil, p.errf(f, err, "must be an object of condition keys: %v", err)
 		}
 		if len(keys) == 0 {
 			return nil, p.errf(f, nil, "no condition keys")
