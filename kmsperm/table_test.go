@@ -91,6 +91,17 @@ func cases() []tcase {
 			check: wantRemedy("key policy", `{"Sid":"AllowS3MultipartUploadWithThisKey","Effect":"Allow","Principal":{"AWS":"`+alice+`"},"Action":["kms:Decrypt","kms:GenerateDataKey"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}`)},
 		{name: "no root statement, key user allowed by the key policy alone", source: pageKeyPol,
 			caller: session, keyID: keyARN, keyPolicy: kpUsersOnly, want: allowedAll},
+		{name: "no root statement, identity unknown, not a key user", source: pageKeyPol,
+			caller: alice, keyID: keyARN, keyPolicy: kpUsersOnly, noIdent: true, want: deniedAll,
+			check: wantRemedyWhere("key policy", acctA)},
+		{name: "no root statement, identity unknown, key user", source: pageKeyPol,
+			caller: session, keyID: keyARN, keyPolicy: kpUsersOnly, noIdent: true, want: allowedAll,
+			check: func(t *testing.T, rep *kmsperm.Report) {
+				row, _ := rep.Row(mpu.UploadPart)
+				if !strings.Contains(strings.Join(row.Actions[0].Reasons, " "), "a Deny in them was not checked") {
+					t.Errorf("reasons = %q", row.Actions[0].Reasons)
+				}
+			}},
 		{name: "no root statement, IAM Deny still denies", source: pageKeyPol,
 			caller: session, keyID: keyARN, keyPolicy: kpUsersOnly, identity: []string{idDenyDecrypt},
 			want:  "Initiate=allowed UploadPart=explicitDeny Complete=explicitDeny ListParts=explicitDeny Abort=allowed",

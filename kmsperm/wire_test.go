@@ -480,3 +480,38 @@ func TestSimulatorDenied(t *testing.T) {
 		t.Errorf("gaps = %+v", rep.Gaps)
 	}
 }
+
+func TestSimulatorKeyPolicyDoesNotCover(t *testing.T) {
+	f := &fakeIAM{decisions: map[string]string{"kms:Decrypt": "allowed", "kms:GenerateDataKey": "allowed"}}
+	c := kmsperm.New(nil, func(o *kmsperm.Options) { o.IAM = f.client(t) })
+	in := simInput()
+	in.Caller = alice
+	in.KeyPolicy = []byte(kpUsersOnly)
+	rep, err := c.Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := rep.Row(mpu.Initiate)
+	if row.Decision != kmsperm.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "neither allows the caller nor delegates") {
+		t.Errorf("row = %s", dump(row))
+	}
+	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key policy" {
+		t.Errorf("remedies = %s", dump(row.Remedies))
+	}
+	if got := f.forms[0].Get("PolicySourceArn"); got != alice {
+		t.Errorf("PolicySourceArn = %s", got)
+	}
+}
+
+func TestSimulatorExplicitDeny(t *testing.T) {
+	f := &fakeIAM{decisions: map[string]string{"kms:Decrypt": "explicitDeny", "kms:GenerateDataKey": "allowed"}}
+	c := kmsperm.New(nil, func(o *kmsperm.Options) { o.IAM = f.client(t) })
+	rep, err := c.Check(context.Background(), simInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := rep.Row(mpu.UploadPart)
+	if row.Decision != kmsperm.ExplicitDeny || len(row.Remedies) == 0 || !strings.Contains(row.Remedies[0].Text, "alice-kms") {
+		t.Errorf("row = %s", dump(row))
+	}
+}
