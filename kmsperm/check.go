@@ -154,7 +154,7 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS}
 	for _, s := range steps {
 		for _, r := range Requirements(s, ropts) {
-			add(r.Role(), r.Action)
+			add(r.Key, r.Action)
 		}
 	}
 	for _, sa := range SeedActions {
@@ -203,7 +203,7 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		row := Row{Step: s, Label: s.String()}
 		var evs []actionEval
 		for _, r := range Requirements(s, ropts) {
-			e := ev.eval(r.Role(), r.Action)
+			e := ev.eval(r.Key, r.Action)
 			e.ar.Why, e.ar.Doc = r.Why, r.Doc
 			evs = append(evs, e)
 		}
@@ -215,9 +215,6 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	rep.Seed = ev.finishRow(Row{Label: "upload (S3 permission table)"}, ev.seedEvals(false), false)
 	return rep, nil
 }
-
-// Role returns the key the requirement is on.
-func (r Requirement) Role() KeyRole { return r.Key }
 
 // loadKey resolves k and finds its policy, recording gaps in rep.
 func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key, callerAccount string, supplied []byte, obj Object, region string) (*keyState, error) {
