@@ -1,0 +1,287 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/time/rate"
+)
+
+// errDetached is returned by a part body read after its request ended.
+var errDetached = errors.New("part body read after its request ended")
+
+// partBody is the body of one attempt of a part (or of a single PutObject).
+// It counts bytes as the HTTP transport reads them (reporting each byte of
+// the part once across attempts), applies the rate limit, and is detached
+// when its request returns, so a transport still holding it cannot read a
+// buffer that has been handed back to the pool.
+type partBody struct {
+	up  *upload
+	ctx context.Context
+	rec *partRecord
+	// open returns a fresh reader over the same bytes, for hashing the
+	// payload without counting it as sent.
+	open func() io.ReadSeeker
+
+	mu       sync.Mutex
+	r        io.ReadSeeker
+	pos      int64
+	detached bool
+}
+
+func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) *partBody {
+	return &partBody{up: up, ctx: ctx, rec: rec, open: open, r: open()}
+}
+
+// Read reads from the part, waiting for the rate limiter first.
+func (b *partBody) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if lim := b.up.limiter; lim != nil {
+		if len(p) > lim.Burst() {
+			p = p[:lim.Burst()]
+		}
+		if err := lim.WaitN(b.ctx, len(p)); err != nil {
+			return 0, err
+		}
+	}
+	b.mu.Lock()
+	if b.detached {
+		b.mu.Unlock()
+		return 0, errDetached
+	}
+	n, err := b.r.Read(p)
+	b.pos += int64(n)
+	var delta int64
+	if hw := b.rec.sent.Load(); b.pos > hw {
+		delta = b.pos - hw
+		b.rec.sent.Store(b.pos)
+	}
+	b.mu.Unlock()
+	if delta > 0 {
+		total := b.up.sent.Add(delta)
+		_ = b.up.em.emit(BytesSent{PartNumber: b.rec.Number, Bytes: delta, Total: total})
+	}
+	return n, err
+}
+
+// Seek lets the SDK rewind the body between its own attempts.
+func (b *partBody) Seek(offset int64, whence int) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.detached {
+		return 0, errDetached
+	}
+	pos, err := b.r.Seek(offset, whence)
+	if err == nil {
+		b.pos = pos
+	}
+	return pos, err
+}
+
+// detach ends the body: later reads fail. It waits for a read in progress.
+func (b *partBody) detach() {
+	b.mu.Lock()
+	b.detached = true
+	b.mu.Unlock()
+}
+
+// payloadSHA256 hashes the part through a reader of its own.
+func (b *partBody) payloadSHA256() (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, b.open()); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// payloadHashMiddleware decides the payload hash of requests carrying a
+// partBody before the SDK would read the body to compute it: over TLS the
+// payload is sent unsigned (the part's checksum header, which is signed,
+// protects it, as the SDK's own trailing checksums do); over plain HTTP it
+// is signed with a SHA-256 computed from a separate reader, so the body is
+// read once by the transport and BytesSent counts only that.
+var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadHash",
+	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		req, ok := in.Request.(*smithyhttp.Request)
+		if !ok || v4.GetPayloadHash(ctx) != "" {
+			return next.HandleFinalize(ctx, in)
+		}
+		body, ok := req.GetStream().(*partBody)
+		if !ok {
+			return next.HandleFinalize(ctx, in)
+		}
+		if req.IsHTTPS() {
+			return next.HandleFinalize(v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD"), in)
+		}
+		sum, err := body.payloadSHA256()
+		if err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("hash part payload: %w", err)
+		}
+		return next.HandleFinalize(v4.SetPayloadHash(ctx, sum), in)
+	})
+
+func addPayloadHashMiddleware(stack *middleware.Stack) error {
+	if _, ok := stack.Finalize.Get("ComputePayloadHash"); !ok {
+		return nil // a stack without payload hashing: nothing to decide
+	}
+	return stack.Finalize.Insert(payloadHashMiddleware, "ComputePayloadHash", middleware.Before)
+}
+
+// newLimiter returns the rate limiter for bps bytes per second, or nil.
+func newLimiter(bps int64) *rate.Limiter {
+	if bps <= 0 {
+		return nil
+	}
+	burst := min(max(bps/8, 1), 256<<10)
+	return rate.NewLimiter(rate.Limit(bps), int(burst))
+}
+
+// readerAtBody reports whether body can be read in place, and if so the
+// reader, the offset to start at and the bytes from there to the end.
+func readerAtBody(body io.Reader) (ra io.ReaderAt, off, size int64, ok bool) {
+	ra, isRA := body.(io.ReaderAt)
+	seeker, isSeeker := body.(io.Seeker)
+	if !isRA || !isSeeker {
+		return nil, 0, 0, false
+	}
+	if f, isFile := body.(*os.File); isFile {
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return nil, 0, 0, false // pipes, terminals, devices: stream them
+		}
+	}
+	cur, err := seeker.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, 0, false
+	}
+	end, err := seeker.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, 0, 0, false
+	}
+	if _, err := seeker.Seek(cur, io.SeekStart); err != nil {
+		return nil, 0, 0, false
+	}
+	return ra, cur, end - cur, true
+}
+
+// hashSection checksums n bytes of ra at off and fails with
+// ErrSourceChanged when fewer are there.
+func (up *upload) hashSection(ra io.ReaderAt, off, n int64) (partSum, error) {
+	h := up.cs.new()
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	got, err := io.CopyBuffer(h, io.NewSectionReader(ra, off, n), *bufp)
+	if err != nil {
+		return partSum{}, fmt.Errorf("read body at offset %d: %w", off, err)
+	}
+	if got != n {
+		return partSum{}, fmt.Errorf("%w: body has %d bytes at offset %d, %d expected", ErrSourceChanged, got, off, n)
+	}
+	return up.cs.sum(h), nil
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// bufferPool hands out at most max part buffers at a time, reusing them.
+type bufferPool struct {
+	tokens chan struct{}
+	mu     sync.Mutex
+	free   [][]byte
+	allocs atomic.Int64 // buffers allocated, for tests
+}
+
+func newBufferPool(max int) *bufferPool {
+	return &bufferPool{tokens: make(chan struct{}, max)}
+}
+
+// get returns a buffer of length size, waiting while max are out.
+func (p *bufferPool) get(ctx context.Context, size int64) ([]byte, error) {
+	select {
+	case p.tokens <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.free) > 0 {
+		b := p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		if int64(cap(b)) >= size {
+			return b[:size], nil
+		}
+		// Too small after the part size grew: let it go.
+	}
+	p.allocs.Add(1)
+	return make([]byte, size), nil
+}
+
+// put returns a buffer obtained from get.
+func (p *bufferPool) put(b []byte) {
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.mu.Unlock()
+	<-p.tokens
+}
+
+// stream reads a body of unknown or unverified length part by part,
+// looking one byte ahead to know whether a full part was the last.
+type stream struct {
+	r       io.Reader
+	peek    [1]byte
+	hasPeek bool
+	read    int64 // bytes consumed from r
+}
+
+// fill reads up to len(buf) bytes into buf. more reports whether the body
+// has bytes after them.
+func (s *stream) fill(buf []byte) (n int, more bool, err error) {
+	if len(buf) == 0 {
+		return 0, false, nil
+	}
+	if s.hasPeek {
+		buf[0] = s.peek[0]
+		s.hasPeek = false
+		n = 1
+	}
+	m, err := io.ReadFull(s.r, buf[n:])
+	n += m
+	s.read += int64(m)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return n, false, nil
+	case err != nil:
+		return n, false, err
+	}
+	k, err := io.ReadFull(s.r, s.peek[:])
+	s.read += int64(k)
+	switch {
+	case k == 1:
+		s.hasPeek = true
+		return n, true, nil
+	case err == io.EOF:
+		return n, false, nil
+	default:
+		return n, false, err
+	}
+}
+
+func bytesOpener(b []byte) func() io.ReadSeeker {
+	return func() io.ReadSeeker { return bytes.NewReader(b) }
+}
+
+func sectionOpener(ra io.ReaderAt, off, n int64) func() io.ReadSeeker {
+	return func() io.ReadSeeker { return io.NewSectionReader(ra, off, n) }
+}

@@ -1,0 +1,126 @@
+package uploader
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// Error categories. Every error Upload returns matches (errors.Is) the
+// categories of its cause and, when an abort failed, of the abort error.
+var (
+	// ErrPermissionDenied: a request was denied (AccessDenied, 403, a KMS denial).
+	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrNotFound: the bucket, the upload or the object does not exist.
+	ErrNotFound = s3err.ErrNotFound
+	// ErrInvalidInput: the input or the options are invalid, or the body
+	// did not hold the declared size. Returned before any request when it
+	// can be known then.
+	ErrInvalidInput = s3err.ErrInvalidInput
+	// ErrThrottled: the server kept asking to slow down until the retries
+	// ran out.
+	ErrThrottled = s3err.ErrThrottled
+	// ErrCanceled: the caller's context ended.
+	ErrCanceled = s3err.ErrCanceled
+	// ErrTransient: a failure that retries did not cure (5xx, timeouts,
+	// connection resets).
+	ErrTransient = s3err.ErrTransient
+	// ErrChecksumMismatch: a checksum the server reported differs from the
+	// one computed locally.
+	ErrChecksumMismatch = s3err.ErrChecksumMismatch
+	// ErrSourceChanged: the file being uploaded changed during the upload.
+	ErrSourceChanged = s3err.ErrSourceChanged
+	// ErrListenerPanic: a Listener panicked; the upload was stopped.
+	ErrListenerPanic = errors.New("listener panicked")
+)
+
+// Operation names used in UploadError.Op besides the S3 operations
+// (PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload).
+const (
+	OpValidate  = "Validate"  // the input or the options were rejected
+	OpPreflight = "Preflight" // the preflight check failed in enforce mode
+	OpReadBody  = "ReadBody"  // reading the body failed or gave the wrong size
+	OpListener  = "Listener"  // a Listener panicked
+)
+
+// UploadError is the error Upload returns. Use errors.As to read it and
+// errors.Is with the Err* sentinels to test the category of the cause.
+type UploadError struct {
+	// Op is the operation that failed: an S3 operation name such as
+	// "UploadPart", or OpValidate, OpPreflight, OpReadBody, OpListener.
+	Op string
+	// Bucket and Key name the object.
+	Bucket, Key string
+	// UploadID is the multipart upload's ID, or "" when none was created.
+	UploadID string
+	// PartNumber is the part whose upload failed, or 0.
+	PartNumber int32
+	// Aborted reports whether the multipart upload was aborted (or found
+	// already gone), so that no parts are left behind. False when there
+	// was no upload, when LeavePartsOnError was set, or when the abort failed.
+	Aborted bool
+	// AbortErr is the abort's error, nil when it succeeded or did not run.
+	AbortErr error
+	// Err is the cause.
+	Err error
+}
+
+// Error describes the failure; when the abort was denied it says who may
+// abort the upload and how to clean it up.
+func (e *UploadError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "upload s3://%s/%s: %s", e.Bucket, e.Key, e.Op)
+	if e.PartNumber > 0 {
+		fmt.Fprintf(&b, " part %d", e.PartNumber)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	switch {
+	case e.UploadID == "":
+	case e.Aborted:
+		fmt.Fprintf(&b, " (upload %s aborted)", e.UploadID)
+	case e.AbortErr != nil:
+		fmt.Fprintf(&b, "; abort of upload %s failed: %v", e.UploadID, e.AbortErr)
+		if errors.Is(e.AbortErr, ErrPermissionDenied) {
+			b.WriteString("; " + abortDeniedHelp(e.Bucket, e.Key, e.UploadID))
+		} else {
+			b.WriteString("; " + cleanupHelp(e.Bucket, e.Key, e.UploadID))
+		}
+	default:
+		fmt.Fprintf(&b, " (upload %s left in place with its parts)", e.UploadID)
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause joined with the abort error, so errors.Is and
+// errors.As reach both.
+func (e *UploadError) Unwrap() error {
+	if e.AbortErr == nil {
+		return e.Err
+	}
+	return errors.Join(e.Err, e.AbortErr)
+}
+
+// abortDeniedHelp explains S3's owner-or-initiator rule for aborting.
+func abortDeniedHelp(bucket, key, id string) string {
+	return "the parts stay stored (and billed) until someone aborts the upload. " +
+		"By S3's rules s3:AbortMultipartUpload is allowed by default to the bucket owner and to the upload's initiator " +
+		"(and, when the initiator is an IAM user, to that user's account), unless a policy denies it; " +
+		"any other identity needs s3:AbortMultipartUpload on arn:aws:s3:::" + bucket + "/" + key + ". " +
+		cleanupHelp(bucket, key, id)
+}
+
+func cleanupHelp(bucket, key, id string) string {
+	return fmt.Sprintf("To clean up, as the bucket owner or the initiator run "+
+		"`s3mpu uploads abort s3://%s/%s --upload-id %s` (or `s3mpu uploads cleanup s3://%s/%s`), "+
+		"or give the bucket a lifecycle rule with AbortIncompleteMultipartUpload so incomplete uploads are removed after a few days",
+		bucket, key, id, bucket, key)
+}
+
+// invalidf returns an error wrapping ErrInvalidInput.
+func invalidf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, a...))
+}
+
+func isInvalid(err error) bool { return errors.Is(err, ErrInvalidInput) }

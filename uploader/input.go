@@ -1,0 +1,194 @@
+package uploader
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+)
+
+// SizeUnknown, as UploadInput.Size, declares that the body's size is not
+// known: it is streamed until io.EOF.
+const SizeUnknown int64 = -1
+
+// UploadInput describes the object to upload.
+type UploadInput struct {
+	// Bucket and Key name the object (required; a key is at most 1024 bytes).
+	Bucket, Key string
+	// Body is the data (required). An io.ReaderAt whose size is known (a
+	// regular *os.File, *bytes.Reader, *strings.Reader, *io.SectionReader)
+	// is read in place from its current offset, part by part, without
+	// copying; any other reader is streamed through part buffers.
+	Body io.Reader
+	// Size is the number of bytes Body yields. 0 means "find out": from
+	// the body when it is an io.ReaderAt and io.Seeker (the bytes from its
+	// current offset to its end), otherwise unknown. SizeUnknown (-1)
+	// streams until EOF. A positive size must match what the body yields:
+	// a mismatch fails with ErrInvalidInput, before any request when it
+	// can be seen then, otherwise before Complete, and the upload is aborted.
+	Size int64
+
+	// ContentType, ContentEncoding, ContentDisposition, ContentLanguage,
+	// CacheControl and Expires set the object's HTTP headers.
+	ContentType, ContentEncoding, ContentDisposition, ContentLanguage, CacheControl string
+	Expires                                                                         *time.Time
+	// Metadata is the object's user metadata (x-amz-meta-*).
+	Metadata map[string]string
+	// Tagging is the object's tag set, URL-query encoded ("k1=v1&k2=v2").
+	Tagging string
+	// ACL is a canned ACL; StorageClass the storage class.
+	ACL          types.ObjectCannedACL
+	StorageClass types.StorageClass
+
+	// ServerSideEncryption is "AES256", "aws:kms" or "aws:kms:dsse";
+	// SSEKMSKeyID, SSEKMSEncryptionContext and BucketKeyEnabled go with KMS.
+	ServerSideEncryption    types.ServerSideEncryption
+	SSEKMSKeyID             string
+	SSEKMSEncryptionContext string
+	BucketKeyEnabled        *bool
+	// SSECustomerAlgorithm ("AES256"), SSECustomerKey (the base64 key) and
+	// SSECustomerKeyMD5 select SSE-C; they are sent with every part. The
+	// key never appears in errors or events.
+	SSECustomerAlgorithm, SSECustomerKey, SSECustomerKeyMD5 string
+
+	// ChecksumAlgorithm and ChecksumType override Options'.
+	ChecksumAlgorithm types.ChecksumAlgorithm
+	ChecksumType      types.ChecksumType
+
+	// ExpectedBucketOwner, when set, makes S3 fail requests to a bucket
+	// owned by another account.
+	ExpectedBucketOwner string
+	// IfNoneMatch "*" makes the upload fail rather than overwrite an
+	// existing object.
+	IfNoneMatch string
+}
+
+// String describes the input without its body or secrets.
+func (in *UploadInput) String() string {
+	if in == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("UploadInput{s3://%s/%s size=%d}", in.Bucket, in.Key, in.Size)
+}
+
+// UploadOutput describes the stored object.
+type UploadOutput struct {
+	Bucket, Key string
+	// Location is the object's URL as reported by CompleteMultipartUpload
+	// ("" for a single PutObject).
+	Location string
+	// ETag and VersionID are as S3 reported them.
+	ETag, VersionID string
+	// UploadID is the multipart upload's ID, "" for a single PutObject.
+	UploadID string
+	// ChecksumAlgorithm, ChecksumType and Checksum describe the object's
+	// checksum; Checksum is base64 (composite values end in "-N") and was
+	// checked against the one computed locally.
+	ChecksumAlgorithm types.ChecksumAlgorithm
+	ChecksumType      types.ChecksumType
+	Checksum          string
+	// Size is the number of bytes stored.
+	Size int64
+	// PartSize is the size of the first parts (0 for a single PutObject).
+	PartSize int64
+	// Parts lists the parts in order (empty for a single PutObject).
+	Parts []Part
+}
+
+// Part is one stored part.
+type Part struct {
+	PartNumber int32
+	Size       int64
+	ETag       string
+	Checksum   string // base64
+}
+
+// validate checks the input before any request.
+func (in *UploadInput) validate() error {
+	switch {
+	case in.Bucket == "":
+		return invalidf("empty bucket name")
+	case in.Key == "":
+		return invalidf("empty key")
+	case len(in.Key) > mpu.MaxKeyLength:
+		return invalidf("key is %d bytes, more than S3's %d", len(in.Key), mpu.MaxKeyLength)
+	case !utf8.ValidString(in.Key):
+		return invalidf("key is not valid UTF-8")
+	case in.Body == nil:
+		return invalidf("nil body")
+	case in.Size < SizeUnknown:
+		return invalidf("size %d is negative (use SizeUnknown for a body of unknown size)", in.Size)
+	case in.Size > mpu.MaxObjectSize:
+		return invalidf("size %d is larger than S3's largest object (%d bytes)", in.Size, mpu.MaxObjectSize)
+	}
+	if (in.SSECustomerKey == "") != (in.SSECustomerAlgorithm == "") {
+		return invalidf("SSE-C needs both SSECustomerAlgorithm and SSECustomerKey")
+	}
+	if in.SSECustomerKey != "" && in.ServerSideEncryption != "" {
+		return invalidf("SSE-C cannot be combined with ServerSideEncryption %q", in.ServerSideEncryption)
+	}
+	return nil
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+// createInput is the CreateMultipartUpload request for the input.
+func (in *UploadInput) createInput(cs *checksum) *s3.CreateMultipartUploadInput {
+	return &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key),
+		ContentType: optString(in.ContentType), ContentEncoding: optString(in.ContentEncoding),
+		ContentDisposition: optString(in.ContentDisposition), ContentLanguage: optString(in.ContentLanguage),
+		CacheControl: optString(in.CacheControl), Expires: in.Expires, Metadata: maps.Clone(in.Metadata),
+		Tagging: optString(in.Tagging), ACL: in.ACL, StorageClass: in.StorageClass,
+		ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: optString(in.SSEKMSKeyID),
+		SSEKMSEncryptionContext: optString(in.SSEKMSEncryptionContext), BucketKeyEnabled: in.BucketKeyEnabled,
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5:   optString(in.SSECustomerKeyMD5),
+		ExpectedBucketOwner: optString(in.ExpectedBucketOwner),
+		ChecksumAlgorithm:   cs.algo, ChecksumType: cs.typ,
+	}
+}
+
+// putInput is the PutObject request for the input (body set by the caller).
+func (in *UploadInput) putInput(cs *checksum, size int64, sum partSum) *s3.PutObjectInput {
+	p := &s3.PutObjectInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ContentLength: aws.Int64(size),
+		ContentType: optString(in.ContentType), ContentEncoding: optString(in.ContentEncoding),
+		ContentDisposition: optString(in.ContentDisposition), ContentLanguage: optString(in.ContentLanguage),
+		CacheControl: optString(in.CacheControl), Expires: in.Expires, Metadata: maps.Clone(in.Metadata),
+		Tagging: optString(in.Tagging), ACL: in.ACL, StorageClass: in.StorageClass,
+		ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: optString(in.SSEKMSKeyID),
+		SSEKMSEncryptionContext: optString(in.SSEKMSEncryptionContext), BucketKeyEnabled: in.BucketKeyEnabled,
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5:   optString(in.SSECustomerKeyMD5),
+		ExpectedBucketOwner: optString(in.ExpectedBucketOwner), IfNoneMatch: optString(in.IfNoneMatch),
+		ChecksumAlgorithm: cs.algo,
+	}
+	checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	return p
+}
+
+// partInput is the UploadPart request for one part (body set by the caller).
+func (in *UploadInput) partInput(cs *checksum, uploadID string, n int32, size int64, sum partSum) *s3.UploadPartInput {
+	p := &s3.UploadPartInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), UploadId: aws.String(uploadID),
+		PartNumber: aws.Int32(n), ContentLength: aws.Int64(size), ChecksumAlgorithm: cs.algo,
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5:   optString(in.SSECustomerKeyMD5),
+		ExpectedBucketOwner: optString(in.ExpectedBucketOwner),
+	}
+	checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	return p
+}

@@ -1,0 +1,265 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+)
+
+// Defaults applied by New and Upload to zero-valued Options fields.
+const (
+	// DefaultPartSize is the part size when Options.PartSize is 0: 16 MiB.
+	DefaultPartSize int64 = 16 << 20
+	// DefaultConcurrency is the number of parts in flight when
+	// Options.Concurrency is 0.
+	DefaultConcurrency = 4
+	// DefaultMaxAttempts is the number of attempts (the first one included)
+	// of each request when Options.MaxAttempts is 0.
+	DefaultMaxAttempts = 5
+	// DefaultMaxElapsed bounds the time spent retrying one request when
+	// Options.MaxElapsed is 0.
+	DefaultMaxElapsed = 5 * time.Minute
+	// DefaultInitialBackoff is the first wait between attempts (before jitter).
+	DefaultInitialBackoff = 200 * time.Millisecond
+	// DefaultMaxBackoff caps the wait between attempts.
+	DefaultMaxBackoff = 20 * time.Second
+	// DefaultAbortTimeout bounds the whole abort, retries included.
+	DefaultAbortTimeout = 30 * time.Second
+	// DefaultAbortAttempts is the number of AbortMultipartUpload attempts.
+	DefaultAbortAttempts = 4
+	// DefaultChecksumAlgorithm is the checksum sent with every part and
+	// checked after Complete.
+	DefaultChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+)
+
+// PreflightMode says what Upload does with the answer of Options.Preflight.
+type PreflightMode int
+
+const (
+	// PreflightAuto, the zero value, means PreflightEnforce when
+	// Options.Preflight is set and PreflightOff otherwise.
+	PreflightAuto PreflightMode = iota
+	// PreflightOff skips the check.
+	PreflightOff
+	// PreflightWarn runs the check, reports a failure in a Preflight event
+	// and uploads anyway.
+	PreflightWarn
+	// PreflightEnforce runs the check and returns its error (an
+	// *UploadError with Op "Preflight") before the first request.
+	PreflightEnforce
+)
+
+// String returns "auto", "off", "warn" or "enforce".
+func (m PreflightMode) String() string {
+	switch m {
+	case PreflightAuto:
+		return "auto"
+	case PreflightOff:
+		return "off"
+	case PreflightWarn:
+		return "warn"
+	case PreflightEnforce:
+		return "enforce"
+	}
+	return fmt.Sprintf("PreflightMode(%d)", int(m))
+}
+
+// Checker checks, before an upload sends anything, that the caller may
+// perform every step the upload will take. The preflight package provides
+// one; Checker is declared here so that package need not be imported.
+type Checker interface {
+	// CheckUpload is given the request that will start the upload (bucket,
+	// key and the headers that policy conditions see: SSE, ACL, storage
+	// class, tagging, checksum) and the steps it will take: Initiate,
+	// UploadPart, Complete and, unless parts are left on error, Abort. A
+	// single PutObject is checked as Initiate alone, which needs the same
+	// s3:PutObject permission with the same headers. It returns nil when
+	// every step is allowed, an error wrapping ErrPermissionDenied that
+	// names the missing permissions when one is denied, and any other
+	// error when it could not decide.
+	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error
+}
+
+// Options configure an Uploader. The zero value of every field means its
+// default; New and Upload resolve the defaults in one place and reject
+// invalid values with an error wrapping ErrInvalidInput.
+type Options struct {
+	// PartSize is the size of each part but the last, between 5 MiB and
+	// 5 GiB (default DefaultPartSize). It grows when needed to fit a known
+	// size in 10,000 parts, and for bodies of unknown size it doubles every
+	// 1,000 parts so a stream of up to 5 TiB fits. Bodies no larger than
+	// PartSize are sent with a single PutObject.
+	PartSize int64
+	// Concurrency is the number of parts uploaded at once (default
+	// DefaultConcurrency). Streamed bodies hold at most Concurrency+1
+	// part buffers.
+	Concurrency int
+	// MaxAttempts is the number of attempts of each request, the first
+	// included (default DefaultMaxAttempts). Only errors the classifier
+	// calls throttling or transient are retried.
+	MaxAttempts int
+	// MaxElapsed bounds the time spent retrying one request (default
+	// DefaultMaxElapsed).
+	MaxElapsed time.Duration
+	// InitialBackoff and MaxBackoff shape the exponential wait between
+	// attempts, which has ±50% jitter (defaults DefaultInitialBackoff and
+	// DefaultMaxBackoff).
+	InitialBackoff, MaxBackoff time.Duration
+	// ClientMaxAttempts sets the SDK's own attempts per request made by the
+	// uploader. 0 (the default) means 1: the uploader's retries alone
+	// decide, so attempts are not multiplied. A positive value sets the
+	// SDK's attempts to it (total attempts are then up to MaxAttempts ×
+	// ClientMaxAttempts); a negative value leaves the client's retryer as
+	// configured.
+	ClientMaxAttempts int
+	// AbortTimeout bounds the abort that follows a failure, its retries
+	// included (default DefaultAbortTimeout). The abort runs on a context
+	// that the caller's cancellation does not end.
+	AbortTimeout time.Duration
+	// AbortAttempts is the number of AbortMultipartUpload attempts
+	// (default DefaultAbortAttempts).
+	AbortAttempts int
+	// LeavePartsOnError keeps the upload and its parts when the upload
+	// fails, instead of aborting it. The returned *UploadError names the
+	// upload ID.
+	LeavePartsOnError bool
+	// Listener receives progress events; nil means none.
+	Listener Listener
+	// RateLimit caps the bytes per second sent across all parts of one
+	// upload; 0 means no limit.
+	RateLimit int64
+	// ChecksumAlgorithm is the checksum computed locally, sent with each
+	// part and checked after Complete: CRC32, CRC32C (the default),
+	// CRC64NVME, SHA1 or SHA256. UploadInput.ChecksumAlgorithm overrides it.
+	ChecksumAlgorithm types.ChecksumAlgorithm
+	// ChecksumType is the object checksum of a multipart upload:
+	// FULL_OBJECT (the default for the CRC algorithms) or COMPOSITE (the
+	// only choice, and the default, for SHA1 and SHA256).
+	ChecksumType types.ChecksumType
+	// Preflight, when set, checks permissions before the first request;
+	// PreflightMode says what a failed check does.
+	Preflight     Checker
+	PreflightMode PreflightMode
+
+	// clock, when set, replaces the real clock and timers of the retries.
+	clock clock
+}
+
+// clock provides the time and timers of the retries, so tests need not sleep.
+type clock interface {
+	backoff.Clock
+	NewTimer() backoff.Timer
+}
+
+// Copy returns a copy of o.
+func (o Options) Copy() Options { return o }
+
+// resolve returns o with defaults applied, or an error wrapping
+// ErrInvalidInput when a field is out of range.
+func (o Options) resolve() (Options, error) {
+	bad := func(format string, a ...any) (Options, error) {
+		return o, invalidf(format, a...)
+	}
+	if o.PartSize == 0 {
+		o.PartSize = DefaultPartSize
+	}
+	if o.PartSize < mpu.MinPartSize || o.PartSize > mpu.MaxPartSize {
+		return bad("PartSize %d is outside S3's range of %d to %d bytes", o.PartSize, mpu.MinPartSize, mpu.MaxPartSize)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Concurrency < 1 {
+		return bad("Concurrency %d is less than 1", o.Concurrency)
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxAttempts < 1 {
+		return bad("MaxAttempts %d is less than 1", o.MaxAttempts)
+	}
+	if o.MaxElapsed == 0 {
+		o.MaxElapsed = DefaultMaxElapsed
+	}
+	if o.InitialBackoff == 0 {
+		o.InitialBackoff = DefaultInitialBackoff
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxElapsed < 0 || o.InitialBackoff < 0 || o.MaxBackoff < 0 {
+		return bad("negative retry durations")
+	}
+	if o.MaxBackoff < o.InitialBackoff {
+		o.MaxBackoff = o.InitialBackoff
+	}
+	if o.AbortTimeout == 0 {
+		o.AbortTimeout = DefaultAbortTimeout
+	}
+	if o.AbortTimeout < 0 {
+		return bad("AbortTimeout %v is negative", o.AbortTimeout)
+	}
+	if o.AbortAttempts == 0 {
+		o.AbortAttempts = DefaultAbortAttempts
+	}
+	if o.AbortAttempts < 1 {
+		return bad("AbortAttempts %d is less than 1", o.AbortAttempts)
+	}
+	if o.RateLimit < 0 {
+		return bad("RateLimit %d is negative", o.RateLimit)
+	}
+	if o.ChecksumAlgorithm == "" {
+		o.ChecksumAlgorithm = DefaultChecksumAlgorithm
+	}
+	if _, err := checksumFor(o.ChecksumAlgorithm, o.ChecksumType); err != nil {
+		return o, err
+	}
+	switch o.PreflightMode {
+	case PreflightAuto:
+		o.PreflightMode = PreflightOff
+		if o.Preflight != nil {
+			o.PreflightMode = PreflightEnforce
+		}
+	case PreflightOff, PreflightWarn, PreflightEnforce:
+	default:
+		return bad("unknown PreflightMode %d", int(o.PreflightMode))
+	}
+	if o.PreflightMode != PreflightOff && o.Preflight == nil {
+		return bad("PreflightMode %v needs a Preflight checker", o.PreflightMode)
+	}
+	if o.clock == nil {
+		o.clock = realClock{}
+	}
+	return o, nil
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) NewTimer() backoff.Timer { return &realTimer{} }
+
+// realTimer implements backoff.Timer with a time.Timer.
+type realTimer struct{ t *time.Timer }
+
+func (r *realTimer) Start(d time.Duration) {
+	if r.t == nil {
+		r.t = time.NewTimer(d)
+		return
+	}
+	r.t.Reset(d)
+}
+
+func (r *realTimer) Stop() {
+	if r.t != nil {
+		r.t.Stop()
+	}
+}
+
+func (r *realTimer) C() <-chan time.Time { return r.t.C }

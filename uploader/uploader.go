@@ -1,0 +1,696 @@
+// Package uploader uploads objects to S3 (and S3-compatible servers) as
+// concurrent multipart uploads that never leave orphaned parts behind.
+//
+// An Uploader is made with New from any client that implements API, such
+// as *s3.Client. Upload sends a body as a single PutObject when it fits in
+// one part, and otherwise as a multipart upload with parts sent
+// concurrently:
+//
+//   - A body that is an io.ReaderAt of known size (a regular *os.File, a
+//     *bytes.Reader, ...) is read in place, part by part, through a fresh
+//     io.SectionReader for each attempt: nothing is copied into buffers.
+//   - Any other io.Reader is streamed through at most Concurrency+1 part
+//     buffers, reused from part to part.
+//   - Each request is retried, with exponential backoff and jitter, when the
+//     one classifier of the module calls its error throttling or transient;
+//     permission, not-found and invalid-request errors are not retried.
+//   - Each part carries its checksum (CRC32C by default), computed locally;
+//     after Complete the object's checksum reported by S3 is compared with
+//     the one computed locally, and a difference fails with
+//     ErrChecksumMismatch.
+//   - Once a multipart upload exists, every failure ends in
+//     AbortMultipartUpload, on a context the caller's cancellation does not
+//     end, with its own timeout and retries, unless
+//     Options.LeavePartsOnError is set.
+//
+// # Errors
+//
+// Upload returns an *UploadError (use errors.As) saying which operation
+// failed, for which part, and whether the upload was aborted; the abort's
+// own error is joined to the cause. errors.Is with ErrPermissionDenied,
+// ErrNotFound, ErrInvalidInput, ErrThrottled, ErrCanceled, ErrTransient,
+// ErrChecksumMismatch or ErrSourceChanged tests the category, and errors.As
+// still reaches the SDK's errors (smithy.APIError and others). Invalid input
+// or options fail with ErrInvalidInput before any request.
+//
+// # Concurrency
+//
+// An Uploader is safe for concurrent use by several goroutines; each
+// Upload has its own options (per-call option functions apply to a copy).
+// Upload returns only after every goroutine it started has ended. The
+// Listener of an upload is called synchronously and never concurrently
+// for that upload.
+package uploader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// API is the part of the S3 client the uploader uses, with the
+// aws-sdk-go-v2 signatures: *s3.Client implements it.
+type API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
+var _ API = (*s3.Client)(nil)
+
+// S3 operation names used in UploadError.Op and Retry.Op.
+const (
+	OpPutObject               = "PutObject"
+	OpCreateMultipartUpload   = "CreateMultipartUpload"
+	OpUploadPart              = "UploadPart"
+	OpCompleteMultipartUpload = "CompleteMultipartUpload"
+	OpAbortMultipartUpload    = "AbortMultipartUpload"
+	OpHeadObject              = "HeadObject"
+)
+
+// Uploader uploads objects. Make one with New; it is safe for concurrent use.
+type Uploader struct {
+	client  API
+	options Options
+}
+
+// New returns an Uploader using client, with options set by optFns.
+// Invalid options are reported by Upload, as errors wrapping ErrInvalidInput.
+func New(client API, optFns ...func(*Options)) *Uploader {
+	u := &Uploader{client: client}
+	for _, fn := range optFns {
+		fn(&u.options)
+	}
+	return u
+}
+
+// Options returns a copy of the Uploader's options (defaults unresolved).
+func (u *Uploader) Options() Options { return u.options }
+
+// Upload uploads in.Body to in.Bucket/in.Key. optFns change a copy of the
+// Uploader's options for this call only. On failure it returns an
+// *UploadError; a multipart upload that was created has then been aborted
+// unless Options.LeavePartsOnError is set or the abort failed (see
+// UploadError.Aborted).
+func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*Options)) (*UploadOutput, error) {
+	o := u.options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if in == nil {
+		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+	}
+	invalid := func(err error) (*UploadOutput, error) {
+		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
+	}
+	if ctx == nil {
+		return invalid(invalidf("nil context"))
+	}
+	if u.client == nil {
+		return invalid(invalidf("nil client"))
+	}
+	o, err := o.resolve()
+	if err != nil {
+		return invalid(err)
+	}
+	if err := in.validate(); err != nil {
+		return invalid(err)
+	}
+	algo, typ := o.ChecksumAlgorithm, o.ChecksumType
+	if in.ChecksumAlgorithm != "" {
+		algo, typ = in.ChecksumAlgorithm, in.ChecksumType
+	} else if in.ChecksumType != "" {
+		typ = in.ChecksumType
+	}
+	cs, err := checksumFor(algo, typ)
+	if err != nil {
+		return invalid(err)
+	}
+	up := &upload{client: u.client, o: o, in: in, cs: cs, limiter: newLimiter(o.RateLimit), size: SizeUnknown}
+	sdkAttempts := func(*s3.Options) {}
+	if o.ClientMaxAttempts >= 0 {
+		n := max(o.ClientMaxAttempts, 1)
+		sdkAttempts = func(so *s3.Options) { so.RetryMaxAttempts = n }
+	}
+	up.ctlOpts = []func(*s3.Options){sdkAttempts}
+	up.dataOpts = []func(*s3.Options){sdkAttempts, s3.WithAPIOptions(addPayloadHashMiddleware)}
+	return up.run(ctx)
+}
+
+// upload is the state of one call to Upload.
+type upload struct {
+	client  API
+	o       Options
+	in      *UploadInput
+	cs      *checksum
+	em      *emitter
+	limiter *rate.Limiter
+	sent    atomic.Int64
+
+	ctlOpts, dataOpts []func(*s3.Options)
+
+	parent    context.Context // the caller's context, for the abort
+	uploadID  string
+	partSize  int64
+	size      int64 // SizeUnknown until known
+	parts     []*partRecord
+	completed bool // CompleteMultipartUpload succeeded: nothing to abort
+	pool      *bufferPool
+}
+
+// partError carries the operation and part of a worker's failure.
+type partError struct {
+	op  string
+	n   int32
+	err error
+}
+
+func (e *partError) Error() string { return e.err.Error() }
+func (e *partError) Unwrap() error { return e.err }
+
+func (up *upload) run(ctx context.Context) (*UploadOutput, error) {
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+
+	in := up.in
+	if ra, off, avail, ok := readerAtBody(in.Body); ok {
+		if in.Size > 0 && in.Size != avail {
+			return nil, up.fail(OpValidate, 0, invalidf("Size is %d but the body holds %d bytes", in.Size, avail))
+		}
+		return up.runReaderAt(ctx, ra, off, avail)
+	}
+	return up.runStream(ctx)
+}
+
+func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int64) (*UploadOutput, error) {
+	up.size = size
+	if size <= up.o.PartSize {
+		if err := up.preflight(ctx, false); err != nil {
+			return nil, err
+		}
+		return up.putSingle(ctx, size, sectionOpener(ra, off, size), func() (partSum, error) {
+			return up.hashSection(ra, off, size)
+		})
+	}
+	ps, err := partSizeFor(size, up.o.PartSize)
+	if err != nil {
+		return nil, up.fail(OpValidate, 0, err)
+	}
+	if err := up.preflight(ctx, true); err != nil {
+		return nil, err
+	}
+	up.partSize = ps
+	up.parts = planParts(off, size, ps)
+	return up.multipart(ctx, func(gctx context.Context, g *errgroup.Group) error {
+		for _, rec := range up.parts {
+			if gctx.Err() != nil {
+				return nil
+			}
+			g.Go(func() error {
+				sum, err := up.hashSection(ra, rec.Offset, rec.Size)
+				if err != nil {
+					return &partError{op: OpReadBody, n: rec.Number, err: err}
+				}
+				rec.sum = sum
+				return up.sendPart(gctx, rec, sectionOpener(ra, rec.Offset, rec.Size))
+			})
+		}
+		return nil
+	})
+}
+
+func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
+	in, o := up.in, &up.o
+	st := &stream{r: in.Body}
+	known := in.Size > 0
+	readErr := func(n int32, err error) error {
+		return &partError{op: OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
+	}
+	if known && in.Size <= o.PartSize {
+		buf := make([]byte, in.Size)
+		n, more, err := st.fill(buf)
+		if err != nil {
+			return nil, up.failErr(readErr(0, err))
+		}
+		if int64(n) != in.Size || more {
+			return nil, up.fail(OpReadBody, 0, sizeMismatch(in.Size, st.read, more))
+		}
+		up.size = in.Size
+		if err := up.preflight(ctx, false); err != nil {
+			return nil, err
+		}
+		return up.putSingle(ctx, in.Size, bytesOpener(buf), func() (partSum, error) { return up.hashBytes(buf), nil })
+	}
+
+	up.pool = newBufferPool(o.Concurrency + 1)
+	partSize := o.PartSize
+	if known {
+		ps, err := partSizeFor(in.Size, o.PartSize)
+		if err != nil {
+			return nil, up.fail(OpValidate, 0, err)
+		}
+		partSize, up.size = ps, in.Size
+	}
+	up.partSize = partSize
+
+	// For an unknown size, read the first part before starting anything:
+	// a body that fits in one part is sent with PutObject.
+	var first []byte
+	var firstN int
+	var firstMore bool
+	if !known {
+		buf, err := up.pool.get(ctx, partSize)
+		if err != nil {
+			return nil, up.failErr(err)
+		}
+		n, more, err := st.fill(buf)
+		if err != nil {
+			up.pool.put(buf)
+			return nil, up.failErr(readErr(1, err))
+		}
+		if !more {
+			defer up.pool.put(buf)
+			data := buf[:n]
+			up.size = int64(n)
+			if err := up.preflight(ctx, false); err != nil {
+				return nil, err
+			}
+			return up.putSingle(ctx, int64(n), bytesOpener(data), func() (partSum, error) { return up.hashBytes(data), nil })
+		}
+		first, firstN, firstMore = buf, n, more
+	}
+	if err := up.preflight(ctx, true); err != nil {
+		if first != nil {
+			up.pool.put(first)
+		}
+		return nil, err
+	}
+
+	return up.multipart(ctx, func(gctx context.Context, g *errgroup.Group) error {
+		var offset int64
+		for number := int32(1); ; number++ {
+			size := streamPartSize(partSize, number)
+			if known {
+				size = min(partSize, in.Size-offset)
+			}
+			var (
+				buf  []byte
+				n    int
+				more bool
+			)
+			if first != nil {
+				buf, n, more, first = first, firstN, firstMore, nil
+			} else {
+				if number > mpu.MaxParts {
+					return &partError{op: OpReadBody, n: number, err: invalidf(
+						"the body is larger than %d parts can hold (%d bytes read so far); give its size or a larger PartSize", mpu.MaxParts, offset)}
+				}
+				var err error
+				if buf, err = up.pool.get(gctx, size); err != nil {
+					if gctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+				if n, more, err = st.fill(buf); err != nil {
+					up.pool.put(buf)
+					return readErr(number, err)
+				}
+			}
+			offset += int64(n)
+			last := !more
+			if known {
+				if int64(n) < size || offset == in.Size && more {
+					up.pool.put(buf)
+					return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, st.read, more)}
+				}
+				last = offset == in.Size
+			}
+			if n == 0 {
+				// An empty part can only follow a body that ended exactly
+				// at a part boundary; fill reports that as the end already.
+				up.pool.put(buf)
+				return nil
+			}
+			rec := &partRecord{Number: number, Offset: offset - int64(n), Size: int64(n)}
+			up.parts = append(up.parts, rec)
+			if gctx.Err() != nil {
+				up.pool.put(buf)
+				return nil
+			}
+			data := buf[:n]
+			g.Go(func() error {
+				defer up.pool.put(buf)
+				rec.sum = up.hashBytes(data)
+				return up.sendPart(gctx, rec, bytesOpener(data))
+			})
+			if last {
+				return nil
+			}
+		}
+	})
+}
+
+func sizeMismatch(want, read int64, more bool) error {
+	if more {
+		return invalidf("the body holds more than the %d bytes Size declares", want)
+	}
+	return invalidf("the body ended after %d bytes, Size declares %d", read, want)
+}
+
+func (up *upload) hashBytes(b []byte) partSum {
+	h := up.cs.new()
+	h.Write(b)
+	return up.cs.sum(h)
+}
+
+// preflight runs the permission check, if any.
+func (up *upload) preflight(ctx context.Context, multipart bool) error {
+	if up.o.PreflightMode == PreflightOff {
+		return nil
+	}
+	steps := []mpu.Step{mpu.Initiate}
+	if multipart {
+		steps = append(steps, mpu.UploadPart, mpu.Complete)
+		if !up.o.LeavePartsOnError {
+			steps = append(steps, mpu.Abort)
+		}
+	}
+	cin := up.in.createInput(up.cs)
+	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
+	err := up.o.Preflight.CheckUpload(ctx, cin, steps)
+	if err == nil {
+		return nil
+	}
+	if up.o.PreflightMode == PreflightWarn {
+		if perr := up.em.emit(Preflight{Err: err}); perr != nil {
+			return up.fail(OpListener, 0, perr)
+		}
+		return nil
+	}
+	return up.fail(OpPreflight, 0, err)
+}
+
+// putSingle sends the whole body with one PutObject.
+func (up *upload) putSingle(ctx context.Context, size int64, open func() io.ReadSeeker, hash func() (partSum, error)) (*UploadOutput, error) {
+	sum, err := hash()
+	if err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	rec := &partRecord{Size: size, sum: sum, Checksum: sum.String()}
+	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1}); err != nil {
+		return nil, up.fail(OpListener, 0, err)
+	}
+	pin := up.in.putInput(up.cs, size, sum)
+	var out *s3.PutObjectOutput
+	_, err = up.retry(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		body := up.newBody(ctx, rec, open)
+		in := *pin
+		in.Body = body
+		o, err := up.client.PutObject(ctx, &in, up.dataOpts...)
+		body.detach()
+		out = o
+		return err
+	})
+	if err != nil {
+		return nil, up.fail(OpPutObject, 0, err)
+	}
+	up.completed = true
+	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
+	if got != "" && got != rec.Checksum {
+		return nil, up.fail(OpPutObject, 0, fmt.Errorf("%w: the server reports %s %s for the object, computed locally %s; the object was stored",
+			ErrChecksumMismatch, up.cs.algo, got, rec.Checksum))
+	}
+	res := &UploadOutput{
+		Bucket: up.in.Bucket, Key: up.in.Key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId),
+		ChecksumAlgorithm: up.cs.algo, ChecksumType: types.ChecksumTypeFullObject, Checksum: rec.Checksum, Size: size,
+	}
+	return up.finish(res)
+}
+
+// multipart creates the upload, runs produce (which starts the part
+// uploads in g), completes the upload, and aborts it on any failure.
+func (up *upload) multipart(ctx context.Context, produce func(gctx context.Context, g *errgroup.Group) error) (*UploadOutput, error) {
+	cin := up.in.createInput(up.cs)
+	var cout *s3.CreateMultipartUploadOutput
+	_, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
+		cout = o
+		return err
+	})
+	if err == nil && aws.ToString(cout.UploadId) == "" {
+		err = errors.New("CreateMultipartUpload returned no upload ID")
+	}
+	if err != nil {
+		return nil, up.fail(OpCreateMultipartUpload, 0, err)
+	}
+	up.uploadID = aws.ToString(cout.UploadId)
+	parts := -1
+	if up.size >= 0 {
+		parts = len(up.parts)
+		if parts == 0 {
+			parts = int((up.size + up.partSize - 1) / up.partSize)
+		}
+	}
+	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Size: up.size, PartSize: up.partSize, Parts: parts}); err != nil {
+		return nil, up.fail(OpListener, 0, err)
+	}
+
+	pctx, pcancel := context.WithCancelCause(ctx)
+	defer pcancel(nil)
+	g, gctx := errgroup.WithContext(pctx)
+	g.SetLimit(up.o.Concurrency)
+	perr := produce(gctx, g)
+	if perr != nil {
+		pcancel(perr)
+	}
+	werr := g.Wait()
+	if perr != nil {
+		return nil, up.failErr(perr)
+	}
+	if werr != nil {
+		return nil, up.failErr(werr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, up.fail(OpUploadPart, 0, context.Cause(ctx))
+	}
+	out, err := up.complete(ctx)
+	if err != nil {
+		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+	}
+	return up.finish(out)
+}
+
+func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
+	if err := up.em.emit(Completed{Output: out}); err != nil {
+		return nil, up.fail(OpListener, 0, fmt.Errorf("%w (the object was stored)", err))
+	}
+	return out, nil
+}
+
+// sendPart uploads one part, with retries.
+func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+	rec.Checksum = rec.sum.String()
+	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
+	n, err := up.retry(ctx, OpUploadPart, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		body := up.newBody(ctx, rec, open)
+		in := *pin
+		in.Body = body
+		out, err := up.client.UploadPart(ctx, &in, up.dataOpts...)
+		body.detach()
+		if err != nil {
+			return err
+		}
+		got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
+		if got != "" && got != rec.Checksum {
+			return fmt.Errorf("%w: the server reports %s %s for part %d, computed locally %s",
+				ErrChecksumMismatch, up.cs.algo, got, rec.Number, rec.Checksum)
+		}
+		rec.ETag = aws.ToString(out.ETag)
+		return nil
+	})
+	rec.Attempts = n
+	if err != nil {
+		return &partError{op: OpUploadPart, n: rec.Number, err: err}
+	}
+	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
+		return &partError{op: OpListener, err: err}
+	}
+	return nil
+}
+
+// complete completes the upload and checks the object's checksum.
+func (up *upload) complete(ctx context.Context) (*UploadOutput, error) {
+	sums := make([]partSum, len(up.parts))
+	sizes := make([]int64, len(up.parts))
+	cparts := make([]types.CompletedPart, len(up.parts))
+	var total int64
+	for i, p := range up.parts {
+		sums[i], sizes[i] = p.sum, p.Size
+		total += p.Size
+		cparts[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(p.Number)}
+		checksumFields{&cparts[i].ChecksumCRC32, &cparts[i].ChecksumCRC32C, &cparts[i].ChecksumCRC64NVME,
+			&cparts[i].ChecksumSHA1, &cparts[i].ChecksumSHA256}.set(up.cs.algo, p.Checksum)
+	}
+	if up.size >= 0 && total != up.size {
+		return nil, invalidf("the parts hold %d bytes, the body was to have %d", total, up.size)
+	}
+	expected := up.cs.object(sums, sizes)
+	in := up.in
+	cin := &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), UploadId: aws.String(up.uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: cparts},
+		ChecksumType:    up.cs.typ, MpuObjectSize: aws.Int64(total),
+		ExpectedBucketOwner: optString(in.ExpectedBucketOwner), IfNoneMatch: optString(in.IfNoneMatch),
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
+	}
+	if up.cs.typ == types.ChecksumTypeFullObject {
+		checksumFields{&cin.ChecksumCRC32, &cin.ChecksumCRC32C, &cin.ChecksumCRC64NVME, &cin.ChecksumSHA1, &cin.ChecksumSHA256}.set(up.cs.algo, expected)
+	}
+	var out *s3.CompleteMultipartUploadOutput
+	_, err := up.retry(ctx, OpCompleteMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
+		o, err := up.client.CompleteMultipartUpload(ctx, cin, up.ctlOpts...)
+		if err == nil {
+			out = o
+			return nil
+		}
+		if attempt > 1 && s3err.Code(err) == "NoSuchUpload" {
+			// An earlier attempt may have completed the upload and lost
+			// its answer: the object tells.
+			head, herr := up.verifyStored(ctx, total, expected)
+			if herr != nil {
+				return fmt.Errorf("%w; and the object does not show an earlier attempt completed it: %w", err, herr)
+			}
+			out = head
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	up.completed = true
+	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
+	if got != "" && !sameChecksum(got, expected, len(up.parts)) {
+		return nil, fmt.Errorf("%w: the server reports %s %s (%s) for the object, computed locally %s; the object was stored",
+			ErrChecksumMismatch, up.cs.algo, got, up.cs.typ, expected)
+	}
+	parts := make([]Part, len(up.parts))
+	for i, p := range up.parts {
+		parts[i] = Part{PartNumber: p.Number, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum}
+	}
+	return &UploadOutput{
+		Bucket: in.Bucket, Key: in.Key, Location: aws.ToString(out.Location), ETag: aws.ToString(out.ETag),
+		VersionID: aws.ToString(out.VersionId), UploadID: up.uploadID, ChecksumAlgorithm: up.cs.algo,
+		ChecksumType: up.cs.typ, Checksum: expected, Size: total, PartSize: up.partSize, Parts: parts,
+	}, nil
+}
+
+// sameChecksum compares checksums, allowing a composite one reported
+// without its "-N" suffix.
+func sameChecksum(got, want string, parts int) bool {
+	if got == want {
+		return true
+	}
+	if i := strings.LastIndexByte(want, '-'); i >= 0 && !strings.Contains(got, "-") {
+		return got == want[:i] && want[i+1:] == fmt.Sprint(parts)
+	}
+	return false
+}
+
+// verifyStored checks with HeadObject that the object has the size and
+// checksum of this upload, and returns it as a Complete answer.
+func (up *upload) verifyStored(ctx context.Context, size int64, checksum string) (*s3.CompleteMultipartUploadOutput, error) {
+	in := up.in
+	head, err := up.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled,
+		ExpectedBucketOwner:  optString(in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
+	}, up.ctlOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("HeadObject: %w", err)
+	}
+	if got := aws.ToInt64(head.ContentLength); got != size {
+		return nil, fmt.Errorf("the object has %d bytes, this upload %d", got, size)
+	}
+	got := checksumFields{&head.ChecksumCRC32, &head.ChecksumCRC32C, &head.ChecksumCRC64NVME, &head.ChecksumSHA1, &head.ChecksumSHA256}.get(up.cs.algo)
+	if got == "" {
+		return nil, fmt.Errorf("the object has no %s checksum to compare", up.cs.algo)
+	}
+	if !sameChecksum(got, checksum, len(up.parts)) {
+		return nil, fmt.Errorf("the object's %s is %s, this upload's %s", up.cs.algo, got, checksum)
+	}
+	out := &s3.CompleteMultipartUploadOutput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ETag: head.ETag, VersionId: head.VersionId,
+		ChecksumType: head.ChecksumType,
+	}
+	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(up.cs.algo, got)
+	return out, nil
+}
+
+// failErr is fail for an error that may carry its operation and part.
+func (up *upload) failErr(err error) *UploadError {
+	var pe *partError
+	if errors.As(err, &pe) {
+		return up.fail(pe.op, pe.n, pe.err)
+	}
+	return up.fail(OpUploadPart, 0, err)
+}
+
+// fail builds the UploadError for cause, aborting the multipart upload
+// first when one exists, and reports it to the listener.
+func (up *upload) fail(op string, part int32, cause error) *UploadError {
+	if perr := up.em.panicErr(); perr != nil {
+		op, part, cause = OpListener, 0, perr
+	}
+	e := &UploadError{
+		Op: op, Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, PartNumber: part,
+		Err: s3err.Mark(cause),
+	}
+	if up.uploadID != "" && !up.completed && !up.o.LeavePartsOnError {
+		e.Aborted, e.AbortErr = up.abort()
+	}
+	_ = up.em.emit(Failed{Err: e})
+	return e
+}
+
+// abort aborts the multipart upload on a context that the caller's
+// cancellation does not end, with its own timeout and retries. An upload
+// already gone (NoSuchUpload) counts as aborted: no parts remain.
+func (up *upload) abort() (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(up.parent), up.o.AbortTimeout)
+	defer cancel()
+	in := &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(up.uploadID),
+		ExpectedBucketOwner: optString(up.in.ExpectedBucketOwner),
+	}
+	n, err := up.retry(ctx, OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
+		_, err := up.client.AbortMultipartUpload(ctx, in, up.ctlOpts...)
+		if s3err.Code(err) == "NoSuchUpload" {
+			return nil
+		}
+		return err
+	})
+	err = s3err.Mark(err)
+	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: n, Err: err})
+	return err == nil, err
+}
