@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// cleanupStale aborts the multipart uploads under the prefix that this tool left behind
+// (an interrupted or killed run) and reports those it may not abort.
+//
+// An upload is the tool's own when its ID is in the local upload journal, or when the
+// server names its initiator and that is the caller, or, on servers that do not report
+// initiators, when its key is one the tool writes (a file of DIR, a file in the manifest,
+// or the manifest). Uploads started after this run began are left alone, and so are
+// uploads of other initiators (reported). Whether the caller may abort follows the
+// owner-or-initiator rules (preflight decides, for the server profile in use); a refusal
+// is reported with who may abort the upload and how to clean it up. With dry set, nothing
+// is aborted: the uploads that would be are listed.
+func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, dry bool) error {
+	d := b.o.dest
+	ups, err := listUploads(ctx, b.client, d)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.sum.warn("could not list the multipart uploads under the prefix (%s): uploads left by an interrupted run were not cleaned up", errText(err))
+		return nil
+	}
+	for _, u := range ups {
+		key, id := aws.ToString(u.Key), aws.ToString(u.UploadId)
+		if u.Initiated != nil && u.Initiated.After(b.runAt) {
+			continue
+		}
+		initiator := initiatorOf(u)
+		rel := strings.TrimPrefix(key, d.Prefix)
+		own := b.jnl.has(id) ||
+			(initiator != "" && b.perm.caller != "" && initiator == b.perm.caller) ||
+			(initiator == "" && (managed[rel] || b.store.get(rel) != nil || key == d.manifestKey()))
+		su := staleUpload{Key: key, UploadID: id, Initiator: initiator}
+		if u.Initiated != nil {
+			su.Initiated = *u.Initiated
+		}
+		if !own {
+			who := initiator
+			if who == "" {
+				who = "an unknown initiator"
+			}
+			su.Reason = fmt.Sprintf("not started by this tool (initiator %s); left alone", who)
+			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
+			continue
+		}
+		if reason, denied := b.perm.abortDenied(key, initiator); denied {
+			su.Reason = reason
+			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
+			continue
+		}
+		if dry {
+			su.Reason = "would be aborted"
+			b.sum.AbortedUploads = append(b.sum.AbortedUploads, su)
+			continue
+		}
+		_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(d.Bucket), Key: u.Key, UploadId: u.UploadId})
+		if err != nil && apiCode(err) != "NoSuchUpload" {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			su.Reason = "abort failed: " + errText(err)
+			if apiCode(err) == "AccessDenied" {
+				su.Reason += "; " + b.perm.whoMayAbort(key, initiator)
+			}
+			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
+			continue
+		}
+		b.jnl.done(id)
+		b.sum.AbortedUploads = append(b.sum.AbortedUploads, su)
+	}
+	return nil
+}
+
+// listUploads returns every multipart upload under the destination's prefix.
+func listUploads(ctx context.Context, client *s3.Client, d destination) ([]types.MultipartUpload, error) {
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(d.Bucket)}
+	if d.Prefix != "" {
+		in.Prefix = aws.String(d.Prefix)
+	}
+	var all []types.MultipartUpload
+	for {
+		out, err := client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.Uploads...)
+		if !aws.ToBool(out.IsTruncated) || (aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "") {
+			return all, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+// initiatorOf returns the upload's initiator as an ARN, or "" when the server did not say.
+func initiatorOf(u types.MultipartUpload) string {
+	if u.Initiator == nil {
+		return ""
+	}
+	id := aws.ToString(u.Initiator.ID)
+	if strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return ""
+}

@@ -1,0 +1,30 @@
+// Command s3backup backs a directory up to S3, incrementally, and restores it.
+//
+//	s3backup run DIR s3://bucket/prefix        upload new and changed files (and --delete gone ones)
+//	s3backup verify s3://bucket/prefix DIR     compare the manifest, the objects and the local files
+//	s3backup restore s3://bucket/prefix DIR    download the backup into DIR
+//
+// A backup is the objects under the prefix (one per file, keyed by its path relative to DIR)
+// plus a manifest object, PREFIX.s3backup/manifest.json, recording each file's size,
+// modification time, mode, CRC32C and the object's ETag and version. The manifest is also
+// cached locally; it lists only files whose upload completed, so an interrupted run is picked
+// up by the next one, which skips what is recorded and unchanged (by size and modification
+// time, without reading the file) and aborts the multipart uploads the interrupted run left.
+//
+// It is built on the s3mpu public API: the uploader for large files (multipart, retries,
+// abort on failure) and preflight for checking permissions before anything is sent.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
