@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3mpu/s3mpu/uploader"
+)
+
+// putLarge sends a file at or above the multipart threshold with the uploader: parts read
+// in place from the file (no buffers), slots parts in flight, retries, and an abort of the
+// upload on any failure. The upload's ID is journaled as soon as it exists, so a run that
+// is killed leaves an upload the next run recognises as its own.
+func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*manifestEntry, error) {
+	f, fi, err := openStable(j.file.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := fi.Size()
+	var body io.Reader = f
+	if b.limit != nil {
+		body = io.NewSectionReader(b.limit.readerAt(ctx, f), 0, size)
+	}
+	l := &largeListener{b: b, key: j.key}
+	up := uploader.New(b.client, func(o *uploader.Options) {
+		o.PartSize = b.o.partSize
+		o.Concurrency = slots
+		o.Listener = l
+	})
+	in := &uploader.UploadInput{Bucket: b.o.dest.Bucket, Key: j.key, Body: body, Size: size}
+	var kmsKey *string
+	b.applyObjectSettings(&in.ServerSideEncryption, &kmsKey, &in.StorageClass)
+	if kmsKey != nil {
+		in.SSEKMSKeyID = *kmsKey
+	}
+	out, err := up.Upload(ctx, in)
+	// Leave exactly the file's bytes counted when it succeeded, none when it failed.
+	settled := int64(0)
+	if err == nil {
+		settled = size
+	}
+	b.prog.bytesDone.Add(settled - l.sent.Load())
+	if err != nil {
+		return nil, err
+	}
+	b.sum.addBytes(size)
+	after, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !sameState(fi, after) {
+		return nil, errChanged
+	}
+	// The manifest records the file's full CRC32C. The uploader's object checksum is that
+	// value when it is a full-object CRC32C; otherwise (a composite checksum) read the file.
+	crc := ""
+	if out.ChecksumAlgorithm == types.ChecksumAlgorithmCrc32c && out.ChecksumType == types.ChecksumTypeFullObject && out.Checksum != "" {
+		crc = out.Checksum
+	} else {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		var n int64
+		if crc, n, err = fileCRC32C(f); err != nil {
+			return nil, err
+		}
+		if n != size {
+			return nil, errChanged
+		}
+	}
+	objSum := ""
+	if out.Checksum != "" {
+		objSum = string(out.ChecksumAlgorithm) + ":" + out.Checksum
+	}
+	return &manifestEntry{
+		Size: size, MTimeNs: fi.ModTime().UnixNano(), Mode: uint32(fi.Mode().Perm()), CRC32C: crc,
+		ETag: out.ETag, VersionID: out.VersionID, ObjectChecksum: objSum, Parts: len(out.Parts),
+		Uploaded: b.a.now().UTC(),
+	}, nil
+}
+
+// largeListener journals the upload ID and counts the bytes sent for the display.
+type largeListener struct {
+	b    *backupRun
+	key  string
+	sent atomic.Int64
+}
+
+func (l *largeListener) OnEvent(e uploader.Event) {
+	switch e := e.(type) {
+	case uploader.Started:
+		if e.UploadID != "" {
+			// A journal that cannot be written only costs the next run the ability to
+			// recognise this upload on servers that hide initiators; the upload goes on.
+			_ = l.b.jnl.add(e.UploadID, l.key)
+		}
+	case uploader.BytesSent:
+		l.sent.Add(e.Bytes)
+		l.b.prog.bytesDone.Add(e.Bytes)
+	case uploader.Completed:
+		if e.Output != nil && e.Output.UploadID != "" {
+			l.b.jnl.done(e.Output.UploadID)
+		}
+	case uploader.Aborted:
+		if e.Err == nil {
+			l.b.jnl.done(e.UploadID)
+		}
+	}
+}
+
+// describeUploadErr shortens an uploader error to the operation that failed, its cause and,
+// when the upload could not be aborted, its ID and the abort's error.
+func describeUploadErr(err error, base string) string {
+	var ue *uploader.UploadError
+	if !errors.As(err, &ue) {
+		return base
+	}
+	s := ue.Op
+	if ue.PartNumber > 0 {
+		s += fmt.Sprintf(" part %d", ue.PartNumber)
+	}
+	s += ": " + errText(ue.Err)
+	if ue.UploadID != "" && !ue.Aborted && ue.AbortErr != nil {
+		s += fmt.Sprintf(" (upload %s NOT aborted: %s)", ue.UploadID, errText(ue.AbortErr))
+	}
+	return s
+}
