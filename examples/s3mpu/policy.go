@@ -191,8 +191,9 @@ func policyInputError(err error) error {
 }
 
 // trimPkg drops the "preflight: " prefix from library errors shown to users.
+// The library's ": invalid input" suffix is dropped too: the exit status says it.
 func trimPkg(err error) string {
-	return strings.TrimPrefix(err.Error(), "preflight: ")
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "preflight: "), ": invalid input")
 }
 
 // evalJSON is the --json output of `policy eval`.

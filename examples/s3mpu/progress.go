@@ -205,7 +205,7 @@ func (l *lineProgress) partDone() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if now.Sub(l.last) < l.every && l.done.Load() != l.parts.Load() {
+	if now.Sub(l.last) < l.every {
 		return
 	}
 	l.last = now

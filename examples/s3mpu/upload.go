@@ -1,7 +1,357 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/spf13/cobra"
+)
+
+// uploadFlags are the flags of `s3mpu upload` besides the object and check flags.
+type uploadFlags struct {
+	partSize          string
+	concurrency       int
+	rateLimit         string
+	preflightMode     string
+	leavePartsOnError bool
+	progress          string
+}
+
+const uploadLong = `Upload a file (or stdin, given as -) to S3 as a multipart upload: parts in parallel,
+each retried on throttling and transient errors, each checksummed, and the object's checksum
+checked after Complete. Files below the part size go in a single PutObject.
+
+Before the first request the upload is preflighted (--preflight): every multipart step's
+permissions are checked as by 's3mpu preflight', with the same flags. enforce refuses to start
+when a step the upload needs is denied (exit 3), including Abort: an upload that could not be
+cleaned up must not start. warn prints the denials and uploads anyway.
+
+When the upload fails or is interrupted (Ctrl-C, exit 130) it is aborted, so no parts are
+left behind, unless --leave-parts-on-error. A second Ctrl-C exits at once.`
 
 func (a *app) uploadCmd() *cobra.Command {
-	return &cobra.Command{Use: "upload FILE|- s3://bucket/key", Short: "Upload a file or stdin as a multipart upload", Args: exactArgs(2)}
+	var uf uploadFlags
+	var of objectFlags
+	var cf checkFlags
+	cmd := &cobra.Command{
+		Use:   "upload FILE|- s3://bucket/key",
+		Short: "Upload a file or stdin as a multipart upload",
+		Long:  uploadLong,
+		Example: `  s3mpu upload backup.tar s3://backups/2026/backup.tar --part-size 64MiB --concurrency 8
+  pg_dump db | s3mpu upload - s3://backups/db.sql --sse aws:kms --sse-kms-key-id alias/backups
+  s3mpu upload big.iso s3://isos/big.iso --preflight enforce --rate-limit 50MiB/s`,
+		Args: exactArgs(2),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
+	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", uploader.DefaultConcurrency))
+	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s (default unlimited)")
+	fs.StringVar(&uf.preflightMode, "preflight", "warn", "permission check before the upload: off, warn or enforce")
+	fs.BoolVar(&uf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
+	fs.StringVar(&uf.progress, "progress", "auto", "progress display on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
+	of.register(fs, true)
+	cf.register(fs)
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		return a.runUpload(cmd.Context(), args[0], args[1], &uf, &of, &cf)
+	})
+	return cmd
+}
+
+// uploadResult is the --json output of `s3mpu upload`.
+type uploadResult struct {
+	Bucket            string  `json:"bucket"`
+	Key               string  `json:"key"`
+	Source            string  `json:"source"`
+	Size              int64   `json:"size"`
+	Parts             int     `json:"parts"`
+	PartSize          int64   `json:"part_size"`
+	UploadID          string  `json:"upload_id,omitempty"`
+	ETag              string  `json:"etag"`
+	VersionID         string  `json:"version_id,omitempty"`
+	ChecksumAlgorithm string  `json:"checksum_algorithm"`
+	ChecksumType      string  `json:"checksum_type,omitempty"`
+	Checksum          string  `json:"checksum"`
+	Seconds           float64 `json:"seconds"`
+	BytesPerSecond    float64 `json:"bytes_per_second"`
+	Retries           int64   `json:"retries"`
+}
+
+func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, of *objectFlags, cf *checkFlags) error {
+	u, err := parseObjectURL(dst)
+	if err != nil {
+		return usageErr(err)
+	}
+	if err := of.validate(); err != nil {
+		return err
+	}
+	prof, err := cf.validate()
+	if err != nil {
+		return err
+	}
+	var partSize, rate int64
+	if uf.partSize != "" {
+		if partSize, err = parseSize(uf.partSize); err != nil {
+			return usageErrorf("--part-size: %v", err)
+		}
+		if partSize < 5<<20 || partSize > 5<<30 {
+			return usageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
+		}
+	}
+	if uf.concurrency < 0 {
+		return usageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
+	}
+	if uf.rateLimit != "" {
+		if rate, err = parseRate(uf.rateLimit); err != nil {
+			return usageErrorf("--rate-limit: %v", err)
+		}
+	}
+	switch uf.preflightMode {
+	case "off", "warn", "enforce":
+	default:
+		return usageErrorf("--preflight %q: want off, warn or enforce", uf.preflightMode)
+	}
+	pmode, err := parseProgressMode(uf.progress)
+	if err != nil {
+		return usageErr(err)
+	}
+	if a.g.quiet {
+		pmode = progressNone
+	}
+	in := &uploader.UploadInput{
+		Bucket: u.Bucket, Key: u.Key,
+		ContentType: of.contentType, Tagging: of.tagging,
+		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
+		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
+		SSEKMSEncryptionContext: of.kmsContextHeader(),
+		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
+	}
+	if of.bucketKey {
+		in.BucketKeyEnabled = aws.Bool(true)
+	}
+	if in.Metadata, err = parseKeyValues("metadata", of.metadata); err != nil {
+		return usageErr(err)
+	}
+	if of.sseC != "" || of.sseCKeyFile != "" {
+		if of.sseC == "" || of.sseCKeyFile == "" {
+			return usageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+		}
+		key, err := readSSECKey(of.sseCKeyFile)
+		if err != nil {
+			return err
+		}
+		sum := md5.Sum(key)
+		in.SSECustomerAlgorithm = "AES256"
+		in.SSECustomerKey = base64.StdEncoding.EncodeToString(key)
+		in.SSECustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
+	}
+
+	// The body: a regular file is read in place; stdin is streamed.
+	size := uploader.SizeUnknown
+	label := src
+	if src == "-" {
+		label = "stdin"
+		in.Body = struct{ io.Reader }{a.stdin} // hide any ReadAt: a pipe cannot seek
+		if of.size != "" {
+			if size, err = parseSize(of.size); err != nil {
+				return usageErrorf("--size: %v", err)
+			}
+		}
+	} else {
+		if of.size != "" {
+			return usageErrorf("--size is only for stdin (-); a file's size is known")
+		}
+		f, err := os.Open(src)
+		if err != nil {
+			return usageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			if fi.IsDir() {
+				return usageErrorf("%s is a directory", src)
+			}
+			in.Body = struct{ io.Reader }{f} // a device or a FIFO: stream it
+		} else {
+			in.Body = f
+			size = fi.Size()
+		}
+		if in.ContentType == "" {
+			in.ContentType = mime.TypeByExtension(filepath.Ext(src))
+		}
+	}
+	in.Size = size
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cli, err := a.s3Client(ctx)
+	if err != nil {
+		return err
+	}
+
+	if uf.preflightMode != "off" {
+		plan, err := of.plan(u, size, cf)
+		if err != nil {
+			return err
+		}
+		if uf.leavePartsOnError {
+			plan.Steps = nil // the default steps; Abort is reported but a denial does not block
+		}
+		rep, err := a.runPreflight(ctx, cli, cf, plan, prof)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return err
+		case err != nil && uf.preflightMode == "enforce":
+			return err
+		case err != nil:
+			a.info("warning: %v; uploading anyway (--preflight warn)", err)
+		default:
+			if blocked := blockingSteps(rep, uf.leavePartsOnError); len(blocked) > 0 {
+				if uf.preflightMode == "enforce" {
+					_ = a.printReport(a.stderr, rep)
+					return deniedErr(fmt.Errorf("preflight denied %s", strings.Join(blocked, ", ")))
+				}
+				a.info("warning: preflight says %s would be denied; uploading anyway (--preflight warn):", strings.Join(blocked, ", "))
+				if !a.g.quiet && !a.g.json {
+					_ = rep.WriteText(a.stderr)
+				}
+			}
+		}
+	}
+
+	prog := newProgress(pmode, a.stderr, "upload "+u.String(), a.now)
+	lis := &progressListener{p: prog}
+	up := uploader.New(cli, func(o *uploader.Options) {
+		o.PartSize = partSize
+		o.Concurrency = uf.concurrency
+		o.RateLimit = rate
+		o.LeavePartsOnError = uf.leavePartsOnError
+		o.Listener = lis
+	})
+	start := a.now()
+	out, err := up.Upload(ctx, in)
+	prog.finish(err == nil)
+	if err != nil {
+		return a.uploadError(err, label, u)
+	}
+	elapsed := a.now().Sub(start)
+	res := uploadResult{
+		Bucket: out.Bucket, Key: out.Key, Source: label, Size: out.Size, Parts: len(out.Parts), PartSize: out.PartSize,
+		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
+		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
+		Seconds: elapsed.Seconds(), Retries: lis.retries,
+	}
+	if elapsed > 0 {
+		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
+	}
+	if a.g.json {
+		return a.printJSON(res)
+	}
+	if !a.g.quiet {
+		parts := fmt.Sprintf("%d parts of %s", res.Parts, formatBytes(res.PartSize))
+		if res.Parts == 0 {
+			parts = "a single PutObject"
+		}
+		fmt.Fprintf(a.stdout, "uploaded %s to %s: %s as %s in %s (%s/s)\n", label, u, formatBytes(res.Size), parts,
+			elapsed.Round(time.Millisecond), formatBytes(int64(res.BytesPerSecond)))
+		fmt.Fprintf(a.stdout, "checksum %s %s %s verified after Complete; ETag %s\n",
+			res.ChecksumAlgorithm, strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, res.ETag)
+	}
+	return nil
+}
+
+// blockingSteps names the denied steps that must stop an upload before it starts.
+func blockingSteps(rep *preflight.Report, leaveParts bool) []string {
+	var out []string
+	for _, s := range rep.Blocking() {
+		name := s.Step.String()
+		if name == "Abort" && leaveParts {
+			continue // the caller keeps the parts on failure and does not need Abort
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// uploadError maps an upload failure to its exit status and message.
+func (a *app) uploadError(err error, label string, u s3URL) error {
+	var ue *uploader.UploadError
+	errors.As(err, &ue)
+	switch {
+	case a.interrupted() || errors.Is(err, context.Canceled):
+		msg := "interrupted"
+		if ue != nil && ue.UploadID != "" {
+			switch {
+			case ue.Aborted:
+				msg += fmt.Sprintf("; upload %s aborted, no parts left behind", ue.UploadID)
+			case ue.AbortErr != nil:
+				msg += fmt.Sprintf("; aborting upload %s failed: %v", ue.UploadID, ue.AbortErr)
+			default:
+				msg += fmt.Sprintf("; upload %s kept with its parts (--leave-parts-on-error): `s3mpu uploads abort %s --upload-id %s` removes it", ue.UploadID, u, ue.UploadID)
+			}
+		}
+		return &exitError{code: exitInterrupted, err: errors.New(msg)}
+	case errors.Is(err, uploader.ErrInvalidInput):
+		return usageErr(err)
+	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
+		return &exitError{code: exitDenied, err: err}
+	}
+	return err
+}
+
+// readSSECKey reads a 256-bit SSE-C key: 32 raw bytes, or their base64. The key's bytes are
+// never put in an error.
+func readSSECKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("--sse-c-key-file: cannot read %s", path)
+	}
+	if len(b) == 32 {
+		return b, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	return nil, usageErrorf("--sse-c-key-file %s: want 32 raw bytes or their base64 (the file holds %d bytes)", path, len(b))
+}
+
+// progressListener turns the uploader's events into progress updates. The uploader
+// serializes events, so the counters need no locking beyond what the display does.
+type progressListener struct {
+	p       progress
+	retries int64
+}
+
+// OnEvent implements uploader.Listener.
+func (l *progressListener) OnEvent(e uploader.Event) {
+	switch ev := e.(type) {
+	case uploader.Started:
+		parts := ev.Parts
+		if parts < 0 {
+			parts = 0
+		}
+		l.p.start(ev.Size, parts)
+	case uploader.BytesSent:
+		l.p.sent(ev.Bytes)
+	case uploader.PartDone:
+		l.p.partDone()
+	case uploader.Retry:
+		l.retries++
+		l.p.retry()
+	}
 }
