@@ -91,10 +91,19 @@ func (e *evalCtx) noteMissing(key string) {
 // lookup returns the request's values for a condition key, looked up
 // case-insensitively, falling back to the keys derived from the principal.
 func (e *evalCtx) lookup(key string) []string {
-	for k, v := range e.req.Context {
-		if strings.EqualFold(k, key) {
-			return v
+	if v, ok := e.req.Context[key]; ok {
+		return v
+	}
+	found, best := false, ""
+	for k := range e.req.Context {
+		// Of several spellings of one key, the smallest wins, so the
+		// result does not depend on map order.
+		if strings.EqualFold(k, key) && (!found || k < best) {
+			found, best = true, k
 		}
+	}
+	if found {
+		return e.req.Context[best]
 	}
 	p := &e.req.Principal
 	one := func(s string) []string {
@@ -151,13 +160,25 @@ func (e *evalCtx) lookup(key string) []string {
 }
 
 // definitelyAbsent reports keys that cannot exist for this principal, so
-// their absence is not worth reporting as missing.
+// their absence is not worth reporting as missing: supplying them would not
+// describe the same caller.
 func (e *evalCtx) definitelyAbsent(key string) bool {
 	t := e.req.Principal.Type
 	if t == "" {
 		return false
 	}
-	return strings.EqualFold(key, "aws:username") && t != TypeUser && t != TypeFederatedUser
+	outside := t == TypeAnonymous || t == TypeService
+	switch {
+	case strings.EqualFold(key, "aws:username"):
+		return t != TypeUser
+	case strings.EqualFold(key, "aws:PrincipalServiceName"):
+		return t != TypeService
+	case strings.EqualFold(key, "aws:PrincipalAccount"), strings.EqualFold(key, "aws:PrincipalArn"):
+		return outside
+	case strings.EqualFold(key, "aws:userid"):
+		return t == TypeAnonymous
+	}
+	return false
 }
 
 func appendVars(dst []vtoken, p *vpattern) []vtoken {
@@ -354,11 +375,12 @@ func Evaluate(req Request, set PolicySet) Result {
 			}
 		}
 	}
+	res.Reasons = e.reasons
 	if len(e.missing) > 0 {
 		res.MissingKeys = append([]string(nil), e.missing...)
 		sort.Strings(res.MissingKeys)
+		res.Reasons = append(res.Reasons, "the request lacks condition keys that statements refer to, so the decision depends on them: "+strings.Join(res.MissingKeys, ", "))
 	}
-	res.Reasons = e.reasons
 	if len(denies) > 0 {
 		res.Decision = ExplicitDeny
 		res.Deciding = denies
@@ -414,7 +436,7 @@ func decide(req *Request, set *PolicySet, allows [5][]matchRef, res *Result) {
 		base = len(resDirect) > 0
 		deciding = append(deciding, resDirect...)
 		if !base {
-			res.Reasons = append(res.Reasons, "an anonymous request needs a resource policy that allows everyone (\"*\"), and none does")
+			res.Reasons = append(res.Reasons, "a caller outside any account (anonymous) needs a resource policy statement that names it or everyone (\"*\"), and none does")
 		}
 	case set.KeyPolicyMode && sameAccount:
 		switch {

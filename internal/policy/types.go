@@ -145,10 +145,13 @@ type Request struct {
 	// principal's own account.
 	ResourceAccount string
 	// Context holds the request's condition keys. Keys are looked up
-	// case-insensitively; a nil or empty value means the key is absent.
-	// Keys derived from Principal (aws:username, aws:userid,
-	// aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType,
-	// aws:ResourceAccount) are supplied automatically unless set here.
+	// case-insensitively (an exact spelling wins over others); a nil or
+	// empty value means the key is absent. Keys derived from Principal
+	// (aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalAccount,
+	// aws:PrincipalType, aws:PrincipalServiceName, aws:ResourceAccount)
+	// are supplied automatically unless present here; an entry with a nil
+	// value removes a derived key. Nothing is taken from the clock:
+	// aws:CurrentTime and aws:EpochTime are absent unless given.
 	Context map[string][]string
 }
 
