@@ -19,6 +19,28 @@
 // decided it, every statement that matched, the condition keys the request
 // lacked that a statement needed (MissingKeys) and human-readable Reasons.
 //
+// # Matching
+//
+// Actions match case-insensitively with '*' and '?' wildcards. Resources
+// match case-sensitively; a '*' spans '/', and in an ARN pattern the
+// partition, service, region and account fields are matched one by one so a
+// wildcard there never crosses a ':'. Condition operators follow "IAM JSON
+// policy elements: Condition operators": a positive operator on an absent
+// key is false, a negated one true, ...IfExists is true on an absent key,
+// ForAllValues is true and ForAnyValue false on an absent or empty set;
+// keys compare case-insensitively. Policy variables (${aws:username},
+// ${aws:userid}, ${aws:PrincipalAccount}, any context key, ${key, 'default'}
+// and the escapes ${*}, ${?}, ${$}) are resolved only in documents with
+// Version 2012-10-17, in Resource and in string and ARN condition values; a
+// variable that cannot be resolved makes its statement inapplicable, as AWS
+// documents.
+//
+// The parser is strict where AWS is strict or where leniency could allow
+// something AWS would not: Effect must be "Allow" or "Deny", actions must
+// be "*" or "service:action", operator names are case-sensitive, principal
+// ARNs may not contain wildcards, NotPrincipal is accepted only with Deny,
+// and duplicate JSON keys (which decoders resolve differently) are rejected.
+//
 // # Errors
 //
 // Parse and ParseNamed return a *ParseError for any malformed document,

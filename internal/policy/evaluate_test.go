@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -288,5 +289,34 @@ func TestEvaluateConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestGlobAgainstRegexp checks the wildcard matcher exhaustively against
+// regexp on short patterns and strings over a small alphabet.
+func TestGlobAgainstRegexp(t *testing.T) {
+	alpha := []string{"a", "/", "*", "?"}
+	var patterns []string
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		patterns = append(patterns, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alpha {
+			gen(prefix+c, n-1)
+		}
+	}
+	gen("", 4)
+	inputs := []string{"", "a", "/", "aa", "a/", "/a", "aaa", "a/a", "//a/", "aaaa/"}
+	for _, p := range patterns {
+		expr := "^" + strings.NewReplacer("*", ".*", "?", ".", "/", "/").Replace(p) + "$"
+		re := regexp.MustCompile(expr)
+		g := compileGlob(p)
+		for _, in := range inputs {
+			if got, want := g.match(in), re.MatchString(in); got != want {
+				t.Errorf("glob %q on %q = %v, regexp says %v", p, in, got, want)
+			}
+		}
 	}
 }

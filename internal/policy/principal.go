@@ -212,8 +212,13 @@ func matchPrincipals(entries []principalEntry, p *Principal) identityMatch {
 				}
 			}
 		case e.uid != "":
-			if p.UserID != "" && (p.UserID == e.uid || strings.HasPrefix(p.UserID, e.uid+":")) {
+			switch {
+			case p.UserID == "":
+			case p.UserID == e.uid:
 				m.direct, m.self = true, true
+			case strings.HasPrefix(p.UserID, e.uid+":"):
+				// A role's unique ID names the role, not the session.
+				m.direct, m.roleOnly = true, true
 			}
 		case e.role:
 			if p.ARN == e.arn {
@@ -263,8 +268,12 @@ func notPrincipalExcludes(entries []principalEntry, p *Principal) bool {
 				acct = true
 			}
 		case e.uid != "":
-			if p.UserID != "" && (p.UserID == e.uid || strings.HasPrefix(p.UserID, e.uid+":")) {
+			switch {
+			case p.UserID == "":
+			case p.UserID == e.uid:
 				self = true
+			case strings.HasPrefix(p.UserID, e.uid+":"):
+				role = true
 			}
 		case e.role:
 			if p.ARN == e.arn {

@@ -260,8 +260,11 @@ type Result struct {
 	// conditions matched the request, in evaluation order.
 	Matched []StatementRef
 	// MissingKeys lists, sorted and without duplicates, the condition keys
-	// absent from the request that a statement otherwise applicable to it
-	// referred to: supplying them could change the decision.
+	// (and policy variables) absent from the request that a statement
+	// whose principal, action and resource match referred to, where
+	// supplying them could change whether that statement applies. Keys
+	// that cannot exist for the caller (aws:username for a role session)
+	// are left out.
 	MissingKeys []string
 	// Reasons explains the decision in plain sentences.
 	Reasons []string
