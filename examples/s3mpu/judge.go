@@ -22,9 +22,12 @@ type abortJudge struct {
 	bucketOwner string // account ID, or "" when unknown
 	partition   string
 	profile     preflight.Profile
+	identity    []preflight.PolicyDocument
+	bucketPol   preflight.PolicyDocument
+	policies    bool // policy documents were given: the verdict is complete, not the rules alone
 }
 
-// verdict is one upload's answer: may is "yes", "no" or "unknown".
+// verdict is one upload's answer: may is "yes", "no", "needs-grant" or "unknown".
 type verdict struct{ may, why, whoCan string }
 
 // newAbortJudge finds the caller (--caller, else sts:GetCallerIdentity) and the bucket owner
@@ -36,6 +39,19 @@ func (a *app) newAbortJudge(ctx context.Context, cli *s3.Client, bucket string, 
 		return nil, err
 	}
 	j := &abortJudge{caller: id.caller, bucket: bucket, bucketOwner: id.bucketOwner, partition: "aws", profile: prof}
+	for _, p := range id.identityPolicies {
+		d, err := readPolicyFile("--identity-policy", p)
+		if err != nil {
+			return nil, err
+		}
+		j.identity = append(j.identity, d)
+	}
+	if id.bucketPolicy != "" {
+		if j.bucketPol, err = readPolicyFile("--bucket-policy", id.bucketPolicy); err != nil {
+			return nil, err
+		}
+	}
+	j.policies = len(j.identity) > 0 || id.bucketPolicy != ""
 	if j.caller == "" {
 		arn, err := a.callerARN(ctx)
 		if err != nil {
@@ -128,6 +144,7 @@ func (j *abortJudge) judge(key, initiator string) verdict {
 	res, err := preflight.EvaluateRequest(preflight.EvalInput{
 		Caller: j.caller, Action: preflight.ActionAbortMultipartUpload, Resource: j.objectARN(key),
 		ResourceAccount: j.bucketOwner, Initiator: initiator, Profile: j.profile,
+		IdentityPolicies: j.identity, BucketPolicy: j.bucketPol,
 	})
 	if err != nil {
 		v.why = trimPkg(err)
@@ -141,12 +158,19 @@ func (j *abortJudge) judge(key, initiator string) verdict {
 		if len(res.Reasons) > 0 {
 			v.why = res.Reasons[0]
 		}
+	case res.Decision == preflight.ExplicitDeny:
+		v.may = "no"
+		if len(res.Reasons) > 0 {
+			v.why = res.Reasons[0]
+		}
+	case j.policies:
+		v.may, v.why = "no", "no statement of the given policies allows s3:AbortMultipartUpload and no default rule covers you"
 	case initiator == "" && j.profile == preflight.ProfileAWS:
-		v.why = "the server does not report the initiator; only the owner-or-initiator rules or a policy grant would allow it"
+		v.why = "the server does not report the initiator; a policy grant may still allow it"
 	case j.profile != preflight.ProfileAWS:
-		v.may, v.why = "no", "server profile "+j.profile.String()+" has no owner-or-initiator defaults: needs an Allow for s3:AbortMultipartUpload"
+		v.may, v.why = "needs-grant", "server profile "+j.profile.String()+" has no owner-or-initiator defaults: only an Allow for s3:AbortMultipartUpload lets you"
 	default:
-		v.may, v.why = "no", "you are neither the bucket owner nor the initiator: needs an Allow for s3:AbortMultipartUpload"
+		v.may, v.why = "needs-grant", "you are neither the bucket owner nor the initiator: only an Allow for s3:AbortMultipartUpload lets you"
 	}
 	return v
 }

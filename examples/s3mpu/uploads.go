@@ -33,7 +33,8 @@ type uploadInfo struct {
 	Initiator string    `json:"initiator"`
 	Initiated time.Time `json:"initiated"`
 	AgeSec    int64     `json:"age_seconds"`
-	// MayAbort is "yes", "no" or "unknown": whether the caller may abort the upload.
+	// MayAbort is whether the caller may abort the upload: "yes", "no", "needs-grant" (no
+	// default rule covers the caller: only a policy Allow would) or "unknown".
 	MayAbort string `json:"may_abort"`
 	// Why explains MayAbort (the rule or statement that decides it).
 	Why string `json:"may_abort_reason,omitempty"`
@@ -44,15 +45,19 @@ type uploadInfo struct {
 // identityFlags say who the caller is and what rules the server applies, for the
 // may-abort verdicts.
 type identityFlags struct {
-	caller        string
-	bucketOwner   string
-	serverProfile string
+	caller           string
+	bucketOwner      string
+	serverProfile    string
+	identityPolicies []string
+	bucketPolicy     string
 }
 
 func (f *identityFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.caller, "caller", "", "your principal ARN (default: found with sts:GetCallerIdentity)")
 	cmd.Flags().StringVar(&f.bucketOwner, "bucket-owner", "", "the bucket owner's account ID (default: your account if it owns the bucket)")
 	cmd.Flags().StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
+	stringArrayFlag(cmd.Flags(), &f.identityPolicies, "identity-policy", "your identity policy file, to judge beyond the default rules; repeatable")
+	cmd.Flags().StringVar(&f.bucketPolicy, "bucket-policy", "", "the bucket policy file, to judge beyond the default rules")
 }
 
 func (a *app) uploadsLsCmd() *cobra.Command {
