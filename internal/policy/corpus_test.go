@@ -31,6 +31,7 @@ type corpusCase struct {
 		Principal       string              `json:"principal"` // for PrincipalFromARN
 		UserID          string              `json:"userid"`
 		CanonicalID     string              `json:"canonicalId"`
+		Federated       string              `json:"federated"`
 		Action          string              `json:"action"`
 		Resource        string              `json:"resource"`
 		ResourceAccount string              `json:"resourceAccount"`
@@ -117,6 +118,7 @@ func (c *corpusCase) run(t *testing.T) Result {
 	}
 	p.UserID = c.Request.UserID
 	p.CanonicalID = c.Request.CanonicalID
+	p.Federated = c.Request.Federated
 	req := Request{
 		Principal:       p,
 		Action:          c.Request.Action,
