@@ -64,9 +64,9 @@ func (o Object) S3EncryptionContext(partition string) map[string]string {
 // for the object on behalf of a caller in callerAccount, in region:
 // kms:ViaService (s3.REGION.amazonaws.com), kms:CallerAccount,
 // kms:EncryptionContext:KEY for every pair, kms:EncryptionContextKeys,
-// kms:EncryptionAlgorithm, aws:ViaAWSService and aws:RequestedRegion, plus the key's own properties
-// (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion) when k was
-// described. The caller's identity keys (aws:PrincipalArn, ...) are left to
+// kms:EncryptionAlgorithm, aws:ViaAWSService and aws:RequestedRegion, plus
+// the key's own properties (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin,
+// kms:MultiRegion) when k was described. The caller's identity keys (aws:PrincipalArn, ...) are left to
 // the policy engine, which derives them from the principal.
 func RequestContext(o Object, k Key, region, callerAccount string) map[string][]string {
 	ec := o.S3EncryptionContext(k.Partition)
