@@ -1,0 +1,59 @@
+// Package preflight tells, before an upload sends a byte, which step of an
+// S3 multipart upload would be denied, why, and the smallest policy change
+// that fixes it.
+//
+// A Plan describes the upload (bucket, key, SSE, ACL and other headers, a
+// copy source, the caller). Requirements maps each step — Initiate,
+// UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListUploads — to
+// the IAM actions and resources it needs, each with the request context the
+// call really carries: only CreateMultipartUpload sends the ACL, SSE,
+// storage class and other header-derived condition keys, so a statement
+// that requires one of them is flagged as a risk for the other steps.
+//
+// A Checker runs one Evaluator over the requirements and returns a Report:
+// per step the actions, resources, Decision (allowed, explicitDeny,
+// implicitDeny, unknown), the evaluator that decided, the reasons (policy
+// and statement, or the S3 default rule), the missing context, a Remedy and
+// risk notes; KMS rows for SSE-KMS plans come from package kmsperm. The
+// evaluators:
+//
+//   - Local: the offline policy engine over supplied documents, or over
+//     documents it reads (IAM user, group and role policies; bucket
+//     policy, bucket ACL and Object Ownership). Unreadable sources are
+//     gaps: a verdict a gap could change is Unknown, never Allowed.
+//   - Simulate: IAM's policy simulator, batched, with the local engine
+//     deciding what the simulator cannot see.
+//   - Probe: live and side-effect free requests (made-up upload IDs; a
+//     created-and-aborted upload for Initiate, verified gone).
+//   - Chain: simulator or local first, the probe for what stays Unknown.
+//
+// On top of IAM's logic the package applies S3's own rules: bucket ACL
+// grants and Object Ownership, the VPC endpoint policy, and the
+// owner-or-initiator defaults for AbortMultipartUpload and ListParts. A
+// Profile says which rules the server applies: ProfileAWS (Amazon S3) or
+// ProfileNoDefaults (servers such as versitygw v1.8.0 that do not apply the
+// defaults). When only a default rule allows a step the report says so and
+// recommends an explicit grant. EvaluateRequest and EvaluateUpload expose
+// the same layer for a single request (the CLI's policy eval, and deciding
+// who may clean up an existing upload); DefaultManagers lists who may by
+// the defaults alone.
+//
+// UploadChecker adapts a Checker to the uploader's preflight hook.
+//
+// # Errors
+//
+// A denial is a result, not an error: Check returns an error only when it
+// cannot evaluate at all. Invalid plans, options, ARNs, ACL grants and
+// policy documents give errors satisfying errors.Is(err, ErrInvalidInput);
+// a malformed policy document gives a *PolicyError naming the document, the
+// statement and the field. Failed API calls while reading policies become
+// Gaps in the report. UploadChecker returns a *DeniedError (errors.Is
+// ErrPermissionDenied) for a denied step and an *UndecidedError for an
+// unknown one.
+//
+// # Concurrency
+//
+// Checker, Local, Simulate, Probe, Chain and UploadChecker are safe for
+// concurrent use; the package keeps no global mutable state. Reports are
+// plain values owned by the caller.
+package preflight
