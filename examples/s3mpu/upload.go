@@ -223,8 +223,10 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		default:
 			if blocked := blockingSteps(rep, uf.leavePartsOnError); len(blocked) > 0 {
 				if uf.preflightMode == "enforce" {
-					_ = a.printReport(a.stderr, rep)
-					return deniedErr(fmt.Errorf("preflight denied %s", strings.Join(blocked, ", ")))
+					if !a.g.quiet {
+						_ = rep.WriteText(a.stderr)
+					}
+					return &exitError{code: exitDenied, err: fmt.Errorf("preflight denied %s: the upload was not started (--preflight enforce)", strings.Join(blocked, ", "))}
 				}
 				a.info("warning: preflight says %s would be denied; uploading anyway (--preflight warn):", strings.Join(blocked, ", "))
 				if !a.g.quiet && !a.g.json {
