@@ -82,8 +82,9 @@ func (g glob) match(s string) bool {
 // in it spans both.
 type arnGlob struct {
 	whole  glob
-	fields []glob // nil unless an ARN pattern
-	isAll  bool   // "*"
+	fields [6]glob // set when isARN
+	isARN  bool    // an ARN pattern with six fields
+	isAll  bool    // "*"
 }
 
 func compileARNGlob(g glob) arnGlob {
@@ -95,18 +96,19 @@ func compileARNGlob(g glob) arnGlob {
 	if len(g) < 4 || g[0] != 'a' || g[1] != 'r' || g[2] != 'n' || g[3] != ':' {
 		return a
 	}
-	var fields []glob
-	start := 0
+	n, start := 0, 0
 	for i, r := range g {
-		if r == ':' && len(fields) < 5 {
-			fields = append(fields, g[start:i])
+		if r == ':' && n < 5 {
+			a.fields[n] = g[start:i]
+			n++
 			start = i + 1
 		}
 	}
-	if len(fields) != 5 {
+	if n != 5 {
 		return a
 	}
-	a.fields = append(fields, g[start:])
+	a.fields[5] = g[start:]
+	a.isARN = true
 	return a
 }
 
@@ -114,7 +116,7 @@ func (a *arnGlob) match(s string) bool {
 	if a.isAll {
 		return true
 	}
-	if a.fields == nil {
+	if !a.isARN {
 		return a.whole.match(s)
 	}
 	rest := s
