@@ -224,6 +224,9 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 				return nil
 			}
 			g.Go(func() error {
+				if gctx.Err() != nil {
+					return nil // a sibling failed while this part waited for a slot
+				}
 				sum, err := up.hashSection(ra, rec.Offset, rec.Size)
 				if err != nil {
 					return &partError{op: OpReadBody, n: rec.Number, err: err}
@@ -358,6 +361,9 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			data := buf[:n]
 			g.Go(func() error {
 				defer up.pool.put(buf)
+				if gctx.Err() != nil {
+					return nil // a sibling failed while this part waited for a slot
+				}
 				rec.sum = up.hashBytes(data)
 				return up.sendPart(gctx, rec, bytesOpener(data))
 			})

@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
@@ -67,6 +68,9 @@ type Call struct {
 	Err error
 	// BodySize is the number of body bytes read (PutObject, UploadPart).
 	BodySize int64
+	// OptFns are the per-call option functions passed by the caller; the
+	// fake does not apply them.
+	OptFns []func(*s3.Options)
 }
 
 // Next performs the Client's in-memory behaviour for a call and returns its
@@ -277,10 +281,10 @@ func (c *Client) Uploads() []Upload {
 }
 
 // do records the call, runs the hooks around fn and records the result.
-func (c *Client) do(ctx context.Context, op string, in any, fn func(context.Context, *Call) (any, error)) (any, error) {
+func (c *Client) do(ctx context.Context, op string, in any, optFns []func(*s3.Options), fn func(context.Context, *Call) (any, error)) (any, error) {
 	c.mu.Lock()
 	seq := len(c.calls)
-	call := Call{Op: op, Seq: seq, N: c.perOp[op], Input: in}
+	call := Call{Op: op, Seq: seq, N: c.perOp[op], Input: in, OptFns: optFns}
 	c.perOp[op]++
 	c.calls = append(c.calls, call)
 	hooks := slices.Clone(c.hooks[op])

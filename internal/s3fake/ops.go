@@ -74,8 +74,8 @@ func checkChecksum(op string, algo types.ChecksumAlgorithm, cs checksums, data [
 }
 
 // PutObject stores an object.
-func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	out, err := c.do(ctx, OpPutObject, in, func(ctx context.Context, call *Call) (any, error) {
+func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	out, err := c.do(ctx, OpPutObject, in, optFns, func(ctx context.Context, call *Call) (any, error) {
 		data, err := readBody(ctx, OpPutObject, in.Body, in.ContentLength, call)
 		if err != nil {
 			return (*s3.PutObjectOutput)(nil), err
@@ -116,9 +116,9 @@ func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func
 }
 
 // CreateMultipartUpload starts a multipart upload.
-func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
 	const op = OpCreateMultipartUpload
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.CreateMultipartUploadOutput)(nil), canceled(op, err)
 		}
@@ -172,9 +172,9 @@ func (c *Client) upload(op string, bucket, key, id *string) (*Upload, error) {
 }
 
 // UploadPart stores a part.
-func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	const op = OpUploadPart
-	out, err := c.do(ctx, op, in, func(ctx context.Context, call *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, call *Call) (any, error) {
 		data, err := readBody(ctx, op, in.Body, in.ContentLength, call)
 		if err != nil {
 			return (*s3.UploadPartOutput)(nil), err
@@ -239,10 +239,10 @@ func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
 }
 
 // CompleteMultipartUpload assembles the parts into an object.
-func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	const op = OpCompleteMultipartUpload
 	nilOut := (*s3.CompleteMultipartUploadOutput)(nil)
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return nilOut, canceled(op, err)
 		}
@@ -348,9 +348,9 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 }
 
 // AbortMultipartUpload discards an upload and its parts.
-func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, _ ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
 	const op = OpAbortMultipartUpload
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.AbortMultipartUploadOutput)(nil), canceled(op, err)
 		}
@@ -369,9 +369,9 @@ func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipart
 
 // ListParts lists an upload's parts in part-number order, paginated by
 // PartNumberMarker and MaxParts (default 1000).
-func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, _ ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
 	const op = OpListParts
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.ListPartsOutput)(nil), canceled(op, err)
 		}
@@ -425,9 +425,9 @@ func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, _ ...func
 // ListMultipartUploads lists a bucket's in-progress uploads sorted by key
 // and upload ID, filtered by Prefix and paginated by KeyMarker,
 // UploadIdMarker and MaxUploads (default 1000).
-func (c *Client) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, _ ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
+func (c *Client) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
 	const op = OpListMultipartUploads
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.ListMultipartUploadsOutput)(nil), canceled(op, err)
 		}
@@ -496,9 +496,9 @@ func (c *Client) object(op string, bucket, key *string) (*Object, error) {
 
 // HeadObject returns an object's metadata; its checksum only when
 // ChecksumMode is ENABLED, as S3 does.
-func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	const op = OpHeadObject
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.HeadObjectOutput)(nil), canceled(op, err)
 		}
@@ -529,9 +529,9 @@ func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...fu
 
 // GetObject returns an object's data, or the byte range "bytes=a-b" or
 // "bytes=a-" asked for.
-func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	const op = OpGetObject
-	out, err := c.do(ctx, op, in, func(ctx context.Context, _ *Call) (any, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return (*s3.GetObjectOutput)(nil), canceled(op, err)
 		}

@@ -1,0 +1,74 @@
+package uploader_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/uploader"
+)
+
+// A stream of unknown size is sent as a multipart upload with parts of
+// PartSize; each part carries a CRC32C checksum and the object's
+// full-object CRC32C is checked after Complete. (The client here is an
+// in-memory fake; pass an *s3.Client in real use.)
+func ExampleUploader_Upload() {
+	client := s3fake.New("my-bucket")
+	u := uploader.New(client, func(o *uploader.Options) {
+		o.PartSize = 5 << 20
+	})
+	body := strings.NewReader(strings.Repeat("x", 12<<20))
+	out, err := u.Upload(context.Background(), &uploader.UploadInput{
+		Bucket:      "my-bucket",
+		Key:         "backups/db.dump",
+		Body:        body,
+		ContentType: "application/octet-stream",
+	})
+	if err != nil {
+		fmt.Println("upload failed:", err)
+		return
+	}
+	fmt.Println(out.Size, len(out.Parts), out.ChecksumAlgorithm, out.ChecksumType)
+	// Output: 12582912 3 CRC32C FULL_OBJECT
+}
+
+// errors.As reaches the *UploadError, which tells which step failed and
+// whether the upload was aborted; errors.Is tests the category.
+func ExampleUploadError() {
+	client := s3fake.New("my-bucket")
+	client.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
+	u := uploader.New(client, func(o *uploader.Options) { o.PartSize = 5 << 20; o.Concurrency = 1 })
+	_, err := u.Upload(context.Background(), &uploader.UploadInput{
+		Bucket: "my-bucket", Key: "k", Body: strings.NewReader(strings.Repeat("x", 6<<20)),
+	})
+	var ue *uploader.UploadError
+	if errors.As(err, &ue) {
+		fmt.Println(ue.Op, ue.PartNumber, ue.Aborted)
+	}
+	fmt.Println(errors.Is(err, uploader.ErrPermissionDenied))
+	// Output:
+	// UploadPart 1 true
+	// true
+}
+
+// A Listener receives progress events; it is called synchronously and
+// never concurrently for one upload.
+func ExampleListenerFunc() {
+	client := s3fake.New("my-bucket")
+	var sent int64
+	progress := uploader.ListenerFunc(func(e uploader.Event) {
+		switch e := e.(type) {
+		case uploader.BytesSent:
+			sent = e.Total
+		case uploader.Completed:
+			fmt.Println("done:", sent, "bytes")
+		}
+	})
+	u := uploader.New(client, func(o *uploader.Options) { o.Listener = progress })
+	_, _ = u.Upload(context.Background(), &uploader.UploadInput{
+		Bucket: "my-bucket", Key: "k", Body: strings.NewReader("hello, world"),
+	})
+	// Output: done: 12 bytes
+}
