@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -318,5 +319,50 @@ func TestGlobAgainstRegexp(t *testing.T) {
 				t.Errorf("glob %q on %q = %v, regexp says %v", p, in, got, want)
 			}
 		}
+	}
+}
+
+func TestNotPrincipalExcludes(t *testing.T) {
+	ps := &Principals{
+		AWS:           []string{"111122223333", "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/r", "AROAEXAMPLEROLEID0001", "AIDAEXAMPLEUSERID0001"},
+		Service:       []string{"s3.amazonaws.com"},
+		CanonicalUser: []string{"canon"},
+		Federated:     []string{"accounts.google.com"},
+	}
+	entries := compilePrincipals(ps)
+	tests := []struct {
+		name string
+		p    Principal
+		want bool
+	}{
+		{"listed user and account", mustPrincipal(t, "arn:aws:iam::111122223333:user/alice"), true},
+		{"unlisted user of listed account", mustPrincipal(t, "arn:aws:iam::111122223333:user/bob"), false},
+		{"user listed by unique ID", Principal{ARN: "arn:aws:iam::111122223333:user/carol", Account: "111122223333", Type: TypeUser, UserID: "AIDAEXAMPLEUSERID0001"}, true},
+		{"session of listed role without session ARN", mustPrincipal(t, "arn:aws:sts::111122223333:assumed-role/r/s"), false},
+		{"session of role listed by unique ID", Principal{ARN: "arn:aws:sts::111122223333:assumed-role/r2/s", Account: "111122223333", Type: TypeAssumedRole, RoleName: "r2", UserID: "AROAEXAMPLEROLEID0001:s"}, false},
+		{"role itself", mustPrincipal(t, "arn:aws:iam::111122223333:role/r"), true},
+		{"root of listed account", mustPrincipal(t, "111122223333"), true},
+		{"root of other account", mustPrincipal(t, "444455556666"), false},
+		{"listed service", mustPrincipal(t, "s3.amazonaws.com"), true},
+		{"other service", mustPrincipal(t, "logs.amazonaws.com"), false},
+		{"anonymous", Principal{Type: TypeAnonymous}, false},
+		{"canonical user", Principal{Type: TypeAnonymous, CanonicalID: "canon"}, true},
+		{"federated", Principal{Type: TypeAnonymous, Federated: "accounts.google.com"}, true},
+	}
+	for _, tc := range tests {
+		if got := notPrincipalExcludes(entries, &tc.p); got != tc.want {
+			t.Errorf("%s: excluded = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if !notPrincipalExcludes(compilePrincipals(&Principals{All: true}), &Principal{Type: TypeAnonymous}) {
+		t.Error(`NotPrincipal "*" does not exempt everyone`)
+	}
+}
+
+func TestParseErrorUnwrap(t *testing.T) {
+	_, err := Parse([]byte(`{"Statement": [}`))
+	var syn *json.SyntaxError
+	if !errors.As(err, &syn) {
+		t.Errorf("error %v does not wrap the JSON syntax error", err)
 	}
 }

@@ -29,16 +29,6 @@ func compileGlob(s string) glob {
 	return g
 }
 
-// literal reports whether g has no wildcard.
-func (g glob) literal() bool {
-	for _, r := range g {
-		if r < 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // match reports whether s matches g; '*' matches any run of characters
 // (including none and including '/' and ':'), '?' exactly one.
 func (g glob) match(s string) bool {
