@@ -1,0 +1,209 @@
+package preflight
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/s3fake"
+)
+
+// probeFake is the scriptable fake with UploadPartCopy added and a set of
+// denied operations; several probeFakes may share one store, as a caller's
+// and a bucket owner's clients share one server.
+type probeFake struct {
+	*s3fake.Client
+	deny  map[string]bool
+	mu    *sync.Mutex
+	calls *[]string
+}
+
+func newProbeFake(store *s3fake.Client, deny ...string) *probeFake {
+	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}}
+	for _, d := range deny {
+		f.deny[d] = true
+	}
+	return f
+}
+
+func (f *probeFake) rec(op string) error {
+	f.mu.Lock()
+	*f.calls = append(*f.calls, op)
+	f.mu.Unlock()
+	if f.deny[op] {
+		return s3fake.AccessDenied(op)
+	}
+	return nil
+}
+
+func (f *probeFake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, o ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	if err := f.rec("CreateMultipartUpload"); err != nil {
+		return nil, err
+	}
+	return f.Client.CreateMultipartUpload(ctx, in, o...)
+}
+func (f *probeFake) UploadPart(ctx context.Context, in *s3.UploadPartInput, o ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	if err := f.rec("UploadPart"); err != nil {
+		return nil, err
+	}
+	return f.Client.UploadPart(ctx, in, o...)
+}
+func (f *probeFake) UploadPartCopy(_ context.Context, in *s3.UploadPartCopyInput, _ ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
+	if err := f.rec("UploadPartCopy"); err != nil {
+		return nil, err
+	}
+	return nil, s3fake.NoSuchUpload("UploadPartCopy")
+}
+func (f *probeFake) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, o ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if err := f.rec("CompleteMultipartUpload"); err != nil {
+		return nil, err
+	}
+	return f.Client.CompleteMultipartUpload(ctx, in, o...)
+}
+func (f *probeFake) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, o ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	if err := f.rec("AbortMultipartUpload"); err != nil {
+		return nil, err
+	}
+	return f.Client.AbortMultipartUpload(ctx, in, o...)
+}
+func (f *probeFake) ListParts(ctx context.Context, in *s3.ListPartsInput, o ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+	if err := f.rec("ListParts"); err != nil {
+		return nil, err
+	}
+	return f.Client.ListParts(ctx, in, o...)
+}
+func (f *probeFake) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, o ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
+	if err := f.rec("ListMultipartUploads"); err != nil {
+		return nil, err
+	}
+	return f.Client.ListMultipartUploads(ctx, in, o...)
+}
+func (f *probeFake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	if err := f.rec("HeadObject"); err != nil {
+		return nil, err
+	}
+	return f.Client.HeadObject(ctx, in, o...)
+}
+
+var _ ProbeAPI = (*probeFake)(nil)
+
+func probePlan() *Plan {
+	return &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, CopySource: &CopySource{Bucket: "photos", Key: "src"}}
+}
+
+func TestProbeAllAllowed(t *testing.T) {
+	store := s3fake.New("photos")
+	store.PutObjectData("photos", "src", []byte("data"))
+	f := newProbeFake(store)
+	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), probePlan(), ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=allowed UploadPart=allowed UploadPartCopy=allowed Complete=allowed Abort=allowed ListParts=allowed ListUploads=allowed" {
+		t.Fatalf("decisions %s\n%s", got, rep)
+	}
+	want := "ListMultipartUploads UploadPart UploadPartCopy HeadObject CompleteMultipartUpload ListParts AbortMultipartUpload CreateMultipartUpload ListParts AbortMultipartUpload ListMultipartUploads"
+	if got := strings.Join(*f.calls, " "); got != want {
+		t.Errorf("calls\n%s\nwant\n%s", got, want)
+	}
+	if n := len(store.Uploads()); n != 0 || len(rep.Leftover) != 0 {
+		t.Errorf("%d uploads left, leftover %v", n, rep.Leftover)
+	}
+	if rep.TotalCalls() != 11 {
+		t.Errorf("counted %d calls: %v", rep.TotalCalls(), rep.APICalls)
+	}
+	for _, s := range rep.Steps {
+		if s.Evaluator != EvaluatorProbe {
+			t.Errorf("%s decided by %s", s.Step, s.Evaluator)
+		}
+	}
+}
+
+func TestProbeDenials(t *testing.T) {
+	store := s3fake.New("photos")
+	store.PutObjectData("photos", "src", []byte("data"))
+	f := newProbeFake(store, "ListParts", "HeadObject", "UploadPartCopy", "ListMultipartUploads")
+	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), probePlan(), ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=allowed UploadPart=allowed UploadPartCopy=implicitDeny Complete=allowed Abort=allowed ListParts=implicitDeny ListUploads=implicitDeny" {
+		t.Fatalf("decisions %s", got)
+	}
+	cp, _ := rep.Step(mpu.UploadPartCopy)
+	if cp.Checks[0].Decision != Allowed || cp.Checks[1].Decision != ImplicitDeny {
+		t.Errorf("copy checks %+v", cp.Checks)
+	}
+	// The caller may not list uploads: the verification is reported, not faked.
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "could not verify") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+}
+
+func TestProbeNoAbortNoCreate(t *testing.T) {
+	store := s3fake.New("photos")
+	f := newProbeFake(store, "AbortMultipartUpload")
+	p := probePlan()
+	p.CopySource = nil
+	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") {
+		t.Fatalf("Initiate %s %q", s.Decision, s.Reasons)
+	}
+	for _, c := range *f.calls {
+		if c == "CreateMultipartUpload" {
+			t.Fatal("created an upload it could not abort")
+		}
+	}
+	// With the bucket owner's client to clean up, Initiate is probed and nothing is left.
+	cleanup := newProbeFake(store)
+	rep = checkPlan(t, NewProbe(newProbeFake(store, "AbortMultipartUpload"), ProbeOptions{Cleanup: cleanup}), p, ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=allowed UploadPart=allowed Complete=allowed Abort=implicitDeny ListParts=allowed ListUploads=allowed" {
+		t.Fatalf("with cleanup: %s", got)
+	}
+	if len(store.Uploads()) != 0 || len(rep.Leftover) != 0 {
+		t.Fatalf("left %d uploads, leftover %v", len(store.Uploads()), rep.Leftover)
+	}
+	if got := strings.Join(*cleanup.calls, " "); got != "AbortMultipartUpload ListMultipartUploads" {
+		t.Errorf("cleanup calls %s", got)
+	}
+	// AWS profile: a server denying the initiator's own abort does not apply the defaults.
+	rep = checkPlan(t, NewProbe(newProbeFake(store, "AbortMultipartUpload"), ProbeOptions{Cleanup: cleanup}), p, ProfileAWS)
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "ProfileNoDefaults") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+}
+
+func TestProbeCreateDenied(t *testing.T) {
+	store := s3fake.New("photos")
+	f := newProbeFake(store, "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
+	p := probePlan()
+	p.CopySource = nil
+	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=implicitDeny UploadPart=implicitDeny Complete=implicitDeny Abort=allowed ListParts=allowed ListUploads=allowed" {
+		t.Fatalf("decisions %s", got)
+	}
+	// NoCreate leaves Initiate undecided.
+	rep = checkPlan(t, NewProbe(newProbeFake(store), ProbeOptions{NoCreate: true}), p, ProfileNoDefaults)
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown {
+		t.Fatalf("NoCreate Initiate %s", s.Decision)
+	}
+}
+
+func TestChainProbesWhatLocalCannotDecide(t *testing.T) {
+	store := s3fake.New("photos")
+	f := newProbeFake(store, "ListMultipartUploads")
+	// Identity policies are supplied, the bucket policy cannot be read.
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("id", `{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}},
+		S3: &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3fake.AccessDenied("GetBucketPolicy")}}})
+	p := probePlan()
+	p.CopySource = nil
+	p.Transport, p.SourceIP = TransportHTTPS, "192.0.2.1"
+	cleanup := newProbeFake(store)
+	rep := checkPlan(t, NewChain(nil, local, NewProbe(f, ProbeOptions{Cleanup: cleanup})), p, ProfileNoDefaults)
+	want := map[mpu.Step]string{mpu.Initiate: "allowed/probe", mpu.UploadPart: "allowed/probe", mpu.Complete: "allowed/probe", mpu.Abort: "explicitDeny/local", mpu.ListParts: "allowed/probe", mpu.ListUploads: "implicitDeny/probe"}
+	for _, s := range rep.Steps {
+		if got := s.Decision.String() + "/" + string(s.Evaluator); got != want[s.Step] {
+			t.Errorf("%s: %s, want %s", s.Step, got, want[s.Step])
+		}
+	}
+	if len(store.Uploads()) != 0 {
+		t.Fatalf("%d uploads left", len(store.Uploads()))
+	}
+}
