@@ -49,7 +49,7 @@ type cliResult struct {
 	stdout, stderr string
 }
 
-func runBin(t *testing.T, bin string, env []string, stdin []byte, args ...string) cliResult {
+func cliRunBin(t *testing.T, bin string, env []string, stdin []byte, args ...string) cliResult {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
@@ -120,7 +120,7 @@ func TestCLIPolicyEval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runBin(t, bin, env, nil, append([]string{"policy", "eval"}, tt.args...)...)
+			r := cliRunBin(t, bin, env, nil, append([]string{"policy", "eval"}, tt.args...)...)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
 			}
@@ -146,7 +146,7 @@ func TestCLIPolicyEval(t *testing.T) {
 				t.Errorf("reasons lack %q:\n%s", tt.reason, rest)
 			}
 			// The same request with --json: same decision and exit status, reasons present.
-			j := runBin(t, bin, env, nil, append([]string{"--json", "policy", "eval"}, tt.args...)...)
+			j := cliRunBin(t, bin, env, nil, append([]string{"--json", "policy", "eval"}, tt.args...)...)
 			var got struct {
 				Decision string   `json:"decision"`
 				Reasons  []string `json:"reasons"`
