@@ -179,7 +179,7 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	if v.decision == ImplicitDeny && bs != nil && (bs.aclGap || (bs.acl != nil && len(bs.acl.Grants) > 0)) {
 		out = append(out, "the simulator does not see bucket ACLs")
 	}
-	if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) {
+	if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
 		out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
 	}
 	if len(ld.endpoint) > 0 {
