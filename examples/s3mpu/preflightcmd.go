@@ -283,13 +283,31 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		local.IAM = ic
 	}
 	var eval preflight.Evaluator
+	loc := preflight.NewLocal(local)
 	switch cf.mode {
+	case "local":
+		eval = loc
 	case "probe":
 		eval = preflight.NewProbe(cli, preflight.ProbeOptions{})
 	case "simulate":
-		return nil, usageErrorf("--mode simulate is not available in this build")
-	default: // local, auto
-		eval = preflight.NewLocal(local)
+		if !a.iamReachable() {
+			return nil, usageErrorf("--mode simulate needs IAM's policy simulator: AWS, or an --iam-endpoint-url that serves it")
+		}
+		ic, err := a.iamClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		eval = preflight.NewSimulate(ic, loc)
+	default: // auto: the simulator on AWS when no identity policy was given, the local engine, then the probe for what is still unknown
+		var sim *preflight.Simulate
+		if !a.customS3Endpoint() && len(src.Identity) == 0 {
+			ic, err := a.iamClient(ctx)
+			if err != nil {
+				return nil, err
+			}
+			sim = preflight.NewSimulate(ic, loc)
+		}
+		eval = preflight.NewChain(sim, loc, preflight.NewProbe(cli, preflight.ProbeOptions{}))
 	}
 	opts := func(o *preflight.Options) {
 		o.Profile = prof
@@ -328,8 +346,12 @@ the report says which evaluator decided it, why (which policy statement or defau
 the smallest statement that fixes a denial.
 
 Evaluators (--mode): local evaluates policy documents offline (given with --identity-policy,
---bucket-policy, --key-policy, or read through IAM and S3); probe makes the multipart calls
-against a made-up upload ID, which changes nothing; auto picks local.
+--bucket-policy, --key-policy, or read through IAM and S3); simulate asks IAM's policy
+simulator (iam:SimulatePrincipalPolicy) and lets the local engine decide what it cannot see;
+probe makes the multipart calls against a made-up upload ID, which changes nothing (Initiate
+creates a real upload and aborts it, only when the caller may abort). auto (the default) runs
+the simulator on AWS when no identity policy file is given, else the local engine, then the
+probe for every verdict still unknown.
 
 Exit status: 0 when every checked step is allowed, 3 when any is denied, 1 when it could not
 evaluate (a step's verdict is unknown), 2 on bad input.`
