@@ -14,6 +14,16 @@
 // allow the caller directly or delegate to the account's identity policies by
 // allowing the account root.
 //
+// Finer rules, each from the IAM documentation: the account root user
+// needs no identity policy (but a key policy must still allow it); a
+// resource-policy grant to an account (its ID or root ARN) only delegates to
+// that account's identity policies; within one account a grant naming the
+// caller's own user or role-session ARN, or "*", is not limited by the
+// caller's permissions boundary or session policy, while a grant naming
+// the role ARN is; a NotPrincipal Deny exempts a caller only when its
+// account, its role (for a role session) and itself are all listed, and
+// always applies to an IAM principal that has a permissions boundary.
+//
 // A denial is a result, not an error: Evaluate always returns a Result whose
 // Decision is Allowed, ExplicitDeny or ImplicitDeny, with the statements that
 // decided it, every statement that matched, the condition keys the request
