@@ -227,18 +227,27 @@ func (p *permissions) explainFailure(ctx context.Context, key string, multipart 
 	if cerr != nil {
 		return base
 	}
-	var denied []string
+	// The first denied step says why (with the fix); the others are named.
+	first, others := "", []string(nil)
 	for _, s := range rep.Steps {
 		name := s.Step.String()
 		relevant := name == "Initiate" || (multipart && (name == "UploadPart" || name == "Complete"))
-		if relevant && s.Decision.Denied() {
-			denied = append(denied, stepProblem(s))
+		if !relevant || !s.Decision.Denied() {
+			continue
+		}
+		if first == "" {
+			first = stepProblem(s)
+		} else {
+			others = append(others, name)
 		}
 	}
-	if len(denied) == 0 {
+	if first == "" {
 		return base
 	}
-	return "denied by preflight: " + strings.Join(denied, "; ") + " [server said: " + base + "]"
+	if len(others) > 0 {
+		first += " (also denied: " + strings.Join(others, ", ") + ")"
+	}
+	return "denied by preflight: " + first + " [server said: " + base + "]"
 }
 
 // abortDenied reports whether the prefix's preflight found Abort denied for the caller as
