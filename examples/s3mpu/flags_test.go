@@ -1,0 +1,253 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/s3mpu/s3mpu/uploader"
+)
+
+func TestObjectFlagsValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		f       objectFlags
+		wantErr string
+	}{
+		{"empty", objectFlags{}, ""},
+		{"kms", objectFlags{sse: "aws:kms", kmsKeyID: "alias/x", kmsContext: []string{"a=b"}, bucketKey: true}, ""},
+		{"AES256 any case", objectFlags{sse: "aes256"}, ""},
+		{"sse-c", objectFlags{sseC: "AES256"}, ""},
+		{"checksum lower case", objectFlags{checksumAlgo: "crc64nvme"}, ""},
+		{"unknown sse", objectFlags{sse: "rot13"}, "--sse"},
+		{"key without kms", objectFlags{kmsKeyID: "alias/x"}, "--sse-kms-key-id needs --sse aws:kms"},
+		{"key with AES256", objectFlags{sse: "AES256", kmsKeyID: "alias/x"}, "--sse-kms-key-id needs"},
+		{"context without kms", objectFlags{kmsContext: []string{"a=b"}}, "--sse-kms-context needs"},
+		{"bucket key without kms", objectFlags{bucketKey: true}, "--bucket-key needs"},
+		{"sse-c algorithm", objectFlags{sseC: "AES128"}, "only SSE-C algorithm"},
+		{"sse-c with sse", objectFlags{sseC: "AES256", sse: "AES256"}, "cannot be combined"},
+		{"checksum", objectFlags{checksumAlgo: "MD5"}, "--checksum-algorithm"},
+		{"bad context", objectFlags{sse: "aws:kms", kmsContext: []string{"novalue"}}, "KEY=VALUE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f.validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != exitUsage {
+				t.Fatalf("err = %v (exit %d), want usage error containing %q", err, exitCode(err), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestObjectFlagsPlan(t *testing.T) {
+	f := objectFlags{sse: "AWS:KMS", kmsKeyID: "alias/backups", kmsContext: []string{"project=x"}, bucketKey: true, acl: "bucket-owner-full-control", storageClass: "STANDARD_IA", copySource: "s3://src-bucket/a/b"}
+	cf := checkFlags{caller: "arn:aws:iam::111122223333:user/alice", bucketOwner: "111122223333", sourceIP: "192.0.2.1", context: []string{"aws:SecureTransport=true"}}
+	p, err := f.plan(s3URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Bucket != "dst-bucket" || p.Key != "k" || p.Size != 1<<30 || p.ACL != "bucket-owner-full-control" || p.StorageClass != "STANDARD_IA" {
+		t.Errorf("plan %+v", p)
+	}
+	if p.SSE.Algorithm != "aws:kms" || p.SSE.KMSKeyID != "alias/backups" || !p.SSE.BucketKey || p.SSE.KMSContext["project"] != "x" {
+		t.Errorf("SSE %+v", p.SSE)
+	}
+	if p.CopySource == nil || p.CopySource.Bucket != "src-bucket" || p.CopySource.Key != "a/b" {
+		t.Errorf("copy source %+v", p.CopySource)
+	}
+	if p.Caller != cf.caller || p.BucketOwner != "111122223333" || p.SourceIP != "192.0.2.1" || p.Context["aws:SecureTransport"][0] != "true" {
+		t.Errorf("caller side %+v", p)
+	}
+	if err := p.Validate(); err != nil {
+		t.Errorf("plan does not validate: %v", err)
+	}
+	if _, err := (&objectFlags{copySource: "s3://bucket-only"}).plan(s3URL{Bucket: "b", Key: "k"}, -1, nil); exitCode(err) != exitUsage {
+		t.Errorf("bad copy source: %v", err)
+	}
+	// The encryption context header is base64 JSON.
+	var ctx map[string]string
+	b, err := base64.StdEncoding.DecodeString(f.kmsContextHeader())
+	if err != nil || json.Unmarshal(b, &ctx) != nil || ctx["project"] != "x" {
+		t.Errorf("kmsContextHeader %q", f.kmsContextHeader())
+	}
+	if (&objectFlags{}).kmsContextHeader() != "" {
+		t.Error("empty context gives a header")
+	}
+}
+
+func TestCheckFlagsValidate(t *testing.T) {
+	good := checkFlags{mode: "auto", serverProfile: "aws"}
+	if _, err := good.validate(); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := (&checkFlags{mode: "probe", serverProfile: "nodefaults"}).validate()
+	if err != nil || prof != preflight.ProfileNoDefaults {
+		t.Fatalf("nodefaults: %v, %v", prof, err)
+	}
+	for _, f := range []checkFlags{
+		{mode: "guess", serverProfile: "aws"},
+		{mode: "auto", serverProfile: "minio?"},
+		{mode: "auto", serverProfile: "aws", caller: "alice"},
+		{mode: "auto", serverProfile: "aws", bucketOwner: "12"},
+		{mode: "auto", serverProfile: "aws", sourceIP: "300.1.1.1"},
+		{mode: "auto", serverProfile: "aws", context: []string{"x"}},
+	} {
+		if _, err := f.validate(); exitCode(err) != exitUsage {
+			t.Errorf("%+v: err = %v, want a usage error", f, err)
+		}
+	}
+}
+
+func TestCheckFlagsSources(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(pol, []byte(`{"Version":"2012-10-17","Statement":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := checkFlags{identityPolicies: []string{pol, pol}, bucketPolicy: pol, objectOwnership: "bucketownerpreferred", aclGrants: []string{"WRITE=account:111122223333"}}
+	s, err := f.sources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Identity) != 2 || s.Identity[0].Name != pol || s.BucketPolicy == nil || s.Ownership != preflight.OwnershipBucketOwnerPreferred || s.ACL == nil || len(s.ACL.Grants) != 1 {
+		t.Errorf("sources %+v", s)
+	}
+	for _, bad := range []checkFlags{
+		{identityPolicies: []string{filepath.Join(dir, "absent.json")}},
+		{bucketPolicy: filepath.Join(dir, "absent.json")},
+		{objectOwnership: "Sometimes"},
+		{aclGrants: []string{"WRITE=nobody"}},
+	} {
+		if _, err := bad.sources(); exitCode(err) != exitUsage {
+			t.Errorf("%+v: err = %v, want a usage error", bad, err)
+		}
+	}
+	empty := filepath.Join(dir, "empty.json")
+	_ = os.WriteFile(empty, []byte("  \n"), 0o600)
+	if _, err := (&checkFlags{bucketPolicy: empty}).sources(); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestReportExitAndBlocking(t *testing.T) {
+	allowed := preflight.StepResult{Decision: preflight.Allowed}
+	rep := &preflight.Report{Steps: []preflight.StepResult{allowed, allowed}}
+	if err := reportExit(rep); err != nil {
+		t.Fatalf("all allowed: %v", err)
+	}
+	unknown := &preflight.Report{Steps: []preflight.StepResult{allowed, {Decision: preflight.Unknown}}}
+	if got := exitCode(reportExit(unknown)); got != exitFailure {
+		t.Fatalf("unknown: exit %d", got)
+	}
+	denied := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}, {Decision: preflight.ImplicitDeny}}}
+	if got := exitCode(reportExit(denied)); got != exitDenied {
+		t.Fatalf("denied: exit %d", got)
+	}
+	kms := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Decision: preflight.ExplicitDeny}}}
+	if got := exitCode(reportExit(kms)); got != exitDenied {
+		t.Fatalf("KMS denied: exit %d", got)
+	}
+}
+
+func TestReportJSONShape(t *testing.T) {
+	rep := &preflight.Report{Caller: "arn:aws:iam::111122223333:user/a", Bucket: "b", Key: "k",
+		Steps: []preflight.StepResult{{Operation: "AbortMultipartUpload", Actions: []string{"s3:AbortMultipartUpload"}, Resources: []string{"arn:aws:s3:::b/k"},
+			Decision: preflight.ExplicitDeny, Evaluator: preflight.EvaluatorLocal, Reasons: []string{"denied"}, Remedy: &preflight.Remedy{Summary: "fix it"}}}}
+	b, err := json.Marshal(reportJSON(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"caller", "bucket", "key", "steps", "kms"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("no %q in %s", k, b)
+		}
+	}
+	step := got["steps"].([]any)[0].(map[string]any)
+	for _, k := range []string{"step", "actions", "resources", "decision", "evaluator", "reasons", "remedy"} {
+		if _, ok := step[k]; !ok {
+			t.Errorf("no %q in step %v", k, step)
+		}
+	}
+	if step["decision"] != "explicitDeny" || step["evaluator"] != "local" {
+		t.Errorf("step %v", step)
+	}
+	// An allowed step still carries "remedy": null.
+	rep.Steps[0].Remedy, rep.Steps[0].Decision = nil, preflight.Allowed
+	b, _ = json.Marshal(reportJSON(rep))
+	if !strings.Contains(string(b), `"remedy":null`) {
+		t.Errorf("no null remedy: %s", b)
+	}
+}
+
+func TestReadSSECKey(t *testing.T) {
+	dir := t.TempDir()
+	raw := []byte("0123456789abcdef0123456789abcdef")
+	rawFile := filepath.Join(dir, "raw")
+	b64File := filepath.Join(dir, "b64")
+	badFile := filepath.Join(dir, "bad")
+	_ = os.WriteFile(rawFile, raw, 0o600)
+	_ = os.WriteFile(b64File, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"), 0o600)
+	_ = os.WriteFile(badFile, []byte("supersecretbutshort"), 0o600)
+	for _, f := range []string{rawFile, b64File} {
+		k, err := readSSECKey(f)
+		if err != nil || string(k) != string(raw) {
+			t.Errorf("%s: %q, %v", f, k, err)
+		}
+	}
+	_, err := readSSECKey(badFile)
+	if exitCode(err) != exitUsage || strings.Contains(err.Error(), "supersecret") {
+		t.Errorf("bad key: %v", err)
+	}
+	if _, err := readSSECKey(filepath.Join(dir, "absent")); exitCode(err) != exitUsage {
+		t.Errorf("absent key file: %v", err)
+	}
+}
+
+// recordProgress records what the listener hands the display.
+type recordProgress struct {
+	total, sentBytes int64
+	parts, done      int
+	retries          int
+	finished         []bool
+}
+
+func (r *recordProgress) start(total int64, parts int) { r.total, r.parts = total, parts }
+func (r *recordProgress) sent(n int64)                 { r.sentBytes += n }
+func (r *recordProgress) partDone()                    { r.done++ }
+func (r *recordProgress) retry()                       { r.retries++ }
+func (r *recordProgress) finish(ok bool)               { r.finished = append(r.finished, ok) }
+
+func TestProgressListener(t *testing.T) {
+	rec := &recordProgress{}
+	l := &progressListener{p: rec}
+	l.OnEvent(uploader.Started{Size: 10 << 20, Parts: 2})
+	l.OnEvent(uploader.BytesSent{PartNumber: 1, Bytes: 5 << 20})
+	l.OnEvent(uploader.Retry{Op: "UploadPart", PartNumber: 2, Attempt: 1, Err: errors.New("reset")})
+	l.OnEvent(uploader.BytesSent{PartNumber: 2, Bytes: 5 << 20})
+	l.OnEvent(uploader.PartDone{PartNumber: 1})
+	l.OnEvent(uploader.PartDone{PartNumber: 2})
+	if rec.total != 10<<20 || rec.parts != 2 || rec.sentBytes != 10<<20 || rec.done != 2 || rec.retries != 1 || l.retries != 1 {
+		t.Fatalf("recorded %+v, listener retries %d", rec, l.retries)
+	}
+	// A stream of unknown size has no part count.
+	rec2 := &recordProgress{}
+	(&progressListener{p: rec2}).OnEvent(uploader.Started{Size: -1, Parts: -1})
+	if rec2.total != -1 || rec2.parts != 0 {
+		t.Fatalf("unknown size: %+v", rec2)
+	}
+}
