@@ -172,6 +172,9 @@ func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement
 		if len(schecks) == 0 {
 			sr.Decision = Unknown
 		}
+		if sr.Reasons == nil {
+			sr.Reasons = []string{}
+		}
 		sr.Checks = schecks
 		sr.Remedy = remedyFor(s, schecks, sreqs, caller, p.BucketOwner, prof)
 		out = append(out, sr)
@@ -224,7 +227,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) ([]KMSRow,
 		if len(r.Actions) == 0 {
 			continue
 		}
-		row := KMSRow{Step: r.Step, Decision: fromKMS(r.Decision), Reasons: r.Reasons, Evaluator: EvaluatorLocal}
+		row := KMSRow{Step: r.Step, Decision: fromKMS(r.Decision), Reasons: append([]string{}, r.Reasons...), Evaluator: EvaluatorLocal}
 		for _, a := range r.Actions {
 			row.Actions = appendNew(row.Actions, a.Action)
 			row.Resources = appendNew(row.Resources, a.KeyARN)

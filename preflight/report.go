@@ -76,7 +76,7 @@ type StepResult struct {
 	DefaultRule string `json:"defaultRule,omitempty"`
 	// Remedy is the fix for a denial, or the explicit grant recommended
 	// when only a default rule allows the step; nil otherwise.
-	Remedy *Remedy `json:"remedy,omitempty"`
+	Remedy *Remedy `json:"remedy"`
 	// Risks note what the verdict depends on that could not be checked.
 	Risks []string `json:"risks,omitempty"`
 	// Checks are the per-action verdicts.
