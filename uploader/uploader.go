@@ -171,6 +171,7 @@ type upload struct {
 	parts     []*partRecord
 	completed bool // CompleteMultipartUpload succeeded: nothing to abort
 	pool      *bufferPool
+	stamp     *fileStamp // a file body's size and mtime at the start, checked before Complete
 }
 
 // partError carries the operation and part of a worker's failure.
@@ -190,6 +191,7 @@ func (up *upload) run(ctx context.Context) (*UploadOutput, error) {
 	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
 
 	in := up.in
+	up.stamp = stampOf(in.Body)
 	if ra, off, avail, ok := readerAtBody(in.Body); ok {
 		if in.Size > 0 && in.Size != avail {
 			return nil, up.fail(OpValidate, 0, invalidf("Size is %d but the body holds %d bytes", in.Size, avail))
@@ -496,6 +498,9 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, up.fail(OpUploadPart, 0, context.Cause(ctx))
+	}
+	if err := up.stamp.check(); err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
 	}
 	out, err := up.complete(ctx)
 	if err != nil {

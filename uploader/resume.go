@@ -1,0 +1,757 @@
+package uploader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// ResumeAPI is the part of the S3 client Resume and AbortResumable use:
+// API, plus listing an upload's parts and a bucket's uploads. *s3.Client
+// implements it.
+type ResumeAPI interface {
+	API
+	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
+	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+}
+
+var _ ResumeAPI = (*s3.Client)(nil)
+
+// Operation names used by Resume in UploadError.Op.
+const (
+	// OpResume: the state file could not be read or written, or it does
+	// not allow resuming (another object, other encryption settings, a
+	// changed source).
+	OpResume               = "Resume"
+	OpListParts            = "ListParts"
+	OpListMultipartUploads = "ListMultipartUploads"
+)
+
+// pendingCreateSkew is how long before the recorded start of an
+// unanswered CreateMultipartUpload an upload of the same key may have been
+// initiated, by the server's clock, and still be taken for its result.
+const pendingCreateSkew = 2 * time.Minute
+
+// ResumeInput describes a resumable upload: an upload whose progress is
+// kept in a state file, so that a later call with the same state file
+// continues it after a failure, a cancellation or a crash.
+type ResumeInput struct {
+	// UploadInput describes the object and the body, as for Upload. The
+	// body must be readable at any offset and of known size: a regular
+	// *os.File, or any io.ReaderAt that is also an io.Seeker. A stream
+	// cannot be resumed and fails with ErrInvalidInput.
+	UploadInput
+	// StateFile is the path of the state file (required). Its directory
+	// must exist. Resume creates the file when it does not exist and
+	// removes it once the object is stored.
+	StateFile string
+	// StartOver makes Resume abort the upload the state file names and
+	// start a new one when the source no longer matches the state file,
+	// or when the state file cannot be read, instead of failing.
+	StartOver bool
+}
+
+// Resumed is sent when Resume continues an upload named by its state file,
+// after the stored parts have been checked against the local data.
+type Resumed struct {
+	UploadID string
+	// PartsStored is the number of parts found on the server whose size
+	// and checksum match the local data: they are not sent again.
+	PartsStored int
+	// PartsToSend is the number of parts still to upload.
+	PartsToSend int
+}
+
+// Restarted is sent when Resume cannot continue the upload its state file
+// names and starts a new one (or, with OldUploadID "", when it cleans up
+// after an interrupted CreateMultipartUpload).
+type Restarted struct {
+	// OldUploadID is the upload that is not continued.
+	OldUploadID string
+	// Reason says why, e.g. "the upload no longer exists on the server".
+	Reason string
+	// Aborted reports whether this call aborted the old upload.
+	Aborted bool
+}
+
+func (Resumed) event()   {}
+func (Restarted) event() {}
+
+// Resume uploads in.Body to in.Bucket/in.Key as a multipart upload whose
+// progress is kept in the state file in.StateFile, and continues the
+// upload that file names when it exists.
+//
+// Without a state file, Resume records the upload (bucket, key, part
+// size, checksum settings, encryption settings without secrets, the
+// source's identity) before CreateMultipartUpload, its upload ID right
+// after, and every stored part as it completes; each write is atomic and
+// synced. A body no larger than one part is sent with Upload instead, with
+// no state file.
+//
+// With a state file, Resume checks that it is for the same object and
+// encryption settings (or fails with ErrInvalidInput) and that the source
+// still has the recorded size, modification time and fingerprint (or fails
+// with ErrSourceChanged, leaving the upload and the state file in place,
+// unless in.StartOver). It then lists the parts on the server
+// (ListParts, paginated) and trusts a part only when its size and checksum
+// match the local data; the others are uploaded again, and the upload is
+// completed. The part size and the checksum settings come from the state
+// file. When the server no longer has the upload (aborted, or expired by a
+// lifecycle rule), Resume sends a Restarted event and starts a new upload,
+// unless the state file shows that an interrupted Complete stored the
+// object: that is checked with HeadObject, by size and checksum. An
+// upload created by an interrupted CreateMultipartUpload whose ID was never
+// recorded is found with ListMultipartUploads and aborted.
+//
+// On success the state file is removed. On failure the upload and the
+// state file are left in place, whatever Options.LeavePartsOnError says,
+// so that a later Resume continues; AbortResumable discards them. The one
+// exception is a source that changed during the upload: its parts are
+// aborted and the state file removed, so old and new bytes never mix.
+//
+// The client must implement ResumeAPI (*s3.Client does). Resume returns an
+// *UploadError as Upload does, with Op OpResume for state-file and source
+// problems.
+func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*Options)) (*UploadOutput, error) {
+	o := u.options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if in == nil {
+		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+	}
+	uin := &in.UploadInput
+	invalid := func(err error) (*UploadOutput, error) {
+		return nil, &UploadError{Op: OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
+	}
+	if ctx == nil {
+		return invalid(invalidf("nil context"))
+	}
+	client, ok := u.client.(ResumeAPI)
+	if !ok || u.client == nil {
+		return invalid(invalidf("Resume needs a client that implements ResumeAPI (ListParts and ListMultipartUploads), as *s3.Client does"))
+	}
+	if in.StateFile == "" {
+		return invalid(invalidf("empty StateFile"))
+	}
+	o, err := o.resolve()
+	if err != nil {
+		return invalid(err)
+	}
+	if err := uin.validate(); err != nil {
+		return invalid(err)
+	}
+	ra, off, size, ok := readerAtBody(uin.Body)
+	if !ok {
+		return invalid(invalidf("Resume needs a body that can be read again at any offset, such as a regular file; a stream (%T) cannot be resumed", uin.Body))
+	}
+	if uin.Size > 0 && uin.Size != size {
+		return invalid(invalidf("Size is %d but the body holds %d bytes", uin.Size, size))
+	}
+	algo, typ := o.ChecksumAlgorithm, o.ChecksumType
+	if uin.ChecksumAlgorithm != "" {
+		algo, typ = uin.ChecksumAlgorithm, uin.ChecksumType
+	} else if uin.ChecksumType != "" {
+		typ = uin.ChecksumType
+	}
+	cs, err := checksumFor(algo, typ)
+	if err != nil {
+		return invalid(err)
+	}
+	leave := o.LeavePartsOnError
+	o.LeavePartsOnError = true // Resume keeps the upload on failure: the state file names it
+	up := newUpload(client, o, uin, cs)
+	r := &resumer{up: up, client: client, in: in, ra: ra, off: off, size: size, leave: leave, optFns: optFns, u: u}
+	return r.run(ctx)
+}
+
+// newUpload returns the state of one upload call.
+func newUpload(client API, o Options, in *UploadInput, cs *checksum) *upload {
+	up := &upload{client: client, o: o, in: in, cs: cs, limiter: newLimiter(o.RateLimit), size: SizeUnknown}
+	sdkAttempts := func(*s3.Options) {}
+	if o.ClientMaxAttempts >= 0 {
+		n := max(o.ClientMaxAttempts, 1)
+		sdkAttempts = func(so *s3.Options) { so.RetryMaxAttempts = n }
+	}
+	up.ctlOpts = []func(*s3.Options){sdkAttempts}
+	up.dataOpts = []func(*s3.Options){sdkAttempts, s3.WithAPIOptions(addPayloadHashMiddleware)}
+	return up
+}
+
+// resumer is the state of one call to Resume.
+type resumer struct {
+	u      *Uploader
+	up     *upload
+	client ResumeAPI
+	in     *ResumeInput
+	ra     io.ReaderAt
+	off    int64
+	size   int64
+	leave  bool // the caller's LeavePartsOnError
+	optFns []func(*Options)
+
+	src   Source
+	stamp *fileStamp
+
+	stored []bool // by part index: found on the server and trusted
+
+	mu sync.Mutex // guards st and its file
+	st *State
+}
+
+func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
+	up := r.up
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	up.size = r.size
+	path := r.in.StateFile
+
+	r.stamp = stampOf(r.in.Body)
+	src, err := identify(r.in.Body, r.ra, r.off, r.size)
+	if err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	r.src = src
+
+	st, err := ReadState(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		st = nil
+	case err != nil && r.in.StartOver && isInvalid(err):
+		if e := up.em.emit(Restarted{Reason: fmt.Sprintf("the state file cannot be used: %v", err)}); e != nil {
+			return nil, up.fail(OpListener, 0, e)
+		}
+		st = nil
+	case err != nil:
+		return nil, up.fail(OpResume, 0, err)
+	}
+	if st != nil {
+		if st.Bucket != r.in.Bucket || st.Key != r.in.Key {
+			return nil, up.fail(OpResume, 0, invalidf("state file %s is for s3://%s/%s", path, st.Bucket, st.Key))
+		}
+		if sse := sseOf(&r.in.UploadInput); sse != st.SSE {
+			what := "encryption settings"
+			if sse.CustomerKeyMD5 != st.SSE.CustomerKeyMD5 {
+				what = "SSE-C key"
+			}
+			return nil, up.fail(OpResume, 0, invalidf("state file %s was written for an upload with another %s", path, what))
+		}
+		if d := r.src.differs(st.Source); d != "" {
+			if !r.in.StartOver {
+				up.uploadID = st.UploadID
+				return nil, up.fail(OpResume, 0, fmt.Errorf("%w since state file %s was written: %s; "+
+					"resume with the original data, or start over to abort the old upload and send the new data", ErrSourceChanged, path, d))
+			}
+			if err := r.discard(ctx, st, "the source changed: "+d); err != nil {
+				return nil, err
+			}
+			st = nil
+		} else if st.UploadID == "" {
+			if err := r.discard(ctx, st, "an earlier run was interrupted before CreateMultipartUpload answered"); err != nil {
+				return nil, err
+			}
+			st = nil
+		}
+	}
+	if st == nil && r.size <= up.o.PartSize {
+		// One part: a single PutObject, which needs no state.
+		return r.u.Upload(up.parent, &r.in.UploadInput, r.optFns...)
+	}
+	if st != nil {
+		out, done, err := r.resumeExisting(ctx, st)
+		if done || err != nil {
+			return out, err
+		}
+	}
+	if r.st == nil {
+		if err := r.start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.send(ctx)
+}
+
+// discard gets rid of the upload st names (if any) so that a new one can
+// start: it aborts it, or, when its ID was never recorded, looks for it.
+func (r *resumer) discard(ctx context.Context, st *State, reason string) error {
+	up := r.up
+	if st.UploadID == "" {
+		if !st.CreateStarted.IsZero() {
+			if err := r.abortPending(ctx, st.CreateStarted, reason); err != nil {
+				return err
+			}
+		}
+		return r.removeState()
+	}
+	up.uploadID = st.UploadID
+	aborted, err := up.abort()
+	up.uploadID = ""
+	if err != nil {
+		up.uploadID = st.UploadID
+		e := up.fail(OpAbortMultipartUpload, 0, fmt.Errorf("abort the upload of the state file (%s): %w", reason, err))
+		up.uploadID = ""
+		return e
+	}
+	if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: reason, Aborted: aborted}); e != nil {
+		return up.fail(OpListener, 0, e)
+	}
+	return r.removeState()
+}
+
+func (r *resumer) removeState() error {
+	if err := removeState(r.in.StateFile); err != nil {
+		return r.up.fail(OpResume, 0, err)
+	}
+	return nil
+}
+
+// abortPending aborts the uploads of the key initiated since (about)
+// started: those an interrupted CreateMultipartUpload may have made.
+func (r *resumer) abortPending(ctx context.Context, started time.Time, reason string) error {
+	up := r.up
+	var found []string
+	in := &s3.ListMultipartUploadsInput{
+		Bucket: aws.String(r.in.Bucket), Prefix: aws.String(r.in.Key),
+		ExpectedBucketOwner: optString(r.in.ExpectedBucketOwner),
+	}
+	for {
+		var out *s3.ListMultipartUploadsOutput
+		_, err := up.retry(ctx, OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+			o, err := r.client.ListMultipartUploads(ctx, in, up.ctlOpts...)
+			out = o
+			return err
+		})
+		if err != nil {
+			return up.fail(OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
+		}
+		for _, mu := range out.Uploads {
+			if aws.ToString(mu.Key) == r.in.Key && mu.Initiated != nil && !mu.Initiated.Before(started.Add(-pendingCreateSkew)) {
+				found = append(found, aws.ToString(mu.UploadId))
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) || aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
+			break
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+	for _, id := range found {
+		up.uploadID = id
+		aborted, err := up.abort()
+		if err != nil {
+			e := up.fail(OpAbortMultipartUpload, 0, err)
+			up.uploadID = ""
+			return e
+		}
+		up.uploadID = ""
+		if e := up.em.emit(Restarted{OldUploadID: id, Reason: reason, Aborted: aborted}); e != nil {
+			return up.fail(OpListener, 0, e)
+		}
+	}
+	return nil
+}
+
+// resumeExisting takes up the upload st names. done reports that the
+// object turned out to be stored already. When the upload is gone it
+// returns with r.st nil, for a new upload to start.
+func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOutput, done bool, err error) {
+	up := r.up
+	cs, err := checksumFor(st.ChecksumAlgorithm, st.ChecksumType)
+	if err != nil {
+		return nil, false, up.fail(OpResume, 0, err)
+	}
+	up.cs = cs
+	up.partSize = st.PartSize
+	up.parts = planParts(r.off, r.size, st.PartSize)
+	up.uploadID = st.UploadID
+
+	listed, err := r.listParts(ctx)
+	if s3err.Code(err) == "NoSuchUpload" {
+		if st.Completing {
+			out, ok, err := r.storedEarlier(ctx)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				_ = removeState(r.in.StateFile) // see the note in send
+				out, err := up.finish(out)
+				return out, true, err
+			}
+		}
+		up.uploadID = ""
+		if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: "the upload no longer exists on the server (aborted, expired, or completed with other data)"}); e != nil {
+			return nil, false, up.fail(OpListener, 0, e)
+		}
+		if err := r.removeState(); err != nil {
+			return nil, false, err
+		}
+		// Start afresh with the settings of this call.
+		cs, err := checksumFor(r.up.o.ChecksumAlgorithm, r.up.o.ChecksumType)
+		if r.in.ChecksumAlgorithm != "" {
+			cs, err = checksumFor(r.in.ChecksumAlgorithm, r.in.ChecksumType)
+		}
+		if err != nil {
+			return nil, false, up.fail(OpValidate, 0, err)
+		}
+		up.cs, up.parts, up.partSize = cs, nil, 0
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, up.fail(OpListParts, 0, err)
+	}
+
+	// Trust a listed part only when its size and checksum match the local
+	// data: the checksum the server reports or, when it reports none, the
+	// one recorded with the same ETag in the state file.
+	recorded := map[int32]StatePart{}
+	for _, p := range st.Parts {
+		recorded[p.Number] = p
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(up.o.Concurrency)
+	trusted := make([]bool, len(up.parts))
+	for _, lp := range listed {
+		n := aws.ToInt32(lp.PartNumber)
+		if n < 1 || int(n) > len(up.parts) {
+			continue
+		}
+		rec := up.parts[n-1]
+		if aws.ToInt64(lp.Size) != rec.Size {
+			continue
+		}
+		server := checksumFields{&lp.ChecksumCRC32, &lp.ChecksumCRC32C, &lp.ChecksumCRC64NVME, &lp.ChecksumSHA1, &lp.ChecksumSHA256}.get(cs.algo)
+		etag := aws.ToString(lp.ETag)
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
+			if err != nil {
+				return &partError{op: OpReadBody, n: rec.Number, err: err}
+			}
+			local := sum.String()
+			switch {
+			case server != "" && server != local:
+				return nil
+			case server == "":
+				p, ok := recorded[n]
+				if !ok || p.Checksum != local || trimETag(p.ETag) != trimETag(etag) {
+					return nil
+				}
+			}
+			rec.sum, rec.Checksum, rec.ETag = sum, local, etag
+			trusted[n-1] = true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, up.failErr(err)
+	}
+	st.Parts = st.Parts[:0]
+	stored := 0
+	for i, rec := range up.parts {
+		if trusted[i] {
+			stored++
+			st.Parts = append(st.Parts, StatePart{Number: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
+		} else {
+			rec.ETag = ""
+		}
+	}
+	st.Completing = false
+	r.st = st
+	if err := r.save(); err != nil {
+		return nil, false, up.fail(OpResume, 0, err)
+	}
+	r.stored = trusted
+	if e := up.em.emit(Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
+		return nil, false, up.fail(OpListener, 0, e)
+	}
+	return nil, false, nil
+}
+
+func trimETag(s string) string { return strings.Trim(s, `"`) }
+
+// listParts lists every part of the upload, page by page.
+func (r *resumer) listParts(ctx context.Context) ([]types.Part, error) {
+	up := r.up
+	in := &s3.ListPartsInput{
+		Bucket: aws.String(r.in.Bucket), Key: aws.String(r.in.Key), UploadId: aws.String(up.uploadID),
+		ExpectedBucketOwner:  optString(r.in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(r.in.SSECustomerAlgorithm), SSECustomerKey: optString(r.in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(r.in.SSECustomerKeyMD5),
+	}
+	var parts []types.Part
+	for range 10_001 { // at most 10,000 parts, at least one per page
+		var out *s3.ListPartsOutput
+		_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+			o, err := r.client.ListParts(ctx, in, up.ctlOpts...)
+			out = o
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, out.Parts...)
+		next := aws.ToString(out.NextPartNumberMarker)
+		if !aws.ToBool(out.IsTruncated) || next == "" || next == aws.ToString(in.PartNumberMarker) {
+			return parts, nil
+		}
+		in.PartNumberMarker = aws.String(next)
+	}
+	return nil, errors.New("ListParts kept returning pages")
+}
+
+// storedEarlier checks whether the object is this upload, completed by an
+// interrupted run: same size and checksum as the local data.
+func (r *resumer) storedEarlier(ctx context.Context) (*UploadOutput, bool, error) {
+	up := r.up
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(up.o.Concurrency)
+	for _, rec := range up.parts {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
+			if err != nil {
+				return &partError{op: OpReadBody, n: rec.Number, err: err}
+			}
+			rec.sum, rec.Checksum = sum, sum.String()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, up.failErr(err)
+	}
+	sums := make([]partSum, len(up.parts))
+	sizes := make([]int64, len(up.parts))
+	for i, p := range up.parts {
+		sums[i], sizes[i] = p.sum, p.Size
+	}
+	expected := up.cs.object(sums, sizes)
+	head, err := up.verifyStored(ctx, r.size, expected)
+	if err != nil {
+		return nil, false, nil
+	}
+	up.completed = true
+	parts := make([]Part, len(up.parts))
+	for i, p := range up.parts {
+		parts[i] = Part{PartNumber: p.Number, Size: p.Size, Checksum: p.Checksum}
+	}
+	return &UploadOutput{
+		Bucket: r.in.Bucket, Key: r.in.Key, ETag: aws.ToString(head.ETag), VersionID: aws.ToString(head.VersionId),
+		UploadID: up.uploadID, ChecksumAlgorithm: up.cs.algo, ChecksumType: up.cs.typ, Checksum: expected,
+		Size: r.size, PartSize: up.partSize, Parts: parts,
+	}, true, nil
+}
+
+// start records a new upload in the state file and creates it.
+func (r *resumer) start(ctx context.Context) error {
+	up := r.up
+	ps, err := partSizeFor(r.size, up.o.PartSize)
+	if err != nil {
+		return up.fail(OpValidate, 0, err)
+	}
+	up.partSize = ps
+	up.parts = planParts(r.off, r.size, ps)
+	up.o.LeavePartsOnError = r.leave // so the preflight checks Abort unless the caller keeps parts
+	err = up.preflight(ctx, true)
+	up.o.LeavePartsOnError = true
+	if err != nil {
+		return err
+	}
+	r.st = &State{
+		Version: StateVersion, Bucket: r.in.Bucket, Key: r.in.Key,
+		CreateStarted: up.o.clock.Now().UTC(), PartSize: ps, Size: r.size, Source: r.src,
+		ChecksumAlgorithm: up.cs.algo, ChecksumType: up.cs.typ, SSE: sseOf(&r.in.UploadInput), Parts: []StatePart{},
+	}
+	if err := r.save(); err != nil {
+		return up.fail(OpResume, 0, err)
+	}
+	cin := r.in.createInput(up.cs)
+	var cout *s3.CreateMultipartUploadOutput
+	_, err = up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
+		cout = o
+		return err
+	})
+	if err == nil && aws.ToString(cout.UploadId) == "" {
+		err = errors.New("CreateMultipartUpload returned no upload ID")
+	}
+	if err != nil {
+		if k := s3err.Classify(err); k != s3err.Canceled && !k.Retryable() {
+			// A definite refusal: no upload exists, nothing to resume.
+			if rerr := removeState(r.in.StateFile); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return up.fail(OpCreateMultipartUpload, 0, err)
+	}
+	up.uploadID = aws.ToString(cout.UploadId)
+	r.st.UploadID = up.uploadID
+	if err := r.save(); err != nil {
+		// Without the ID on disk the upload could not be resumed: abort it.
+		up.o.LeavePartsOnError = r.leave
+		return up.fail(OpResume, 0, err)
+	}
+	r.stored = make([]bool, len(up.parts))
+	return nil
+}
+
+// save writes the state file. r.mu must not be held.
+func (r *resumer) save() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return writeState(r.in.StateFile, r.st)
+}
+
+// recordPart adds a stored part to the state file.
+func (r *resumer) recordPart(rec *partRecord) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := StatePart{Number: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum}
+	i, found := slices.BinarySearchFunc(r.st.Parts, p.Number, func(a StatePart, n int32) int { return int(a.Number - n) })
+	if found {
+		r.st.Parts[i] = p
+	} else {
+		r.st.Parts = slices.Insert(r.st.Parts, i, p)
+	}
+	return writeState(r.in.StateFile, r.st)
+}
+
+// send uploads the parts not stored yet, checks the source, and completes.
+func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
+	up := r.up
+	if e := up.em.emit(Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts)}); e != nil {
+		return nil, up.fail(OpListener, 0, e)
+	}
+	pctx, pcancel := context.WithCancelCause(ctx)
+	defer pcancel(nil)
+	g, gctx := errgroup.WithContext(pctx)
+	g.SetLimit(up.o.Concurrency)
+	for i, rec := range up.parts {
+		if r.stored[i] {
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
+			if err != nil {
+				return &partError{op: OpReadBody, n: rec.Number, err: err}
+			}
+			rec.sum = sum
+			if err := up.sendPart(gctx, rec, sectionOpener(r.ra, rec.Offset, rec.Size)); err != nil {
+				return err
+			}
+			if err := r.recordPart(rec); err != nil {
+				return &partError{op: OpResume, n: rec.Number, err: err}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, r.failErr(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, r.failErr(context.Cause(ctx))
+	}
+	if err := r.checkSource(); err != nil {
+		return nil, r.failErr(&partError{op: OpReadBody, err: err})
+	}
+	r.mu.Lock()
+	r.st.Completing = true
+	r.mu.Unlock()
+	if err := r.save(); err != nil {
+		return nil, up.fail(OpResume, 0, err)
+	}
+	out, err := up.complete(ctx)
+	if err != nil {
+		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+	}
+	// The object is stored. Should removing the state file fail, a later
+	// Resume finds the upload gone, the state marked as completing and the
+	// object matching the local data, and succeeds without sending anything.
+	_ = removeState(r.in.StateFile)
+	return up.finish(out)
+}
+
+// checkSource fails with ErrSourceChanged when the file changed since
+// Resume started.
+func (r *resumer) checkSource() error { return r.stamp.check() }
+
+// failErr fails the upload; a source that changed during the upload also
+// aborts it and removes the state file, since its stored parts may hold
+// the old data or the new.
+func (r *resumer) failErr(err error) *UploadError {
+	up := r.up
+	if errors.Is(err, ErrSourceChanged) && !r.leave {
+		up.o.LeavePartsOnError = false
+		e := up.failErr(err)
+		if e.Aborted {
+			if rerr := removeState(r.in.StateFile); rerr != nil {
+				e.Err = errors.Join(e.Err, rerr)
+			}
+		}
+		return e
+	}
+	return up.failErr(err)
+}
+
+// AbortResumable discards the resumable upload named by the state file at
+// statePath: it aborts the multipart upload (or, when an interrupted run
+// never recorded its ID, the uploads of the key that run may have
+// created) and removes the state file. A missing state file is not an
+// error. The client must implement ResumeAPI.
+func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
+	o := u.options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if ctx == nil {
+		return &UploadError{Op: OpValidate, Err: invalidf("nil context")}
+	}
+	client, ok := u.client.(ResumeAPI)
+	if !ok || u.client == nil {
+		return &UploadError{Op: OpValidate, Err: invalidf("AbortResumable needs a client that implements ResumeAPI")}
+	}
+	o, err := o.resolve()
+	if err != nil {
+		return &UploadError{Op: OpValidate, Err: err}
+	}
+	st, err := ReadState(statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &UploadError{Op: OpResume, Err: err}
+	}
+	cs, _ := checksumFor(st.ChecksumAlgorithm, st.ChecksumType)
+	in := &ResumeInput{UploadInput: UploadInput{Bucket: st.Bucket, Key: st.Key}, StateFile: statePath}
+	up := newUpload(client, o, &in.UploadInput, cs)
+	up.parent = ctx
+	up.em = &emitter{l: o.Listener}
+	r := &resumer{up: up, client: client, in: in}
+	if err := r.discard(ctx, st, "discarded"); err != nil {
+		return err
+	}
+	return nil
+}
