@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -478,4 +479,175 @@ func badCheckOutcome(t *testing.T, b *badCtx, name, key string, err, want error,
 		}
 	}
 
+}
+
+// badCLICase is one bad input given to the s3mpu CLI.
+type badCLICase struct {
+	name string
+	key  string // object key in the test bucket that must not exist afterwards ("" for none)
+	code int    // wanted exit status: 1 failure, 2 usage or invalid input, 3 denied
+	// words must all appear in stderr (case-insensitive); alternatives separated by |.
+	words []string
+	stdin []byte
+	args  func(c *badCLIEnv) []string
+	// user runs the case as another identity (nil: root).
+	user func(t *testing.T, c *badCLIEnv) s3test.User
+}
+
+type badCLIEnv struct {
+	bucket, file, dir string
+	policyDir         string
+}
+
+func badCLICases() []badCLICase {
+	up := func(src, dst string, extra ...string) func(c *badCLIEnv) []string {
+		return func(c *badCLIEnv) []string {
+			s := strings.ReplaceAll(src, "FILE", c.file)
+			s = strings.ReplaceAll(s, "DIR", c.dir)
+			d := strings.ReplaceAll(dst, "BUCKET", c.bucket)
+			var ex []string
+			for _, e := range extra {
+				e = strings.ReplaceAll(e, "POLDIR", c.policyDir)
+				ex = append(ex, strings.ReplaceAll(e, "DIR", c.dir))
+			}
+			return append([]string{"upload", s, d, "--preflight", "off", "--progress", "none"}, ex...)
+		}
+	}
+	args := func(a ...string) func(c *badCLIEnv) []string {
+		return func(c *badCLIEnv) []string {
+			var out []string
+			for _, s := range a {
+				s = strings.ReplaceAll(s, "BUCKET", c.bucket)
+				s = strings.ReplaceAll(s, "POLDIR", c.policyDir)
+				out = append(out, s)
+			}
+			return out
+		}
+	}
+	evalArgs := func(policyFile string) func(c *badCLIEnv) []string {
+		return args("policy", "eval", "--caller", "arn:aws:iam::000000000000:user/alice", "--action", "s3:PutObject",
+			"--resource", "arn:aws:s3:::b/k", "--identity-policy", "POLDIR/"+policyFile)
+	}
+	return []badCLICase{
+		{name: "file-nonexistent", key: "cli-nofile", code: 2, words: []string{"no such file"}, args: up("DIR/does-not-exist", "s3://BUCKET/cli-nofile")},
+		{name: "directory-instead-of-file", key: "cli-dir", code: 2, words: []string{"directory"}, args: up("DIR", "s3://BUCKET/cli-dir")},
+		{name: "bucket-invalid-name", code: 2, words: []string{"bucket"}, args: up("FILE", "s3://Bad_Bucket/k")},
+		{name: "url-without-key", code: 2, words: []string{"key"}, args: up("FILE", "s3://BUCKET")},
+		{name: "url-not-s3", code: 2, words: []string{"s3://"}, args: up("FILE", "https://BUCKET/k")},
+		{name: "key-too-long", code: 2, words: []string{"1024"}, args: up("FILE", "s3://BUCKET/"+strings.Repeat("k", 1025))},
+		{name: "part-size-below-5MiB", key: "cli-ps-small", code: 2, words: []string{"part-size"}, args: up("FILE", "s3://BUCKET/cli-ps-small", "--part-size", "1MiB")},
+		{name: "part-size-above-5GiB", key: "cli-ps-big", code: 2, words: []string{"part-size"}, args: up("FILE", "s3://BUCKET/cli-ps-big", "--part-size", "6GiB")},
+		{name: "part-size-garbage", key: "cli-ps-junk", code: 2, words: []string{"part-size"}, args: up("FILE", "s3://BUCKET/cli-ps-junk", "--part-size", "lots")},
+		{name: "concurrency-0", key: "cli-conc-0", code: 2, words: []string{"concurrency"}, args: up("FILE", "s3://BUCKET/cli-conc-0", "--concurrency", "0")},
+		{name: "concurrency-negative", key: "cli-conc-neg", code: 2, words: []string{"concurrency"}, args: up("FILE", "s3://BUCKET/cli-conc-neg", "--concurrency", "-1")},
+		{name: "rate-limit-garbage", key: "cli-rate", code: 2, words: []string{"rate-limit"}, args: up("FILE", "s3://BUCKET/cli-rate", "--rate-limit", "fast")},
+		{name: "checksum-algorithm-unknown", key: "cli-md5", code: 2, words: []string{"checksum"}, args: up("FILE", "s3://BUCKET/cli-md5", "--checksum-algorithm", "MD5")},
+		{name: "stdin-shorter-than-size", key: "cli-short-stdin", code: 2, words: []string{"size"}, stdin: make([]byte, 3*relMiB),
+			args: up("-", "s3://BUCKET/cli-short-stdin", "--size", "12MiB", "--part-size", "5MiB")},
+		{name: "bucket-nonexistent", code: 1, words: []string{"bucket"}, args: up("FILE", "s3://no-such-bucket-s3mpu-test/k")},
+		{name: "credentials-wrong-secret", key: "cli-badsecret", code: 1, words: []string{"signature|credentials"}, args: up("FILE", "s3://BUCKET/cli-badsecret"),
+			user: func(t *testing.T, c *badCLIEnv) s3test.User {
+				u := s3test.Load(t).Users["root"]
+				u.SecretKey = "definitely-the-wrong-secret-key-0123"
+				return u
+			}},
+		{name: "credentials-no-permission", key: "cli-noperm", code: 1, words: []string{"denied"}, args: up("FILE", "s3://BUCKET/cli-noperm"),
+			user: func(t *testing.T, c *badCLIEnv) s3test.User { return s3test.Load(t).NewUser(t, "clinoperm") }},
+		{name: "region-wrong", key: "cli-region", code: 1, words: []string{"region"}, args: func(c *badCLIEnv) []string {
+			return append([]string{"--region", "eu-west-1"}, up("FILE", "s3://BUCKET/cli-region")(c)...)
+		}},
+		{name: "ssec-key-16-bytes", key: "cli-ssec16", code: 2, words: []string{"SSE-C|key"}, args: up("FILE", "s3://BUCKET/cli-ssec16", "--sse-c", "AES256", "--sse-c-key-file", "DIR/key16")},
+		{name: "ssec-key-file-missing", key: "cli-ssec-missing", code: 2, words: []string{"key"}, args: up("FILE", "s3://BUCKET/cli-ssec-missing", "--sse-c", "AES256", "--sse-c-key-file", "DIR/nokey")},
+		{name: "ssec-algorithm-unknown", key: "cli-ssec-alg", code: 2, words: []string{"AES256"}, args: up("FILE", "s3://BUCKET/cli-ssec-alg", "--sse-c", "ROT13", "--sse-c-key-file", "DIR/key32")},
+		{name: "sse-unknown", key: "cli-sse", code: 2, words: []string{"--sse"}, args: up("FILE", "s3://BUCKET/cli-sse", "--sse", "magic")},
+		{name: "preflight-mode-unknown", key: "cli-pf", code: 2, words: []string{"preflight"}, args: func(c *badCLIEnv) []string {
+			return []string{"upload", c.file, "s3://" + c.bucket + "/cli-pf", "--preflight", "maybe"}
+		}},
+		{name: "policy-malformed-json", code: 2, words: []string{"malformed.json"}, args: evalArgs("malformed.json")},
+		{name: "policy-unknown-condition-operator", code: 2, words: []string{"StringEqualz"}, args: evalArgs("operator.json")},
+		{name: "policy-file-missing", code: 2, words: []string{"missing.json"}, args: evalArgs("missing.json")},
+		{name: "policy-eval-missing-flags", code: 2, words: []string{"--action"}, args: args("policy", "eval", "--caller", "arn:aws:iam::000000000000:user/alice")},
+		{name: "uploads-abort-unknown-upload-id", code: 1, words: []string{"NoSuchUpload|does not exist|not found"}, args: args("uploads", "abort", "s3://BUCKET/k", "--upload-id", "no-such-upload-id",
+			"--caller", "arn:aws:iam::000000000000:root", "--server-profile", "nodefaults")},
+		{name: "uploads-abort-without-id", code: 2, words: []string{"upload-id"}, args: args("uploads", "abort", "s3://BUCKET/k")},
+		{name: "uploads-ls-nonexistent-bucket", code: 1, words: []string{"bucket"}, args: args("uploads", "ls", "s3://no-such-bucket-s3mpu-test",
+			"--caller", "arn:aws:iam::000000000000:root", "--server-profile", "nodefaults")},
+		{name: "uploads-cleanup-bad-age", code: 2, words: []string{"older-than"}, args: args("uploads", "cleanup", "s3://BUCKET", "--older-than", "soon")},
+		{name: "preflight-bad-url", code: 2, words: []string{"s3://"}, args: args("preflight", "bucket-without-scheme/k")},
+		{name: "command-unknown", code: 2, words: []string{"unknown"}, args: args("uplaod", "x", "y")},
+	}
+}
+
+// TestBadInputCLI gives the s3mpu CLI bad input. Each case must end with the documented
+// exit status, a message on stderr that says what is wrong, no secret in any output, no
+// panic, and nothing left behind.
+func TestBadInputCLI(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t, s3test.WithPrefix("badcli"))
+	tgt := env.HTTPS()
+	root := env.Users["root"]
+	cli := newRelCLI(t, env, tgt, root)
+	dir := t.TempDir()
+	c := &badCLIEnv{bucket: bucket, dir: dir, policyDir: dir}
+	p, err := relSource{seed: 9, size: 12 * relMiB}.writeFile(dir, "data.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.file = p
+	key16 := bytes.Repeat([]byte{7}, 16)
+	key32 := bytes.Repeat([]byte{8}, 32)
+	for name, b := range map[string][]byte{
+		"key16":          key16,
+		"key32":          key32,
+		"malformed.json": []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`),
+		"operator.json": []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*",
+			"Condition":{"StringEqualz":{"s3:x-amz-acl":"private"}}}]}`),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secrets := []string{root.SecretKey, base64.StdEncoding.EncodeToString(key16), base64.StdEncoding.EncodeToString(key32), string(key32)}
+	for _, bc := range badCLICases() {
+		t.Run(bc.name, func(t *testing.T) {
+			run := cli
+			if bc.user != nil {
+				u := bc.user(t, c)
+				run = &relCLI{bin: cli.bin, env: env, tgt: tgt, user: u, home: t.TempDir()}
+			}
+			r := run.run(t, bc.stdin, bc.args(c)...)
+			out := r.Stdout + r.Stderr
+			if r.Code != bc.code {
+				t.Errorf("case %s: exit status %d, want %d; stderr: %q", bc.name, r.Code, bc.code, r.Stderr)
+			}
+			for _, w := range bc.words {
+				if !relMsgHas(r.Stderr, w) {
+					t.Errorf("case %s: stderr %q does not mention %q", bc.name, r.Stderr, w)
+				}
+			}
+			for _, s := range append(secrets, run.user.SecretKey) {
+				if s != "" && strings.Contains(out, s) {
+					t.Errorf("case %s: output reveals a secret", bc.name)
+				}
+			}
+			if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic:") {
+				t.Errorf("case %s: the CLI panicked:\n%s", bc.name, out)
+			}
+			t.Logf("case %s: exit %d: %s", bc.name, r.Code, strings.TrimSpace(r.Stderr))
+			ctx := testCtx(t)
+			ups, err := env.ListUploads(ctx, bucket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range ups {
+				t.Errorf("case %s: left multipart upload %s (%s)", bc.name, aws.ToString(u.Key), aws.ToString(u.UploadId))
+				_, _ = env.Root(env.HTTP()).AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: u.Key, UploadId: u.UploadId})
+			}
+			if bc.key != "" {
+				if _, err := env.Root(env.HTTP()).HeadObject(ctx, relHead(bucket, bc.key)); err == nil {
+					t.Errorf("case %s: object %s was created", bc.name, bc.key)
+				}
+			}
+		})
+	}
 }
