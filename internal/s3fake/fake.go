@@ -5,7 +5,8 @@
 // of a multipart upload and a few around it: PutObject,
 // CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 // AbortMultipartUpload, ListParts, ListMultipartUploads, HeadObject and
-// GetObject. It keeps buckets, objects and multipart uploads (with their parts
+// GetObject, and the server-side copy calls CopyObject, UploadPartCopy and
+// GetObjectTagging. It keeps buckets, objects and multipart uploads (with their parts
 // and checksums) in memory and behaves as S3 does for them: parts are checked
 // against the checksums sent with them, Complete checks part order, ETags,
 // part sizes, the object size and the full-object or composite checksum, and

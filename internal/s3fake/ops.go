@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -515,6 +516,9 @@ func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 		}
 		if o.SSEKMSKeyID != "" {
 			res.SSEKMSKeyId = aws.String(o.SSEKMSKeyID)
+		}
+		if q, err := url.ParseQuery(o.Tagging); err == nil && len(q) > 0 {
+			res.TagCount = aws.Int32(int32(len(q)))
 		}
 		if in.ChecksumMode == types.ChecksumModeEnabled {
 			cs := set(o.ChecksumAlgo, o.Checksum)
