@@ -67,6 +67,6 @@ func (c *Chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		pc.MissingContext = before.MissingContext
 		out.Checks[i] = pc
 	}
-	out.merge(&Output{Gaps: nil, Notes: pout.Notes, Leftover: pout.Leftover, Calls: pout.Calls})
+	out.merge(&Output{Notes: pout.Notes, Leftover: pout.Leftover, Calls: pout.Calls, Learned: pout.Learned})
 	return out, nil
 }

@@ -98,7 +98,7 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 		return nil, fmt.Errorf("preflight: evaluator returned %d verdicts for %d requirements", len(out.Checks), len(reqs))
 	}
 	rep := &Report{Caller: plan.Caller, Bucket: plan.Bucket, Key: plan.Key, Profile: opts.Profile,
-		Gaps: out.Gaps, Notes: out.Notes, Leftover: out.Leftover}
+		Gaps: out.Gaps, Notes: out.Notes, Leftover: out.Leftover, LearnedProfile: out.Learned}
 	caller, _ := callerPrincipal(&plan) // validated above
 	rep.Steps = assemble(&plan, opts.Profile, caller, reqs, out.Checks)
 	all := &Output{Calls: cl.snapshot()}

@@ -32,8 +32,11 @@ type ProbeAPI interface {
 
 // IAMReadAPI is the part of the IAM API the local evaluator uses to read a
 // principal's identity policies: inline and attached policies of a user,
-// of its groups, or of a role. *iam.Client satisfies it.
+// of its groups, or of a role, and its permissions boundary. *iam.Client
+// satisfies it.
 type IAMReadAPI interface {
+	GetUser(ctx context.Context, params *iam.GetUserInput, optFns ...func(*iam.Options)) (*iam.GetUserOutput, error)
+	GetRole(ctx context.Context, params *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	ListUserPolicies(ctx context.Context, params *iam.ListUserPoliciesInput, optFns ...func(*iam.Options)) (*iam.ListUserPoliciesOutput, error)
 	GetUserPolicy(ctx context.Context, params *iam.GetUserPolicyInput, optFns ...func(*iam.Options)) (*iam.GetUserPolicyOutput, error)
 	ListAttachedUserPolicies(ctx context.Context, params *iam.ListAttachedUserPoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedUserPoliciesOutput, error)

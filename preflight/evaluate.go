@@ -383,3 +383,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ParseContext parses KEY=VALUE pairs into a request context; a key given
+// several times gets several values (a multi-valued key). Keys keep their
+// spelling; lookups are case-insensitive.
+func ParseContext(pairs []string) (map[string][]string, error) {
+	ctx := map[string][]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || !strings.Contains(k, ":") {
+			return nil, invalidf("context %q: want KEY=VALUE with a key such as aws:SourceIp", p)
+		}
+		ctx[k] = append(ctx[k], v)
+	}
+	return ctx, nil
+}

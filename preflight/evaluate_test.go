@@ -186,3 +186,15 @@ func TestParseHelpers(t *testing.T) {
 		t.Error("Decision(9) marshalled")
 	}
 }
+
+func TestParseContext(t *testing.T) {
+	ctx, err := ParseContext([]string{"aws:SourceIp=192.0.2.1", "s3:RequestObjectTagKeys=a", "s3:RequestObjectTagKeys=b", "aws:Referer="})
+	if err != nil || len(ctx["s3:RequestObjectTagKeys"]) != 2 || ctx["aws:SourceIp"][0] != "192.0.2.1" || len(ctx["aws:Referer"]) != 1 {
+		t.Fatalf("%v %v", ctx, err)
+	}
+	for _, bad := range []string{"novalue", "=x", "plain=1"} {
+		if _, err := ParseContext([]string{bad}); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

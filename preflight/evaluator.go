@@ -40,6 +40,9 @@ type Output struct {
 	Leftover []string
 	// Calls counts the API requests made, by operation.
 	Calls map[string]int
+	// Learned is the server profile a probe observed, when it observed
+	// one (see Report.LearnedProfile).
+	Learned *Profile
 }
 
 func (o *Output) merge(other *Output) {
@@ -51,6 +54,9 @@ func (o *Output) merge(other *Output) {
 		o.note(n)
 	}
 	o.Leftover = append(o.Leftover, other.Leftover...)
+	if other.Learned != nil {
+		o.Learned = other.Learned
+	}
 	for k, v := range other.Calls {
 		if o.Calls == nil {
 			o.Calls = map[string]int{}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/internal/mpu"
@@ -134,11 +135,14 @@ func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c 
 	case caller.Type == policy.TypeRoot:
 		// The root user has no identity policies; decide grants it all.
 	case l.opts.IAM != nil:
-		docs, err := fetchIdentity(ctx, l.opts.IAM, caller, c, &ld.out)
+		docs, boundary, err := fetchIdentity(ctx, l.opts.IAM, caller, c, &ld.out)
 		if err != nil {
 			return nil, err
 		}
 		ld.identity = docs
+		if src.Boundary == nil {
+			ld.boundary = boundary
+		}
 		for _, g := range ld.out.Gaps {
 			if !g.AllowOnly {
 				ld.identityGap = true
@@ -379,8 +383,7 @@ func applyUncertainty(chk *Check, r *Requirement, missing []string) {
 // fetchIdentity reads the identity policies of caller through IAM.
 // Operations the server does not implement count as "none", with a note;
 // other failures are gaps.
-func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) ([]*policy.Document, error) {
-	var docs []*policy.Document
+func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) (docs, boundary []*policy.Document, err error) {
 	var ctxErr error
 	gap := func(src string, err error) {
 		if ctx.Err() != nil {
@@ -404,26 +407,52 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 		}
 		out.Gaps = append(out.Gaps, Gap{Source: name, Error: errText(err)})
 	}
+	readManaged := func(arn string) (string, bool) {
+		c.add("iam:GetPolicy")
+		p, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
+		if err != nil || p.Policy == nil || p.Policy.DefaultVersionId == nil {
+			gap("managed policy "+arn+" (iam:GetPolicy)", orMissing(err))
+			return "", false
+		}
+		c.add("iam:GetPolicyVersion")
+		v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: &arn, VersionId: p.Policy.DefaultVersionId})
+		if err != nil || v.PolicyVersion == nil || v.PolicyVersion.Document == nil {
+			gap("managed policy "+arn+" (iam:GetPolicyVersion)", orMissing(err))
+			return "", false
+		}
+		return *v.PolicyVersion.Document, true
+	}
+	readBoundary := func(b *iamtypes.AttachedPermissionsBoundary) {
+		if b == nil || b.PermissionsBoundaryArn == nil {
+			return
+		}
+		text, ok := readManaged(*b.PermissionsBoundaryArn)
+		if !ok {
+			return
+		}
+		n := len(docs)
+		addDoc("permissions boundary "+*b.PermissionsBoundaryArn, text)
+		if len(docs) > n {
+			boundary = append(boundary, docs[n])
+			docs = docs[:n]
+		}
+	}
 	managed := func(arns []string) {
 		for _, arn := range arns {
-			c.add("iam:GetPolicy")
-			p, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
-			if err != nil || p.Policy == nil || p.Policy.DefaultVersionId == nil {
-				gap("managed policy "+arn+" (iam:GetPolicy)", orMissing(err))
-				continue
+			if text, ok := readManaged(arn); ok {
+				addDoc("managed policy "+arn, text)
 			}
-			c.add("iam:GetPolicyVersion")
-			v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: &arn, VersionId: p.Policy.DefaultVersionId})
-			if err != nil || v.PolicyVersion == nil || v.PolicyVersion.Document == nil {
-				gap("managed policy "+arn+" (iam:GetPolicyVersion)", orMissing(err))
-				continue
-			}
-			addDoc("managed policy "+arn, *v.PolicyVersion.Document)
 		}
 	}
 	switch caller.Type {
 	case policy.TypeUser:
 		user := caller.Username
+		c.add("iam:GetUser")
+		if u, err := api.GetUser(ctx, &iam.GetUserInput{UserName: &user}); err != nil {
+			gap("permissions boundary of user "+user+" (iam:GetUser)", err)
+		} else if u.User != nil {
+			readBoundary(u.User.PermissionsBoundary)
+		}
 		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
 			c.add("iam:ListUserPolicies")
 			r, err := api.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: &user, Marker: m})
@@ -521,6 +550,12 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 		}
 	case policy.TypeRole, policy.TypeAssumedRole:
 		role := caller.RoleName
+		c.add("iam:GetRole")
+		if r, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: &role}); err != nil {
+			gap("permissions boundary of role "+role+" (iam:GetRole)", err)
+		} else if r.Role != nil {
+			readBoundary(r.Role.PermissionsBoundary)
+		}
 		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
 			c.add("iam:ListRolePolicies")
 			r, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &role, Marker: m})
@@ -563,9 +598,9 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 		out.Gaps = append(out.Gaps, Gap{Source: "identity policies of " + caller.ARN, Error: "identity policies of a " + caller.Type + " principal cannot be read through IAM"})
 	}
 	if ctxErr != nil {
-		return nil, ctxErr
+		return nil, nil, ctxErr
 	}
-	return docs, nil
+	return docs, boundary, nil
 }
 
 // paginate collects a Marker-paginated IAM listing.

@@ -28,6 +28,28 @@ type fakeIAM struct {
 	role     map[string]string
 	fail     map[string]error // by operation
 	pageSize int
+	boundary string // ARN of a permissions boundary in attached, for users and roles
+}
+
+func (f *fakeIAM) GetUser(_ context.Context, in *iam.GetUserInput, _ ...func(*iam.Options)) (*iam.GetUserOutput, error) {
+	if err := f.rec("GetUser"); err != nil {
+		return nil, err
+	}
+	u := &iamtypes.User{UserName: in.UserName}
+	if f.boundary != "" {
+		u.PermissionsBoundary = &iamtypes.AttachedPermissionsBoundary{PermissionsBoundaryArn: aws.String(f.boundary)}
+	}
+	return &iam.GetUserOutput{User: u}, nil
+}
+func (f *fakeIAM) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	if err := f.rec("GetRole"); err != nil {
+		return nil, err
+	}
+	r := &iamtypes.Role{RoleName: in.RoleName}
+	if f.boundary != "" {
+		r.PermissionsBoundary = &iamtypes.AttachedPermissionsBoundary{PermissionsBoundaryArn: aws.String(f.boundary)}
+	}
+	return &iam.GetRoleOutput{Role: r}, nil
 }
 
 func (f *fakeIAM) rec(op string) error {
@@ -277,11 +299,11 @@ func TestLocalFetchesIdentity(t *testing.T) {
 	if ab.Remedy == nil || len(ab.Remedy.Change) != 1 || !strings.Contains(ab.Remedy.Summary, "explicit Deny") {
 		t.Errorf("abort remedy %+v", ab.Remedy)
 	}
-	want := "ListUserPolicies ListUserPolicies GetUserPolicy GetUserPolicy ListAttachedUserPolicies GetPolicy GetPolicyVersion:v3 ListGroupsForUser ListGroupPolicies GetGroupPolicy ListAttachedGroupPolicies"
+	want := "GetUser ListUserPolicies ListUserPolicies GetUserPolicy GetUserPolicy ListAttachedUserPolicies GetPolicy GetPolicyVersion:v3 ListGroupsForUser ListGroupPolicies GetGroupPolicy ListAttachedGroupPolicies"
 	if got := strings.Join(f.calls, " "); got != want {
 		t.Errorf("IAM calls\n%s\nwant\n%s", got, want)
 	}
-	if rep.TotalCalls() != 14 {
+	if rep.TotalCalls() != 15 {
 		t.Errorf("total calls %d %v", rep.TotalCalls(), rep.APICalls)
 	}
 	// A server without managed policies or groups: notes, not gaps.
@@ -297,7 +319,7 @@ func TestLocalFetchesIdentity(t *testing.T) {
 		t.Errorf("Initiate %s", s.Decision)
 	}
 	// Listing denied: a gap, and no Allow survives it.
-	f3 := &fakeIAM{user: f.user, fail: map[string]error{"ListUserPolicies": s3fake.AccessDenied("ListUserPolicies")}}
+	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"ListUserPolicies": s3fake.AccessDenied("ListUserPolicies")}}
 	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f3, S3: bk}), p, ProfileNoDefaults)
 	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || len(rep.Gaps) == 0 {
 		t.Errorf("denied listing: %s gaps %+v", s.Decision, rep.Gaps)
@@ -315,7 +337,7 @@ func TestLocalAssumedRoleAndACL(t *testing.T) {
 	if got := decisions(rep); got != "Initiate=allowed UploadPart=allowed Complete=allowed Abort=allowed ListParts=allowed ListUploads=allowed" {
 		t.Fatalf("decisions %s\n%s", got, rep)
 	}
-	if f.calls[0] != "ListRolePolicies:ci" {
+	if f.calls[0] != "GetRole" || f.calls[1] != "ListRolePolicies:ci" {
 		t.Errorf("IAM calls %v", f.calls)
 	}
 	ab, _ := rep.Step(mpu.Abort)
@@ -355,4 +377,37 @@ func TestMalformedSuppliedPolicy(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Policy != "mine.json" || !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("err %v", err)
 	}
+}
+
+func TestLocalPermissionsBoundary(t *testing.T) {
+	const b = "arn:aws:iam::111122223333:policy/boundary"
+	boundaryDoc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":"*"}]}`
+	// The boundary is found through GetUser, not among the attached policies.
+	f2 := &fakeIAM{boundary: b, user: map[string]string{"all": allowS3}}
+	bk := &fakeBucket{ownership: s3types.ObjectOwnershipBucketOwnerEnforced}
+	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1", Steps: []mpu.Step{mpu.Initiate, mpu.Abort, mpu.ListUploads}}
+	iamWithBoundaryDoc := &boundaryIAM{fakeIAM: f2, doc: boundaryDoc}
+	rep := checkPlan(t, NewLocal(LocalOptions{IAM: iamWithBoundaryDoc, S3: bk}), p, ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=allowed Abort=allowed ListUploads=implicitDeny" {
+		t.Fatalf("decisions %s\n%s", got, rep)
+	}
+	// An unreadable boundary may deny anything: no Allow survives it.
+	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"GetUser": s3fake.AccessDenied("GetUser")}}
+	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f3, S3: bk}), p, ProfileNoDefaults)
+	if got := decisions(rep); got != "Initiate=unknown Abort=unknown ListUploads=unknown" {
+		t.Fatalf("unreadable boundary: %s", got)
+	}
+}
+
+// boundaryIAM serves the boundary document through GetPolicyVersion.
+type boundaryIAM struct {
+	*fakeIAM
+	doc string
+}
+
+func (b *boundaryIAM) GetPolicyVersion(_ context.Context, in *iam.GetPolicyVersionInput, _ ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error) {
+	if err := b.rec("GetPolicyVersion"); err != nil {
+		return nil, err
+	}
+	return &iam.GetPolicyVersionOutput{PolicyVersion: &iamtypes.PolicyVersion{Document: aws.String(url.PathEscape(b.doc))}}, nil
 }

@@ -174,8 +174,12 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			return nil, err
 		}
 	}
-	if in.Profile == ProfileAWS && realAbort.done && realAbort.decision.Denied() {
-		out.note("the server denied the initiator aborting its own upload: unless a policy denies it explicitly, the server does not apply S3's owner-or-initiator defaults (ProfileNoDefaults)")
+	if realAbort.done && realAbort.decision.Denied() {
+		nd := ProfileNoDefaults
+		out.Learned = &nd
+		if in.Profile == ProfileAWS {
+			out.note("the server denied the initiator aborting its own upload: unless a policy denies it explicitly, the server does not apply S3's owner-or-initiator defaults (ProfileNoDefaults)")
+		}
 	}
 	out.Checks = make([]Check, len(in.Requirements))
 	for i, r := range in.Requirements {

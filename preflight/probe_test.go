@@ -165,8 +165,8 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 	}
 	// AWS profile: a server denying the initiator's own abort does not apply the defaults.
 	rep = checkPlan(t, NewProbe(newProbeFake(store, "AbortMultipartUpload"), ProbeOptions{Cleanup: cleanup}), p, ProfileAWS)
-	if !strings.Contains(strings.Join(rep.Notes, "\n"), "ProfileNoDefaults") {
-		t.Errorf("notes %q", rep.Notes)
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "ProfileNoDefaults") || rep.LearnedProfile == nil || *rep.LearnedProfile != ProfileNoDefaults {
+		t.Errorf("notes %q learned %v", rep.Notes, rep.LearnedProfile)
 	}
 }
 

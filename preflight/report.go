@@ -115,6 +115,10 @@ type Report struct {
 	Key    string `json:"key"`
 	// Profile is the server profile the verdicts assume.
 	Profile Profile `json:"profile"`
+	// LearnedProfile is set when a probe saw the server deny the initiator
+	// aborting its own upload: ProfileNoDefaults, unless a policy denies
+	// the abort explicitly (the report's Abort verdict says which).
+	LearnedProfile *Profile `json:"learnedProfile,omitempty"`
 	// Steps has one result per checked step, in step order.
 	Steps []StepResult `json:"steps"`
 	// KMS has one row per step that needs KMS permissions (SSE-KMS plans).
