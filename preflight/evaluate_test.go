@@ -9,17 +9,17 @@ import (
 )
 
 const (
-	acct     = "111122223333"
-	other    = "444455556666"
-	alice    = "arn:aws:iam::111122223333:user/alice"
-	bob      = "arn:aws:iam::111122223333:user/bob"
-	carol    = "arn:aws:iam::444455556666:user/carol"
-	rootA    = "arn:aws:iam::111122223333:root"
-	rootB    = "arn:aws:iam::444455556666:root"
-	objARN   = "arn:aws:s3:::photos/2026/a.jpg"
-	bktARN   = "arn:aws:s3:::photos"
-	putOnly  = `{"Version":"2012-10-17","Statement":[{"Sid":"Put","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*"}]}`
-	allowS3  = `{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+	acct    = "111122223333"
+	other   = "444455556666"
+	alice   = "arn:aws:iam::111122223333:user/alice"
+	bob     = "arn:aws:iam::111122223333:user/bob"
+	carol   = "arn:aws:iam::444455556666:user/carol"
+	rootA   = "arn:aws:iam::111122223333:root"
+	rootB   = "arn:aws:iam::444455556666:root"
+	objARN  = "arn:aws:s3:::photos/2026/a.jpg"
+	bktARN  = "arn:aws:s3:::photos"
+	putOnly = `{"Version":"2012-10-17","Statement":[{"Sid":"Put","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*"}]}`
+	allowS3 = `{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 )
 
 func doc(name, json string) PolicyDocument { return PolicyDocument{Name: name, JSON: []byte(json)} }
@@ -145,9 +145,9 @@ func TestDefaultManagers(t *testing.T) {
 
 func TestParseACLGrant(t *testing.T) {
 	for in, want := range map[string]string{
-		"write=account:111122223333": "WRITE=account:111122223333",
-		"READ=group:AllUsers":        "READ=group:" + GroupAllUsers,
-		"FULL_CONTROL=canonical:abc": "FULL_CONTROL=canonical:abc",
+		"write=account:111122223333":                "WRITE=account:111122223333",
+		"READ=group:AllUsers":                       "READ=group:" + GroupAllUsers,
+		"FULL_CONTROL=canonical:abc":                "FULL_CONTROL=canonical:abc",
 		"READ_ACP=group:" + GroupAuthenticatedUsers: "READ_ACP=group:" + GroupAuthenticatedUsers,
 	} {
 		g, err := ParseACLGrant(in)
