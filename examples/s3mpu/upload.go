@@ -205,6 +205,9 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	}
 
 	if uf.preflightMode != "off" {
+		if _, err := cf.sources(); err != nil {
+			return err // a policy file the user named must be readable, whatever the mode
+		}
 		plan, err := of.plan(u, size, cf)
 		if err != nil {
 			return err
