@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/creack/pty"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
 )
@@ -33,7 +35,9 @@ type backupSummary struct {
 	Deleted       []string
 	Skipped       []struct{ Path, Reason string }
 	Failed        []struct{ Path, Key, Reason string }
-	Verified      int `json:"verified"`
+	WouldUpload   []string `json:"would_upload"`
+	WouldDelete   []string `json:"would_delete"`
+	Verified      int      `json:"verified"`
 	Restored      int `json:"restored"`
 	Aborted       []struct {
 		Key      string `json:"key"`
@@ -293,12 +297,21 @@ func TestS3backup(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s, code := tool.run(ctx, append([]string{"run", src, dest, "--delete"}, common...)...)
+		wantTouched := slices.Clone(touched)
+		sort.Strings(wantTouched)
+		wantDeleted := slices.Clone(deleted)
+		sort.Strings(wantDeleted)
+		s, code := tool.run(ctx, append([]string{"run", src, dest, "--delete", "--dry-run"}, common...)...)
+		if code != 0 || !slices.Equal(s.WouldUpload, wantTouched) || !slices.Equal(s.WouldDelete, wantDeleted) || s.Bytes != 0 {
+			t.Fatalf("dry run: exit %d, would upload %q, would delete %q, sent %d bytes", code, s.WouldUpload, s.WouldDelete, s.Bytes)
+		}
+		if keys := listKeys(ctx, t, cli, bucket, "bk/"); len(keys) != 2001 {
+			t.Fatalf("the dry run changed the bucket: %d keys", len(keys))
+		}
+		s, code = tool.run(ctx, append([]string{"run", src, dest, "--delete"}, common...)...)
 		if code != 0 || s.Uploaded != 5 || s.Unchanged != 1992 || len(s.Failed) != 0 {
 			t.Fatalf("exit %d, uploaded %d, unchanged %d, failed %v", code, s.Uploaded, s.Unchanged, s.Failed)
 		}
-		wantDeleted := slices.Clone(deleted)
-		sort.Strings(wantDeleted)
 		if !slices.Equal(s.Deleted, wantDeleted) {
 			t.Fatalf("deleted %q, want %q", s.Deleted, wantDeleted)
 		}
@@ -621,5 +634,47 @@ func writeTestFile(t *testing.T, root, rel string, size int) {
 	}
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestS3backupProgressOnTerminal runs a backup under a pseudo-terminal and checks the
+// progress line (files done, bytes, rate) is drawn and redrawn in place, and that without
+// a terminal nothing but the summary is printed.
+func TestS3backupProgressOnTerminal(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	bin := buildS3backup(t, work)
+	src := filepath.Join(work, "src")
+	for i := range 20 {
+		writeTestFile(t, src, fmt.Sprintf("f%02d", i), 256<<10)
+	}
+	root, _ := env.User("root")
+	tool := newBackupTool(t, bin, env, env.HTTP(), root, filepath.Join(work, "cache"))
+	args := append([]string{"run", src, "s3://" + bucket + "/tty", "--rate-limit", "5MiB", "--preflight", "off"}, tool.global...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = tool.env
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, tty) // ends with EIO once the process exits
+	tty.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run under a terminal: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	if n := strings.Count(text, "\r\x1b[K"); n < 2 {
+		t.Fatalf("progress line drawn %d times, want it redrawn in place:\n%q", n, text)
+	}
+	if !strings.Contains(text, "uploaded 20/20 files, 5.0 MiB/5.0 MiB") || !strings.Contains(text, "/s") {
+		t.Errorf("final progress line missing or wrong:\n%q", text)
+	}
+	plain, code := tool.text(ctx, "run", src, "s3://"+bucket+"/tty", "--preflight", "off")
+	if code != 0 || strings.Contains(plain, "\x1b[") {
+		t.Errorf("without a terminal: exit %d, output %q", code, plain)
 	}
 }

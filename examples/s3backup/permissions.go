@@ -115,7 +115,8 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 		lo.Sources.BucketPolicy = po.bucketDoc
 		eval = preflight.NewLocal(lo)
 	case "probe":
-		eval = preflight.NewProbe(client, preflight.ProbeOptions{})
+		// A dry run changes nothing, not even a probe upload created and aborted.
+		eval = preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
 	}
 	p.kind = kind
 	stsc, err := a.stsClient(ctx)
