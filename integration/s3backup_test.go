@@ -38,7 +38,7 @@ type backupSummary struct {
 	WouldUpload   []string `json:"would_upload"`
 	WouldDelete   []string `json:"would_delete"`
 	Verified      int      `json:"verified"`
-	Restored      int `json:"restored"`
+	Restored      int      `json:"restored"`
 	Aborted       []struct {
 		Key      string `json:"key"`
 		UploadID string `json:"upload_id"`
