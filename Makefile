@@ -48,11 +48,13 @@ vet:
 unit:
 	$(GO) test $(TESTFLAGS) ./...
 
-# Short fuzz runs of the parsers; `go test -fuzz` takes one target at a time.
-FUZZ_TARGETS := $(shell grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' internal uploader preflight kmsperm 2>/dev/null | sed 's/func //' | sort -u)
+# Short fuzz runs of every Fuzz* target (parsers, evaluators, state files); `go test -fuzz`
+# takes one target of one package at a time.
+FUZZ_DIRS := internal uploader preflight kmsperm examples
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-	  pkg=$$(grep -rlE "^func $$f\(" --include='*_test.go' internal uploader preflight kmsperm | head -1 | xargs dirname); \
+	@grep -rHoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' $(FUZZ_DIRS) | sort -u | \
+	while IFS=: read -r file fn; do \
+	  f=$${fn#func }; pkg=$$(dirname $$file); \
 	  echo "fuzz $$f in ./$$pkg for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
 	done
