@@ -36,6 +36,9 @@ const (
 	// DefaultChecksumAlgorithm is the checksum sent with every part and
 	// checked after Complete.
 	DefaultChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+	// DefaultCopyThreshold is the largest object Copy copies with a single
+	// CopyObject when Options.CopyThreshold is 0: 64 MiB.
+	DefaultCopyThreshold int64 = 64 << 20
 )
 
 // PreflightMode says what Upload does with the answer of Options.Preflight.
@@ -146,6 +149,10 @@ type Options struct {
 	// PreflightMode says what a failed check does.
 	Preflight     Checker
 	PreflightMode PreflightMode
+	// CopyThreshold is the largest object Copy copies with a single
+	// CopyObject (default DefaultCopyThreshold); larger objects, and always
+	// those over 5 GiB, are copied in parts with UploadPartCopy.
+	CopyThreshold int64
 
 	// clock, when set, replaces the real clock and timers of the retries.
 	clock clock
@@ -210,6 +217,12 @@ func (o Options) resolve() (Options, error) {
 	}
 	if o.AbortAttempts < 1 {
 		return bad("AbortAttempts %d is less than 1", o.AbortAttempts)
+	}
+	if o.CopyThreshold == 0 {
+		o.CopyThreshold = DefaultCopyThreshold
+	}
+	if o.CopyThreshold < 0 {
+		return bad("CopyThreshold %d is negative", o.CopyThreshold)
 	}
 	if o.RateLimit < 0 {
 		return bad("RateLimit %d is negative", o.RateLimit)
