@@ -41,6 +41,8 @@ type pfSetup struct {
 	// reEnforce switches Object Ownership back to BucketOwnerEnforced
 	// after the grants are set.
 	reEnforce bool
+	// acl is the canned ACL the upload sends on CreateMultipartUpload.
+	acl string
 }
 
 const pfAllowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::{{BUCKET}}","arn:aws:s3:::{{BUCKET}}/*"]}]}`
@@ -111,6 +113,17 @@ func pfSetups() []pfSetup {
 		{name: "acl-write-A-with-bucket-policy", grantWrite: "{{AKEY}}",
 			bucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"{{B}}"},"Action":"s3:ListBucketMultipartUploads","Resource":` + pfBkt + `}]}`},
 		{name: "acl-write-A-reenforced", grantWrite: "{{AKEY}}", reEnforce: true},
+		{name: "header-acl-condition", acl: "private",
+			userA: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":` + pfObj + `,"Condition":{"StringEquals":{"s3:x-amz-acl":"private"}}},` +
+				`{"Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:ListMultipartUploadParts","s3:GetObject"],"Resource":` + pfObj + `}]}`,
+			userB: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"StringNotEquals":{"s3:x-amz-acl":"private"}}}]}`},
+		{name: "policy-variable-username",
+			userA: pfAllow(`"s3:*"`, `"arn:aws:s3:::{{BUCKET}}/obj/*/${aws:username}"`),
+			userB: pfAllow(`"s3:PutObject","s3:AbortMultipartUpload"`, `"arn:aws:s3:::{{BUCKET}}/obj/*/${aws:username}","arn:aws:s3:::{{BUCKET}}/src/*"`)},
+		{name: "bucket-notprincipal-deny", userA: pfAllowAll, userB: pfAllowAll,
+			bucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"{{A}}"},"Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":` + pfObj + `}]}`},
+		{name: "bucket-notaction-deny", userA: pfAllowAll, userB: pfAllowAll,
+			bucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"{{B}}"},"NotAction":["s3:GetObject"],"Resource":[` + pfBkt + `,` + pfObj + `]}]}`},
 		{name: "acl-read-write-split", grantRead: "{{AKEY}}", grantWrite: "{{BKEY}}", userA: pfAllow(`"s3:PutObject"`, pfObj)},
 	}
 }
@@ -173,8 +186,9 @@ func pfExpand(tpl string, w *pfWorker) string {
 // TestPreflightDifferential proves preflight against versitygw: for a
 // matrix of policy setups (user policies, bucket policies, both, explicit
 // denies per action, wildcards, NotAction/NotResource, aws:SourceIp and
-// aws:SecureTransport conditions, cross-user grants, ACL grants with Object
-// Ownership switched) x the seven multipart steps x two users (the
+// aws:SecureTransport conditions, a header condition key only
+// CreateMultipartUpload carries, policy variables, NotPrincipal, cross-user
+// grants, ACL grants with Object Ownership switched) x the seven multipart steps x two users (the
 // initiator of the uploads and another user), the local verdict (policies
 // read through IAM and S3) and the probe verdict, both under
 // ProfileNoDefaults, must equal what versitygw does when the real call is
@@ -379,7 +393,7 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 		u     s3test.User
 	}{{"A", w.a}, {"B", w.b}} {
 		cli := env.S3For(tgt, who.u)
-		key := "obj/" + s.name + "/" + who.label
+		key := "obj/" + s.name + "/" + who.u.Name
 		plan := &preflight.Plan{
 			Bucket: w.bucket, Key: key, Size: 3 << 20,
 			CopySource:        &preflight.CopySource{Bucket: w.bucket, Key: "src/object"},
@@ -388,6 +402,7 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 			BucketOwner:       env.AccountID(),
 			SourceIP:          "127.0.0.1",
 			Transport:         preflight.TransportHTTP,
+			ACL:               s.acl,
 		}
 		if s.https {
 			plan.Transport = preflight.TransportHTTPS
@@ -411,7 +426,7 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 				calls[mode] = m
 			}
 		}
-		real, notes, err := pfReal(ctx, root, cli, w.a, env, tgt, w.bucket, key)
+		real, notes, err := pfReal(ctx, root, cli, w.a, env, tgt, w.bucket, key, s.acl)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -440,7 +455,7 @@ func pfOwnership(ctx context.Context, root *s3.Client, bucket string, o types.Ob
 // pfReal makes each step's real call as cli, on uploads created by the
 // initiator user a (or by root when a may not create them), and cleans up
 // with root.
-func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3test.Env, tgt s3test.Target, bucket, key string) (map[mpu.Step]pfVerdict, map[mpu.Step]string, error) {
+func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3test.Env, tgt s3test.Target, bucket, key, acl string) (map[mpu.Step]pfVerdict, map[mpu.Step]string, error) {
 	out := map[mpu.Step]pfVerdict{}
 	notes := map[mpu.Step]string{}
 	record := func(st mpu.Step, err error) bool {
@@ -456,15 +471,15 @@ func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3tes
 			_, _ = root.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: aws.String(id)})
 		}
 	}()
-	// Initiate, as the caller.
-	cr, err := cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key})
+	// Initiate, as the caller, with the upload's headers.
+	cr, err := cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ACL: types.ObjectCannedACL(acl)})
 	if record(mpu.Initiate, err) {
 		toAbort = append(toAbort, aws.ToString(cr.UploadId))
 	}
 	// The uploads the other steps act on: the initiator's when it may create them.
 	creator := env.S3For(tgt, a)
 	mk := func() (string, error) {
-		r, err := creator.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key})
+		r, err := creator.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ACL: types.ObjectCannedACL(acl)})
 		if err != nil {
 			r, err = root.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key})
 			if err != nil {

@@ -310,7 +310,12 @@ func decide(q *question) (answer, error) {
 		set.Resource = []*policy.Document{q.keyPolicy}
 		set.KeyPolicyMode = true
 	} else if q.bucketPolicy != nil {
-		set.Resource = []*policy.Document{q.bucketPolicy}
+		bp, dropped := q.profile.resourcePolicy(q.bucketPolicy)
+		set.Resource = []*policy.Document{bp}
+		for _, st := range dropped {
+			ref := StatementRef{Policy: bp.Name, Kind: policy.KindResource, Sid: st.Sid, Index: st.Index, Effect: st.Effect}
+			a.reasons = append(a.reasons, fmt.Sprintf("%s uses NotPrincipal, NotAction or NotResource, which server profile %q does not read: it applies to no request", ref, q.profile))
+		}
 	}
 	var aclDoc *policy.Document
 	if q.acl != nil && q.keyPolicy == nil && q.profile.aclEnabled(q.ownership) && (q.bucketPolicy == nil || q.profile.aclWithBucketPolicy()) {

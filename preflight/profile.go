@@ -3,6 +3,8 @@ package preflight
 import (
 	"fmt"
 	"strings"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
 )
 
 // Profile is the kind of server the requests go to: which of S3's own rules
@@ -24,7 +26,11 @@ const (
 	// grant even for its own upload. As versitygw does, it consults bucket
 	// ACL grants only when the bucket has no policy, whatever the Object
 	// Ownership setting, maps a WRITE grant to s3:AbortMultipartUpload too
-	// and a READ grant to s3:ListMultipartUploadParts and s3:GetObject too.
+	// and a READ grant to s3:ListMultipartUploadParts and s3:GetObject too;
+	// a bucket policy statement written with NotPrincipal, NotAction or
+	// NotResource applies to no request (versitygw reads none of those
+	// elements in bucket policies); and the server's root account bypasses
+	// policy evaluation.
 	ProfileNoDefaults
 )
 
@@ -92,4 +98,26 @@ func (p Profile) aclActions(perm Permission) []string {
 		return append(out, "s3:GetBucketAcl", "s3:PutBucketAcl")
 	}
 	return nil
+}
+
+// resourcePolicy returns the bucket policy as the profile's server reads
+// it, and the statements it leaves out.
+func (p Profile) resourcePolicy(d *policy.Document) (*policy.Document, []policy.Statement) {
+	if p != ProfileNoDefaults || d == nil {
+		return d, nil
+	}
+	var keep, drop []policy.Statement
+	for _, st := range d.Statements {
+		if st.NotPrincipal != nil || len(st.NotAction) > 0 || len(st.NotResource) > 0 {
+			drop = append(drop, st)
+			continue
+		}
+		keep = append(keep, st)
+	}
+	if len(drop) == 0 {
+		return d, nil
+	}
+	out := *d
+	out.Statements = keep
+	return &out, drop
 }
