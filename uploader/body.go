@@ -44,18 +44,14 @@ func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.R
 	return &partBody{up: up, ctx: ctx, rec: rec, open: open, r: open()}
 }
 
-// Read reads from the part, waiting for the rate limiter first.
+// Read reads from the part, then waits for the rate limiter.
 func (b *partBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if lim := b.up.limiter; lim != nil {
-		if len(p) > lim.Burst() {
-			p = p[:lim.Burst()]
-		}
-		if err := lim.WaitN(b.ctx, len(p)); err != nil {
-			return 0, err
-		}
+	lim := b.up.limiter
+	if lim != nil && len(p) > lim.Burst() {
+		p = p[:lim.Burst()]
 	}
 	b.mu.Lock()
 	if b.detached {
@@ -70,6 +66,14 @@ func (b *partBody) Read(p []byte) (int, error) {
 		b.rec.sent.Store(b.pos)
 	}
 	b.mu.Unlock()
+	if lim != nil && n > 0 {
+		// Pay for the bytes read before handing them over: the transport
+		// sends them no faster than the limit, and a read that finds the
+		// end costs nothing.
+		if werr := b.up.waitRate(b.ctx, n); werr != nil {
+			return 0, werr
+		}
+	}
 	if delta > 0 {
 		total := b.up.sent.Add(delta)
 		_ = b.up.em.emit(BytesSent{PartNumber: b.rec.Number, Bytes: delta, Total: total})
@@ -138,6 +142,31 @@ func addPayloadHashMiddleware(stack *middleware.Stack) error {
 		return nil // a stack without payload hashing: nothing to decide
 	}
 	return stack.Finalize.Insert(payloadHashMiddleware, "ComputePayloadHash", middleware.Before)
+}
+
+// waitRate waits until the rate limiter allows n more bytes, on the
+// upload's clock (so tests need not sleep).
+func (up *upload) waitRate(ctx context.Context, n int) error {
+	clk := up.o.clock
+	now := clk.Now()
+	r := up.limiter.ReserveN(now, n)
+	if !r.OK() {
+		return fmt.Errorf("rate limit: %d bytes exceed the burst", n)
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	t := clk.NewTimer()
+	defer t.Stop()
+	t.Start(d)
+	select {
+	case <-t.C():
+		return nil
+	case <-ctx.Done():
+		r.CancelAt(clk.Now())
+		return context.Cause(ctx)
+	}
 }
 
 // newLimiter returns the rate limiter for bps bytes per second, or nil.

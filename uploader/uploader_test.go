@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -926,6 +927,21 @@ func TestRateLimit(t *testing.T) {
 	}
 	if newLimiter(0) != nil || newLimiter(10).Burst() != 1 {
 		t.Fatal("small limits")
+	}
+	// 3 MiB at 1 MiB/s, starting with a full burst of 128 KiB (1/8 s):
+	// 2.875 s of waits on the fake clock.
+	clk := newFakeClock()
+	c0 := s3fake.New("b")
+	if _, err := New(c0, testOptions(clk, nil), func(o *Options) { o.RateLimit = mib }).
+		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(3 * mib))}); err != nil {
+		t.Fatal(err)
+	}
+	var waited time.Duration
+	for _, w := range clk.Waits() {
+		waited += w
+	}
+	if waited < 2870*time.Millisecond || waited > 2880*time.Millisecond {
+		t.Fatalf("waited %v for 3 MiB at 1 MiB/s", waited)
 	}
 	// A generous limit only splits reads; the data arrives intact.
 	c := s3fake.New("b")
