@@ -315,3 +315,23 @@ func TestUploaderAbortDenied(t *testing.T) {
 		})
 	}
 }
+
+// TestUploaderRateLimit checks the bytes-per-second limit against the real
+// clock: 2 MiB at 4 MiB/s, after a first burst of 256 KiB, takes at least
+// 0.4375 s.
+func TestUploaderRateLimit(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t)
+	tgt := env.HTTP()
+	data := upRandom(t, 2<<20)
+	start := time.Now()
+	out, err := uploader.New(env.Root(tgt), func(o *uploader.Options) { o.RateLimit = 4 << 20 }).
+		Upload(upCtx(t), &uploader.UploadInput{Bucket: bucket, Key: "limited", Body: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 430*time.Millisecond || d > 30*time.Second {
+		t.Fatalf("2 MiB at 4 MiB/s took %v", d)
+	}
+	upVerify(t, env.Root(tgt), bucket, "limited", data, out)
+}
