@@ -13,8 +13,11 @@ import (
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
-// The adapter fits the uploader's preflight hook.
-var _ uploader.Checker = (*preflight.UploadChecker)(nil)
+// The adapter fits the uploader's preflight hooks.
+var (
+	_ uploader.Checker     = (*preflight.UploadChecker)(nil)
+	_ uploader.CopyChecker = (*preflight.UploadChecker)(nil)
+)
 
 const examplePolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"Upload","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*"}]}`
 

@@ -11,9 +11,9 @@ import (
 	"github.com/s3mpu/s3mpu/internal/mpu"
 )
 
-// UploadChecker runs a preflight for an upload about to start. It fits the
-// uploader package's Options.Preflight hook (uploader.Checker) without
-// either package importing the other.
+// UploadChecker runs a preflight for an upload or a copy about to start.
+// It fits the uploader package's Options.Preflight hook (uploader.Checker
+// and uploader.CopyChecker) without either package importing the other.
 type UploadChecker struct {
 	// Checker runs the preflight (required).
 	Checker *Checker
@@ -82,6 +82,21 @@ func (e *UndecidedError) Error() string {
 // *UndecidedError when one is Unknown (unless AllowUnknown), or the error
 // that kept it from evaluating.
 func (u *UploadChecker) CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error {
+	if u == nil {
+		return invalidf("nil UploadChecker")
+	}
+	return u.check(ctx, in, u.Template.CopySource, steps)
+}
+
+// CheckCopy implements the uploader's copy preflight hook: as CheckUpload,
+// with the source object (s3:GetObject, or s3:GetObjectVersion for a
+// version, on it; kms:Decrypt on its key when srcKMSKeyID is set) for
+// UploadPartCopy.
+func (u *UploadChecker) CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []mpu.Step) error {
+	return u.check(ctx, dst, &CopySource{Bucket: srcBucket, Key: srcKey, VersionID: srcVersionID, KMSKeyID: srcKMSKeyID}, steps)
+}
+
+func (u *UploadChecker) check(ctx context.Context, in *s3.CreateMultipartUploadInput, src *CopySource, steps []mpu.Step) error {
 	if u == nil || u.Checker == nil {
 		return invalidf("UploadChecker without a Checker")
 	}
@@ -92,7 +107,7 @@ func (u *UploadChecker) CheckUpload(ctx context.Context, in *s3.CreateMultipartU
 	t := u.Template
 	p.Caller, p.CallerCanonicalID, p.CanonicalIDs, p.BucketOwner = t.Caller, t.CallerCanonicalID, t.CanonicalIDs, t.BucketOwner
 	p.Transport, p.SourceIP, p.VPCEndpoint, p.Context, p.Partition, p.Region = t.Transport, t.SourceIP, t.VPCEndpoint, t.Context, t.Partition, t.Region
-	p.CopySource, p.Size = t.CopySource, t.Size
+	p.CopySource, p.Size = src, t.Size
 	p.Steps = steps
 	rep, err := u.Checker.Check(ctx, p)
 	if err != nil {
