@@ -105,9 +105,11 @@ func (e *UploadError) Unwrap() error {
 // abortDeniedHelp explains S3's owner-or-initiator rule for aborting.
 func abortDeniedHelp(bucket, key, id string) string {
 	return "the parts stay stored (and billed) until someone aborts the upload. " +
-		"By S3's rules s3:AbortMultipartUpload is allowed by default to the bucket owner and to the upload's initiator " +
-		"(and, when the initiator is an IAM user, to that user's account), unless a policy denies it; " +
-		"any other identity needs s3:AbortMultipartUpload on arn:aws:s3:::" + bucket + "/" + key + ". " +
+		"By S3's rules the bucket owner and the upload's initiator (and, when the initiator is an IAM user, " +
+		"that user's account) may abort it by default, and anyone else needs s3:AbortMultipartUpload on arn:aws:s3:::" +
+		bucket + "/" + key + "; a policy of the bucket owner can deny it to anyone. " +
+		"So either a policy denies this identity s3:AbortMultipartUpload, or the server does not apply S3's " +
+		"initiator default (some S3-compatible servers need an explicit allow). " +
 		cleanupHelp(bucket, key, id)
 }
 
