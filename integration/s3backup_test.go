@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/creack/pty"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
@@ -46,6 +47,12 @@ type backupSummary struct {
 	NotAborted []struct {
 		Key, Reason string
 	} `json:"not_aborted_uploads"`
+	Resumed []struct {
+		Key         string `json:"key"`
+		UploadID    string `json:"upload_id"`
+		PartsStored int    `json:"parts_stored"`
+		PartsSent   int    `json:"parts_sent"`
+	} `json:"resumed_uploads"`
 	Preflight *struct {
 		Mode     string   `json:"mode"`
 		OK       bool     `json:"ok"`
@@ -221,9 +228,10 @@ func failedPaths(s *backupSummary) []string {
 
 // TestS3backup runs the backup tool against the real server over HTTPS as root, on a tree
 // of 2,000 files: a first run uploads everything, a second nothing; touching 5 files and
-// deleting 3 sends and removes exactly those; a run killed with SIGKILL in the middle of
-// its multipart uploads is completed by the next run, which aborts what the killed one
-// left; verify finds everything in order; restore gives a byte-identical tree with the
+// deleting 3 sends and removes exactly those (a dry run lists exactly those first); a run
+// killed with SIGKILL in the middle of its multipart uploads is completed by the next run,
+// which continues the large files' uploads from their resume state (parts stored are not
+// sent again) and aborts anything else the killed one left; verify finds everything in order; restore gives a byte-identical tree with the
 // modification times and modes. The bucket's cleanup fails the test if any multipart upload
 // is left.
 func TestS3backup(t *testing.T) {
@@ -353,20 +361,20 @@ func TestS3backup(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Kill once a multipart upload is in progress and some files are recorded locally.
+		// Kill once a multipart upload has a part stored and some files are recorded locally.
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			ups, err := env.ListUploads(ctx, bucket)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(ups) > 0 && localManifestFiles(t, cacheDir) >= 50 {
+			if len(ups) > 0 && localManifestFiles(t, cacheDir) >= 50 && anyPartStored(ctx, cli, bucket, ups) {
 				break
 			}
 			if time.Now().After(deadline) {
 				_ = cmd.Process.Kill()
 				_ = cmd.Wait()
-				t.Fatalf("the run never had an upload in flight; output:\n%s", out.String())
+				t.Fatalf("the run never had a part stored while in flight; output:\n%s", out.String())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -389,8 +397,14 @@ func TestS3backup(t *testing.T) {
 		if s.Uploaded+s.Unchanged != 1997 || s.Unchanged == 0 {
 			t.Fatalf("rerun uploaded %d and skipped %d: want the rest of 1997, some skipped", s.Uploaded, s.Unchanged)
 		}
-		if len(s.Aborted) < len(left) || len(s.NotAborted) != 0 {
-			t.Fatalf("rerun aborted %d uploads (killed run left %d), not aborted %v", len(s.Aborted), len(left), s.NotAborted)
+		// Each upload the killed run left is either continued (the large files have resume
+		// state) or aborted; at least one continued with parts already stored.
+		stored := 0
+		for _, r := range s.Resumed {
+			stored += r.PartsStored
+		}
+		if len(s.Aborted)+len(s.Resumed) < len(left) || len(s.NotAborted) != 0 || stored == 0 {
+			t.Fatalf("rerun resumed %+v and aborted %d uploads (killed run left %d), not aborted %v", s.Resumed, len(s.Aborted), len(left), s.NotAborted)
 		}
 		if ups, _ := env.ListUploads(ctx, bucket); len(ups) != 0 {
 			t.Fatalf("%d multipart uploads left after the rerun", len(ups))
@@ -399,7 +413,8 @@ func TestS3backup(t *testing.T) {
 		if len(keys) != 1998 {
 			t.Fatalf("bucket holds %d keys under killed/, want 1997 files and the manifest", len(keys))
 		}
-		t.Logf("killed with %d objects stored and %d uploads in flight; rerun uploaded %d, skipped %d, aborted %d", before, len(left), s.Uploaded, s.Unchanged, len(s.Aborted))
+		t.Logf("killed with %d objects stored and %d uploads in flight; rerun uploaded %d, skipped %d, resumed %d uploads (%d parts not sent again), aborted %d",
+			before, len(left), s.Uploaded, s.Unchanged, len(s.Resumed), stored, len(s.Aborted))
 		s, code = tool.run(ctx, append([]string{"run", src, dest2}, common...)...)
 		if code != 0 || s.Uploaded != 0 {
 			t.Fatalf("third run: exit %d, uploaded %d", code, s.Uploaded)
@@ -450,6 +465,17 @@ func TestS3backup(t *testing.T) {
 		compareTrees(t, src, dst, rels[42])
 		t.Logf("restore: %d files, %d bytes in %.2fs", s.Restored, s.Bytes, s.DurationSec)
 	})
+}
+
+// anyPartStored reports whether one of the uploads has a part stored.
+func anyPartStored(ctx context.Context, cli *s3.Client, bucket string, ups []types.MultipartUpload) bool {
+	for _, u := range ups {
+		out, err := cli.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(bucket), Key: u.Key, UploadId: u.UploadId})
+		if err == nil && len(out.Parts) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // localManifestFiles returns the number of files recorded in any local manifest cache under dir.

@@ -13,6 +13,7 @@ import (
 // cleanupStale aborts the multipart uploads under the prefix that this tool left behind
 // (an interrupted or killed run) and reports those it may not abort.
 //
+// Uploads named by a resume state file of a file this run sends are continued, not aborted.
 // An upload is the tool's own when its ID is in the local upload journal, or when the
 // server names its initiator and that is the caller, or, on servers that do not report
 // initiators, when its key is one the tool writes (a file of DIR, a file in the manifest,
@@ -35,6 +36,9 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 		key, id := aws.ToString(u.Key), aws.ToString(u.UploadId)
 		if u.Initiated != nil && u.Initiated.After(b.runAt) {
 			continue
+		}
+		if _, ok := b.states.byID[id]; ok {
+			continue // this run continues it
 		}
 		initiator := initiatorOf(u)
 		rel := strings.TrimPrefix(key, d.Prefix)

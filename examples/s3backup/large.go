@@ -12,10 +12,10 @@ import (
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
-// putLarge sends a file at or above the multipart threshold with the uploader: parts read
-// in place from the file (no buffers), slots parts in flight, retries, and an abort of the
-// upload on any failure. The upload's ID is journaled as soon as it exists, so a run that
-// is killed leaves an upload the next run recognises as its own.
+// putLarge sends a file at or above the multipart threshold with the uploader's Resume:
+// parts read in place from the file (no buffers), slots parts in flight, retries, and a
+// state file that lets the next run continue the upload if this one is interrupted. A file
+// that fails has its upload aborted. The upload's ID is journaled as soon as it exists too.
 func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*manifestEntry, error) {
 	f, fi, err := openStable(j.file.Path)
 	if err != nil {
@@ -25,7 +25,7 @@ func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*mani
 	size := fi.Size()
 	var body io.Reader = f
 	if b.limit != nil {
-		body = io.NewSectionReader(b.limit.readerAt(ctx, f), 0, size)
+		body = &fileBody{SectionReader: io.NewSectionReader(b.limit.readerAt(ctx, f), 0, size), f: f}
 	}
 	l := &largeListener{b: b, key: j.key}
 	up := uploader.New(b.client, func(o *uploader.Options) {
@@ -39,7 +39,22 @@ func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*mani
 	if kmsKey != nil {
 		in.SSEKMSKeyID = *kmsKey
 	}
-	out, err := up.Upload(ctx, in)
+	statePath := b.states.statePath(j.file.Rel)
+	rin := &uploader.ResumeInput{UploadInput: *in, StateFile: statePath, StartOver: true}
+	out, err := up.Resume(ctx, rin)
+	if err != nil && errors.Is(err, uploader.ErrInvalidInput) && ctx.Err() == nil {
+		// The state file is for other settings (e.g. another --sse): discard it, start afresh.
+		if derr := up.AbortResumable(ctx, statePath); derr == nil {
+			out, err = up.Resume(ctx, rin)
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		// A failed file does not leave its upload behind; an interrupted one keeps it (and
+		// its state file) for the next run to continue.
+		if derr := up.AbortResumable(context.WithoutCancel(ctx), statePath); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
 	// Leave exactly the file's bytes counted when it succeeded, none when it failed.
 	settled := int64(0)
 	if err == nil {
@@ -49,7 +64,7 @@ func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*mani
 	if err != nil {
 		return nil, err
 	}
-	b.sum.addBytes(size)
+	b.sum.addBytes(l.sent.Load())
 	after, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -103,6 +118,8 @@ func (l *largeListener) OnEvent(e uploader.Event) {
 	case uploader.BytesSent:
 		l.sent.Add(e.Bytes)
 		l.b.prog.bytesDone.Add(e.Bytes)
+	case uploader.Resumed:
+		l.b.sum.resumed(resumedUpload{Key: l.key, UploadID: e.UploadID, PartsStored: e.PartsStored, PartsSent: e.PartsToSend})
 	case uploader.Completed:
 		if e.Output != nil && e.Output.UploadID != "" {
 			l.b.jnl.done(e.Output.UploadID)

@@ -180,6 +180,7 @@ type backupRun struct {
 	client *s3.Client
 	store  *manifestStore
 	jnl    *journal
+	states *resumeStates
 	sum    *summary
 	prog   *progress
 	perm   *permissions
@@ -332,11 +333,22 @@ func (b *backupRun) do(ctx context.Context) error {
 		return fmt.Errorf("reading the upload journal: %w", err)
 	}
 	b.jnl = jnl
+	if b.states, err = loadResumeStates(filepath.Join(cacheDir, "resume"), o.dest); err != nil {
+		return fmt.Errorf("reading the resume state files: %w", err)
+	}
+	sending := map[string]bool{}
+	for _, j := range jobs {
+		if j.file.Size >= o.threshold {
+			sending[j.file.Rel] = true
+		}
+	}
+	b.discardUnused(ctx, sending, o.dryRun)
 
 	if o.dryRun {
 		for _, j := range jobs {
 			sum.WouldUpload = append(sum.WouldUpload, j.file.Rel)
 		}
+		sort.Strings(sum.WouldUpload)
 		sum.WouldDelete = deletes
 		return b.cleanupStale(ctx, seen, true)
 	}

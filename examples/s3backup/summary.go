@@ -25,6 +25,14 @@ type staleUpload struct {
 	Reason    string    `json:"reason,omitempty"` // why it was not aborted
 }
 
+// resumedUpload is a multipart upload of an interrupted run that a run continued.
+type resumedUpload struct {
+	Key         string `json:"key"`
+	UploadID    string `json:"upload_id"`
+	PartsStored int    `json:"parts_stored"` // found on the server, not sent again
+	PartsSent   int    `json:"parts_sent"`
+}
+
 // summary is what a command reports at the end, as text or JSON.
 type summary struct {
 	Command     string `json:"command"`
@@ -50,6 +58,7 @@ type summary struct {
 	Restored      int   `json:"restored,omitempty"`
 	RestoredBytes int64 `json:"restored_bytes,omitempty"`
 
+	ResumedUploads    []resumedUpload   `json:"resumed_uploads,omitempty"`
 	AbortedUploads    []staleUpload     `json:"aborted_uploads,omitempty"`
 	NotAbortedUploads []staleUpload     `json:"not_aborted_uploads,omitempty"`
 	Preflight         *preflightSummary `json:"preflight,omitempty"`
@@ -88,6 +97,12 @@ func (s *summary) fail(path, key, reason string) {
 func (s *summary) warn(format string, args ...any) {
 	s.mu.Lock()
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
+	s.mu.Unlock()
+}
+
+func (s *summary) resumed(r resumedUpload) {
+	s.mu.Lock()
+	s.ResumedUploads = append(s.ResumedUploads, r)
 	s.mu.Unlock()
 }
 
@@ -181,6 +196,9 @@ func (s *summary) writeText(w io.Writer) {
 		for _, u := range s.AbortedUploads {
 			fmt.Fprintf(&b, "              %s (upload %s)\n", u.Key, u.UploadID)
 		}
+	}
+	for _, r := range s.ResumedUploads {
+		fmt.Fprintf(&b, "  resumed:    %s (upload %s): %d parts were stored, %d sent\n", r.Key, r.UploadID, r.PartsStored, r.PartsSent)
 	}
 	if len(s.NotAbortedUploads) > 0 {
 		fmt.Fprintf(&b, "  stale multipart uploads NOT aborted: %d\n", len(s.NotAbortedUploads))
