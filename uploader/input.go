@@ -70,13 +70,14 @@ type UploadInput struct {
 	IfNoneMatch string
 }
 
-// String describes the input without its body or secrets.
-func (in *UploadInput) String() string {
-	if in == nil {
-		return "<nil>"
-	}
+// String describes the input without its body or secrets (the SSE-C key
+// is never printed).
+func (in UploadInput) String() string {
 	return fmt.Sprintf("UploadInput{s3://%s/%s size=%d}", in.Bucket, in.Key, in.Size)
 }
+
+// GoString is String, so %#v does not print the SSE-C key either.
+func (in UploadInput) GoString() string { return in.String() }
 
 // UploadOutput describes the stored object.
 type UploadOutput struct {

@@ -964,3 +964,14 @@ func TestDetachedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestInputPrintsNoSecret(t *testing.T) {
+	in := &UploadInput{Bucket: "b", Key: "k", SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0"}
+	for _, s := range []string{fmt.Sprint(in), fmt.Sprintf("%+v", *in), fmt.Sprintf("%#v", in), fmt.Sprintf("%v", []*UploadInput{in})} {
+		if strings.Contains(s, "c2VjcmV0") || !strings.Contains(s, "s3://b/k") {
+			t.Errorf("printed %q", s)
+		}
+	}
+	var nilIn *UploadInput
+	_ = fmt.Sprint(nilIn) // must not panic
+}
