@@ -429,6 +429,9 @@ func TestCLIServer(t *testing.T) {
 			{"upload", t.TempDir(), "s3://bucket-x/k"},
 			{"upload", file, "s3://bucket-x"},
 			{"upload", file},
+			{"upload", "-", "s3://bucket-x/k", "--state", filepath.Join(t.TempDir(), "st")},
+			{"upload", file, "s3://bucket-x/k", "--start-over"},
+			{"uploads", "abort", "s3://bucket-x/k", "--state", "st"},
 			{"preflight", "s3://bucket-x"},
 			{"preflight", "s3://bucket-x/k", "--mode", "guess"},
 			{"preflight", "s3://bucket-x/k", "--caller", "alice"},
@@ -488,6 +491,99 @@ func TestCLIServer(t *testing.T) {
 		}
 		if _, err := env.Root(env.HTTP()).HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("big.bin")}); err == nil {
 			t.Fatal("an object was stored despite the interrupt")
+		}
+	})
+
+	t.Run("InterruptThenResume", func(t *testing.T) {
+		bucket := env.NewBucket(t)
+		u := env.NewUser(t, "cli-resume")
+		env.PutUserPolicy(t, u.Name, cliPolicyAll(bucket))
+		c := newCLIUser(t, env, env.HTTPS(), u)
+		data := cliRandomBytes(t, 40<<20)
+		tmp := t.TempDir()
+		file := cliWriteFile(t, tmp, "big.bin", data)
+		state := filepath.Join(tmp, "big.state")
+		args := append(append([]string{}, c.global...), "upload", file, "s3://"+bucket+"/big.bin",
+			"--part-size", "5MiB", "--preflight", "off", "--progress", "lines", "--state", state)
+		cmd := exec.Command(bin, append(args, "--rate-limit", "8MiB/s")...)
+		cmd.Env = c.env
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Interrupt once at least one part is stored.
+		root := env.Root(env.HTTP())
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ups, _ := env.ListUploads(context.Background(), bucket)
+			if len(ups) == 1 {
+				parts, err := root.ListParts(context.Background(), &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String("big.bin"), UploadId: ups[0].UploadId})
+				if err == nil && len(parts.Parts) >= 1 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("no part stored in time; stderr %s", errb.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit %v, want 130\n%s", err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "run the same command again to resume") {
+			t.Errorf("stderr %q", errb.String())
+		}
+		if left := cliListUploads(t, env, bucket); len(left) != 1 {
+			t.Fatalf("uploads after the interrupt: %v (want the kept one)", left)
+		}
+		if _, err := os.Stat(state); err != nil {
+			t.Fatalf("state file: %v", err)
+		}
+		// The same command resumes and completes, sending only the missing parts.
+		r := c.run(t, bin, nil, args[len(c.global):]...)
+		if r.code != 0 {
+			t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "resuming upload") || !strings.Contains(r.stderr, "already stored") {
+			t.Errorf("no resume notice: %q", r.stderr)
+		}
+		if got := cliGetObject(t, root, bucket, "big.bin"); !bytes.Equal(got, data) {
+			t.Fatal("resumed object differs from the file")
+		}
+		if _, err := os.Stat(state); !os.IsNotExist(err) {
+			t.Errorf("state file left after success: %v", err)
+		}
+		if left := cliListUploads(t, env, bucket); len(left) != 0 {
+			t.Fatalf("uploads left: %v", left)
+		}
+
+		// Interrupted again, then discarded with `uploads abort --state`.
+		cmd = exec.Command(bin, append(append(append([]string{}, c.global...), "upload", file, "s3://"+bucket+"/again.bin",
+			"--part-size", "5MiB", "--preflight", "off", "--progress", "none", "--state", state), "--rate-limit", "8MiB/s")...)
+		cmd.Env = c.env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(20 * time.Second)
+		for len(cliListUploads(t, env, bucket)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+		r = c.run(t, bin, nil, "uploads", "abort", "--state", state)
+		if r.code != 0 {
+			t.Fatalf("abort --state: exit %d\n%s", r.code, r.stderr)
+		}
+		if left := cliListUploads(t, env, bucket); len(left) != 0 {
+			t.Fatalf("uploads left after abort --state: %v", left)
+		}
+		if _, err := os.Stat(state); !os.IsNotExist(err) {
+			t.Errorf("state file left after abort: %v", err)
 		}
 	})
 

@@ -223,8 +223,11 @@ type recordProgress struct {
 	total, sentBytes int64
 	parts, done      int
 	retries          int
+	skipped          int64
 	finished         []bool
 }
+
+func (r *recordProgress) skip(n int64, parts int) { r.skipped += n; r.done += parts }
 
 func (r *recordProgress) start(total int64, parts int) { r.total, r.parts = total, parts }
 func (r *recordProgress) sent(n int64)                 { r.sentBytes += n }
@@ -244,6 +247,20 @@ func TestProgressListener(t *testing.T) {
 	if rec.total != 10<<20 || rec.parts != 2 || rec.sentBytes != 10<<20 || rec.done != 2 || rec.retries != 1 || l.retries != 1 {
 		t.Fatalf("recorded %+v, listener retries %d", rec, l.retries)
 	}
+	// A resumed upload: the stored parts count as done before any byte is sent.
+	rec3 := &recordProgress{}
+	var notes []string
+	l3 := &progressListener{p: rec3, note: func(s string) { notes = append(notes, s) }}
+	l3.OnEvent(uploader.Resumed{UploadID: "u1", PartsStored: 3, PartsToSend: 2})
+	l3.OnEvent(uploader.Started{Size: 24 << 20, PartSize: 5 << 20, Parts: 5})
+	if rec3.skipped != 15<<20 || rec3.done != 3 || len(notes) != 1 || !strings.Contains(notes[0], "3 part(s) already stored, 2 to send") {
+		t.Fatalf("resumed: %+v, notes %q", rec3, notes)
+	}
+	l3.OnEvent(uploader.Restarted{OldUploadID: "u0", Reason: "the upload no longer exists on the server", Aborted: false})
+	if len(notes) != 2 || !strings.Contains(notes[1], "starting over: the upload no longer exists") || !strings.Contains(notes[1], "u0") {
+		t.Fatalf("restarted notes %q", notes)
+	}
+
 	// A stream of unknown size has no part count.
 	rec2 := &recordProgress{}
 	(&progressListener{p: rec2}).OnEvent(uploader.Started{Size: -1, Parts: -1})

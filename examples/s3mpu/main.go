@@ -10,7 +10,7 @@
 //	1    failure
 //	2    usage error or invalid input
 //	3    denied by preflight or by policy evaluation
-//	130  interrupted (Ctrl-C): the upload was aborted (kept with --leave-parts-on-error)
+//	130  interrupted (Ctrl-C): the upload was aborted, or kept for a later resume with --state
 package main
 
 import (

@@ -19,8 +19,10 @@ import (
 type progress interface {
 	// start announces the upload: total bytes (-1 unknown) and parts (0 unknown).
 	start(total int64, parts int)
-	// sent counts n body bytes sent (negative when a failed attempt's bytes are taken back).
+	// sent counts n body bytes sent.
 	sent(n int64)
+	// skip counts bytes and parts a resumed upload found already stored: done, not sent.
+	skip(bytes int64, parts int)
 	// partDone counts one part completed.
 	partDone()
 	// retry counts one part attempt that will be retried.
@@ -77,18 +79,19 @@ type nopProgress struct{}
 
 func (nopProgress) start(int64, int) {}
 func (nopProgress) sent(int64)       {}
+func (nopProgress) skip(int64, int)  {}
 func (nopProgress) partDone()        {}
 func (nopProgress) retry()           {}
 func (nopProgress) finish(bool)      {}
 
 // counters are what both displays show.
 type counters struct {
-	total    atomic.Int64
-	parts    atomic.Int64
-	bytes    atomic.Int64
-	done     atomic.Int64
-	retries  atomic.Int64
-	startedA atomic.Int64 // unix nanoseconds
+	total   atomic.Int64
+	parts   atomic.Int64
+	bytes   atomic.Int64
+	done    atomic.Int64
+	retries atomic.Int64
+	skipped atomic.Int64 // bytes already stored when a resumed upload started
 }
 
 func (c *counters) partsText() string {
@@ -150,10 +153,21 @@ func (b *barProgress) sent(n int64) {
 	if b.bar == nil {
 		return
 	}
-	if b.total.Load() < 0 {
-		b.bar.SetTotal(b.bytes.Load()+1, false)
+	// The bar completes (and stops redrawing) only in finish: until then its current value
+	// stays below its total, so the last parts' completions are still drawn.
+	cur := max(b.bytes.Load(), 0)
+	if t := b.total.Load(); t < 0 {
+		b.bar.SetTotal(cur+1, false)
+	} else if cur >= t {
+		cur = max(t-1, 0)
 	}
-	b.bar.SetCurrent(max(b.bytes.Load(), 0))
+	b.bar.SetCurrent(cur)
+}
+
+func (b *barProgress) skip(n int64, parts int) {
+	b.skipped.Add(n)
+	b.done.Add(int64(parts))
+	b.sent(n)
 }
 
 func (b *barProgress) partDone() { b.done.Add(1) }
@@ -166,6 +180,7 @@ func (b *barProgress) finish(ok bool) {
 		return
 	}
 	if ok {
+		b.bar.SetCurrent(b.bytes.Load())
 		b.bar.SetTotal(b.bytes.Load(), true)
 	} else {
 		b.bar.Abort(false)
@@ -198,7 +213,13 @@ func (l *lineProgress) start(total int64, parts int) {
 }
 
 func (l *lineProgress) sent(n int64) { l.bytes.Add(n) }
-func (l *lineProgress) retry()       { l.retries.Add(1) }
+
+func (l *lineProgress) skip(n int64, parts int) {
+	l.bytes.Add(n)
+	l.skipped.Add(n)
+	l.done.Add(int64(parts))
+}
+func (l *lineProgress) retry() { l.retries.Add(1) }
 
 func (l *lineProgress) partDone() {
 	l.done.Add(1)
@@ -236,7 +257,7 @@ func (l *lineProgress) line(now time.Time, state string) string {
 	elapsed := now.Sub(l.started)
 	rate := 0.0
 	if elapsed > 0 {
-		rate = float64(sent) / elapsed.Seconds()
+		rate = float64(sent-l.skipped.Load()) / elapsed.Seconds() // what this run sent
 	}
 	s := fmt.Sprintf("%s: %s", l.label, formatBytes(sent))
 	if total >= 0 {

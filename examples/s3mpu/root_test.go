@@ -173,6 +173,19 @@ func TestLineProgress(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "64.0 MiB / 64.0 MiB (100%), parts 4/4") || !strings.Contains(lines[0], "done in 2s") {
 		t.Fatalf("got %q", buf.String())
 	}
+
+	// A resumed upload: stored bytes count as done but not in the rate.
+	buf.Reset()
+	r := newProgress(progressLines, &buf, "up", clock)
+	r.start(40<<20, 4)
+	r.skip(30<<20, 3)
+	now = now.Add(5 * time.Second)
+	r.sent(10 << 20)
+	r.partDone()
+	r.finish(true)
+	if got := buf.String(); !strings.Contains(got, "40.0 MiB / 40.0 MiB (100%), parts 4/4, 2.0 MiB/s") {
+		t.Fatalf("resumed line %q", got)
+	}
 }
 
 func TestProgressModes(t *testing.T) {

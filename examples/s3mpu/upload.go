@@ -28,6 +28,8 @@ type uploadFlags struct {
 	preflightMode     string
 	leavePartsOnError bool
 	progress          string
+	state             string
+	startOver         bool
 }
 
 const uploadLong = `Upload a file (or stdin, given as -) to S3 as a multipart upload: parts in parallel,
@@ -40,7 +42,11 @@ when a step the upload needs is denied (exit 3), including Abort: an upload that
 cleaned up must not start. warn prints the denials and uploads anyway.
 
 When the upload fails or is interrupted (Ctrl-C, exit 130) it is aborted, so no parts are
-left behind, unless --leave-parts-on-error. A second Ctrl-C exits at once.`
+left behind, unless --leave-parts-on-error or --state. With --state FILE the upload and the
+state file are kept instead, and running the same command again resumes it: the parts already
+on the server are checked (size and checksum) and only the missing ones are sent; a changed
+file is refused unless --start-over. 's3mpu uploads abort --state FILE' discards it. A second
+Ctrl-C exits at once.`
 
 func (a *app) uploadCmd() *cobra.Command {
 	var uf uploadFlags
@@ -61,6 +67,8 @@ func (a *app) uploadCmd() *cobra.Command {
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s (default unlimited)")
 	fs.StringVar(&uf.preflightMode, "preflight", "warn", "permission check before the upload: off, warn or enforce")
 	fs.BoolVar(&uf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
+	fs.StringVar(&uf.state, "state", "", "keep the upload's progress in FILE: after a failure, Ctrl-C or a crash the same command resumes it, sending only the missing parts")
+	fs.BoolVar(&uf.startOver, "start-over", false, "with --state: when the file changed since the state was written, abort the old upload and start again")
 	fs.StringVar(&uf.progress, "progress", "auto", "progress display on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	of.register(fs, true)
 	cf.register(fs)
@@ -117,6 +125,12 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		if rate, err = parseRate(uf.rateLimit); err != nil {
 			return usageErrorf("--rate-limit: %v", err)
 		}
+	}
+	if uf.startOver && uf.state == "" {
+		return usageErrorf("--start-over needs --state")
+	}
+	if uf.state != "" && src == "-" {
+		return usageErrorf("--state cannot resume stdin: only a file can be read again")
 	}
 	switch uf.preflightMode {
 	case "off", "warn", "enforce":
@@ -240,7 +254,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	}
 
 	prog := newProgress(pmode, a.stderr, "upload "+u.String(), a.now)
-	lis := &progressListener{p: prog}
+	lis := &progressListener{p: prog, note: func(msg string) { a.info("%s", msg) }}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = uf.concurrency
@@ -249,10 +263,15 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		o.Listener = lis
 	})
 	start := a.now()
-	out, err := up.Upload(ctx, in)
+	var out *uploader.UploadOutput
+	if uf.state != "" {
+		out, err = up.Resume(ctx, &uploader.ResumeInput{UploadInput: *in, StateFile: uf.state, StartOver: uf.startOver})
+	} else {
+		out, err = up.Upload(ctx, in)
+	}
 	prog.finish(err == nil)
 	if err != nil {
-		return a.uploadError(err, label, u)
+		return a.uploadError(err, u, uf.state)
 	}
 	elapsed := a.now().Sub(start)
 	res := uploadResult{
@@ -274,8 +293,12 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		}
 		fmt.Fprintf(a.stdout, "uploaded %s to %s: %s as %s in %s (%s/s)\n", label, u, formatBytes(res.Size), parts,
 			elapsed.Round(time.Millisecond), formatBytes(int64(res.BytesPerSecond)))
-		fmt.Fprintf(a.stdout, "checksum %s %s %s verified after Complete; ETag %s\n",
-			res.ChecksumAlgorithm, strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, res.ETag)
+		when := " after Complete"
+		if res.Parts == 0 {
+			when = ""
+		}
+		fmt.Fprintf(a.stdout, "checksum %s %s %s verified%s; ETag %s\n",
+			res.ChecksumAlgorithm, strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, when, res.ETag)
 	}
 	return nil
 }
@@ -293,10 +316,17 @@ func blockingSteps(rep *preflight.Report, leaveParts bool) []string {
 	return out
 }
 
-// uploadError maps an upload failure to its exit status and message.
-func (a *app) uploadError(err error, label string, u s3URL) error {
+// uploadError maps an upload failure to its exit status and message. state is the --state
+// file, "" without one.
+func (a *app) uploadError(err error, u s3URL, state string) error {
 	var ue *uploader.UploadError
 	errors.As(err, &ue)
+	kept := func(id string) string {
+		if state != "" {
+			return fmt.Sprintf("upload %s kept with its parts and the state file %s: run the same command again to resume it, or `s3mpu uploads abort --state %s` to discard it", id, state, state)
+		}
+		return fmt.Sprintf("upload %s kept with its parts (--leave-parts-on-error): `s3mpu uploads abort %s --upload-id %s` removes it", id, u, id)
+	}
 	switch {
 	case a.interrupted() || errors.Is(err, context.Canceled):
 		msg := "interrupted"
@@ -307,14 +337,18 @@ func (a *app) uploadError(err error, label string, u s3URL) error {
 			case ue.AbortErr != nil:
 				msg += fmt.Sprintf("; aborting upload %s failed: %v", ue.UploadID, ue.AbortErr)
 			default:
-				msg += fmt.Sprintf("; upload %s kept with its parts (--leave-parts-on-error): `s3mpu uploads abort %s --upload-id %s` removes it", ue.UploadID, u, ue.UploadID)
+				msg += "; " + kept(ue.UploadID)
 			}
 		}
 		return &exitError{code: exitInterrupted, err: errors.New(msg)}
+	case errors.Is(err, uploader.ErrSourceChanged) && state != "":
+		return fmt.Errorf("%w\n(--start-over aborts the old upload and sends the file as it is now)", err)
 	case errors.Is(err, uploader.ErrInvalidInput):
 		return usageErr(err)
 	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
 		return &exitError{code: exitDenied, err: err}
+	case state != "" && ue != nil && ue.UploadID != "" && !ue.Aborted && ue.AbortErr == nil:
+		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))
 	}
 	return err
 }
@@ -339,18 +373,36 @@ func readSSECKey(path string) ([]byte, error) {
 // serializes events, so the counters need no locking beyond what the display does.
 type progressListener struct {
 	p       progress
+	note    func(string) // prints a status line (resume notices); may be nil
 	retries int64
+	stored  int // parts found already stored by a resumed upload
 }
 
 // OnEvent implements uploader.Listener.
 func (l *progressListener) OnEvent(e uploader.Event) {
 	switch ev := e.(type) {
+	case uploader.Resumed:
+		l.stored = ev.PartsStored
+		l.say(fmt.Sprintf("resuming upload %s: %d part(s) already stored, %d to send", ev.UploadID, ev.PartsStored, ev.PartsToSend))
+	case uploader.Restarted:
+		switch {
+		case ev.OldUploadID == "":
+			l.say("starting over: " + ev.Reason)
+		case ev.Aborted:
+			l.say(fmt.Sprintf("starting over: %s (upload %s aborted)", ev.Reason, ev.OldUploadID))
+		default:
+			l.say(fmt.Sprintf("starting over: %s (upload %s)", ev.Reason, ev.OldUploadID))
+		}
 	case uploader.Started:
 		parts := ev.Parts
 		if parts < 0 {
 			parts = 0
 		}
 		l.p.start(ev.Size, parts)
+		if l.stored > 0 {
+			done := min(int64(l.stored)*ev.PartSize, ev.Size)
+			l.p.skip(done, l.stored)
+		}
 	case uploader.BytesSent:
 		l.p.sent(ev.Bytes)
 	case uploader.PartDone:
@@ -358,5 +410,11 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 	case uploader.Retry:
 		l.retries++
 		l.p.retry()
+	}
+}
+
+func (l *progressListener) say(msg string) {
+	if l.note != nil {
+		l.note(msg)
 	}
 }

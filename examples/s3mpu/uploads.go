@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
 
@@ -190,16 +192,44 @@ func listUploads(ctx context.Context, cli *s3.Client, bucket, prefix string) ([]
 }
 
 func (a *app) uploadsAbortCmd() *cobra.Command {
-	var uploadID string
-	var id identityFlags
+	var uploadID, state string
 	cmd := &cobra.Command{
-		Use:   "abort s3://bucket/key --upload-id ID",
-		Short: "Abort one multipart upload",
-		Args:  exactArgs(1),
+		Use:   "abort (s3://bucket/key --upload-id ID | --state FILE)",
+		Short: "Abort one multipart upload, by its ID or by the state file of `upload --state`",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("%s: expected at most 1 argument, got %d (usage: %s)", cmd.CommandPath(), len(args), cmd.UseLine())
+			}
+			return nil
+		},
 	}
-	cmd.Flags().StringVar(&uploadID, "upload-id", "", "the upload to abort (required; see `s3mpu uploads ls`)")
-	id.register(cmd)
+	cmd.Flags().StringVar(&uploadID, "upload-id", "", "the upload to abort (see `s3mpu uploads ls`)")
+	cmd.Flags().StringVar(&state, "state", "", "the state file of a resumable upload (`s3mpu upload --state FILE`): abort its upload and remove the file")
 	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if state != "" {
+			if len(args) > 0 || uploadID != "" {
+				return usageErrorf("--state names the upload: give no URL and no --upload-id")
+			}
+			cli, err := a.s3Client(ctx)
+			if err != nil {
+				return err
+			}
+			if err := uploader.New(cli).AbortResumable(ctx, state); err != nil {
+				if errors.Is(err, uploader.ErrInvalidInput) {
+					return usageErr(err)
+				}
+				return err
+			}
+			if a.g.json {
+				return a.printJSON(map[string]any{"state": state, "aborted": true})
+			}
+			a.info("aborted the upload of %s and removed it", state)
+			return nil
+		}
+		if len(args) != 1 {
+			return usageErrorf("%s: give s3://bucket/key --upload-id ID, or --state FILE", cmd.CommandPath())
+		}
 		u, err := parseObjectURL(args[0])
 		if err != nil {
 			return usageErr(err)
@@ -207,10 +237,6 @@ func (a *app) uploadsAbortCmd() *cobra.Command {
 		if uploadID == "" {
 			return usageErrorf("--upload-id is required")
 		}
-		if _, err := id.validate(); err != nil {
-			return err
-		}
-		ctx := cmd.Context()
 		cli, err := a.s3Client(ctx)
 		if err != nil {
 			return err
