@@ -212,3 +212,145 @@ func TestKillWithoutState(t *testing.T) {
 func relHead(bucket, key string) *s3.HeadObjectInput {
 	return &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 }
+
+// TestKillWithStateResumes kills an uploading child process with SIGKILL at random moments
+// during 20 uploads (60 with S3MPU_SOAK=1) that keep a state file, some of them twice,
+// then runs the child again with the same state file: every upload completes, every object
+// is identical to its source, the resumed runs send only the parts the server lacked, and no
+// multipart upload is left.
+func TestKillWithStateResumes(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t, s3test.WithPrefix("killresume"))
+	bin := relBuild(t, ".", "./cmd/killupload", "killupload")
+	n := 20
+	if relSoak() {
+		n = 60
+	}
+	seed := relSeed(t)
+	t.Logf("kill-resume run seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	dir := t.TempDir()
+	const partSize = 5 * relMiB
+	type item struct {
+		key, path, state string
+		src              relSource
+		parts            int
+	}
+	var items []item
+	for i := range n {
+		src := relSource{seed: seed + uint64(i), size: 12*relMiB + rng.Int64N(24*relMiB)}
+		p, err := src.writeFile(dir, fmt.Sprintf("src-%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, item{key: fmt.Sprintf("resume/%02d", i), path: p, state: p + ".state", src: src,
+			parts: int((src.size + partSize - 1) / partSize)})
+	}
+	var killed, kills2, resumedRuns, restarted, partsTotal, partsResent, partsStored, alreadyStored int
+	for i, it := range items {
+		tgt := env.Targets()[i%2]
+		args := []string{"-bucket", bucket, "-key", it.key, "-file", it.path, "-state", it.state,
+			"-part-size", fmt.Sprint(partSize), "-concurrency", "2", "-rate", fmt.Sprint(40 * relMiB)}
+		moments := killMoments(rng, 4, it.parts)
+		first := moments[i%4]
+		res := killRun(t, bin, env, tgt, first, args...)
+		if res.Killed {
+			killed++
+		}
+		log := []string{fmt.Sprintf("kill %v: %q", first, res.Lines)}
+		if i%3 == 0 { // a second kill, during the resumed run
+			second := moments[(i+2)%4]
+			res2 := killRun(t, bin, env, tgt, second, args...)
+			if res2.Killed {
+				kills2++
+			}
+			log = append(log, fmt.Sprintf("kill %v: %q", second, res2.Lines))
+		}
+		// An upload killed during Complete may already be stored: resuming it must then send
+		// nothing (the uploader finds the object with HeadObject).
+		// (When the killed run had also removed its state file, there is nothing to resume
+		// and the final run is a new upload.)
+		storedBefore := false
+		if _, err := os.Stat(it.state); err == nil {
+			if n, got, err := relObjectSum(testCtx(t), env.Root(env.HTTP()), bucket, it.key); err == nil && n == it.src.size && got == it.src.sum() {
+				storedBefore = true
+			}
+		}
+		final := killRun(t, bin, env, tgt, killMoment{name: "never", after: "never"}, args...)
+		log = append(log, fmt.Sprintf("final: %q", final.Lines))
+		t.Logf("%s over %s (%d parts): %s", it.key, tgt.Name, it.parts, strings.Join(log, "; "))
+		sent, done := 0, false
+		for _, l := range final.Lines {
+			word, rest, _ := strings.Cut(l, " ")
+			switch word {
+			case "part":
+				sent++
+			case "completed":
+				done = true
+			case "resumed":
+				resumedRuns++
+				var stored, toSend int
+				if _, err := fmt.Sscanf(rest, "%d %d", &stored, &toSend); err == nil {
+					partsStored += stored
+					if stored+toSend != it.parts {
+						t.Errorf("%s: resumed with %d stored + %d to send, want %d parts", it.key, stored, toSend, it.parts)
+					}
+					if sent := countWord(final.Lines, "part"); sent != toSend {
+						t.Errorf("%s: resumed run sent %d parts, announced %d", it.key, sent, toSend)
+					}
+				}
+			case "restarted":
+				restarted++
+			}
+		}
+		partsTotal += it.parts
+		partsResent += sent
+		if storedBefore {
+			alreadyStored++
+			if sent > 0 {
+				t.Errorf("%s: the object was already stored by the killed run's Complete (its state file kept), yet the resumed run sent %d parts again: %q", it.key, sent, final.Lines)
+			}
+		}
+		if !done {
+			t.Errorf("%s: the resumed run did not complete: %q", it.key, final.Lines)
+		}
+		if _, err := os.Stat(it.state); err == nil {
+			t.Errorf("%s: state file left after completion", it.key)
+		}
+	}
+	ctx := testCtx(t)
+	left, err := env.ListUploads(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range left {
+		t.Errorf("orphan: %s (%s)", aws.ToString(u.Key), aws.ToString(u.UploadId))
+	}
+	direct := env.Root(env.HTTP())
+	identical := 0
+	for _, it := range items {
+		n, got, err := relObjectSum(ctx, direct, bucket, it.key)
+		if err != nil || n != it.src.size || got != it.src.sum() {
+			t.Errorf("%s: stored object differs from its source (%d of %d bytes, err %v)", it.key, n, it.src.size, err)
+			continue
+		}
+		identical++
+	}
+	t.Logf("tally: %d uploads (%d parts), %d killed in the first run, %d killed again while resuming; final runs: %d resumed "+
+		"(%d parts found stored), %d restarted; %d parts sent by the final runs; %d objects already stored (state file kept) before the final run; "+
+		"%d objects identical; %d orphans",
+		n, partsTotal, killed, kills2, resumedRuns, partsStored, restarted, partsResent, alreadyStored, identical, len(left))
+	if killed < n/2 {
+		t.Errorf("only %d of %d children were killed mid-upload", killed, n)
+	}
+}
+
+func countWord(lines []string, word string) int {
+	n := 0
+	for _, l := range lines {
+		if w, _, _ := strings.Cut(l, " "); w == word {
+			n++
+		}
+	}
+	return n
+}

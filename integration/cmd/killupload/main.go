@@ -2,9 +2,14 @@
 // one line per event, so that a test can kill it with SIGKILL at a chosen moment:
 //
 //	started UPLOAD-ID
+//	resumed PARTS-STORED PARTS-TO-SEND   (with -state, when an earlier upload is continued)
+//	restarted OLD-UPLOAD-ID              (with -state, when it cannot be continued)
 //	part N
 //	completed ETAG
 //	error MESSAGE
+//
+// With -state FILE the upload keeps its progress in FILE (uploader.Resume), and a later run
+// with the same FILE continues it.
 //
 // The endpoint, the credentials and the CA file come from the environment
 // (KILLUPLOAD_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, KILLUPLOAD_CA_FILE), never
@@ -36,11 +41,12 @@ func main() {
 	partSize := flag.Int64("part-size", 5<<20, "part size in bytes")
 	concurrency := flag.Int("concurrency", 2, "parts in flight")
 	rateLimit := flag.Int64("rate", 0, "bytes per second, 0 for no limit")
+	state := flag.String("state", "", "state file: resume the upload it names, or start one recorded in it")
 	flag.Parse()
-	os.Exit(run(*bucket, *key, *file, *partSize, *concurrency, *rateLimit))
+	os.Exit(run(*bucket, *key, *file, *state, *partSize, *concurrency, *rateLimit))
 }
 
-func run(bucket, key, file string, partSize int64, concurrency int, rateLimit int64) int {
+func run(bucket, key, file, state string, partSize int64, concurrency int, rateLimit int64) int {
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
 	say := func(format string, a ...any) {
@@ -70,10 +76,20 @@ func run(bucket, key, file string, partSize int64, concurrency int, rateLimit in
 				say("started %s", e.UploadID)
 			case uploader.PartDone:
 				say("part %d", e.PartNumber)
+			case uploader.Resumed:
+				say("resumed %d %d", e.PartsStored, e.PartsToSend)
+			case uploader.Restarted:
+				say("restarted %s", e.OldUploadID)
 			}
 		})
 	})
-	res, err := up.Upload(context.Background(), &uploader.UploadInput{Bucket: bucket, Key: key, Body: f})
+	in := uploader.UploadInput{Bucket: bucket, Key: key, Body: f}
+	var res *uploader.UploadOutput
+	if state != "" {
+		res, err = up.Resume(context.Background(), &uploader.ResumeInput{UploadInput: in, StateFile: state})
+	} else {
+		res, err = up.Upload(context.Background(), &in)
+	}
 	if err != nil {
 		say("error %v", err)
 		return 1
