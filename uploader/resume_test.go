@@ -1,0 +1,630 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3mpu/s3mpu/internal/s3fake"
+)
+
+// resumeFixture is a file of 3 parts of 5 MiB (the last one 1 MiB) and a
+// state file path beside it.
+type resumeFixture struct {
+	data  []byte
+	path  string
+	state string
+}
+
+func newResumeFixture(t *testing.T, size int) *resumeFixture {
+	t.Helper()
+	dir := t.TempDir()
+	fx := &resumeFixture{data: payload(size), path: filepath.Join(dir, "data.bin"), state: filepath.Join(dir, "upload.state")}
+	if err := os.WriteFile(fx.path, fx.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l Listener, mod func(*ResumeInput), optFns ...func(*Options)) (*UploadOutput, error) {
+	t.Helper()
+	f, err := os.Open(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in := &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state}
+	if mod != nil {
+		mod(in)
+	}
+	opts := append([]func(*Options){testOptions(newFakeClock(), l)}, optFns...)
+	return New(c, opts...).Resume(context.Background(), in)
+}
+
+// interrupt runs a Resume whose UploadPart of the given part numbers is
+// denied, leaving the upload and the state file with the other parts.
+func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32) string {
+	t.Helper()
+	c.Hook(s3fake.OpUploadPart, s3fake.FailIf(func(call *s3fake.Call) error {
+		if slices.Contains(deny, aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber)) {
+			return s3fake.AccessDenied(s3fake.OpUploadPart)
+		}
+		return nil
+	}))
+	_, err := fx.resume(t, c, nil, nil)
+	c.ClearHooks(s3fake.OpUploadPart)
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Aborted {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if len(c.Uploads()) != 1 {
+		t.Fatalf("uploads after the interrupted run: %d", len(c.Uploads()))
+	}
+	st, err := ReadState(fx.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.UploadID != ue.UploadID || st.UploadID == "" {
+		t.Fatalf("state names upload %q, error %q", st.UploadID, ue.UploadID)
+	}
+	c.ResetCalls()
+	return st.UploadID
+}
+
+func partsSent(c *s3fake.Client) []int32 { return partNumbers(c) }
+
+func TestResumeFreshRecordsStateAndRemovesIt(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	var atComplete *State
+	c.Hook(s3fake.OpCompleteMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		st, err := ReadState(fx.state)
+		if err != nil {
+			t.Errorf("state at Complete: %v", err)
+		}
+		atComplete = st
+		return next(ctx)
+	})
+	rec := &recorder{}
+	out, err := fx.resume(t, c, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Object("b", "k"); got == nil || !bytes.Equal(got.Data, fx.data) {
+		t.Fatal("object differs from the file")
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("state file left after success: %v", err)
+	}
+	if got, want := opsCompact(c.Ops()), []string{"CreateMultipartUpload", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	if atComplete == nil || !atComplete.Completing || len(atComplete.Parts) != 3 || atComplete.UploadID != out.UploadID ||
+		atComplete.PartSize != 5*mib || atComplete.Size != 11*mib || atComplete.Source.Size != 11*mib || atComplete.CreateStarted.IsZero() {
+		t.Fatalf("state at Complete: %+v", atComplete)
+	}
+	if abs, _ := filepath.Abs(fx.path); atComplete.Source.Path != abs || atComplete.Source.ModTime.IsZero() {
+		t.Fatalf("source identity: %+v", atComplete.Source)
+	}
+	for i, p := range atComplete.Parts {
+		if p.Number != int32(i+1) || p.ETag != out.Parts[i].ETag || p.Checksum != out.Parts[i].Checksum {
+			t.Fatalf("state part %d: %+v, output %+v", i, p, out.Parts[i])
+		}
+	}
+	if len(eventsOf[Resumed](rec)) != 0 || len(eventsOf[PartDone](rec)) != 3 {
+		t.Fatalf("events: %v", rec.all())
+	}
+}
+
+func TestResumeTrustsOnlyMatchingParts(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib) // 4 parts
+	c := s3fake.New("b")
+	id := fx.interrupt(t, c, 3, 4)
+
+	// Part 2 on the server now holds other bytes than the file's.
+	other := payload(5*mib + 7)[7:]
+	if _, err := c.UploadPart(context.Background(), &s3.UploadPartInput{
+		Bucket: aws.String("b"), Key: aws.String("k"), UploadId: aws.String(id), PartNumber: aws.Int32(2),
+		Body: bytes.NewReader(other), ChecksumAlgorithm: "CRC32C",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.ResetCalls()
+
+	rec := &recorder{}
+	out, err := fx.resume(t, c, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.UploadID != id {
+		t.Fatalf("upload %s, want the resumed %s", out.UploadID, id)
+	}
+	if got := c.Object("b", "k"); got == nil || !bytes.Equal(got.Data, fx.data) {
+		t.Fatal("object differs from the file")
+	}
+	if got := partsSent(c); !slices.Equal(got, []int32{2, 3, 4}) {
+		t.Fatalf("parts sent %v, want [2 3 4]", got)
+	}
+	if c.Count(s3fake.OpCreateMultipartUpload) != 0 || c.Count(s3fake.OpListParts) != 1 {
+		t.Fatalf("ops %v", c.Ops())
+	}
+	res := eventsOf[Resumed](rec)
+	if len(res) != 1 || res[0] != (Resumed{UploadID: id, PartsStored: 1, PartsToSend: 3}) {
+		t.Fatalf("Resumed events %+v", res)
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file left after success")
+	}
+}
+
+func TestResumeListsPartsPageByPage(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	fx.interrupt(t, c, 4)
+	c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		call.Input.(*s3.ListPartsInput).MaxParts = aws.Int32(1) // one part per page
+		return next(ctx)
+	})
+	rec := &recorder{}
+	if _, err := fx.resume(t, c, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Count(s3fake.OpListParts); n != 3 {
+		t.Fatalf("%d ListParts calls, want 3 pages", n)
+	}
+	if got := partsSent(c); !slices.Equal(got, []int32{4}) {
+		t.Fatalf("parts sent %v, want [4]", got)
+	}
+}
+
+func TestResumeServerWithoutPartChecksums(t *testing.T) {
+	// A server that lists parts without checksums: a part is trusted when
+	// its ETag and the checksum recorded with it in the state file match.
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	fx.interrupt(t, c, 4)
+	st, err := ReadState(fx.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Parts[1].ETag = `"0123456789abcdef0123456789abcdef"` // part 2's record no longer matches
+	if err := writeState(fx.state, st); err != nil {
+		t.Fatal(err)
+	}
+	c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		out, err := next(ctx)
+		if lp, ok := out.(*s3.ListPartsOutput); ok && lp != nil {
+			for i := range lp.Parts {
+				lp.Parts[i].ChecksumCRC32C = nil
+			}
+		}
+		return out, err
+	})
+	if _, err := fx.resume(t, c, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := partsSent(c); !slices.Equal(got, []int32{2, 4}) {
+		t.Fatalf("parts sent %v, want [2 4]", got)
+	}
+}
+
+func TestResumeSourceChanged(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	id := fx.interrupt(t, c, 4)
+	// Same size, other bytes, later modification time.
+	changed := slices.Clone(fx.data)
+	changed[len(changed)-1] ^= 0xff
+	if err := os.WriteFile(fx.path, changed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(fx.path, later, later); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := fx.resume(t, c, nil, nil)
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || ue.Op != OpResume || ue.Aborted {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), "start over") {
+		t.Fatalf("error does not say how to go on: %v", err)
+	}
+	if ops := c.Ops(); len(ops) != 0 {
+		t.Fatalf("requests made: %v", ops)
+	}
+	if _, err := ReadState(fx.state); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+
+	// Starting over aborts the old upload and sends the new data.
+	fx.data = changed
+	rec := &recorder{}
+	out, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.UploadID == id {
+		t.Fatal("old upload reused")
+	}
+	if got := c.Object("b", "k"); got == nil || !bytes.Equal(got.Data, changed) {
+		t.Fatal("object is not the new data")
+	}
+	if got, want := opsCompact(c.Ops()), []string{"AbortMultipartUpload", "CreateMultipartUpload", "UploadPart×4", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	rs := eventsOf[Restarted](rec)
+	if len(rs) != 1 || rs[0].OldUploadID != id || !rs[0].Aborted || !strings.Contains(rs[0].Reason, "source changed") {
+		t.Fatalf("Restarted events %+v", rs)
+	}
+	if len(c.Uploads()) != 0 {
+		t.Fatal("uploads left")
+	}
+}
+
+func TestResumeUploadGoneStartsOver(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	id := fx.interrupt(t, c, 3, 4)
+	if _, err := c.AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k"), UploadId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	c.ResetCalls()
+	rec := &recorder{}
+	out, err := fx.resume(t, c, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Object("b", "k"); got == nil || !bytes.Equal(got.Data, fx.data) || out.UploadID == id {
+		t.Fatal("object differs from the file, or the old upload was reused")
+	}
+	if got, want := opsCompact(c.Ops()), []string{"ListParts", "CreateMultipartUpload", "UploadPart×4", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	rs := eventsOf[Restarted](rec)
+	if len(rs) != 1 || rs[0].OldUploadID != id || rs[0].Aborted || !strings.Contains(rs[0].Reason, "no longer exists") {
+		t.Fatalf("Restarted events %+v", rs)
+	}
+}
+
+func TestResumeAfterCompleteSucceeded(t *testing.T) {
+	// The process died after the server completed the upload but before
+	// the state file was removed: Resume finds the object and sends nothing.
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	ctx, cancel := context.WithCancel(context.Background())
+	c.Hook(s3fake.OpCompleteMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		out, err := next(cctx)
+		if err != nil {
+			return out, err
+		}
+		cancel()
+		return (*s3.CompleteMultipartUploadOutput)(nil), context.Canceled
+	})
+	f, err := os.Open(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u := New(c, testOptions(newFakeClock(), nil))
+	_, err = u.Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+	if !errors.Is(err, ErrCanceled) {
+		t.Fatalf("got %v", err)
+	}
+	st, err := ReadState(fx.state)
+	if err != nil || !st.Completing {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	c.ClearHooks("")
+	c.ResetCalls()
+	rec := &recorder{}
+	out, err := fx.resume(t, c, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Ops(), []string{"ListParts", "HeadObject"}; !slices.Equal(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	if out.Size != int64(len(fx.data)) || out.Checksum == "" || len(eventsOf[Completed](rec)) != 1 {
+		t.Fatalf("output %+v", out)
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file left")
+	}
+}
+
+func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
+	// The process died between CreateMultipartUpload's answer and the
+	// state file's update: the next Resume finds that upload and aborts it.
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	ctx, cancel := context.WithCancel(context.Background())
+	c.Hook(s3fake.OpCreateMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		if _, err := next(cctx); err != nil {
+			return nil, err
+		}
+		cancel()
+		return (*s3.CreateMultipartUploadOutput)(nil), context.Canceled
+	})
+	f, err := os.Open(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = New(c, testOptions(newFakeClock(), nil)).Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+	if !errors.Is(err, ErrCanceled) {
+		t.Fatalf("got %v", err)
+	}
+	orphan := c.Uploads()
+	if len(orphan) != 1 {
+		t.Fatalf("%d uploads", len(orphan))
+	}
+	if st, err := ReadState(fx.state); err != nil || st.UploadID != "" || st.CreateStarted.IsZero() {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	c.ClearHooks("")
+	c.ResetCalls()
+	rec := &recorder{}
+	if _, err := fx.resume(t, c, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := opsCompact(c.Ops()), []string{"ListMultipartUploads", "AbortMultipartUpload", "CreateMultipartUpload", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	if rs := eventsOf[Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan[0].UploadID || !rs[0].Aborted {
+		t.Fatalf("Restarted %+v", rs)
+	}
+	if len(c.Uploads()) != 0 {
+		t.Fatal("uploads left")
+	}
+}
+
+func TestResumeCreateDeniedRemovesState(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	c.Hook(s3fake.OpCreateMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCreateMultipartUpload)))
+	_, err := fx.resume(t, c, nil, nil)
+	if !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file left after a refused Create")
+	}
+}
+
+func TestResumeRefusals(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	u := New(c, testOptions(newFakeClock(), nil))
+	ctx := context.Background()
+	for name, in := range map[string]*ResumeInput{
+		"stream":        {UploadInput: UploadInput{Bucket: "b", Key: "k", Body: streamOf(fx.data)}, StateFile: fx.state},
+		"no state file": {UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(fx.data)}},
+		"no key":        {UploadInput: UploadInput{Bucket: "b", Body: bytes.NewReader(fx.data)}, StateFile: fx.state},
+	} {
+		_, err := u.Resume(ctx, in)
+		var ue *UploadError
+		if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) || ue.Op != OpValidate {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := u.Resume(ctx, nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("nil input: %v", err)
+	}
+	if _, err := New(onlyAPI{c}).Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(fx.data)}, StateFile: fx.state}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("client without ListParts: %v", err)
+	}
+	if ops := c.Ops(); len(ops) != 0 {
+		t.Fatalf("requests made: %v", ops)
+	}
+	if !strings.Contains(func() string {
+		_, err := u.Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: streamOf(fx.data)}, StateFile: fx.state})
+		return err.Error()
+	}(), "stream") {
+		t.Error("stream refusal does not say why")
+	}
+}
+
+// onlyAPI hides every method of the fake but API's.
+type onlyAPI struct{ API }
+
+func TestResumeStateForOtherObjectOrKey(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	sse := func(k string) func(*ResumeInput) {
+		return func(in *ResumeInput) { in.SSECustomerAlgorithm, in.SSECustomerKey = "AES256", k }
+	}
+	c.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
+	if _, err := fx.resume(t, c, nil, sse(key)); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatal(err)
+	}
+	c.ClearHooks("")
+	raw, err := os.ReadFile(fx.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(bytes.Repeat([]byte{7}, 32))
+	if bytes.Contains(raw, []byte(key)) || !bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(sum[:]))) {
+		t.Fatalf("state file holds the SSE-C key or lacks its MD5:\n%s", raw)
+	}
+	if info, err := os.Stat(fx.state); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode: %v %v", info.Mode(), err)
+	}
+	c.ResetCalls()
+	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
+	if _, err := fx.resume(t, c, nil, sse(other)); !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "SSE-C key") {
+		t.Fatalf("other SSE-C key: %v", err)
+	}
+	if _, err := fx.resume(t, c, nil, func(in *ResumeInput) { sse(key)(in); in.Key = "other" }); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("other key: %v", err)
+	}
+	if ops := c.Ops(); len(ops) != 0 {
+		t.Fatalf("requests made: %v", ops)
+	}
+	if _, err := fx.resume(t, c, nil, sse(key)); err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range c.CallsOf(s3fake.OpUploadPart) {
+		if aws.ToString(call.Input.(*s3.UploadPartInput).SSECustomerKey) != key {
+			t.Fatal("part sent without the SSE-C key")
+		}
+	}
+}
+
+func TestResumeCorruptStateFile(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	if err := os.WriteFile(fx.state, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fx.resume(t, c, nil, nil)
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) || ue.Op != OpResume {
+		t.Fatalf("got %v", err)
+	}
+	rec := &recorder{}
+	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(eventsOf[Restarted](rec)) != 1 {
+		t.Fatal("no Restarted event")
+	}
+}
+
+func TestResumeCancelKeepsUploadAndState(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	ctx, cancel := context.WithCancel(context.Background())
+	c.Hook(s3fake.OpUploadPart, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 3 {
+			cancel()
+			return (*s3.UploadPartOutput)(nil), context.Canceled
+		}
+		return next(cctx)
+	})
+	f, err := os.Open(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
+		Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrCanceled) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
+		t.Fatalf("got %v", err)
+	}
+	st, err := ReadState(fx.state)
+	if err != nil || len(st.Parts) != 2 {
+		t.Fatalf("state %+v %v", st, err)
+	}
+	c.ClearHooks("")
+	c.ResetCalls()
+	if _, err := fx.resume(t, c, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := partsSent(c); !slices.Equal(got, []int32{3, 4}) {
+		t.Fatalf("parts sent %v", got)
+	}
+}
+
+func TestResumeFileChangedDuringUpload(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 2 {
+			later := time.Now().Add(time.Hour)
+			if err := os.Chtimes(fx.path, later, later); err != nil {
+				t.Error(err)
+			}
+		}
+		return next(ctx)
+	})
+	_, err := fx.resume(t, c, nil, nil)
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || !ue.Aborted {
+		t.Fatalf("got %v", err)
+	}
+	if c.Count(s3fake.OpCompleteMultipartUpload) != 0 || len(c.Uploads()) != 0 {
+		t.Fatalf("ops %v", c.Ops())
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file left after the source changed")
+	}
+}
+
+func TestUploadFileChangedDuringUpload(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 2 {
+			later := time.Now().Add(time.Hour)
+			if err := os.Chtimes(fx.path, later, later); err != nil {
+				t.Error(err)
+			}
+		}
+		return next(ctx)
+	})
+	f, err := os.Open(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: f})
+	var ue *UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || !ue.Aborted || ue.Op != OpReadBody {
+		t.Fatalf("got %v", err)
+	}
+	if got := opsCompact(c.Ops()); !slices.Equal(got, []string{"CreateMultipartUpload", "UploadPart×4", "AbortMultipartUpload"}) {
+		t.Fatalf("ops %v", got)
+	}
+	if c.Object("b", "k") != nil {
+		t.Fatal("object stored")
+	}
+}
+
+func TestAbortResumable(t *testing.T) {
+	fx := newResumeFixture(t, 16*mib)
+	c := s3fake.New("b")
+	fx.interrupt(t, c, 4)
+	u := New(c, testOptions(newFakeClock(), nil))
+	if err := u.AbortResumable(context.Background(), fx.state); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Uploads()) != 0 || c.Count(s3fake.OpAbortMultipartUpload) != 1 {
+		t.Fatalf("ops %v", c.Ops())
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file left")
+	}
+	if err := u.AbortResumable(context.Background(), fx.state); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+}
+
+func TestResumeSmallFileIsOnePut(t *testing.T) {
+	fx := newResumeFixture(t, 3*mib)
+	c := s3fake.New("b")
+	if _, err := fx.resume(t, c, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Ops(); !slices.Equal(got, []string{"PutObject"}) {
+		t.Fatalf("ops %v", got)
+	}
+	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("state file written for a single put")
+	}
+}
