@@ -188,6 +188,60 @@ func TestCLIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("Copy", func(t *testing.T) {
+		src := env.NewBucket(t, s3test.WithPrefix("t-cli-cp-src"))
+		dst := env.NewBucket(t, s3test.WithPrefix("t-cli-cp-dst"))
+		both := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*","arn:aws:s3:::%[2]s","arn:aws:s3:::%[2]s/*"]}]}`, src, dst)
+		u := env.NewUser(t, "cli-cp")
+		env.PutUserPolicy(t, u.Name, both)
+		c := newCLIUser(t, env, env.HTTP(), u)
+		root := env.Root(env.HTTP())
+		data := cliRandomBytes(t, 2*5<<20+1)
+		if _, err := root.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String("a/src.bin"), Body: bytes.NewReader(data),
+			Metadata: map[string]string{"origin": "src"}, ContentType: aws.String("application/x-src")}); err != nil {
+			t.Fatal(err)
+		}
+		r := c.run(t, bin, nil, "--json", "cp", "s3://"+src+"/a/src.bin", "s3://"+dst+"/b/copy.bin", "--copy-threshold", "5MiB", "--part-size", "5MiB", "--preflight", "off")
+		if r.code != 0 {
+			t.Fatalf("cp: exit %d\n%s", r.code, r.stderr)
+		}
+		var res struct {
+			Size  int64 `json:"size"`
+			Parts int   `json:"parts"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Size != int64(len(data)) || res.Parts != 3 {
+			t.Fatalf("cp result %+v, %v\n%s", res, err, r.stdout)
+		}
+		if got := cliGetObject(t, root, dst, "b/copy.bin"); !bytes.Equal(got, data) {
+			t.Fatal("copy differs from the source")
+		}
+		head, err := root.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(dst), Key: aws.String("b/copy.bin")})
+		if err != nil || head.Metadata["origin"] != "src" || aws.ToString(head.ContentType) != "application/x-src" {
+			t.Fatalf("metadata not preserved: %v %v %v", err, head.Metadata, aws.ToString(head.ContentType))
+		}
+
+		// A user who may write the destination but not read the source.
+		dstOnly := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"]}]}`, dst)
+		w := env.NewUser(t, "cli-cp-noread")
+		env.PutUserPolicy(t, w.Name, dstOnly)
+		polFile := cliWriteFile(t, t.TempDir(), "dst-only.json", []byte(dstOnly))
+		d := newCLIUser(t, env, env.HTTP(), w)
+		r = d.run(t, bin, nil, "cp", "s3://"+src+"/a/src.bin", "s3://"+dst+"/b/denied.bin", "--preflight", "enforce", "--caller", w.ARN, "--identity-policy", polFile, "--server-profile", "nodefaults")
+		if r.code != 3 || !strings.Contains(r.stderr, "UploadPartCopy") || !strings.Contains(r.stderr, "s3:GetObject") {
+			t.Fatalf("cp enforce: exit %d\n%s", r.code, r.stderr)
+		}
+		r = d.run(t, bin, nil, "cp", "s3://"+src+"/a/src.bin", "s3://"+dst+"/b/denied.bin", "--copy-threshold", "5MiB", "--part-size", "5MiB", "--preflight", "off")
+		if r.code != 1 || !strings.Contains(r.stderr, "AccessDenied") && !strings.Contains(r.stderr, "403") {
+			t.Fatalf("cp denied source: exit %d\n%s", r.code, r.stderr)
+		}
+		if left := cliListUploads(t, env, dst); len(left) != 0 {
+			t.Fatalf("denied copy left uploads: %v", left)
+		}
+		if _, err := root.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(dst), Key: aws.String("b/denied.bin")}); err == nil {
+			t.Fatal("denied copy created the object")
+		}
+	})
+
 	t.Run("SSECKeyNeverPrinted", func(t *testing.T) {
 		bucket := env.NewBucket(t)
 		u := env.NewUser(t, "cli-ssec")
@@ -432,6 +486,11 @@ func TestCLIServer(t *testing.T) {
 			{"upload", "-", "s3://bucket-x/k", "--state", filepath.Join(t.TempDir(), "st")},
 			{"upload", file, "s3://bucket-x/k", "--start-over"},
 			{"uploads", "abort", "s3://bucket-x/k", "--state", "st"},
+			{"cp", "s3://bucket-x/k"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-y"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-x/k"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-y/k", "--metadata", "a=b"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-y/k", "--copy-threshold", "6GiB"},
 			{"preflight", "s3://bucket-x"},
 			{"preflight", "s3://bucket-x/k", "--mode", "guess"},
 			{"preflight", "s3://bucket-x/k", "--caller", "alice"},

@@ -94,6 +94,17 @@ type counters struct {
 	skipped atomic.Int64 // bytes already stored when a resumed upload started
 }
 
+// complete marks everything done, for a display whose events did not count it all (a single
+// CopyObject sends no byte or part events).
+func (c *counters) complete() {
+	if t := c.total.Load(); t > c.bytes.Load() {
+		c.bytes.Store(t)
+	}
+	if p := c.parts.Load(); p > c.done.Load() {
+		c.done.Store(p)
+	}
+}
+
 func (c *counters) partsText() string {
 	p := c.parts.Load()
 	d := c.done.Load()
@@ -180,6 +191,7 @@ func (b *barProgress) finish(ok bool) {
 		return
 	}
 	if ok {
+		b.complete()
 		b.bar.SetCurrent(b.bytes.Load())
 		b.bar.SetTotal(b.bytes.Load(), true)
 	} else {
@@ -240,6 +252,7 @@ func (l *lineProgress) finish(ok bool) {
 		return
 	}
 	if ok {
+		l.complete()
 		l.printLocked(l.now(), "done")
 	} else {
 		l.printLocked(l.now(), "failed")

@@ -161,7 +161,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.g.pathStyle, "path-style", false, "address buckets in the URL path (on by default when --endpoint-url is an IP address or localhost)")
 	pf.BoolVar(&a.g.json, "json", false, "print results as JSON on stdout (errors as JSON on stderr)")
 	pf.BoolVarP(&a.g.quiet, "quiet", "q", false, "print nothing but errors (and the --json result)")
-	root.AddCommand(a.uploadCmd(), a.preflightCmd(), a.policyCmd(), a.uploadsCmd())
+	root.AddCommand(a.uploadCmd(), a.cpCmd(), a.preflightCmd(), a.policyCmd(), a.uploadsCmd())
 	return root
 }
 

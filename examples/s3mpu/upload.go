@@ -375,7 +375,8 @@ type progressListener struct {
 	p       progress
 	note    func(string) // prints a status line (resume notices); may be nil
 	retries int64
-	stored  int // parts found already stored by a resumed upload
+	stored  int  // parts found already stored by a resumed upload
+	copy    bool // a server-side copy: no BytesSent events, a part's size counts when it is done
 }
 
 // OnEvent implements uploader.Listener.
@@ -406,6 +407,9 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 	case uploader.BytesSent:
 		l.p.sent(ev.Bytes)
 	case uploader.PartDone:
+		if l.copy {
+			l.p.sent(ev.Size)
+		}
 		l.p.partDone()
 	case uploader.Retry:
 		l.retries++

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/spf13/cobra"
+)
+
+// cpFlags are the flags of `s3mpu cp` besides the object and check flags.
+type cpFlags struct {
+	partSize          string
+	concurrency       int
+	copyThreshold     string
+	preflightMode     string
+	leavePartsOnError bool
+	progress          string
+	sourceVersionID   string
+	sourceSSECKeyFile string
+	replaceMetadata   bool
+}
+
+const cpLong = `Copy an object inside S3, on the server side: no data passes through this machine.
+Objects up to --copy-threshold (default 64MiB) are copied with one CopyObject; larger ones, and
+always those over 5 GiB, with a multipart upload whose parts are copied in parallel with
+UploadPartCopy byte ranges, with the retries, checksums, abort on failure and progress of
+'upload'. Every read of the source is conditional on the ETag seen at the start, so a source
+replaced during the copy fails the copy instead of mixing two versions.
+
+The destination keeps the source's metadata, headers and tags unless --replace-metadata
+(then --content-type and --metadata are used) or --tagging is given. The preflight checks
+the destination's steps and s3:GetObject on the source.`
+
+func (a *app) cpCmd() *cobra.Command {
+	var cf cpFlags
+	var of objectFlags
+	var chk checkFlags
+	cmd := &cobra.Command{
+		Use:   "cp s3://bucket/key s3://bucket/key",
+		Short: "Copy an object on the server side, as a multipart copy when it is large",
+		Long:  cpLong,
+		Example: `  s3mpu cp s3://backups/2026/db.tar s3://archive/db.tar --storage-class DEEP_ARCHIVE
+  s3mpu cp s3://a/huge.iso s3://b/huge.iso --part-size 512MiB --concurrency 16`,
+		Args: exactArgs(2),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cf.partSize, "part-size", "", "part size of a multipart copy, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
+	fs.IntVar(&cf.concurrency, "concurrency", 0, fmt.Sprintf("parts copied at once (default %d)", uploader.DefaultConcurrency))
+	fs.StringVar(&cf.copyThreshold, "copy-threshold", "", "largest object copied with a single CopyObject (default 64MiB; at most 5GiB)")
+	fs.StringVar(&cf.preflightMode, "preflight", "warn", "permission check before the copy: off, warn or enforce")
+	fs.BoolVar(&cf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
+	fs.StringVar(&cf.progress, "progress", "auto", "progress display on stderr: auto, bar, lines or none")
+	fs.StringVar(&cf.sourceVersionID, "source-version-id", "", "copy this version of the source")
+	fs.StringVar(&cf.sourceSSECKeyFile, "source-sse-c-key-file", "", "file holding the SSE-C key of the source (never printed)")
+	fs.BoolVar(&cf.replaceMetadata, "replace-metadata", false, "set the destination's metadata and headers from --content-type and --metadata instead of copying the source's")
+	fs.StringVar(&of.contentType, "content-type", "", "Content-Type, with --replace-metadata")
+	stringArrayFlag(fs, &of.metadata, "metadata", "user metadata KEY=VALUE, with --replace-metadata; repeatable")
+	fs.StringVar(&of.tagging, "tagging", "", "replace the tags with these, as a URL query ('k=v&k2=v2'; '' keeps the source's)")
+	fs.StringVar(&of.sseCKeyFile, "sse-c-key-file", "", "file holding the destination's SSE-C key: 32 raw bytes or their base64 (never printed)")
+	of.register(fs, false)
+	_ = fs.MarkHidden("size")        // the plan's size comes from the source
+	_ = fs.MarkHidden("copy-source") // the first argument is the source
+	chk.register(fs)
+	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+		return a.runCopy(cmd.Context(), args[0], args[1], &cf, &of, &chk)
+	})
+	return cmd
+}
+
+// copyResult is the --json output of `s3mpu cp`.
+type copyResult struct {
+	SourceBucket      string  `json:"source_bucket"`
+	SourceKey         string  `json:"source_key"`
+	SourceVersionID   string  `json:"source_version_id,omitempty"`
+	SourceETag        string  `json:"source_etag"`
+	Bucket            string  `json:"bucket"`
+	Key               string  `json:"key"`
+	Size              int64   `json:"size"`
+	Parts             int     `json:"parts"`
+	PartSize          int64   `json:"part_size"`
+	UploadID          string  `json:"upload_id,omitempty"`
+	ETag              string  `json:"etag"`
+	VersionID         string  `json:"version_id,omitempty"`
+	ChecksumAlgorithm string  `json:"checksum_algorithm,omitempty"`
+	ChecksumType      string  `json:"checksum_type,omitempty"`
+	Checksum          string  `json:"checksum,omitempty"`
+	Seconds           float64 `json:"seconds"`
+	Retries           int64   `json:"retries"`
+}
+
+func sseCFields(path string) (alg, key, md5sum string, err error) {
+	k, err := readSSECKey(path)
+	if err != nil {
+		return "", "", "", err
+	}
+	sum := md5.Sum(k)
+	return "AES256", base64.StdEncoding.EncodeToString(k), base64.StdEncoding.EncodeToString(sum[:]), nil
+}
+
+func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, of *objectFlags, chk *checkFlags) error {
+	src, err := parseObjectURL(srcArg)
+	if err != nil {
+		return usageErrorf("source: %v", err)
+	}
+	dst, err := parseObjectURL(dstArg)
+	if err != nil {
+		return usageErrorf("destination: %v", err)
+	}
+	if src == dst && cf.sourceVersionID == "" && !cf.replaceMetadata && of.storageClass == "" && of.sse == "" && of.sseCKeyFile == "" {
+		return usageErrorf("copying %s onto itself changes nothing: give --replace-metadata, --storage-class or encryption flags", src)
+	}
+	if err := of.validate(); err != nil {
+		return err
+	}
+	prof, err := chk.validate()
+	if err != nil {
+		return err
+	}
+	if !cf.replaceMetadata && (of.contentType != "" || len(of.metadata) > 0) {
+		return usageErrorf("--content-type and --metadata need --replace-metadata")
+	}
+	var partSize, threshold int64
+	if cf.partSize != "" {
+		if partSize, err = parseSize(cf.partSize); err != nil {
+			return usageErrorf("--part-size: %v", err)
+		}
+		if partSize < 5<<20 || partSize > 5<<30 {
+			return usageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
+		}
+	}
+	if cf.copyThreshold != "" {
+		if threshold, err = parseSize(cf.copyThreshold); err != nil {
+			return usageErrorf("--copy-threshold: %v", err)
+		}
+		if threshold > 5<<30 {
+			return usageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
+		}
+	}
+	if cf.concurrency < 0 {
+		return usageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
+	}
+	switch cf.preflightMode {
+	case "off", "warn", "enforce":
+	default:
+		return usageErrorf("--preflight %q: want off, warn or enforce", cf.preflightMode)
+	}
+	pmode, err := parseProgressMode(cf.progress)
+	if err != nil {
+		return usageErr(err)
+	}
+	if a.g.quiet {
+		pmode = progressNone
+	}
+	in := &uploader.CopyInput{
+		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: cf.sourceVersionID,
+		Bucket: dst.Bucket, Key: dst.Key,
+		ReplaceMetadata: cf.replaceMetadata, ContentType: of.contentType,
+		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
+		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
+		SSEKMSEncryptionContext: of.kmsContextHeader(),
+		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
+	}
+	if of.tagging != "" {
+		in.ReplaceTagging, in.Tagging = true, of.tagging
+	}
+	if of.bucketKey {
+		in.BucketKeyEnabled = aws.Bool(true)
+	}
+	if in.Metadata, err = parseKeyValues("metadata", of.metadata); err != nil {
+		return usageErr(err)
+	}
+	if of.sseC != "" || of.sseCKeyFile != "" {
+		if of.sseC == "" || of.sseCKeyFile == "" {
+			return usageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+		}
+		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
+			return err
+		}
+	}
+	if cf.sourceSSECKeyFile != "" {
+		if in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, in.SourceSSECustomerKeyMD5, err = sseCFields(cf.sourceSSECKeyFile); err != nil {
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cli, err := a.s3Client(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.preflightMode != "off" {
+		if _, err := chk.sources(); err != nil {
+			return err
+		}
+		of.copySource = src.String()
+		plan, err := of.plan(dst, -1, chk)
+		if err != nil {
+			return err
+		}
+		if plan.CopySource != nil {
+			plan.CopySource.VersionID = cf.sourceVersionID
+		}
+		rep, err := a.runPreflight(ctx, cli, chk, plan, prof)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return err
+		case err != nil && cf.preflightMode == "enforce":
+			return err
+		case err != nil:
+			a.info("warning: %v; copying anyway (--preflight warn)", err)
+		default:
+			if blocked := blockingSteps(rep, cf.leavePartsOnError); len(blocked) > 0 {
+				if cf.preflightMode == "enforce" {
+					if !a.g.quiet {
+						_ = rep.WriteText(a.stderr)
+					}
+					return &exitError{code: exitDenied, err: fmt.Errorf("preflight denied %s: the copy was not started (--preflight enforce)", strings.Join(blocked, ", "))}
+				}
+				a.info("warning: preflight says %s would be denied; copying anyway (--preflight warn):", strings.Join(blocked, ", "))
+				if !a.g.quiet && !a.g.json {
+					_ = rep.WriteText(a.stderr)
+				}
+			}
+		}
+	}
+
+	prog := newProgress(pmode, a.stderr, "copy "+src.String()+" -> "+dst.String(), a.now)
+	lis := &progressListener{p: prog, note: func(msg string) { a.info("%s", msg) }, copy: true}
+	up := uploader.New(cli, func(o *uploader.Options) {
+		o.PartSize = partSize
+		o.Concurrency = cf.concurrency
+		o.CopyThreshold = threshold
+		o.LeavePartsOnError = cf.leavePartsOnError
+		o.Listener = lis
+	})
+	start := a.now()
+	out, err := up.Copy(ctx, in)
+	prog.finish(err == nil)
+	if err != nil {
+		if errors.Is(err, uploader.ErrSourceChanged) {
+			return fmt.Errorf("%w\n(the source was replaced during the copy; nothing of the mix was stored)", err)
+		}
+		return a.uploadError(err, dst, "")
+	}
+	elapsed := a.now().Sub(start)
+	res := copyResult{
+		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: out.SourceVersionID, SourceETag: out.SourceETag,
+		Bucket: out.Bucket, Key: out.Key, Size: out.Size, Parts: out.Parts, PartSize: out.PartSize,
+		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
+		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
+		Seconds: elapsed.Seconds(), Retries: lis.retries,
+	}
+	if a.g.json {
+		return a.printJSON(res)
+	}
+	if !a.g.quiet {
+		how := "a single CopyObject"
+		if res.Parts > 0 {
+			how = fmt.Sprintf("%d parts of %s (UploadPartCopy)", res.Parts, formatBytes(res.PartSize))
+		}
+		fmt.Fprintf(a.stdout, "copied %s to %s: %s as %s in %s; ETag %s\n", src, dst, formatBytes(res.Size), how, elapsed.Round(time.Millisecond), res.ETag)
+	}
+	return nil
+}
