@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/kmsperm"
@@ -262,15 +261,4 @@ func fromKMS(d kmsperm.Decision) Decision {
 		return ImplicitDeny
 	}
 	return Unknown
-}
-
-// stepsOf returns the distinct steps of reqs, in order.
-func stepsOf(reqs []Requirement) []mpu.Step {
-	var out []mpu.Step
-	for _, r := range reqs {
-		if len(out) == 0 || out[len(out)-1] != r.Step {
-			out = append(out, r.Step)
-		}
-	}
-	return out
 }

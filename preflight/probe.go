@@ -312,7 +312,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	if abort.decision == Unknown && s3err.Code(aerr) == "NoSuchUpload" {
 		abort.decision = Allowed
 	}
-	verifier := p.api
+	verifier, byCleanup := p.api, false
 	if aerr != nil {
 		if p.opts.Cleanup == nil {
 			out.Leftover = append(out.Leftover, id)
@@ -323,10 +323,10 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 			out.Leftover = append(out.Leftover, id)
 			return
 		}
-		verifier = p.opts.Cleanup
+		verifier, byCleanup = p.opts.Cleanup, true
 	}
 	left, verr := uploadExists(cctx, verifier, bucket, key, id, cl)
-	if verr != nil && p.opts.Cleanup != nil && verifier != p.opts.Cleanup {
+	if verr != nil && p.opts.Cleanup != nil && !byCleanup {
 		left, verr = uploadExists(cctx, p.opts.Cleanup, bucket, key, id, cl)
 	}
 	switch {

@@ -48,6 +48,16 @@ func (p Profile) String() string {
 // MarshalText encodes the profile as its String form.
 func (p Profile) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
+// UnmarshalText parses a profile name (see ParseProfile).
+func (p *Profile) UnmarshalText(b []byte) error {
+	v, err := ParseProfile(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // ParseProfile returns the profile named s: "aws", or "nodefaults"
 // (also accepted: "versitygw"), case-insensitively.
 func ParseProfile(s string) (Profile, error) {

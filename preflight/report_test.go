@@ -121,8 +121,11 @@ func TestReportJSONShape(t *testing.T) {
 		}
 	}
 	var back Report
-	if err := json.Unmarshal(data, &back); err == nil {
-		t.Log("report JSON reads back")
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("report JSON does not read back: %v", err)
+	}
+	if len(back.Steps) != len(rep.Steps) || back.Steps[3].Step != mpu.Abort || back.Steps[0].Decision != rep.Steps[0].Decision || back.Profile != rep.Profile {
+		t.Errorf("read back %+v", back.Steps)
 	}
 }
 
