@@ -223,7 +223,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 					if !a.g.quiet {
 						_ = rep.WriteText(a.stderr)
 					}
-					return &exitError{code: exitDenied, err: fmt.Errorf("preflight denied %s: the copy was not started (--preflight enforce)", strings.Join(blocked, ", "))}
+					return deniedErr(fmt.Errorf("preflight denied %s: the copy was not started (--preflight enforce)", strings.Join(blocked, ", ")))
 				}
 				a.info("warning: preflight says %s would be denied; copying anyway (--preflight warn):", strings.Join(blocked, ", "))
 				if !a.g.quiet && !a.g.json {

@@ -39,8 +39,8 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// deniedErr marks a result that was printed already as a denial (exit 3).
-func deniedErr(err error) error { return &exitError{code: exitDenied, err: err, silent: true} }
+// deniedErr marks err as a denial by preflight or policy evaluation (exit 3).
+func deniedErr(err error) error { return &exitError{code: exitDenied, err: err} }
 
 // silentExit ends the command with code after the command printed its own output.
 func silentExit(code int) error { return &exitError{code: code, silent: true} }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -329,15 +330,13 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		if isInvalidInput(err) {
+		if errors.Is(err, preflight.ErrInvalidInput) {
 			return nil, usageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
 		}
 		return nil, fmt.Errorf("preflight could not evaluate: %s", trimPkg(err))
 	}
 	return rep, nil
 }
-
-func isInvalidInput(err error) bool { return errorsIs(err, preflight.ErrInvalidInput) }
 
 const preflightLong = `Check, before sending a byte, that every step of a multipart upload is permitted:
 Initiate, UploadPart, UploadPartCopy (with --copy-source), Complete, Abort, ListParts and

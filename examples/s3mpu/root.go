@@ -315,9 +315,6 @@ func (a *app) kmsClient(ctx context.Context) (*kms.Client, error) {
 	return kms.NewFromConfig(cfg), nil
 }
 
-// errorsIs is errors.Is, named for the few call sites that test library categories.
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
 // stsClient returns an STS client for the global flags.
 func (a *app) stsClient(ctx context.Context) (*sts.Client, error) {
 	cfg, err := a.awsConfig(ctx)

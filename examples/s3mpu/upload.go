@@ -243,7 +243,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 					if !a.g.quiet {
 						_ = rep.WriteText(a.stderr)
 					}
-					return &exitError{code: exitDenied, err: fmt.Errorf("preflight denied %s: the upload was not started (--preflight enforce)", strings.Join(blocked, ", "))}
+					return deniedErr(fmt.Errorf("preflight denied %s: the upload was not started (--preflight enforce)", strings.Join(blocked, ", ")))
 				}
 				a.info("warning: preflight says %s would be denied; uploading anyway (--preflight warn):", strings.Join(blocked, ", "))
 				if !a.g.quiet && !a.g.json {
@@ -346,7 +346,7 @@ func (a *app) uploadError(err error, u s3URL, state string) error {
 	case errors.Is(err, uploader.ErrInvalidInput):
 		return usageErr(err)
 	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
-		return &exitError{code: exitDenied, err: err}
+		return deniedErr(err)
 	case state != "" && ue != nil && ue.UploadID != "" && !ue.Aborted && ue.AbortErr == nil:
 		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))
 	}
