@@ -143,9 +143,12 @@ func groupURI(s string) (string, error) {
 // rules to them: a grant to an account delegates to that account's
 // identity policies, a grant to a canonical ID that canonical maps to a
 // principal ARN is a direct grant, and AllUsers / AuthenticatedUsers are
-// "*". Grants that can match no caller (LogDelivery) are left out. It
-// returns nil when no grant applies.
-func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canonical map[string]string) (*policy.Document, error) {
+// "*". On Amazon S3 a canonical user ID stands for an account, so an
+// unmapped canonical grant to the caller's (or the bucket owner's)
+// canonical ID is a grant to that account; under ProfileNoDefaults it
+// names the caller itself, as on versitygw. Grants that can match no
+// caller (LogDelivery) are left out. It returns nil when no grant applies.
+func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canonical map[string]string, caller policy.Principal, bucketOwner string) (*policy.Document, error) {
 	type stmt struct {
 		Sid       string         `json:"Sid"`
 		Effect    string         `json:"Effect"`
@@ -160,10 +163,17 @@ func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canoni
 		case GranteeAccount:
 			principal = map[string]any{"AWS": g.Grantee.ID}
 		case GranteeCanonical:
-			if m, ok := canonical[g.Grantee.ID]; ok && (isAccountID(m) || strings.HasPrefix(m, "arn:")) {
+			id := g.Grantee.ID
+			m, ok := canonical[id]
+			switch {
+			case ok && (isAccountID(m) || strings.HasPrefix(m, "arn:")):
 				principal = map[string]any{"AWS": m}
-			} else {
-				principal = map[string]any{"CanonicalUser": g.Grantee.ID}
+			case prof == ProfileAWS && id == caller.CanonicalID && caller.Account != "":
+				principal = map[string]any{"AWS": caller.Account}
+			case prof == ProfileAWS && id == acl.OwnerCanonicalID && bucketOwner != "":
+				principal = map[string]any{"AWS": bucketOwner}
+			default:
+				principal = map[string]any{"CanonicalUser": id}
 			}
 		case GranteeGroup:
 			if g.Grantee.ID != GroupAllUsers && g.Grantee.ID != GroupAuthenticatedUsers {

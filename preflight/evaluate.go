@@ -323,7 +323,7 @@ func decide(q *question) (answer, error) {
 		if part == "" {
 			part = "aws"
 		}
-		d, err := aclDocument("bucket ACL", part, q.bucket, q.acl, q.profile, q.canonical)
+		d, err := aclDocument("bucket ACL", part, q.bucket, q.acl, q.profile, q.canonical, q.principal, q.resourceAccount)
 		if err != nil {
 			return a, err
 		}
