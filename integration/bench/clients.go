@@ -41,6 +41,7 @@ type uploadFunc func(ctx context.Context, key string, body io.Reader, size int64
 // its documentation shows, with its own default checksum behaviour, and sets only the part
 // size and concurrency (plus what it takes to trust the server's self-signed certificate).
 var clients = map[string]func(clientSetup) (uploadFunc, error){
+	"s3mpu":           newS3MPU,
 	"manager":         newManager,
 	"transfermanager": newTransferManager,
 	"minio":           newMinio,
@@ -49,7 +50,7 @@ var clients = map[string]func(clientSetup) (uploadFunc, error){
 
 // defaultClients is the order in which clients take turns in every case. "discard" reads the
 // data and sends nothing: its row is the floor of this program's CPU and RSS.
-var defaultClients = []string{"manager", "transfermanager", "minio", "discard"}
+var defaultClients = []string{"s3mpu", "manager", "transfermanager", "minio", "discard"}
 
 // peerOf tells which clients are peers (compared against s3mpu in the ratio lines).
 func peerOf(name string) bool {
