@@ -83,11 +83,13 @@ type bucketSources struct {
 type loaded struct {
 	identity    []*policy.Document
 	identityGap bool
-	endpoint    []*policy.Document
-	boundary    []*policy.Document
-	session     []*policy.Document
-	buckets     map[string]*bucketSources
-	out         Output
+	// identityPending: identity policies not read yet (see loadIdentity).
+	identityPending bool
+	endpoint        []*policy.Document
+	boundary        []*policy.Document
+	session         []*policy.Document
+	buckets         map[string]*bucketSources
+	out             Output
 }
 
 // Evaluate implements Evaluator.
@@ -120,37 +122,20 @@ func callerPrincipal(p *Plan) (policy.Principal, error) {
 }
 
 func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c *calls) (*loaded, error) {
+	return l.loadSources(ctx, in, caller, c, true)
+}
+
+// loadSources reads every source; with identity false, identity policies
+// that would be fetched through IAM are left for loadIdentity.
+func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Principal, c *calls, identity bool) (*loaded, error) {
 	ld := &loaded{buckets: map[string]*bucketSources{}}
 	src := l.opts.Sources
-	// Identity.
-	switch {
-	case src.Identity != nil:
-		for i, d := range src.Identity {
-			doc, err := parseDocument(named(d, fmt.Sprintf("identity policy %d", i+1)))
-			if err != nil {
-				return nil, err
-			}
-			ld.identity = append(ld.identity, doc)
-		}
-	case caller.Type == policy.TypeRoot:
-		// The root user has no identity policies; decide grants it all.
-	case l.opts.IAM != nil:
-		docs, boundary, err := fetchIdentity(ctx, l.opts.IAM, caller, c, &ld.out)
-		if err != nil {
+	if identity || src.Identity != nil || l.opts.IAM == nil {
+		if err := l.loadIdentity(ctx, caller, c, ld); err != nil {
 			return nil, err
 		}
-		ld.identity = docs
-		if src.Boundary == nil {
-			ld.boundary = boundary
-		}
-		for _, g := range ld.out.Gaps {
-			if !g.AllowOnly {
-				ld.identityGap = true
-			}
-		}
-	default:
-		ld.identityGap = true
-		ld.out.Gaps = append(ld.out.Gaps, Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
+	} else {
+		ld.identityPending = true
 	}
 	for _, one := range []struct {
 		d   *PolicyDocument
@@ -221,6 +206,44 @@ func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c 
 		ld.out.note("bucket owner not known: the bucket is assumed to be in the caller's account " + caller.Account)
 	}
 	return ld, nil
+}
+
+// loadIdentity reads the caller's identity policies (supplied, or through
+// IAM) into ld.
+func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *calls, ld *loaded) error {
+	ld.identityPending = false
+	src := l.opts.Sources
+	switch {
+	case src.Identity != nil:
+		for i, d := range src.Identity {
+			doc, err := parseDocument(named(d, fmt.Sprintf("identity policy %d", i+1)))
+			if err != nil {
+				return err
+			}
+			ld.identity = append(ld.identity, doc)
+		}
+	case caller.Type == policy.TypeRoot:
+		// The root user has no identity policies; decide grants it all.
+	case l.opts.IAM != nil:
+		before := len(ld.out.Gaps)
+		docs, boundary, err := fetchIdentity(ctx, l.opts.IAM, caller, c, &ld.out)
+		if err != nil {
+			return err
+		}
+		ld.identity = docs
+		if src.Boundary == nil {
+			ld.boundary = boundary
+		}
+		for _, g := range ld.out.Gaps[before:] {
+			if !g.AllowOnly {
+				ld.identityGap = true
+			}
+		}
+	default:
+		ld.identityGap = true
+		ld.out.Gaps = append(ld.out.Gaps, Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
+	}
+	return nil
 }
 
 func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *calls, out *Output) error {

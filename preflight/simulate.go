@@ -52,10 +52,11 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	out := &Output{}
 	var ld *loaded
 	if s.local != nil {
-		if ld, err = s.local.load(ctx, in, caller, &cl); err != nil {
+		// The bucket side now (its policy goes to the simulator); the
+		// identity side only if a blind spot needs it.
+		if ld, err = s.local.loadSources(ctx, in, caller, &cl, false); err != nil {
 			return nil, err
 		}
-		out.merge(&Output{Gaps: ld.out.Gaps, Notes: ld.out.Notes})
 	}
 	source := simulatorSource(caller)
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
@@ -148,9 +149,17 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			out.Checks[i] = chk
 			continue
 		}
+		if ld.identityPending {
+			if err := s.local.loadIdentity(ctx, caller, &cl, ld); err != nil {
+				return nil, err
+			}
+		}
 		lc := s.local.decideRequirement(in, caller, ld, r)
 		lc.Reasons = append([]string{fmt.Sprintf("decided locally: %s", strings.Join(blind, "; "))}, lc.Reasons...)
 		out.Checks[i] = lc
+	}
+	if ld != nil {
+		out.merge(&Output{Gaps: ld.out.Gaps, Notes: ld.out.Notes})
 	}
 	out.Calls = cl.snapshot()
 	return out, nil

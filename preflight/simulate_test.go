@@ -248,3 +248,29 @@ func TestContextEntries(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+func TestSimulateReadsIdentityOnlyForBlindSpots(t *testing.T) {
+	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":"*"}]}`
+	f := &fakeSimulator{identity: map[string]string{alice: put}}
+	fi := &fakeIAM{user: map[string]string{"put": put}}
+	bk := &fakeBucket{ownership: "BucketOwnerEnforced"}
+	sim := NewSimulate(newSimClient(t, f), NewLocal(LocalOptions{IAM: fi, S3: bk}))
+	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1", Steps: []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort}}
+	rep := checkPlan(t, sim, p, ProfileNoDefaults)
+	if !rep.OK() || len(fi.calls) != 0 {
+		t.Fatalf("no blind spot: OK %v, IAM calls %v\n%s", rep.OK(), fi.calls, rep)
+	}
+	// One simulator call (no headers), three bucket reads.
+	if rep.TotalCalls() != 4 || rep.APICalls["iam:SimulatePrincipalPolicy"] != 1 {
+		t.Fatalf("calls %v", rep.APICalls)
+	}
+	// ListParts under the AWS profile is a blind spot (the default rule): IAM is read.
+	p.Steps = append(p.Steps, mpu.ListParts)
+	rep = checkPlan(t, sim, p, ProfileAWS)
+	if s, _ := rep.Step(mpu.ListParts); s.Decision != Allowed || s.Evaluator != EvaluatorLocal || s.DefaultRule != RuleInitiator {
+		t.Fatalf("ListParts: %s %s %q", s.Decision, s.Evaluator, s.DefaultRule)
+	}
+	if len(fi.calls) == 0 {
+		t.Fatal("identity not read for the blind spot")
+	}
+}
