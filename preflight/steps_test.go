@@ -88,3 +88,15 @@ func TestPlanStepsAndValidate(t *testing.T) {
 		t.Errorf("nil plan: %v", err)
 	}
 }
+
+func TestStepAliases(t *testing.T) {
+	if len(AllSteps()) != 7 || AllSteps()[4] != StepAbort || StepListUploads.Operation() != "ListMultipartUploads" {
+		t.Fatalf("steps %v", AllSteps())
+	}
+	if s, err := ParseStep("UploadPartCopy"); err != nil || s != StepUploadPartCopy {
+		t.Fatalf("ParseStep: %v %v", s, err)
+	}
+	if _, err := ParseStep("Upload"); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("ParseStep(Upload): %v", err)
+	}
+}
