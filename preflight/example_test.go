@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -89,7 +88,7 @@ func ExampleChecker_Check() {
 	rep, err := checker.Check(context.Background(), &preflight.Plan{
 		Bucket: "photos", Key: "2026/a.jpg", Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333",
 		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10",
-		Steps: []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort},
+		Steps: []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete, preflight.StepAbort},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -122,7 +121,7 @@ func ExampleReport_json() {
 	}})
 	rep, err := preflight.New(local).Check(context.Background(), &preflight.Plan{
 		Bucket: "photos", Key: "a", Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333",
-		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10", Steps: []mpu.Step{mpu.ListUploads},
+		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10", Steps: []preflight.Step{preflight.StepListUploads},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -162,9 +161,9 @@ func ExampleUploadChecker() {
 		Template: preflight.Plan{Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333", Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10"},
 	}
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("a.jpg")}
-	err := uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete})
+	err := uc.CheckUpload(context.Background(), in, []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete})
 	fmt.Println(err)
-	err = uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort})
+	err = uc.CheckUpload(context.Background(), in, []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete, preflight.StepAbort})
 	fmt.Println(errors.Is(err, preflight.ErrPermissionDenied))
 	fmt.Println(err)
 	// Output:
