@@ -141,6 +141,9 @@ func newSimClient(t *testing.T, f *fakeSimulator) *iam.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-secret", "")})
 }
 
+// TestSimulateBatchesAndPaginates runs the simulator evaluator against
+// fakeSimulator (no IAM policy simulator runs locally): one batched call per
+// request context, every page followed, context keys typed.
 func TestSimulateBatchesAndPaginates(t *testing.T) {
 	f := &fakeSimulator{maxPage: 2, identity: map[string]string{
 		alice: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:ListBucketMultipartUploads"],"Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`,
@@ -189,6 +192,10 @@ func TestSimulateBatchesAndPaginates(t *testing.T) {
 	}
 }
 
+// TestSimulateBlindSpotsFilledLocally checks, against fakeSimulator (no IAM
+// policy simulator runs locally), that what the simulator cannot see is
+// decided by the local engine: the default rules, roles with a bucket
+// policy, a failing simulator.
 func TestSimulateBlindSpotsFilledLocally(t *testing.T) {
 	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}`
 	bucketPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"Lister","Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"s3:ListBucketMultipartUploads","Resource":"arn:aws:s3:::photos"}]}`
