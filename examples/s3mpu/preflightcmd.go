@@ -358,6 +358,7 @@ evaluate (a step's verdict is unknown), 2 on bad input.`
 func (a *app) preflightCmd() *cobra.Command {
 	var of objectFlags
 	var cf checkFlags
+	var steps []string
 	cmd := &cobra.Command{
 		Use:   "preflight s3://bucket/key",
 		Short: "Check every multipart step's permissions before uploading",
@@ -369,6 +370,7 @@ func (a *app) preflightCmd() *cobra.Command {
 	}
 	of.register(cmd.Flags(), false)
 	cf.register(cmd.Flags())
+	cmd.Flags().StringSliceVar(&steps, "steps", nil, "steps to check, comma-separated: Initiate, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListUploads (default: all; UploadPartCopy with --copy-source)")
 	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
 		u, err := parseObjectURL(args[0])
 		if err != nil {
@@ -390,6 +392,16 @@ func (a *app) preflightCmd() *cobra.Command {
 		plan, err := of.plan(u, size, &cf)
 		if err != nil {
 			return err
+		}
+		for _, name := range steps {
+			st, err := preflight.ParseStep(strings.TrimSpace(name))
+			if err != nil {
+				return usageErrorf("--steps: %s", trimPkg(err))
+			}
+			plan.Steps = append(plan.Steps, st)
+		}
+		if err := plan.Validate(); err != nil {
+			return usageErrorf("%s", trimPkg(err))
 		}
 		ctx := cmd.Context()
 		cli, err := a.s3Client(ctx)

@@ -42,6 +42,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"missing CA bundle", []string{"--ca-bundle", "/nonexistent/ca.pem", "uploads", "ls", "s3://bucket"}, "--ca-bundle"},
 		{"bad server profile", []string{"uploads", "ls", "s3://bucket", "--server-profile", "minio?", "--caller", "arn:aws:iam::111122223333:user/a"}, "--server-profile"},
 		{"bad bucket owner", []string{"uploads", "ls", "s3://bucket", "--bucket-owner", "12", "--caller", "arn:aws:iam::111122223333:user/a"}, "--bucket-owner"},
+		{"preflight unknown step", []string{"preflight", "s3://bucket/key", "--steps", "Initiate,Teleport"}, "--steps"},
+		{"preflight copy step without source", []string{"preflight", "s3://bucket/key", "--steps", "UploadPartCopy"}, "copy source"},
 		{"policy without subcommand", []string{"policy"}, "missing subcommand"},
 		{"policy eval missing", []string{"policy", "eval", "--action", "s3:PutObject"}, "missing --caller, --resource"},
 		{"policy eval bad grant", []string{"policy", "eval", "--caller", "arn:aws:iam::111122223333:user/a", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k", "--acl-grant", "WRITE=nobody"}, "--acl-grant"},

@@ -226,9 +226,6 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		if err != nil {
 			return err
 		}
-		if uf.leavePartsOnError {
-			plan.Steps = nil // the default steps; Abort is reported but a denial does not block
-		}
 		rep, err := a.runPreflight(ctx, cli, cf, plan, prof)
 		switch {
 		case err != nil && ctx.Err() != nil:
