@@ -139,6 +139,10 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		}); err != nil {
 			return nil, err
 		}
+		if h := res["HeadObject"]; h.decision.Denied() {
+			h.reason += "; S3 also answers 403 for a missing source object when the caller may not list its bucket"
+			res["HeadObject"] = h
+		}
 	}
 	if want[mpu.Complete] {
 		if err := run("CompleteMultipartUpload", func() error {
