@@ -45,7 +45,7 @@ as() {
 }
 
 start=$(date +%s)
-step "Building s3mpu and the demo helper"
+step "Building s3mpu and the demo's setup program"
 $GO build -o "$BIN/s3mpu" ./examples/s3mpu
 (cd integration && $GO build -o "$BIN/s3mpudemo" ./cmd/s3mpudemo)
 make --no-print-directory "$BIN/s3server" >/dev/null
