@@ -663,9 +663,9 @@ func writeTestFile(t *testing.T, root, rel string, size int) {
 	}
 }
 
-// TestS3backupProgressOnTerminal runs a backup under a pseudo-terminal and checks the
-// progress line (files done, bytes, rate) is drawn and redrawn in place, and that without
-// a terminal nothing but the summary is printed.
+// TestS3backupProgressOnTerminal runs a rate-limited backup under a pseudo-terminal and
+// checks the progress line (files done, bytes, rate) is drawn and redrawn in place, that the
+// rate limit holds, and that without a terminal nothing but the summary is printed.
 func TestS3backupProgressOnTerminal(t *testing.T) {
 	env := s3test.Load(t)
 	bucket := env.NewBucket(t)
@@ -682,6 +682,7 @@ func TestS3backupProgressOnTerminal(t *testing.T) {
 	args := append([]string{"run", src, "s3://" + bucket + "/tty", "--rate-limit", "5MiB", "--preflight", "off"}, tool.global...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = tool.env
+	started := time.Now()
 	tty, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
@@ -691,6 +692,10 @@ func TestS3backupProgressOnTerminal(t *testing.T) {
 	tty.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run under a terminal: %v\n%s", err, out.String())
+	}
+	// 5 MiB at --rate-limit 5MiB (with a 256 KiB burst) cannot take much less than a second.
+	if el := time.Since(started); el < 900*time.Millisecond {
+		t.Errorf("5 MiB sent in %v despite --rate-limit 5MiB", el)
 	}
 	text := out.String()
 	if n := strings.Count(text, "\r\x1b[K"); n < 2 {

@@ -390,8 +390,9 @@ func (b *backupRun) do(ctx context.Context) error {
 	close(flushDone)
 	disp.stop()
 	ferr := <-flushErr
-	// The final flush runs even after an interrupt: completed files must be recorded.
-	if err := b.flush(context.WithoutCancel(ctx), true, false); err != nil {
+	// The final flush runs even after an interrupt: completed files must be recorded. A run
+	// that changed nothing writes nothing.
+	if err := b.flush(context.WithoutCancel(ctx), false, true); err != nil {
 		return errors.Join(ferr, err)
 	}
 	if err := b.jnl.rewrite(); err != nil {
@@ -630,7 +631,8 @@ func (b *backupRun) flushLoop(ctx context.Context, done <-chan struct{}) error {
 }
 
 // flush writes a new snapshot of the manifest locally when it changed (or when force), and
-// to the bucket when remote is set (or when force) and the bucket's copy is older.
+// to the bucket when remote is set (or when force) and the bucket's copy is older than the
+// local one.
 func (b *backupRun) flush(ctx context.Context, force, remote bool) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
