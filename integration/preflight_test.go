@@ -43,6 +43,10 @@ type pfSetup struct {
 	reEnforce bool
 	// acl is the canned ACL the upload sends on CreateMultipartUpload.
 	acl string
+	// crossSource copies from the worker's second bucket ({{SRC}}), whose
+	// policy is srcBucket ("" = none), instead of from the target bucket.
+	crossSource bool
+	srcBucket   string
 }
 
 const pfAllowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::{{BUCKET}}","arn:aws:s3:::{{BUCKET}}/*"]}]}`
@@ -124,6 +128,14 @@ func pfSetups() []pfSetup {
 			bucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"{{A}}"},"Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":` + pfObj + `}]}`},
 		{name: "bucket-notaction-deny", userA: pfAllowAll, userB: pfAllowAll,
 			bucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"{{B}}"},"NotAction":["s3:GetObject"],"Resource":[` + pfBkt + `,` + pfObj + `]}]}`},
+		{name: "copy-source-other-bucket-user-policy", crossSource: true,
+			userA: pfAllow(`"s3:*"`, pfObj+`,`+pfBkt+`,"arn:aws:s3:::{{SRC}}/*"`), userB: pfAllowAll},
+		{name: "copy-source-bucket-policy-allows", crossSource: true,
+			userA: pfAllowAll, userB: pfAllowAll,
+			srcBucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"{{B}}"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{{SRC}}/*"}]}`},
+		{name: "copy-source-bucket-policy-denies", crossSource: true,
+			userA: pfAllow(`"s3:*"`, `"*"`), userB: pfAllow(`"s3:*"`, `"*"`),
+			srcBucket: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"{{A}}"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{{SRC}}/*"}]}`},
 		{name: "acl-read-write-split", grantRead: "{{AKEY}}", grantWrite: "{{BKEY}}", userA: pfAllow(`"s3:PutObject"`, pfObj)},
 	}
 }
@@ -174,12 +186,12 @@ func (c pfCell) ok() bool { return c.real == c.local && c.real == c.probe }
 
 // pfWorker owns a bucket and two users; setups run on it one at a time.
 type pfWorker struct {
-	bucket string
-	a, b   s3test.User
+	bucket, src string
+	a, b        s3test.User
 }
 
 func pfExpand(tpl string, w *pfWorker) string {
-	r := strings.NewReplacer("{{BUCKET}}", w.bucket, "{{A}}", w.a.ARN, "{{B}}", w.b.ARN, "{{AKEY}}", w.a.AccessKey, "{{BKEY}}", w.b.AccessKey)
+	r := strings.NewReplacer("{{BUCKET}}", w.bucket, "{{SRC}}", w.src, "{{A}}", w.a.ARN, "{{B}}", w.b.ARN, "{{AKEY}}", w.a.AccessKey, "{{BKEY}}", w.b.AccessKey)
 	return r.Replace(tpl)
 }
 
@@ -200,12 +212,15 @@ func TestPreflightDifferential(t *testing.T) {
 	ws := make([]*pfWorker, workers)
 	for i := range ws {
 		w := &pfWorker{bucket: env.NewBucket(t, s3test.WithPrefix(fmt.Sprintf("pfdiff%d", i))),
-			a: env.NewUser(t, "pfa"), b: env.NewUser(t, "pfb")}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, err := env.Root(env.HTTP()).PutObject(ctx, &s3.PutObjectInput{Bucket: &w.bucket, Key: aws.String("src/object"), Body: strings.NewReader("source")})
-		cancel()
-		if err != nil {
-			t.Fatalf("put copy source: %v", err)
+			src: env.NewBucket(t, s3test.WithPrefix(fmt.Sprintf("pfsrc%d", i))),
+			a:   env.NewUser(t, "pfa"), b: env.NewUser(t, "pfb")}
+		for _, b := range []string{w.bucket, w.src} {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			_, err := env.Root(env.HTTP()).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("src/object"), Body: strings.NewReader("source")})
+			cancel()
+			if err != nil {
+				t.Fatalf("put copy source: %v", err)
+			}
 		}
 		ws[i] = w
 	}
@@ -348,6 +363,11 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 			return nil, nil, fmt.Errorf("put bucket policy: %w", err)
 		}
 	}
+	if s.srcBucket != "" {
+		if _, err := root.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &w.src, Policy: aws.String(pfExpand(s.srcBucket, w))}); err != nil {
+			return nil, nil, fmt.Errorf("put source bucket policy: %w", err)
+		}
+	}
 	acl := s.grantRead != "" || s.grantWrite != "" || s.grantFull != ""
 	if acl {
 		if err := pfOwnership(ctx, root, w.bucket, types.ObjectOwnershipBucketOwnerPreferred); err != nil {
@@ -379,6 +399,9 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 		if s.bucket != "" {
 			_, _ = root.DeleteBucketPolicy(rctx, &s3.DeleteBucketPolicyInput{Bucket: &w.bucket})
 		}
+		if s.srcBucket != "" {
+			_, _ = root.DeleteBucketPolicy(rctx, &s3.DeleteBucketPolicyInput{Bucket: &w.src})
+		}
 		if acl {
 			_ = pfOwnership(rctx, root, w.bucket, types.ObjectOwnershipBucketOwnerPreferred)
 			_, _ = root.PutBucketAcl(rctx, &s3.PutBucketAclInput{Bucket: &w.bucket, ACL: types.BucketCannedACLPrivate})
@@ -393,10 +416,14 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 		u     s3test.User
 	}{{"A", w.a}, {"B", w.b}} {
 		cli := env.S3For(tgt, who.u)
+		srcBucket := w.bucket
+		if s.crossSource {
+			srcBucket = w.src
+		}
 		key := "obj/" + s.name + "/" + who.u.Name
 		plan := &preflight.Plan{
 			Bucket: w.bucket, Key: key, Size: 3 << 20,
-			CopySource:        &preflight.CopySource{Bucket: w.bucket, Key: "src/object"},
+			CopySource:        &preflight.CopySource{Bucket: srcBucket, Key: "src/object"},
 			Caller:            who.u.ARN,
 			CallerCanonicalID: who.u.AccessKey,
 			BucketOwner:       env.AccountID(),
@@ -426,7 +453,7 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 				calls[mode] = m
 			}
 		}
-		real, notes, err := pfReal(ctx, root, cli, w.a, env, tgt, w.bucket, key, s.acl)
+		real, notes, err := pfReal(ctx, root, cli, w.a, env, tgt, w.bucket, key, s.acl, srcBucket)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -455,7 +482,7 @@ func pfOwnership(ctx context.Context, root *s3.Client, bucket string, o types.Ob
 // pfReal makes each step's real call as cli, on uploads created by the
 // initiator user a (or by root when a may not create them), and cleans up
 // with root.
-func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3test.Env, tgt s3test.Target, bucket, key, acl string) (map[mpu.Step]pfVerdict, map[mpu.Step]string, error) {
+func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3test.Env, tgt s3test.Target, bucket, key, acl, srcBucket string) (map[mpu.Step]pfVerdict, map[mpu.Step]string, error) {
 	out := map[mpu.Step]pfVerdict{}
 	notes := map[mpu.Step]string{}
 	record := func(st mpu.Step, err error) bool {
@@ -503,7 +530,7 @@ func pfReal(ctx context.Context, root, cli *s3.Client, a s3test.User, env *s3tes
 	}
 	_, err = cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: &bucket, Key: &key, UploadId: &u1, PartNumber: aws.Int32(2), Body: bytes.NewReader([]byte("x"))})
 	record(mpu.UploadPart, err)
-	_, err = cli.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &bucket, Key: &key, UploadId: &u1, PartNumber: aws.Int32(3), CopySource: aws.String(bucket + "/src/object")})
+	_, err = cli.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &bucket, Key: &key, UploadId: &u1, PartNumber: aws.Int32(3), CopySource: aws.String(srcBucket + "/src/object")})
 	record(mpu.UploadPartCopy, err)
 	_, err = cli.ListParts(ctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &u1})
 	record(mpu.ListParts, err)
