@@ -1,0 +1,187 @@
+// Command resumechild runs one resumable upload (uploader.Resume) and stops dead at a chosen
+// point, so that a test can kill it with SIGKILL there and resume the upload in-process.
+//
+// -pause POINT names the point; when the upload reaches it the child prints
+// "paused POINT" and blocks until it is killed:
+//
+//	before-create    the state file is written, CreateMultipartUpload not sent
+//	after-create     CreateMultipartUpload answered, its upload ID not yet in the state file
+//	started          the upload ID is in the state file, no part sent
+//	part-N           the Nth part was stored (and not yet recorded in the state file)
+//	mid-part-N       part N is half sent
+//	before-complete  every part stored, the state file says "completing", Complete not sent
+//	after-complete   Complete answered, the state file not yet removed
+//
+// Without -pause the upload runs to its end (or until killed). Progress goes to stdout, one
+// line per event: "started ID", "resumed STORED TO-SEND", "restarted OLD-ID", "part N",
+// "completed ETAG", "error MESSAGE".
+//
+// The endpoint, the credentials and the CA file come from the environment
+// (RESUMECHILD_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, RESUMECHILD_CA_FILE),
+// never from the command line, where other processes could read them.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3mpu/s3mpu/uploader"
+)
+
+func main() {
+	bucket := flag.String("bucket", "", "bucket")
+	key := flag.String("key", "", "object key")
+	file := flag.String("file", "", "file to upload")
+	state := flag.String("state", "", "state file")
+	partSize := flag.Int64("part-size", 5<<20, "part size in bytes")
+	concurrency := flag.Int("concurrency", 4, "parts in flight")
+	pause := flag.String("pause", "", "point at which to stop and wait to be killed")
+	flag.Parse()
+	os.Exit(run(*bucket, *key, *file, *state, *partSize, *concurrency, *pause))
+}
+
+// printer writes whole lines to stdout, flushed at once.
+type printer struct {
+	mu  sync.Mutex
+	out *bufio.Writer
+}
+
+func (p *printer) say(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format+"\n", a...)
+	p.out.Flush()
+}
+
+// hold announces the pause point and blocks forever: the test kills the process.
+func (p *printer) hold(point string) {
+	p.say("paused %s", point)
+	select {}
+}
+
+// client wraps the S3 client to stop at the points around CreateMultipartUpload and
+// CompleteMultipartUpload.
+type client struct {
+	*s3.Client
+	p     *printer
+	pause string
+}
+
+func (c *client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	if c.pause == "before-create" {
+		c.p.hold(c.pause)
+	}
+	out, err := c.Client.CreateMultipartUpload(ctx, in, optFns...)
+	if err == nil && c.pause == "after-create" {
+		c.p.hold(c.pause)
+	}
+	return out, err
+}
+
+func (c *client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if c.pause == "before-complete" {
+		c.p.hold(c.pause)
+	}
+	out, err := c.Client.CompleteMultipartUpload(ctx, in, optFns...)
+	if err == nil && c.pause == "after-complete" {
+		c.p.hold(c.pause)
+	}
+	return out, err
+}
+
+func run(bucket, key, file, state string, partSize int64, concurrency int, pause string) int {
+	p := &printer{out: bufio.NewWriter(os.Stdout)}
+	s3c, err := newS3Client()
+	if err != nil {
+		p.say("error %v", err)
+		return 2
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		p.say("error %v", err)
+		return 2
+	}
+	defer f.Close()
+	var partsDone atomic.Int32
+	partBytes := map[int32]int64{}
+	listener := uploader.ListenerFunc(func(e uploader.Event) {
+		switch e := e.(type) {
+		case uploader.Started:
+			p.say("started %s", e.UploadID)
+			if pause == "started" {
+				p.hold(pause)
+			}
+		case uploader.Resumed:
+			p.say("resumed %d %d", e.PartsStored, e.PartsToSend)
+		case uploader.Restarted:
+			p.say("restarted %s", e.OldUploadID)
+		case uploader.PartDone:
+			p.say("part %d", e.PartNumber)
+			if n := partsDone.Add(1); pause == fmt.Sprintf("part-%d", n) {
+				p.hold(pause)
+			}
+		case uploader.BytesSent:
+			// Events are serialized: no lock needed for partBytes.
+			partBytes[e.PartNumber] += e.Bytes
+			if pause == fmt.Sprintf("mid-part-%d", e.PartNumber) && partBytes[e.PartNumber] >= partSize/2 {
+				p.hold(pause)
+			}
+		}
+	})
+	up := uploader.New(&client{Client: s3c, p: p, pause: pause}, func(o *uploader.Options) {
+		o.PartSize = partSize
+		o.Concurrency = concurrency
+		o.Listener = listener
+	})
+	res, err := up.Resume(context.Background(), &uploader.ResumeInput{
+		UploadInput: uploader.UploadInput{Bucket: bucket, Key: key, Body: f},
+		StateFile:   state,
+	})
+	if err != nil {
+		kind := "other"
+		if errors.Is(err, uploader.ErrSourceChanged) {
+			kind = "source-changed"
+		}
+		p.say("error %s %v", kind, err)
+		return 1
+	}
+	p.say("completed %s", res.ETag)
+	return 0
+}
+
+func newS3Client() (*s3.Client, error) {
+	endpoint := os.Getenv("RESUMECHILD_ENDPOINT")
+	if endpoint == "" {
+		return nil, errors.New("RESUMECHILD_ENDPOINT is not set")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if ca := os.Getenv("RESUMECHILD_CA_FILE"); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
+		HTTPClient:   &http.Client{Transport: tr},
+	}), nil
+}
