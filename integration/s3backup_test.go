@@ -709,3 +709,50 @@ func TestS3backupProgressOnTerminal(t *testing.T) {
 		t.Errorf("without a terminal: exit %d, output %q", code, plain)
 	}
 }
+
+// TestS3backupStaleUploadNotAbortable leaves a multipart upload under the prefix as a user
+// whose policy denies s3:AbortMultipartUpload (versitygw gives the initiator no default
+// right to abort): with --preflight enforce the run refuses to start (an upload it could not
+// clean up must not start); with --preflight warn it backs the files up and reports the
+// stale upload it may not abort, with the reason and who may.
+func TestS3backupStaleUploadNotAbortable(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	bin := buildS3backup(t, work)
+	u := env.NewUser(t, "s3backup-noabort")
+	env.PutUserPolicy(t, u.Name, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::`+bucket+`","arn:aws:s3:::`+bucket+`/*"]},
+		{"Sid":"KeepUploads","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"arn:aws:s3:::`+bucket+`/*"}]}`)
+	src := filepath.Join(work, "src")
+	writeTestFile(t, src, "a.txt", 10)
+	writeTestFile(t, src, "b.txt", 20)
+	cr, err := env.S3For(env.HTTP(), u).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("st/a.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { // the user cannot remove it; the bucket owner can
+		if _, err := env.Root(env.HTTP()).AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("st/a.txt"), UploadId: cr.UploadId}); err != nil {
+			t.Errorf("abort as root: %v", err)
+		}
+	}()
+	tool := newBackupTool(t, bin, env, env.HTTP(), u, filepath.Join(work, "cache"))
+	dest := "s3://" + bucket + "/st"
+	common := []string{"--server-profile", "no-defaults", "--caller", u.ARN}
+
+	out, code := tool.text(ctx, append([]string{"run", src, dest}, common...)...)
+	if code != 3 || !strings.Contains(out, "Abort") {
+		t.Fatalf("enforce: exit %d, want 3 with the Abort denial\n%s", code, out)
+	}
+	s, code := tool.run(ctx, append([]string{"run", src, dest, "--preflight", "warn"}, common...)...)
+	if code != 0 || s.Uploaded != 2 {
+		t.Fatalf("warn: exit %d, uploaded %d, failed %v", code, s.Uploaded, s.Failed)
+	}
+	if len(s.NotAborted) != 1 || s.NotAborted[0].Key != "st/a.txt" ||
+		!strings.Contains(s.NotAborted[0].Reason, "s3:AbortMultipartUpload") || !strings.Contains(s.NotAborted[0].Reason, "lifecycle") {
+		t.Fatalf("not aborted: %+v, want st/a.txt with the reason and the remedies", s.NotAborted)
+	}
+	t.Logf("reported: %s", s.NotAborted[0].Reason)
+}

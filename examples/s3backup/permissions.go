@@ -259,7 +259,11 @@ func (p *permissions) abortDenied(key, initiator string) (string, bool) {
 	}
 	for _, s := range p.report.Steps {
 		if s.Step.String() == "Abort" && s.Decision.Denied() {
-			return "preflight: " + stepProblem(s) + "; " + p.whoMayAbort(key, initiator), true
+			why := ""
+			if len(s.Reasons) > 0 {
+				why = " (" + strings.Join(s.Reasons, "; ") + ")"
+			}
+			return fmt.Sprintf("preflight found Abort %s for the caller on this prefix%s; %s", s.Decision, why, p.whoMayAbort(key, initiator)), true
 		}
 	}
 	return "", false
