@@ -275,7 +275,11 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 		return err
 	})
 	if err != nil {
-		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("read the copy source s3://%s/%s: %w", in.SourceBucket, in.SourceKey, err))
+		hint := ""
+		if s3err.Classify(err) == s3err.PermissionDenied {
+			hint = fmt.Sprintf(" (copying needs s3:GetObject on arn:aws:s3:::%s/%s, and kms:Decrypt on its key when it is SSE-KMS encrypted)", in.SourceBucket, in.SourceKey)
+		}
+		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("read the copy source s3://%s/%s%s: %w", in.SourceBucket, in.SourceKey, hint, err))
 	}
 	c.etag = aws.ToString(c.head.ETag)
 	size := aws.ToInt64(c.head.ContentLength)

@@ -244,7 +244,7 @@ func TestCopySourceDenied(t *testing.T) {
 	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Op != OpHeadObject || ue.UploadID != "" {
 		t.Fatalf("got %v", err)
 	}
-	if !strings.Contains(err.Error(), "copy source s3://src/a/b c") {
+	if !strings.Contains(err.Error(), "copy source s3://src/a/b c") || !strings.Contains(err.Error(), "s3:GetObject on arn:aws:s3:::src/a/b c") {
 		t.Fatalf("error does not name the source: %v", err)
 	}
 	if got := c.Ops(); !slices.Equal(got, []string{"HeadObject"}) {
