@@ -22,6 +22,19 @@
 //     AbortMultipartUpload, on a context the caller's cancellation does not
 //     end, with its own timeout and retries, unless
 //     Options.LeavePartsOnError is set.
+//   - A body that is a file is checked before Complete: if its size or
+//     modification time changed during the upload, the upload fails with
+//     ErrSourceChanged and is aborted, instead of storing a mix.
+//
+// Resume does the same with a state file (see ResumeInput and State): a
+// later call with the same file, after a failure, a cancellation or a
+// crash at any point, sends only the parts the server does not hold. The
+// client must also implement ResumeAPI, as *s3.Client does.
+//
+// Copy copies an object on the server side, with one CopyObject or, above
+// Options.CopyThreshold (and always above 5 GiB), with UploadPartCopy byte
+// ranges in parallel, with the same retries, abort and events. The client
+// must also implement CopyAPI, as *s3.Client does.
 //
 // # Errors
 //
