@@ -39,7 +39,8 @@ type discardAPI struct {
 var _ uploader.API = (*discardAPI)(nil)
 
 // drain reads body as net/http's transport does: io.Copy with a 32 KiB buffer, through a
-// plain io.Reader (so no WriterTo shortcut), and checks the length the request declared.
+// plain io.Reader and io.Writer (so neither WriterTo nor io.Discard's ReaderFrom, which reads
+// 8 KiB at a time, changes the read size), and checks the length the request declared.
 func (d *discardAPI) drain(body io.Reader, length *int64) error {
 	if body == nil {
 		return errors.New("nil body")
@@ -50,7 +51,7 @@ func (d *discardAPI) drain(body io.Reader, length *int64) error {
 		bp = &b
 	}
 	defer d.bufs.Put(bp)
-	n, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{body}, *bp)
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{body}, *bp)
 	if err != nil {
 		return err
 	}
