@@ -227,9 +227,19 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 		}
 	}
 
+	// The discard client measures the program's floor, which does not vary from run to run:
+	// it runs once per case.
+	runsOf := func(c benchCase, client string) int {
+		if client == "discard" {
+			return 1
+		}
+		return c.Runs
+	}
 	total := 0
 	for _, c := range cases {
-		total += c.Runs * len(cfg.clients)
+		for _, cl := range cfg.clients {
+			total += runsOf(c, cl)
+		}
 	}
 	logf("%d cases, %d child runs, bucket %s", len(cases), total, r.bucket)
 	var results []runResult
@@ -237,6 +247,9 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 	for _, c := range cases {
 		for run := 1; run <= c.Runs; run++ {
 			for _, cl := range cfg.clients {
+				if run > runsOf(c, cl) {
+					continue
+				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}

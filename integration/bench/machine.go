@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,13 +41,14 @@ type machine struct {
 	Kernel     string `json:"kernel"`
 	GoVersion  string `json:"go_version"`
 	Versitygw  string `json:"versitygw_version"`
+	Revision   string `json:"revision"`
 	LoadAvg    string `json:"loadavg_at_start"`
 	LoadAvgEnd string `json:"loadavg_at_end,omitempty"`
 }
 
 func (m machine) String() string {
-	return fmt.Sprintf("%d CPUs (%s), %s GiB RAM, Linux %s, %s, versitygw %s, load average %s",
-		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.Versitygw, m.LoadAvg)
+	return fmt.Sprintf("%d CPUs (%s), %s GiB RAM, Linux %s, %s, versitygw %s, s3mpu %s, load average %s",
+		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.Versitygw, m.Revision, m.LoadAvg)
 }
 
 func describeMachine(versitygw string) machine {
@@ -73,7 +76,27 @@ func describeMachine(versitygw string) machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	m.LoadAvg = loadAvg()
+	m.Revision = revision()
 	return m
+}
+
+// revision names the commit the clients were built from, with "+changes" when the library's
+// files differ from it.
+func revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return rev
+	}
+	st, err := exec.Command("git", "-C", strings.TrimSpace(string(top)), "status", "--porcelain", "--untracked-files=no", "--", "uploader", "internal", "go.mod").Output()
+	if err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "+changes"
+	}
+	return rev
 }
 
 func loadAvg() string {
