@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"sync"
@@ -25,11 +26,14 @@ var errDetached = errors.New("part body read after its request ended")
 // It counts bytes as the HTTP transport reads them (reporting each byte of
 // the part once across attempts), applies the rate limit, and is detached
 // when its request returns, so a transport still holding it cannot read a
-// buffer that has been handed back to the pool.
+// buffer that has been handed back to the pool. When the part's checksum
+// is not known in advance (a file read in place), it computes it from the
+// bytes as they are sent, so the file is read once.
 type partBody struct {
-	up  *upload
-	ctx context.Context
-	rec *partRecord
+	up   *upload
+	ctx  context.Context
+	rec  *partRecord
+	size int64
 	// open returns a fresh reader over the same bytes, for hashing the
 	// payload without counting it as sent.
 	open func() io.ReadSeeker
@@ -38,10 +42,17 @@ type partBody struct {
 	r        io.ReadSeeker
 	pos      int64
 	detached bool
+	h        hash.Hash // nil when the checksum is known in advance
+	hashOK   bool      // h holds the bytes from 0 to pos
+	short    bool      // the source ended before size bytes
 }
 
 func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) *partBody {
-	return &partBody{up: up, ctx: ctx, rec: rec, open: open, r: open()}
+	b := &partBody{up: up, ctx: ctx, rec: rec, size: rec.Size, open: open, r: open()}
+	if rec.sum.raw == nil {
+		b.h, b.hashOK = up.cs.new(), true
+	}
+	return b
 }
 
 // Read reads from the part, then waits for the rate limiter.
@@ -59,7 +70,14 @@ func (b *partBody) Read(p []byte) (int, error) {
 		return 0, errDetached
 	}
 	n, err := b.r.Read(p)
+	if b.h != nil && b.hashOK {
+		b.h.Write(p[:n])
+	}
 	b.pos += int64(n)
+	if err == io.EOF && b.pos < b.size {
+		b.short = true
+		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", ErrSourceChanged, b.pos, b.size)
+	}
 	var delta int64
 	if hw := b.rec.sent.Load(); b.pos > hw {
 		delta = b.pos - hw
@@ -89,10 +107,20 @@ func (b *partBody) Seek(offset int64, whence int) (int64, error) {
 		return 0, errDetached
 	}
 	pos, err := b.r.Seek(offset, whence)
-	if err == nil {
-		b.pos = pos
+	if err != nil {
+		return pos, err
 	}
-	return pos, err
+	if b.h != nil {
+		switch {
+		case pos == 0:
+			b.h.Reset()
+			b.hashOK = true
+		case pos != b.pos:
+			b.hashOK = false
+		}
+	}
+	b.pos = pos
+	return pos, nil
 }
 
 // detach ends the body: later reads fail. It waits for a read in progress.
@@ -102,21 +130,69 @@ func (b *partBody) detach() {
 	b.mu.Unlock()
 }
 
-// payloadSHA256 hashes the part through a reader of its own.
-func (b *partBody) payloadSHA256() (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, b.open()); err != nil {
-		return "", err
+// sum returns the checksum of the part after a successful request: the one
+// known in advance, the one computed as the bytes were sent, or, when the
+// body was read out of order, one computed from a fresh reader.
+func (b *partBody) sum() (partSum, error) {
+	if b.h == nil {
+		return b.rec.sum, nil
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	b.mu.Lock()
+	ok := b.hashOK && b.pos == b.size
+	var s partSum
+	if ok {
+		s = b.up.cs.sum(b.h)
+	}
+	b.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	h := b.up.cs.new()
+	n, err := io.Copy(h, b.open())
+	if err != nil {
+		return partSum{}, err
+	}
+	if n != b.size {
+		return partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", ErrSourceChanged, n, b.size)
+	}
+	return b.up.cs.sum(h), nil
 }
 
-// payloadHashMiddleware decides the payload hash of requests carrying a
-// partBody before the SDK would read the body to compute it: over TLS the
-// payload is sent unsigned (the part's checksum header, which is signed,
-// protects it, as the SDK's own trailing checksums do); over plain HTTP it
-// is signed with a SHA-256 computed from a separate reader, so the body is
-// read once by the transport and BytesSent counts only that.
+// payloadHashes reads the part through a reader of its own and returns
+// its SHA-256 (hex, for signing) and, when withChecksum, its checksum.
+func (b *partBody) payloadHashes(withChecksum bool) (sha string, sum partSum, err error) {
+	sh := sha256.New()
+	var w io.Writer = sh
+	var ch hash.Hash
+	if withChecksum {
+		ch = b.up.cs.new()
+		w = io.MultiWriter(sh, ch)
+	}
+	n, err := io.Copy(w, b.open())
+	if err != nil {
+		return "", partSum{}, err
+	}
+	if n != b.size {
+		return "", partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", ErrSourceChanged, n, b.size)
+	}
+	if ch != nil {
+		sum = b.up.cs.sum(ch)
+	}
+	return hex.EncodeToString(sh.Sum(nil)), sum, nil
+}
+
+// payloadHashMiddleware settles the checksum and payload hash of requests
+// carrying a partBody before the SDK would read the body to compute them,
+// so the body is read once by the transport and BytesSent counts only that:
+//
+//   - over TLS with the checksum known in advance (sent in its header), the
+//     payload is sent unsigned: the checksum header, which is signed,
+//     protects it, as the SDK's own trailing checksums do;
+//   - over TLS without it, the SDK sends the checksum it computes while
+//     sending as a trailer, and the body computes the same value for the
+//     uploader;
+//   - over plain HTTP the payload is signed with a SHA-256, computed in one
+//     pass with the checksum (when not known) from a separate reader.
 var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadHash",
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		req, ok := in.Request.(*smithyhttp.Request)
@@ -127,21 +203,32 @@ var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadH
 		if !ok {
 			return next.HandleFinalize(ctx, in)
 		}
+		known := body.h == nil
 		if req.IsHTTPS() {
-			return next.HandleFinalize(v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD"), in)
+			if known {
+				ctx = v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD")
+			}
+			return next.HandleFinalize(ctx, in)
 		}
-		sum, err := body.payloadSHA256()
+		sha, sum, err := body.payloadHashes(!known)
 		if err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("hash part payload: %w", err)
 		}
-		return next.HandleFinalize(v4.SetPayloadHash(ctx, sum), in)
+		if !known {
+			req.Header.Set("X-Amz-Checksum-"+string(body.up.cs.algo), sum.String())
+		}
+		return next.HandleFinalize(v4.SetPayloadHash(ctx, sha), in)
 	})
 
+// addPayloadHashMiddleware puts payloadHashMiddleware after endpoint
+// resolution and before the SDK's checksum and payload hash middlewares.
 func addPayloadHashMiddleware(stack *middleware.Stack) error {
-	if _, ok := stack.Finalize.Get("ComputePayloadHash"); !ok {
-		return nil // a stack without payload hashing: nothing to decide
+	for _, id := range []string{"AWSChecksum:ComputeInputPayloadChecksum", "ComputePayloadHash"} {
+		if _, ok := stack.Finalize.Get(id); ok {
+			return stack.Finalize.Insert(payloadHashMiddleware, id, middleware.Before)
+		}
 	}
-	return stack.Finalize.Insert(payloadHashMiddleware, "ComputePayloadHash", middleware.Before)
+	return nil // a stack without payload hashing: nothing to decide
 }
 
 // waitRate waits until the rate limiter allows n more bytes, on the

@@ -162,7 +162,8 @@ func (in *UploadInput) createInput(cs *checksum) *s3.CreateMultipartUploadInput 
 	}
 }
 
-// putInput is the PutObject request for the input (body set by the caller).
+// putInput is the PutObject request for the input (body set by the caller);
+// the checksum value is set when sum is known, else only the algorithm.
 func (in *UploadInput) putInput(cs *checksum, size int64, sum partSum) *s3.PutObjectInput {
 	p := &s3.PutObjectInput{
 		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ContentLength: aws.Int64(size),
@@ -177,11 +178,14 @@ func (in *UploadInput) putInput(cs *checksum, size int64, sum partSum) *s3.PutOb
 		ExpectedBucketOwner: optString(in.ExpectedBucketOwner), IfNoneMatch: optString(in.IfNoneMatch),
 		ChecksumAlgorithm: cs.algo,
 	}
-	checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	if sum.raw != nil {
+		checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	}
 	return p
 }
 
-// partInput is the UploadPart request for one part (body set by the caller).
+// partInput is the UploadPart request for one part (body set by the caller);
+// the checksum value is set when sum is known, else only the algorithm.
 func (in *UploadInput) partInput(cs *checksum, uploadID string, n int32, size int64, sum partSum) *s3.UploadPartInput {
 	p := &s3.UploadPartInput{
 		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), UploadId: aws.String(uploadID),
@@ -190,6 +194,8 @@ func (in *UploadInput) partInput(cs *checksum, uploadID string, n int32, size in
 		SSECustomerKeyMD5:   optString(in.SSECustomerKeyMD5),
 		ExpectedBucketOwner: optString(in.ExpectedBucketOwner),
 	}
-	checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	if sum.raw != nil {
+		checksumFields{&p.ChecksumCRC32, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, &p.ChecksumSHA1, &p.ChecksumSHA256}.set(cs.algo, sum.String())
+	}
 	return p
 }

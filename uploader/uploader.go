@@ -220,9 +220,7 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 		if err := up.preflight(ctx, false); err != nil {
 			return nil, err
 		}
-		return up.putSingle(ctx, size, sectionOpener(ra, off, size), func() (partSum, error) {
-			return up.hashSection(ra, off, size)
-		})
+		return up.putSingle(ctx, size, sectionOpener(ra, off, size), nil)
 	}
 	ps, err := partSizeFor(size, up.o.PartSize)
 	if err != nil {
@@ -242,11 +240,8 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 				if gctx.Err() != nil {
 					return nil // a sibling failed while this part waited for a slot
 				}
-				sum, err := up.hashSection(ra, rec.Offset, rec.Size)
-				if err != nil {
-					return &partError{op: OpReadBody, n: rec.Number, err: err}
-				}
-				rec.sum = sum
+				// The checksum is computed as the part is sent: the file is
+				// read once.
 				return up.sendPart(gctx, rec, sectionOpener(ra, rec.Offset, rec.Size))
 			})
 		}
@@ -274,7 +269,8 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 		if err := up.preflight(ctx, false); err != nil {
 			return nil, err
 		}
-		return up.putSingle(ctx, in.Size, bytesOpener(buf), func() (partSum, error) { return up.hashBytes(buf), nil })
+		sum := up.hashBytes(buf)
+		return up.putSingle(ctx, in.Size, bytesOpener(buf), &sum)
 	}
 
 	up.pool = newBufferPool(o.Concurrency + 1)
@@ -310,7 +306,8 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			if err := up.preflight(ctx, false); err != nil {
 				return nil, err
 			}
-			return up.putSingle(ctx, int64(n), bytesOpener(data), func() (partSum, error) { return up.hashBytes(data), nil })
+			sum := up.hashBytes(data)
+			return up.putSingle(ctx, int64(n), bytesOpener(data), &sum)
 		}
 		first, firstN, firstMore = buf, n, more
 	}
@@ -429,29 +426,40 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 	return up.fail(OpPreflight, 0, err)
 }
 
-// putSingle sends the whole body with one PutObject.
-func (up *upload) putSingle(ctx context.Context, size int64, open func() io.ReadSeeker, hash func() (partSum, error)) (*UploadOutput, error) {
-	sum, err := hash()
-	if err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+// putSingle sends the whole body with one PutObject. sum is the body's
+// checksum when known in advance; nil computes it as the body is sent.
+func (up *upload) putSingle(ctx context.Context, size int64, open func() io.ReadSeeker, sum *partSum) (*UploadOutput, error) {
+	rec := &partRecord{Size: size}
+	if sum != nil {
+		rec.sum = *sum
 	}
-	rec := &partRecord{Size: size, sum: sum, Checksum: sum.String()}
 	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}
-	pin := up.in.putInput(up.cs, size, sum)
+	pin := up.in.putInput(up.cs, size, rec.sum)
 	var out *s3.PutObjectOutput
-	_, err = up.retry(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retry(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body
 		o, err := up.client.PutObject(ctx, &in, up.dataOpts...)
 		body.detach()
-		out = o
-		return err
+		if err != nil {
+			return bodyErr(body, err)
+		}
+		s, err := body.sum()
+		if err != nil {
+			return err
+		}
+		out, rec.sum, rec.Checksum = o, s, s.String()
+		return nil
 	})
 	if err != nil {
-		return nil, up.fail(OpPutObject, 0, err)
+		op := OpPutObject
+		if errors.Is(err, ErrSourceChanged) {
+			op = OpReadBody
+		}
+		return nil, up.fail(op, 0, err)
 	}
 	up.completed = true
 	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
@@ -529,9 +537,21 @@ func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
 	return out, nil
 }
 
-// sendPart uploads one part, with retries.
+// bodyErr is the error of a failed request: ErrSourceChanged when the
+// body ended early (whatever the transport made of it), else err.
+func bodyErr(body *partBody, err error) error {
+	body.mu.Lock()
+	short := body.short
+	body.mu.Unlock()
+	if short && !errors.Is(err, ErrSourceChanged) {
+		return fmt.Errorf("%w: the body ended early (%w)", ErrSourceChanged, err)
+	}
+	return err
+}
+
+// sendPart uploads one part, with retries. When rec.sum is not known in
+// advance it is computed as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
-	rec.Checksum = rec.sum.String()
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
 	n, err := up.retry(ctx, OpUploadPart, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
@@ -540,19 +560,27 @@ func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.
 		out, err := up.client.UploadPart(ctx, &in, up.dataOpts...)
 		body.detach()
 		if err != nil {
+			return bodyErr(body, err)
+		}
+		sum, err := body.sum()
+		if err != nil {
 			return err
 		}
 		got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
-		if got != "" && got != rec.Checksum {
+		if got != "" && got != sum.String() {
 			return fmt.Errorf("%w: the server reports %s %s for part %d, computed locally %s",
-				ErrChecksumMismatch, up.cs.algo, got, rec.Number, rec.Checksum)
+				ErrChecksumMismatch, up.cs.algo, got, rec.Number, sum.String())
 		}
-		rec.ETag = aws.ToString(out.ETag)
+		rec.sum, rec.Checksum, rec.ETag = sum, sum.String(), aws.ToString(out.ETag)
 		return nil
 	})
 	rec.Attempts = n
 	if err != nil {
-		return &partError{op: OpUploadPart, n: rec.Number, err: err}
+		op := OpUploadPart
+		if errors.Is(err, ErrSourceChanged) {
+			op = OpReadBody
+		}
+		return &partError{op: op, n: rec.Number, err: err}
 	}
 	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
 		return &partError{op: OpListener, err: err}
