@@ -54,7 +54,8 @@ func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l Listener, mod 
 }
 
 // interrupt runs a Resume whose UploadPart of the given part numbers is
-// denied, leaving the upload and the state file with the other parts.
+// denied, leaving the upload and the state file with the parts before the
+// first denied one.
 func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32) string {
 	t.Helper()
 	c.Hook(s3fake.OpUploadPart, s3fake.FailIf(func(call *s3fake.Call) error {
@@ -63,7 +64,8 @@ func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32
 		}
 		return nil
 	}))
-	_, err := fx.resume(t, c, nil, nil)
+	// One part at a time, so every part before the first denied one is stored.
+	_, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Concurrency = 1 })
 	c.ClearHooks(s3fake.OpUploadPart)
 	var ue *UploadError
 	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Aborted {
