@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
@@ -568,10 +569,7 @@ func (r *resumer) start(ctx context.Context) error {
 	}
 	up.partSize = ps
 	up.parts = planParts(r.off, r.size, ps)
-	up.o.LeavePartsOnError = r.leave // so the preflight checks Abort unless the caller keeps parts
-	err = up.preflight(ctx, true)
-	up.o.LeavePartsOnError = true
-	if err != nil {
+	if err := r.preflight(ctx); err != nil {
 		return err
 	}
 	r.st = &State{
@@ -610,6 +608,33 @@ func (r *resumer) start(ctx context.Context) error {
 	}
 	r.stored = make([]bool, len(up.parts))
 	return nil
+}
+
+// preflight checks the steps of a resumable upload: those of Upload, plus
+// ListParts, which a later Resume needs, and Abort unless the caller keeps
+// parts (StartOver, AbortResumable and a source changed mid-upload abort).
+func (r *resumer) preflight(ctx context.Context) error {
+	up := r.up
+	if up.o.PreflightMode == PreflightOff {
+		return nil
+	}
+	steps := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete}
+	if !r.leave {
+		steps = append(steps, mpu.Abort)
+	}
+	cin := r.in.createInput(up.cs)
+	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
+	err := up.o.Preflight.CheckUpload(ctx, cin, steps)
+	if err == nil {
+		return nil
+	}
+	if up.o.PreflightMode == PreflightWarn {
+		if perr := up.em.emit(Preflight{Err: err}); perr != nil {
+			return up.fail(OpListener, 0, perr)
+		}
+		return nil
+	}
+	return up.fail(OpPreflight, 0, err)
 }
 
 // save writes the state file. r.mu must not be held.

@@ -630,3 +630,15 @@ func TestResumeSmallFileIsOnePut(t *testing.T) {
 		t.Fatal("state file written for a single put")
 	}
 }
+
+func TestResumePreflightSteps(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	k := &copyChecker{}
+	if _, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Preflight = k }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"upload b Initiate,UploadPart,ListParts,Complete,Abort"}; !slices.Equal(k.calls, want) {
+		t.Fatalf("checks %q, want %q", k.calls, want)
+	}
+}
