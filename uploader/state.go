@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -228,13 +229,33 @@ func writeState(path string, st *State) error {
 	return syncDir(dir)
 }
 
-// removeState removes the state file and syncs its directory. A file
+// removeState removes the state file, and any temporary file a write
+// interrupted by a crash left beside it, and syncs its directory. A file
 // already gone is not an error.
 func removeState(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove state file: %w", err)
 	}
+	if stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp-*")); err == nil {
+		for _, f := range stale {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove temporary state file: %w", err)
+			}
+		}
+	}
 	return syncDir(filepath.Dir(path))
+}
+
+// globEscape quotes the pattern characters of a file name.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func syncDir(dir string) error {

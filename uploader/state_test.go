@@ -41,8 +41,15 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("temporary files left: %v %v", entries, err)
 	}
+	stale := filepath.Join(filepath.Dir(path), ".s.json.tmp-123")
+	if err := os.WriteFile(stale, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := removeState(path); err != nil {
 		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) != 0 {
+		t.Fatalf("files left: %v %v", entries, err)
 	}
 	if err := removeState(path); err != nil {
 		t.Fatalf("removing a missing state: %v", err)
