@@ -34,8 +34,11 @@ var _ CopyAPI = (*s3.Client)(nil)
 
 // Operation names used by Copy in UploadError.Op.
 const (
-	OpCopyObject       = "CopyObject"
-	OpUploadPartCopy   = "UploadPartCopy"
+	// OpCopyObject: the single-request copy failed.
+	OpCopyObject = "CopyObject"
+	// OpUploadPartCopy: copying a part's byte range failed.
+	OpUploadPartCopy = "UploadPartCopy"
+	// OpGetObjectTagging: reading the source's tags failed.
 	OpGetObjectTagging = "GetObjectTagging"
 )
 

@@ -36,8 +36,11 @@ const (
 	// OpResume: the state file could not be read or written, or it does
 	// not allow resuming (another object, other encryption settings, a
 	// changed source).
-	OpResume               = "Resume"
-	OpListParts            = "ListParts"
+	OpResume = "Resume"
+	// OpListParts: listing the parts of the upload being resumed failed.
+	OpListParts = "ListParts"
+	// OpListMultipartUploads: looking for an upload an interrupted
+	// CreateMultipartUpload may have made failed.
 	OpListMultipartUploads = "ListMultipartUploads"
 )
 

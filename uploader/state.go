@@ -64,19 +64,25 @@ type State struct {
 
 // StateSSE is the encryption of a resumable upload, without secrets.
 type StateSSE struct {
-	Algorithm         types.ServerSideEncryption `json:"algorithm,omitempty"`
-	KMSKeyID          string                     `json:"kms_key_id,omitempty"`
-	CustomerAlgorithm string                     `json:"customer_algorithm,omitempty"`
+	// Algorithm is UploadInput.ServerSideEncryption.
+	Algorithm types.ServerSideEncryption `json:"algorithm,omitempty"`
+	// KMSKeyID is UploadInput.SSEKMSKeyID.
+	KMSKeyID string `json:"kms_key_id,omitempty"`
+	// CustomerAlgorithm is UploadInput.SSECustomerAlgorithm.
+	CustomerAlgorithm string `json:"customer_algorithm,omitempty"`
 	// CustomerKeyMD5 is the base64 MD5 of the SSE-C key, never the key.
 	CustomerKeyMD5 string `json:"customer_key_md5,omitempty"`
 }
 
 // StatePart is one stored part of a resumable upload.
 type StatePart struct {
-	Number   int32  `json:"number"`
-	Size     int64  `json:"size"`
-	ETag     string `json:"etag"`
-	Checksum string `json:"checksum,omitempty"` // base64
+	// Number is the part number, from 1; Size its size in bytes.
+	Number int32 `json:"number"`
+	Size   int64 `json:"size"`
+	// ETag is the part's ETag as S3 returned it.
+	ETag string `json:"etag"`
+	// Checksum is the part's base64 checksum, of the upload's algorithm.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // sseOf returns the secret-free encryption settings of in.
