@@ -101,7 +101,7 @@ func TestFaultProxyCorruptionCaughtByServer(t *testing.T) {
 			if err == nil {
 				t.Fatal("PutObject with a corrupted body succeeded")
 			}
-			t.Logf("PutObject with a flipped byte: %s (HTTP %d)", apiCode(err), httpStatus(err))
+			t.Logf("PutObject with a flipped byte: %s (HTTP %d)", apiCode(err), relHTTPStatus(err))
 			if _, herr := env.Root(tgt).HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key}); herr == nil {
 				t.Fatal("object stored despite the corrupted body")
 			}
@@ -114,7 +114,7 @@ func TestFaultProxyCorruptionCaughtByServer(t *testing.T) {
 			if err == nil {
 				t.Error("UploadPart with a corrupted body succeeded")
 			} else {
-				t.Logf("UploadPart with a flipped byte: %s (HTTP %d)", apiCode(err), httpStatus(err))
+				t.Logf("UploadPart with a flipped byte: %s (HTTP %d)", apiCode(err), relHTTPStatus(err))
 			}
 			if _, err := env.Root(tgt).AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: cr.UploadId}); err != nil {
 				t.Fatal(err)
@@ -126,7 +126,7 @@ func TestFaultProxyCorruptionCaughtByServer(t *testing.T) {
 	}
 }
 
-func httpStatus(err error) int {
+func relHTTPStatus(err error) int {
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
 		return re.HTTPStatusCode()

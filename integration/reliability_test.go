@@ -176,7 +176,11 @@ func (r *relTally) String() string {
 		causes = append(causes, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(causes)
-	return fmt.Sprintf("[upload phase %v, check phase %v] ", r.UploadPhase.Round(time.Millisecond), r.CheckPhase.Round(time.Millisecond)) + fmt.Sprintf("uploads %d (%.1f MiB): completed %d, failed-and-aborted %d, failed-before-any-upload %d, "+
+	phases := ""
+	if r.UploadPhase > 0 {
+		phases = fmt.Sprintf("[upload phase %v, check phase %v] ", r.UploadPhase.Round(time.Millisecond), r.CheckPhase.Round(time.Millisecond))
+	}
+	return phases + fmt.Sprintf("uploads %d (%.1f MiB): completed %d, failed-and-aborted %d, failed-before-any-upload %d, "+
 		"failed-NOT-aborted %d, untyped-errors %d, stored-after-failure %d; retries used %d; orphans %d; corrupt %d; "+
 		"checksums verified %d\n"+
 		"failure causes: %s\ninjected: %v",
