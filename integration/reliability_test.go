@@ -380,6 +380,7 @@ func (fr faultRun) run(t *testing.T, env *s3test.Env) *relTally {
 				problem("%s failed and left an object that differs from its source (%d bytes, err %v)", c.Key, n, err)
 			} else {
 				tally.StoredAfterFailure++
+				t.Logf("%s: %s failed (%v), yet its object is stored, identical to the source (an earlier attempt's answer was lost)", fr.Name, c.Key, r.err)
 			}
 		}
 	}
