@@ -353,6 +353,15 @@ func TestStallIsBounded(t *testing.T) {
 	if n := len(up.seen()); n != 0 {
 		t.Fatalf("upstream saw %d requests, want 0", n)
 	}
+	// A stalled UploadPart reaches the server, and its answer never reaches the client,
+	// even when the client waits for it past the stall.
+	resp, _, err := do(t, client(t), "PUT", base+"/b/k?partNumber=1&uploadId=u", []byte("part"))
+	if err == nil {
+		t.Fatalf("stalled part got answer %d, want a connection error", resp.StatusCode)
+	}
+	if s := up.seen(); len(s) != 1 || string(s[0].Body) != "part" {
+		t.Fatalf("upstream saw %+v, want the part", s)
+	}
 }
 
 func TestStallEndsOnClose(t *testing.T) {
