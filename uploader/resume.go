@@ -682,11 +682,7 @@ func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 			if gctx.Err() != nil {
 				return nil
 			}
-			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
-			if err != nil {
-				return &partError{op: OpReadBody, n: rec.Number, err: err}
-			}
-			rec.sum = sum
+			// The checksum is computed as the part is sent: the file is read once.
 			if err := up.sendPart(gctx, rec, sectionOpener(r.ra, rec.Offset, rec.Size)); err != nil {
 				return err
 			}
