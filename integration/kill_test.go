@@ -354,3 +354,78 @@ func countWord(lines []string, word string) int {
 	}
 	return n
 }
+
+// TestKillCLIUploadResumes kills `s3mpu upload --state FILE` with SIGKILL at random moments
+// (6 uploads, 30 with S3MPU_SOAK=1) and runs the same command again: it must finish with
+// exit 0, remove the state file, store an object identical to the file, and leave no upload.
+func TestKillCLIUploadResumes(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t, s3test.WithPrefix("killcli"))
+	cli := newRelCLI(t, env, env.HTTPS(), env.Users["root"])
+	if !strings.Contains(cli.runRaw(t, nil, "upload", "--help").Stdout, "--state") {
+		t.Fatal("s3mpu upload has no --state flag")
+	}
+	n := 6
+	if relSoak() {
+		n = 30
+	}
+	seed := relSeed(t)
+	t.Logf("CLI kill run seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	dir := t.TempDir()
+	resumed := 0
+	for i := range n {
+		src := relSource{seed: seed + uint64(i), size: 10*relMiB + rng.Int64N(15*relMiB)}
+		p, err := src.writeFile(dir, fmt.Sprintf("src-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tgt := env.Targets()[i%2]
+		c := *cli
+		c.tgt = tgt
+		key := fmt.Sprintf("cli-resume/%d", i)
+		state := p + ".state"
+		args := []string{"upload", p, "s3://" + bucket + "/" + key, "--preflight", "off", "--progress", "lines",
+			"--part-size", "5MiB", "--concurrency", "2", "--rate-limit", "30MiB/s", "--state", state}
+		delay := time.Duration(50+rng.IntN(500)) * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, c.bin, append(c.globals(), args...)...)
+		cmd.Env = c.environ()
+		cmd.Dir = c.home
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		tm := time.AfterFunc(delay, func() { _ = cmd.Process.Kill() })
+		werr := cmd.Wait()
+		tm.Stop()
+		cancel()
+		_, stateErr := os.Stat(state)
+		r := c.run(t, nil, args...)
+		if stateErr == nil && strings.Contains(r.Stderr, "resuming upload") {
+			resumed++
+		}
+		t.Logf("%s over %s: killed after %v (%v; state file kept: %v); rerun exit %d: %s", key, tgt.Name, delay, werr, stateErr == nil, r.Code,
+			strings.ReplaceAll(strings.TrimSpace(r.Stderr), "\n", " | "))
+		if r.Code != 0 {
+			t.Errorf("%s: rerun exited %d: %s", key, r.Code, r.Stderr)
+			continue
+		}
+		if _, err := os.Stat(state); err == nil {
+			t.Errorf("%s: state file left after the upload completed", key)
+		}
+		ctx2 := testCtx(t)
+		got, sum, err := relObjectSum(ctx2, env.Root(env.HTTP()), bucket, key)
+		if err != nil || got != src.size || sum != src.sum() {
+			t.Errorf("%s: stored object differs from the file (%d of %d bytes, err %v)", key, got, src.size, err)
+		}
+	}
+	left, err := env.ListUploads(testCtx(t), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range left {
+		t.Errorf("orphan: %s (%s)", aws.ToString(u.Key), aws.ToString(u.UploadId))
+	}
+	t.Logf("tally: %d CLI uploads killed and rerun, %d reruns resumed the killed upload (the others started over), %d orphans", n, resumed, len(left))
+}
