@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,7 +61,8 @@ type ResumeInput struct {
 	UploadInput
 	// StateFile is the path of the state file (required). Its directory
 	// must exist. Resume creates the file when it does not exist and
-	// removes it once the object is stored.
+	// removes it once the object is stored. One state file serves one
+	// upload at a time: two concurrent calls must not share it.
 	StateFile string
 	// StartOver makes Resume abort the upload the state file names and
 	// start a new one when the source no longer matches the state file,
@@ -231,6 +233,9 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 		return nil, up.fail(OpReadBody, 0, err)
 	}
 	r.src = src
+	if abs, err := filepath.Abs(path); err == nil && abs == src.Path {
+		return nil, up.fail(OpValidate, 0, invalidf("the state file %s is the file being uploaded", path))
+	}
 
 	st, err := ReadState(path)
 	switch {

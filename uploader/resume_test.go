@@ -642,3 +642,18 @@ func TestResumePreflightSteps(t *testing.T) {
 		t.Fatalf("checks %q, want %q", k.calls, want)
 	}
 }
+
+func TestResumeStateFileIsTheBody(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	_, err := fx.resume(t, c, nil, func(in *ResumeInput) { in.StateFile = fx.path })
+	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("got %v", err)
+	}
+	if got, err := os.ReadFile(fx.path); err != nil || !bytes.Equal(got, fx.data) {
+		t.Fatal("the file was changed")
+	}
+	if ops := c.Ops(); len(ops) != 0 {
+		t.Fatalf("requests made: %v", ops)
+	}
+}
