@@ -36,6 +36,16 @@ type Options struct {
 	// KMSKeyPolicy is the target key's policy, when supplied (nil: read
 	// with kms:GetKeyPolicy).
 	KMSKeyPolicy []byte
+	// KMSSourceKeyPolicy is the policy of the copy source's key
+	// (CopySource.KMSKeyID), when supplied (nil: read with
+	// kms:GetKeyPolicy, which cannot read a key of another account).
+	KMSSourceKeyPolicy []byte
+	// KMSRequireSeedActions makes the S3 multipart permission table's
+	// full KMS list (Report.KMSSeed) count: the KMS checker also requires
+	// it at Initiate, and the seed row is not Advisory. Without it the
+	// per-step rows, which hold the KMS calls S3 makes, decide OK and
+	// Blocking, and the seed row is reported as advisory.
+	KMSRequireSeedActions bool
 	// Now returns the current time (default time.Now); it sets
 	// aws:CurrentTime and aws:EpochTime.
 	Now func() time.Time
@@ -107,7 +117,8 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 		if err != nil {
 			return nil, err
 		}
-		rep.KMS = rows
+		rep.KMS, rep.KMSSeed = rows.rows, rows.seed
+		rep.Gaps = append(rep.Gaps, rows.gaps...)
 		all.merge(&Output{Calls: kcalls})
 	} else if plan.SSE.KMS() {
 		rep.Notes = append(rep.Notes, "the plan uses SSE-KMS but no KMS checker is configured: KMS permissions were not checked")
@@ -197,14 +208,23 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
-// kmsRows runs the KMS checker and converts its rows.
-func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) ([]KMSRow, map[string]int, error) {
+// kmsResult is the KMS side of a report.
+type kmsResult struct {
+	rows []KMSRow
+	seed *KMSRow
+	gaps []Gap
+}
+
+// kmsRows runs the KMS checker and converts its rows, its seed row and its
+// gaps.
+func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResult, map[string]int, error) {
 	in := kmsperm.Input{
 		Caller:        p.Caller,
 		Region:        p.Region,
 		Object:        kmsperm.Object{Bucket: p.Bucket, Key: p.Key, BucketKeyEnabled: p.SSE.BucketKey, EncryptionContext: p.SSE.KMSContext},
 		BucketAccount: p.BucketOwner,
 		KMSKeyID:      p.SSE.KMSKeyID,
+		Checksums:     p.Checksums(),
 		Steps:         p.steps(),
 		KeyPolicy:     opts.KMSKeyPolicy,
 	}
@@ -215,40 +235,124 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) ([]KMSRow,
 		}
 	}
 	if cs := p.CopySource; cs != nil {
-		in.CopySource = &kmsperm.CopySource{Object: kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key}, KMSKeyID: cs.KMSKeyID}
+		in.CopySource = &kmsperm.CopySource{
+			Object:    kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key, BucketKeyEnabled: cs.BucketKey, EncryptionContext: cs.KMSContext},
+			KMSKeyID:  cs.KMSKeyID,
+			Region:    cs.Region,
+			Account:   cs.Account,
+			KeyPolicy: opts.KMSSourceKeyPolicy,
+		}
 	}
-	rep, err := opts.KMS.Check(ctx, in)
+	var kopts []func(*kmsperm.Options)
+	if opts.KMSRequireSeedActions {
+		kopts = append(kopts, func(o *kmsperm.Options) { o.RequireSeedActions = true })
+	}
+	rep, err := opts.KMS.Check(ctx, in, kopts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("preflight: KMS check: %w", err)
 	}
-	var rows []KMSRow
+	out := &kmsResult{}
+	// The seed list counts when asked for here, or when the KMS checker
+	// was built to require it (it then adds the seed actions to Initiate).
+	required := opts.KMSRequireSeedActions
 	for _, r := range rep.Rows {
-		if len(r.Actions) == 0 {
+		out.rows = append(out.rows, kmsRow(r))
+		for _, a := range r.Actions {
+			required = required || a.Seed
+		}
+	}
+	if len(rep.Seed.Actions) > 0 { // a checker that decided no seed list reports none
+		seed := kmsRow(rep.Seed)
+		seed.Seed, seed.Advisory = true, !required
+		if seed.Label == "" {
+			seed.Label = KMSSeedLabel
+		}
+		out.seed = &seed
+	}
+	for _, g := range rep.Gaps {
+		out.gaps = append(out.gaps, Gap{Source: kmsGapSource(g), Error: g.What, Permission: g.Permission, Hint: g.Hint})
+	}
+	return out, map[string]int{}, nil
+}
+
+// kmsRow converts one kmsperm row. The row's evaluator is the one that
+// decided its worst action, as for StepResult; a row without actions has
+// EvaluatorNone. A step row's reasons are kmsperm's summary, then the
+// reasons of each action that is not allowed, prefixed with the action and
+// key.
+func kmsRow(r kmsperm.Row) KMSRow {
+	row := KMSRow{Step: r.Step, Label: r.Label, Decision: fromKMS(r.Decision), Evaluator: EvaluatorNone,
+		Actions: []string{}, Resources: []string{}, Reasons: append([]string{}, r.Reasons...)}
+	if row.Label == "" && r.Step != 0 {
+		row.Label = r.Step.String()
+	}
+	worst := Allowed
+	for i, a := range r.Actions {
+		row.Actions = appendNew(row.Actions, a.Action)
+		row.Resources = appendNew(row.Resources, a.KeyARN)
+		d := fromKMS(a.Decision)
+		if i == 0 || worse(worst, d) != worst {
+			worst, row.Evaluator = worse(worst, d), kmsEvaluator(a.Evaluator)
+		}
+		if d == Allowed || r.Step == 0 {
+			// The seed row keeps kmsperm's summary: its actions'
+			// details repeat in Initiate when the list is required.
 			continue
 		}
-		row := KMSRow{Step: r.Step, Decision: fromKMS(r.Decision), Reasons: append([]string{}, r.Reasons...), Evaluator: EvaluatorLocal}
-		for _, a := range r.Actions {
-			row.Actions = appendNew(row.Actions, a.Action)
-			row.Resources = appendNew(row.Resources, a.KeyARN)
-			if a.Evaluator == "iam-simulator" {
-				row.Evaluator = EvaluatorSimulate
-			}
+		name := a.Action + " on " + a.KeyARN
+		for _, why := range a.Reasons {
+			row.Reasons = appendNew(row.Reasons, name+": "+why)
 		}
-		if len(r.Remedies) > 0 {
-			rm := &Remedy{}
-			var texts []string
-			for _, m := range r.Remedies {
-				texts = append(texts, m.Text)
-				if len(m.Statement) > 0 {
-					rm.Add = append(rm.Add, RemedyStatement{Policy: m.Where, Statement: m.Statement})
-				}
-			}
-			rm.Summary = strings.Join(texts, "; ")
-			row.Remedy = rm
-		}
-		rows = append(rows, row)
 	}
-	return rows, map[string]int{}, nil
+	if len(r.Remedies) > 0 {
+		rm := &Remedy{}
+		var texts []string
+		for _, m := range r.Remedies {
+			texts = append(texts, m.Text)
+			if len(m.Statement) > 0 {
+				rm.Add = append(rm.Add, RemedyStatement{Policy: kmsRemedyPolicy(m), Statement: m.Statement})
+			}
+		}
+		rm.Summary = strings.Join(texts, "; ")
+		row.Remedy = rm
+	}
+	return row
+}
+
+// kmsEvaluator maps kmsperm's ActionResult.Evaluator.
+func kmsEvaluator(ev string) EvaluatorKind {
+	switch ev {
+	case kmsperm.EvaluatorLocal:
+		return EvaluatorLocal
+	case kmsperm.EvaluatorSimulator:
+		return EvaluatorSimulate
+	}
+	return EvaluatorNone
+}
+
+// kmsRemedyPolicy names the policy a KMS remedy statement goes into, in
+// RemedyStatement.Policy's words.
+func kmsRemedyPolicy(m kmsperm.Remedy) string {
+	if m.Where == "key policy" && m.KeyARN != "" {
+		return "key policy of " + m.KeyARN
+	}
+	return m.Where
+}
+
+// kmsGapSource names what a KMS gap is about, so that "SOURCE could not be
+// read: WHAT" reads as a sentence.
+func kmsGapSource(g kmsperm.Gap) string {
+	switch g.Permission {
+	case kmsperm.ActionGetKeyPolicy:
+		return "KMS key policy (kms:GetKeyPolicy)"
+	case kmsperm.ActionDescribeKey:
+		return "KMS key (kms:DescribeKey)"
+	case "iam:SimulatePrincipalPolicy":
+		return "identity policies for KMS (iam:SimulatePrincipalPolicy)"
+	case "":
+		return "KMS check input"
+	}
+	return "KMS (" + g.Permission + ")"
 }
 
 func fromKMS(d kmsperm.Decision) Decision {

@@ -96,4 +96,9 @@ const (
 	EvaluatorSimulate EvaluatorKind = "simulate"
 	// EvaluatorProbe is a live, side-effect free request to the server.
 	EvaluatorProbe EvaluatorKind = "probe"
+	// EvaluatorNone says no evaluator decided: a KMS row whose step needs
+	// no KMS action, or whose identity side could not be evaluated (the
+	// caller's identity policies were neither supplied nor simulated; the
+	// report's gaps say which).
+	EvaluatorNone EvaluatorKind = "none"
 )

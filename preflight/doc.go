@@ -14,8 +14,13 @@
 // per step the actions, resources, Decision (allowed, explicitDeny,
 // implicitDeny, unknown), the evaluator that decided, the reasons (policy
 // and statement, or the S3 default rule), the missing context, a Remedy and
-// risk notes; KMS rows for SSE-KMS plans come from package kmsperm. The
-// evaluators:
+// risk notes. For SSE-KMS plans, Options.KMS (package kmsperm) adds one
+// KMS row per step (the KMS calls S3 makes with the caller's identity,
+// with Plan.ChecksumAlgorithm and the copy source's key, account, Region,
+// Bucket Key and encryption context taken into account), a seed row for
+// the S3 permission table's full KMS list (advisory unless
+// Options.KMSRequireSeedActions), and gaps with hints for what it could
+// not read. The evaluators:
 //
 //   - Local: the offline policy engine over supplied documents, or over
 //     documents it reads (IAM user, group and role policies; bucket

@@ -49,8 +49,25 @@ func (s SSE) KMS() bool { return strings.HasPrefix(s.Algorithm, "aws:kms") }
 // CopySource is the object UploadPartCopy reads from.
 type CopySource struct {
 	Bucket, Key, VersionID string
-	// KMSKeyID is the source object's KMS key, when it is SSE-KMS encrypted.
+	// KMSKeyID is the source object's KMS key, when it is SSE-KMS encrypted
+	// (HeadObject's SSEKMSKeyId, normally a key ARN); "" when it is not,
+	// and then the copy needs no KMS permission on the source.
 	KMSKeyID string
+	// Account is the account ID owning the source bucket; "" means the
+	// caller's account. A bare key ID or alias in KMSKeyID resolves in
+	// this account.
+	Account string
+	// Region is the source bucket's Region; "" means Plan.Region.
+	Region string
+	// BucketKey is true when the source object is stored with an S3
+	// Bucket Key (HeadObject's BucketKeyEnabled): S3 then decrypts it
+	// with the source bucket's ARN as encryption context, not the
+	// object's ARN.
+	BucketKey bool
+	// KMSContext is the user part of the source object's encryption
+	// context (HeadObject's x-amz-server-side-encryption-context,
+	// decoded); S3 adds aws:s3:arn itself.
+	KMSContext map[string]string
 }
 
 // Plan describes an upload about to happen. Only Bucket and Key are
@@ -110,6 +127,30 @@ type Plan struct {
 	Partition string
 	// Region is the bucket's region, used for KMS rows.
 	Region string
+	// ChecksumAlgorithm is the additional checksum the upload sends
+	// (x-amz-checksum-algorithm on CreateMultipartUpload): "CRC32",
+	// "CRC32C", "CRC64NVME", "SHA1" or "SHA256", in any case. With SSE-KMS
+	// it changes the KMS permissions Complete needs. "" means the plan
+	// does not say and is read as checksums on: the uploader always sends
+	// one (CRC32C by default) and S3 may add its own default checksum to
+	// uploads that send none, so the stricter KMS requirement is checked.
+	// ChecksumNone says the upload sends no additional checksum.
+	ChecksumAlgorithm string
+}
+
+// ChecksumNone is the Plan.ChecksumAlgorithm of an upload that sends no
+// additional checksum.
+const ChecksumNone = "NONE"
+
+// checksumAlgorithms are the values Plan.ChecksumAlgorithm accepts, upper
+// case.
+var checksumAlgorithms = []string{"", ChecksumNone, "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}
+
+// Checksums reports whether the upload sends additional checksums: true
+// unless ChecksumAlgorithm is ChecksumNone (see Plan.ChecksumAlgorithm for
+// why "" counts as true).
+func (p *Plan) Checksums() bool {
+	return !strings.EqualFold(p.ChecksumAlgorithm, ChecksumNone)
 }
 
 // steps returns the steps to check.
@@ -168,6 +209,12 @@ func (p *Plan) Validate() error {
 	}
 	if c := p.CopySource; c != nil && (c.Bucket == "" || c.Key == "") {
 		return invalidf("copy source needs a bucket and a key")
+	}
+	if c := p.CopySource; c != nil && c.Account != "" && !isAccountID(c.Account) {
+		return invalidf("copy source account %q is not a 12-digit account ID", c.Account)
+	}
+	if !slices.Contains(checksumAlgorithms, strings.ToUpper(p.ChecksumAlgorithm)) {
+		return invalidf("unknown checksum algorithm %q", p.ChecksumAlgorithm)
 	}
 	if p.Caller != "" {
 		if _, err := policy.PrincipalFromARN(p.Caller); err != nil {

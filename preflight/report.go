@@ -47,8 +47,8 @@ type Remedy struct {
 
 // RemedyStatement is one policy statement to add.
 type RemedyStatement struct {
-	// Policy is "identity policy" (the caller's), "bucket policy" or
-	// "source bucket policy".
+	// Policy is "identity policy" (the caller's), "bucket policy",
+	// "source bucket policy", or for a KMS row "key policy of KEY-ARN".
 	Policy string `json:"policy"`
 	// Statement is the statement's JSON.
 	Statement json.RawMessage `json:"statement"`
@@ -83,16 +83,42 @@ type StepResult struct {
 	Checks []Check `json:"checks"`
 }
 
-// KMSRow is the SSE-KMS verdict for one step.
+// KMSRow is the SSE-KMS verdict for one step, or (Seed) for the S3
+// multipart permission table's KMS list for the upload as a whole.
 type KMSRow struct {
-	Step      mpu.Step      `json:"step"`
-	Actions   []string      `json:"actions"`
-	Resources []string      `json:"resources"`
-	Decision  Decision      `json:"decision"`
+	// Step is the step; zero (and omitted from JSON) for the seed row.
+	Step mpu.Step `json:"step,omitempty"`
+	// Label names the row: the step's name, or KMSSeedLabel.
+	Label string `json:"label"`
+	// Seed is true for the seed row (Report.KMSSeed).
+	Seed bool `json:"seed,omitempty"`
+	// Advisory is true for a seed row that does not count for OK and
+	// Blocking: the per-step rows hold the actions S3 performs, and the
+	// seed row counts only when Options.KMSRequireSeedActions (or the KMS
+	// checker's own RequireSeedActions) asks for the full list.
+	Advisory bool `json:"advisory,omitempty"`
+	// Actions are the KMS actions checked (seed actions keep their
+	// wildcards, e.g. "kms:GenerateDataKey*"), and Resources the keys.
+	Actions   []string `json:"actions"`
+	Resources []string `json:"resources"`
+	// Decision is the worst of the actions' decisions; a step that needs
+	// no KMS action is Allowed.
+	Decision Decision `json:"decision"`
+	// Evaluator says who decided the identity side of the worst action:
+	// EvaluatorLocal (supplied identity policies), EvaluatorSimulate (IAM's
+	// policy simulator) or EvaluatorNone (no action to decide, or the
+	// identity policies were not available). Key policies are always
+	// evaluated locally.
 	Evaluator EvaluatorKind `json:"evaluator"`
-	Reasons   []string      `json:"reasons"`
-	Remedy    *Remedy       `json:"remedy,omitempty"`
+	// Reasons summarise the decision, then explain each action that is not
+	// allowed.
+	Reasons []string `json:"reasons"`
+	// Remedy is the fix for a row that is not allowed; nil otherwise.
+	Remedy *Remedy `json:"remedy"`
 }
+
+// KMSSeedLabel is the Label of the seed row (Report.KMSSeed).
+const KMSSeedLabel = "upload (S3 permission table)"
 
 // Gap is a policy source that could not be read.
 type Gap struct {
@@ -103,6 +129,11 @@ type Gap struct {
 	// AllowOnly is true when the source can only grant (an ACL), so its
 	// absence cannot hide a Deny.
 	AllowOnly bool `json:"allowOnly,omitempty"`
+	// Permission is the permission that would let the check read it
+	// (e.g. "kms:GetKeyPolicy"), when one would.
+	Permission string `json:"permission,omitempty"`
+	// Hint says how to close the gap, when known.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Report is the outcome of a preflight: one StepResult per checked step,
@@ -121,8 +152,15 @@ type Report struct {
 	LearnedProfile *Profile `json:"learnedProfile,omitempty"`
 	// Steps has one result per checked step, in step order.
 	Steps []StepResult `json:"steps"`
-	// KMS has one row per step that needs KMS permissions (SSE-KMS plans).
+	// KMS has one row per checked step for SSE-KMS plans checked with
+	// Options.KMS, in step order (a step that needs no KMS action has an
+	// allowed row without actions).
 	KMS []KMSRow `json:"kms,omitempty"`
+	// KMSSeed decides the S3 multipart permission table's KMS list
+	// (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*,
+	// kms:DescribeKey) on the target key for the upload as a whole. It
+	// counts for OK and Blocking (as Initiate) only when not Advisory.
+	KMSSeed *KMSRow `json:"kmsSeed,omitempty"`
 	// Gaps are the policy sources that could not be read.
 	Gaps []Gap `json:"gaps,omitempty"`
 	// Notes are assumptions the report rests on.
@@ -143,7 +181,8 @@ func (r *Report) Step(step mpu.Step) (StepResult, bool) {
 	return StepResult{}, false
 }
 
-// OK reports whether every checked step and every KMS row is allowed.
+// OK reports whether every checked step and every KMS row is allowed; the
+// seed row counts only when it is not Advisory.
 func (r *Report) OK() bool {
 	for _, s := range r.Steps {
 		if s.Decision != Allowed {
@@ -154,6 +193,9 @@ func (r *Report) OK() bool {
 		if k.Decision != Allowed {
 			return false
 		}
+	}
+	if k := r.KMSSeed; k != nil && !k.Advisory && k.Decision != Allowed {
+		return false
 	}
 	return true
 }
@@ -172,8 +214,9 @@ func (r *Report) Denied() []StepResult {
 // Blocking returns the denied steps that must stop an upload before it
 // starts: Initiate, UploadPart, UploadPartCopy and Complete (the upload
 // cannot finish) and Abort (a failed upload could not be cleaned up). A
-// step whose KMS row is denied counts too. ListParts and ListUploads never
-// block: an upload succeeds without them.
+// step whose KMS row is denied counts too, and a denied seed row that is
+// not Advisory counts as Initiate. ListParts and ListUploads never block:
+// an upload succeeds without them.
 func (r *Report) Blocking() []StepResult {
 	var out []StepResult
 	kmsDenied := map[mpu.Step]bool{}
@@ -181,6 +224,9 @@ func (r *Report) Blocking() []StepResult {
 		if k.Decision.Denied() {
 			kmsDenied[k.Step] = true
 		}
+	}
+	if k := r.KMSSeed; k != nil && !k.Advisory && k.Decision.Denied() {
+		kmsDenied[mpu.Initiate] = true
 	}
 	for _, s := range r.Steps {
 		switch s.Step {
@@ -221,8 +267,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", step, dec, by, c.Action, c.Resource)
 		}
 	}
-	for _, k := range r.KMS {
-		fmt.Fprintf(tw, "%s (KMS)\t%s\t%s\t%s\t%s\n", k.Step, k.Decision, k.Evaluator, strings.Join(k.Actions, ","), strings.Join(k.Resources, ","))
+	for _, k := range r.kmsRows() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.textLabel(), k.textDecision(), k.Evaluator, orDash(strings.Join(k.Actions, ",")), orDash(strings.Join(k.Resources, ",")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -240,11 +286,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		writeRemedy(&b, s.Remedy)
 	}
-	for _, k := range r.KMS {
+	for _, k := range r.kmsRows() {
 		if k.Decision == Allowed {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s (KMS): %s\n", k.Step, k.Decision)
+		fmt.Fprintf(&b, "\n%s: %s\n", k.textLabel(), k.textDecision())
 		for _, why := range k.Reasons {
 			fmt.Fprintf(&b, "  - %s\n", why)
 		}
@@ -252,6 +298,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, g := range r.Gaps {
 		fmt.Fprintf(&b, "\ngap: %s could not be read: %s\n", g.Source, g.Error)
+		if g.Hint != "" {
+			fmt.Fprintf(&b, "  hint: %s\n", g.Hint)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -261,6 +310,42 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// kmsRows returns the KMS rows to render: the per-step rows, then the seed
+// row.
+func (r *Report) kmsRows() []KMSRow {
+	rows := r.KMS
+	if r.KMSSeed != nil {
+		rows = append(rows[:len(rows):len(rows)], *r.KMSSeed)
+	}
+	return rows
+}
+
+// textLabel is the row's name in the text table: "UploadPart (KMS)", or
+// "upload (S3 permission table) (KMS)" for the seed row.
+func (k KMSRow) textLabel() string {
+	label := k.Label
+	if label == "" {
+		label = k.Step.String()
+	}
+	return label + " (KMS)"
+}
+
+// textDecision is the decision, marked "(advisory)" for a seed row that
+// does not count.
+func (k KMSRow) textDecision() string {
+	if k.Advisory {
+		return k.Decision.String() + " (advisory)"
+	}
+	return k.Decision.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func writeRemedy(b *strings.Builder, rm *Remedy) {

@@ -145,8 +145,11 @@ func (u *UploadChecker) check(ctx context.Context, in *s3.CreateMultipartUploadI
 }
 
 // PlanFromCreateInput returns the plan of an upload started by in: bucket,
-// key, SSE, ACL, storage class and the other headers that policy
-// conditions see. Caller, bucket owner and network facts are left empty.
+// key, SSE, checksum algorithm, ACL, storage class and the other headers
+// that policy conditions see. Caller, bucket owner and network facts are
+// left empty. A request without a checksum algorithm leaves
+// Plan.ChecksumAlgorithm empty, which counts as checksums on (S3 may add
+// its default checksum).
 func PlanFromCreateInput(in *s3.CreateMultipartUploadInput) *Plan {
 	p := &Plan{Size: SizeUnknown, Headers: map[string]string{}}
 	str := func(s *string) string {
@@ -161,6 +164,7 @@ func PlanFromCreateInput(in *s3.CreateMultipartUploadInput) *Plan {
 	p.SSE.Algorithm = string(in.ServerSideEncryption)
 	p.SSE.KMSKeyID = str(in.SSEKMSKeyId)
 	p.SSE.CustomerAlgorithm = str(in.SSECustomerAlgorithm)
+	p.ChecksumAlgorithm = string(in.ChecksumAlgorithm)
 	if in.BucketKeyEnabled != nil {
 		p.SSE.BucketKey = *in.BucketKeyEnabled
 	}

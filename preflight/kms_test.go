@@ -1,0 +1,407 @@
+package preflight
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/kmsperm"
+)
+
+// The tests below run kmsperm offline: keys named by ARN (or by key ID in
+// a known account), key policies supplied, identity policies supplied or
+// deliberately left out, and a KMS client that is always denied.
+
+const (
+	otherAcct   = "444455556666"
+	srcKeyID    = "0987dcba-09fe-87dc-65ba-ab0987654321"
+	srcKeyARNW2 = "arn:aws:kms:us-west-2:" + otherAcct + ":key/" + srcKeyID
+	kmsAll      = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`
+	s3AndKMS    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","kms:*"],"Resource":"*"}]}`
+)
+
+// keyPolicyFor allows alice the given actions (a JSON string or array).
+func keyPolicyFor(actions string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"Alice","Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":` + actions + `,"Resource":"*"}]}`
+}
+
+// kmsCheck runs a preflight of plan with a local S3 evaluator that allows
+// everything, and KMS options set by fn.
+func kmsCheck(t *testing.T, plan *Plan, fn func(*Options)) *Report {
+	t.Helper()
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	c := New(local, func(o *Options) {
+		o.KMS = kmsperm.New(&noKMS{})
+		o.KMSIdentity = []PolicyDocument{doc("all", s3AndKMS)}
+		if fn != nil {
+			fn(o)
+		}
+	})
+	rep, err := c.Check(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func kmsPlan(steps ...mpu.Step) *Plan {
+	return &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Region: "us-east-1",
+		SSE: SSE{Algorithm: "aws:kms", KMSKeyID: keyARN}, Transport: TransportHTTPS, SourceIP: "192.0.2.1", Steps: steps}
+}
+
+func kmsRowOf(t *testing.T, rep *Report, s mpu.Step) KMSRow {
+	t.Helper()
+	for _, k := range rep.KMS {
+		if k.Step == s {
+			return k
+		}
+	}
+	t.Fatalf("no KMS row for %s:\n%s", s, rep)
+	return KMSRow{}
+}
+
+// With additional checksums S3 needs kms:GenerateDataKey at Complete too; a
+// plan that names no algorithm is taken to send one (the uploader's default).
+func TestKMSChecksums(t *testing.T) {
+	decryptOnly := keyPolicyFor(`"kms:Decrypt"`)
+	for _, tc := range []struct {
+		algo      string
+		wantGen   bool
+		wantAllow bool
+	}{
+		{"", true, false},
+		{"CRC32C", true, false},
+		{"sha256", true, false},
+		{ChecksumNone, false, true},
+		{"none", false, true},
+	} {
+		p := kmsPlan(mpu.Complete)
+		p.ChecksumAlgorithm = tc.algo
+		rep := kmsCheck(t, p, func(o *Options) { o.KMSKeyPolicy = []byte(decryptOnly) })
+		row := kmsRowOf(t, rep, mpu.Complete)
+		if got := slices.Contains(row.Actions, "kms:GenerateDataKey"); got != tc.wantGen {
+			t.Errorf("algorithm %q: Complete actions %v", tc.algo, row.Actions)
+		}
+		if got := row.Decision == Allowed; got != tc.wantAllow {
+			t.Errorf("algorithm %q: Complete %s (%v)", tc.algo, row.Decision, row.Reasons)
+		}
+	}
+	p := kmsPlan()
+	p.ChecksumAlgorithm = "MD5"
+	if err := p.Validate(); err == nil {
+		t.Error("checksum algorithm MD5 accepted")
+	}
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k"), ChecksumAlgorithm: s3types.ChecksumAlgorithmSha1}
+	if got := PlanFromCreateInput(in).ChecksumAlgorithm; got != "SHA1" {
+		t.Errorf("PlanFromCreateInput checksum algorithm %q", got)
+	}
+}
+
+// The copy source's account, Region, key policy, Bucket Key and encryption
+// context all reach the KMS check of UploadPartCopy.
+func TestKMSCopySource(t *testing.T) {
+	// The source key (another account, us-west-2, named by key ID) lets
+	// alice decrypt only objects of the source bucket stored with a Bucket
+	// Key and the project=x encryption context.
+	srcPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"Copy","Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"kms:Decrypt","Resource":"*",
+	  "Condition":{"StringEquals":{"kms:EncryptionContext:aws:s3:arn":"arn:aws:s3:::src","kms:EncryptionContext:project":"x"}}}]}`
+	source := func() *CopySource {
+		return &CopySource{Bucket: "src", Key: "big.bin", KMSKeyID: srcKeyID, Account: otherAcct, Region: "us-west-2",
+			BucketKey: true, KMSContext: map[string]string{"project": "x"}}
+	}
+	run := func(cs *CopySource, srcKeyPolicy []byte) (KMSRow, *Report) {
+		p := kmsPlan(mpu.UploadPartCopy)
+		p.CopySource = cs
+		rep := kmsCheck(t, p, func(o *Options) {
+			o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
+			o.KMSSourceKeyPolicy = srcKeyPolicy
+		})
+		return kmsRowOf(t, rep, mpu.UploadPartCopy), rep
+	}
+	row, rep := run(source(), []byte(srcPolicy))
+	if row.Decision != Allowed {
+		t.Fatalf("copy with everything wired: %s\n%s", row.Decision, rep)
+	}
+	if !slices.Contains(row.Resources, srcKeyARNW2) {
+		t.Errorf("resources %v lack the source key %s (account and Region of the source)", row.Resources, srcKeyARNW2)
+	}
+
+	cs := source()
+	cs.BucketKey = false
+	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != ImplicitDeny {
+		t.Errorf("without the Bucket Key the context is the object ARN, want implicitDeny: %s\n%s", row.Decision, rep)
+	}
+	cs = source()
+	cs.KMSContext = nil
+	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != ImplicitDeny {
+		t.Errorf("without the encryption context, want implicitDeny: %s\n%s", row.Decision, rep)
+	}
+	cs = source()
+	cs.Account = ""
+	if row, _ := run(cs, []byte(srcPolicy)); slices.Contains(row.Resources, srcKeyARNW2) || !slices.Contains(row.Resources, "arn:aws:kms:us-west-2:"+acct+":key/"+srcKeyID) {
+		t.Errorf("source without an account: resources %v, want the key ID resolved in the caller's account", row.Resources)
+	}
+	cs = source()
+	cs.Region = ""
+	if row, _ := run(cs, []byte(srcPolicy)); !slices.Contains(row.Resources, "arn:aws:kms:us-east-1:"+otherAcct+":key/"+srcKeyID) {
+		t.Errorf("source without a Region: resources %v, want the plan's Region", row.Resources)
+	}
+	// Without the source key policy: kms:GetKeyPolicy cannot read across
+	// accounts, so the verdict is unknown and the gap says what to supply.
+	row, rep = run(source(), nil)
+	if row.Decision != Unknown {
+		t.Errorf("source key policy not supplied: %s, want unknown", row.Decision)
+	}
+	if !slices.ContainsFunc(rep.Gaps, func(g Gap) bool {
+		return strings.Contains(g.Error, otherAcct) && strings.Contains(g.Hint, "key policy")
+	}) {
+		t.Errorf("no gap for the source key policy: %+v", rep.Gaps)
+	}
+
+	bad := kmsPlan(mpu.UploadPartCopy)
+	bad.CopySource = source()
+	bad.CopySource.Account = "12"
+	if err := bad.Validate(); err == nil {
+		t.Error("copy source account 12 accepted")
+	}
+}
+
+// kmsperm's gaps reach the report with their permission and hint, and the
+// text shows the hint.
+func TestKMSGaps(t *testing.T) {
+	// No key policy supplied: the always-denied client cannot read it.
+	rep := kmsCheck(t, kmsPlan(mpu.Initiate), nil)
+	i := slices.IndexFunc(rep.Gaps, func(g Gap) bool { return g.Permission == "kms:GetKeyPolicy" })
+	if i < 0 {
+		t.Fatalf("no kms:GetKeyPolicy gap: %+v", rep.Gaps)
+	}
+	g := rep.Gaps[i]
+	if g.Source != "KMS key policy (kms:GetKeyPolicy)" || !strings.Contains(g.Error, keyARN) || !strings.Contains(g.Hint, "grant the caller kms:GetKeyPolicy on "+keyARN) {
+		t.Errorf("gap %+v", g)
+	}
+	if row := kmsRowOf(t, rep, mpu.Initiate); row.Decision != Unknown {
+		t.Errorf("Initiate KMS row %s without a key policy", row.Decision)
+	}
+	text := rep.String()
+	for _, want := range []string{"gap: KMS key policy (kms:GetKeyPolicy) could not be read: ", "  hint: grant the caller kms:GetKeyPolicy on " + keyARN} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	// A supplied key policy closes the gap; kms:DescribeKey stays denied.
+	rep = kmsCheck(t, kmsPlan(mpu.Initiate), func(o *Options) { o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`)) })
+	var perms []string
+	for _, g := range rep.Gaps {
+		perms = append(perms, g.Permission)
+	}
+	if !slices.Equal(perms, []string{"kms:DescribeKey"}) {
+		t.Errorf("gaps with the key policy supplied: %+v", rep.Gaps)
+	}
+}
+
+// The seed row (the permission table's full KMS list) is reported on its
+// own; it counts for OK and Blocking only when required.
+func TestKMSSeedRow(t *testing.T) {
+	// Enough for the calls S3 makes, not for the table's full list.
+	enough := keyPolicyFor(`["kms:GenerateDataKey","kms:Decrypt"]`)
+	steps := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort}
+	rep := kmsCheck(t, kmsPlan(steps...), func(o *Options) { o.KMSKeyPolicy = []byte(enough) })
+	seed := rep.KMSSeed
+	if seed == nil {
+		t.Fatalf("no seed row:\n%s", rep)
+	}
+	if !seed.Seed || !seed.Advisory || seed.Label != KMSSeedLabel || seed.Decision != ImplicitDeny {
+		t.Errorf("seed row %+v", *seed)
+	}
+	if want := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}; !slices.Equal(seed.Actions, want) {
+		t.Errorf("seed actions %v, want %v", seed.Actions, want)
+	}
+	if seed.Remedy == nil || len(seed.Remedy.Add) == 0 {
+		t.Errorf("seed row without a remedy: %+v", seed.Remedy)
+	}
+	if !rep.OK() || len(rep.Blocking()) != 0 {
+		t.Errorf("advisory seed row changed the verdict: OK %v blocking %v\n%s", rep.OK(), rep.Blocking(), rep)
+	}
+	text := rep.String()
+	if f := tableRow(text, "upload (S3 permission table) (KMS)"); !strings.HasPrefix(f, "implicitDeny (advisory) local kms:Encrypt,kms:Decrypt,kms:ReEncrypt*,kms:GenerateDataKey*,kms:DescribeKey "+keyARN) {
+		t.Errorf("seed table row %q:\n%s", f, text)
+	}
+	if !strings.Contains(text, "\nupload (S3 permission table) (KMS): implicitDeny (advisory)\n") {
+		t.Errorf("text lacks the seed row's details:\n%s", text)
+	}
+
+	required := func(name string, fn func(*Options)) {
+		rep := kmsCheck(t, kmsPlan(steps...), func(o *Options) {
+			o.KMSKeyPolicy = []byte(enough)
+			fn(o)
+		})
+		if rep.KMSSeed == nil || rep.KMSSeed.Advisory {
+			t.Errorf("%s: seed row %+v", name, rep.KMSSeed)
+		}
+		if rep.OK() {
+			t.Errorf("%s: report OK with the required seed list denied", name)
+		}
+		if b := rep.Blocking(); len(b) != 1 || b[0].Step != mpu.Initiate {
+			t.Errorf("%s: blocking %v", name, b)
+		}
+		// The KMS checker requires the list at Initiate.
+		if row := kmsRowOf(t, rep, mpu.Initiate); !slices.Contains(row.Actions, "kms:Encrypt") || row.Decision != ImplicitDeny {
+			t.Errorf("%s: Initiate KMS row %v %s", name, row.Actions, row.Decision)
+		}
+	}
+	required("Options.KMSRequireSeedActions", func(o *Options) { o.KMSRequireSeedActions = true })
+	required("kmsperm RequireSeedActions", func(o *Options) {
+		o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) { ko.RequireSeedActions = true })
+	})
+
+	// The seed row counts through Blocking even if the Initiate row were
+	// allowed.
+	r := &Report{Steps: []StepResult{{Step: mpu.Initiate, Decision: Allowed}}, KMSSeed: &KMSRow{Seed: true, Decision: ExplicitDeny}}
+	if r.OK() || len(r.Blocking()) != 1 {
+		t.Errorf("required seed row: OK %v blocking %v", r.OK(), r.Blocking())
+	}
+	r.KMSSeed.Advisory = true
+	if !r.OK() || len(r.Blocking()) != 0 {
+		t.Errorf("advisory seed row: OK %v blocking %v", r.OK(), r.Blocking())
+	}
+}
+
+// allowingSimulator answers SimulatePrincipalPolicy with allowed for every
+// action.
+type allowingSimulator struct{}
+
+func (allowingSimulator) SimulatePrincipalPolicy(_ context.Context, in *iam.SimulatePrincipalPolicyInput, _ ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error) {
+	out := &iam.SimulatePrincipalPolicyOutput{}
+	for _, a := range in.ActionNames {
+		out.EvaluationResults = append(out.EvaluationResults, iamtypes.EvaluationResult{EvalActionName: aws.String(a), EvalDecision: iamtypes.PolicyEvaluationDecisionTypeAllowed})
+	}
+	return out, nil
+}
+
+// kmsperm's evaluators map to preflight's: "none" (identity policies not
+// available, or a step without KMS actions) is EvaluatorNone, not local.
+func TestKMSEvaluator(t *testing.T) {
+	delegating := `{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"}]}`
+	for _, tc := range []struct {
+		name     string
+		fn       func(*Options)
+		want     EvaluatorKind
+		decision Decision
+	}{
+		{"identity supplied", func(o *Options) {}, EvaluatorLocal, Allowed},
+		{"identity unknown", func(o *Options) { o.KMSIdentity = nil }, EvaluatorNone, Unknown},
+		{"simulator", func(o *Options) {
+			o.KMSIdentity = nil
+			o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) { ko.IAM = allowingSimulator{} })
+		}, EvaluatorSimulate, Allowed},
+	} {
+		rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) {
+			o.KMSKeyPolicy = []byte(delegating)
+			tc.fn(o)
+		})
+		for _, s := range []mpu.Step{mpu.Initiate, mpu.UploadPart} {
+			if row := kmsRowOf(t, rep, s); row.Evaluator != tc.want || row.Decision != tc.decision {
+				t.Errorf("%s: %s row evaluator %q decision %s, want %q %s", tc.name, s, row.Evaluator, row.Decision, tc.want, tc.decision)
+			}
+		}
+		abort := kmsRowOf(t, rep, mpu.Abort)
+		if abort.Evaluator != EvaluatorNone || abort.Decision != Allowed || len(abort.Actions) != 0 || abort.Label != "Abort" {
+			t.Errorf("%s: Abort row %+v", tc.name, abort)
+		}
+	}
+	if got := kmsEvaluator("something else"); got != EvaluatorNone {
+		t.Errorf("unknown kmsperm evaluator maps to %q", got)
+	}
+}
+
+// The JSON report carries every KMS row with the documented fields, and
+// the seed row on its own; the text table renders them.
+func TestKMSJSONAndText(t *testing.T) {
+	onlyGenerate := keyPolicyFor(`"kms:GenerateDataKey"`)
+	rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) { o.KMSKeyPolicy = []byte(onlyGenerate) })
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		KMS     []map[string]any `json:"kms"`
+		KMSSeed map[string]any   `json:"kmsSeed"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.KMS) != 3 {
+		t.Fatalf("kms rows %d, want one per checked step: %s", len(m.KMS), data)
+	}
+	for _, row := range m.KMS {
+		for _, k := range []string{"step", "label", "actions", "resources", "decision", "evaluator", "reasons", "remedy"} {
+			if _, ok := row[k]; !ok {
+				t.Errorf("kms row lacks %q: %v", k, row)
+			}
+		}
+		if _, ok := row["actions"].([]any); !ok {
+			t.Errorf("actions is not an array: %v", row)
+		}
+	}
+	up := m.KMS[1]
+	if up["step"] != "UploadPart" || up["decision"] != "implicitDeny" || up["evaluator"] != "local" || up["remedy"] == nil ||
+		!strings.Contains(up["remedy"].(map[string]any)["summary"].(string), "key policy") {
+		t.Errorf("UploadPart row %v", up)
+	}
+	reasons, _ := json.Marshal(up["reasons"])
+	if !strings.Contains(string(reasons), "kms:Decrypt on "+keyARN+": ") {
+		t.Errorf("UploadPart reasons do not explain kms:Decrypt: %s", reasons)
+	}
+	if ab := m.KMS[2]; ab["step"] != "Abort" || ab["evaluator"] != "none" || ab["decision"] != "allowed" || ab["remedy"] != nil {
+		t.Errorf("Abort row %v", ab)
+	}
+	if m.KMSSeed == nil || m.KMSSeed["seed"] != true || m.KMSSeed["advisory"] != true || m.KMSSeed["label"] != KMSSeedLabel {
+		t.Errorf("kmsSeed %v", m.KMSSeed)
+	}
+	if _, ok := m.KMSSeed["step"]; ok {
+		t.Errorf("seed row has a step: %v", m.KMSSeed)
+	}
+	var back Report
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("report JSON does not read back: %v", err)
+	}
+	if len(back.KMS) != 3 || back.KMS[1].Step != mpu.UploadPart || back.KMSSeed == nil || !back.KMSSeed.Advisory {
+		t.Errorf("read back %+v %+v", back.KMS, back.KMSSeed)
+	}
+
+	text := rep.String()
+	if f := tableRow(text, "UploadPart (KMS)"); f != "implicitDeny local kms:Decrypt,kms:GenerateDataKey "+keyARN {
+		t.Errorf("UploadPart KMS table row %q:\n%s", f, text)
+	}
+	if f := tableRow(text, "Abort (KMS)"); f != "allowed none - -" {
+		t.Errorf("Abort KMS table row %q:\n%s", f, text)
+	}
+	for _, want := range []string{
+		"\nUploadPart (KMS): implicitDeny\n",
+		"  - kms:Decrypt on " + keyARN + ": ",
+		"add to the key policy of " + keyARN + ": {",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// tableRow returns the table line that starts with label, after the label,
+// with its columns joined by single spaces ("" when there is none).
+func tableRow(text, label string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, label+"  "); ok {
+			return strings.Join(strings.Fields(rest), " ")
+		}
+	}
+	return ""
+}
