@@ -62,21 +62,22 @@ func defaultRuns(proto string, sc scenario) int {
 }
 
 type driverConfig struct {
-	envPath    string
-	size       int64
-	smallSize  int64
-	count      int
-	partSize   int64
-	runs       int
-	scenarios  []scenario
-	protos     []string
-	clients    []string
-	dataDir    string
-	outDir     string
-	cpuProfile string
-	memProfile string
-	verify     bool
-	timeout    time.Duration
+	envPath     string
+	size        int64
+	smallSize   int64
+	count       int
+	partSize    int64
+	runs        int
+	scenarios   []scenario
+	protos      []string
+	clients     []string
+	dataDir     string
+	outDir      string
+	cpuProfile  string
+	memProfile  string
+	verify      bool
+	childStderr bool
+	timeout     time.Duration
 }
 
 func driverMain(args []string) error {
@@ -98,6 +99,7 @@ func driverMain(args []string) error {
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "directory: write a CPU profile of every child run there")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "directory: write an allocation profile of every child run there")
 	fs.BoolVar(&cfg.verify, "verify", false, "download every file or stream object and compare its SHA-256")
+	fs.BoolVar(&cfg.childStderr, "child-stderr", false, "pass the children's stderr through (e.g. with GODEBUG=gctrace=1)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one child run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -312,6 +314,9 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	cmd := exec.CommandContext(cctx, r.exe, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if r.cfg.childStderr {
+		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+	}
 	var (
 		pumpErr chan error
 		readEnd *os.File
