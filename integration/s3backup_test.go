@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -148,6 +149,7 @@ func (b *backupTool) text(ctx context.Context, args ...string) (string, int) {
 func makeTree(t *testing.T, root string) []string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
+	content := rand.NewChaCha8([32]byte{1, 2, 3})
 	var rels []string
 	add := func(rel string, size int) {
 		p := filepath.Join(root, filepath.FromSlash(rel))
@@ -155,9 +157,7 @@ func makeTree(t *testing.T, root string) []string {
 			t.Fatal(err)
 		}
 		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(rng.Uint32())
-		}
+		_, _ = content.Read(data) // never fails
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -237,12 +237,17 @@ func failedPaths(s *backupSummary) []string {
 func TestS3backup(t *testing.T) {
 	env := s3test.Load(t)
 	bucket := env.NewBucket(t)
+	// Runs before the bucket's own cleanup (which deletes objects one by one): remove the
+	// ~8,000 objects in batches first.
+	t.Cleanup(func() { emptyBucket(t, env, bucket) })
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	work := t.TempDir()
+	setup := time.Now()
 	bin := buildS3backup(t, work)
 	src := filepath.Join(work, "src")
 	rels := makeTree(t, src)
+	t.Logf("setup (build, tree): %v", time.Since(setup).Round(time.Millisecond))
 	if len(rels) != 2000 {
 		t.Fatalf("tree has %d files, want 2000", len(rels))
 	}
@@ -287,6 +292,15 @@ func TestS3backup(t *testing.T) {
 
 	touched := []string{rels[3], rels[500], rels[1000], rels[1500], rels[1999]}
 	deleted := []string{rels[10], rels[700], rels[1800]}
+	// The kill and interrupt runs back up a part of the tree (the large files and five of the
+	// twenty top directories), to keep the test short.
+	subset := []string{"--include", "big", "--include", "d0[0-4]"}
+	inSubset := 0
+	for _, rel := range rels {
+		if (strings.HasPrefix(rel, "big/") || rel >= "d00/" && rel < "d05/") && !slices.Contains(deleted, rel) {
+			inSubset++
+		}
+	}
 	t.Run("touch 5 and delete 3", func(t *testing.T) {
 		now := time.Now()
 		for i, rel := range touched {
@@ -354,7 +368,7 @@ func TestS3backup(t *testing.T) {
 		cacheDir := filepath.Join(work, "cache")
 		// A rate limit keeps the run going long enough to be killed while its multipart
 		// uploads (sent first, largest first) are in flight.
-		cmd := exec.CommandContext(ctx, bin, append(append([]string{"run", src, dest2, "--rate-limit", "8MiB", "-q"}, common...), tool.global...)...)
+		cmd := exec.CommandContext(ctx, bin, append(append(append([]string{"run", src, dest2, "--rate-limit", "8MiB", "-q"}, common...), subset...), tool.global...)...)
 		cmd.Env = tool.env
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -390,12 +404,12 @@ func TestS3backup(t *testing.T) {
 			t.Fatal("the killed run left no multipart upload: the test did not kill it mid-upload")
 		}
 		before := len(listKeys(ctx, t, cli, bucket, "killed/"))
-		s, code := tool.run(ctx, append([]string{"run", src, dest2}, common...)...)
+		s, code := tool.run(ctx, append(append([]string{"run", src, dest2}, common...), subset...)...)
 		if code != 0 || len(s.Failed) != 0 {
 			t.Fatalf("rerun: exit %d, failed %v, error %q", code, s.Failed, s.Error)
 		}
-		if s.Uploaded+s.Unchanged != 1997 || s.Unchanged == 0 {
-			t.Fatalf("rerun uploaded %d and skipped %d: want the rest of 1997, some skipped", s.Uploaded, s.Unchanged)
+		if s.Uploaded+s.Unchanged != inSubset || s.Unchanged == 0 {
+			t.Fatalf("rerun uploaded %d and skipped %d: want the rest of %d, some skipped", s.Uploaded, s.Unchanged, inSubset)
 		}
 		// Each upload the killed run left is either continued (the large files have resume
 		// state) or aborted; at least one continued with parts already stored.
@@ -410,14 +424,66 @@ func TestS3backup(t *testing.T) {
 			t.Fatalf("%d multipart uploads left after the rerun", len(ups))
 		}
 		keys := listKeys(ctx, t, cli, bucket, "killed/")
-		if len(keys) != 1998 {
-			t.Fatalf("bucket holds %d keys under killed/, want 1997 files and the manifest", len(keys))
+		if len(keys) != inSubset+1 {
+			t.Fatalf("bucket holds %d keys under killed/, want %d files and the manifest", len(keys), inSubset)
 		}
 		t.Logf("killed with %d objects stored and %d uploads in flight; rerun uploaded %d, skipped %d, resumed %d uploads (%d parts not sent again), aborted %d",
 			before, len(left), s.Uploaded, s.Unchanged, len(s.Resumed), stored, len(s.Aborted))
-		s, code = tool.run(ctx, append([]string{"run", src, dest2}, common...)...)
+		s, code = tool.run(ctx, append(append([]string{"run", src, dest2}, common...), subset...)...)
 		if code != 0 || s.Uploaded != 0 {
 			t.Fatalf("third run: exit %d, uploaded %d", code, s.Uploaded)
+		}
+	})
+
+	t.Run("interrupted run (SIGINT) exits 130 and is continued", func(t *testing.T) {
+		dest3 := "s3://" + bucket + "/interrupted"
+		cmd := exec.CommandContext(ctx, bin, append(append(append([]string{"run", src, dest3, "--rate-limit", "8MiB", "--json"}, common...), subset...), tool.global...)...)
+		cmd.Env = tool.env
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			ups, err := env.ListUploads(ctx, bucket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if anyPartStored(ctx, cli, bucket, ups) {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("no part stored in time; output:\n%s%s", out.String(), errOut.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("interrupted run ended with %v, want exit 130\n%s", err, errOut.String())
+		}
+		var s backupSummary
+		var raw map[string]any
+		if json.Unmarshal(out.Bytes(), &s) != nil || json.Unmarshal(out.Bytes(), &raw) != nil || raw["interrupted"] != true {
+			t.Fatalf("interrupted run printed no summary marked interrupted:\n%s", out.String())
+		}
+		// The large files' uploads are kept for the next run, which continues them.
+		if ups, _ := env.ListUploads(ctx, bucket); len(ups) == 0 {
+			t.Fatal("the interrupted run kept no upload to resume")
+		}
+		s2, code := tool.run(ctx, append(append([]string{"run", src, dest3}, common...), subset...)...)
+		if code != 0 || len(s2.Failed) != 0 || len(s2.Resumed) == 0 || s2.Uploaded+s2.Unchanged != inSubset || s2.Unchanged != s.Uploaded {
+			t.Fatalf("rerun: exit %d, uploaded %d, unchanged %d (interrupted run uploaded %d), resumed %d, failed %v",
+				code, s2.Uploaded, s2.Unchanged, s.Uploaded, len(s2.Resumed), s2.Failed)
+		}
+		if ups, _ := env.ListUploads(ctx, bucket); len(ups) != 0 {
+			t.Fatalf("%d uploads left after the rerun", len(ups))
 		}
 	})
 
@@ -441,7 +507,7 @@ func TestS3backup(t *testing.T) {
 		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
 			t.Fatal(err)
 		}
-		s, code = tool.run(ctx, "verify", dest, src)
+		s, code = tool.run(ctx, "verify", dest, src, "--include", strings.Split(rels[42], "/")[0])
 		if code != 1 || len(s.Failed) != 1 || s.Failed[0].Path != rels[42] || !strings.Contains(s.Failed[0].Reason, "CRC32C") {
 			t.Fatalf("after an in-place change: exit %d, failed %v", code, s.Failed)
 		}
@@ -465,6 +531,32 @@ func TestS3backup(t *testing.T) {
 		compareTrees(t, src, dst, rels[42])
 		t.Logf("restore: %d files, %d bytes in %.2fs", s.Restored, s.Bytes, s.DurationSec)
 	})
+}
+
+// emptyBucket deletes every object of bucket with DeleteObjects, 1,000 keys a request.
+func emptyBucket(t *testing.T, env *s3test.Env, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cli := env.Root(env.HTTP())
+	p := s3.NewListObjectsV2Paginator(cli, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Errorf("listing %s: %v", bucket, err)
+			return
+		}
+		if len(page.Contents) == 0 {
+			continue
+		}
+		var ids []types.ObjectIdentifier
+		for _, o := range page.Contents {
+			ids = append(ids, types.ObjectIdentifier{Key: o.Key})
+		}
+		if _, err := cli.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+			t.Errorf("emptying %s: %v", bucket, err)
+			return
+		}
+	}
 }
 
 // anyPartStored reports whether one of the uploads has a part stored.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 )
@@ -58,7 +59,7 @@ func (j *journal) add(uploadID, key string) error {
 		return nil
 	}
 	j.ids[uploadID] = key
-	if err := os.MkdirAll(dirOf(j.path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(j.path), 0o700); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -94,12 +95,4 @@ func (j *journal) rewrite() error {
 		return err
 	}
 	return writeFileAtomic(j.path, []byte(b.String()), 0o600)
-}
-
-func dirOf(p string) string {
-	i := strings.LastIndexByte(p, os.PathSeparator)
-	if i < 0 {
-		return "."
-	}
-	return p[:i]
 }
