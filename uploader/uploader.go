@@ -269,8 +269,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 		if err := up.preflight(ctx, false); err != nil {
 			return nil, err
 		}
-		sum := up.hashBytes(buf)
-		return up.putSingle(ctx, in.Size, bytesOpener(buf), &sum)
+		return up.putSingle(ctx, in.Size, bytesOpener(buf), nil)
 	}
 
 	up.pool = newBufferPool(o.Concurrency + 1)
@@ -306,8 +305,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			if err := up.preflight(ctx, false); err != nil {
 				return nil, err
 			}
-			sum := up.hashBytes(data)
-			return up.putSingle(ctx, int64(n), bytesOpener(data), &sum)
+			return up.putSingle(ctx, int64(n), bytesOpener(data), nil)
 		}
 		first, firstN, firstMore = buf, n, more
 	}
@@ -376,7 +374,6 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 				if gctx.Err() != nil {
 					return nil // a sibling failed while this part waited for a slot
 				}
-				rec.sum = up.hashBytes(data)
 				return up.sendPart(gctx, rec, bytesOpener(data))
 			})
 			if last {
@@ -391,12 +388,6 @@ func sizeMismatch(want, read int64, more bool) error {
 		return invalidf("the body holds more than the %d bytes Size declares", want)
 	}
 	return invalidf("the body ended after %d bytes, Size declares %d", read, want)
-}
-
-func (up *upload) hashBytes(b []byte) partSum {
-	h := up.cs.new()
-	h.Write(b)
-	return up.cs.sum(h)
 }
 
 // preflight runs the permission check, if any.

@@ -84,11 +84,10 @@ func TestSuccessSequences(t *testing.T) {
 				}
 				for _, call := range c.CallsOf(s3fake.OpUploadPart) {
 					in := call.Input.(*s3.UploadPartInput)
-					// A streamed part's checksum is computed from its buffer and
-					// sent in a header; a file's is computed as it is sent (the
-					// SDK sends it as a header or trailer), so only the algorithm
-					// is in the input.
-					if (in.ChecksumCRC32C == nil) != !tc.stream || in.ChecksumAlgorithm != types.ChecksumAlgorithmCrc32c ||
+					// The checksum is computed as the part is sent (the SDK
+					// sends it as a header or trailer), so only the algorithm
+					// is in the input; the fake computes and checks it.
+					if in.ChecksumCRC32C != nil || in.ChecksumAlgorithm != types.ChecksumAlgorithmCrc32c ||
 						in.ContentLength == nil || *in.ContentLength != call.BodySize {
 						t.Fatalf("part %d input: checksum %v length %v body %d", *in.PartNumber, in.ChecksumCRC32C, in.ContentLength, call.BodySize)
 					}
