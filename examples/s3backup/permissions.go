@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/pflag"
 
+	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -29,7 +31,7 @@ type preflightOptions struct {
 
 func (p *preflightOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&p.mode, "preflight", "enforce", "permission check before anything is sent: enforce (refuse a denied backup), warn, or off")
-	f.StringVar(&p.evaluator, "preflight-mode", "auto", "how preflight decides: local (policy documents), probe (side-effect-free calls), or auto (local when --identity-policy is given, else probe)")
+	f.StringVar(&p.evaluator, "preflight-mode", "auto", "how preflight decides: local (policy documents), probe (side-effect-free calls), or auto (the local engine when identity policies are given or readable through IAM, then the probe for what is still unknown)")
 	f.StringVar(&p.profile, "server-profile", "aws", "server semantics for preflight: aws (S3's owner-or-initiator defaults apply) or no-defaults (servers such as versitygw that do not apply them)")
 	f.StringVar(&p.caller, "caller", "", "ARN of the principal the credentials belong to (default: found with sts:GetCallerIdentity)")
 	f.StringArrayVar(&p.identityFiles, "identity-policy", nil, "a file holding one of the caller's identity policies, used instead of reading IAM (repeatable)")
@@ -92,40 +94,54 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 	if po.mode == "off" {
 		return p, nil
 	}
+	// Identity policies: the files given, else read through IAM where IAM is reachable (AWS,
+	// or --iam-endpoint-url); a custom S3 endpoint without an IAM endpoint has none to ask.
+	custom := a.g.endpointURL != ""
+	lo := preflight.LocalOptions{S3: client}
+	lo.Sources.BucketPolicy = po.bucketDoc
+	haveIdentity := len(po.identityPolicy) > 0
+	if haveIdentity {
+		lo.Sources.Identity = po.identityPolicy
+	} else if !custom || a.g.iamEndpointURL != "" {
+		ic, err := a.iamClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lo.IAM = ic
+		haveIdentity = true
+	}
+	// A dry run changes nothing, not even a probe upload created and aborted.
+	probe := preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
 	var eval preflight.Evaluator
-	kind := po.evaluator
-	if kind == "auto" {
-		kind = "probe"
-		if len(po.identityPolicy) > 0 {
-			kind = "local"
-		}
-	}
-	switch kind {
+	switch po.evaluator {
 	case "local":
-		lo := preflight.LocalOptions{S3: client}
-		if len(po.identityPolicy) > 0 {
-			lo.Sources.Identity = po.identityPolicy
-		} else {
-			ic, err := a.iamClient(ctx)
-			if err != nil {
-				return nil, err
-			}
-			lo.IAM = ic
-		}
-		lo.Sources.BucketPolicy = po.bucketDoc
-		eval = preflight.NewLocal(lo)
+		eval, p.kind = preflight.NewLocal(lo), "local"
 	case "probe":
-		// A dry run changes nothing, not even a probe upload created and aborted.
-		eval = preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
+		eval, p.kind = probe, "probe"
+	default: // auto: the local engine when it has identity policies, the probe for the rest
+		if haveIdentity {
+			eval, p.kind = preflight.NewChain(nil, preflight.NewLocal(lo), probe), "local+probe"
+		} else {
+			eval, p.kind = probe, "probe"
+		}
 	}
-	p.kind = kind
 	stsc, err := a.stsClient(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var kmsChecker preflight.KMSChecker
+	if o.sse == "aws:kms" && (!custom || os.Getenv("AWS_ENDPOINT_URL_KMS") != "") {
+		cfg, err := a.awsConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		kmsChecker = kmsperm.New(kms.NewFromConfig(cfg))
+	}
 	p.checker = preflight.New(eval, func(opt *preflight.Options) {
 		opt.Profile = po.parsedProfile
 		opt.STS = stsc
+		opt.KMS = kmsChecker
+		opt.KMSIdentity = po.identityPolicy
 	})
 	if p.caller == "" {
 		c, err := preflight.FindCaller(ctx, stsc)
