@@ -324,6 +324,49 @@ func badLibCases() []badLibCase {
 				in.Tagging = "a=b=c&&="
 				return b.upload(testCtx(t), in)
 			}},
+		{name: "state-file-malformed", key: "state-malformed", want: uploader.ErrInvalidInput, words: []string{"state"},
+			run: func(t *testing.T, b *badCtx, key string) error {
+				state := filepath.Join(b.dir, "bad.state")
+				if err := os.WriteFile(state, []byte(`{"bucket": "b", "uploadId": 12,`), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				_, err := uploader.New(b.client(), func(o *uploader.Options) { o.PartSize = 5 * relMiB }).Resume(testCtx(t),
+					&uploader.ResumeInput{UploadInput: *badInput(b, key, b.file(t, "state-malformed", 12*relMiB)), StateFile: state})
+				return err
+			}},
+		{name: "state-file-of-another-object", key: "state-other", want: uploader.ErrInvalidInput, words: []string{"state"},
+			run: func(t *testing.T, b *badCtx, key string) error {
+				state := filepath.Join(b.dir, "other.state")
+				up := uploader.New(b.client(), func(o *uploader.Options) { o.PartSize = 5 * relMiB; o.Concurrency = 1 })
+				// Leave a state file behind for another key: cancel after its first part.
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				other := "state-first"
+				_, err := up.Resume(ctx, &uploader.ResumeInput{UploadInput: *badInput(b, other, b.file(t, "first", 12*relMiB)), StateFile: state},
+					func(o *uploader.Options) {
+						o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
+							if _, ok := e.(uploader.PartDone); ok {
+								cancel()
+							}
+						})
+					})
+				if err == nil {
+					t.Fatal("the first upload was not interrupted")
+				}
+				defer func() {
+					if err := up.AbortResumable(testCtx(t), state); err != nil {
+						t.Errorf("AbortResumable: %v", err)
+					}
+				}()
+				_, err = up.Resume(testCtx(t), &uploader.ResumeInput{UploadInput: *badInput(b, key, b.file(t, "second", 12*relMiB)), StateFile: state})
+				return err
+			}},
+		{name: "resume-of-a-stream", key: "resume-stream", want: uploader.ErrInvalidInput, words: []string{"stream|resum"},
+			run: func(t *testing.T, b *badCtx, key string) error {
+				_, err := uploader.New(b.client(), func(o *uploader.Options) { o.PartSize = 5 * relMiB }).Resume(testCtx(t),
+					&uploader.ResumeInput{UploadInput: *badInput(b, key, relStream(12*relMiB)), StateFile: filepath.Join(b.dir, "stream.state")})
+				return err
+			}},
 		{name: "policy-malformed-json", want: preflight.ErrInvalidInput, words: []string{"alice-policy.json"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
