@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -447,6 +448,13 @@ func (b *backupRun) uploadOne(ctx context.Context, j uploadJob, slots int) {
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return // interrupted: not a failure of the file, the next run sends it
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// Removed since the walk: there is nothing to back up (--delete removes its object
+			// on the next run).
+			b.prog.filesDone.Add(1)
+			b.sum.skip(j.file.Rel, "vanished during the run")
+			return
 		}
 		b.prog.failed.Add(1)
 		b.sum.fail(j.file.Rel, j.key, b.perm.explainFailure(ctx, j.key, j.file.Size >= b.o.threshold, err))

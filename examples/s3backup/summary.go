@@ -94,6 +94,12 @@ func (s *summary) fail(path, key, reason string) {
 	s.mu.Unlock()
 }
 
+func (s *summary) skip(path, reason string) {
+	s.mu.Lock()
+	s.Skipped = append(s.Skipped, skippedPath{Rel: path, Reason: reason})
+	s.mu.Unlock()
+}
+
 func (s *summary) warn(format string, args ...any) {
 	s.mu.Lock()
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
