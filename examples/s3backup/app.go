@@ -143,7 +143,9 @@ cached locally too (--cache-dir). A run skips files recorded with the same size 
 modification time without reading them, uploads new and changed ones (small files with one
 PutObject, large ones as concurrent multipart uploads), and with --delete removes the objects
 of files that are gone. An interrupted run is picked up by the next one: the manifest only
-lists completed files, and multipart uploads the tool left under the prefix are aborted at start.
+lists completed files, large files continue their multipart uploads from a local resume state
+(only missing parts are sent), and other multipart uploads the tool left under the prefix are
+aborted at start.
 
 Credentials and region come from the standard AWS chain: --profile, AWS_PROFILE,
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_REGION, the shared config

@@ -9,7 +9,11 @@
 // modification time, mode, CRC32C and the object's ETag and version. The manifest is also
 // cached locally; it lists only files whose upload completed, so an interrupted run is picked
 // up by the next one, which skips what is recorded and unchanged (by size and modification
-// time, without reading the file) and aborts the multipart uploads the interrupted run left.
+// time, without reading the file), continues the large files' multipart uploads from their
+// resume state files (sending only the missing parts), and aborts any other multipart upload
+// the interrupted run left.
+//
+// README.md in this directory describes the commands, the manifest and the exit codes.
 //
 // It is built on the s3mpu public API: the uploader for large files (multipart, retries,
 // abort on failure) and preflight for checking permissions before anything is sent.
