@@ -66,9 +66,10 @@ func (a *app) runCmd() *cobra.Command {
 		Long: `Back DIR up to s3://bucket/prefix.
 
 Before anything is sent, one preflight checks the permissions every multipart step needs on the
-prefix (skip with --preflight off). Then the multipart uploads under the prefix that this tool
-started earlier and left behind (an interrupted run) are aborted, where the owner-or-initiator
-rules let the caller abort them; the others are reported. Files recorded in the manifest with
+prefix (skip with --preflight off). Multipart uploads of large files that an interrupted run
+left are continued from their resume state (in the local cache): parts already stored are not
+sent again. Other multipart uploads under the prefix that this tool started and left behind are
+aborted, where the owner-or-initiator rules let the caller abort them; the others are reported. Files recorded in the manifest with
 the same size and modification time are skipped without being read; new and changed files are
 uploaded, concurrently: at most --concurrency requests are in flight across files and parts,
 and files are read in place (no part buffers), so memory stays bounded. Files at or above
