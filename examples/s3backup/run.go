@@ -524,10 +524,11 @@ func (b *backupRun) putSmall(ctx context.Context, j uploadJob) (*manifestEntry, 
 	}
 	b.applyObjectSettings(&in.ServerSideEncryption, &in.SSEKMSKeyId, &in.StorageClass)
 	out, err := b.client.PutObject(ctx, in)
-	counted.settle(n)
 	if err != nil {
+		counted.settle(0)
 		return nil, err
 	}
+	counted.settle(n)
 	b.sum.addBytes(n)
 	after, err := f.Stat()
 	if err != nil {
@@ -595,7 +596,6 @@ func (c *countingReadSeeker) settle(n int64) {
 func (b *backupRun) deleteAll(ctx context.Context, rels []string) {
 	var g errgroup.Group
 	g.SetLimit(b.o.concurrency)
-	var mu sync.Mutex
 	for _, rel := range rels {
 		g.Go(func() error {
 			key := b.o.dest.key(rel)
@@ -607,9 +607,9 @@ func (b *backupRun) deleteAll(ctx context.Context, rels []string) {
 				return nil
 			}
 			b.store.remove(rel)
-			mu.Lock()
+			b.sum.mu.Lock()
 			b.sum.Deleted = append(b.sum.Deleted, rel)
-			mu.Unlock()
+			b.sum.mu.Unlock()
 			return nil
 		})
 	}
