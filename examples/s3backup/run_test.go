@@ -24,10 +24,18 @@ import (
 // "denied" answer PUT with 403 AccessDenied. It records every request. Multipart uploads
 // are covered by the integration tests against a real server.
 type fakeS3 struct {
+	uploads []fakeUpload // listed by ListMultipartUploads until aborted
+	aborted []string     // upload IDs aborted
 	mu      sync.Mutex
 	objects map[string][]byte      // "bucket/key" -> data
 	headers map[string]http.Header // "bucket/key" -> headers of the last PUT
 	calls   []string               // "METHOD /bucket/key"
+}
+
+// fakeUpload is a multipart upload the fake lists.
+type fakeUpload struct {
+	key, id, initiator string
+	initiated          time.Time
 }
 
 func newFakeS3(t *testing.T) (*fakeS3, string) {
@@ -49,8 +57,38 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls = append(f.calls, r.Method+" /"+path)
 	f.mu.Unlock()
 	if _, ok := r.URL.Query()["uploads"]; ok && r.Method == http.MethodGet {
+		prefix := r.URL.Query().Get("prefix")
 		w.Header().Set("Content-Type", "application/xml")
-		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`)
+		var b strings.Builder
+		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated>`)
+		f.mu.Lock()
+		for _, u := range f.uploads {
+			if !strings.HasPrefix(u.key, prefix) {
+				continue
+			}
+			fmt.Fprintf(&b, "<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s</Initiated>", u.key, u.id, u.initiated.UTC().Format(time.RFC3339))
+			if u.initiator != "" {
+				fmt.Fprintf(&b, "<Initiator><ID>%s</ID></Initiator>", u.initiator)
+			}
+			b.WriteString("</Upload>")
+		}
+		f.mu.Unlock()
+		b.WriteString("</ListMultipartUploadsResult>")
+		fmt.Fprint(w, b.String())
+		return
+	}
+	if id := r.URL.Query().Get("uploadId"); id != "" && r.Method == http.MethodDelete {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i, u := range f.uploads {
+			if u.id == id {
+				f.uploads = append(f.uploads[:i], f.uploads[i+1:]...)
+				f.aborted = append(f.aborted, id)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		s3Error(w, http.StatusNotFound, "NoSuchUpload")
 		return
 	}
 	switch r.Method {
@@ -340,5 +378,69 @@ func TestDestinationKeysAreEscapedByTheSDK(t *testing.T) {
 	if !found {
 		u, _ := url.Parse(endpoint)
 		t.Fatalf("key %q not stored at %s: %q", want, u.Host, fake.keys("bkt/p/"))
+	}
+}
+
+// TestCleanupStaleUploads checks which multipart uploads under the prefix a run aborts at
+// start: its own (journaled, initiated by the caller, or, when the server names no
+// initiator, of a key the tool writes), and not those of other initiators, of keys it does
+// not write, or started after the run began. The ones left are reported.
+func TestCleanupStaleUploads(t *testing.T) {
+	setFakeCredentials(t)
+	fake, endpoint := newFakeS3(t)
+	src := t.TempDir()
+	writeFile(t, src, "mine.txt", "m")
+	writeFile(t, src, "also-mine.txt", "a")
+	cache := t.TempDir()
+	caller := "arn:aws:iam::111122223333:user/backup"
+	past := time.Now().Add(-time.Hour)
+	fake.uploads = []fakeUpload{
+		{key: "p/mine.txt", id: "u-managed", initiated: past},                                                     // no initiator, a file of DIR
+		{key: "p/.s3backup/manifest.json", id: "u-manifest", initiated: past},                                     // the manifest's key
+		{key: "p/other.txt", id: "u-unknown", initiated: past},                                                    // no initiator, not ours
+		{key: "p/also-mine.txt", id: "u-someone", initiator: "arn:aws:iam::111122223333:user/x", initiated: past}, // another initiator
+		{key: "p/zzz.txt", id: "u-caller", initiator: caller, initiated: past},                                    // the caller's
+		{key: "p/journaled.txt", id: "u-journal", initiated: past},                                                // in the journal
+		{key: "p/mine.txt", id: "u-new", initiated: time.Now().Add(time.Hour)},                                    // started after the run
+		{key: "q/mine.txt", id: "u-elsewhere", initiated: past},                                                   // another prefix
+	}
+	// Journal "u-journal" as if an earlier run had started it.
+	d, _ := parseDestination("s3://bkt/p")
+	a := &app{g: globalFlags{endpointURL: endpoint, cacheDir: cache}}
+	dir, err := a.cacheDir(d.Bucket, d.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := openJournal(filepath.Join(dir, "uploads.journal"))
+	if err := j.add("u-journal", "p/journaled.txt"); err != nil {
+		t.Fatal(err)
+	}
+	s, code, stderr := runTool(t, "run", src, "s3://bkt/p", "--endpoint-url", endpoint, "--cache-dir", cache, "--preflight", "off", "--caller", caller)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var aborted, left []string
+	for _, u := range s.AbortedUploads {
+		aborted = append(aborted, u.UploadID)
+	}
+	for _, u := range s.NotAbortedUploads {
+		left = append(left, u.UploadID+": "+u.Reason)
+	}
+	sort.Strings(aborted)
+	sort.Strings(left)
+	if strings.Join(aborted, ",") != "u-caller,u-journal,u-managed,u-manifest" {
+		t.Errorf("aborted %q", aborted)
+	}
+	if len(left) != 2 || !strings.HasPrefix(left[0], "u-someone: not started by this tool (initiator arn:aws:iam::111122223333:user/x)") ||
+		!strings.HasPrefix(left[1], "u-unknown: not started by this tool") {
+		t.Errorf("left %q", left)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.uploads) != 4 { // u-unknown, u-someone, u-new, u-elsewhere
+		t.Errorf("%d uploads remain on the server, want 4", len(fake.uploads))
+	}
+	if j2, _ := openJournal(filepath.Join(dir, "uploads.journal")); j2.has("u-journal") {
+		t.Error("an aborted upload stayed in the journal")
 	}
 }
