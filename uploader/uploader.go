@@ -36,6 +36,24 @@
 // ranges in parallel, with the same retries, abort and events. The client
 // must also implement CopyAPI, as *s3.Client does.
 //
+// # Checksums
+//
+// Every part is read once: its checksum is computed from the bytes as the
+// HTTP transport reads them. Over TLS the SDK sends the same checksum as a
+// trailer (aws-chunked); over plain HTTP the checksum header and the
+// payload's SHA-256 signature are computed in one pass from a second reader
+// of the part (a file section or the part's buffer), since the SDK cannot
+// sign an unseekable body there. Content-MD5 is never sent. After Complete,
+// the object's checksum (FULL_OBJECT: the CRC of the whole object, combined
+// locally from the parts' CRCs; COMPOSITE: the checksum of the part
+// checksums, "-N") is compared with the server's answer.
+//
+// # Limits
+//
+// A CreateMultipartUpload whose answer is lost and then retried can leave
+// an empty upload (no parts) on the server; a lifecycle rule with
+// AbortIncompleteMultipartUpload removes such uploads.
+//
 // # Errors
 //
 // Upload returns an *UploadError (use errors.As) saying which operation
