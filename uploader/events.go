@@ -81,7 +81,8 @@ type Completed struct {
 	Output *UploadOutput
 }
 
-// Failed is sent when the upload fails, after any abort.
+// Failed is sent when the upload fails, after any abort. Input or options
+// rejected before the upload starts (OpValidate) send no events.
 type Failed struct {
 	Err *UploadError
 }
