@@ -730,7 +730,9 @@ func (up *upload) fail(op string, part int32, cause error) *UploadError {
 	if up.uploadID != "" && !up.completed && !up.o.LeavePartsOnError {
 		e.Aborted, e.AbortErr = up.abort()
 	}
-	_ = up.em.emit(Failed{Err: e})
+	if op != OpValidate {
+		_ = up.em.emit(Failed{Err: e})
+	}
 	return e
 }
 
