@@ -53,7 +53,7 @@ func (a *app) cpCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cf.partSize, "part-size", "", "part size of a multipart copy, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&cf.concurrency, "concurrency", 0, fmt.Sprintf("parts copied at once (default %d)", uploader.DefaultConcurrency))
+	fs.IntVar(&cf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts copied at once, at least 1")
 	fs.StringVar(&cf.copyThreshold, "copy-threshold", "", "largest object copied with a single CopyObject (default 64MiB; at most 5GiB)")
 	fs.StringVar(&cf.preflightMode, "preflight", "warn", "permission check before the copy: off, warn or enforce")
 	fs.BoolVar(&cf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
@@ -140,11 +140,15 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		if threshold, err = parseSize(cf.copyThreshold); err != nil {
 			return usageErrorf("--copy-threshold: %v", err)
 		}
+		if threshold < 1 {
+			// The uploader reads 0 as "the default"; a threshold given must be one.
+			return usageErrorf("--copy-threshold %s: must be at least 1 byte (objects up to it are copied with one CopyObject)", cf.copyThreshold)
+		}
 		if threshold > 5<<30 {
 			return usageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
 		}
 	}
-	if cf.concurrency < 0 {
+	if cf.concurrency < 1 {
 		return usageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
 	}
 	switch cf.preflightMode {

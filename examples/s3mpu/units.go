@@ -55,6 +55,10 @@ func parseSize(s string) (int64, error) {
 	if v >= math.MaxInt64 {
 		return 0, fmt.Errorf("size %q is too large", s)
 	}
+	if v > 0 && v < 1 {
+		// A fraction of a byte must not round to 0, which flags read as "unlimited" or "default".
+		return 0, fmt.Errorf("size %q is less than one byte", s)
+	}
 	return int64(v), nil
 }
 

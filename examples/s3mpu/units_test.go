@@ -32,6 +32,9 @@ func TestParseSize(t *testing.T) {
 		{in: "16XB", wantErr: true},
 		{in: "9999999999TiB", wantErr: true},
 		{in: "NaN", wantErr: true},
+		{in: "0.5", wantErr: true}, // must not round to 0 (read as "default" or "unlimited")
+		{in: "0.0001KiB", wantErr: true},
+		{in: "0.0", want: 0},
 	}
 	for _, tt := range tests {
 		got, err := parseSize(tt.in)
@@ -54,8 +57,10 @@ func TestParseRate(t *testing.T) {
 			t.Errorf("parseRate(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	if _, err := parseRate("fast"); err == nil {
-		t.Error("parseRate(fast): no error")
+	for _, in := range []string{"fast", "0.5/s", "-1MiB/s"} {
+		if _, err := parseRate(in); err == nil {
+			t.Errorf("parseRate(%q): no error", in)
+		}
 	}
 }
 

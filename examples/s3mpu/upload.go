@@ -63,8 +63,8 @@ func (a *app) uploadCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", uploader.DefaultConcurrency))
-	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s (default unlimited)")
+	fs.IntVar(&uf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts uploaded at once, at least 1")
+	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	fs.StringVar(&uf.preflightMode, "preflight", "warn", "permission check before the upload: off, warn or enforce")
 	fs.BoolVar(&uf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
 	fs.StringVar(&uf.state, "state", "", "keep the upload's progress in FILE: after a failure, Ctrl-C or a crash the same command resumes it, sending only the missing parts")
@@ -118,7 +118,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 			return usageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
 		}
 	}
-	if uf.concurrency < 0 {
+	if uf.concurrency < 1 {
 		return usageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
 	}
 	if uf.rateLimit != "" {
