@@ -84,6 +84,9 @@ type permissions struct {
 	// endpointURL tells the transport (aws:SecureTransport); "" is AWS over HTTPS.
 	endpointURL string
 
+	// evalErr is set when the prefix check could not be evaluated in enforce mode.
+	evalErr error
+
 	mu        sync.Mutex
 	explained int
 }
@@ -170,7 +173,8 @@ func (p *permissions) plan(key string, size int64) *preflight.Plan {
 // checkPrefix runs the one preflight of the run, for key (the manifest's key, which every
 // run writes) and a multipart-sized upload. It reports whether the run must stop: with
 // --preflight enforce, when a step an upload needs (Initiate, UploadPart, Complete, or Abort
-// so a failure can be cleaned up) is denied, or when preflight could not evaluate.
+// so a failure can be cleaned up) is denied. When preflight could not evaluate, in enforce
+// mode, p.evalErr says why and the run stops too (exit 1, not 3: nothing was found denied).
 func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (*preflightSummary, bool, string) {
 	ps := &preflightSummary{Mode: p.o.preflight.mode, Profile: p.o.preflight.parsedProfile.String()}
 	if p.checker == nil {
@@ -182,7 +186,10 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	rep, err := p.checker.Check(ctx, p.plan(key, size))
 	if err != nil {
 		ps.Problems = append(ps.Problems, "could not evaluate: "+err.Error())
-		return ps, p.o.preflight.mode == "enforce", ""
+		if p.o.preflight.mode == "enforce" && ctx.Err() == nil {
+			p.evalErr = fmt.Errorf("preflight could not evaluate the permissions: %v (--preflight warn or off goes on without it)", err)
+		}
+		return ps, false, ""
 	}
 	p.report = rep
 	ps.OK = rep.OK()

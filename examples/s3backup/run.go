@@ -322,6 +322,9 @@ func (b *backupRun) do(ctx context.Context) error {
 	}
 	ps, blocked, reportText := b.perm.checkPrefix(ctx, o.dest.manifestKey(), o.threshold)
 	sum.Preflight = ps
+	if b.perm.evalErr != nil {
+		return b.perm.evalErr
+	}
 	if blocked {
 		if reportText != "" && !a.g.json {
 			fmt.Fprint(a.stderr, reportText)
