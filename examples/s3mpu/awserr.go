@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -41,4 +44,81 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return httpStatus(err) == 404
+}
+
+// errorMessage returns err's message for the user. When the SDK could not read a failed
+// response's body (the server cut it short, e.g. while refusing a large PUT), the SDK's text
+// reads "deserialization failed, failed to copy error response body"; the HTTP status that
+// says what happened is in the error tree, so that part is replaced by the status and, when
+// known, the error code.
+func errorMessage(err error) string {
+	msg := err.Error()
+	walkErrors(err, func(e error) {
+		// *awshttp.ResponseError, *smithyhttp.ResponseError, and the S3 client's own
+		// response error that embeds them.
+		re, ok := e.(interface {
+			HTTPStatusCode() int
+			Unwrap() error
+		})
+		if !ok {
+			return
+		}
+		var de *smithy.DeserializationError
+		if !errors.As(re.Unwrap(), &de) {
+			return
+		}
+		status := re.HTTPStatusCode()
+		if status < 300 {
+			return
+		}
+		old := e.Error()
+		desc := describeStatus(status, apiCode(re.Unwrap()), de.Err)
+		if strings.Contains(msg, old) {
+			msg = strings.Replace(msg, old, desc, 1)
+		} else {
+			msg += " (" + desc + ")"
+		}
+	})
+	return msg
+}
+
+// describeStatus names a failed response: "HTTP 403 Forbidden (access denied)".
+func describeStatus(status int, code string, readErr error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d", status)
+	if t := http.StatusText(status); t != "" {
+		b.WriteString(" " + t)
+	}
+	switch {
+	case code != "":
+		b.WriteString(" (" + code + ")")
+	case status == http.StatusForbidden:
+		b.WriteString(" (access denied)")
+	case status == http.StatusNotFound:
+		b.WriteString(" (not found)")
+	}
+	b.WriteString("; the server's error response could not be read")
+	if readErr != nil {
+		fmt.Fprintf(&b, " (%v)", readErr)
+	}
+	return b.String()
+}
+
+// walkErrors calls f for err and every error it wraps, through Unwrap() error and
+// Unwrap() []error (errors.Join).
+func walkErrors(err error, f func(error)) {
+	for depth := 0; err != nil && depth < 100; depth++ {
+		f(err)
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walkErrors(e, f)
+			}
+			return
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return
+		}
+	}
 }

@@ -220,7 +220,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		case err != nil && cf.preflightMode == "enforce":
 			return err
 		case err != nil:
-			a.info("warning: %v; copying anyway (--preflight warn)", err)
+			a.info("warning: %s; copying anyway (--preflight warn)", errorMessage(err))
 		default:
 			if blocked := blockingSteps(rep, cf.leavePartsOnError); len(blocked) > 0 {
 				if cf.preflightMode == "enforce" {

@@ -15,12 +15,17 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
+	// Libraries that log through the standard logger (net/http's transport does, on a
+	// protocol oddity) must not write to stderr: what the user sees comes from the CLI.
+	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

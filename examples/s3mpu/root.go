@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -98,7 +99,7 @@ func run(ctx context.Context, stop func(), args []string, stdin io.Reader, stdou
 
 // printError writes err to stderr: one line "s3mpu: error: ..." or, with --json, a JSON object.
 func (a *app) printError(err error, code int) {
-	msg := err.Error()
+	msg := errorMessage(err)
 	if a.g.json {
 		b, _ := json.Marshal(map[string]any{"error": msg, "exit_code": code})
 		fmt.Fprintln(a.stderr, string(b))
@@ -241,7 +242,9 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 		tr.MaxIdleConns = 256
 		tr.MaxIdleConnsPerHost = 128
 	})
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	// The SDK's own logger writes to the process's stderr (e.g. "SDK ... WARN failed to
+	// discard remaining HTTP response body"); everything the user sees comes from the CLI.
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient), config.WithLogger(logging.Nop{}), config.WithClientLogMode(0)}
 	if a.g.region != "" {
 		opts = append(opts, config.WithRegion(a.g.region))
 	}
@@ -259,6 +262,7 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, usageErrorf("loading AWS configuration: %v", err)
 	}
+	cfg.Logger = logging.Nop{}
 	if cfg.Region == "" {
 		if a.g.endpointURL == "" && cfg.BaseEndpoint == nil {
 			return aws.Config{}, usageErrorf("no AWS region: use --region or set AWS_REGION")

@@ -233,7 +233,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		case err != nil && uf.preflightMode == "enforce":
 			return err
 		case err != nil:
-			a.info("warning: %v; uploading anyway (--preflight warn)", err)
+			a.info("warning: %s; uploading anyway (--preflight warn)", errorMessage(err))
 		default:
 			if blocked := blockingSteps(rep, uf.leavePartsOnError); len(blocked) > 0 {
 				if uf.preflightMode == "enforce" {
