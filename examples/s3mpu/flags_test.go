@@ -158,6 +158,44 @@ func TestReportExitAndBlocking(t *testing.T) {
 	if got := exitCode(reportExit(kms)); got != exitDenied {
 		t.Fatalf("KMS denied: exit %d", got)
 	}
+	// The seed row counts only when it is not advisory.
+	seed := func(advisory bool, d preflight.Decision) *preflight.KMSRow {
+		return &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: advisory, Decision: d}
+	}
+	advisory := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(true, preflight.ImplicitDeny)}
+	if err := reportExit(advisory); err != nil {
+		t.Fatalf("advisory seed denied: %v, want exit 0", err)
+	}
+	advisoryUnknown := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}}, KMSSeed: seed(true, preflight.ImplicitDeny)}
+	if got := exitCode(reportExit(advisoryUnknown)); got != exitFailure {
+		t.Fatalf("advisory seed denied, a step unknown: exit %d, want %d", got, exitFailure)
+	}
+	required := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(false, preflight.ImplicitDeny)}
+	if got := exitCode(reportExit(required)); got != exitDenied {
+		t.Fatalf("required seed denied: exit %d, want %d", got, exitDenied)
+	}
+}
+
+func TestPrintReportVerdict(t *testing.T) {
+	allowed := preflight.StepResult{Decision: preflight.Allowed}
+	for _, tt := range []struct {
+		rep  *preflight.Report
+		want string
+	}{
+		{&preflight.Report{Steps: []preflight.StepResult{allowed}}, "result: every checked step is allowed"},
+		{&preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Step: 1, Decision: preflight.ImplicitDeny}}}, "result: 1 KMS row(s) denied"},
+		{&preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.ExplicitDeny}}, KMSSeed: &preflight.KMSRow{Seed: true, Decision: preflight.ImplicitDeny}}, "result: 1 step(s) denied, 1 KMS row(s) denied"},
+		{&preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}}, KMSSeed: &preflight.KMSRow{Seed: true, Advisory: true, Decision: preflight.ImplicitDeny}}, "result: some verdicts are unknown"},
+	} {
+		var b strings.Builder
+		a := &app{}
+		if err := a.printReport(&b, tt.rep); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want+"\n") {
+			t.Errorf("report ends %q, want %q", b.String()[strings.LastIndex(b.String(), "result:"):], tt.want)
+		}
+	}
 }
 
 func TestReportJSONShape(t *testing.T) {
@@ -186,6 +224,39 @@ func TestReportJSONShape(t *testing.T) {
 	if step["decision"] != "explicitDeny" || step["evaluator"] != "local" {
 		t.Errorf("step %v", step)
 	}
+	if got["kms_seed"] != nil {
+		t.Errorf("kms_seed = %v without a seed row, want null", got["kms_seed"])
+	}
+	if _, ok := got["kms_seed"]; !ok {
+		t.Errorf("no kms_seed key in %s", b)
+	}
+
+	// KMS rows carry their label; the seed row is "kms_seed", with no step.
+	withKMS := *rep
+	withKMS.KMS = []preflight.KMSRow{{Step: preflight.StepUploadPart, Label: "UploadPart", Actions: []string{"kms:GenerateDataKey"}, Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"},
+		Decision: preflight.Allowed, Evaluator: preflight.EvaluatorNone}}
+	withKMS.KMSSeed = &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: true, Actions: []string{"kms:Encrypt", "kms:ReEncrypt*"},
+		Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"}, Decision: preflight.ImplicitDeny, Evaluator: preflight.EvaluatorLocal, Reasons: []string{"not allowed"},
+		Remedy: &preflight.Remedy{Summary: "add kms:Encrypt"}}
+	b, _ = json.Marshal(reportJSON(&withKMS))
+	var kj struct {
+		KMS     []map[string]any `json:"kms"`
+		KMSSeed map[string]any   `json:"kms_seed"`
+	}
+	if err := json.Unmarshal(b, &kj); err != nil {
+		t.Fatal(err)
+	}
+	if len(kj.KMS) != 1 || kj.KMS[0]["label"] != "UploadPart" || kj.KMS[0]["step"] != "UploadPart" || kj.KMS[0]["evaluator"] != "none" || kj.KMS[0]["advisory"] != false {
+		t.Errorf("kms rows %v", kj.KMS)
+	}
+	sd := kj.KMSSeed
+	if sd == nil || sd["label"] != preflight.KMSSeedLabel || sd["advisory"] != true || sd["decision"] != "implicitDeny" || sd["remedy"] == nil {
+		t.Errorf("kms_seed %v", sd)
+	}
+	if _, ok := sd["step"]; ok {
+		t.Errorf("the seed row has a step: %v", sd)
+	}
+
 	// An allowed step still carries "remedy": null.
 	rep.Steps[0].Remedy, rep.Steps[0].Decision = nil, preflight.Allowed
 	b, _ = json.Marshal(reportJSON(rep))

@@ -430,12 +430,30 @@ func reportExit(rep *preflight.Report) error {
 			return silentExit(exitDenied)
 		}
 	}
-	for _, k := range rep.KMS {
-		if k.Decision.Denied() {
-			return silentExit(exitDenied)
-		}
+	if steps, kms := deniedCount(rep); steps+kms > 0 {
+		return silentExit(exitDenied)
 	}
 	return silentExit(exitFailure)
+}
+
+// deniedCount counts the denied steps and the denied KMS rows, the seed row among them when
+// it is not advisory. An advisory seed row (the permission table's full KMS list, more than S3
+// uses) never changes the exit status.
+func deniedCount(rep *preflight.Report) (steps, kms int) {
+	for _, s := range rep.Steps {
+		if s.Decision.Denied() {
+			steps++
+		}
+	}
+	for _, k := range rep.KMS {
+		if k.Decision.Denied() {
+			kms++
+		}
+	}
+	if k := rep.KMSSeed; k != nil && !k.Advisory && k.Decision.Denied() {
+		kms++
+	}
+	return steps, kms
 }
 
 // printReport renders the report as text, or with --json as the documented JSON shape.
@@ -451,14 +469,16 @@ func (a *app) printReport(w io.Writer, rep *preflight.Report) error {
 	}
 	verdict := "every checked step is allowed"
 	if !rep.OK() {
-		n := 0
-		for _, s := range rep.Steps {
-			if s.Decision.Denied() {
-				n++
-			}
+		var parts []string
+		steps, kms := deniedCount(rep)
+		if steps > 0 {
+			parts = append(parts, fmt.Sprintf("%d step(s) denied", steps))
 		}
-		verdict = fmt.Sprintf("%d step(s) denied", n)
-		if n == 0 {
+		if kms > 0 {
+			parts = append(parts, fmt.Sprintf("%d KMS row(s) denied", kms))
+		}
+		verdict = strings.Join(parts, ", ")
+		if verdict == "" {
 			verdict = "some verdicts are unknown"
 		}
 	}
@@ -482,9 +502,12 @@ type stepJSON struct {
 	Statements     []preflight.StatementRef `json:"statements"`
 }
 
-// kmsJSON is one KMS row of `preflight --json`.
+// kmsJSON is one KMS row of `preflight --json`: a step's row in "kms", or the seed row
+// (the S3 permission table's full KMS list for the upload as a whole) in "kms_seed".
 type kmsJSON struct {
-	Step      string            `json:"step"`
+	Step      string            `json:"step,omitempty"` // "" for the seed row
+	Label     string            `json:"label"`
+	Advisory  bool              `json:"advisory"` // true: does not count for "ok" or the exit status
 	Actions   []string          `json:"actions"`
 	Resources []string          `json:"resources"`
 	Decision  string            `json:"decision"`
@@ -502,6 +525,7 @@ type preflightJSON struct {
 	OK       bool            `json:"ok"`
 	Steps    []stepJSON      `json:"steps"`
 	KMS      []kmsJSON       `json:"kms"`
+	KMSSeed  *kmsJSON        `json:"kms_seed"`
 	Gaps     []preflight.Gap `json:"gaps"`
 	Notes    []string        `json:"notes"`
 	APICalls map[string]int  `json:"api_calls"`
@@ -526,8 +550,23 @@ func reportJSON(rep *preflight.Report) preflightJSON {
 		out.Steps = append(out.Steps, sj)
 	}
 	for _, k := range rep.KMS {
-		out.KMS = append(out.KMS, kmsJSON{Step: k.Step.String(), Actions: nonNil(k.Actions), Resources: nonNil(k.Resources),
-			Decision: k.Decision.String(), Evaluator: string(k.Evaluator), Reasons: nonNil(k.Reasons), Remedy: k.Remedy})
+		out.KMS = append(out.KMS, kmsRowJSON(k))
+	}
+	if rep.KMSSeed != nil {
+		seed := kmsRowJSON(*rep.KMSSeed)
+		out.KMSSeed = &seed
 	}
 	return out
+}
+
+func kmsRowJSON(k preflight.KMSRow) kmsJSON {
+	kj := kmsJSON{Label: k.Label, Advisory: k.Advisory, Actions: nonNil(k.Actions), Resources: nonNil(k.Resources),
+		Decision: k.Decision.String(), Evaluator: string(k.Evaluator), Reasons: nonNil(k.Reasons), Remedy: k.Remedy}
+	if !k.Seed {
+		kj.Step = k.Step.String()
+	}
+	if kj.Label == "" {
+		kj.Label = kj.Step
+	}
+	return kj
 }
