@@ -980,3 +980,47 @@ func TestInputPrintsNoSecret(t *testing.T) {
 	var nilIn *UploadInput
 	_ = fmt.Sprint(nilIn) // must not panic
 }
+
+func TestBodySumAfterSeeks(t *testing.T) {
+	cs, _ := checksumFor("CRC32C", "")
+	up := &upload{em: &emitter{}, cs: cs}
+	data := []byte("0123456789")
+	rec := &partRecord{Size: int64(len(data))}
+	b := up.newBody(context.Background(), rec, bytesOpener(data))
+	// Read out of order: the running hash is abandoned and the sum comes
+	// from a fresh reader.
+	if _, err := b.Seek(4, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(b); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := b.sum()
+	if err != nil || sum.String() != s3fake.Checksum("CRC32C", data) {
+		t.Fatalf("sum %v, %v", sum, err)
+	}
+	// Rewound to the start and read in full: the running hash is used.
+	b2 := up.newBody(context.Background(), rec, bytesOpener(data))
+	_, _ = io.CopyN(io.Discard, b2, 3)
+	if _, err := b2.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(b2)
+	if sum, err := b2.sum(); err != nil || sum.String() != s3fake.Checksum("CRC32C", data) {
+		t.Fatalf("sum after rewind %v, %v", sum, err)
+	}
+	// A body shorter than its part reports ErrSourceChanged.
+	short := up.newBody(context.Background(), &partRecord{Size: 20}, bytesOpener(data))
+	if _, err := io.ReadAll(short); !errors.Is(err, ErrSourceChanged) {
+		t.Fatalf("short body: %v", err)
+	}
+}
+
+func TestRealTimer(t *testing.T) {
+	tm := realClock{}.NewTimer()
+	tm.Start(0)
+	<-tm.C()
+	tm.Start(0)
+	<-tm.C()
+	tm.Stop()
+}
