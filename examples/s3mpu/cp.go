@@ -69,6 +69,7 @@ func (a *app) cpCmd() *cobra.Command {
 	_ = fs.MarkHidden("size")        // the plan's size comes from the source
 	_ = fs.MarkHidden("copy-source") // the first argument is the source
 	chk.register(fs)
+	chk.registerCopy(fs)
 	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
 		return a.runCopy(cmd.Context(), args[0], args[1], &cf, &of, &chk)
 	})
@@ -122,6 +123,9 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	}
 	prof, err := chk.validate()
 	if err != nil {
+		return err
+	}
+	if err := chk.validateKMS(of, true); err != nil {
 		return err
 	}
 	if !cf.replaceMetadata && (of.contentType != "" || len(of.metadata) > 0) {
@@ -204,6 +208,9 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if cf.preflightMode != "off" {
 		if _, err := chk.sources(); err != nil {
 			return err
+		}
+		if _, _, err := chk.keyPolicies(); err != nil {
+			return err // a policy file the user named must be readable, whatever the mode
 		}
 		of.copySource = src.String()
 		plan, err := of.plan(dst, -1, chk)

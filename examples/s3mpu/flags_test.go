@@ -72,6 +72,15 @@ func TestObjectFlagsPlan(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Errorf("plan does not validate: %v", err)
 	}
+	// --checksum-algorithm reaches the plan (it changes the KMS permissions Complete needs);
+	// without it the plan says "the default", which sends a checksum.
+	if p.ChecksumAlgorithm != "" || !p.Checksums() {
+		t.Errorf("no --checksum-algorithm: plan checksum %q", p.ChecksumAlgorithm)
+	}
+	f.checksumAlgo = "crc64nvme"
+	if p, err = f.plan(s3URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf); err != nil || p.ChecksumAlgorithm != "CRC64NVME" || p.Validate() != nil {
+		t.Errorf("--checksum-algorithm crc64nvme: plan checksum %q, %v", p.ChecksumAlgorithm, err)
+	}
 	if _, err := (&objectFlags{copySource: "s3://bucket-only"}).plan(s3URL{Bucket: "b", Key: "k"}, -1, nil); exitCode(err) != exitUsage {
 		t.Errorf("bad copy source: %v", err)
 	}

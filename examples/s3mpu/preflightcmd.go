@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
@@ -27,6 +28,8 @@ type checkFlags struct {
 	identityPolicies []string
 	bucketPolicy     string
 	keyPolicy        string
+	sourceKeyPolicy  string // only with a copy source (registerCopy)
+	kmsRequireSeed   bool
 	objectOwnership  string
 	aclGrants        []string
 	serverProfile    string
@@ -46,6 +49,12 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws, or nodefaults for servers without S3's owner-or-initiator defaults (such as versitygw)")
 	fs.StringVar(&f.sourceIP, "source-ip", "", "the client's IP address as the server sees it (aws:SourceIp)")
 	stringArrayFlag(fs, &f.context, "context", "extra request context KEY=VALUE for conditions; repeatable")
+	fs.BoolVar(&f.kmsRequireSeed, "kms-require-seed-actions", false, "with --sse aws:kms: require the S3 permission table's full KMS list (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey) at Initiate, instead of showing it as advisory")
+}
+
+// registerCopy adds the check flags that only a copy has.
+func (f *checkFlags) registerCopy(fs *pflag.FlagSet) {
+	fs.StringVar(&f.sourceKeyPolicy, "source-key-policy", "", "KMS key policy file of the copy source's key, instead of kms:GetKeyPolicy (which cannot read another account's key)")
 }
 
 // objectFlags describe what the upload sends. Shared by `preflight` and `upload`.
@@ -142,7 +151,8 @@ func (f *objectFlags) kmsContextHeader() string {
 
 // plan builds the preflight plan for bucket/key.
 func (f *objectFlags) plan(u s3URL, size int64, cf *checkFlags) (*preflight.Plan, error) {
-	p := &preflight.Plan{Bucket: u.Bucket, Key: u.Key, Size: size, ACL: f.acl, StorageClass: f.storageClass}
+	p := &preflight.Plan{Bucket: u.Bucket, Key: u.Key, Size: size, ACL: f.acl, StorageClass: f.storageClass,
+		ChecksumAlgorithm: strings.ToUpper(f.checksumAlgo)} // "": the uploader's default, which sends a checksum
 	p.SSE = preflight.SSE{Algorithm: f.sseAlgorithm(), KMSKeyID: f.kmsKeyID, BucketKey: f.bucketKey}
 	if m, _ := parseKeyValues("sse-kms-context", f.kmsContext); len(m) > 0 {
 		p.SSE.KMSContext = m
@@ -194,6 +204,37 @@ func (f *checkFlags) validate() (preflight.Profile, error) {
 		return prof, usageErr(err)
 	}
 	return prof, nil
+}
+
+// validateKMS checks the KMS check flags against the object flags; copy says whether the
+// command copies (cp, or preflight with --copy-source).
+func (f *checkFlags) validateKMS(of *objectFlags, copy bool) error {
+	if f.kmsRequireSeed && !strings.HasPrefix(strings.ToLower(of.sse), "aws:kms") {
+		return usageErrorf("--kms-require-seed-actions needs --sse aws:kms")
+	}
+	if f.sourceKeyPolicy != "" && !copy {
+		return usageErrorf("--source-key-policy needs --copy-source")
+	}
+	return nil
+}
+
+// keyPolicies reads the --key-policy and --source-key-policy files; nil for a flag not given.
+func (f *checkFlags) keyPolicies() (key, source []byte, err error) {
+	if f.keyPolicy != "" {
+		d, err := readPolicyFile("--key-policy", f.keyPolicy)
+		if err != nil {
+			return nil, nil, err
+		}
+		key = d.JSON
+	}
+	if f.sourceKeyPolicy != "" {
+		d, err := readPolicyFile("--source-key-policy", f.sourceKeyPolicy)
+		if err != nil {
+			return nil, nil, err
+		}
+		source = d.JSON
+	}
+	return key, source, nil
 }
 
 // sources reads the supplied policy files and bucket settings.
@@ -251,13 +292,9 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 	if err != nil {
 		return nil, err
 	}
-	var keyPolicy []byte
-	if cf.keyPolicy != "" {
-		d, err := readPolicyFile("--key-policy", cf.keyPolicy)
-		if err != nil {
-			return nil, err
-		}
-		keyPolicy = d.JSON
+	keyPolicy, sourceKeyPolicy, err := cf.keyPolicies()
+	if err != nil {
+		return nil, err
 	}
 	if plan.Caller == "" && !a.stsReachable() {
 		return nil, usageErrorf("the caller is unknown: give --caller ARN (or --sts-endpoint-url; a custom --endpoint-url has no STS)")
@@ -313,6 +350,8 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 	opts := func(o *preflight.Options) {
 		o.Profile = prof
 		o.KMSKeyPolicy = keyPolicy
+		o.KMSSourceKeyPolicy = sourceKeyPolicy
+		o.KMSRequireSeedActions = cf.kmsRequireSeed
 		o.KMSIdentity = src.Identity
 		if a.stsReachable() {
 			if st, err := a.stsClient(ctx); err == nil {
@@ -325,6 +364,17 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 			}
 		}
 	}
+	heads := 0
+	if plan.SSE.KMS() && plan.CopySource != nil && plan.CopySource.KMSKeyID == "" {
+		// The copy needs kms:Decrypt on the source's key: find which key that is.
+		heads++
+		if err := sourceKeyFacts(ctx, cli, plan.CopySource); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			a.info("note: the copy source's encryption could not be read (%s); its KMS key is not checked", errorMessage(err))
+		}
+	}
 	rep, err := preflight.New(eval, opts).Check(ctx, plan)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -335,7 +385,36 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		}
 		return nil, fmt.Errorf("preflight could not evaluate: %s", trimPkg(err))
 	}
+	if heads > 0 {
+		if rep.APICalls == nil {
+			rep.APICalls = map[string]int{}
+		}
+		rep.APICalls["s3:HeadObject"] += heads
+	}
 	return rep, nil
+}
+
+// headObjectAPI is the S3 call sourceKeyFacts makes.
+type headObjectAPI interface {
+	HeadObject(ctx context.Context, params *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
+// sourceKeyFacts reads the copy source's SSE-KMS key and Bucket Key setting with HeadObject
+// (which changes nothing); a source not encrypted with KMS leaves cs as it is.
+func sourceKeyFacts(ctx context.Context, api headObjectAPI, cs *preflight.CopySource) error {
+	in := &s3.HeadObjectInput{Bucket: aws.String(cs.Bucket), Key: aws.String(cs.Key)}
+	if cs.VersionID != "" {
+		in.VersionId = aws.String(cs.VersionID)
+	}
+	out, err := api.HeadObject(ctx, in)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(string(out.ServerSideEncryption), "aws:kms") {
+		cs.KMSKeyID = aws.ToString(out.SSEKMSKeyId)
+		cs.BucketKey = aws.ToBool(out.BucketKeyEnabled)
+	}
+	return nil
 }
 
 const preflightLong = `Check, before sending a byte, that every step of a multipart upload is permitted:
@@ -370,6 +449,7 @@ func (a *app) preflightCmd() *cobra.Command {
 	}
 	of.register(cmd.Flags(), false)
 	cf.register(cmd.Flags())
+	cf.registerCopy(cmd.Flags())
 	cmd.Flags().StringSliceVar(&steps, "steps", nil, "steps to check, comma-separated: Initiate, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListUploads (default: all; UploadPartCopy with --copy-source)")
 	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
 		u, err := parseObjectURL(args[0])
@@ -381,6 +461,9 @@ func (a *app) preflightCmd() *cobra.Command {
 		}
 		prof, err := cf.validate()
 		if err != nil {
+			return err
+		}
+		if err := cf.validateKMS(&of, of.copySource != ""); err != nil {
 			return err
 		}
 		size := preflight.SizeUnknown

@@ -109,6 +109,9 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if err != nil {
 		return err
 	}
+	if err := cf.validateKMS(of, false); err != nil {
+		return err
+	}
 	var partSize, rate int64
 	if uf.partSize != "" {
 		if partSize, err = parseSize(uf.partSize); err != nil {
@@ -221,6 +224,9 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if uf.preflightMode != "off" {
 		if _, err := cf.sources(); err != nil {
 			return err // a policy file the user named must be readable, whatever the mode
+		}
+		if _, _, err := cf.keyPolicies(); err != nil {
+			return err // as must the key policy files
 		}
 		plan, err := of.plan(u, size, cf)
 		if err != nil {
