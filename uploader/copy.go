@@ -62,7 +62,8 @@ type CopyInput struct {
 	// SourceBucket, SourceKey and SourceVersionID name the object to copy
 	// (bucket and key required; "" version means the current one).
 	SourceBucket, SourceKey, SourceVersionID string
-	// Bucket and Key name the destination (required).
+	// Bucket and Key name the destination (required). Both buckets are
+	// checked before any request by the rules of UploadInput.Bucket.
 	Bucket, Key string
 
 	// ReplaceMetadata makes the destination's user metadata and HTTP
@@ -143,9 +144,10 @@ type CopyOutput struct {
 
 func (in *CopyInput) validate() error {
 	for _, k := range []struct{ what, bucket, key string }{{"source", in.SourceBucket, in.SourceKey}, {"destination", in.Bucket, in.Key}} {
+		if err := checkBucket(k.what, k.bucket); err != nil {
+			return err
+		}
 		switch {
-		case k.bucket == "":
-			return invalidf("empty %s bucket name", k.what)
 		case k.key == "":
 			return invalidf("empty %s key", k.what)
 		case len(k.key) > mpu.MaxKeyLength:

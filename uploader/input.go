@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,7 +22,20 @@ const SizeUnknown int64 = -1
 
 // UploadInput describes the object to upload.
 type UploadInput struct {
-	// Bucket and Key name the object (required; a key is at most 1024 bytes).
+	// Bucket and Key name the object (required; a key is at most 1024
+	// bytes of valid UTF-8).
+	//
+	// Bucket is a bucket name or an S3 access point or Outposts ARN. It is
+	// checked before any request, and only for what can never name a
+	// bucket: a name is rejected (ErrInvalidInput) when it is empty, longer
+	// than 255 bytes (the limit of the oldest us-east-1 buckets), not valid
+	// UTF-8, or holds a '/', white space or a control character; an ARN
+	// ("arn:partition:service:region:account:resource") when it lacks a
+	// partition, service or resource, or holds white space or a control
+	// character. Today's naming rules for new buckets (3 to 63 lowercase
+	// letters, digits, '.' and '-', ...) are not enforced, because buckets
+	// made under the older rules (uppercase letters, '_') still exist and
+	// S3-compatible servers differ; the server answers for those.
 	Bucket, Key string
 	// Body is the data (required). An io.ReaderAt whose size is known (a
 	// regular *os.File, *bytes.Reader, *strings.Reader, *io.SectionReader)
@@ -113,9 +128,10 @@ type Part struct {
 
 // validate checks the input before any request.
 func (in *UploadInput) validate() error {
+	if err := checkBucket("", in.Bucket); err != nil {
+		return err
+	}
 	switch {
-	case in.Bucket == "":
-		return invalidf("empty bucket name")
 	case in.Key == "":
 		return invalidf("empty key")
 	case len(in.Key) > mpu.MaxKeyLength:
@@ -134,6 +150,49 @@ func (in *UploadInput) validate() error {
 	}
 	if in.SSECustomerKey != "" && in.ServerSideEncryption != "" {
 		return invalidf("SSE-C cannot be combined with ServerSideEncryption %q", in.ServerSideEncryption)
+	}
+	return nil
+}
+
+// maxBucketLength is the longest bucket name S3 ever allowed: buckets
+// made in us-east-1 before March 2018 could have up to 255 characters
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+const maxBucketLength = 255
+
+// checkBucket rejects a bucket value that can never name a bucket (see
+// UploadInput.Bucket); what ("", "source", "destination") qualifies the
+// message. It is deliberately lenient: legacy names with uppercase letters
+// or '_', S3-compatible servers' names and access point ARNs pass.
+func checkBucket(what, bucket string) error {
+	name := "bucket name"
+	if what != "" {
+		name = what + " bucket name"
+	}
+	if bucket == "" {
+		return invalidf("empty %s", name)
+	}
+	if !utf8.ValidString(bucket) {
+		return invalidf("%s is not valid UTF-8", name)
+	}
+	for _, r := range bucket {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return invalidf("%s %q holds white space or a control character", name, bucket)
+		}
+	}
+	if strings.HasPrefix(bucket, "arn:") {
+		// arn:partition:service:region:account:resource; the resource of an
+		// access point or Outposts ARN holds '/' and ':'.
+		f := strings.SplitN(bucket, ":", 6)
+		if len(f) < 6 || f[1] == "" || f[2] == "" || f[5] == "" {
+			return invalidf("%s %q starts with \"arn:\" but is not an ARN (arn:partition:service:region:account:resource)", name, bucket)
+		}
+		return nil
+	}
+	if len(bucket) > maxBucketLength {
+		return invalidf("%s is %d bytes, more than the %d any S3 bucket name can have", name, len(bucket), maxBucketLength)
+	}
+	if strings.Contains(bucket, "/") {
+		return invalidf("%s %q holds a '/': a bucket name never does (give the key's path in Key, or an access point ARN)", name, bucket)
 	}
 	return nil
 }
