@@ -59,11 +59,12 @@ func mustParse(name, text string) *policy.Document {
 // caller's behalf will be allowed, and what to change when they will not.
 //
 // A denial is a result, not an error: Check returns an error only when it
-// cannot evaluate at all — invalid input (ErrInvalidInput), a canceled
-// context (ErrCanceled). KMS and IAM calls that fail (kms:DescribeKey,
-// kms:GetKeyPolicy, iam:SimulatePrincipalPolicy denied) become Gaps, and
-// the decisions that depend on what could not be read are Unknown, never
-// Allowed.
+// cannot evaluate at all — invalid input (ErrInvalidInput), a target key
+// that does not exist (ErrNotFound: kms:DescribeKey answered
+// NotFoundException for Input.KMSKeyID), a canceled context (ErrCanceled).
+// KMS and IAM calls that fail otherwise (kms:DescribeKey, kms:GetKeyPolicy,
+// iam:SimulatePrincipalPolicy denied) become Gaps, and the decisions that
+// depend on what could not be read are Unknown, never Allowed.
 func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options)) (*Report, error) {
 	opts := c.opts
 	for _, fn := range optFns {
@@ -228,6 +229,15 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 			k = dk
 		case errors.Is(err, ErrCanceled):
 			return nil, err
+		case errors.Is(err, ErrNotFound) && role == TargetKey:
+			// The key the upload names does not exist: S3 will fail the upload, so
+			// this is not a verdict to leave unknown. (A denied DescribeKey, below,
+			// only means the key could not be read.)
+			return nil, &Error{Op: "check", Key: k.Input, Err: s3err.MarkAs(&detailError{
+				msg: fmt.Sprintf("the target KMS key does not exist in account %s, Region %s (kms:DescribeKey answered NotFoundException); S3 would fail the upload with KMS.NotFoundException: check the key ID or alias, the account and the Region",
+					k.Account, k.Region),
+				cause: err,
+			}, s3err.NotFound)}
 		case errors.Is(err, ErrNotFound):
 			rep.Gaps = append(rep.Gaps, Gap{
 				What: fmt.Sprintf("the %s key %s does not exist (or is not visible to the caller): %v", role, displayKey(k), err),

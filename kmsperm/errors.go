@@ -15,7 +15,8 @@ var (
 	ErrInvalidInput = s3err.ErrInvalidInput
 	// ErrPermissionDenied: a KMS or IAM call kmsperm made was denied.
 	ErrPermissionDenied = s3err.ErrPermissionDenied
-	// ErrNotFound: the KMS key does not exist.
+	// ErrNotFound: the target KMS key does not exist (kms:DescribeKey
+	// answered NotFoundException).
 	ErrNotFound = s3err.ErrNotFound
 	// ErrCanceled: the context was canceled or its deadline passed.
 	ErrCanceled = s3err.ErrCanceled
@@ -52,3 +53,14 @@ func invalid(op, key, format string, args ...any) error {
 func wrapAPI(op, key string, err error) error {
 	return &Error{Op: op, Key: key, Err: s3err.Mark(err)}
 }
+
+// detailError is a cause with a message of its own: the message says what
+// happened in the terms of the check, and Unwrap still reaches the API error
+// (errors.As(err, &smithy.APIError)).
+type detailError struct {
+	msg   string
+	cause error
+}
+
+func (e *detailError) Error() string { return e.msg }
+func (e *detailError) Unwrap() error { return e.cause }

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
@@ -266,12 +267,54 @@ func TestKMSDisabledKey(t *testing.T) {
 }
 
 func TestKMSKeyNotFound(t *testing.T) {
+	// A target key that does not exist is an error, not a gap: S3 will fail
+	// the upload, so no verdict can be "unknown". The message names the key
+	// as given, its account and Region.
+	for _, given := range []string{keyARN, keyID, "alias/missing"} {
+		f := newFakeKMS(t)
+		rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput(given))
+		if err == nil {
+			t.Fatalf("%s: no error; report gaps %+v", given, rep.Gaps)
+		}
+		if rep != nil {
+			t.Errorf("%s: a report with the error", given)
+		}
+		if !errors.Is(err, kmsperm.ErrNotFound) || errors.Is(err, kmsperm.ErrPermissionDenied) {
+			t.Errorf("%s: %v is not ErrNotFound", given, err)
+		}
+		var ke *kmsperm.Error
+		if !errors.As(err, &ke) || ke.Key != given {
+			t.Errorf("%s: *kmsperm.Error %+v does not name the key as given", given, ke)
+		}
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "NotFoundException" {
+			t.Errorf("%s: the API error is not reachable: %v", given, err)
+		}
+		for _, want := range []string{given, "does not exist", "account " + acctA, "Region " + region} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: message %q does not say %q", given, err, want)
+			}
+		}
+	}
+}
+
+func TestKMSSourceKeyNotFoundIsAGap(t *testing.T) {
+	// The copy source's key comes from the source object; a source key
+	// DescribeKey cannot find stays a gap (the target key exists).
 	f := newFakeKMS(t)
-	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), baseInput(keyARN))
+	f.add(&fakeKey{arn: keyARN, id: keyID, account: acctA, enabled: true, manager: "CUSTOMER", policy: kpProgrammatic})
+	in := baseInput(keyARN)
+	missing := "arn:aws:kms:us-east-1:" + acctA + ":key/00000000-0000-0000-0000-00000000dead"
+	in.CopySource = &kmsperm.CopySource{Object: kmsperm.Object{Bucket: "source-bucket", Key: "big.bin"}, KMSKeyID: missing}
+	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Gaps) == 0 || !strings.Contains(rep.Gaps[0].What, "does not exist") {
+	found := false
+	for _, g := range rep.Gaps {
+		found = found || strings.Contains(g.What, missing) && strings.Contains(g.What, "does not exist")
+	}
+	if !found {
 		t.Errorf("gaps = %+v", rep.Gaps)
 	}
 }
