@@ -3,6 +3,7 @@ package uploader
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"strings"
 	"time"
@@ -40,7 +41,10 @@ type UploadInput struct {
 	// Body is the data (required). An io.ReaderAt whose size is known (a
 	// regular *os.File, *bytes.Reader, *strings.Reader, *io.SectionReader)
 	// is read in place from its current offset, part by part, without
-	// copying; any other reader is streamed through part buffers.
+	// copying; any other reader is streamed through part buffers. A body
+	// with a Stat method (an *os.File) is checked before any request: a
+	// directory, or a file that is neither regular nor a pipe, socket or
+	// device, fails with ErrInvalidInput.
 	Body io.Reader
 	// Size is the number of bytes Body yields. 0 means "find out": from
 	// the body when it is an io.ReaderAt and io.Seeker (the bytes from its
@@ -145,6 +149,9 @@ func (in *UploadInput) validate() error {
 	case in.Size > mpu.MaxObjectSize:
 		return invalidf("size %d is larger than S3's largest object (%d bytes)", in.Size, mpu.MaxObjectSize)
 	}
+	if err := checkBodyKind(in.Body); err != nil {
+		return err
+	}
 	if (in.SSECustomerKey == "") != (in.SSECustomerAlgorithm == "") {
 		return invalidf("SSE-C needs both SSECustomerAlgorithm and SSECustomerKey")
 	}
@@ -195,6 +202,33 @@ func checkBucket(what, bucket string) error {
 		return invalidf("%s %q holds a '/': a bucket name never does (give the key's path in Key, or an access point ARN)", name, bucket)
 	}
 	return nil
+}
+
+// checkBodyKind rejects a body that reports (with Stat, as *os.File does)
+// a directory or another kind of file that cannot be read as bytes. Pipes,
+// terminals and other character devices, sockets and block devices are
+// read as streams. A body whose Stat fails is left to the reads.
+func checkBodyKind(body io.Reader) error {
+	st, ok := body.(statter)
+	if !ok {
+		return nil
+	}
+	fi, err := st.Stat()
+	if err != nil {
+		return nil
+	}
+	name := fi.Name()
+	if n, ok := body.(namer); ok && n.Name() != "" {
+		name = n.Name()
+	}
+	m := fi.Mode()
+	switch {
+	case m.IsDir():
+		return invalidf("the body %s is a directory, not a file", name)
+	case m.IsRegular(), m&(fs.ModeNamedPipe|fs.ModeCharDevice|fs.ModeSocket|fs.ModeDevice) != 0:
+		return nil
+	}
+	return invalidf("the body %s is not a regular file, a pipe or a device (mode %v)", name, m)
 }
 
 func optString(s string) *string {

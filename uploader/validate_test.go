@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +95,53 @@ func TestBucketNamesResumeAndCopy(t *testing.T) {
 				&CopyInput{SourceBucket: tc.src, SourceKey: "a/b c", Bucket: tc.dst, Key: "k"})
 			rejectedBefore(t, c, err, tc.word)
 		})
+	}
+}
+
+func TestDirectoryBody(t *testing.T) {
+	dir := t.TempDir()
+	open := func(t *testing.T) *os.File {
+		d, err := os.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	t.Run("upload", func(t *testing.T) {
+		c := s3fake.New("b")
+		rec := &recorder{}
+		_, err := New(c, testOptions(newFakeClock(), rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: open(t)})
+		rejectedBefore(t, c, err, "directory", dir)
+		if ev := rec.all(); len(ev) != 0 {
+			t.Fatalf("events %v", ev)
+		}
+	})
+	t.Run("resume", func(t *testing.T) {
+		c := s3fake.New("b")
+		_, err := New(c, testOptions(newFakeClock(), nil)).Resume(context.Background(), &ResumeInput{
+			UploadInput: UploadInput{Bucket: "b", Key: "k", Body: open(t)}, StateFile: filepath.Join(t.TempDir(), "state"),
+		})
+		rejectedBefore(t, c, err, "directory")
+	})
+}
+
+func TestPipeBodyIsStreamed(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data := payload(6 * mib)
+	go func() {
+		_, _ = w.Write(data)
+		w.Close()
+	}()
+	c := s3fake.New("b")
+	if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: r}); err != nil {
+		t.Fatal(err)
+	}
+	if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
+		t.Fatal("stored object differs")
 	}
 }
