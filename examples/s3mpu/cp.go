@@ -226,6 +226,8 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 			return err
 		case err != nil && cf.preflightMode == "enforce":
 			return err
+		case err != nil && missingKMSKey(err):
+			return err // the request would fail at once: no point copying anyway
 		case err != nil:
 			a.info("warning: %s; copying anyway (--preflight warn)", errorMessage(err))
 		default:

@@ -62,3 +62,12 @@ func isSilent(err error) bool {
 	var ee *exitError
 	return errors.As(err, &ee) && ee.silent
 }
+
+// relabeled gives err a message of the CLI's own while errors.Is and errors.As still reach it.
+type relabeled struct {
+	msg string
+	err error
+}
+
+func (e *relabeled) Error() string { return e.msg }
+func (e *relabeled) Unwrap() error { return e.err }

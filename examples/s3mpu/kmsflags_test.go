@@ -26,13 +26,16 @@ const (
 // test does not supply is a gap). It records the KMS operations asked.
 type kmsS3Server struct {
 	*httptest.Server
-	mu  sync.Mutex
-	ops []string
+	mu       sync.Mutex
+	ops      []string
+	s3Writes int
+	// kmsError is the KMS error type every KMS request gets; AccessDeniedException by default.
+	kmsError string
 }
 
 func newKMSS3Server(t *testing.T) *kmsS3Server {
 	t.Helper()
-	s := &kmsS3Server{}
+	s := &kmsS3Server{kmsError: "AccessDeniedException"}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if target := r.Header.Get("X-Amz-Target"); target != "" {
 			s.mu.Lock()
@@ -40,8 +43,13 @@ func newKMSS3Server(t *testing.T) *kmsS3Server {
 			s.mu.Unlock()
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"__type":"AccessDeniedException","message":"not allowed"}`)
+			fmt.Fprintf(w, `{"__type":%q,"message":"no"}`, s.kmsError)
 			return
+		}
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			s.mu.Lock()
+			s.s3Writes++
+			s.mu.Unlock()
 		}
 		if r.Method == http.MethodHead {
 			w.Header().Set("x-amz-server-side-encryption", "aws:kms")
@@ -165,5 +173,41 @@ func TestKMSFlagUsageErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, tt.want) || out != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and %q", tt.args, code, errOut, out, tt.want)
 		}
+	}
+}
+
+// TestPreflightKMSKeyNotFound: a --sse-kms-key-id that KMS does not know is invalid input
+// (exit 2) naming the key, for preflight and for upload in any preflight mode but off; the
+// upload sends nothing.
+func TestPreflightKMSKeyNotFound(t *testing.T) {
+	srv := newKMSS3Server(t)
+	srv.kmsError = "NotFoundException"
+	const missing = "alias/no-such-key"
+	code, _, stderr := kmsPreflight(t, srv, "--sse-kms-key-id", missing)
+	t.Logf("preflight: exit %d, stderr %q", code, stderr)
+	for _, want := range []string{"--sse-kms-key-id " + missing, "does not exist in account " + kmsTestAccount + ", Region us-east-1"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("preflight stderr %q does not say %q", stderr, want)
+		}
+	}
+	if code != exitUsage {
+		t.Errorf("preflight: exit %d, want %d; stderr %q", code, exitUsage, stderr)
+	}
+
+	file := filepath.Join(t.TempDir(), "data.bin")
+	if err := os.WriteFile(file, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"warn", "enforce"} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), nil, []string{"--endpoint-url", srv.URL, "upload", file, "s3://dst-bucket/k", "--preflight", mode,
+			"--mode", "local", "--caller", kmsTestCaller, "--identity-policy", writeJSONFile(t, t.TempDir(), "id.json", `{"Version":"2012-10-17","Statement":[]}`),
+			"--sse", "aws:kms", "--sse-kms-key-id", missing, "--progress", "none"}, strings.NewReader(""), &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), missing) || !strings.Contains(errb.String(), "does not exist") {
+			t.Errorf("upload --preflight %s: exit %d, stderr %q", mode, code, errb.String())
+		}
+	}
+	if srv.s3Writes != 0 {
+		t.Errorf("the upload sent %d write request(s)", srv.s3Writes)
 	}
 }

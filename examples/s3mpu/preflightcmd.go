@@ -383,6 +383,13 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		if errors.Is(err, preflight.ErrInvalidInput) {
 			return nil, usageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
 		}
+		var ke *kmsperm.Error
+		if missingKMSKey(err) && errors.As(err, &ke) {
+			// The key the flags name does not exist: invalid input (exit 2), and an
+			// upload with it would fail at its first request.
+			msg := fmt.Sprintf("--sse-kms-key-id %s: %v", ke.Key, ke.Err)
+			return nil, usageErr(&relabeled{msg: msg, err: err})
+		}
 		return nil, fmt.Errorf("preflight could not evaluate: %s", trimPkg(err))
 	}
 	if heads > 0 {
@@ -392,6 +399,13 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		rep.APICalls["s3:HeadObject"] += heads
 	}
 	return rep, nil
+}
+
+// missingKMSKey reports whether a preflight error says the target KMS key does not exist
+// (kmsperm's ErrNotFound for the key of --sse-kms-key-id).
+func missingKMSKey(err error) bool {
+	var ke *kmsperm.Error
+	return errors.As(err, &ke) && errors.Is(err, kmsperm.ErrNotFound)
 }
 
 // headObjectAPI is the S3 call sourceKeyFacts makes.

@@ -238,6 +238,8 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 			return err
 		case err != nil && uf.preflightMode == "enforce":
 			return err
+		case err != nil && missingKMSKey(err):
+			return err // the request would fail at once: no point uploading anyway
 		case err != nil:
 			a.info("warning: %s; uploading anyway (--preflight warn)", errorMessage(err))
 		default:
