@@ -94,7 +94,9 @@ type CopyInput struct {
 	// SourceSSECustomerAlgorithm, SourceSSECustomerKey and
 	// SourceSSECustomerKeyMD5 decrypt a source encrypted with a
 	// customer-provided key; they are sent with every request that reads
-	// the source. Keys never appear in errors or events.
+	// the source. Both SSE-C triples are checked before any request as
+	// UploadInput's are (AES256, a base64 256-bit key, a matching or empty
+	// MD5). Keys never appear in errors or events.
 	SourceSSECustomerAlgorithm, SourceSSECustomerKey, SourceSSECustomerKeyMD5 string
 
 	// ChecksumAlgorithm asks S3 for this checksum of the destination. ""
@@ -156,11 +158,11 @@ func (in *CopyInput) validate() error {
 			return invalidf("%s key is not valid UTF-8", k.what)
 		}
 	}
-	if (in.SSECustomerKey == "") != (in.SSECustomerAlgorithm == "") {
-		return invalidf("SSE-C needs both SSECustomerAlgorithm and SSECustomerKey")
+	if _, err := checkSSEC("", in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5); err != nil {
+		return err
 	}
-	if (in.SourceSSECustomerKey == "") != (in.SourceSSECustomerAlgorithm == "") {
-		return invalidf("an SSE-C source needs both SourceSSECustomerAlgorithm and SourceSSECustomerKey")
+	if _, err := checkSSEC("source", in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, in.SourceSSECustomerKeyMD5); err != nil {
+		return err
 	}
 	if in.SSECustomerKey != "" && in.ServerSideEncryption != "" {
 		return invalidf("SSE-C cannot be combined with ServerSideEncryption %q", in.ServerSideEncryption)
@@ -171,6 +173,24 @@ func (in *CopyInput) validate() error {
 		}
 	}
 	return nil
+}
+
+// withKeyMD5s returns in, or a copy of it with the SSE-C key MD5s filled
+// in where a key is given without one. in must have passed validate.
+func (in *CopyInput) withKeyMD5s() *CopyInput {
+	dst := in.SSECustomerKey != "" && in.SSECustomerKeyMD5 == ""
+	src := in.SourceSSECustomerKey != "" && in.SourceSSECustomerKeyMD5 == ""
+	if !dst && !src {
+		return in
+	}
+	c := *in
+	if dst {
+		c.SSECustomerKeyMD5, _ = checkSSEC("", in.SSECustomerAlgorithm, in.SSECustomerKey, "")
+	}
+	if src {
+		c.SourceSSECustomerKeyMD5, _ = checkSSEC("source", in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, "")
+	}
+	return &c
 }
 
 // copySource is the x-amz-copy-source value: bucket, URL-encoded key and
@@ -237,6 +257,7 @@ func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Opti
 	if err := in.validate(); err != nil {
 		return invalid(err)
 	}
+	in = in.withKeyMD5s()
 	dst := &UploadInput{
 		Bucket: in.Bucket, Key: in.Key, ExpectedBucketOwner: in.ExpectedBucketOwner,
 		ACL: in.ACL, StorageClass: in.StorageClass,

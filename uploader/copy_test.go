@@ -338,7 +338,7 @@ func TestCopyPreflight(t *testing.T) {
 	}
 	k := &copyChecker{}
 	u := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.CopyThreshold = 5 * mib; o.Preflight = k })
-	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "kms", Bucket: "dst", Key: "copy", SSECustomerAlgorithm: "AES256", SSECustomerKey: "a2V5"}); err != nil {
+	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "kms", Bucket: "dst", Key: "copy", SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "small"}, func(o *Options) { o.CopyThreshold = 0 }); err != nil {

@@ -1,6 +1,9 @@
 package uploader
 
 import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,9 +75,13 @@ type UploadInput struct {
 	SSEKMSKeyID             string
 	SSEKMSEncryptionContext string
 	BucketKeyEnabled        *bool
-	// SSECustomerAlgorithm ("AES256"), SSECustomerKey (the base64 key) and
-	// SSECustomerKeyMD5 select SSE-C; they are sent with every part. The
-	// key never appears in errors or events.
+	// SSECustomerAlgorithm, SSECustomerKey and SSECustomerKeyMD5 select
+	// SSE-C; they are sent with every part. They are checked before any
+	// request, and fail with ErrInvalidInput unless the algorithm is
+	// "AES256", the key is the standard base64 encoding of a 256-bit
+	// (32-byte) key, and the MD5, when given, is the base64 MD5 digest of
+	// those 32 bytes; an empty MD5 is computed. The key never appears in
+	// errors, events or state files.
 	SSECustomerAlgorithm, SSECustomerKey, SSECustomerKeyMD5 string
 
 	// ChecksumAlgorithm and ChecksumType override Options'.
@@ -152,13 +159,69 @@ func (in *UploadInput) validate() error {
 	if err := checkBodyKind(in.Body); err != nil {
 		return err
 	}
-	if (in.SSECustomerKey == "") != (in.SSECustomerAlgorithm == "") {
-		return invalidf("SSE-C needs both SSECustomerAlgorithm and SSECustomerKey")
+	if _, err := checkSSEC("", in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5); err != nil {
+		return err
 	}
 	if in.SSECustomerKey != "" && in.ServerSideEncryption != "" {
 		return invalidf("SSE-C cannot be combined with ServerSideEncryption %q", in.ServerSideEncryption)
 	}
 	return nil
+}
+
+// SSE-C's one algorithm and its key size.
+const (
+	sseCAlgorithm = "AES256"
+	sseCKeyBytes  = 32
+)
+
+// checkSSEC checks an SSE-C algorithm, key and key MD5 (all empty: no
+// SSE-C) and returns the key MD5 to send: the one given, or the one
+// computed from the key when none is (the SDK does not compute it). source
+// names the fields of a copy source. Messages never hold the key, nor the
+// values of the other two fields, in case they hold the key by mistake.
+func checkSSEC(source string, algo, key, keyMD5 string) (string, error) {
+	if algo == "" && key == "" && keyMD5 == "" {
+		return "", nil
+	}
+	f, what := "SSECustomer", "SSE-C"
+	if source != "" {
+		f, what = "SourceSSECustomer", "SSE-C of the copy source"
+	}
+	switch {
+	case key == "":
+		return "", invalidf("%s needs %sKey with %sAlgorithm and %sKeyMD5", what, f, f, f)
+	case algo == "":
+		return "", invalidf("%s needs both %sAlgorithm (%q) and %sKey", what, f, sseCAlgorithm, f)
+	case algo != sseCAlgorithm:
+		return "", invalidf("%s: %sAlgorithm is not %q, the only SSE-C algorithm S3 supports", what, f, sseCAlgorithm)
+	}
+	raw, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || base64.StdEncoding.EncodeToString(raw) != key {
+		return "", invalidf("%s: %sKey is not standard base64; it takes the base64 encoding of the 256-bit customer key", what, f)
+	}
+	if len(raw) != sseCKeyBytes {
+		return "", invalidf("%s: %sKey holds a %d-byte customer key; %s takes a 256-bit (%d-byte) key, base64-encoded",
+			what, f, len(raw), sseCAlgorithm, sseCKeyBytes)
+	}
+	sum := md5.Sum(raw)
+	if keyMD5 == "" {
+		return base64.StdEncoding.EncodeToString(sum[:]), nil
+	}
+	if given, err := base64.StdEncoding.DecodeString(keyMD5); err != nil || !bytes.Equal(given, sum[:]) {
+		return "", invalidf("%s: %sKeyMD5 is not the base64 MD5 digest of the customer key in %sKey", what, f, f)
+	}
+	return keyMD5, nil
+}
+
+// withKeyMD5 returns in, or a copy of it with the SSE-C key MD5 filled in
+// when a key is given without it. in must have passed validate.
+func (in *UploadInput) withKeyMD5() *UploadInput {
+	if in.SSECustomerKey == "" || in.SSECustomerKeyMD5 != "" {
+		return in
+	}
+	c := *in
+	c.SSECustomerKeyMD5, _ = checkSSEC("", in.SSECustomerAlgorithm, in.SSECustomerKey, "")
+	return &c
 }
 
 // maxBucketLength is the longest bucket name S3 ever allowed: buckets

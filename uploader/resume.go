@@ -160,6 +160,11 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 	if err := uin.validate(); err != nil {
 		return invalid(err)
 	}
+	if k := uin.withKeyMD5(); k != uin {
+		c := *in
+		c.UploadInput = *k
+		in, uin = &c, &c.UploadInput
+	}
 	ra, off, size, ok := readerAtBody(uin.Body)
 	if !ok {
 		return invalid(invalidf("Resume needs a body that can be read again at any offset, such as a regular file; a stream (%T) cannot be resumed", uin.Body))

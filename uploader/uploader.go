@@ -162,6 +162,7 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 	if err := in.validate(); err != nil {
 		return invalid(err)
 	}
+	in = in.withKeyMD5()
 	algo, typ := o.ChecksumAlgorithm, o.ChecksumType
 	if in.ChecksumAlgorithm != "" {
 		algo, typ = in.ChecksumAlgorithm, in.ChecksumType

@@ -797,7 +797,7 @@ func TestPreflight(t *testing.T) {
 		c := s3fake.New("b")
 		ck := &checker{err: denied}
 		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = ck }).
-			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "secret"})
+			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
 		var ue *UploadError
 		if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, ErrPermissionDenied) {
 			t.Fatal(err)

@@ -3,11 +3,16 @@ package uploader
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 )
@@ -143,5 +148,137 @@ func TestPipeBodyIsStreamed(t *testing.T) {
 	}
 	if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
 		t.Fatal("stored object differs")
+	}
+}
+
+// sseCKey returns the base64 of an n-byte key and the base64 of its MD5.
+func sseCKey(n int) (key, keyMD5 string) {
+	k := bytes.Repeat([]byte{0x42}, n)
+	sum := md5.Sum(k)
+	return base64.StdEncoding.EncodeToString(k), base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// badSSEC are SSE-C settings that must be refused, with a word the
+// message must hold; each sets algorithm, key and MD5.
+func badSSEC() []struct {
+	name, algo, key, md5, word string
+} {
+	k32, m32 := sseCKey(32)
+	k16, m16 := sseCKey(16)
+	k33, m33 := sseCKey(33)
+	_, m31 := sseCKey(31)
+	return []struct {
+		name, algo, key, md5, word string
+	}{
+		{"16-byte key", "AES256", k16, m16, "16-byte"},
+		{"33-byte key", "AES256", k33, m33, "33-byte"},
+		{"key not base64", "AES256", "this is not base64 at all!!", "", "base64"},
+		{"key with a line break", "AES256", k32 + "\n", m32, "base64"},
+		{"raw key", "AES256", string(bytes.Repeat([]byte{0x42}, 32)), "", "base64"},
+		{"MD5 of another key", "AES256", k32, m31, "MD5"},
+		{"MD5 not base64", "AES256", k32, "not an md5!", "MD5"},
+		{"algorithm unknown", "ROT13", k32, m32, "AES256"},
+		{"algorithm lowercase", "aes256", k32, m32, "AES256"},
+		{"key without algorithm", "", k32, m32, "Algorithm"},
+		{"algorithm without key", "AES256", "", "", "Key"},
+		{"MD5 alone", "", "", m32, "Key"},
+	}
+}
+
+func TestSSECValidated(t *testing.T) {
+	for _, tc := range badSSEC() {
+		check := func(t *testing.T, c *s3fake.Client, err error) {
+			t.Helper()
+			rejectedBefore(t, c, err, "SSE-C", tc.word)
+			if tc.key != "" && strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("message reveals the key: %v", err)
+			}
+		}
+		t.Run("upload "+tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{
+				Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)),
+				SSECustomerAlgorithm: tc.algo, SSECustomerKey: tc.key, SSECustomerKeyMD5: tc.md5,
+			})
+			check(t, c, err)
+		})
+		t.Run("resume "+tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			_, err := New(c, testOptions(newFakeClock(), nil)).Resume(context.Background(), &ResumeInput{
+				UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)),
+					SSECustomerAlgorithm: tc.algo, SSECustomerKey: tc.key, SSECustomerKeyMD5: tc.md5},
+				StateFile: filepath.Join(t.TempDir(), "state"),
+			})
+			check(t, c, err)
+		})
+		t.Run("copy destination "+tc.name, func(t *testing.T) {
+			c, _ := copyFixture(t, mib)
+			_, err := New(c, testOptions(newFakeClock(), nil)).Copy(context.Background(), &CopyInput{
+				SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k",
+				SSECustomerAlgorithm: tc.algo, SSECustomerKey: tc.key, SSECustomerKeyMD5: tc.md5,
+			})
+			check(t, c, err)
+		})
+		t.Run("copy source "+tc.name, func(t *testing.T) {
+			c, _ := copyFixture(t, mib)
+			_, err := New(c, testOptions(newFakeClock(), nil)).Copy(context.Background(), &CopyInput{
+				SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k",
+				SourceSSECustomerAlgorithm: tc.algo, SourceSSECustomerKey: tc.key, SourceSSECustomerKeyMD5: tc.md5,
+			})
+			check(t, c, err)
+			if !strings.Contains(err.Error(), "copy source") {
+				t.Fatalf("message does not say it is the source's: %v", err)
+			}
+		})
+	}
+}
+
+// TestSSECKeyMD5Sent checks that a valid key is accepted, and that the MD5
+// the SDK does not compute is sent with every request that carries the key.
+func TestSSECKeyMD5Sent(t *testing.T) {
+	key, keyMD5 := sseCKey(32)
+	for _, given := range []string{"", keyMD5} {
+		c := s3fake.New("b")
+		in := &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)),
+			SSECustomerAlgorithm: "AES256", SSECustomerKey: key, SSECustomerKeyMD5: given}
+		if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		if in.SSECustomerKeyMD5 != given {
+			t.Fatal("the caller's input was modified")
+		}
+		for _, call := range c.Calls() {
+			var k, m *string
+			switch in := call.Input.(type) {
+			case *s3.CreateMultipartUploadInput:
+				k, m = in.SSECustomerKey, in.SSECustomerKeyMD5
+			case *s3.UploadPartInput:
+				k, m = in.SSECustomerKey, in.SSECustomerKeyMD5
+			case *s3.CompleteMultipartUploadInput:
+				k, m = in.SSECustomerKey, in.SSECustomerKeyMD5
+			default:
+				continue
+			}
+			if aws.ToString(k) != key || aws.ToString(m) != keyMD5 {
+				t.Fatalf("%s (MD5 given %q): key %v, MD5 %q, want %q", call.Op, given, k != nil, aws.ToString(m), keyMD5)
+			}
+		}
+	}
+	c, _ := copyFixture(t, 12*mib)
+	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.CopyThreshold = 5 * mib }).Copy(context.Background(), &CopyInput{
+		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
+		SourceSSECustomerAlgorithm: "AES256", SourceSSECustomerKey: key, SSECustomerAlgorithm: "AES256", SSECustomerKey: key,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range c.CallsOf(s3fake.OpUploadPartCopy) {
+		in := call.Input.(*s3.UploadPartCopyInput)
+		if aws.ToString(in.SSECustomerKeyMD5) != keyMD5 || aws.ToString(in.CopySourceSSECustomerKeyMD5) != keyMD5 {
+			t.Fatalf("part copy MD5s %q %q", aws.ToString(in.SSECustomerKeyMD5), aws.ToString(in.CopySourceSSECustomerKeyMD5))
+		}
+	}
+	if h := c.CallsOf(s3fake.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKeyMD5) != keyMD5 {
+		t.Fatal("source HeadObject without the key MD5")
 	}
 }
