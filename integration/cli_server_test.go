@@ -471,6 +471,13 @@ func TestCLIServer(t *testing.T) {
 			{"upload", file, "s3://bucket-x/k", "--part-size", "1MiB"},
 			{"upload", file, "s3://bucket-x/k", "--part-size", "lots"},
 			{"upload", file, "s3://bucket-x/k", "--concurrency", "-1"},
+			{"upload", file, "s3://bucket-x/k", "--concurrency", "0"},
+			{"upload", file, "s3://bucket-x/k", "--part-size", "0"},
+			{"upload", file, "s3://bucket-x/k", "--rate-limit", "0.5"},
+			{"upload", file, "s3://bucket-x/k", "--kms-require-seed-actions"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-y/k", "--concurrency", "0"},
+			{"cp", "s3://bucket-x/k", "s3://bucket-y/k", "--copy-threshold", "0"},
+			{"preflight", "s3://bucket-x/k", "--source-key-policy", "p.json"},
 			{"upload", file, "s3://bucket-x/k", "--preflight", "maybe"},
 			{"upload", file, "s3://bucket-x/k", "--sse", "rot13"},
 			{"upload", file, "s3://bucket-x/k", "--sse-kms-key-id", "alias/x"},
@@ -506,6 +513,37 @@ func TestCLIServer(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, "s3mpu: error: ") {
 				t.Errorf("%v: stderr %q", args, r.stderr)
 			}
+		}
+	})
+
+	// A denied single PUT of 12 MiB: stderr holds the CLI's message alone (no line from the
+	// SDK's logger) and names the denial. This server answers with a readable error body; a
+	// server that cuts its answer short (where the SDK used to log a WARN and say
+	// "deserialization failed") is tested in examples/s3mpu (TestDeniedCutShortPUT).
+	t.Run("DeniedPutStderr", func(t *testing.T) {
+		for _, tgt := range env.Targets() {
+			t.Run(tgt.Name, func(t *testing.T) {
+				bucket := env.NewBucket(t)
+				u := env.NewUser(t, "cli-denied")
+				c := newCLIUser(t, env, tgt, u)
+				file := cliWriteFile(t, t.TempDir(), "data.bin", cliRandomBytes(t, 12<<20))
+				r := c.run(t, bin, nil, "upload", file, "s3://"+bucket+"/denied.bin", "--part-size", "16MiB", "--preflight", "off", "--progress", "none")
+				t.Logf("exit %d, stderr %q", r.code, r.stderr)
+				if r.code != 1 {
+					t.Errorf("exit %d, want 1", r.code)
+				}
+				for _, line := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+					if !strings.HasPrefix(line, "s3mpu: ") {
+						t.Errorf("stderr line not from the CLI: %q", line)
+					}
+				}
+				if !strings.Contains(r.stderr, "403") && !strings.Contains(strings.ToLower(r.stderr), "denied") {
+					t.Errorf("stderr does not name the denial: %q", r.stderr)
+				}
+				if strings.Contains(r.stderr, "deserialization failed") {
+					t.Errorf("stderr names the SDK's deserialization failure, not the status: %q", r.stderr)
+				}
+			})
 		}
 	})
 
