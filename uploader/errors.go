@@ -28,7 +28,8 @@ var (
 	// connection resets).
 	ErrTransient = s3err.ErrTransient
 	// ErrChecksumMismatch: a checksum the server reported differs from the
-	// one computed locally.
+	// one computed locally, or the server rejected a part's (or a
+	// PutObject's) bytes as not matching their checksum on every attempt.
 	ErrChecksumMismatch = s3err.ErrChecksumMismatch
 	// ErrSourceChanged: the file being uploaded changed during the upload.
 	ErrSourceChanged = s3err.ErrSourceChanged

@@ -16,6 +16,23 @@ import (
 // out, or ctx ends. Waits are exponential with jitter, from the injected
 // clock. It returns the number of attempts made.
 func (up *upload) retry(ctx context.Context, op string, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
+	return up.retryWith(ctx, op, part, attempts, s3err.Retryable, fn)
+}
+
+// retryData is retry for a request that carries data (PutObject,
+// UploadPart) whose body fn reads afresh from its source on every attempt
+// (a new section reader of the file, or the part buffer still held) and
+// whose checksum is computed from the bytes as they are sent: a checksum
+// mismatch the server answers with (BadDigest, XAmzContentSHA256Mismatch,
+// InvalidDigest) then means damage in transit, and is retried too, within
+// the same attempts; s3err.RetryableResend decides. A mismatch found by
+// comparing a successful answer with the local checksum stays final.
+func (up *upload) retryData(ctx context.Context, op string, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
+	return up.retryWith(ctx, op, part, attempts, s3err.RetryableResend, fn)
+}
+
+// retryWith is retry with the classifier's verdict retryable.
+func (up *upload) retryWith(ctx context.Context, op string, part int32, attempts int, retryable func(error) bool, fn func(ctx context.Context, attempt int) error) (int, error) {
 	o := &up.o
 	exp := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(o.InitialBackoff),
@@ -33,7 +50,7 @@ func (up *upload) retry(ctx context.Context, op string, part int32, attempts int
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || !s3err.Retryable(err) {
+		if ctx.Err() != nil || !retryable(err) {
 			return backoff.Permanent(err)
 		}
 		return err
@@ -50,7 +67,7 @@ func (up *upload) retry(ctx context.Context, op string, part int32, attempts int
 			err = errors.Join(ctx.Err(), err)
 		}
 		return n, err
-	case n > 1 && s3err.Retryable(err):
+	case n > 1 && retryable(err):
 		return n, fmt.Errorf("gave up after %d attempts: %w", n, err)
 	}
 	return n, err

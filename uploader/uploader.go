@@ -13,7 +13,12 @@
 //     buffers, reused from part to part.
 //   - Each request is retried, with exponential backoff and jitter, when the
 //     one classifier of the module calls its error throttling or transient;
-//     permission, not-found and invalid-request errors are not retried.
+//     permission, not-found and invalid-request errors are not retried. A
+//     part or PutObject the server rejects because its bytes do not match
+//     their checksum (BadDigest, XAmzContentSHA256Mismatch, InvalidDigest)
+//     is sent again too, read afresh from the file or the part buffer:
+//     the checksum is computed as the bytes are sent, so the bytes were
+//     damaged on the way.
 //   - Each part carries its checksum (CRC32C by default), computed locally;
 //     after Complete the object's checksum reported by S3 is compared with
 //     the one computed locally, and a difference fails with
@@ -448,7 +453,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	}
 	pin := up.in.putInput(up.cs, size, rec.sum)
 	var out *s3.PutObjectOutput
-	_, err := up.retry(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retryData(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body
@@ -563,7 +568,7 @@ func bodyErr(body *partBody, err error) error {
 // advance it is computed as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
-	n, err := up.retry(ctx, OpUploadPart, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	n, err := up.retryData(ctx, OpUploadPart, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body

@@ -6,14 +6,17 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 )
 
@@ -280,5 +283,89 @@ func TestSSECKeyMD5Sent(t *testing.T) {
 	}
 	if h := c.CallsOf(s3fake.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKeyMD5) != keyMD5 {
 		t.Fatal("source HeadObject without the key MD5")
+	}
+}
+
+// digestErr is the server's answer to data that does not match the
+// checksum or the SHA-256 it came with.
+func digestErr(op, code string) error {
+	return s3fake.APIError(op, 400, code, "The checksum you specified did not match what we received.")
+}
+
+func TestDigestMismatchResent(t *testing.T) {
+	for _, code := range []string{"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"} {
+		for _, stream := range []bool{false, true} {
+			name := code + " file"
+			if stream {
+				name = code + " stream"
+			}
+			t.Run(name, func(t *testing.T) {
+				data := payload(11 * mib)
+				c := s3fake.New("b")
+				c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.FailTimes(2, digestErr(s3fake.OpUploadPart, code))))
+				rec := &recorder{}
+				var body io.Reader = bytes.NewReader(data)
+				if stream {
+					body = streamOf(data)
+				}
+				out, err := New(c, testOptions(newFakeClock(), rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := partNumbers(c); !slices.Equal(got, []int32{1, 2, 2, 2, 3}) {
+					t.Fatalf("parts sent %v", got)
+				}
+				if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
+					t.Fatal("stored object differs")
+				}
+				if out.Parts[1].PartNumber != 2 || out.Checksum != s3fake.Checksum("CRC32C", data) {
+					t.Fatalf("output %+v", out)
+				}
+				if r := eventsOf[Retry](rec); len(r) != 2 || r[0].PartNumber != 2 || s3err.Code(r[0].Err) != code {
+					t.Fatalf("retry events %+v", r)
+				}
+			})
+		}
+	}
+	t.Run("PutObject", func(t *testing.T) {
+		data := payload(mib)
+		c := s3fake.New("b")
+		c.Hook(s3fake.OpPutObject, s3fake.FailTimes(1, digestErr(s3fake.OpPutObject, "BadDigest")))
+		if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data)}); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.Count(s3fake.OpPutObject); n != 2 {
+			t.Fatalf("%d PutObject calls", n)
+		}
+		if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
+			t.Fatal("stored object differs")
+		}
+	})
+}
+
+func TestDigestMismatchEveryAttempt(t *testing.T) {
+	c := s3fake.New("b")
+	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(digestErr(s3fake.OpUploadPart, "BadDigest"))))
+	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.MaxAttempts = 3; o.Concurrency = 1 }).
+		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
+	var ue *UploadError
+	if !errors.As(err, &ue) || ue.Op != OpUploadPart || ue.PartNumber != 2 || !ue.Aborted {
+		t.Fatalf("%v", err)
+	}
+	if !errors.Is(err, ErrChecksumMismatch) || s3err.Code(err) != "BadDigest" {
+		t.Fatalf("category: %v", err)
+	}
+	if got := partNumbers(c); !slices.Equal(got, []int32{1, 2, 2, 2}) {
+		t.Fatalf("parts sent %v, want part 2 three times", got)
+	}
+	if len(c.Uploads()) != 0 || c.Object("b", "k") != nil {
+		t.Fatal("upload or object left")
+	}
+	// Requests without a body to resend keep a digest error final.
+	c = s3fake.New("b")
+	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(digestErr(s3fake.OpCompleteMultipartUpload, "InvalidDigest")))
+	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
+	if !errors.Is(err, ErrChecksumMismatch) || c.Count(s3fake.OpCompleteMultipartUpload) != 1 {
+		t.Fatalf("Complete: %d calls, %v", c.Count(s3fake.OpCompleteMultipartUpload), err)
 	}
 }

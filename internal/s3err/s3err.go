@@ -49,8 +49,9 @@ var (
 	ErrCanceled = errors.New("canceled")
 	// ErrTransient: a failure that a retry may cure (5xx, timeouts, connection resets).
 	ErrTransient = errors.New("transient failure")
-	// ErrChecksumMismatch: data did not match its checksum (BadDigest, or a
-	// local comparison after an upload).
+	// ErrChecksumMismatch: data did not match its checksum (BadDigest,
+	// InvalidDigest, XAmzContentSHA256Mismatch, or a local comparison after
+	// an upload).
 	ErrChecksumMismatch = errors.New("checksum mismatch")
 	// ErrSourceChanged: the data being uploaded or copied changed while in use.
 	ErrSourceChanged = errors.New("source changed")
@@ -171,7 +172,6 @@ var codeKinds = map[string]Kind{
 	"MalformedACLError":               InvalidInput,
 	"MetadataTooLarge":                InvalidInput,
 	"InvalidStorageClass":             InvalidInput,
-	"InvalidDigest":                   InvalidInput,
 	"InvalidRange":                    InvalidInput,
 	"InvalidTag":                      InvalidInput,
 	"InvalidEncryptionAlgorithmError": InvalidInput,
@@ -212,8 +212,11 @@ var codeKinds = map[string]Kind{
 	"PriorRequestNotComplete":     Transient,
 	"IDPCommunicationError":       Transient,
 
-	// Checksum.
+	// Checksum. InvalidDigest ("the Content-MD5 or checksum value you
+	// specified is not valid") is here too: for a checksum computed from the
+	// bytes sent, it says what BadDigest says.
 	"BadDigest":                   ChecksumMismatch,
+	"InvalidDigest":               ChecksumMismatch,
 	"XAmzContentSHA256Mismatch":   ChecksumMismatch,
 	"XAmzContentChecksumMismatch": ChecksumMismatch,
 	"InvalidChecksum":             ChecksumMismatch,
@@ -355,6 +358,22 @@ func StatusCode(err error) int {
 // Retryable reports whether err may succeed when the request is retried:
 // its kind is Throttled or Transient.
 func Retryable(err error) bool { return Classify(err).Retryable() }
+
+// RetryableResend reports whether err, the failure of a request carrying
+// data whose body is read afresh from its source for every attempt, may
+// succeed when the request is sent again: err is Retryable, or it is the
+// server's answer (an API error code) of kind ChecksumMismatch, such as
+// BadDigest, XAmzContentSHA256Mismatch or InvalidDigest. When the checksum
+// and the payload's SHA-256 are computed from the bytes as they are sent,
+// such an answer means the bytes were damaged on the way, and a resend may
+// go through. A mismatch found by a local comparison (an error wrapping
+// ErrChecksumMismatch without an API error) is not: the server accepted
+// the request and stored what it reports. Requests without such a body
+// must use Retryable.
+func RetryableResend(err error) bool {
+	k := Classify(err)
+	return k.Retryable() || k == ChecksumMismatch && Code(err) != ""
+}
 
 // Mark wraps err so that errors.Is(err, s) holds for the sentinel s of its
 // kind. The message is unchanged and errors.As still reaches every error

@@ -81,6 +81,8 @@ func TestClassify(t *testing.T) {
 		{"status 504 unknown code", sdkErr("UploadPart", 504, apiErr("GatewayTimeout")), Transient, "GatewayTimeout", 504, true},
 		{"request timeout code on 400", sdkErr("UploadPart", 400, apiErr("RequestTimeout")), Transient, "RequestTimeout", 400, true},
 		{"bad digest", sdkErr("UploadPart", 400, apiErr("BadDigest")), ChecksumMismatch, "BadDigest", 400, false},
+		{"invalid digest", sdkErr("UploadPart", 400, apiErr("InvalidDigest")), ChecksumMismatch, "InvalidDigest", 400, false},
+		{"sha256 mismatch", sdkErr("PutObject", 400, apiErr("XAmzContentSHA256Mismatch")), ChecksumMismatch, "XAmzContentSHA256Mismatch", 400, false},
 		{"connection reset", connReset, Transient, "", 0, true},
 		{"connection reset in url error in op error", &smithy.OperationError{ServiceID: "S3", OperationName: "UploadPart",
 			Err: &url.Error{Op: "Put", URL: "http://127.0.0.1/b/k", Err: connReset}}, Transient, "", 0, true},
@@ -113,6 +115,9 @@ func TestClassify(t *testing.T) {
 			}
 			if got := Retryable(c.err); got != c.retry {
 				t.Errorf("Retryable = %v, want %v", got, c.retry)
+			}
+			if got, want := RetryableResend(c.err), c.retry || c.kind == ChecksumMismatch && c.code != ""; got != want {
+				t.Errorf("RetryableResend = %v, want %v", got, want)
 			}
 		})
 	}
