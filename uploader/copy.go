@@ -50,11 +50,11 @@ const (
 type CopyChecker interface {
 	// CheckCopy is given the request that will create the destination (as
 	// for CheckUpload), the source object and its KMS key ID ("" when it
-	// is not SSE-KMS encrypted), and the steps: Initiate, UploadPartCopy,
-	// Complete and, unless parts are left on error, Abort. A single
-	// CopyObject is checked as Initiate and UploadPartCopy, which need the
-	// same permissions.
-	CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []mpu.Step) error
+	// is not SSE-KMS encrypted), and the steps: StepInitiate,
+	// StepUploadPartCopy, StepComplete and, unless parts are left on error,
+	// StepAbort. A single CopyObject is checked as StepInitiate and
+	// StepUploadPartCopy, which need the same permissions.
+	CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []Step) error
 }
 
 // CopyInput describes a server-side copy.
@@ -353,11 +353,11 @@ func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInp
 	chk.SSECustomerKey = nil
 	var err error
 	if cc, ok := up.o.Preflight.(CopyChecker); ok {
-		steps := []mpu.Step{mpu.Initiate, mpu.UploadPartCopy}
+		steps := []Step{StepInitiate, StepUploadPartCopy}
 		if multipart {
-			steps = append(steps, mpu.Complete)
+			steps = append(steps, StepComplete)
 			if !up.o.LeavePartsOnError {
-				steps = append(steps, mpu.Abort)
+				steps = append(steps, StepAbort)
 			}
 		}
 		kmsKey := ""
@@ -366,11 +366,11 @@ func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInp
 		}
 		err = cc.CheckCopy(ctx, &chk, in.SourceBucket, in.SourceKey, in.SourceVersionID, kmsKey, steps)
 	} else {
-		steps := []mpu.Step{mpu.Initiate}
+		steps := []Step{StepInitiate}
 		if multipart {
-			steps = append(steps, mpu.Complete)
+			steps = append(steps, StepComplete)
 			if !up.o.LeavePartsOnError {
-				steps = append(steps, mpu.Abort)
+				steps = append(steps, StepAbort)
 			}
 		}
 		err = up.o.Preflight.CheckUpload(ctx, &chk, steps)

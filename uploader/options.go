@@ -79,14 +79,15 @@ func (m PreflightMode) String() string {
 type Checker interface {
 	// CheckUpload is given the request that will start the upload (bucket,
 	// key and the headers that policy conditions see: SSE, ACL, storage
-	// class, tagging, checksum) and the steps it will take: Initiate,
-	// UploadPart, Complete and, unless parts are left on error, Abort. A
-	// single PutObject is checked as Initiate alone, which needs the same
-	// s3:PutObject permission with the same headers. It returns nil when
+	// class, tagging, checksum) and the steps it will take: StepInitiate,
+	// StepUploadPart, StepComplete and, unless parts are left on error,
+	// StepAbort (Resume adds StepListParts). A single PutObject is checked
+	// as StepInitiate alone, which needs the same s3:PutObject permission
+	// with the same headers. It returns nil when
 	// every step is allowed, an error wrapping ErrPermissionDenied that
 	// names the missing permissions when one is denied, and any other
 	// error when it could not decide.
-	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error
+	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []Step) error
 }
 
 // Options configure an Uploader. The zero value of every field means its

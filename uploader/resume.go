@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
@@ -631,9 +630,9 @@ func (r *resumer) preflight(ctx context.Context) error {
 	if up.o.PreflightMode == PreflightOff {
 		return nil
 	}
-	steps := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete}
+	steps := []Step{StepInitiate, StepUploadPart, StepListParts, StepComplete}
 	if !r.leave {
-		steps = append(steps, mpu.Abort)
+		steps = append(steps, StepAbort)
 	}
 	cin := r.in.createInput(up.cs)
 	cin.SSECustomerKey = nil // the checker needs the headers, not the secret

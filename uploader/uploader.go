@@ -419,11 +419,11 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 	if up.o.PreflightMode == PreflightOff {
 		return nil
 	}
-	steps := []mpu.Step{mpu.Initiate}
+	steps := []Step{StepInitiate}
 	if multipart {
-		steps = append(steps, mpu.UploadPart, mpu.Complete)
+		steps = append(steps, StepUploadPart, StepComplete)
 		if !up.o.LeavePartsOnError {
-			steps = append(steps, mpu.Abort)
+			steps = append(steps, StepAbort)
 		}
 	}
 	cin := up.in.createInput(up.cs)
