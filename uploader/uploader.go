@@ -66,8 +66,34 @@
 // own error is joined to the cause. errors.Is with ErrPermissionDenied,
 // ErrNotFound, ErrInvalidInput, ErrThrottled, ErrCanceled, ErrTransient,
 // ErrChecksumMismatch or ErrSourceChanged tests the category, and errors.As
-// still reaches the SDK's errors (smithy.APIError and others). Invalid input
-// or options fail with ErrInvalidInput before any request.
+// still reaches the SDK's errors (smithy.APIError and others).
+//
+// Invalid input or options fail with ErrInvalidInput (Op OpValidate)
+// before any request and without events, among them:
+//
+//   - a bucket that can never name one: empty, over 255 bytes, not UTF-8,
+//     or holding '/', white space or a control character, or a malformed
+//     ARN (see UploadInput.Bucket; legacy names with uppercase letters or
+//     '_' and access point ARNs pass, and the server answers for them);
+//     for Copy, the source's bucket and the destination's;
+//   - an empty key, or one over 1024 bytes or not UTF-8;
+//   - a nil body, or an *os.File (any body with Stat) that is a directory
+//     or another file that is neither regular, a pipe, a socket nor a
+//     device;
+//   - SSE-C settings that S3 would refuse or that would silently not apply:
+//     an algorithm other than "AES256", a key that is not the standard
+//     base64 of 32 bytes, a key MD5 that is not the key's, one of them
+//     without the key, SSE-C with ServerSideEncryption (for Copy, the
+//     source's SSE-C too). Messages never hold the key; an empty key MD5
+//     is computed;
+//   - a negative or impossible size, options out of range, an unknown
+//     checksum algorithm or type.
+//
+// A part or a PutObject the server rejects because its bytes do not match
+// their checksum (BadDigest, XAmzContentSHA256Mismatch, InvalidDigest) is
+// sent again within Options.MaxAttempts; when every attempt is rejected the
+// error matches ErrChecksumMismatch, as does a checksum the server reports
+// that differs from the local one.
 //
 // # Concurrency
 //
