@@ -42,6 +42,8 @@ type uploadFunc func(ctx context.Context, key string, body io.Reader, size int64
 // size and concurrency (plus what it takes to trust the server's self-signed certificate).
 var clients = map[string]func(clientSetup) (uploadFunc, error){
 	"s3mpu":           newS3MPU,
+	"s3mpu-composite": newS3MPUComposite,
+	"s3mpu-crc32":     newS3MPUCRC32,
 	"manager":         newManager,
 	"transfermanager": newTransferManager,
 	"minio":           newMinio,

@@ -4,12 +4,36 @@ import (
 	"context"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // newS3MPU builds s3mpu's uploader on the same S3 client the AWS peers get, with its default
-// options (CRC32C checksums, retries) but the benchmark's part size and concurrency.
+// options (CRC32C full-object checksums, retries) but the benchmark's part size and concurrency.
 func newS3MPU(cs clientSetup) (uploadFunc, error) {
+	return s3mpuWith(cs, func(*uploader.Options) {})
+}
+
+// newS3MPUComposite is s3mpu with a composite CRC32C object checksum instead of a full-object
+// one: an experiment, not a default, to tell what the checksum type costs the server.
+func newS3MPUComposite(cs clientSetup) (uploadFunc, error) {
+	return s3mpuWith(cs, func(o *uploader.Options) {
+		o.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+		o.ChecksumType = types.ChecksumTypeComposite
+	})
+}
+
+// newS3MPUCRC32 is s3mpu with composite CRC32 checksums, what manager sends by default: an
+// experiment, to compare the uploaders with the same work on both sides.
+func newS3MPUCRC32(cs clientSetup) (uploadFunc, error) {
+	return s3mpuWith(cs, func(o *uploader.Options) {
+		o.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+		o.ChecksumType = types.ChecksumTypeComposite
+	})
+}
+
+func s3mpuWith(cs clientSetup, extra func(*uploader.Options)) (uploadFunc, error) {
 	cli, err := s3Client(cs)
 	if err != nil {
 		return nil, err
@@ -17,6 +41,7 @@ func newS3MPU(cs clientSetup) (uploadFunc, error) {
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = cs.partSize
 		o.Concurrency = cs.conc
+		extra(o)
 	})
 	return func(ctx context.Context, key string, body io.Reader, size int64) error {
 		in := &uploader.UploadInput{Bucket: cs.bucket, Key: key, Body: body}
