@@ -24,7 +24,8 @@ type childResult struct {
 	Seconds float64 `json:"seconds"` // wall time of the upload call(s) alone
 	Bytes   int64   `json:"bytes"`   // bytes the client was given (the object's size is checked by the parent)
 	Objects int     `json:"objects"`
-	HWMKiB  int64   `json:"vm_hwm_kib"` // peak RSS of this process's address space (VmHWM)
+	HWMKiB  int64   `json:"vm_hwm_kib"`  // peak RSS of this process's address space (VmHWM)
+	Conns   int64   `json:"connections"` // connections the client opened
 }
 
 // clientMain runs one upload in this process: `bench client -client NAME -kind file|stream|small ...`.
@@ -108,6 +109,7 @@ func clientMain(args []string) error {
 			return err
 		}
 	}
+	res.Conns = dials.Load()
 	if res.HWMKiB, err = vmHWM(); err != nil {
 		return err
 	}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -98,6 +100,7 @@ func awsConfig(cs clientSetup) (aws.Config, error) {
 			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 		tr.TLSClientConfig.RootCAs = pool
+		tr.DialContext = countDials(tr.DialContext)
 	})
 	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
@@ -151,6 +154,7 @@ func newMinio(cs clientSetup) (uploadFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	tr.DialContext = countDials(tr.DialContext)
 	if cs.tgt.TLS {
 		pool, err := certPool(cs.env.CAFile())
 		if err != nil {
@@ -195,4 +199,19 @@ func newDiscard(cs clientSetup) (uploadFunc, error) {
 		}
 		return nil
 	}, nil
+}
+
+// dials counts the connections the client in this process opened.
+var dials atomic.Int64
+
+// countDials wraps a transport's dial function to count the connections it opens: a client
+// that does not reuse its connections pays a TCP (and TLS) handshake per request.
+func countDials(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
 }

@@ -366,6 +366,7 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	}
 	res.Seconds, res.Bytes, res.Objects = cr.Seconds, cr.Bytes, cr.Objects
 	res.RSSMiB = float64(cr.HWMKiB) / 1024
+	res.Conns = cr.Conns
 	if client == "discard" {
 		// It sends nothing: only the bytes it read can be checked.
 		if c.Scenario.Kind != "small" && cr.Bytes != r.cfg.size {

@@ -34,6 +34,7 @@ type runResult struct {
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
 	ServerCPUPerGiB  float64 `json:"server_cpu_s_per_gib"`
 	OtherCPUSeconds  float64 `json:"other_cpu_seconds"` // machine busy time spent by neither (noise)
+	Conns            int64   `json:"connections"`       // connections the client opened
 }
 
 func (r runResult) fail(err error) runResult {
@@ -60,8 +61,8 @@ func (r runResult) line() string {
 	if !r.OK {
 		return fmt.Sprintf("%-16s %-15s run %d FAILED: %s", r.Case, r.Client, r.Run, r.Err)
 	}
-	s := fmt.Sprintf("%-16s %-15s run %d: %7.1f MB/s  cpu %5.2f s/GiB  rss %6.1f MiB  server cpu %5.2f s/GiB  other cpu %4.1f s",
-		r.Case, r.Client, r.Run, r.MBps, r.CPUPerGiB, r.RSSMiB, r.ServerCPUPerGiB, r.OtherCPUSeconds)
+	s := fmt.Sprintf("%-16s %-15s run %d: %7.1f MB/s  cpu %5.2f s/GiB  rss %6.1f MiB  server cpu %5.2f s/GiB  other cpu %4.1f s  conns %d",
+		r.Case, r.Client, r.Run, r.MBps, r.CPUPerGiB, r.RSSMiB, r.ServerCPUPerGiB, r.OtherCPUSeconds, r.Conns)
 	if r.Kind == "small" {
 		s += fmt.Sprintf("  %.1f files/s", r.FilesPerSec)
 	}
@@ -109,6 +110,7 @@ type summary struct {
 	CPUPerGiB   stat   `json:"cpu_s_per_gib"`
 	RSSMiB      stat   `json:"rss_mib"`
 	ServerCPU   stat   `json:"server_cpu_s_per_gib"`
+	Conns       stat   `json:"connections"`
 }
 
 // ratio compares s3mpu with the best peer in one case.
@@ -152,7 +154,7 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 	for _, c := range cases {
 		for _, cl := range cfg.clients {
 			s := summary{Case: c.Name(), Kind: c.Scenario.Kind, Client: cl}
-			var mbps, fps, cpu, rss, srv []float64
+			var mbps, fps, cpu, rss, srv, conns []float64
 			for _, r := range runs {
 				if r.Case != s.Case || r.Client != cl {
 					continue
@@ -167,9 +169,11 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 				cpu = append(cpu, r.CPUPerGiB)
 				rss = append(rss, r.RSSMiB)
 				srv = append(srv, r.ServerCPUPerGiB)
+				conns = append(conns, float64(r.Conns))
 			}
 			rep.Failures += s.Failed
 			s.MBps, s.FilesPerSec, s.CPUPerGiB, s.RSSMiB, s.ServerCPU = newStat(mbps), newStat(fps), newStat(cpu), newStat(rss), newStat(srv)
+			s.Conns = newStat(conns)
 			rep.Summaries = append(rep.Summaries, s)
 		}
 		if r, ok := compare(rep.Summaries, c.Name()); ok {
@@ -238,8 +242,8 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "## Results %s\n\n", rep.Started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "`%s` — %s; %s file/stream, %s parts, %d × %s small files; median (min–max) of the runs.\n\n",
 		rep.Command, rep.Machine.String(), formatSize(rep.Settings.Size), formatSize(rep.Settings.PartSize), rep.Settings.Count, formatSize(rep.Settings.SmallSize))
-	b.WriteString("| case | client | runs | MB/s | files/s | client CPU s/GiB | peak RSS MiB | server CPU s/GiB |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| case | client | runs | MB/s | files/s | client CPU s/GiB | peak RSS MiB | server CPU s/GiB | conns |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range rep.Summaries {
 		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
 		if s.Failed > 0 {
@@ -249,8 +253,12 @@ func (rep *report) markdown() string {
 		if s.Kind == "small" {
 			fps = spread(s.FilesPerSec, "%.0f")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runs,
-			spread(s.MBps, "%.0f"), fps, spread(s.CPUPerGiB, "%.2f"), spread(s.RSSMiB, "%.0f"), spread(s.ServerCPU, "%.2f"))
+		conns := "—"
+		if !math.IsNaN(s.Conns.Median) {
+			conns = fmt.Sprintf("%.0f", s.Conns.Median)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runs,
+			spread(s.MBps, "%.0f"), fps, spread(s.CPUPerGiB, "%.2f"), spread(s.RSSMiB, "%.0f"), spread(s.ServerCPU, "%.2f"), conns)
 	}
 	if len(rep.Ratios) > 0 {
 		b.WriteString("\n| case | throughput s3mpu/best | CPU/GiB s3mpu/best | RSS s3mpu/best |\n|---|---|---|---|\n")
