@@ -35,7 +35,7 @@ test: $(S3SERVER)
 	@started=0; \
 	if ! $(S3SERVER) status >/dev/null 2>&1; then $(S3SERVER) start || exit 1; started=1; fi; \
 	rc=0; $(MAKE) --no-print-directory check || rc=$$?; \
-	if [ $$started = 1 ]; then $(S3SERVER) stop; fi; \
+	if [ $$started = 1 ]; then $(S3SERVER) stop >/dev/null; fi; \
 	exit $$rc
 
 check: vet unit fuzz integration
