@@ -113,3 +113,12 @@ func TestStreamRSSTarget(t *testing.T) {
 		t.Errorf("target lines %q", tl)
 	}
 }
+
+func TestTurnOrder(t *testing.T) {
+	cl := []string{"a", "b", "c"}
+	for run, want := range map[int]string{1: "a b c", 2: "b c a", 3: "c a b", 4: "a b c"} {
+		if got := strings.Join(turnOrder(cl, run), " "); got != want {
+			t.Errorf("turnOrder(run %d) = %q, want %q", run, got, want)
+		}
+	}
+}
