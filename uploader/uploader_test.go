@@ -344,8 +344,11 @@ func TestRetryThenSuccess(t *testing.T) {
 	c := s3fake.New("b")
 	// Part 1's first two attempts read the whole body and then fail, as a
 	// connection reset after sending would.
+	// Attempts are counted per part: call.N counts every UploadPart, and
+	// part 2 may reach the fake before part 1.
+	var attempts atomic.Int32
 	c.Hook(s3fake.OpUploadPart, partHook(1, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
-		if call.N < 2 {
+		if attempts.Add(1) <= 2 {
 			_, _ = io.Copy(io.Discard, call.Input.(*s3.UploadPartInput).Body)
 			return nil, s3fake.SlowDown(call.Op)
 		}
