@@ -45,7 +45,15 @@ type partBody struct {
 	h        hash.Hash // nil when the checksum is known in advance
 	hashOK   bool      // h holds the bytes from 0 to pos
 	short    bool      // the source ended before size bytes
+	// pending counts the new bytes read but not yet reported in a
+	// BytesSent event (only with a listener).
+	pending int64
 }
+
+// sentEventBytes is how many new bytes a part body gathers before it
+// reports them in one BytesSent event (less with a rate limit whose burst
+// is smaller). The rest is reported when the body ends or is detached.
+const sentEventBytes = 256 << 10
 
 func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) *partBody {
 	b := &partBody{up: up, ctx: ctx, rec: rec, size: rec.Size, open: open, r: open()}
@@ -78,10 +86,15 @@ func (b *partBody) Read(p []byte) (int, error) {
 		b.short = true
 		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", ErrSourceChanged, b.pos, b.size)
 	}
-	var delta int64
+	var emit int64
 	if hw := b.rec.sent.Load(); b.pos > hw {
-		delta = b.pos - hw
 		b.rec.sent.Store(b.pos)
+		if b.up.em.listening() {
+			b.pending += b.pos - hw
+			if b.pending >= b.up.sentEvery() || err != nil {
+				emit, b.pending = b.pending, 0
+			}
+		}
 	}
 	b.mu.Unlock()
 	if lim != nil && n > 0 {
@@ -92,11 +105,24 @@ func (b *partBody) Read(p []byte) (int, error) {
 			return 0, werr
 		}
 	}
-	if delta > 0 {
-		total := b.up.sent.Add(delta)
-		_ = b.up.em.emit(BytesSent{PartNumber: b.rec.Number, Bytes: delta, Total: total})
+	if emit > 0 {
+		b.up.reportSent(b.rec.Number, emit)
 	}
 	return n, err
+}
+
+// sentEvery is how many new bytes a part body gathers per BytesSent event.
+func (up *upload) sentEvery() int64 {
+	if up.limiter != nil {
+		return min(sentEventBytes, int64(up.limiter.Burst()))
+	}
+	return sentEventBytes
+}
+
+// reportSent sends a BytesSent event for n new bytes of part number.
+func (up *upload) reportSent(number int32, n int64) {
+	total := up.sent.Add(n)
+	_ = up.em.emit(BytesSent{PartNumber: number, Bytes: n, Total: total})
 }
 
 // Seek lets the SDK rewind the body between its own attempts.
@@ -123,11 +149,17 @@ func (b *partBody) Seek(offset int64, whence int) (int64, error) {
 	return pos, nil
 }
 
-// detach ends the body: later reads fail. It waits for a read in progress.
+// detach ends the body: later reads fail. It waits for a read in progress,
+// then reports the bytes read that no event has reported yet.
 func (b *partBody) detach() {
 	b.mu.Lock()
 	b.detached = true
+	emit := b.pending
+	b.pending = 0
 	b.mu.Unlock()
+	if emit > 0 {
+		b.up.reportSent(b.rec.Number, emit)
+	}
 }
 
 // sum returns the checksum of the part after a successful request: the one

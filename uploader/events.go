@@ -44,8 +44,9 @@ type Started struct {
 	Parts int
 }
 
-// BytesSent is sent as the HTTP transport reads a part's body. Bytes read
-// again by a retry are not counted twice.
+// BytesSent is sent as the HTTP transport reads a part's body: for every
+// 256 KiB or so read (less with a small RateLimit) and for the rest when
+// the request ends. Bytes read again by a retry are not counted twice.
 type BytesSent struct {
 	PartNumber int32 // 0 for a single PutObject
 	Bytes      int64 // new bytes in this read
@@ -143,6 +144,9 @@ func (em *emitter) call(e Event) (err error) {
 	em.l.OnEvent(e)
 	return nil
 }
+
+// listening reports whether events go anywhere.
+func (em *emitter) listening() bool { return em != nil && em.l != nil }
 
 // panicErr returns the listener's panic, if any.
 func (em *emitter) panicErr() error {

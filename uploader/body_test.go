@@ -1,0 +1,87 @@
+package uploader
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// testBody returns a part body over data, for an upload with listener l
+// (nil for none), its checksum computed as it is read.
+func testBody(t *testing.T, data []byte, l Listener) (*upload, *partBody) {
+	t.Helper()
+	cs, err := checksumFor(types.ChecksumAlgorithmCrc32c, types.ChecksumTypeFullObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &upload{cs: cs, em: &emitter{l: l}}
+	rec := &partRecord{Number: 1, Size: int64(len(data))}
+	return up, up.newBody(context.Background(), rec, bytesOpener(data))
+}
+
+// TestBodyReadNoListenerAllocs checks that reading a part body builds no
+// event when nobody listens: a read allocates nothing.
+func TestBodyReadNoListenerAllocs(t *testing.T) {
+	data := payload(4 * mib)
+	_, b := testBody(t, data, nil)
+	buf := make([]byte, 32<<10)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := b.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per read without a listener", allocs)
+	}
+	if got := b.rec.sent.Load(); got != 101*int64(len(buf)) {
+		t.Fatalf("part counts %d bytes read, want %d", got, 101*len(buf))
+	}
+}
+
+// TestBodyEventsCoalesced checks that BytesSent events gather reads, that
+// the rest is reported when the body ends, and that every byte read is
+// counted once, including those read again after a rewind.
+func TestBodyEventsCoalesced(t *testing.T) {
+	data := payload(mib + 1000)
+	rec := &recorder{}
+	up, b := testBody(t, data, rec)
+	buf := make([]byte, 32<<10)
+	// Read half, rewind (as the SDK does between attempts), read it all.
+	for range 16 {
+		if _, err := b.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(eventsOf[BytesSent](rec)); n != 2 {
+		t.Fatalf("%d events for 512 KiB read, want 2", n)
+	}
+	if _, err := b.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{b}, buf); err != nil {
+		t.Fatal(err)
+	}
+	b.detach()
+	events := eventsOf[BytesSent](rec)
+	if len(events) != 5 {
+		t.Fatalf("%d events for %d bytes, want 5", len(events), len(data))
+	}
+	var total int64
+	for _, e := range events {
+		total += e.Bytes
+		if e.PartNumber != 1 || e.Total != total {
+			t.Fatalf("event %+v after %d bytes", e, total)
+		}
+	}
+	if total != int64(len(data)) || up.sent.Load() != total {
+		t.Fatalf("reported %d bytes (upload %d), want %d", total, up.sent.Load(), len(data))
+	}
+	h := up.cs.new()
+	h.Write(data)
+	s, err := b.sum()
+	if err != nil || s.String() != up.cs.sum(h).String() {
+		t.Fatalf("sum %v %v", s, err)
+	}
+}
