@@ -66,7 +66,11 @@ demo:
 	bash examples/demo.sh
 
 bench: $(S3SERVER)
-	cd integration && $(GO) run ./bench
+	@started=0; \
+	if ! $(S3SERVER) status >/dev/null 2>&1; then $(S3SERVER) start || exit 1; started=1; fi; \
+	rc=0; (cd integration && $(GO) run ./bench $(BENCHFLAGS)) || rc=$$?; \
+	if [ $$started = 1 ]; then $(S3SERVER) stop >/dev/null; fi; \
+	exit $$rc
 
 soak:
 	cd integration && S3MPU_SOAK=1 $(GO) test -count=1 -timeout 120m -run 'Soak|Fault|Kill' ./...

@@ -205,13 +205,15 @@ func start(dir, bin string) error {
 	sock := filepath.Join(dir, "iam.sock")
 	rootUser := e.Users["root"]
 	environ := append(os.Environ(), "ROOT_ACCESS_KEY="+rootUser.AccessKey, "ROOT_SECRET_KEY="+rootUser.SecretKey)
+	// The gateways keep connections alive, as S3 does: without --keep-alive versitygw closes
+	// every connection after one request, and each HTTPS request pays a TLS handshake.
 	procs := []struct {
 		name string
 		args []string
 	}{
 		{"iam", []string{"--port", hostPort(ports[0]), "--health", "/healthz", "--quiet", "iam", "--dir", filepath.Join(dir, "iam"), "--private-ports", sock}},
-		{"http", []string{"--port", hostPort(ports[1]), "--health", "/healthz", "--quiet", "--region", region, "--iam-standalone-endpoint", sock, "posix", filepath.Join(dir, "data")}},
-		{"https", []string{"--port", hostPort(ports[2]), "--health", "/healthz", "--quiet", "--region", region, "--cert", certFile, "--key", keyFile, "--iam-standalone-endpoint", sock, "posix", filepath.Join(dir, "data")}},
+		{"http", []string{"--port", hostPort(ports[1]), "--health", "/healthz", "--quiet", "--keep-alive", "--region", region, "--iam-standalone-endpoint", sock, "posix", filepath.Join(dir, "data")}},
+		{"https", []string{"--port", hostPort(ports[2]), "--health", "/healthz", "--quiet", "--keep-alive", "--region", region, "--cert", certFile, "--key", keyFile, "--iam-standalone-endpoint", sock, "posix", filepath.Join(dir, "data")}},
 	}
 	for i, p := range procs {
 		logf, err := os.OpenFile(filepath.Join(dir, "logs", p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
