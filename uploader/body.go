@@ -42,8 +42,10 @@ type partBody struct {
 	r        io.ReadSeeker
 	pos      int64
 	detached bool
-	h        hash.Hash // nil when the checksum is known in advance
+	h        hash.Hash // nil when the checksum is known in advance or the SDK computes it
 	hashOK   bool      // h holds the bytes from 0 to pos
+	sdkSum   bool      // the SDK computes the checksum as it sends the body
+	signed   partSum   // the checksum computed with the signed payload hash
 	short    bool      // the source ended before size bytes
 	// pending counts the new bytes read but not yet reported in a
 	// BytesSent event (only with a listener).
@@ -162,22 +164,32 @@ func (b *partBody) detach() {
 	}
 }
 
-// sum returns the checksum of the part after a successful request: the one
-// known in advance, the one computed as the bytes were sent, or, when the
-// body was read out of order, one computed from a fresh reader.
-func (b *partBody) sum() (partSum, error) {
-	if b.h == nil {
-		return b.rec.sum, nil
-	}
+// sum returns the checksum of the part after a successful request whose
+// result metadata is md: the one known in advance, the one computed with
+// the signed payload hash, the one the SDK
+// computed from the bytes it sent, the one computed as the bytes were sent,
+// or, when the body was read out of order (or the SDK did not report its
+// value), one computed from a fresh reader.
+func (b *partBody) sum(md middleware.Metadata) (partSum, error) {
 	b.mu.Lock()
-	ok := b.hashOK && b.pos == b.size
+	known, sdk, signed := b.h == nil && !b.sdkSum && b.signed.raw == nil, b.sdkSum, b.signed
+	ok := b.h != nil && b.hashOK && b.pos == b.size
 	var s partSum
 	if ok {
 		s = b.up.cs.sum(b.h)
 	}
 	b.mu.Unlock()
-	if ok {
+	switch {
+	case known:
+		return b.rec.sum, nil
+	case signed.raw != nil:
+		return signed, nil
+	case ok:
 		return s, nil
+	case sdk:
+		if s, found := b.up.cs.sdkSum(md); found {
+			return s, nil
+		}
 	}
 	h := b.up.cs.new()
 	n, err := io.Copy(h, b.open())
@@ -221,10 +233,12 @@ func (b *partBody) payloadHashes(withChecksum bool) (sha string, sum partSum, er
 //     payload is sent unsigned: the checksum header, which is signed,
 //     protects it, as the SDK's own trailing checksums do;
 //   - over TLS without it, the SDK sends the checksum it computes while
-//     sending as a trailer, and the body computes the same value for the
-//     uploader;
+//     sending as a trailer and records it in the result metadata, where
+//     partBody.sum takes it: the checksum is computed once, on the client,
+//     from the bytes sent;
 //   - over plain HTTP the payload is signed with a SHA-256, computed in one
-//     pass with the checksum (when not known) from a separate reader.
+//     pass with the checksum (when not known) from a separate reader; the
+//     body then does not compute the checksum again.
 var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadHash",
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		req, ok := in.Request.(*smithyhttp.Request)
@@ -239,6 +253,10 @@ var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadH
 		if req.IsHTTPS() {
 			if known {
 				ctx = v4.SetPayloadHash(ctx, "UNSIGNED-PAYLOAD")
+			} else {
+				body.mu.Lock()
+				body.h, body.sdkSum = nil, true
+				body.mu.Unlock()
 			}
 			return next.HandleFinalize(ctx, in)
 		}
@@ -247,7 +265,12 @@ var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadH
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("hash part payload: %w", err)
 		}
 		if !known {
+			// The checksum and the signed payload hash come from the same
+			// read: a body that changed since fails the signature.
 			req.Header.Set("X-Amz-Checksum-"+string(body.up.cs.algo), sum.String())
+			body.mu.Lock()
+			body.h, body.signed = nil, sum
+			body.mu.Unlock()
 		}
 		return next.HandleFinalize(v4.SetPayloadHash(ctx, sha), in)
 	})

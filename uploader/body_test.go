@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // testBody returns a part body over data, for an upload with listener l
@@ -80,8 +82,50 @@ func TestBodyEventsCoalesced(t *testing.T) {
 	}
 	h := up.cs.new()
 	h.Write(data)
-	s, err := b.sum()
+	s, err := b.sum(middleware.Metadata{})
 	if err != nil || s.String() != up.cs.sum(h).String() {
 		t.Fatalf("sum %v %v", s, err)
+	}
+}
+
+// TestPayloadMiddlewareLeavesTLSChecksumToSDK checks that over TLS a part
+// whose checksum is not known in advance is not hashed by its body (the
+// SDK computes the trailing checksum and reports it), that over plain HTTP
+// it is hashed once, in one pass with the payload hash, and that a body whose
+// SDK reported nothing still yields the right checksum.
+func TestPayloadMiddlewareLeavesTLSChecksumToSDK(t *testing.T) {
+	data := payload(100 << 10)
+	for _, scheme := range []string{"https", "http"} {
+		t.Run(scheme, func(t *testing.T) {
+			up, b := testBody(t, data, nil)
+			req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
+			req.URL.Scheme, req.URL.Host = scheme, "example.com"
+			req, err := req.SetStream(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				_, err := io.Copy(io.Discard, in.Request.(*smithyhttp.Request).GetStream())
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			})
+			if _, _, err := payloadHashMiddleware.HandleFinalize(context.Background(), middleware.FinalizeInput{Request: req}, next); err != nil {
+				t.Fatal(err)
+			}
+			b.detach()
+			h := up.cs.new()
+			h.Write(data)
+			want := up.cs.sum(h).String()
+			if scheme == "https" {
+				if !b.sdkSum || b.h != nil {
+					t.Fatal("the body hashes a part the SDK checksums")
+				}
+			} else if b.sdkSum || b.h != nil || req.Header.Get("X-Amz-Checksum-Crc32c") != want {
+				t.Fatalf("checksum header %q, want %q", req.Header.Get("X-Amz-Checksum-Crc32c"), want)
+			}
+			s, err := b.sum(middleware.Metadata{})
+			if err != nil || s.String() != want {
+				t.Fatalf("sum %v %v, want %s", s, err, want)
+			}
+		})
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // crc64NVMEPoly is the reflected form of the CRC-64/NVME polynomial
@@ -91,6 +93,24 @@ type partSum struct {
 func (p partSum) String() string { return base64.StdEncoding.EncodeToString(p.raw) }
 
 func (c *checksum) sum(h hash.Hash) partSum { return partSum{raw: h.Sum(nil)} }
+
+// sdkSum returns the checksum of the request's payload that the SDK
+// computed as it sent it, from the request's result metadata.
+func (c *checksum) sdkSum(md middleware.Metadata) (partSum, bool) {
+	m, ok := s3.GetComputedInputChecksumsMetadata(md)
+	if !ok {
+		return partSum{}, false
+	}
+	v, ok := m.ComputedChecksums[string(c.algo)]
+	if !ok {
+		return partSum{}, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(raw) != c.new().Size() {
+		return partSum{}, false
+	}
+	return partSum{raw: raw}, true
+}
 
 func (c *checksum) crcValue(p partSum) uint64 {
 	if c.crc.width == 32 {

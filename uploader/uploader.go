@@ -488,7 +488,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 		if err != nil {
 			return bodyErr(body, err)
 		}
-		s, err := body.sum()
+		s, err := body.sum(o.ResultMetadata)
 		if err != nil {
 			return err
 		}
@@ -603,7 +603,7 @@ func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.
 		if err != nil {
 			return bodyErr(body, err)
 		}
-		sum, err := body.sum()
+		sum, err := body.sum(out.ResultMetadata)
 		if err != nil {
 			return err
 		}
