@@ -367,11 +367,17 @@ func (up *upload) hashSection(ra io.ReaderAt, off, n int64) (partSum, error) {
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // bufferPool hands out at most max part buffers at a time, reusing them.
+// The buffers live outside the Go heap where the platform allows (see
+// allocPartBuffer) and are unmapped by release, which the upload calls once
+// every buffer is back: after the last part's request has returned and its
+// body has been detached, so nothing can read a buffer after it is gone.
 type bufferPool struct {
-	tokens chan struct{}
-	mu     sync.Mutex
-	free   [][]byte
-	allocs atomic.Int64 // buffers allocated, for tests
+	tokens   chan struct{}
+	mu       sync.Mutex
+	free     [][]byte
+	released bool
+	allocs   atomic.Int64 // buffers allocated, for tests
+	frees    atomic.Int64 // buffers freed, for tests
 }
 
 func newBufferPool(max int) *bufferPool {
@@ -394,17 +400,41 @@ func (p *bufferPool) get(ctx context.Context, size int64) ([]byte, error) {
 			return b[:size], nil
 		}
 		// Too small after the part size grew: let it go.
+		p.frees.Add(1)
+		freePartBuffer(b)
 	}
 	p.allocs.Add(1)
-	return make([]byte, size), nil
+	return allocPartBuffer(int(size)), nil
 }
 
 // put returns a buffer obtained from get.
 func (p *bufferPool) put(b []byte) {
 	p.mu.Lock()
-	p.free = append(p.free, b)
+	if p.released {
+		// Not expected: release waits for every buffer. Free it now
+		// rather than keep it mapped.
+		p.frees.Add(1)
+		freePartBuffer(b)
+	} else {
+		p.free = append(p.free, b)
+	}
 	p.mu.Unlock()
 	<-p.tokens
+}
+
+// release frees the buffers given back. Buffers still out (none, when the
+// upload is done) are freed when put back.
+func (p *bufferPool) release() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.free {
+		p.frees.Add(1)
+		freePartBuffer(b)
+	}
+	p.free, p.released = nil, true
 }
 
 // stream reads a body of unknown or unverified length part by part,

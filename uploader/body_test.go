@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3mpu/s3mpu/internal/s3fake"
 )
 
 // testBody returns a part body over data, for an upload with listener l
@@ -125,6 +127,39 @@ func TestPayloadMiddlewareLeavesTLSChecksumToSDK(t *testing.T) {
 			s, err := b.sum(middleware.Metadata{})
 			if err != nil || s.String() != want {
 				t.Fatalf("sum %v %v, want %s", s, err, want)
+			}
+		})
+	}
+}
+
+// TestStreamBuffersFreed checks that every part buffer of a streamed
+// upload is freed by the time Upload returns, whether the upload succeeds
+// in parts, fits in one PutObject or fails.
+func TestStreamBuffersFreed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+		fail bool
+	}{
+		{"multipart", 17 * mib, false},
+		{"single", 3 * mib, false},
+		{"failed", 17 * mib, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			if tc.fail {
+				c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
+			}
+			u := New(c, testOptions(newFakeClock(), nil))
+			o, _ := u.options.resolve()
+			cs, _ := checksumFor(o.ChecksumAlgorithm, "")
+			up := &upload{client: c, o: o, in: &UploadInput{Bucket: "b", Key: "k", Body: streamOf(payload(tc.size))}, cs: cs, size: SizeUnknown}
+			_, err := up.run(context.Background())
+			if (err != nil) != tc.fail {
+				t.Fatalf("err %v", err)
+			}
+			if a, f := up.pool.allocs.Load(), up.pool.frees.Load(); a == 0 || a != f {
+				t.Fatalf("%d buffers allocated, %d freed when Upload returned", a, f)
 			}
 		})
 	}

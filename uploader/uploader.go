@@ -10,7 +10,9 @@
 //     *bytes.Reader, ...) is read in place, part by part, through a fresh
 //     io.SectionReader for each attempt: nothing is copied into buffers.
 //   - Any other io.Reader is streamed through at most Concurrency+1 part
-//     buffers, reused from part to part.
+//     buffers, reused from part to part. On Linux, macOS and the BSDs they
+//     are mapped outside the Go heap (so they do not raise the garbage
+//     collector's heap goal) and unmapped before Upload returns.
 //   - Each request is retried, with exponential backoff and jitter, when the
 //     one classifier of the module calls its error throttling or transient;
 //     permission, not-found and invalid-request errors are not retried. A
@@ -323,6 +325,9 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 	}
 
 	up.pool = newBufferPool(o.Concurrency + 1)
+	// Deferred first, run last: after the part goroutines (multipart waits
+	// for them) and the deferred put of a single part's buffer.
+	defer up.pool.release()
 	partSize := o.PartSize
 	if known {
 		ps, err := partSizeFor(in.Size, o.PartSize)

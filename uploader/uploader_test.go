@@ -744,6 +744,9 @@ func TestConcurrencyAndBuffers(t *testing.T) {
 	if n := pool.allocs.Load(); n > 4 {
 		t.Fatalf("%d buffers allocated, at most Concurrency+1 = 4 allowed", n)
 	}
+	if a, f := pool.allocs.Load(), pool.frees.Load(); a != f {
+		t.Fatalf("%d buffers allocated, %d freed when Upload returned", a, f)
+	}
 	if !bytes.Equal(c.Object("b", "k").Data, data) {
 		t.Fatal("object")
 	}
