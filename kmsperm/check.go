@@ -107,16 +107,29 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 
 	rep := &Report{Caller: in.Caller}
 
-	// The target key.
-	tk, err := ParseKey(in.KMSKeyID, in.Region, caller.Account, in.BucketAccount, partition)
-	if err != nil {
-		return nil, err
+	// The target key, unless the target is not SSE-KMS encrypted.
+	keys := map[KeyRole]*keyState{}
+	if in.TargetNotKMS {
+		if in.KMSKeyID != "" || in.KeyPolicy != nil {
+			return nil, invalid("check", in.KMSKeyID, "a target key or key policy was given for a target that is not SSE-KMS encrypted (TargetNotKMS)")
+		}
+		if !regionRE.MatchString(in.Region) {
+			return nil, invalid("check", "", "invalid Region %q", in.Region)
+		}
+		if in.BucketAccount != "" && !accountRE.MatchString(in.BucketAccount) {
+			return nil, invalid("check", "", "invalid bucket owner account %q", in.BucketAccount)
+		}
+	} else {
+		tk, err := ParseKey(in.KMSKeyID, in.Region, caller.Account, in.BucketAccount, partition)
+		if err != nil {
+			return nil, err
+		}
+		target, err := c.loadKey(ctx, rep, TargetKey, tk, caller.Account, in.KeyPolicy, in.Object, in.Region)
+		if err != nil {
+			return nil, err
+		}
+		keys[TargetKey] = target
 	}
-	target, err := c.loadKey(ctx, rep, TargetKey, tk, caller.Account, in.KeyPolicy, in.Object, in.Region)
-	if err != nil {
-		return nil, err
-	}
-	keys := map[KeyRole]*keyState{TargetKey: target}
 
 	// The copy source's key, when the copy source is SSE-KMS encrypted.
 	sourceKMS := false
@@ -152,15 +165,17 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		}
 		needed[role][action] = true
 	}
-	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS}
+	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS, TargetNotKMS: in.TargetNotKMS}
 	for _, s := range steps {
 		for _, r := range Requirements(s, ropts) {
 			add(r.Key, r.Action)
 		}
 	}
-	for _, sa := range SeedActions {
-		for _, a := range seedExpansion[sa] {
-			add(TargetKey, a)
+	if !in.TargetNotKMS {
+		for _, sa := range SeedActions {
+			for _, a := range seedExpansion[sa] {
+				add(TargetKey, a)
+			}
 		}
 	}
 
@@ -208,12 +223,20 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 			e.ar.Why, e.ar.Doc = r.Why, r.Doc
 			evs = append(evs, e)
 		}
-		if s == mpu.Initiate && opts.RequireSeedActions {
+		if s == mpu.Initiate && opts.RequireSeedActions && !in.TargetNotKMS {
 			evs = append(evs, ev.seedEvals(true)...)
 		}
 		rep.Rows = append(rep.Rows, ev.finishRow(row, evs, true))
 	}
-	rep.Seed = ev.finishRow(Row{Label: "upload (S3 permission table)"}, ev.seedEvals(false), false)
+	seed := Row{Label: "upload (S3 permission table)"}
+	if in.TargetNotKMS {
+		// The table's KMS list is about the target key, and there is none.
+		seed.Decision, seed.Actions = Allowed, []ActionResult{}
+		seed.Reasons = []string{"the target object is not SSE-KMS encrypted: the S3 permission table's KMS list does not apply"}
+		rep.Seed = seed
+		return rep, nil
+	}
+	rep.Seed = ev.finishRow(seed, ev.seedEvals(false), false)
 	return rep, nil
 }
 

@@ -6,7 +6,9 @@
 // upload is created, kms:Decrypt for every part (not only GenerateDataKey;
 // the missing Decrypt is the classic failure at multipart sizes), for
 // CompleteMultipartUpload and for ListParts, and kms:Decrypt on the source
-// object's key for UploadPartCopy from an SSE-KMS object. Requirements lists
+// object's key for UploadPartCopy from an SSE-KMS object — also when the
+// target itself is not SSE-KMS encrypted (SSE-S3 or none), which
+// Input.TargetNotKMS checks without assuming any target key. Requirements lists
 // them per mpu.Step with the page that documents each; SeedActions is the S3
 // permission table's broader list for the upload as a whole, checked and
 // reported separately (or required at Initiate with

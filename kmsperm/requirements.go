@@ -118,11 +118,16 @@ type RequirementOptions struct {
 	// SourceKMS is true when the UploadPartCopy source object is encrypted
 	// with SSE-KMS.
 	SourceKMS bool
+	// TargetNotKMS is true when the target object is not SSE-KMS
+	// encrypted: only the requirements on the source key remain.
+	TargetNotKMS bool
 }
 
 // Requirements returns the KMS actions S3 performs on the caller's behalf
 // for step of an SSE-KMS multipart upload. Abort and ListUploads need none;
-// an unknown step returns nil.
+// an unknown step returns nil. With o.TargetNotKMS only the requirements
+// on the copy source's key are returned (none unless o.SourceKMS, and only
+// for UploadPartCopy).
 //
 // The sources are the S3 API reference pages of each operation:
 // CreateMultipartUpload needs kms:GenerateDataKey (S3 makes the upload's data
@@ -138,6 +143,20 @@ type RequirementOptions struct {
 // kms:Decrypt for an SSE-KMS upload (the current ListParts page; older
 // revisions said so only for uploads created with a checksum algorithm).
 func Requirements(step mpu.Step, o RequirementOptions) []Requirement {
+	all := requirements(step, o)
+	if !o.TargetNotKMS {
+		return all
+	}
+	var out []Requirement
+	for _, r := range all {
+		if r.Key == SourceKey {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func requirements(step mpu.Step, o RequirementOptions) []Requirement {
 	r := func(a string, k KeyRole, why, doc string) Requirement {
 		return Requirement{Step: step, Action: a, Key: k, Why: why, Doc: doc}
 	}

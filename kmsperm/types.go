@@ -33,7 +33,9 @@ type CopySource struct {
 	KeyPolicy []byte `json:"-"`
 }
 
-// Input is one SSE-KMS multipart upload to check.
+// Input is one multipart upload to check: an SSE-KMS upload, or (with
+// TargetNotKMS) an upload that is not SSE-KMS encrypted but copies parts
+// from an SSE-KMS encrypted source object.
 type Input struct {
 	// Caller is the ARN of the principal that makes the S3 requests: an
 	// IAM user, a role, an assumed-role session or an account root.
@@ -44,13 +46,23 @@ type Input struct {
 	// additional encryption context.
 	Object Object `json:"object"`
 	// BucketAccount owns the target bucket; "" means the caller's account.
-	// When KMSKeyID is empty S3 uses the AWS managed key aws/s3 of this
-	// account.
+	// When KMSKeyID is empty (and TargetNotKMS false) S3 uses the AWS
+	// managed key aws/s3 of this account.
 	BucketAccount string `json:"bucketAccount,omitempty"`
 	// KMSKeyID is the key as the upload names it
 	// (x-amz-server-side-encryption-aws-kms-key-id): key ID, key ARN, alias
-	// name or alias ARN; "" means S3's AWS managed key aws/s3.
+	// name or alias ARN; "" means S3's AWS managed key aws/s3, unless
+	// TargetNotKMS is set.
 	KMSKeyID string `json:"kmsKeyId,omitempty"`
+	// TargetNotKMS is true when the target object is not SSE-KMS encrypted
+	// (SSE-S3, SSE-C or no server-side encryption header): S3 then makes no
+	// KMS call for the target, and the only KMS requirement left is
+	// kms:Decrypt on the copy source's key for UploadPartCopy when
+	// CopySource.KMSKeyID is set. No target key is assumed (not even
+	// aws/s3), no target key appears in the Report, and Report.Seed has no
+	// actions. KMSKeyID and KeyPolicy must then be empty (ErrInvalidInput
+	// otherwise). The zero value keeps the SSE-KMS meaning of KMSKeyID.
+	TargetNotKMS bool `json:"targetNotKms,omitempty"`
 	// Checksums is true when the upload sends additional checksums.
 	Checksums bool `json:"checksums,omitempty"`
 	// Steps are the steps to check, in report order; nil means
@@ -203,13 +215,14 @@ type Row struct {
 type Report struct {
 	// Caller is the checked principal's ARN.
 	Caller string `json:"caller"`
-	// Keys describe the target key and, for a KMS-encrypted copy source,
-	// the source key.
+	// Keys describe the target key (none with Input.TargetNotKMS) and,
+	// for a KMS-encrypted copy source, the source key.
 	Keys []KeyReport `json:"keys"`
 	// Rows has one row per checked step, in Input.Steps order.
 	Rows []Row `json:"rows"`
 	// Seed decides the S3 permission table's full list (SeedActions) on
-	// the target key, for the upload as a whole.
+	// the target key, for the upload as a whole. With Input.TargetNotKMS
+	// there is no target key and Seed has no actions.
 	Seed Row `json:"seed"`
 	// Gaps are what kmsperm could not read, with hints.
 	Gaps []Gap `json:"gaps,omitempty"`

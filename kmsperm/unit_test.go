@@ -170,6 +170,16 @@ func TestCheckInvalidInput(t *testing.T) {
 		"copy source without object": func(in *kmsperm.Input) {
 			in.CopySource = &kmsperm.CopySource{KMSKeyID: srcKeyARN}
 		},
+		"target key with TargetNotKMS": func(in *kmsperm.Input) {
+			in.TargetNotKMS = true
+			in.KeyPolicy = nil
+		},
+		"target key policy with TargetNotKMS": func(in *kmsperm.Input) {
+			in.TargetNotKMS, in.KMSKeyID = true, ""
+		},
+		"bad region with TargetNotKMS": func(in *kmsperm.Input) {
+			in.TargetNotKMS, in.KMSKeyID, in.KeyPolicy, in.Region = true, "", nil, "mars"
+		},
 	} {
 		in := good
 		mutate(&in)
@@ -182,6 +192,109 @@ func TestCheckInvalidInput(t *testing.T) {
 		if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "kmsperm: ") {
 			t.Errorf("%s: err %T %q", name, err, err)
 		}
+	}
+}
+
+// A target that is not SSE-KMS encrypted (SSE-S3 or none) copying from an
+// SSE-KMS source needs kms:Decrypt on the source key at UploadPartCopy and
+// nothing on any target key: no aws/s3 key is assumed.
+func TestCheckTargetNotKMS(t *testing.T) {
+	// Requirements keep only the source key's.
+	ropts := kmsperm.RequirementOptions{Checksums: true, SourceKMS: true, TargetNotKMS: true}
+	for _, s := range mpu.AllSteps {
+		var got []string
+		for _, r := range kmsperm.Requirements(s, ropts) {
+			got = append(got, r.Action+"@"+r.Key.String())
+		}
+		var want []string
+		if s == mpu.UploadPartCopy {
+			want = []string{"kms:Decrypt@source"}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s requirements with TargetNotKMS = %v, want %v", s, got, want)
+		}
+	}
+
+	// The source key of account B, whose policy names only account B.
+	srcOwnerOnly := `{"Version": "2012-10-17", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+  "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "kms:*", "Resource": "*"}]}`
+	input := func(srcPolicy string) kmsperm.Input {
+		return kmsperm.Input{
+			Caller:       alice,
+			Region:       region,
+			Object:       kmsperm.Object{Bucket: bucket, Key: objKey},
+			TargetNotKMS: true,
+			Identity:     []kmsperm.NamedPolicy{{Name: "alice-source", JSON: []byte(idSourceKey)}},
+			CopySource: &kmsperm.CopySource{Object: kmsperm.Object{Bucket: "source-bucket", Key: "big.bin"},
+				KMSKeyID: srcKeyARN, Account: acctB, KeyPolicy: []byte(srcPolicy)},
+		}
+	}
+	check := func(in kmsperm.Input, optFns ...func(*kmsperm.Options)) *kmsperm.Report {
+		t.Helper()
+		rep, err := kmsperm.New(nil, optFns...).Check(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Keys) != 1 || rep.Keys[0].Role != kmsperm.SourceKey || rep.Keys[0].Key.ARN != srcKeyARN {
+			t.Errorf("keys = %s, want only the source key", dump(rep.Keys))
+		}
+		if len(rep.Rows) != len(mpu.AllSteps) {
+			t.Errorf("%d rows, want one per step", len(rep.Rows))
+		}
+		for _, row := range rep.Rows {
+			for _, a := range row.Actions {
+				if a.Key != kmsperm.SourceKey || row.Step != mpu.UploadPartCopy {
+					t.Errorf("%s row has %s on the %s key %s", row.Step, a.Action, a.Key, a.KeyARN)
+				}
+			}
+			if row.Step != mpu.UploadPartCopy && (len(row.Actions) != 0 || row.Decision != kmsperm.Allowed) {
+				t.Errorf("%s row = %s, want allowed without actions", row.Step, dump(row))
+			}
+		}
+		if len(rep.Seed.Actions) != 0 || rep.Seed.Decision != kmsperm.Allowed || len(rep.Seed.Reasons) == 0 {
+			t.Errorf("seed row = %s, want no actions", dump(rep.Seed))
+		}
+		return rep
+	}
+
+	rep := check(input(kpSourceExternal))
+	row, _ := rep.Row(mpu.UploadPartCopy)
+	if row.Decision != kmsperm.Allowed || len(row.Actions) != 1 || row.Actions[0].Action != kmsperm.ActionDecrypt || row.Actions[0].KeyARN != srcKeyARN {
+		t.Errorf("UploadPartCopy with the source key allowing = %s", dump(row))
+	}
+	// RequireSeedActions adds nothing: there is no target key.
+	rep = check(input(kpSourceExternal), func(o *kmsperm.Options) { o.RequireSeedActions = true })
+	if row, _ := rep.Row(mpu.Initiate); len(row.Actions) != 0 {
+		t.Errorf("Initiate with RequireSeedActions = %s", dump(row))
+	}
+
+	rep = check(input(srcOwnerOnly))
+	row, _ = rep.Row(mpu.UploadPartCopy)
+	if row.Decision != kmsperm.ImplicitDeny || len(row.Actions) != 1 || row.Actions[0].Key != kmsperm.SourceKey {
+		t.Fatalf("UploadPartCopy with the source key not allowing = %s", dump(row))
+	}
+	found := false
+	for _, m := range row.Remedies {
+		if m.Where == "key policy" && m.KeyARN == srcKeyARN && m.Account == acctB && strings.Contains(string(m.Statement), `"kms:Decrypt"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no key policy remedy on %s with kms:Decrypt: %s", srcKeyARN, dump(row.Remedies))
+	}
+	if rep.Decision() != kmsperm.ImplicitDeny {
+		t.Errorf("report decision %s", rep.Decision())
+	}
+
+	// Nothing to check without an SSE-KMS source.
+	in := input(kpSourceExternal)
+	in.CopySource.KMSKeyID = ""
+	rep, err := kmsperm.New(nil).Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Keys) != 0 || rep.Decision() != kmsperm.Allowed || len(rep.Seed.Actions) != 0 {
+		t.Errorf("no SSE-KMS source: %s", dump(rep))
 	}
 }
 
