@@ -533,19 +533,9 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 	if err := c.preflight(ctx, cin, true); err != nil {
 		return nil, err
 	}
-	var cout *s3.CreateMultipartUploadOutput
-	_, err = up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
-		cout = o
-		return err
-	})
-	if err == nil && aws.ToString(cout.UploadId) == "" {
-		err = errors.New("CreateMultipartUpload returned no upload ID")
-	}
-	if err != nil {
+	if err := up.create(ctx, cin); err != nil {
 		return nil, up.fail(OpCreateMultipartUpload, 0, err)
 	}
-	up.uploadID = aws.ToString(cout.UploadId)
 	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts)}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}

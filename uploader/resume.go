@@ -44,11 +44,6 @@ const (
 	OpListMultipartUploads = "ListMultipartUploads"
 )
 
-// pendingCreateSkew is how long before the recorded start of an
-// unanswered CreateMultipartUpload an upload of the same key may have been
-// initiated, by the server's clock, and still be taken for its result.
-const pendingCreateSkew = 2 * time.Minute
-
 // ResumeInput describes a resumable upload: an upload whose progress is
 // kept in a state file, so that a later call with the same state file
 // continues it after a failure, a cancellation or a crash.
@@ -337,30 +332,11 @@ func (r *resumer) removeState() error {
 // started: those an interrupted CreateMultipartUpload may have made.
 func (r *resumer) abortPending(ctx context.Context, started time.Time, reason string) error {
 	up := r.up
-	var found []string
-	in := &s3.ListMultipartUploadsInput{
-		Bucket: aws.String(r.in.Bucket), Prefix: aws.String(r.in.Key),
-		ExpectedBucketOwner: optString(r.in.ExpectedBucketOwner),
-	}
-	for {
-		var out *s3.ListMultipartUploadsOutput
-		_, err := up.retry(ctx, OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-			o, err := r.client.ListMultipartUploads(ctx, in, up.ctlOpts...)
-			out = o
-			return err
-		})
-		if err != nil {
-			return up.fail(OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
-		}
-		for _, mu := range out.Uploads {
-			if aws.ToString(mu.Key) == r.in.Key && mu.Initiated != nil && !mu.Initiated.Before(started.Add(-pendingCreateSkew)) {
-				found = append(found, aws.ToString(mu.UploadId))
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) || aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
-			break
-		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	// The rule of the OrphanCheck after a retried CreateMultipartUpload,
+	// without the initiator: no upload of this call exists to learn it from.
+	found, err := up.pendingUploads(ctx, r.client, started, "")
+	if err != nil {
+		return up.fail(OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
 	}
 	for _, id := range found {
 		up.uploadID = id
@@ -592,18 +568,8 @@ func (r *resumer) start(ctx context.Context) error {
 	if err := r.save(); err != nil {
 		return up.fail(OpResume, 0, err)
 	}
-	cin := r.in.createInput(up.cs)
-	var cout *s3.CreateMultipartUploadOutput
-	_, err = up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
-		cout = o
-		return err
-	})
-	if err == nil && aws.ToString(cout.UploadId) == "" {
-		err = errors.New("CreateMultipartUpload returned no upload ID")
-	}
-	if err != nil {
-		if k := s3err.Classify(err); k != s3err.Canceled && !k.Retryable() {
+	if err := up.create(ctx, r.in.createInput(up.cs)); err != nil {
+		if k := s3err.Classify(err); up.uploadID == "" && k != s3err.Canceled && !k.Retryable() {
 			// A definite refusal: no upload exists, nothing to resume.
 			if rerr := removeState(r.in.StateFile); rerr != nil {
 				err = errors.Join(err, rerr)
@@ -611,7 +577,6 @@ func (r *resumer) start(ctx context.Context) error {
 		}
 		return up.fail(OpCreateMultipartUpload, 0, err)
 	}
-	up.uploadID = aws.ToString(cout.UploadId)
 	r.st.UploadID = up.uploadID
 	if err := r.save(); err != nil {
 		// Without the ID on disk the upload could not be resumed: abort it.

@@ -57,9 +57,30 @@
 //
 // # Limits
 //
-// A CreateMultipartUpload whose answer is lost and then retried can leave
-// an empty upload (no parts) on the server; a lifecycle rule with
-// AbortIncompleteMultipartUpload removes such uploads.
+// A CreateMultipartUpload whose answer is lost (a timeout, a connection
+// reset after the request was sent) may still have created an upload. When
+// a retry then succeeds, Upload, Copy and Resume list the uploads of the
+// key and abort those with their own upload's initiator initiated since
+// the first attempt's start less 2 minutes, and report it with an
+// OrphanCheck event (see there for the rule and what it needs). What this
+// leaves behind, as empty uploads (no parts), is:
+//
+//   - an orphan when the client does not implement ListMultipartUploads,
+//     when listing is denied or fails, or when the server's clock is more
+//     than 2 minutes behind ours (OrphanCheck.Err says so in the first
+//     cases);
+//   - an orphan of an attempt the server processes after the listing
+//     (a request held up on the way longer than the retries took);
+//   - the orphans of a CreateMultipartUpload that fails on every attempt
+//     or is canceled: no upload of this call exists to learn the initiator
+//     from, and nothing is listed (Resume finds them on its next run, from
+//     its state file, by the same window, without the initiator).
+//
+// A lifecycle rule with AbortIncompleteMultipartUpload removes such
+// uploads. Conversely, an upload of the same key by the same principal
+// started by another process within the window is taken for an orphan
+// and aborted; that process then fails with NoSuchUpload rather than
+// storing anything wrong. Resume applies the same window.
 //
 // # Errors
 //
@@ -523,20 +544,9 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 // multipart creates the upload, runs produce (which starts the part
 // uploads in g), completes the upload, and aborts it on any failure.
 func (up *upload) multipart(ctx context.Context, produce func(gctx context.Context, g *errgroup.Group) error) (*UploadOutput, error) {
-	cin := up.in.createInput(up.cs)
-	var cout *s3.CreateMultipartUploadOutput
-	_, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
-		cout = o
-		return err
-	})
-	if err == nil && aws.ToString(cout.UploadId) == "" {
-		err = errors.New("CreateMultipartUpload returned no upload ID")
-	}
-	if err != nil {
+	if err := up.create(ctx, up.in.createInput(up.cs)); err != nil {
 		return nil, up.fail(OpCreateMultipartUpload, 0, err)
 	}
-	up.uploadID = aws.ToString(cout.UploadId)
 	parts := -1
 	if up.size >= 0 {
 		parts = len(up.parts)
@@ -777,10 +787,18 @@ func (up *upload) fail(op string, part int32, cause error) *UploadError {
 // cancellation does not end, with its own timeout and retries. An upload
 // already gone (NoSuchUpload) counts as aborted: no parts remain.
 func (up *upload) abort() (bool, error) {
+	n, err := up.abortID(up.uploadID)
+	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: n, Err: err})
+	return err == nil, err
+}
+
+// abortID aborts the multipart upload id of the key as abort does, and
+// returns the number of attempts made; it sends no Aborted event.
+func (up *upload) abortID(id string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(up.parent), up.o.AbortTimeout)
 	defer cancel()
 	in := &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(up.uploadID),
+		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(id),
 		ExpectedBucketOwner: optString(up.in.ExpectedBucketOwner),
 	}
 	n, err := up.retry(ctx, OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
@@ -790,7 +808,5 @@ func (up *upload) abort() (bool, error) {
 		}
 		return err
 	})
-	err = s3err.Mark(err)
-	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: n, Err: err})
-	return err == nil, err
+	return n, s3err.Mark(err)
 }
