@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
 // pendingCreateSkew is how long before the start of a
@@ -117,7 +119,7 @@ func (up *upload) checkOrphans(started time.Time, attempts int) error {
 		ev.Found = found
 		var errs []error
 		if err != nil {
-			errs = append(errs, fmt.Errorf("look for uploads the failed CreateMultipartUpload attempts may have made: %w", err))
+			errs = append(errs, fmt.Errorf("look for uploads the failed CreateMultipartUpload attempts may have made: %w", s3err.Mark(err)))
 		}
 		for _, id := range found {
 			if _, err := up.abortID(id); err != nil {
