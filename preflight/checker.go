@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/kmsperm"
@@ -28,7 +29,10 @@ type Options struct {
 	Profile Profile
 	// STS finds the caller with sts:GetCallerIdentity when Plan.Caller is empty.
 	STS STSAPI
-	// KMS checks SSE-KMS permissions for plans that use SSE-KMS.
+	// KMS checks SSE-KMS permissions for plans that use SSE-KMS, and
+	// kms:Decrypt on the copy source's key for plans that copy from an
+	// SSE-KMS encrypted object (CopySource.KMSKeyID), whatever the
+	// target's encryption.
 	KMS KMSChecker
 	// KMSIdentity are the caller's identity policies handed to KMS checks
 	// (nil: the KMS checker decides the identity side itself).
@@ -112,7 +116,9 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 	rep.Steps = assemble(&plan, opts.Profile, caller, reqs, out.Checks)
 	all := &Output{Calls: cl.snapshot()}
 	all.merge(&Output{Calls: out.Calls})
-	if plan.SSE.KMS() && opts.KMS != nil {
+	sourceKMS := plan.sourceKMS()
+	switch {
+	case (plan.SSE.KMS() || sourceKMS) && opts.KMS != nil:
 		rows, kcalls, err := c.kmsRows(ctx, &plan, opts)
 		if err != nil {
 			return nil, err
@@ -120,8 +126,10 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 		rep.KMS, rep.KMSSeed = rows.rows, rows.seed
 		rep.Gaps = append(rep.Gaps, rows.gaps...)
 		all.merge(&Output{Calls: kcalls})
-	} else if plan.SSE.KMS() {
+	case plan.SSE.KMS():
 		rep.Notes = append(rep.Notes, "the plan uses SSE-KMS but no KMS checker is configured: KMS permissions were not checked")
+	case sourceKMS:
+		rep.Notes = append(rep.Notes, "the copy source is SSE-KMS encrypted but no KMS checker is configured: kms:Decrypt on its key "+plan.CopySource.KMSKeyID+" was not checked")
 	}
 	rep.APICalls = all.Calls
 	return rep, nil
@@ -216,8 +224,11 @@ type kmsResult struct {
 }
 
 // kmsRows runs the KMS checker and converts its rows, its seed row and its
-// gaps.
+// gaps. For a target that is not SSE-KMS encrypted only the copy source's
+// key is checked: no target key is assumed, only the UploadPartCopy row is
+// kept, and there is no seed row.
 func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResult, map[string]int, error) {
+	targetKMS := p.SSE.KMS()
 	in := kmsperm.Input{
 		Caller:        p.Caller,
 		Region:        p.Region,
@@ -227,6 +238,10 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		Checksums:     p.Checksums(),
 		Steps:         p.steps(),
 		KeyPolicy:     opts.KMSKeyPolicy,
+	}
+	if !targetKMS {
+		in.TargetNotKMS, in.KMSKeyID, in.KeyPolicy = true, "", nil
+		in.Object.BucketKeyEnabled, in.Object.EncryptionContext = false, nil
 	}
 	if opts.KMSIdentity != nil {
 		in.Identity = []kmsperm.NamedPolicy{}
@@ -256,12 +271,15 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 	// was built to require it (it then adds the seed actions to Initiate).
 	required := opts.KMSRequireSeedActions
 	for _, r := range rep.Rows {
+		if !targetKMS && r.Step != mpu.UploadPartCopy {
+			continue // S3 makes no KMS call for these steps
+		}
 		out.rows = append(out.rows, kmsRow(r))
 		for _, a := range r.Actions {
 			required = required || a.Seed
 		}
 	}
-	if len(rep.Seed.Actions) > 0 { // a checker that decided no seed list reports none
+	if targetKMS && len(rep.Seed.Actions) > 0 { // a checker that decided no seed list reports none
 		seed := kmsRow(rep.Seed)
 		seed.Seed, seed.Advisory = true, !required
 		if seed.Label == "" {
@@ -300,6 +318,9 @@ func kmsRow(r kmsperm.Row) KMSRow {
 			continue
 		}
 		name := a.Action + " on " + a.KeyARN
+		if d.Denied() {
+			row.denied = appendNew(row.denied, name)
+		}
 		for _, why := range a.Reasons {
 			row.Reasons = appendNew(row.Reasons, name+": "+why)
 		}

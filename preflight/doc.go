@@ -20,7 +20,9 @@
 // Bucket Key and encryption context taken into account), a seed row for
 // the S3 permission table's full KMS list (advisory unless
 // Options.KMSRequireSeedActions), and gaps with hints for what it could
-// not read. The evaluators:
+// not read. A copy from an SSE-KMS object into a target that is not SSE-KMS
+// encrypted (SSE-S3 or none) gets one KMS row, UploadPartCopy's kms:Decrypt
+// on the source key, and no target key or seed row. The evaluators:
 //
 //   - Local: the offline policy engine over supplied documents, or over
 //     documents it reads (IAM user, group and role policies; bucket

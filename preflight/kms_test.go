@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -404,4 +405,136 @@ func tableRow(text, label string) string {
 		}
 	}
 	return ""
+}
+
+// A copy into an object that is not SSE-KMS encrypted (SSE-S3, or no
+// encryption header) from an SSE-KMS object needs kms:Decrypt on the source
+// key at UploadPartCopy, and nothing on any target key: no aws/s3 key is
+// assumed for the target and there is no seed row.
+func TestKMSCopySourceOnly(t *testing.T) {
+	srcARN := "arn:aws:kms:us-east-1:" + acct + ":key/" + srcKeyID
+	// The source key's policy names only another principal: alice is not
+	// granted kms:Decrypt (her identity policy allows kms:*, but the key
+	// policy neither names her nor delegates to the account).
+	notAlice := `{"Version":"2012-10-17","Statement":[{"Sid":"Bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/bob"},"Action":"kms:*","Resource":"*"}]}`
+	denyAlice := `{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"},
+	  {"Sid":"NoAlice","Effect":"Deny","Principal":{"AWS":"` + alice + `"},"Action":"kms:Decrypt","Resource":"*"}]}`
+	plan := func(algorithm string) *Plan {
+		p := kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.UploadPartCopy, mpu.Complete, mpu.Abort, mpu.ListParts)
+		p.SSE = SSE{Algorithm: algorithm}
+		p.CopySource = &CopySource{Bucket: "src", Key: "big.bin", KMSKeyID: srcARN}
+		return p
+	}
+	run := func(algorithm, srcPolicy string) (KMSRow, *Report) {
+		t.Helper()
+		rep := kmsCheck(t, plan(algorithm), func(o *Options) {
+			// A target key policy given with the options is not used
+			// for a target that is not SSE-KMS encrypted.
+			o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
+			o.KMSSourceKeyPolicy = []byte(srcPolicy)
+		})
+		if len(rep.KMS) != 1 {
+			t.Fatalf("%s target: %d KMS rows, want only UploadPartCopy:\n%s", algorithm, len(rep.KMS), rep)
+		}
+		row := kmsRowOf(t, rep, mpu.UploadPartCopy)
+		if !slices.Equal(row.Actions, []string{"kms:Decrypt"}) || !slices.Equal(row.Resources, []string{srcARN}) {
+			t.Errorf("%s target: UploadPartCopy KMS row actions %v on %v, want kms:Decrypt on the source key only", algorithm, row.Actions, row.Resources)
+		}
+		if rep.KMSSeed != nil {
+			t.Errorf("%s target: seed row %+v for a target that is not SSE-KMS", algorithm, *rep.KMSSeed)
+		}
+		text := rep.String()
+		for _, bad := range []string{"aws/s3", keyARN} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s target: report mentions the target key %s:\n%s", algorithm, bad, text)
+			}
+		}
+		for _, g := range rep.Gaps {
+			if strings.HasPrefix(g.Source, "KMS") && !strings.Contains(g.Error+g.Hint, srcARN) {
+				t.Errorf("%s target: KMS gap not about the source key: %+v", algorithm, g)
+			}
+		}
+		return row, rep
+	}
+	for _, algorithm := range []string{"AES256", ""} {
+		row, rep := run(algorithm, notAlice)
+		if row.Decision != ImplicitDeny {
+			t.Errorf("%s target, source key not granting: UploadPartCopy KMS row %s, want implicitDeny\n%s", algorithm, row.Decision, rep)
+		}
+		if row.Remedy == nil || !strings.Contains(row.Remedy.Summary, srcARN) ||
+			!slices.ContainsFunc(row.Remedy.Add, func(a RemedyStatement) bool {
+				return a.Policy == "key policy of "+srcARN && strings.Contains(string(a.Statement), `"kms:Decrypt"`)
+			}) {
+			t.Errorf("%s target: remedy %+v does not add kms:Decrypt to the key policy of %s", algorithm, row.Remedy, srcARN)
+		}
+		if !strings.Contains(strings.Join(row.Reasons, " "), "kms:Decrypt on "+srcARN+": ") {
+			t.Errorf("%s target: reasons %q do not explain kms:Decrypt on the source key", algorithm, row.Reasons)
+		}
+		if b := rep.Blocking(); !slices.ContainsFunc(b, func(s StepResult) bool { return s.Step == mpu.UploadPartCopy }) || rep.OK() {
+			t.Errorf("%s target: blocking %v, OK %v", algorithm, b, rep.OK())
+		}
+
+		row, rep = run(algorithm, keyPolicyFor(`"kms:Decrypt"`))
+		if row.Decision != Allowed || row.Remedy != nil {
+			t.Errorf("%s target, source key allowing kms:Decrypt: %s %+v\n%s", algorithm, row.Decision, row.Remedy, rep)
+		}
+		if b := rep.Blocking(); len(b) != 0 {
+			t.Errorf("%s target, source key allowing: blocking %v\n%s", algorithm, b, rep)
+		}
+
+		if row, _ := run(algorithm, denyAlice); row.Decision != ExplicitDeny {
+			t.Errorf("%s target, source key denying: %s, want explicitDeny", algorithm, row.Decision)
+		}
+	}
+
+	// Without a KMS checker the report says the source key was not checked.
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	rep, err := New(local).Check(context.Background(), plan("AES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.KMS) != 0 || !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "kms:Decrypt on its key "+srcARN) }) {
+		t.Errorf("no KMS checker: rows %d, notes %q", len(rep.KMS), rep.Notes)
+	}
+	// A plan that does not check UploadPartCopy needs no KMS check.
+	p := plan("AES256")
+	p.Steps = []mpu.Step{mpu.Initiate}
+	if rep := kmsCheck(t, p, nil); len(rep.KMS) != 0 || rep.KMSSeed != nil {
+		t.Errorf("no copy step: KMS rows %+v seed %+v", rep.KMS, rep.KMSSeed)
+	}
+}
+
+// The uploader's copy hook runs the source key's KMS check for a copy into
+// an SSE-S3 object: a source key that does not grant kms:Decrypt refuses
+// the copy with a remedy on that key.
+func TestUploadCheckerCopyFromKMSSource(t *testing.T) {
+	srcARN := "arn:aws:kms:us-east-1:" + acct + ":key/" + srcKeyID
+	src := Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced,
+		SourceBucketPolicy: &PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
+	checker := func(srcPolicy string) *UploadChecker {
+		return &UploadChecker{Checker: New(NewLocal(LocalOptions{Sources: src}), func(o *Options) {
+			o.KMS = kmsperm.New(&noKMS{})
+			o.KMSIdentity = []PolicyDocument{doc("all", s3AndKMS)}
+			o.KMSSourceKeyPolicy = []byte(srcPolicy)
+		}), Template: Plan{Caller: alice, BucketOwner: acct, Region: "us-east-1", Transport: TransportHTTPS, SourceIP: "192.0.2.1"}}
+	}
+	dst := &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("copy.bin"), ServerSideEncryption: s3types.ServerSideEncryptionAes256}
+	steps := []mpu.Step{mpu.Initiate, mpu.UploadPartCopy, mpu.Complete, mpu.Abort}
+
+	notAlice := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/bob"},"Action":"kms:*","Resource":"*"}]}`
+	err := checker(notAlice).CheckCopy(context.Background(), dst, "src", "big.bin", "", srcARN, steps)
+	var de *DeniedError
+	if !errors.As(err, &de) || !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("copy from a source key that does not grant kms:Decrypt: %v", err)
+	}
+	if len(de.Denied) != 1 || de.Denied[0].Step != mpu.UploadPartCopy || !strings.Contains(err.Error(), "(implicitDeny: kms:Decrypt on "+srcARN+")") {
+		t.Errorf("denied %+v: %v", de.Denied, err)
+	}
+	if err := checker(keyPolicyFor(`"kms:Decrypt"`)).CheckCopy(context.Background(), dst, "src", "big.bin", "", srcARN, steps); err != nil {
+		t.Errorf("copy from a source key granting kms:Decrypt: %v", err)
+	}
+	// A source that is not SSE-KMS encrypted needs no key policy at all.
+	if err := checker(notAlice).CheckCopy(context.Background(), dst, "src", "big.bin", "", "", steps); err != nil {
+		t.Errorf("copy from a source without a KMS key: %v", err)
+	}
 }

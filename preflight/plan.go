@@ -168,6 +168,12 @@ func (p *Plan) steps() []mpu.Step {
 	return out
 }
 
+// sourceKMS reports whether the plan copies from an SSE-KMS encrypted
+// source: UploadPartCopy is checked and CopySource.KMSKeyID is set.
+func (p *Plan) sourceKMS() bool {
+	return p.CopySource != nil && p.CopySource.KMSKeyID != "" && slices.Contains(p.steps(), mpu.UploadPartCopy)
+}
+
 func (p *Plan) partition() string {
 	if p.Partition == "" {
 		return "aws"

@@ -115,6 +115,20 @@ type KMSRow struct {
 	Reasons []string `json:"reasons"`
 	// Remedy is the fix for a row that is not allowed; nil otherwise.
 	Remedy *Remedy `json:"remedy"`
+
+	// denied names each denied action with its key ("kms:Decrypt on
+	// KEY-ARN"), for DeniedError; not kept through JSON.
+	denied []string
+}
+
+// deniedActions names the row's denied actions with their keys: as
+// recorded when the row was built, else (a row read back from JSON) its
+// actions on its resources.
+func (k KMSRow) deniedActions() []string {
+	if len(k.denied) > 0 || !k.Decision.Denied() || len(k.Actions) == 0 {
+		return k.denied
+	}
+	return []string{strings.Join(k.Actions, ",") + " on " + strings.Join(k.Resources, ",")}
 }
 
 // KMSSeedLabel is the Label of the seed row (Report.KMSSeed).
@@ -154,12 +168,15 @@ type Report struct {
 	Steps []StepResult `json:"steps"`
 	// KMS has one row per checked step for SSE-KMS plans checked with
 	// Options.KMS, in step order (a step that needs no KMS action has an
-	// allowed row without actions).
+	// allowed row without actions). A plan whose target is not SSE-KMS
+	// encrypted but whose copy source is (CopySource.KMSKeyID) has only
+	// the UploadPartCopy row: kms:Decrypt on the source key.
 	KMS []KMSRow `json:"kms,omitempty"`
 	// KMSSeed decides the S3 multipart permission table's KMS list
 	// (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*,
 	// kms:DescribeKey) on the target key for the upload as a whole. It
-	// counts for OK and Blocking (as Initiate) only when not Advisory.
+	// counts for OK and Blocking (as Initiate) only when not Advisory. It
+	// is nil when the target is not SSE-KMS encrypted.
 	KMSSeed *KMSRow `json:"kmsSeed,omitempty"`
 	// Gaps are the policy sources that could not be read.
 	Gaps []Gap `json:"gaps,omitempty"`

@@ -48,6 +48,13 @@ func (e *DeniedError) Error() string {
 				what = append(what, c.Action+" on "+c.Resource)
 			}
 		}
+		if e.Report != nil {
+			for _, k := range e.Report.KMS {
+				if k.Step == s.Step && k.Decision.Denied() {
+					what = append(what, k.deniedActions()...)
+				}
+			}
+		}
 		p := fmt.Sprintf("%s is denied (%s: %s)", s.Step, s.Decision, strings.Join(what, ", "))
 		if s.Remedy != nil {
 			p += "; fix: " + s.Remedy.Summary
