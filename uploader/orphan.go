@@ -39,7 +39,8 @@ var ErrCannotListUploads = errors.New("the client cannot list multipart uploads"
 // after the first attempt's start less 2 minutes (a margin for the
 // difference between the server's clock and ours).
 //
-// The check never fails the upload: a client that cannot list, a denied
+// The event is sent once the check is over, before Started. The check
+// never fails the upload: a client that cannot list, a denied
 // or failed listing, or a failed abort is reported in Err, and the
 // upload goes on. It needs s3:ListBucketMultipartUploads on the bucket and
 // s3:AbortMultipartUpload on the object.
@@ -80,7 +81,7 @@ type uploadLister interface {
 // may have made (see OrphanCheck); the error it returns is then only a
 // listener's panic.
 func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput) error {
-	started := up.o.clock.Now()
+	started := up.o.clock.Now().Round(0) // wall clock only: it is compared with the server's times
 	var cout *s3.CreateMultipartUploadOutput
 	n, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
