@@ -76,7 +76,8 @@ type uploadLister interface {
 	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
 }
 
-// create sends cin with retries and sets up.uploadID. When attempts failed
+// create sends cin with retries and sets up.uploadID and
+// up.createAttempts. When attempts failed
 // before the one that succeeded, it then aborts the uploads those attempts
 // may have made (see OrphanCheck); the error it returns is then only a
 // listener's panic.
@@ -88,6 +89,7 @@ func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput
 		cout = o
 		return err
 	})
+	up.createAttempts = n
 	if err == nil && aws.ToString(cout.UploadId) == "" {
 		err = errors.New("CreateMultipartUpload returned no upload ID")
 	}

@@ -297,3 +297,49 @@ func TestResumeAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 		t.Fatal("state file left")
 	}
 }
+
+func TestResumeKeepsStateWhenCreateRefusedAfterLostAnswer(t *testing.T) {
+	// A first attempt whose answer is lost, then a definite refusal: the
+	// state file stays, and the next Resume finds and aborts the orphan.
+	fx := newResumeFixture(t, 11*mib)
+	clk := newFakeClock()
+	c := s3fake.New("b")
+	c.Now = clk.Now
+	orphan := loseFirstCreateAnswer(c)
+	c.Hook(s3fake.OpCreateMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		if call.N == 1 {
+			return (*s3.CreateMultipartUploadOutput)(nil), s3fake.AccessDenied(s3fake.OpCreateMultipartUpload)
+		}
+		return next(ctx)
+	})
+	resume := func(rec *recorder) error {
+		f, err := os.Open(fx.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = New(c, testOptions(clk, rec)).Resume(context.Background(), &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+		return err
+	}
+	if err := resume(&recorder{}); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("got %v", err)
+	}
+	if st, err := ReadState(fx.state); err != nil || st.UploadID != "" || st.CreateStarted.IsZero() {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	if got := uploadIDs(c); !slices.Equal(got, []string{orphan()}) {
+		t.Fatalf("uploads %v, want the orphan", got)
+	}
+	c.ClearHooks("")
+	c.ResetCalls()
+	rec := &recorder{}
+	if err := resume(rec); err != nil {
+		t.Fatal(err)
+	}
+	if ids := uploadIDs(c); len(ids) != 0 {
+		t.Fatalf("uploads left: %v", ids)
+	}
+	if rs := eventsOf[Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan() || !rs[0].Aborted {
+		t.Fatalf("Restarted %+v", rs)
+	}
+}

@@ -114,7 +114,12 @@ func (Restarted) event() {}
 // unless the state file shows that an interrupted Complete stored the
 // object: that is checked with HeadObject, by size and checksum. An
 // upload created by an interrupted CreateMultipartUpload whose ID was never
-// recorded is found with ListMultipartUploads and aborted.
+// recorded is found with ListMultipartUploads and aborted: every upload of
+// the key initiated since the recorded start of that call less 2 minutes
+// (the initiator cannot be compared: no upload of this call exists yet).
+// A CreateMultipartUpload that succeeds after failed attempts is followed
+// by the check Upload makes (see OrphanCheck); one refused after failed
+// attempts keeps the state file, so that the next Resume looks.
 //
 // On success the state file is removed. On failure the upload and the
 // state file are left in place, whatever Options.LeavePartsOnError says,
@@ -569,8 +574,10 @@ func (r *resumer) start(ctx context.Context) error {
 		return up.fail(OpResume, 0, err)
 	}
 	if err := up.create(ctx, r.in.createInput(up.cs)); err != nil {
-		if k := s3err.Classify(err); up.uploadID == "" && k != s3err.Canceled && !k.Retryable() {
-			// A definite refusal: no upload exists, nothing to resume.
+		if k := s3err.Classify(err); up.uploadID == "" && up.createAttempts == 1 && k != s3err.Canceled && !k.Retryable() {
+			// A definite refusal of the only attempt: no upload exists,
+			// nothing to resume. After failed attempts, the state file
+			// is kept for a later Resume to find what they may have made.
 			if rerr := removeState(r.in.StateFile); rerr != nil {
 				err = errors.Join(err, rerr)
 			}

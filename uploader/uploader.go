@@ -258,6 +258,8 @@ type upload struct {
 	completed bool // CompleteMultipartUpload succeeded: nothing to abort
 	pool      *bufferPool
 	stamp     *fileStamp // a file body's size and mtime at the start, checked before Complete
+
+	createAttempts int // CreateMultipartUpload attempts made
 }
 
 // partError carries the operation and part of a worker's failure.
