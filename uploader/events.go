@@ -91,10 +91,31 @@ type Failed struct {
 
 // Aborted is sent after the abort of a failed multipart upload, whether
 // it succeeded (Err nil) or not.
+//
+// Parts still being sent while the abort runs may be stored after it and
+// bring the upload back. So when the client implements ListParts (as
+// *s3.Client does), a successful abort (or NoSuchUpload) is followed by
+// ListParts of the upload: NoSuchUpload means it is gone (Verified);
+// an answer means it is still there, and it is aborted again after a
+// short wait, up to 3 aborts in all, after which Err says it is still
+// listed. A ListParts that is denied (it needs s3:ListMultipartUploadParts)
+// or fails otherwise does not fail the abort: Err stays nil, Verified
+// false and VerifyErr says why. A client without ListParts gets one abort,
+// unverified, with VerifyErr nil.
 type Aborted struct {
 	UploadID string
+	// Attempts is the number of AbortMultipartUpload requests made, over
+	// every abort of the upload.
 	Attempts int
-	Err      error
+	// Err is why the abort failed; nil when it succeeded.
+	Err error
+	// Verified is true when ListParts after the last abort found the
+	// upload gone.
+	Verified bool
+	// VerifyErr is why ListParts could not check a successful abort
+	// (denied, failed, out of time); nil when Verified, when the client
+	// has no ListParts, or when the abort failed.
+	VerifyErr error
 }
 
 func (Started) event()   {}

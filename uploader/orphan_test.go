@@ -74,7 +74,7 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := opsCompact(c.Ops()), []string{"CreateMultipartUpload", "CreateMultipartUpload", "ListMultipartUploads", "AbortMultipartUpload", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
+			if got, want := opsCompact(c.Ops()), []string{"CreateMultipartUpload", "CreateMultipartUpload", "ListMultipartUploads", "AbortMultipartUpload", "ListParts", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
 				t.Fatalf("ops %v, want %v", got, want)
 			}
 			if ids := uploadIDs(c); len(ids) != 0 {

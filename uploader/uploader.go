@@ -28,7 +28,11 @@
 //   - Once a multipart upload exists, every failure ends in
 //     AbortMultipartUpload, on a context the caller's cancellation does not
 //     end, with its own timeout and retries, unless
-//     Options.LeavePartsOnError is set.
+//     Options.LeavePartsOnError is set. When the client also implements
+//     ListParts (as *s3.Client does), ListParts then checks that the upload
+//     is gone: a part request still running on the server during the abort
+//     may store its part afterwards and bring the upload back, so an upload
+//     still listed is aborted again, up to 3 times in all (see Aborted).
 //   - A body that is a file is checked before Complete: if its size or
 //     modification time changed during the upload, the upload fails with
 //     ErrSourceChanged and is aborted, instead of storing a mix.
@@ -86,10 +90,16 @@
 //
 // Upload returns an *UploadError (use errors.As) saying which operation
 // failed, for which part, and whether the upload was aborted; the abort's
-// own error is joined to the cause. errors.Is with ErrPermissionDenied,
-// ErrNotFound, ErrInvalidInput, ErrThrottled, ErrCanceled, ErrTransient,
-// ErrChecksumMismatch or ErrSourceChanged tests the category, and errors.As
-// still reaches the SDK's errors (smithy.APIError and others).
+// own error is joined to the cause. An abort counts as done when
+// AbortMultipartUpload succeeds or answers NoSuchUpload; a ListParts
+// check afterwards that is denied (it needs s3:ListMultipartUploadParts)
+// or fails does not change that, and is reported in Aborted.VerifyErr,
+// while an upload still listed after the last abort fails it.
+//
+// errors.Is with ErrPermissionDenied, ErrNotFound, ErrInvalidInput,
+// ErrThrottled, ErrCanceled, ErrTransient, ErrChecksumMismatch or
+// ErrSourceChanged tests the category, and errors.As still reaches the
+// SDK's errors (smithy.APIError and others).
 //
 // Invalid input or options fail with ErrInvalidInput (Op OpValidate)
 // before any request and without events, among them:
@@ -134,6 +144,7 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -786,29 +797,124 @@ func (up *upload) fail(op string, part int32, cause error) *UploadError {
 }
 
 // abort aborts the multipart upload on a context that the caller's
-// cancellation does not end, with its own timeout and retries. An upload
-// already gone (NoSuchUpload) counts as aborted: no parts remain.
+// cancellation does not end, with its own timeout and retries, and checks
+// that it is gone (see abortID). An upload already gone (NoSuchUpload)
+// counts as aborted: no parts remain.
 func (up *upload) abort() (bool, error) {
-	n, err := up.abortID(up.uploadID)
-	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: n, Err: err})
+	res, err := up.abortID(up.uploadID)
+	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
 	return err == nil, err
 }
 
-// abortID aborts the multipart upload id of the key as abort does, and
-// returns the number of attempts made; it sends no Aborted event.
-func (up *upload) abortID(id string) (int, error) {
+// abortVerifyRounds bounds the AbortMultipartUpload requests (each with
+// its own retries) abortID makes for one upload that ListParts still shows
+// after an abort.
+const abortVerifyRounds = 3
+
+// partLister is the ListParts call of ResumeAPI, which abortID uses when
+// the client has it to check that an aborted upload is gone.
+type partLister interface {
+	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
+}
+
+// abortResult is what abortID did besides its error.
+type abortResult struct {
+	attempts  int   // AbortMultipartUpload requests, over every round
+	verified  bool  // ListParts answered NoSuchUpload after the last abort
+	verifyErr error // why it is not verified; nil when verified or not checked
+}
+
+// abortID aborts the multipart upload id of the key as abort does; it
+// sends no Aborted event.
+//
+// Parts whose upload is still in progress while the abort runs may or may
+// not be stored, so an upload may have to be aborted more than once, and
+// ListParts after the abort should find nothing
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html):
+// a part request canceled on our side may still be running on the
+// server, store its part after the abort and bring the upload back. So
+// when the client implements ListParts, each successful abort is followed
+// by ListParts of the upload: NoSuchUpload (or another not-found answer)
+// means it is gone; an answer means it is still there, and it is aborted
+// again after a short wait from the injected clock, for at most
+// abortVerifyRounds aborts, after which the abort fails. A ListParts that
+// is denied or fails otherwise leaves the abort successful, unverified,
+// with the reason in verifyErr. Everything runs on one context that the
+// caller's cancellation does not end, bounded by Options.AbortTimeout.
+func (up *upload) abortID(id string) (abortResult, error) {
+	var res abortResult
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(up.parent), up.o.AbortTimeout)
 	defer cancel()
 	in := &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(id),
 		ExpectedBucketOwner: optString(up.in.ExpectedBucketOwner),
 	}
-	n, err := up.retry(ctx, OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
-		_, err := up.client.AbortMultipartUpload(ctx, in, up.ctlOpts...)
-		if s3err.Code(err) == "NoSuchUpload" {
-			return nil
+	lister, canList := up.client.(partLister)
+	for round := 1; ; round++ {
+		n, err := up.retry(ctx, OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
+			_, err := up.client.AbortMultipartUpload(ctx, in, up.ctlOpts...)
+			if s3err.Code(err) == "NoSuchUpload" {
+				return nil
+			}
+			return err
+		})
+		res.attempts += n
+		if err != nil {
+			return res, s3err.Mark(err)
 		}
+		if !canList {
+			return res, nil
+		}
+		gone, err := up.uploadGone(ctx, lister, id)
+		switch {
+		case err != nil:
+			res.verifyErr = fmt.Errorf("check that upload %s is gone: ListParts: %w", id, s3err.Mark(err))
+			return res, nil
+		case gone:
+			res.verified = true
+			return res, nil
+		case round >= abortVerifyRounds:
+			return res, fmt.Errorf("upload %s is still listed after %d aborts: parts were stored after each abort", id, round)
+		}
+		if err := up.sleep(ctx, up.o.InitialBackoff); err != nil {
+			res.verifyErr = fmt.Errorf("check that upload %s is gone: %w", id, err)
+			return res, nil
+		}
+	}
+}
+
+// uploadGone asks ListParts (with retries) whether the upload id still
+// exists: NoSuchUpload or another not-found answer means it does not.
+func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool, error) {
+	in := &s3.ListPartsInput{
+		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(id),
+		MaxParts:             aws.Int32(1),
+		ExpectedBucketOwner:  optString(up.in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(up.in.SSECustomerAlgorithm), SSECustomerKey: optString(up.in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(up.in.SSECustomerKeyMD5),
+	}
+	_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		_, err := l.ListParts(ctx, in, up.ctlOpts...)
 		return err
 	})
-	return n, s3err.Mark(err)
+	switch {
+	case err == nil:
+		return false, nil
+	case s3err.Code(err) == "NoSuchUpload" || s3err.Classify(err) == s3err.NotFound:
+		return true, nil
+	}
+	return false, err
+}
+
+// sleep waits d on the injected clock, or until ctx ends.
+func (up *upload) sleep(ctx context.Context, d time.Duration) error {
+	t := up.o.clock.NewTimer()
+	defer t.Stop()
+	t.Start(d)
+	select {
+	case <-t.C():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
