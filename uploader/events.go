@@ -97,11 +97,11 @@ type Failed struct {
 // *s3.Client does), a successful abort (or NoSuchUpload) is followed by
 // ListParts of the upload: NoSuchUpload means it is gone (Verified);
 // an answer means it is still there, and it is aborted again after a
-// short wait, up to 3 aborts in all, after which Err says it is still
-// listed. A ListParts that is denied (it needs s3:ListMultipartUploadParts)
-// or fails otherwise does not fail the abort: Err stays nil, Verified
-// false and VerifyErr says why. A client without ListParts gets one abort,
-// unverified, with VerifyErr nil.
+// short wait (Options.InitialBackoff), up to 3 aborts in all, after which
+// Err says it is still listed. A ListParts that is denied (it needs
+// s3:ListMultipartUploadParts) or fails otherwise does not fail the
+// abort: Err stays nil, Verified false and VerifyErr says why. A client
+// without ListParts gets one abort, unverified, with VerifyErr nil.
 type Aborted struct {
 	UploadID string
 	// Attempts is the number of AbortMultipartUpload requests made, over
