@@ -220,29 +220,8 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		if plan.CopySource != nil {
 			plan.CopySource.VersionID = cf.sourceVersionID
 		}
-		rep, err := a.runPreflight(ctx, cli, chk, plan, prof)
-		switch {
-		case err != nil && ctx.Err() != nil:
+		if err := a.gatePreflight(ctx, cli, chk, plan, prof, cf.preflightMode, cf.leavePartsOnError, "copy", "copying"); err != nil {
 			return err
-		case err != nil && cf.preflightMode == "enforce":
-			return err
-		case err != nil && missingKMSKey(err):
-			return err // the request would fail at once: no point copying anyway
-		case err != nil:
-			a.info("warning: %s; copying anyway (--preflight warn)", errorMessage(err))
-		default:
-			if blocked := blockingSteps(rep, cf.leavePartsOnError); len(blocked) > 0 {
-				if cf.preflightMode == "enforce" {
-					if !a.g.quiet {
-						_ = rep.WriteText(a.stderr)
-					}
-					return deniedErr(fmt.Errorf("preflight denied %s: the copy was not started (--preflight enforce)", strings.Join(blocked, ", ")))
-				}
-				a.info("warning: preflight says %s would be denied; copying anyway (--preflight warn):", strings.Join(blocked, ", "))
-				if !a.g.quiet && !a.g.json {
-					_ = rep.WriteText(a.stderr)
-				}
-			}
 		}
 	}
 

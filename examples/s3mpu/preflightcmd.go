@@ -667,3 +667,38 @@ func kmsRowJSON(k preflight.KMSRow) kmsJSON {
 	}
 	return kj
 }
+
+// gatePreflight runs the preflight of an upload or a copy (noun "upload" or "copy", verb
+// "uploading" or "copying") and applies --preflight: with "enforce" an evaluation error or
+// a blocking step refuses to start (the report is printed on stderr); with "warn" both are
+// reported and the transfer goes on, except for a KMS key that does not exist, where the
+// first request would fail anyway.
+func (a *app) gatePreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile, mode string, leaveParts bool, noun, verb string) error {
+	rep, err := a.runPreflight(ctx, cli, cf, plan, prof)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return err
+	case err != nil && mode == "enforce":
+		return err
+	case err != nil && missingKMSKey(err):
+		return err // the request would fail at once: no point going on
+	case err != nil:
+		a.info("warning: %s; %s anyway (--preflight warn)", errorMessage(err), verb)
+		return nil
+	}
+	blocked := blockingSteps(rep, leaveParts)
+	if len(blocked) == 0 {
+		return nil
+	}
+	if mode == "enforce" {
+		if !a.g.quiet {
+			_ = rep.WriteText(a.stderr)
+		}
+		return deniedErr(fmt.Errorf("preflight denied %s: the %s was not started (--preflight enforce)", strings.Join(blocked, ", "), noun))
+	}
+	a.info("warning: preflight says %s would be denied; %s anyway (--preflight warn):", strings.Join(blocked, ", "), verb)
+	if !a.g.quiet && !a.g.json {
+		_ = rep.WriteText(a.stderr)
+	}
+	return nil
+}

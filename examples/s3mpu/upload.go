@@ -232,29 +232,8 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		if err != nil {
 			return err
 		}
-		rep, err := a.runPreflight(ctx, cli, cf, plan, prof)
-		switch {
-		case err != nil && ctx.Err() != nil:
+		if err := a.gatePreflight(ctx, cli, cf, plan, prof, uf.preflightMode, uf.leavePartsOnError, "upload", "uploading"); err != nil {
 			return err
-		case err != nil && uf.preflightMode == "enforce":
-			return err
-		case err != nil && missingKMSKey(err):
-			return err // the request would fail at once: no point uploading anyway
-		case err != nil:
-			a.info("warning: %s; uploading anyway (--preflight warn)", errorMessage(err))
-		default:
-			if blocked := blockingSteps(rep, uf.leavePartsOnError); len(blocked) > 0 {
-				if uf.preflightMode == "enforce" {
-					if !a.g.quiet {
-						_ = rep.WriteText(a.stderr)
-					}
-					return deniedErr(fmt.Errorf("preflight denied %s: the upload was not started (--preflight enforce)", strings.Join(blocked, ", ")))
-				}
-				a.info("warning: preflight says %s would be denied; uploading anyway (--preflight warn):", strings.Join(blocked, ", "))
-				if !a.g.quiet && !a.g.json {
-					_ = rep.WriteText(a.stderr)
-				}
-			}
 		}
 	}
 
