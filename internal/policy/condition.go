@@ -242,8 +242,10 @@ func parseCIDR(s string) (netip.Prefix, bool) {
 }
 
 // evalCondition evaluates one condition; it reports whether the key was
-// absent from the request.
-func (e *evalCtx) evalCondition(c *ccond) (result, absent bool) {
+// absent from the request. A policy value holding a variable with no value
+// matches no request value; with loose set it matches every request value
+// that some value of the variable would match instead (see matchOne).
+func (e *evalCtx) evalCondition(c *ccond, loose bool) (result, absent bool) {
 	vals := e.lookup(c.key)
 	absent = len(vals) == 0
 	if c.op.kind == opNull {
@@ -269,21 +271,21 @@ func (e *evalCtx) evalCondition(c *ccond) (result, absent bool) {
 	switch c.op.set {
 	case setAny:
 		for _, v := range vals {
-			if e.matchOne(c, v) != c.op.negate {
+			if e.matchOne(c, v, loose) != c.op.negate {
 				return true, false
 			}
 		}
 		return false, false
 	case setAll:
 		for _, v := range vals {
-			if e.matchOne(c, v) == c.op.negate {
+			if e.matchOne(c, v, loose) == c.op.negate {
 				return false, false
 			}
 		}
 		return true, false
 	default:
 		for _, v := range vals {
-			if e.matchOne(c, v) {
+			if e.matchOne(c, v, loose) {
 				return !c.op.negate, false
 			}
 		}
@@ -292,8 +294,11 @@ func (e *evalCtx) evalCondition(c *ccond) (result, absent bool) {
 }
 
 // matchOne reports whether the request value v matches any of the
-// condition's policy values under the positive form of its operator.
-func (e *evalCtx) matchOne(c *ccond, v string) bool {
+// condition's policy values under the positive form of its operator. A
+// policy value with a variable that has no value matches nothing, unless
+// loose is set: the variable then stands for any text, which gives the
+// most the value could match once the variable is supplied.
+func (e *evalCtx) matchOne(c *ccond, v string, loose bool) bool {
 	switch c.op.kind {
 	case opString, opStringIgnoreCase, opStringLike, opArn:
 		for i := range c.vals {
@@ -305,16 +310,21 @@ func (e *evalCtx) matchOne(c *ccond, v string) bool {
 				continue
 			}
 			g, ok := e.resolve(&cv.pat, false)
+			wild := false
 			if !ok {
-				continue
+				if !loose {
+					continue
+				}
+				g, _ = e.resolve(&cv.pat, true)
+				wild = true
 			}
 			switch c.op.kind {
 			case opString:
-				if g.equalString(v, false) {
+				if wild && g.match(v) || !wild && g.equalString(v, false) {
 					return true
 				}
 			case opStringIgnoreCase:
-				if g.equalString(v, true) {
+				if wild && g.lower().match(strings.ToLower(v)) || !wild && g.equalString(v, true) {
 					return true
 				}
 			case opStringLike:

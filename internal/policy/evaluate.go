@@ -18,7 +18,6 @@ type compiled struct {
 	notPrinc  bool
 	hasPrinc  bool
 	conds     []ccond
-	vars      []vtoken // every policy variable the statement uses
 }
 
 func compileStatement(st *Statement, vars bool) (*compiled, error) {
@@ -56,14 +55,6 @@ func compileStatement(st *Statement, vars bool) (*compiled, error) {
 			return nil, &ParseError{Field: "Condition." + cond.Operator + "." + cond.Key, Msg: err.Error()}
 		}
 		c.conds = append(c.conds, cc)
-	}
-	for i := range c.resources {
-		c.vars = appendVars(c.vars, &c.resources[i])
-	}
-	for i := range c.conds {
-		for j := range c.conds[i].vals {
-			c.vars = appendVars(c.vars, &c.conds[i].vals[j].pat)
-		}
 	}
 	return c, nil
 }
@@ -181,15 +172,6 @@ func (e *evalCtx) definitelyAbsent(key string) bool {
 	return false
 }
 
-func appendVars(dst []vtoken, p *vpattern) []vtoken {
-	for _, t := range p.toks {
-		if t.isVar {
-			dst = append(dst, t)
-		}
-	}
-	return dst
-}
-
 func roleARN(p *Principal) string {
 	part := "aws"
 	if f, ok := splitARN(p.ARN); ok && f[1] != "" {
@@ -252,43 +234,27 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 		return m // identity-type statements need Resource or NotResource
 	}
 
-	// Policy variables that cannot be resolved make the statement
-	// inapplicable (AWS: "any attempt to match it fails and causes the
-	// statement to be invalid"); they are matched loosely (as "*") below
-	// only to learn whether supplying them could matter.
-	var unresolved []string
-	for _, v := range c.vars {
-		if v.hasDef {
-			continue
-		}
-		switch vals := e.lookup(v.key); len(vals) {
-		case 0:
-			unresolved = append(unresolved, v.key)
-		case 1:
-		default:
-			unresolved = append(unresolved, "") // several values: never resolvable
-		}
-	}
-
+	// Policy variables with no value (IAM User Guide, "Policy variables
+	// with no value"): a Resource or NotResource entry that holds one
+	// matches no resource, and a condition value that holds one matches no
+	// request value, so positive operators fail on it and negated ones
+	// succeed; the statement's other entries and values still count. Such
+	// variables are matched loosely (as "*") only to learn whether
+	// supplying them could change whether the statement applies.
+	resOK := true
+	var could []string // variables with no value whose value could matter
 	if c.hasRes {
-		hit = false
-		for i := range c.resources {
-			if !c.resources[i].hasVars {
-				if c.arns[i].match(e.req.Resource) {
-					hit = true
-					break
-				}
-				continue
+		hit, could = e.matchResources(c)
+		switch {
+		case hit && c.notRes:
+			return m // excluded by an entry that does not depend on a missing value
+		case !hit && !c.notRes:
+			if len(could) == 0 {
+				return m
 			}
-			g, _ := e.resolve(&c.resources[i], true)
-			a := compileARNGlob(g)
-			if a.match(e.req.Resource) {
-				hit = true
-				break
-			}
-		}
-		if hit == c.notRes && (len(unresolved) == 0 || !c.notRes) {
-			return m
+			resOK = false
+		case hit:
+			could = nil // matched by an entry with every value present
 		}
 	}
 
@@ -297,29 +263,82 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 	var absentKeys []string
 	for i := range c.conds {
 		cc := &c.conds[i]
-		r, absent := e.evalCondition(cc)
+		r, absent := e.evalCondition(cc, false)
+		var condVars []string
 		if absent {
 			absentKeys = append(absentKeys, cc.key)
+		} else if cc.hasVars {
+			for j := range cc.vals {
+				condVars = e.appendMissingVars(condVars, &cc.vals[j].pat)
+			}
+			// The result is monotone in which policy values match: if
+			// letting the missing variables match everything they could
+			// gives the same result, no value of them changes it.
+			if len(condVars) > 0 {
+				if rl, _ := e.evalCondition(cc, true); rl == r {
+					condVars = nil
+				}
+			}
+			could = append(could, condVars...)
 		}
 		if !r {
 			ok = false
-			if !absent && !cc.hasVars {
+			if !absent && len(condVars) == 0 {
 				decisive = true
 			}
 		}
 	}
 	if !decisive {
-		for _, k := range unresolved {
-			if k != "" {
-				e.noteMissing(k)
-			}
+		for _, k := range could {
+			e.noteMissing(k)
 		}
 		for _, k := range absentKeys {
 			e.noteMissing(k)
 		}
 	}
-	m.applies = ok && len(unresolved) == 0
+	m.applies = resOK && ok
 	return m
+}
+
+// matchResources matches the request's resource against the Resource or
+// NotResource entries of c. hit reports whether an entry whose variables
+// all have values (or defaults) matches. When none does, could lists the
+// variables with no value of the entries that would match for some value
+// of them.
+func (e *evalCtx) matchResources(c *compiled) (hit bool, could []string) {
+	for i := range c.resources {
+		r := &c.resources[i]
+		if !r.hasVars {
+			if c.arns[i].match(e.req.Resource) {
+				return true, nil
+			}
+			continue
+		}
+		if g, ok := e.resolve(r, false); ok {
+			if a := compileARNGlob(g); a.match(e.req.Resource) {
+				return true, nil
+			}
+			continue
+		}
+		g, _ := e.resolve(r, true)
+		if a := compileARNGlob(g); a.match(e.req.Resource) {
+			could = e.appendMissingVars(could, r)
+		}
+	}
+	return false, could
+}
+
+// appendMissingVars appends the keys of p's variables that have no value
+// in the request and no default. A key with several values is present (it
+// just cannot be a variable), so it is not appended: no value supplied for
+// it would change anything.
+func (e *evalCtx) appendMissingVars(dst []string, p *vpattern) []string {
+	for _, t := range p.toks {
+		if t.isVar && !t.hasDef && len(e.lookup(t.key)) == 0 {
+			dst = append(dst, t.key)
+		}
+	}
+	return dst
 }
 
 type matchRef struct {

@@ -212,13 +212,28 @@ func TestEvaluateRules(t *testing.T) {
 			t.Errorf("%v %q", r.Decision, r.MissingKeys)
 		}
 	})
-	t.Run("unresolvable variable in a condition invalidates the statement", func(t *testing.T) {
+	t.Run("a condition value with no value matches nothing; the other values still count", func(t *testing.T) {
 		d := mustParse(t, "id", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"s3:prefix":["public/","${aws:PrincipalTag/home}"]}}}}`)
 		allow := mustParse(t, "allow", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
-		r := Evaluate(Request{Principal: alice, Action: "s3:ListBucket", Resource: "arn:aws:s3:::b", Context: map[string][]string{"s3:prefix": {"x/"}}},
-			PolicySet{Identity: []*Document{allow, d}})
-		if r.Decision != Allowed || !reflect.DeepEqual(r.MissingKeys, []string{"aws:PrincipalTag/home"}) {
-			t.Errorf("%v %q", r.Decision, r.MissingKeys)
+		set := PolicySet{Identity: []*Document{allow, d}}
+		list := func(prefix string, ctx map[string][]string) Result {
+			c := map[string][]string{"s3:prefix": {prefix}}
+			for k, v := range ctx {
+				c[k] = v
+			}
+			return Evaluate(Request{Principal: alice, Action: "s3:ListBucket", Resource: "arn:aws:s3:::b", Context: c}, set)
+		}
+		// "x/" is neither "public/" nor the tag (which has no value): denied,
+		// and supplying the tag as "x/" would change that.
+		if r := list("x/", nil); r.Decision != ExplicitDeny || !reflect.DeepEqual(r.MissingKeys, []string{"aws:PrincipalTag/home"}) {
+			t.Errorf("x/: %v %q", r.Decision, r.MissingKeys)
+		}
+		// "public/" matches the other value: not denied, whatever the tag.
+		if r := list("public/", nil); r.Decision != Allowed || len(r.MissingKeys) != 0 {
+			t.Errorf("public/: %v %q", r.Decision, r.MissingKeys)
+		}
+		if r := list("x/", map[string][]string{"aws:PrincipalTag/home": {"x/"}}); r.Decision != Allowed || len(r.MissingKeys) != 0 {
+			t.Errorf("x/ with tag x/: %v %q", r.Decision, r.MissingKeys)
 		}
 	})
 	t.Run("missing keys are deduplicated case-insensitively", func(t *testing.T) {

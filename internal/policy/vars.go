@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -138,6 +139,18 @@ func (g glob) equalString(s string, fold bool) bool {
 		i++
 	}
 	return i == len(g)
+}
+
+// lower returns g with its characters lower-cased (wildcards unchanged).
+func (g glob) lower() glob {
+	out := make(glob, len(g))
+	for i, r := range g {
+		if r >= 0 {
+			r = unicode.ToLower(r)
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // String renders g with its wildcards as '*' and '?'.
