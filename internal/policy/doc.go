@@ -41,9 +41,18 @@
 // keys compare case-insensitively. Policy variables (${aws:username},
 // ${aws:userid}, ${aws:PrincipalAccount}, any context key, ${key, 'default'}
 // and the escapes ${*}, ${?}, ${$}) are resolved only in documents with
-// Version 2012-10-17, in Resource and in string and ARN condition values; a
-// variable that cannot be resolved makes its statement inapplicable, as AWS
-// documents.
+// Version 2012-10-17, in Resource and NotResource and in string and ARN
+// condition values (elsewhere "${...}" is literal text). A variable with no
+// value (its key is absent or has several values, and it has no default)
+// follows "Policy variables with no value"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value):
+// the Resource or NotResource entry holding it matches no resource, and
+// the condition value holding it equals and is like no request value, so a
+// positive operator fails on that value and a negated one succeeds; the
+// statement's other entries and values still count, and IfExists, Null and
+// the absent-key rules above are unchanged. Such an entry or value thus
+// counts as if it were not in its list (a NotResource entry with one
+// excludes nothing), and adding one to a Deny never stops it applying.
 //
 // The parser is strict where AWS is strict or where leniency could allow
 // something AWS would not: Effect must be "Allow" or "Deny", actions must

@@ -89,8 +89,9 @@ func compileVarPattern(s string, vars, wildcards bool) vpattern {
 
 // resolve substitutes the policy variables of p from the request. A
 // variable whose key is absent (or has several values) and has no default
-// cannot be resolved: resolve then reports ok false, unless loose is set,
-// in which case the variable becomes a '*' wildcard.
+// has no value: resolve then reports ok false (the caller lets the pattern
+// match nothing), unless loose is set, in which case the variable becomes
+// a '*' wildcard, to learn whether supplying it could matter.
 func (e *evalCtx) resolve(p *vpattern, loose bool) (g glob, ok bool) {
 	if !p.hasVars {
 		return p.plain, true
