@@ -70,6 +70,16 @@ type EvalInput struct {
 	KeyPolicy PolicyDocument
 	// VPCEndpointPolicy is the policy of the VPC endpoint the request goes through.
 	VPCEndpointPolicy PolicyDocument
+	// Boundary is the caller's permissions boundary; empty JSON means
+	// none. It limits what identity policies (and resource policies that
+	// name the caller's role rather than its session) can grant. The
+	// account root user, anonymous callers and services have none.
+	Boundary PolicyDocument
+	// Session are the session policies passed when the caller's session
+	// was created (AssumeRole*, GetFederationToken); an empty document is
+	// skipped. Only role sessions (or a role ARN standing for them) and
+	// federated users have them.
+	Session []PolicyDocument
 	// ResourceAccount is the account owning the resource (the bucket
 	// owner for S3 resources). Default: the account in Resource's ARN, else
 	// the caller's account.
@@ -188,6 +198,32 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 		}
 		q.endpoint = []*policy.Document{doc}
 	}
+	if !in.Boundary.empty() {
+		switch p.Type {
+		case policy.TypeRoot, policy.TypeAnonymous, policy.TypeService:
+			return EvalResult{}, invalidf("caller %q: a permissions boundary applies only to IAM users and roles, not to %s", in.Caller, callerKind(p))
+		}
+		doc, err := parseDocument(named(in.Boundary, "permissions boundary"))
+		if err != nil {
+			return EvalResult{}, err
+		}
+		q.boundary = []*policy.Document{doc}
+	}
+	for i, d := range in.Session {
+		if d.empty() {
+			continue
+		}
+		switch p.Type {
+		case policy.TypeAssumedRole, policy.TypeRole, policy.TypeFederatedUser:
+		default:
+			return EvalResult{}, invalidf("caller %q: session policies apply only to role sessions and federated users, not to %s", in.Caller, callerKind(p))
+		}
+		doc, err := parseDocument(named(d, fmt.Sprintf("session policy %d", i+1)))
+		if err != nil {
+			return EvalResult{}, err
+		}
+		q.session = append(q.session, doc)
+	}
 	a, err := decide(&q)
 	if err != nil {
 		return EvalResult{}, err
@@ -200,6 +236,21 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 		res.Risks = append(res.Risks, "object ownership not given: ACL grants were honoured, but they decide nothing when it is BucketOwnerEnforced")
 	}
 	return res, nil
+}
+
+// callerKind names the kind of principal p for messages.
+func callerKind(p policy.Principal) string {
+	switch p.Type {
+	case policy.TypeRoot:
+		return "the account root user"
+	case policy.TypeAnonymous:
+		return "an anonymous caller"
+	case policy.TypeService:
+		return "a service principal"
+	case policy.TypeUser:
+		return "an IAM user"
+	}
+	return "a " + p.Type
 }
 
 func named(d PolicyDocument, def string) PolicyDocument {

@@ -20,6 +20,8 @@ const (
 	bktARN  = "arn:aws:s3:::photos"
 	putOnly = `{"Version":"2012-10-17","Statement":[{"Sid":"Put","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*"}]}`
 	allowS3 = `{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+	getOnly = `{"Version":"2012-10-17","Statement":[{"Sid":"Get","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}]}`
+	session = "arn:aws:sts::111122223333:assumed-role/uploader/s1"
 )
 
 func doc(name, json string) PolicyDocument { return PolicyDocument{Name: name, JSON: []byte(json)} }
@@ -81,6 +83,13 @@ func TestEvaluateRequest(t *testing.T) {
 			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: Allowed, why: "does not read"},
 		{name: "versitygw root bypasses policies", in: EvalInput{Caller: rootA, Action: "s3:PutObject", Resource: objARN, BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}`), Profile: ProfileNoDefaults}, want: Allowed},
 		{name: "bucket key context", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), BucketKey: true, Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: Allowed},
+		{name: "permissions boundary without the action denies", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: ImplicitDeny, why: "permissions boundary does not allow"},
+		{name: "permissions boundary with the action allows", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: Allowed},
+		{name: "permissions boundary grants nothing by itself", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, Boundary: doc("boundary.json", getOnly)}, want: ImplicitDeny},
+		{name: "session policy without the action denies", in: EvalInput{Caller: session, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Session: []PolicyDocument{doc("s1.json", getOnly)}}, want: ImplicitDeny, why: "session policy does not allow"},
+		{name: "every session policy must allow", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Session: []PolicyDocument{doc("s1.json", getOnly), doc("s2.json", putOnly)}}, want: Allowed},
+		{name: "a session policy Deny denies", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)},
+			Session: []PolicyDocument{doc("s1.json", getOnly), doc("s2.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":["arn:aws:s3:::photos/${aws:username}/*","arn:aws:s3:::photos/2026/*"]}]}`)}}, want: ExplicitDeny},
 		{name: "object context without bucket key", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: ImplicitDeny},
 	}
 	for _, c := range cases {
@@ -109,6 +118,10 @@ func TestEvaluateRequestBadInput(t *testing.T) {
 		{Caller: alice, Action: "s3:PutObject", Resource: "photos/a"},
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Initiator: "nobody"},
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, ResourceAccount: "12"},
+		{Caller: rootA, Action: "s3:PutObject", Resource: objARN, Boundary: doc("boundary.json", getOnly)},
+		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Session: []PolicyDocument{doc("s.json", getOnly)}},
+		{Caller: session, Action: "s3:PutObject", Resource: objARN, Session: []PolicyDocument{doc("s.json", `{"Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)}},
+		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Boundary: doc("b.json", `{"Statement":[{"Effect":"Allow","Action":"s3"}]}`)},
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("broken.json", `{"Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Sid":"Bad","Effect":"Maybe","Action":"s3:*","Resource":"*"}]}`)}},
 	}
 	for i, in := range bad {
