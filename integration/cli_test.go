@@ -81,6 +81,7 @@ func TestCLIPolicyEval(t *testing.T) {
 		bob   = "arn:aws:iam::111122223333:user/bob"
 		root  = "arn:aws:iam::111122223333:root"
 		carol = "arn:aws:iam::222233334444:user/carol"
+		sess  = "arn:aws:sts::111122223333:assumed-role/uploader/s1"
 		obj   = "arn:aws:s3:::example-bucket/db.tar"
 		key   = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	)
@@ -111,6 +112,20 @@ func TestCLIPolicyEval(t *testing.T) {
 		{"key policy delegates, no IAM grant", []string{"--caller", alice, "--action", "kms:GenerateDataKey", "--resource", key, "--key-policy", td("key-policy-root.json")}, "implicitDeny", 3, nil, "no identity policy allows"},
 		{"object ARN context", []string{"--caller", alice, "--action", "kms:Decrypt", "--resource", key, "--key-policy", td("key-policy-object-context.json"), "--context", "kms:EncryptionContext:aws:s3:arn=" + obj}, "allowed", 0, nil, ""},
 		{"bucket key changes the context", []string{"--caller", alice, "--action", "kms:Decrypt", "--resource", key, "--key-policy", td("key-policy-object-context.json"), "--context", "kms:EncryptionContext:aws:s3:arn=" + obj, "--bucket-key"}, "implicitDeny", 3, nil, ""},
+		{"permissions boundary limits the identity grant", []string{"--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", td("allow-put.json"), "--permissions-boundary", td("boundary-read-only.json")}, "implicitDeny", 3, nil, "permissions boundary does not allow"},
+		{"permissions boundary and identity both allow", []string{"--caller", alice, "--action", "s3:GetObject", "--resource", obj, "--identity-policy", td("deny-abort.json"), "--permissions-boundary", td("boundary-read-only.json")}, "allowed", 0, nil, `boundary policy "testdata/cli/boundary-read-only.json"`},
+		{"session policy allows within the role's grant", []string{"--caller", sess, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", td("deny-abort.json"), "--session-policy", td("session-uploads-only.json")}, "allowed", 0, nil, `Sid "Uploads"`},
+		{"session policy limits the role's grant", []string{"--caller", sess, "--action", "s3:GetObject", "--resource", obj, "--identity-policy", td("deny-abort.json"), "--session-policy", td("session-uploads-only.json")}, "implicitDeny", 3, nil, "session policy does not allow"},
+		{"an Allow in any session policy counts", []string{"--caller", sess, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", td("deny-abort.json"), "--session-policy", td("boundary-read-only.json"), "--session-policy", td("session-uploads-only.json")}, "allowed", 0, nil, `Sid "Uploads"`},
+		{"no session policy allows", []string{"--caller", sess, "--action", "s3:DeleteObject", "--resource", obj, "--identity-policy", td("deny-abort.json"), "--session-policy", td("boundary-read-only.json"), "--session-policy", td("session-uploads-only.json")}, "implicitDeny", 3, nil, "session policy does not allow"},
+		{"a Deny in a session policy denies", []string{"--caller", sess, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::example-bucket/x/part.bin", "--identity-policy", td("deny-abort.json"), "--session-policy", td("allow-all-deny-homes-and-parts.json")}, "explicitDeny", 3, nil, `session policy "testdata/cli/allow-all-deny-homes-and-parts.json" statement 1 (Sid "NoHomesNoParts")`},
+		{"variable with no value leaves the rest of the Deny", []string{"--caller", sess, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::example-bucket/x/part.bin", "--identity-policy", td("allow-all-deny-homes-and-parts.json")}, "explicitDeny", 3, nil, `Sid "NoHomesNoParts"`},
+		{"variable with no value matches no resource", []string{"--caller", sess, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::example-bucket/home/s1/notes.txt", "--identity-policy", td("allow-all-deny-homes-and-parts.json")}, "allowed", 0, nil, `Sid "Everything"`},
+		{"variable resolved for a user", []string{"--caller", alice, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::example-bucket/home/alice/notes.txt", "--identity-policy", td("allow-all-deny-homes-and-parts.json")}, "explicitDeny", 3, nil, `Sid "NoHomesNoParts"`},
+		{"permissions boundary on the root user", []string{"--caller", root, "--action", "s3:GetObject", "--resource", obj, "--permissions-boundary", td("boundary-read-only.json")}, "", 2, []string{"permissions boundary", "root"}, ""},
+		{"session policy for an IAM user", []string{"--caller", alice, "--action", "s3:GetObject", "--resource", obj, "--session-policy", td("session-uploads-only.json")}, "", 2, []string{"session policies apply only to role sessions"}, ""},
+		{"malformed session policy", []string{"--caller", sess, "--action", "s3:PutObject", "--resource", obj, "--session-policy", td("session-uploads-only.json"), "--session-policy", td("malformed-effect.json")}, "", 2, []string{"malformed-effect.json", "statement 1", `"Broken"`}, ""},
+		{"unreadable permissions boundary", []string{"--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--permissions-boundary", td("absent.json")}, "", 2, []string{"--permissions-boundary", "absent.json"}, ""},
 		{"malformed statement", []string{"--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", td("malformed-effect.json")}, "", 2, []string{"malformed-effect.json", "statement 1", `"Broken"`, "Effect"}, ""},
 		{"malformed JSON", []string{"--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--bucket-policy", td("malformed-json.json")}, "", 2, []string{"malformed-json.json", "JSON"}, ""},
 		{"unreadable file", []string{"--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", td("absent.json")}, "", 2, []string{"absent.json"}, ""},

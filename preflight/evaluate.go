@@ -76,9 +76,11 @@ type EvalInput struct {
 	// account root user, anonymous callers and services have none.
 	Boundary PolicyDocument
 	// Session are the session policies passed when the caller's session
-	// was created (AssumeRole*, GetFederationToken); an empty document is
-	// skipped. Only role sessions (or a role ARN standing for them) and
-	// federated users have them.
+	// was created (AssumeRole*, GetFederationToken: the inline policy and
+	// the managed ones); an empty document is skipped. Taken together they
+	// limit what identity policies grant: an Allow in any of them counts,
+	// a Deny in any of them denies. Only role sessions (or a role ARN
+	// standing for them) and federated users have them.
 	Session []PolicyDocument
 	// ResourceAccount is the account owning the resource (the bucket
 	// owner for S3 resources). Default: the account in Resource's ARN, else

@@ -29,6 +29,8 @@ type policyEvalFlags struct {
 	identityPolicies         []string
 	bucketPolicy, keyPolicy  string
 	vpcePolicy               string
+	boundary                 string
+	sessionPolicies          []string
 	resourceAccount          string
 	initiator                string
 	objectOwnership          string
@@ -40,7 +42,8 @@ type policyEvalFlags struct {
 
 const policyEvalLong = `Evaluate one request offline, with no network call at all: the IAM policy logic
 (explicit Deny wins; same-account Allow from an identity or a resource policy; cross-account
-both), then S3's own layer (bucket ACL grants and Object Ownership, the VPC endpoint policy,
+both; a permissions boundary and the session policies, when given, must also allow), then
+S3's own layer (bucket ACL grants and Object Ownership, the VPC endpoint policy,
 the owner-or-initiator defaults for AbortMultipartUpload and ListMultipartUploadParts, and the
 S3 Bucket Key's encryption context for kms: actions).
 
@@ -71,6 +74,8 @@ func (a *app) policyEvalCmd() *cobra.Command {
 	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file")
 	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file (for kms: actions)")
 	fs.StringVar(&f.vpcePolicy, "vpce-policy", "", "VPC endpoint policy file")
+	fs.StringVar(&f.boundary, "permissions-boundary", "", "the caller's permissions boundary policy file (IAM users and roles)")
+	stringArrayFlag(fs, &f.sessionPolicies, "session-policy", "session policy file of a role session or federated user; repeatable: an Allow in any of them counts")
 	fs.StringVar(&f.resourceAccount, "resource-account", "", "account ID owning the resource; default: from the resource ARN, else the caller's account")
 	fs.StringVar(&f.initiator, "initiator", "", "ARN of the upload's initiator, for the Abort / ListParts default rules")
 	fs.StringVar(&f.objectOwnership, "object-ownership", "", "bucket Object Ownership: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter")
@@ -126,6 +131,16 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 	}
 	if in.VPCEndpointPolicy, err = readOptionalPolicy("--vpce-policy", f.vpcePolicy); err != nil {
 		return in, err
+	}
+	if in.Boundary, err = readOptionalPolicy("--permissions-boundary", f.boundary); err != nil {
+		return in, err
+	}
+	for _, p := range f.sessionPolicies {
+		d, err := readPolicyFile("--session-policy", p)
+		if err != nil {
+			return in, err
+		}
+		in.Session = append(in.Session, d)
 	}
 	if f.objectOwnership != "" {
 		if in.ObjectOwnership, err = preflight.ParseObjectOwnership(f.objectOwnership); err != nil {
