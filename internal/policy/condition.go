@@ -243,9 +243,9 @@ func parseCIDR(s string) (netip.Prefix, bool) {
 
 // evalCondition evaluates one condition; it reports whether the key was
 // absent from the request. A policy value holding a variable with no value
-// matches no request value; with loose set it matches every request value
-// that some value of the variable would match instead (see matchOne).
-func (e *evalCtx) evalCondition(c *ccond, loose bool) (result, absent bool) {
+// matches no request value; mode says how open variables are treated (see
+// resolve).
+func (e *evalCtx) evalCondition(c *ccond, mode resolveMode) (result, absent bool) {
 	vals := e.lookup(c.key)
 	absent = len(vals) == 0
 	if c.op.kind == opNull {
@@ -271,21 +271,21 @@ func (e *evalCtx) evalCondition(c *ccond, loose bool) (result, absent bool) {
 	switch c.op.set {
 	case setAny:
 		for _, v := range vals {
-			if e.matchOne(c, v, loose) != c.op.negate {
+			if e.matchOne(c, v, mode) != c.op.negate {
 				return true, false
 			}
 		}
 		return false, false
 	case setAll:
 		for _, v := range vals {
-			if e.matchOne(c, v, loose) == c.op.negate {
+			if e.matchOne(c, v, mode) == c.op.negate {
 				return false, false
 			}
 		}
 		return true, false
 	default:
 		for _, v := range vals {
-			if e.matchOne(c, v, loose) {
+			if e.matchOne(c, v, mode) {
 				return !c.op.negate, false
 			}
 		}
@@ -295,10 +295,9 @@ func (e *evalCtx) evalCondition(c *ccond, loose bool) (result, absent bool) {
 
 // matchOne reports whether the request value v matches any of the
 // condition's policy values under the positive form of its operator. A
-// policy value with a variable that has no value matches nothing, unless
-// loose is set: the variable then stands for any text, which gives the
-// most the value could match once the variable is supplied.
-func (e *evalCtx) matchOne(c *ccond, v string, loose bool) bool {
+// policy value with a variable that has no value matches nothing; under
+// resolveMax an open variable stands for any text instead.
+func (e *evalCtx) matchOne(c *ccond, v string, mode resolveMode) bool {
 	switch c.op.kind {
 	case opString, opStringIgnoreCase, opStringLike, opArn:
 		for i := range c.vals {
@@ -309,14 +308,9 @@ func (e *evalCtx) matchOne(c *ccond, v string, loose bool) bool {
 				}
 				continue
 			}
-			g, ok := e.resolve(&cv.pat, false)
-			wild := false
+			g, ok, wild := e.resolve(&cv.pat, mode)
 			if !ok {
-				if !loose {
-					continue
-				}
-				g, _ = e.resolve(&cv.pat, true)
-				wild = true
+				continue
 			}
 			switch c.op.kind {
 			case opString:

@@ -238,23 +238,17 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 	// with no value"): a Resource or NotResource entry that holds one
 	// matches no resource, and a condition value that holds one matches no
 	// request value, so positive operators fail on it and negated ones
-	// succeed; the statement's other entries and values still count. Such
-	// variables are matched loosely (as "*") only to learn whether
-	// supplying them could change whether the statement applies.
+	// succeed; the statement's other entries and values still count.
+	// Variables the request lacks are also matched as matching nothing
+	// and as "*", only to learn whether supplying them could change
+	// whether the statement applies.
 	resOK := true
-	var could []string // variables with no value whose value could matter
+	var could []string // absent variables whose value could matter
 	if c.hasRes {
 		hit, could = e.matchResources(c)
-		switch {
-		case hit && c.notRes:
-			return m // excluded by an entry that does not depend on a missing value
-		case !hit && !c.notRes:
-			if len(could) == 0 {
-				return m
-			}
-			resOK = false
-		case hit:
-			could = nil // matched by an entry with every value present
+		resOK = hit != c.notRes
+		if !resOK && len(could) == 0 {
+			return m
 		}
 	}
 
@@ -263,19 +257,21 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 	var absentKeys []string
 	for i := range c.conds {
 		cc := &c.conds[i]
-		r, absent := e.evalCondition(cc, false)
+		r, absent := e.evalCondition(cc, resolveStrict)
 		var condVars []string
 		if absent {
 			absentKeys = append(absentKeys, cc.key)
 		} else if cc.hasVars {
 			for j := range cc.vals {
-				condVars = e.appendMissingVars(condVars, &cc.vals[j].pat)
+				condVars = e.appendOpenVars(condVars, &cc.vals[j].pat)
 			}
 			// The result is monotone in which policy values match: if
-			// letting the missing variables match everything they could
-			// gives the same result, no value of them changes it.
+			// the open variables matching nothing and matching all they
+			// could give the same result, no value of them changes it.
 			if len(condVars) > 0 {
-				if rl, _ := e.evalCondition(cc, true); rl == r {
+				rmin, _ := e.evalCondition(cc, resolveMin)
+				rmax, _ := e.evalCondition(cc, resolveMax)
+				if rmin == r && rmax == r {
 					condVars = nil
 				}
 			}
@@ -301,10 +297,11 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 }
 
 // matchResources matches the request's resource against the Resource or
-// NotResource entries of c. hit reports whether an entry whose variables
-// all have values (or defaults) matches. When none does, could lists the
-// variables with no value of the entries that would match for some value
-// of them.
+// NotResource entries of c: hit reports whether one matches (an entry
+// with a variable that has no value matches nothing). could lists the
+// variables the request lacks whose value could change that: none when an
+// entry without them matches, else those of the entries that would match
+// for some value of them.
 func (e *evalCtx) matchResources(c *compiled) (hit bool, could []string) {
 	for i := range c.resources {
 		r := &c.resources[i]
@@ -314,31 +311,24 @@ func (e *evalCtx) matchResources(c *compiled) (hit bool, could []string) {
 			}
 			continue
 		}
-		if g, ok := e.resolve(r, false); ok {
+		open := e.appendOpenVars(nil, r)
+		if g, ok, _ := e.resolve(r, resolveStrict); ok {
 			if a := compileARNGlob(g); a.match(e.req.Resource) {
-				return true, nil
+				if len(open) == 0 {
+					return true, nil
+				}
+				hit = true
 			}
-			continue
 		}
-		g, _ := e.resolve(r, true)
-		if a := compileARNGlob(g); a.match(e.req.Resource) {
-			could = e.appendMissingVars(could, r)
-		}
-	}
-	return false, could
-}
-
-// appendMissingVars appends the keys of p's variables that have no value
-// in the request and no default. A key with several values is present (it
-// just cannot be a variable), so it is not appended: no value supplied for
-// it would change anything.
-func (e *evalCtx) appendMissingVars(dst []string, p *vpattern) []string {
-	for _, t := range p.toks {
-		if t.isVar && !t.hasDef && len(e.lookup(t.key)) == 0 {
-			dst = append(dst, t.key)
+		if len(open) > 0 {
+			if g, ok, _ := e.resolve(r, resolveMax); ok {
+				if a := compileARNGlob(g); a.match(e.req.Resource) {
+					could = append(could, open...)
+				}
+			}
 		}
 	}
-	return dst
+	return hit, could
 }
 
 type matchRef struct {

@@ -208,8 +208,7 @@ func (g noValueGen) request() Request {
 // docs returns an identity policy and, at random, a bucket policy, a
 // permissions boundary and a session policy, each with Allow statements
 // and up to two Deny statements. The documents are built by hand, so
-// Evaluate compiles them as it goes; every tenth case re-parses them (see
-// nvSet) to keep them honest.
+// Evaluate compiles them as it goes, unless nvSet parses them.
 func (g noValueGen) docs() []*Document {
 	var out []*Document
 	for _, kind := range []string{KindIdentity, KindResource, KindBoundary, KindSession} {
@@ -231,11 +230,11 @@ func (g noValueGen) docs() []*Document {
 	return out
 }
 
-func nvSet(t *testing.T, i int, docs []*Document) PolicySet {
+func nvSet(t *testing.T, i int, docs []*Document, parse bool) PolicySet {
 	t.Helper()
 	var set PolicySet
 	for _, d := range docs {
-		if i%10 == 0 {
+		if parse {
 			p, err := ParseNamed(d.Name, d.JSON())
 			if err != nil {
 				t.Fatalf("case %d: generated %s policy does not parse: %v\n%s", i, d.Name, err, d.JSON())
@@ -278,7 +277,7 @@ func TestNoValueVariablesNeverWeakenDeny(t *testing.T) {
 	for i := 0; i < n; i++ {
 		req := g.request()
 		docs := g.docs()
-		before := Evaluate(req, nvSet(t, i, docs))
+		before := Evaluate(req, nvSet(t, i, docs, i%10 == 0))
 
 		var after []*Document
 		added := false
@@ -306,7 +305,7 @@ func TestNoValueVariablesNeverWeakenDeny(t *testing.T) {
 		case ImplicitDeny:
 			implicit++
 		}
-		res := Evaluate(req, nvSet(t, i, after))
+		res := Evaluate(req, nvSet(t, i, after, i%10 == 0))
 		if before.Decision != Allowed && res.Decision == Allowed {
 			t.Fatalf("case %d: %v became allowed after adding values with no value to a Deny\nrequest: %+v\nbefore:\n%safter:\n%sreasons: %q",
 				i, before.Decision, req, nvDump(docs), nvDump(after), res.Reasons)
@@ -321,4 +320,57 @@ func TestNoValueVariablesNeverWeakenDeny(t *testing.T) {
 		t.Errorf("of %d changed cases only %d were explicitly and %d implicitly denied", mutated, explicit, implicit)
 	}
 	t.Logf("%d cases changed: %d explicitly denied, %d implicitly denied before", mutated, explicit, implicit)
+}
+
+// TestMissingKeysAreSound: supplying a value for a condition key or policy
+// variable that the request lacks and that Result.MissingKeys does not list
+// never changes the decision. (Keys that cannot exist for the caller, such
+// as aws:username for a role session, are left out of MissingKeys by
+// design and are not supplied here.)
+func TestMissingKeysAreSound(t *testing.T) {
+	const n = 800
+	g := noValueGen{r: rand.New(rand.NewSource(41))}
+	candidates := append([]string{"aws:PrincipalTag/unset", "s3:unset", "aws:RequestTag/unset-1"}, nvContextKeys...)
+	values := []string{"red", "blue", "home/alice/", "shared/", "red/x", "project", "vpce-1a2b", "aws:kms", "true", "company-wide", "*",
+		"arn:aws:lambda:us-east-1:111122223333:function:ingest"}
+	checked := 0
+	for i := 0; i < n; i++ {
+		req := g.request()
+		docs := g.docs()
+		for j := range docs {
+			for k := range docs[j].Statements {
+				if docs[j].Statements[k].Effect == EffectDeny {
+					docs[j].Statements[k], _ = g.addNoValues(docs[j].Statements[k], &req)
+				}
+			}
+		}
+		set := nvSet(t, i, docs, true) // parsed once, compiled once
+		before := Evaluate(req, set)
+		listed := map[string]bool{}
+		for _, k := range before.MissingKeys {
+			listed[strings.ToLower(k)] = true
+		}
+		for _, key := range candidates {
+			if len(req.Context[key]) > 0 || listed[strings.ToLower(key)] {
+				continue
+			}
+			for range 3 {
+				v := g.pick(values)
+				r2 := req
+				r2.Context = make(map[string][]string, len(req.Context)+1)
+				for k, vs := range req.Context {
+					r2.Context[k] = vs
+				}
+				r2.Context[key] = []string{v}
+				checked++
+				if after := Evaluate(r2, set); after.Decision != before.Decision {
+					t.Fatalf("case %d: %s=%q changed %v to %v, but MissingKeys %q does not list it\nrequest: %+v\npolicies:\n%s",
+						i, key, v, before.Decision, after.Decision, before.MissingKeys, req, nvDump(docs))
+				}
+			}
+		}
+	}
+	if checked < n {
+		t.Errorf("only %d supplied values checked", checked)
+	}
 }

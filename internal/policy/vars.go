@@ -87,14 +87,31 @@ func compileVarPattern(s string, vars, wildcards bool) vpattern {
 	return p
 }
 
+// resolveMode says how resolve treats a variable whose key the request
+// lacks (an open variable).
+type resolveMode uint8
+
+const (
+	// resolveStrict is evaluation: an open variable takes its default;
+	// without one it has no value and the pattern matches nothing.
+	resolveStrict resolveMode = iota
+	// resolveMin makes every open variable, with a default or not, match
+	// nothing: the least the pattern could match once it is supplied.
+	resolveMin
+	// resolveMax makes every open variable a '*' wildcard: the most the
+	// pattern could match once it is supplied.
+	resolveMax
+)
+
 // resolve substitutes the policy variables of p from the request. A
-// variable whose key is absent (or has several values) and has no default
-// has no value: resolve then reports ok false (the caller lets the pattern
-// match nothing), unless loose is set, in which case the variable becomes
-// a '*' wildcard, to learn whether supplying it could matter.
-func (e *evalCtx) resolve(p *vpattern, loose bool) (g glob, ok bool) {
+// variable whose key has one value takes it. A variable whose key is
+// absent is open and is treated as mode says; one whose key has several
+// values cannot be a variable (nothing supplied changes that) and is
+// treated as under resolveStrict. ok false means the pattern matches
+// nothing; wild reports that an open variable became a wildcard.
+func (e *evalCtx) resolve(p *vpattern, mode resolveMode) (g glob, ok, wild bool) {
 	if !p.hasVars {
-		return p.plain, true
+		return p.plain, true, false
 	}
 	for _, t := range p.toks {
 		if !t.isVar {
@@ -105,15 +122,30 @@ func (e *evalCtx) resolve(p *vpattern, loose bool) (g glob, ok bool) {
 		switch {
 		case len(vals) == 1:
 			g = append(g, []rune(vals[0])...)
+		case len(vals) == 0 && mode == resolveMax:
+			g, wild = append(g, star), true
+		case len(vals) == 0 && mode == resolveMin:
+			return nil, false, false
 		case t.hasDef:
 			g = append(g, []rune(t.def)...)
-		case loose:
-			g = append(g, star)
 		default:
-			return nil, false
+			return nil, false, false
 		}
 	}
-	return g, true
+	return g, true, wild
+}
+
+// appendOpenVars appends the keys of p's variables that the request lacks,
+// with a default or not: supplying them could change what p matches. A key
+// with several values is present (it just cannot be a variable), so it is
+// not appended.
+func (e *evalCtx) appendOpenVars(dst []string, p *vpattern) []string {
+	for _, t := range p.toks {
+		if t.isVar && len(e.lookup(t.key)) == 0 {
+			dst = append(dst, t.key)
+		}
+	}
+	return dst
 }
 
 // equalString compares a literal glob with s; wildcards (which equality
