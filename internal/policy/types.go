@@ -270,8 +270,8 @@ type Result struct {
 	// conditions matched the request, in evaluation order.
 	Matched []StatementRef
 	// MissingKeys lists, sorted and without duplicates, the condition keys
-	// (and policy variables) absent from the request that a statement
-	// whose principal, action and resource match referred to, where
+	// and policy variables (with a default or not) absent from the request
+	// that a statement whose principal and action match referred to, where
 	// supplying them could change whether that statement applies. Keys
 	// that cannot exist for the caller (aws:username for a role session)
 	// are left out.
