@@ -271,7 +271,7 @@ func nvDump(docs []*Document) string {
 // no value") such an entry or value counts as if it were absent, so the
 // decision does not change at all, which is checked too.
 func TestNoValueVariablesNeverWeakenDeny(t *testing.T) {
-	const n = 2000
+	const n = 1500
 	g := noValueGen{r: rand.New(rand.NewSource(14))}
 	var explicit, implicit, mutated int
 	for i := 0; i < n; i++ {
@@ -328,7 +328,7 @@ func TestNoValueVariablesNeverWeakenDeny(t *testing.T) {
 // as aws:username for a role session, are left out of MissingKeys by
 // design and are not supplied here.)
 func TestMissingKeysAreSound(t *testing.T) {
-	const n = 800
+	const n = 600
 	g := noValueGen{r: rand.New(rand.NewSource(41))}
 	candidates := append([]string{"aws:PrincipalTag/unset", "s3:unset", "aws:RequestTag/unset-1"}, nvContextKeys...)
 	values := []string{"red", "blue", "home/alice/", "shared/", "red/x", "project", "vpce-1a2b", "aws:kms", "true", "company-wide", "*",
