@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -49,13 +50,13 @@ func (a *app) cpCmd() *cobra.Command {
 		Long:  cpLong,
 		Example: `  s3mpu cp s3://backups/2026/db.tar s3://archive/db.tar --storage-class DEEP_ARCHIVE
   s3mpu cp s3://a/huge.iso s3://b/huge.iso --part-size 512MiB --concurrency 16`,
-		Args: exactArgs(2),
+		Args: cmdkit.ExactArgs(2),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cf.partSize, "part-size", "", "part size of a multipart copy, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
 	fs.IntVar(&cf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts copied at once, at least 1")
 	fs.StringVar(&cf.copyThreshold, "copy-threshold", "", "largest object copied with a single CopyObject (default 64MiB; at most 5GiB)")
-	fs.StringVar(&cf.preflightMode, "preflight", "warn", "permission check before the copy: off, warn or enforce")
+	cmdkit.RegisterGate(fs, &cf.preflightMode)
 	fs.BoolVar(&cf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
 	fs.StringVar(&cf.progress, "progress", "auto", "progress display on stderr: auto, bar, lines or none")
 	fs.StringVar(&cf.sourceVersionID, "source-version-id", "", "copy this version of the source")
@@ -70,7 +71,7 @@ func (a *app) cpCmd() *cobra.Command {
 	_ = fs.MarkHidden("copy-source") // the first argument is the source
 	chk.register(fs)
 	chk.registerCopy(fs)
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
 		return a.runCopy(cmd.Context(), args[0], args[1], &cf, &of, &chk)
 	})
 	return cmd
@@ -107,16 +108,16 @@ func sseCFields(path string) (alg, key, md5sum string, err error) {
 }
 
 func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, of *objectFlags, chk *checkFlags) error {
-	src, err := parseObjectURL(srcArg)
+	src, err := cmdkit.ParseObjectURL(srcArg)
 	if err != nil {
-		return usageErrorf("source: %v", err)
+		return cmdkit.UsageErrorf("source: %v", err)
 	}
-	dst, err := parseObjectURL(dstArg)
+	dst, err := cmdkit.ParseObjectURL(dstArg)
 	if err != nil {
-		return usageErrorf("destination: %v", err)
+		return cmdkit.UsageErrorf("destination: %v", err)
 	}
 	if src == dst && cf.sourceVersionID == "" && !cf.replaceMetadata && of.storageClass == "" && of.sse == "" && of.sseCKeyFile == "" {
-		return usageErrorf("copying %s onto itself changes nothing: give --replace-metadata, --storage-class or encryption flags", src)
+		return cmdkit.UsageErrorf("copying %s onto itself changes nothing: give --replace-metadata, --storage-class or encryption flags", src)
 	}
 	if err := of.validate(); err != nil {
 		return err
@@ -129,40 +130,38 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		return err
 	}
 	if !cf.replaceMetadata && (of.contentType != "" || len(of.metadata) > 0) {
-		return usageErrorf("--content-type and --metadata need --replace-metadata")
+		return cmdkit.UsageErrorf("--content-type and --metadata need --replace-metadata")
 	}
 	var partSize, threshold int64
 	if cf.partSize != "" {
-		if partSize, err = parseSize(cf.partSize); err != nil {
-			return usageErrorf("--part-size: %v", err)
+		if partSize, err = cmdkit.ParseSize(cf.partSize); err != nil {
+			return cmdkit.UsageErrorf("--part-size: %v", err)
 		}
 		if partSize < 5<<20 || partSize > 5<<30 {
-			return usageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
+			return cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
 		}
 	}
 	if cf.copyThreshold != "" {
-		if threshold, err = parseSize(cf.copyThreshold); err != nil {
-			return usageErrorf("--copy-threshold: %v", err)
+		if threshold, err = cmdkit.ParseSize(cf.copyThreshold); err != nil {
+			return cmdkit.UsageErrorf("--copy-threshold: %v", err)
 		}
 		if threshold < 1 {
 			// The uploader reads 0 as "the default"; a threshold given must be one.
-			return usageErrorf("--copy-threshold %s: must be at least 1 byte (objects up to it are copied with one CopyObject)", cf.copyThreshold)
+			return cmdkit.UsageErrorf("--copy-threshold %s: must be at least 1 byte (objects up to it are copied with one CopyObject)", cf.copyThreshold)
 		}
 		if threshold > 5<<30 {
-			return usageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
+			return cmdkit.UsageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
 		}
 	}
 	if cf.concurrency < 1 {
-		return usageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
+		return cmdkit.UsageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
 	}
-	switch cf.preflightMode {
-	case "off", "warn", "enforce":
-	default:
-		return usageErrorf("--preflight %q: want off, warn or enforce", cf.preflightMode)
+	if err := cmdkit.ValidateGate(cf.preflightMode); err != nil {
+		return err
 	}
 	pmode, err := parseProgressMode(cf.progress)
 	if err != nil {
-		return usageErr(err)
+		return cmdkit.UsageErr(err)
 	}
 	if a.g.quiet {
 		pmode = progressNone
@@ -182,12 +181,12 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if of.bucketKey {
 		in.BucketKeyEnabled = aws.Bool(true)
 	}
-	if in.Metadata, err = parseKeyValues("metadata", of.metadata); err != nil {
-		return usageErr(err)
+	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
+		return cmdkit.UsageErr(err)
 	}
 	if of.sseC != "" || of.sseCKeyFile != "" {
 		if of.sseC == "" || of.sseCKeyFile == "" {
-			return usageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+			return cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
 		}
 		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
 			return err
@@ -201,7 +200,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cli, err := a.s3Client(ctx)
+	cli, err := a.S3Client(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,7 +225,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	}
 
 	prog := newProgress(pmode, a.stderr, "copy "+src.String()+" -> "+dst.String(), a.now)
-	lis := &progressListener{p: prog, note: func(msg string) { a.info("%s", msg) }, copy: true}
+	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }, copy: true}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = cf.concurrency
@@ -252,14 +251,14 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		Seconds: elapsed.Seconds(), Retries: lis.retries,
 	}
 	if a.g.json {
-		return a.printJSON(res)
+		return a.PrintJSON(res)
 	}
 	if !a.g.quiet {
 		how := "a single CopyObject"
 		if res.Parts > 0 {
-			how = fmt.Sprintf("%d parts of %s (UploadPartCopy)", res.Parts, formatBytes(res.PartSize))
+			how = fmt.Sprintf("%d parts of %s (UploadPartCopy)", res.Parts, cmdkit.FormatBytes(res.PartSize))
 		}
-		fmt.Fprintf(a.stdout, "copied %s to %s: %s as %s in %s; ETag %s\n", src, dst, formatBytes(res.Size), how, elapsed.Round(time.Millisecond), res.ETag)
+		fmt.Fprintf(a.stdout, "copied %s to %s: %s as %s in %s; ETag %s\n", src, dst, cmdkit.FormatBytes(res.Size), how, elapsed.Round(time.Millisecond), res.ETag)
 	}
 	return nil
 }

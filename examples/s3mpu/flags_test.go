@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -43,8 +44,8 @@ func TestObjectFlagsValidate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != exitUsage {
-				t.Fatalf("err = %v (exit %d), want usage error containing %q", err, exitCode(err), tt.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || cmdkit.Code(err) != cmdkit.ExitUsage {
+				t.Fatalf("err = %v (exit %d), want usage error containing %q", err, cmdkit.Code(err), tt.wantErr)
 			}
 		})
 	}
@@ -53,7 +54,7 @@ func TestObjectFlagsValidate(t *testing.T) {
 func TestObjectFlagsPlan(t *testing.T) {
 	f := objectFlags{sse: "AWS:KMS", kmsKeyID: "alias/backups", kmsContext: []string{"project=x"}, bucketKey: true, acl: "bucket-owner-full-control", storageClass: "STANDARD_IA", copySource: "s3://src-bucket/a/b"}
 	cf := checkFlags{caller: "arn:aws:iam::111122223333:user/alice", bucketOwner: "111122223333", sourceIP: "192.0.2.1", context: []string{"aws:SecureTransport=true"}}
-	p, err := f.plan(s3URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf)
+	p, err := f.plan(cmdkit.URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +79,10 @@ func TestObjectFlagsPlan(t *testing.T) {
 		t.Errorf("no --checksum-algorithm: plan checksum %q", p.ChecksumAlgorithm)
 	}
 	f.checksumAlgo = "crc64nvme"
-	if p, err = f.plan(s3URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf); err != nil || p.ChecksumAlgorithm != "CRC64NVME" || p.Validate() != nil {
+	if p, err = f.plan(cmdkit.URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf); err != nil || p.ChecksumAlgorithm != "CRC64NVME" || p.Validate() != nil {
 		t.Errorf("--checksum-algorithm crc64nvme: plan checksum %q, %v", p.ChecksumAlgorithm, err)
 	}
-	if _, err := (&objectFlags{copySource: "s3://bucket-only"}).plan(s3URL{Bucket: "b", Key: "k"}, -1, nil); exitCode(err) != exitUsage {
+	if _, err := (&objectFlags{copySource: "s3://bucket-only"}).plan(cmdkit.URL{Bucket: "b", Key: "k"}, -1, nil); cmdkit.Code(err) != cmdkit.ExitUsage {
 		t.Errorf("bad copy source: %v", err)
 	}
 	// The encryption context header is base64 JSON.
@@ -112,7 +113,7 @@ func TestCheckFlagsValidate(t *testing.T) {
 		{mode: "auto", serverProfile: "aws", sourceIP: "300.1.1.1"},
 		{mode: "auto", serverProfile: "aws", context: []string{"x"}},
 	} {
-		if _, err := f.validate(); exitCode(err) != exitUsage {
+		if _, err := f.validate(); cmdkit.Code(err) != cmdkit.ExitUsage {
 			t.Errorf("%+v: err = %v, want a usage error", f, err)
 		}
 	}
@@ -138,7 +139,7 @@ func TestCheckFlagsSources(t *testing.T) {
 		{objectOwnership: "Sometimes"},
 		{aclGrants: []string{"WRITE=nobody"}},
 	} {
-		if _, err := bad.sources(); exitCode(err) != exitUsage {
+		if _, err := bad.sources(); cmdkit.Code(err) != cmdkit.ExitUsage {
 			t.Errorf("%+v: err = %v, want a usage error", bad, err)
 		}
 	}
@@ -156,15 +157,15 @@ func TestReportExitAndBlocking(t *testing.T) {
 		t.Fatalf("all allowed: %v", err)
 	}
 	unknown := &preflight.Report{Steps: []preflight.StepResult{allowed, {Decision: preflight.Unknown}}}
-	if got := exitCode(reportExit(unknown)); got != exitFailure {
+	if got := cmdkit.Code(reportExit(unknown)); got != cmdkit.ExitFailure {
 		t.Fatalf("unknown: exit %d", got)
 	}
 	denied := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}, {Decision: preflight.ImplicitDeny}}}
-	if got := exitCode(reportExit(denied)); got != exitDenied {
+	if got := cmdkit.Code(reportExit(denied)); got != cmdkit.ExitDenied {
 		t.Fatalf("denied: exit %d", got)
 	}
 	kms := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Decision: preflight.ExplicitDeny}}}
-	if got := exitCode(reportExit(kms)); got != exitDenied {
+	if got := cmdkit.Code(reportExit(kms)); got != cmdkit.ExitDenied {
 		t.Fatalf("KMS denied: exit %d", got)
 	}
 	// The seed row counts only when it is not advisory.
@@ -176,12 +177,12 @@ func TestReportExitAndBlocking(t *testing.T) {
 		t.Fatalf("advisory seed denied: %v, want exit 0", err)
 	}
 	advisoryUnknown := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}}, KMSSeed: seed(true, preflight.ImplicitDeny)}
-	if got := exitCode(reportExit(advisoryUnknown)); got != exitFailure {
-		t.Fatalf("advisory seed denied, a step unknown: exit %d, want %d", got, exitFailure)
+	if got := cmdkit.Code(reportExit(advisoryUnknown)); got != cmdkit.ExitFailure {
+		t.Fatalf("advisory seed denied, a step unknown: exit %d, want %d", got, cmdkit.ExitFailure)
 	}
 	required := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(false, preflight.ImplicitDeny)}
-	if got := exitCode(reportExit(required)); got != exitDenied {
-		t.Fatalf("required seed denied: exit %d, want %d", got, exitDenied)
+	if got := cmdkit.Code(reportExit(required)); got != cmdkit.ExitDenied {
+		t.Fatalf("required seed denied: exit %d, want %d", got, cmdkit.ExitDenied)
 	}
 }
 
@@ -290,10 +291,10 @@ func TestReadSSECKey(t *testing.T) {
 		}
 	}
 	_, err := readSSECKey(badFile)
-	if exitCode(err) != exitUsage || strings.Contains(err.Error(), "supersecret") {
+	if cmdkit.Code(err) != cmdkit.ExitUsage || strings.Contains(err.Error(), "supersecret") {
 		t.Errorf("bad key: %v", err)
 	}
-	if _, err := readSSECKey(filepath.Join(dir, "absent")); exitCode(err) != exitUsage {
+	if _, err := readSSECKey(filepath.Join(dir, "absent")); cmdkit.Code(err) != cmdkit.ExitUsage {
 		t.Errorf("absent key file: %v", err)
 	}
 }

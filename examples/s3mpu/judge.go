@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -73,39 +73,31 @@ func (a *app) newAbortJudge(ctx context.Context, cli *s3.Client, bucket string, 
 
 // validate checks the flags before any request is made.
 func (id identityFlags) validate() (preflight.Profile, error) {
-	prof, err := preflight.ParseProfile(id.serverProfile)
+	prof, err := cmdkit.ParseServerProfile(id.serverProfile)
 	if err != nil {
-		return prof, usageErrorf("--server-profile: %s", trimPkg(err))
+		return prof, err
 	}
 	if id.bucketOwner != "" && !isAccountID(id.bucketOwner) {
-		return prof, usageErrorf("--bucket-owner %q: want a 12-digit account ID", id.bucketOwner)
+		return prof, cmdkit.UsageErrorf("--bucket-owner %q: want a 12-digit account ID", id.bucketOwner)
 	}
 	if id.caller != "" && !strings.HasPrefix(id.caller, "arn:") {
-		return prof, usageErrorf("--caller %q: want a principal ARN", id.caller)
+		return prof, cmdkit.UsageErrorf("--caller %q: want a principal ARN", id.caller)
 	}
 	return prof, nil
 }
 
-// callerARN asks STS who the credentials belong to.
-// With a custom S3 endpoint (an S3-compatible server) and no STS endpoint it does not ask
-// AWS's STS, which would not know the server's credentials.
+// callerARN asks STS who the credentials belong to; with a custom S3 endpoint and no STS
+// endpoint it does not ask AWS's STS, which would not know the server's credentials.
 func (a *app) callerARN(ctx context.Context) (string, error) {
-	if a.customS3Endpoint() && a.g.stsEndpointURL == "" && os.Getenv("AWS_ENDPOINT_URL_STS") == "" {
-		return "", errors.New("custom --endpoint-url without --sts-endpoint-url")
-	}
-	st, err := a.stsClient(ctx)
-	if err != nil {
-		return "", err
-	}
-	out, err := st.GetCallerIdentity(ctx, nil)
-	if err != nil {
-		code := apiCode(err)
+	arn, err := a.CallerARN(ctx)
+	if err != nil && !errors.Is(err, cmdkit.ErrSTSNotAsked) {
+		code := cmdkit.APICode(err)
 		if code == "" {
 			code = "request failed"
 		}
 		return "", fmt.Errorf("sts:GetCallerIdentity: %s", code)
 	}
-	return aws.ToString(out.Arn), nil
+	return arn, err
 }
 
 // arnField returns field i of an ARN (1 partition, 2 service, 3 region, 4 account), or "".

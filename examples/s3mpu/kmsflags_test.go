@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 const (
@@ -170,7 +172,7 @@ func TestKMSFlagUsageErrors(t *testing.T) {
 		{[]string{"preflight", "s3://dst-bucket/k", "--copy-source", "s3://src-bucket/k", "--source-key-policy", "/nonexistent/p.json", "--caller", kmsTestCaller, "--endpoint-url", "http://127.0.0.1:9"}, "/nonexistent/p.json"},
 	} {
 		code, out, errOut := runCLI(t, tt.args...)
-		if code != exitUsage || !strings.Contains(errOut, tt.want) || out != "" {
+		if code != cmdkit.ExitUsage || !strings.Contains(errOut, tt.want) || out != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and %q", tt.args, code, errOut, out, tt.want)
 		}
 	}
@@ -190,8 +192,8 @@ func TestPreflightKMSKeyNotFound(t *testing.T) {
 			t.Errorf("preflight stderr %q does not say %q", stderr, want)
 		}
 	}
-	if code != exitUsage {
-		t.Errorf("preflight: exit %d, want %d; stderr %q", code, exitUsage, stderr)
+	if code != cmdkit.ExitUsage {
+		t.Errorf("preflight: exit %d, want %d; stderr %q", code, cmdkit.ExitUsage, stderr)
 	}
 
 	file := filepath.Join(t.TempDir(), "data.bin")
@@ -203,7 +205,7 @@ func TestPreflightKMSKeyNotFound(t *testing.T) {
 		code := run(context.Background(), nil, []string{"--endpoint-url", srv.URL, "upload", file, "s3://dst-bucket/k", "--preflight", mode,
 			"--mode", "local", "--caller", kmsTestCaller, "--identity-policy", writeJSONFile(t, t.TempDir(), "id.json", `{"Version":"2012-10-17","Statement":[]}`),
 			"--sse", "aws:kms", "--sse-kms-key-id", missing, "--progress", "none"}, strings.NewReader(""), &out, &errb)
-		if code != exitUsage || !strings.Contains(errb.String(), missing) || !strings.Contains(errb.String(), "does not exist") {
+		if code != cmdkit.ExitUsage || !strings.Contains(errb.String(), missing) || !strings.Contains(errb.String(), "does not exist") {
 			t.Errorf("upload --preflight %s: exit %d, stderr %q", mode, code, errb.String())
 		}
 	}

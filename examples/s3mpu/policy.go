@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/spf13/cobra"
 )
@@ -14,9 +15,9 @@ func (a *app) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Evaluate IAM and S3 policies offline",
-		Args:  exactArgs(0),
-		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("%s: missing subcommand (eval)", cmd.CommandPath())
+		Args:  cmdkit.ExactArgs(0),
+		RunE: a.RunE(func(cmd *cobra.Command, _ []string) error {
+			return cmdkit.UsageErrorf("%s: missing subcommand (eval)", cmd.CommandPath())
 		}),
 	}
 	cmd.AddCommand(a.policyEvalCmd())
@@ -64,7 +65,7 @@ func (a *app) policyEvalCmd() *cobra.Command {
     --resource arn:aws:s3:::backups/db.tar --identity-policy alice.json --bucket-policy bucket.json
   s3mpu policy eval --caller arn:aws:iam::111122223333:user/bob --action s3:AbortMultipartUpload \
     --resource arn:aws:s3:::backups/db.tar --initiator arn:aws:iam::111122223333:user/bob --json`,
-		Args: exactArgs(0),
+		Args: cmdkit.ExactArgs(0),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.caller, "caller", "", "the caller's ARN (user, role, assumed-role session or account root) (required)")
@@ -83,7 +84,7 @@ func (a *app) policyEvalCmd() *cobra.Command {
 	fs.BoolVar(&f.bucketKey, "bucket-key", false, "an S3 Bucket Key is enabled (the KMS encryption context is the bucket ARN)")
 	stringArrayFlag(fs, &f.context, "context", "request context KEY=VALUE; repeat a key for a multi-valued key")
 	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
-	cmd.RunE = a.runE(func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, _ []string) error {
 		in, err := f.evalInput()
 		if err != nil {
 			return err
@@ -96,7 +97,7 @@ func (a *app) policyEvalCmd() *cobra.Command {
 			return err
 		}
 		if res.Decision != preflight.Allowed {
-			return silentExit(exitDenied)
+			return cmdkit.SilentExit(cmdkit.ExitDenied)
 		}
 		return nil
 	})
@@ -112,7 +113,7 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return preflight.EvalInput{}, usageErrorf("policy eval: missing %s", strings.Join(missing, ", "))
+		return preflight.EvalInput{}, cmdkit.UsageErrorf("policy eval: missing %s", strings.Join(missing, ", "))
 	}
 	in := preflight.EvalInput{Caller: f.caller, Action: f.action, Resource: f.resource, ResourceAccount: f.resourceAccount, Initiator: f.initiator, BucketKey: f.bucketKey}
 	var err error
@@ -144,21 +145,21 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 	}
 	if f.objectOwnership != "" {
 		if in.ObjectOwnership, err = preflight.ParseObjectOwnership(f.objectOwnership); err != nil {
-			return in, usageErrorf("--object-ownership: %v", trimPkg(err))
+			return in, cmdkit.UsageErrorf("--object-ownership: %v", trimPkg(err))
 		}
 	}
 	for _, g := range f.aclGrants {
 		grant, err := preflight.ParseACLGrant(g)
 		if err != nil {
-			return in, usageErrorf("--acl-grant: %v", trimPkg(err))
+			return in, cmdkit.UsageErrorf("--acl-grant: %v", trimPkg(err))
 		}
 		in.ACLGrants = append(in.ACLGrants, grant)
 	}
-	if in.Context, err = parseMultiKeyValues("context", f.context); err != nil {
-		return in, usageErr(err)
+	if in.Context, err = cmdkit.ParseMultiKeyValues("context", f.context); err != nil {
+		return in, cmdkit.UsageErr(err)
 	}
 	if in.Profile, err = preflight.ParseProfile(f.serverProfile); err != nil {
-		return in, usageErrorf("--server-profile: %v", trimPkg(err))
+		return in, cmdkit.UsageErrorf("--server-profile: %v", trimPkg(err))
 	}
 	return in, nil
 }
@@ -167,10 +168,10 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 func readPolicyFile(flag, path string) (preflight.PolicyDocument, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return preflight.PolicyDocument{}, usageErrorf("%s: cannot read policy file: %v", flag, err)
+		return preflight.PolicyDocument{}, cmdkit.UsageErrorf("%s: cannot read policy file: %v", flag, err)
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return preflight.PolicyDocument{}, usageErrorf("%s: policy file %s is empty", flag, path)
+		return preflight.PolicyDocument{}, cmdkit.UsageErrorf("%s: policy file %s is empty", flag, path)
 	}
 	return preflight.PolicyDocument{Name: path, JSON: b}, nil
 }
@@ -197,10 +198,10 @@ func policyInputError(err error) error {
 		if pe.Field != "" {
 			msg += ": " + pe.Field
 		}
-		return usageErr(errors.New(msg + ": " + pe.Msg))
+		return cmdkit.UsageErr(errors.New(msg + ": " + pe.Msg))
 	}
 	if errors.Is(err, preflight.ErrInvalidInput) {
-		return usageErr(errors.New(trimPkg(err)))
+		return cmdkit.UsageErr(errors.New(trimPkg(err)))
 	}
 	return err
 }
@@ -226,7 +227,7 @@ type evalJSON struct {
 
 func (a *app) printEval(in preflight.EvalInput, res preflight.EvalResult) error {
 	if a.g.json {
-		return a.printJSON(evalJSON{
+		return a.PrintJSON(evalJSON{
 			Decision: res.Decision.String(), Reasons: nonNil(res.Reasons), Statements: nonNilRefs(res.Statements),
 			MissingKeys: nonNil(res.MissingKeys), DefaultRule: res.DefaultRule, Risks: nonNil(res.Risks),
 			Caller: in.Caller, Action: in.Action, Resource: in.Resource,

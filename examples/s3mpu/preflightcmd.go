@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/spf13/cobra"
@@ -38,7 +38,7 @@ type checkFlags struct {
 }
 
 func (f *checkFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.mode, "mode", "auto", "evaluator: local (policy documents), simulate (IAM policy simulator), probe (live, side-effect free calls) or auto")
+	cmdkit.RegisterMode(fs, &f.mode)
 	fs.StringVar(&f.caller, "caller", "", "the principal ARN to check (default: found with sts:GetCallerIdentity)")
 	fs.StringVar(&f.bucketOwner, "bucket-owner", "", "account ID of the bucket owner, when known")
 	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file to use instead of reading the caller's policies through IAM; repeatable")
@@ -46,7 +46,7 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file to use instead of kms:GetKeyPolicy")
 	fs.StringVar(&f.objectOwnership, "object-ownership", "", "the bucket's Object Ownership, instead of reading it (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter)")
 	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE to use instead of s3:GetBucketAcl; repeatable")
-	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws, or nodefaults for servers without S3's owner-or-initiator defaults (such as versitygw)")
+	cmdkit.RegisterServerProfile(fs, &f.serverProfile)
 	fs.StringVar(&f.sourceIP, "source-ip", "", "the client's IP address as the server sees it (aws:SourceIp)")
 	stringArrayFlag(fs, &f.context, "context", "extra request context KEY=VALUE for conditions; repeatable")
 	fs.BoolVar(&f.kmsRequireSeed, "kms-require-seed-actions", false, "with --sse aws:kms: require the S3 permission table's full KMS list (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey) at Initiate, instead of showing it as advisory")
@@ -101,32 +101,32 @@ func (f *objectFlags) validate() error {
 	switch strings.ToLower(f.sse) {
 	case "", "aes256", "aws:kms", "aws:kms:dsse":
 	default:
-		return usageErrorf("--sse %q: want AES256, aws:kms or aws:kms:dsse", f.sse)
+		return cmdkit.UsageErrorf("--sse %q: want AES256, aws:kms or aws:kms:dsse", f.sse)
 	}
 	if f.kmsKeyID != "" && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
-		return usageErrorf("--sse-kms-key-id needs --sse aws:kms")
+		return cmdkit.UsageErrorf("--sse-kms-key-id needs --sse aws:kms")
 	}
 	if len(f.kmsContext) > 0 && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
-		return usageErrorf("--sse-kms-context needs --sse aws:kms")
+		return cmdkit.UsageErrorf("--sse-kms-context needs --sse aws:kms")
 	}
 	if f.bucketKey && !strings.HasPrefix(strings.ToLower(f.sse), "aws:kms") {
-		return usageErrorf("--bucket-key needs --sse aws:kms")
+		return cmdkit.UsageErrorf("--bucket-key needs --sse aws:kms")
 	}
 	if f.sseC != "" {
 		if !strings.EqualFold(f.sseC, "AES256") {
-			return usageErrorf("--sse-c %q: the only SSE-C algorithm is AES256", f.sseC)
+			return cmdkit.UsageErrorf("--sse-c %q: the only SSE-C algorithm is AES256", f.sseC)
 		}
 		if f.sse != "" {
-			return usageErrorf("--sse-c cannot be combined with --sse")
+			return cmdkit.UsageErrorf("--sse-c cannot be combined with --sse")
 		}
 	}
 	switch strings.ToUpper(f.checksumAlgo) {
 	case "", "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256":
 	default:
-		return usageErrorf("--checksum-algorithm %q: want CRC32, CRC32C, CRC64NVME, SHA1 or SHA256", f.checksumAlgo)
+		return cmdkit.UsageErrorf("--checksum-algorithm %q: want CRC32, CRC32C, CRC64NVME, SHA1 or SHA256", f.checksumAlgo)
 	}
-	if _, err := parseKeyValues("sse-kms-context", f.kmsContext); err != nil {
-		return usageErr(err)
+	if _, err := cmdkit.ParseKeyValues("sse-kms-context", f.kmsContext); err != nil {
+		return cmdkit.UsageErr(err)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (f *objectFlags) sseAlgorithm() string {
 
 // kmsContextHeader returns the encryption context as S3's header wants it: base64 JSON.
 func (f *objectFlags) kmsContextHeader() string {
-	m, _ := parseKeyValues("sse-kms-context", f.kmsContext) // validated
+	m, _ := cmdkit.ParseKeyValues("sse-kms-context", f.kmsContext) // validated
 	if len(m) == 0 {
 		return ""
 	}
@@ -150,28 +150,28 @@ func (f *objectFlags) kmsContextHeader() string {
 }
 
 // plan builds the preflight plan for bucket/key.
-func (f *objectFlags) plan(u s3URL, size int64, cf *checkFlags) (*preflight.Plan, error) {
+func (f *objectFlags) plan(u cmdkit.URL, size int64, cf *checkFlags) (*preflight.Plan, error) {
 	p := &preflight.Plan{Bucket: u.Bucket, Key: u.Key, Size: size, ACL: f.acl, StorageClass: f.storageClass,
 		ChecksumAlgorithm: strings.ToUpper(f.checksumAlgo)} // "": the uploader's default, which sends a checksum
 	p.SSE = preflight.SSE{Algorithm: f.sseAlgorithm(), KMSKeyID: f.kmsKeyID, BucketKey: f.bucketKey}
-	if m, _ := parseKeyValues("sse-kms-context", f.kmsContext); len(m) > 0 {
+	if m, _ := cmdkit.ParseKeyValues("sse-kms-context", f.kmsContext); len(m) > 0 {
 		p.SSE.KMSContext = m
 	}
 	if f.sseC != "" {
 		p.SSE.CustomerAlgorithm = "AES256"
 	}
 	if f.copySource != "" {
-		src, err := parseObjectURL(f.copySource)
+		src, err := cmdkit.ParseObjectURL(f.copySource)
 		if err != nil {
-			return nil, usageErrorf("--copy-source: %v", err)
+			return nil, cmdkit.UsageErrorf("--copy-source: %v", err)
 		}
 		p.CopySource = &preflight.CopySource{Bucket: src.Bucket, Key: src.Key}
 	}
 	if cf != nil {
 		p.Caller, p.BucketOwner, p.SourceIP = cf.caller, cf.bucketOwner, cf.sourceIP
-		ctx, err := parseMultiKeyValues("context", cf.context)
+		ctx, err := cmdkit.ParseMultiKeyValues("context", cf.context)
 		if err != nil {
-			return nil, usageErr(err)
+			return nil, cmdkit.UsageErr(err)
 		}
 		p.Context = ctx
 	}
@@ -180,28 +180,26 @@ func (f *objectFlags) plan(u s3URL, size int64, cf *checkFlags) (*preflight.Plan
 
 // validate checks the check flags that need no I/O.
 func (f *checkFlags) validate() (preflight.Profile, error) {
-	switch f.mode {
-	case "auto", "local", "simulate", "probe":
-	default:
-		return 0, usageErrorf("--mode %q: want local, simulate, probe or auto", f.mode)
+	if err := cmdkit.ValidateMode(f.mode); err != nil {
+		return 0, err
 	}
-	prof, err := preflight.ParseProfile(f.serverProfile)
+	prof, err := cmdkit.ParseServerProfile(f.serverProfile)
 	if err != nil {
-		return prof, usageErrorf("--server-profile: %s", trimPkg(err))
+		return prof, err
 	}
 	if f.caller != "" && !strings.HasPrefix(f.caller, "arn:") {
-		return prof, usageErrorf("--caller %q: want a principal ARN", f.caller)
+		return prof, cmdkit.UsageErrorf("--caller %q: want a principal ARN", f.caller)
 	}
 	if f.bucketOwner != "" && !isAccountID(f.bucketOwner) {
-		return prof, usageErrorf("--bucket-owner %q: want a 12-digit account ID", f.bucketOwner)
+		return prof, cmdkit.UsageErrorf("--bucket-owner %q: want a 12-digit account ID", f.bucketOwner)
 	}
 	if f.sourceIP != "" {
 		if _, err := netip.ParseAddr(f.sourceIP); err != nil {
-			return prof, usageErrorf("--source-ip %q: not an IP address", f.sourceIP)
+			return prof, cmdkit.UsageErrorf("--source-ip %q: not an IP address", f.sourceIP)
 		}
 	}
-	if _, err := parseMultiKeyValues("context", f.context); err != nil {
-		return prof, usageErr(err)
+	if _, err := cmdkit.ParseMultiKeyValues("context", f.context); err != nil {
+		return prof, cmdkit.UsageErr(err)
 	}
 	return prof, nil
 }
@@ -210,10 +208,10 @@ func (f *checkFlags) validate() (preflight.Profile, error) {
 // command copies (cp, or preflight with --copy-source).
 func (f *checkFlags) validateKMS(of *objectFlags, copy bool) error {
 	if f.kmsRequireSeed && !strings.HasPrefix(strings.ToLower(of.sse), "aws:kms") {
-		return usageErrorf("--kms-require-seed-actions needs --sse aws:kms")
+		return cmdkit.UsageErrorf("--kms-require-seed-actions needs --sse aws:kms")
 	}
 	if f.sourceKeyPolicy != "" && !copy {
-		return usageErrorf("--source-key-policy needs --copy-source")
+		return cmdkit.UsageErrorf("--source-key-policy needs --copy-source")
 	}
 	return nil
 }
@@ -257,7 +255,7 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 	if f.objectOwnership != "" {
 		o, err := preflight.ParseObjectOwnership(f.objectOwnership)
 		if err != nil {
-			return s, usageErrorf("--object-ownership: %s", trimPkg(err))
+			return s, cmdkit.UsageErrorf("--object-ownership: %s", trimPkg(err))
 		}
 		s.Ownership = o
 	}
@@ -266,7 +264,7 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 		for _, g := range f.aclGrants {
 			grant, err := preflight.ParseACLGrant(g)
 			if err != nil {
-				return s, usageErrorf("--acl-grant: %s", trimPkg(err))
+				return s, cmdkit.UsageErrorf("--acl-grant: %s", trimPkg(err))
 			}
 			acl.Grants = append(acl.Grants, grant)
 		}
@@ -275,31 +273,12 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 	return s, nil
 }
 
-// iamReachable reports whether IAM can be asked for the caller's policies: on AWS, or with
-// an IAM endpoint given for an S3-compatible server.
-func (a *app) iamReachable() bool {
-	return !a.customS3Endpoint() || a.g.iamEndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL_IAM") != ""
-}
-
-// stsReachable reports whether STS can be asked who the caller is.
-func (a *app) stsReachable() bool {
-	return !a.customS3Endpoint() || a.g.stsEndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL_STS") != ""
-}
-
-// runPreflight builds the checker the flags ask for and checks the plan.
+// runPreflight builds the checker the flags ask for and checks the plan. When the caller is
+// unknown and cannot be found (a custom endpoint without STS), the probe alone decides and
+// the report says which steps would need --caller. A bucket that does not exist is an error
+// (cmdkit.ErrNoSuchBucket), not a report of unknown verdicts.
 func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (*preflight.Report, error) {
-	src, err := cf.sources()
-	if err != nil {
-		return nil, err
-	}
-	keyPolicy, sourceKeyPolicy, err := cf.keyPolicies()
-	if err != nil {
-		return nil, err
-	}
-	if plan.Caller == "" && !a.stsReachable() {
-		return nil, usageErrorf("the caller is unknown: give --caller ARN (or --sts-endpoint-url; a custom --endpoint-url has no STS)")
-	}
-	cfg, err := a.awsConfig(ctx)
+	cfg, err := a.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -308,61 +287,13 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 	}
 	if plan.Transport == preflight.TransportUnknown {
 		plan.Transport = preflight.TransportHTTPS
-		if strings.HasPrefix(strings.ToLower(a.g.endpointURL), "http://") {
+		if a.G.Insecure() {
 			plan.Transport = preflight.TransportHTTP
 		}
 	}
-	local := preflight.LocalOptions{Sources: src, S3: cli}
-	if len(src.Identity) == 0 && a.iamReachable() {
-		ic, err := a.iamClient(ctx)
-		if err != nil {
-			return nil, err
-		}
-		local.IAM = ic
-	}
-	var eval preflight.Evaluator
-	loc := preflight.NewLocal(local)
-	switch cf.mode {
-	case "local":
-		eval = loc
-	case "probe":
-		eval = preflight.NewProbe(cli, preflight.ProbeOptions{})
-	case "simulate":
-		if !a.iamReachable() {
-			return nil, usageErrorf("--mode simulate needs IAM's policy simulator: AWS, or an --iam-endpoint-url that serves it")
-		}
-		ic, err := a.iamClient(ctx)
-		if err != nil {
-			return nil, err
-		}
-		eval = preflight.NewSimulate(ic, loc)
-	default: // auto: the simulator on AWS when no identity policy was given, the local engine, then the probe for what is still unknown
-		var sim *preflight.Simulate
-		if !a.customS3Endpoint() && len(src.Identity) == 0 {
-			ic, err := a.iamClient(ctx)
-			if err != nil {
-				return nil, err
-			}
-			sim = preflight.NewSimulate(ic, loc)
-		}
-		eval = preflight.NewChain(sim, loc, preflight.NewProbe(cli, preflight.ProbeOptions{}))
-	}
-	opts := func(o *preflight.Options) {
-		o.Profile = prof
-		o.KMSKeyPolicy = keyPolicy
-		o.KMSSourceKeyPolicy = sourceKeyPolicy
-		o.KMSRequireSeedActions = cf.kmsRequireSeed
-		o.KMSIdentity = src.Identity
-		if a.stsReachable() {
-			if st, err := a.stsClient(ctx); err == nil {
-				o.STS = st
-			}
-		}
-		if plan.SSE.KMS() && (!a.customS3Endpoint() || os.Getenv("AWS_ENDPOINT_URL_KMS") != "") {
-			if kc, err := a.kmsClient(ctx); err == nil {
-				o.KMS = kmsperm.New(kc)
-			}
-		}
+	chk, err := a.checker(ctx, cli, cf, plan, prof)
+	if err != nil {
+		return nil, err
 	}
 	heads := 0
 	if plan.SSE.KMS() && plan.CopySource != nil && plan.CopySource.KMSKeyID == "" {
@@ -372,25 +303,15 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			a.info("note: the copy source's encryption could not be read (%s); its KMS key is not checked", errorMessage(err))
+			a.Info("note: the copy source's encryption could not be read (%s); its KMS key is not checked", cmdkit.Message(err))
 		}
 	}
-	rep, err := preflight.New(eval, opts).Check(ctx, plan)
+	rep, err := chk.Check(ctx, plan)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if errors.Is(err, preflight.ErrInvalidInput) {
-			return nil, usageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
-		}
-		var ke *kmsperm.Error
-		if missingKMSKey(err) && errors.As(err, &ke) {
-			// The key the flags name does not exist: invalid input (exit 2), and an
-			// upload with it would fail at its first request.
-			msg := fmt.Sprintf("--sse-kms-key-id %s: %v", ke.Key, ke.Err)
-			return nil, usageErr(&relabeled{msg: msg, err: err})
-		}
-		return nil, fmt.Errorf("preflight could not evaluate: %s", trimPkg(err))
+		return nil, preflightError(ctx, err)
+	}
+	if cmdkit.BucketMissing(rep) {
+		return nil, fmt.Errorf("preflight s3://%s: %w", plan.Bucket, cmdkit.ErrNoSuchBucket)
 	}
 	if heads > 0 {
 		if rep.APICalls == nil {
@@ -399,6 +320,67 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 		rep.APICalls["s3:HeadObject"] += heads
 	}
 	return rep, nil
+}
+
+// checker returns the preflight checker for the flags: the evaluator of --mode with the
+// policy files, STS and KMS where they can be asked; or, when the caller is unknown and
+// STS cannot be asked, the probe alone.
+func (a *app) checker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (cmdkit.Checker, error) {
+	src, err := cf.sources()
+	if err != nil {
+		return nil, err
+	}
+	keyPolicy, sourceKeyPolicy, err := cf.keyPolicies()
+	if err != nil {
+		return nil, err
+	}
+	if plan.Caller == "" && !a.G.STSReachable() {
+		return &cmdkit.CallerlessProbe{Probe: preflight.NewProbe(cli, preflight.ProbeOptions{}), Profile: prof}, nil
+	}
+	eval, _, err := a.Evaluator(ctx, cf.mode, cli, preflight.LocalOptions{Sources: src}, preflight.ProbeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var st preflight.STSAPI
+	if a.G.STSReachable() {
+		if c, err := a.STSClient(ctx); err == nil {
+			st = c
+		}
+	}
+	var kc preflight.KMSChecker
+	if plan.SSE.KMS() && a.G.KMSReachable() {
+		if c, err := a.KMSClient(ctx); err == nil {
+			kc = kmsperm.New(c)
+		}
+	}
+	return preflight.New(eval, func(o *preflight.Options) {
+		o.Profile = prof
+		o.KMSKeyPolicy = keyPolicy
+		o.KMSSourceKeyPolicy = sourceKeyPolicy
+		o.KMSRequireSeedActions = cf.kmsRequireSeed
+		o.KMSIdentity = src.Identity
+		o.STS = st
+		o.KMS = kc
+	}), nil
+}
+
+// preflightError maps a preflight that could not evaluate to the command's error: invalid
+// input and a KMS key that does not exist are usage errors (exit 2).
+func preflightError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, preflight.ErrInvalidInput) {
+		return cmdkit.UsageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
+	}
+	var ke *kmsperm.Error
+	if missingKMSKey(err) && errors.As(err, &ke) {
+		// The key the flags name does not exist: invalid input (exit 2), and an
+		// upload with it would fail at its first request.
+		msg := fmt.Sprintf("--sse-kms-key-id %s: %v", ke.Key, ke.Err)
+		return cmdkit.UsageErr(&cmdkit.Relabeled{Msg: msg, Err: err})
+	}
+	return &cmdkit.Relabeled{Msg: "preflight could not evaluate: " + trimPkg(err), Err: err}
 }
 
 // missingKMSKey reports whether a preflight error says the target KMS key does not exist
@@ -459,16 +441,16 @@ func (a *app) preflightCmd() *cobra.Command {
 		Example: `  s3mpu preflight s3://backups/db.tar --size 40GiB --sse aws:kms --sse-kms-key-id alias/backups
   s3mpu preflight s3://backups/db.tar --mode local --caller arn:aws:iam::111122223333:user/ci \
     --identity-policy ci.json --bucket-policy bucket.json --json`,
-		Args: exactArgs(1),
+		Args: cmdkit.ExactArgs(1),
 	}
 	of.register(cmd.Flags(), false)
 	cf.register(cmd.Flags())
 	cf.registerCopy(cmd.Flags())
 	cmd.Flags().StringSliceVar(&steps, "steps", nil, "steps to check, comma-separated: Initiate, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListUploads (default: all; UploadPartCopy with --copy-source)")
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
-		u, err := parseObjectURL(args[0])
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
+		u, err := cmdkit.ParseObjectURL(args[0])
 		if err != nil {
-			return usageErr(err)
+			return cmdkit.UsageErr(err)
 		}
 		if err := of.validate(); err != nil {
 			return err
@@ -482,8 +464,8 @@ func (a *app) preflightCmd() *cobra.Command {
 		}
 		size := preflight.SizeUnknown
 		if of.size != "" {
-			if size, err = parseSize(of.size); err != nil {
-				return usageErrorf("--size: %v", err)
+			if size, err = cmdkit.ParseSize(of.size); err != nil {
+				return cmdkit.UsageErrorf("--size: %v", err)
 			}
 		}
 		plan, err := of.plan(u, size, &cf)
@@ -493,15 +475,15 @@ func (a *app) preflightCmd() *cobra.Command {
 		for _, name := range steps {
 			st, err := preflight.ParseStep(strings.TrimSpace(name))
 			if err != nil {
-				return usageErrorf("--steps: %s", trimPkg(err))
+				return cmdkit.UsageErrorf("--steps: %s", trimPkg(err))
 			}
 			plan.Steps = append(plan.Steps, st)
 		}
 		if err := plan.Validate(); err != nil {
-			return usageErrorf("%s", trimPkg(err))
+			return cmdkit.UsageErrorf("%s", trimPkg(err))
 		}
 		ctx := cmd.Context()
-		cli, err := a.s3Client(ctx)
+		cli, err := a.S3Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -524,13 +506,13 @@ func reportExit(rep *preflight.Report) error {
 	}
 	for _, s := range rep.Steps {
 		if s.Decision.Denied() {
-			return silentExit(exitDenied)
+			return cmdkit.SilentExit(cmdkit.ExitDenied)
 		}
 	}
 	if steps, kms := deniedCount(rep); steps+kms > 0 {
-		return silentExit(exitDenied)
+		return cmdkit.SilentExit(cmdkit.ExitDenied)
 	}
-	return silentExit(exitFailure)
+	return cmdkit.SilentExit(cmdkit.ExitFailure)
 }
 
 // deniedCount counts the denied steps and the denied KMS rows, the seed row among them when
@@ -556,7 +538,7 @@ func deniedCount(rep *preflight.Report) (steps, kms int) {
 // printReport renders the report as text, or with --json as the documented JSON shape.
 func (a *app) printReport(w io.Writer, rep *preflight.Report) error {
 	if a.g.json {
-		return a.printJSON(reportJSON(rep))
+		return a.PrintJSON(reportJSON(rep))
 	}
 	if a.g.quiet {
 		return nil
@@ -683,7 +665,7 @@ func (a *app) gatePreflight(ctx context.Context, cli *s3.Client, cf *checkFlags,
 	case err != nil && missingKMSKey(err):
 		return err // the request would fail at once: no point going on
 	case err != nil:
-		a.info("warning: %s; %s anyway (--preflight warn)", errorMessage(err), verb)
+		a.Info("warning: %s; %s anyway (--preflight warn)", cmdkit.Message(err), verb)
 		return nil
 	}
 	blocked := blockingSteps(rep, leaveParts)
@@ -694,9 +676,9 @@ func (a *app) gatePreflight(ctx context.Context, cli *s3.Client, cf *checkFlags,
 		if !a.g.quiet {
 			_ = rep.WriteText(a.stderr)
 		}
-		return deniedErr(fmt.Errorf("preflight denied %s: the %s was not started (--preflight enforce)", strings.Join(blocked, ", "), noun))
+		return cmdkit.DeniedErr(fmt.Errorf("preflight denied %s: the %s was not started (--preflight enforce)", strings.Join(blocked, ", "), noun))
 	}
-	a.info("warning: preflight says %s would be denied; %s anyway (--preflight warn):", strings.Join(blocked, ", "), verb)
+	a.Info("warning: preflight says %s would be denied; %s anyway (--preflight warn):", strings.Join(blocked, ", "), verb)
 	if !a.g.quiet && !a.g.json {
 		_ = rep.WriteText(a.stderr)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // progress receives an upload's progress. Calls come from the uploader's goroutines, so
@@ -272,15 +274,15 @@ func (l *lineProgress) line(now time.Time, state string) string {
 	if elapsed > 0 {
 		rate = float64(sent-l.skipped.Load()) / elapsed.Seconds() // what this run sent
 	}
-	s := fmt.Sprintf("%s: %s", l.label, formatBytes(sent))
+	s := fmt.Sprintf("%s: %s", l.label, cmdkit.FormatBytes(sent))
 	if total >= 0 {
 		pct := 100.0
 		if total > 0 {
 			pct = math.Floor(float64(sent) * 100 / float64(total))
 		}
-		s += fmt.Sprintf(" / %s (%.0f%%)", formatBytes(total), pct)
+		s += fmt.Sprintf(" / %s (%.0f%%)", cmdkit.FormatBytes(total), pct)
 	}
-	s += fmt.Sprintf(", %s, %s/s", l.partsText(), formatBytes(int64(rate)))
+	s += fmt.Sprintf(", %s, %s/s", l.partsText(), cmdkit.FormatBytes(int64(rate)))
 	switch {
 	case state != "":
 		s += fmt.Sprintf(", %s in %s", state, elapsed.Round(10*time.Millisecond))

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // runCLI runs the CLI in-process with no AWS configuration from the machine.
@@ -62,8 +63,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tt.args...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, exitUsage, out, errOut)
+			if code != cmdkit.ExitUsage {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, cmdkit.ExitUsage, out, errOut)
 			}
 			if !strings.Contains(errOut, tt.wantErr) {
 				t.Fatalf("stderr %q does not contain %q", errOut, tt.wantErr)
@@ -96,7 +97,7 @@ func TestHelpListsCommandsAndExitCodes(t *testing.T) {
 
 func TestJSONErrors(t *testing.T) {
 	code, out, errOut := runCLI(t, "--json", "uploads", "ls", "nope")
-	if code != exitUsage || out != "" {
+	if code != cmdkit.ExitUsage || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
 	var e struct {
@@ -106,45 +107,15 @@ func TestJSONErrors(t *testing.T) {
 	if err := json.Unmarshal([]byte(errOut), &e); err != nil {
 		t.Fatalf("stderr is not JSON: %q", errOut)
 	}
-	if e.ExitCode != exitUsage || !strings.Contains(e.Error, "not an s3:// URL") {
+	if e.ExitCode != cmdkit.ExitUsage || !strings.Contains(e.Error, "not an s3:// URL") {
 		t.Fatalf("got %+v", e)
 	}
 }
 
-func TestExitCode(t *testing.T) {
-	for err, want := range map[error]int{
-		nil:                                  exitOK,
-		errors.New("x"):                      exitFailure,
-		usageErrorf("bad"):                   exitUsage,
-		deniedErr(errors.New("d")):           exitDenied,
-		fmt.Errorf("w: %w", usageErrorf("")): exitUsage,
-		silentExit(exitInterrupted):          exitInterrupted,
-	} {
-		if got := exitCode(err); got != want {
-			t.Errorf("exitCode(%v) = %d, want %d", err, got, want)
-		}
-	}
-}
-
-func TestNeedsPathStyle(t *testing.T) {
-	for ep, want := range map[string]bool{
-		"https://127.0.0.1:9000":             true,
-		"http://[::1]:9000":                  true,
-		"http://localhost:9000":              true,
-		"http://minio.localhost":             true,
-		"https://s3.us-east-1.amazonaws.com": false,
-		"https://storage.example.com":        false,
-		"::bad":                              false,
-	} {
-		if got := needsPathStyle(ep); got != want {
-			t.Errorf("needsPathStyle(%q) = %v, want %v", ep, got, want)
-		}
-	}
-}
-
 func TestCallerNotAskedOfAWSWithCustomEndpoint(t *testing.T) {
-	a := &app{g: globalFlags{endpointURL: "http://127.0.0.1:1"}}
 	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	a := newApp(context.Background(), nil, io.Discard, io.Discard)
+	a.G.EndpointURL = "http://127.0.0.1:1"
 	_, err := a.callerARN(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "--sts-endpoint-url") {
 		t.Fatalf("err = %v", err)

@@ -18,6 +18,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // cutShortServer answers every PUT with 403 Forbidden whose body is cut short: it announces
@@ -70,12 +72,12 @@ func TestDeniedCutShortPUT(t *testing.T) {
 	// capture both.
 	procErr := captureProcessStderr(t)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), nil, []string{"--endpoint-url", srv.URL, "upload", file, "s3://bucket-x/k", "--preflight", "off", "--progress", "none"},
+	code := run(context.Background(), nil, []string{"--endpoint-url", srv.URL, "upload", file, "s3://bucket-x/k", "--preflight", "off", "--progress", "none", "--debug"},
 		strings.NewReader(""), &out, &errb)
 	stderr := errb.String() + procErr()
 	t.Logf("exit %d, stderr:\n%s", code, stderr)
-	if code != exitFailure {
-		t.Errorf("exit %d, want %d", code, exitFailure)
+	if code != cmdkit.ExitFailure {
+		t.Errorf("exit %d, want %d", code, cmdkit.ExitFailure)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
 		if !strings.HasPrefix(line, "s3mpu: ") {
@@ -85,6 +87,11 @@ func TestDeniedCutShortPUT(t *testing.T) {
 	if strings.Contains(stderr, "SDK") || strings.Contains(stderr, "WARN") {
 		t.Errorf("the SDK's logger printed: %q", stderr)
 	}
+	first, _, _ := strings.Cut(stderr, "\n")
+	if !strings.Contains(first, "access denied (HTTP 403 Forbidden)") {
+		t.Errorf("the first line does not name the denial: %q", first)
+	}
+	// --debug adds the detail, where the status replaces the SDK's deserialization failure.
 	if !strings.Contains(stderr, "HTTP 403 Forbidden (access denied)") || strings.Contains(stderr, "deserialization failed") {
 		t.Errorf("the message does not name HTTP status 403 in place of the SDK's deserialization failure: %q", stderr)
 	}
@@ -126,8 +133,8 @@ func captureProcessStderr(t *testing.T) func() string {
 
 func TestErrorMessageJoined(t *testing.T) {
 	plain := errors.New("plain failure")
-	if got := errorMessage(plain); got != "plain failure" {
-		t.Errorf("errorMessage(plain) = %q", got)
+	if got := cmdkit.Message(plain); got != "plain failure" {
+		t.Errorf("cmdkit.Message(plain) = %q", got)
 	}
 	// A response error behind errors.Join (an abort failure joined to the cause) is named too.
 	cut := &awshttp.ResponseError{RequestID: "req-1", ResponseError: &smithyhttp.ResponseError{
@@ -135,7 +142,7 @@ func TestErrorMessageJoined(t *testing.T) {
 		Err:      &smithy.DeserializationError{Err: errors.New("unexpected EOF")}}}
 	op := &smithy.OperationError{ServiceID: "S3", OperationName: "AbortMultipartUpload", Err: cut}
 	err := errors.Join(errors.New("part 2 failed"), fmt.Errorf("abort: %w", op))
-	got := errorMessage(err)
+	got := cmdkit.Message(err)
 	if !strings.Contains(got, "part 2 failed") || !strings.Contains(got, "AbortMultipartUpload, HTTP 404 Not Found (not found); the server's error response could not be read (unexpected EOF)") ||
 		strings.Contains(got, "deserialization failed") {
 		t.Errorf("errorMessage = %q", got)
@@ -144,7 +151,7 @@ func TestErrorMessageJoined(t *testing.T) {
 	api := &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
 	readable := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
 		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden}}, Err: api}}}
-	if got := errorMessage(readable); got != readable.Error() {
-		t.Errorf("errorMessage(readable) = %q, want %q", got, readable.Error())
+	if got := cmdkit.Message(readable); got != readable.Error() {
+		t.Errorf("cmdkit.Message(readable) = %q, want %q", got, readable.Error())
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -59,20 +60,20 @@ func (a *app) uploadCmd() *cobra.Command {
 		Example: `  s3mpu upload backup.tar s3://backups/2026/backup.tar --part-size 64MiB --concurrency 8
   pg_dump db | s3mpu upload - s3://backups/db.sql --sse aws:kms --sse-kms-key-id alias/backups
   s3mpu upload big.iso s3://isos/big.iso --preflight enforce --rate-limit 50MiB/s`,
-		Args: exactArgs(2),
+		Args: cmdkit.ExactArgs(2),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
 	fs.IntVar(&uf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts uploaded at once, at least 1")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
-	fs.StringVar(&uf.preflightMode, "preflight", "warn", "permission check before the upload: off, warn or enforce")
+	cmdkit.RegisterGate(fs, &uf.preflightMode)
 	fs.BoolVar(&uf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
 	fs.StringVar(&uf.state, "state", "", "keep the upload's progress in FILE: after a failure, Ctrl-C or a crash the same command resumes it, sending only the missing parts")
 	fs.BoolVar(&uf.startOver, "start-over", false, "with --state: when the file changed since the state was written, abort the old upload and start again")
 	fs.StringVar(&uf.progress, "progress", "auto", "progress display on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	of.register(fs, true)
 	cf.register(fs)
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
 		return a.runUpload(cmd.Context(), args[0], args[1], &uf, &of, &cf)
 	})
 	return cmd
@@ -98,9 +99,9 @@ type uploadResult struct {
 }
 
 func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, of *objectFlags, cf *checkFlags) error {
-	u, err := parseObjectURL(dst)
+	u, err := cmdkit.ParseObjectURL(dst)
 	if err != nil {
-		return usageErr(err)
+		return cmdkit.UsageErr(err)
 	}
 	if err := of.validate(); err != nil {
 		return err
@@ -114,35 +115,33 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	}
 	var partSize, rate int64
 	if uf.partSize != "" {
-		if partSize, err = parseSize(uf.partSize); err != nil {
-			return usageErrorf("--part-size: %v", err)
+		if partSize, err = cmdkit.ParseSize(uf.partSize); err != nil {
+			return cmdkit.UsageErrorf("--part-size: %v", err)
 		}
 		if partSize < 5<<20 || partSize > 5<<30 {
-			return usageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
+			return cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
 		}
 	}
 	if uf.concurrency < 1 {
-		return usageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
+		return cmdkit.UsageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
 	}
 	if uf.rateLimit != "" {
-		if rate, err = parseRate(uf.rateLimit); err != nil {
-			return usageErrorf("--rate-limit: %v", err)
+		if rate, err = cmdkit.ParseRate(uf.rateLimit); err != nil {
+			return cmdkit.UsageErrorf("--rate-limit: %v", err)
 		}
 	}
 	if uf.startOver && uf.state == "" {
-		return usageErrorf("--start-over needs --state")
+		return cmdkit.UsageErrorf("--start-over needs --state")
 	}
 	if uf.state != "" && src == "-" {
-		return usageErrorf("--state cannot resume stdin: only a file can be read again")
+		return cmdkit.UsageErrorf("--state cannot resume stdin: only a file can be read again")
 	}
-	switch uf.preflightMode {
-	case "off", "warn", "enforce":
-	default:
-		return usageErrorf("--preflight %q: want off, warn or enforce", uf.preflightMode)
+	if err := cmdkit.ValidateGate(uf.preflightMode); err != nil {
+		return err
 	}
 	pmode, err := parseProgressMode(uf.progress)
 	if err != nil {
-		return usageErr(err)
+		return cmdkit.UsageErr(err)
 	}
 	if a.g.quiet {
 		pmode = progressNone
@@ -158,12 +157,12 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if of.bucketKey {
 		in.BucketKeyEnabled = aws.Bool(true)
 	}
-	if in.Metadata, err = parseKeyValues("metadata", of.metadata); err != nil {
-		return usageErr(err)
+	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
+		return cmdkit.UsageErr(err)
 	}
 	if of.sseC != "" || of.sseCKeyFile != "" {
 		if of.sseC == "" || of.sseCKeyFile == "" {
-			return usageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+			return cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
 		}
 		key, err := readSSECKey(of.sseCKeyFile)
 		if err != nil {
@@ -182,17 +181,17 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		label = "stdin"
 		in.Body = struct{ io.Reader }{a.stdin} // hide any ReadAt: a pipe cannot seek
 		if of.size != "" {
-			if size, err = parseSize(of.size); err != nil {
-				return usageErrorf("--size: %v", err)
+			if size, err = cmdkit.ParseSize(of.size); err != nil {
+				return cmdkit.UsageErrorf("--size: %v", err)
 			}
 		}
 	} else {
 		if of.size != "" {
-			return usageErrorf("--size is only for stdin (-); a file's size is known")
+			return cmdkit.UsageErrorf("--size is only for stdin (-); a file's size is known")
 		}
 		f, err := os.Open(src)
 		if err != nil {
-			return usageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
+			return cmdkit.UsageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
 		}
 		defer f.Close()
 		fi, err := f.Stat()
@@ -201,7 +200,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		}
 		if !fi.Mode().IsRegular() {
 			if fi.IsDir() {
-				return usageErrorf("%s is a directory", src)
+				return cmdkit.UsageErrorf("%s is a directory", src)
 			}
 			in.Body = struct{ io.Reader }{f} // a device or a FIFO: stream it
 		} else {
@@ -216,7 +215,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cli, err := a.s3Client(ctx)
+	cli, err := a.S3Client(ctx)
 	if err != nil {
 		return err
 	}
@@ -238,7 +237,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	}
 
 	prog := newProgress(pmode, a.stderr, "upload "+u.String(), a.now)
-	lis := &progressListener{p: prog, note: func(msg string) { a.info("%s", msg) }}
+	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = uf.concurrency
@@ -268,15 +267,15 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
 	}
 	if a.g.json {
-		return a.printJSON(res)
+		return a.PrintJSON(res)
 	}
 	if !a.g.quiet {
-		parts := fmt.Sprintf("%d parts of %s", res.Parts, formatBytes(res.PartSize))
+		parts := fmt.Sprintf("%d parts of %s", res.Parts, cmdkit.FormatBytes(res.PartSize))
 		if res.Parts == 0 {
 			parts = "a single PutObject"
 		}
-		fmt.Fprintf(a.stdout, "uploaded %s to %s: %s as %s in %s (%s/s)\n", label, u, formatBytes(res.Size), parts,
-			elapsed.Round(time.Millisecond), formatBytes(int64(res.BytesPerSecond)))
+		fmt.Fprintf(a.stdout, "uploaded %s to %s: %s as %s in %s (%s/s)\n", label, u, cmdkit.FormatBytes(res.Size), parts,
+			elapsed.Round(time.Millisecond), cmdkit.FormatBytes(int64(res.BytesPerSecond)))
 		when := " after Complete"
 		if res.Parts == 0 {
 			when = ""
@@ -302,7 +301,7 @@ func blockingSteps(rep *preflight.Report, leaveParts bool) []string {
 
 // uploadError maps an upload failure to its exit status and message. state is the --state
 // file, "" without one.
-func (a *app) uploadError(err error, u s3URL, state string) error {
+func (a *app) uploadError(err error, u cmdkit.URL, state string) error {
 	var ue *uploader.UploadError
 	errors.As(err, &ue)
 	kept := func(id string) string {
@@ -324,13 +323,13 @@ func (a *app) uploadError(err error, u s3URL, state string) error {
 				msg += "; " + kept(ue.UploadID)
 			}
 		}
-		return &exitError{code: exitInterrupted, err: errors.New(msg)}
+		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
 	case errors.Is(err, uploader.ErrSourceChanged) && state != "":
 		return fmt.Errorf("%w\n(--start-over aborts the old upload and sends the file as it is now)", err)
 	case errors.Is(err, uploader.ErrInvalidInput):
-		return usageErr(err)
+		return cmdkit.UsageErr(err)
 	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
-		return deniedErr(err)
+		return cmdkit.DeniedErr(err)
 	case state != "" && ue != nil && ue.UploadID != "" && !ue.Aborted && ue.AbortErr == nil:
 		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))
 	}
@@ -342,7 +341,7 @@ func (a *app) uploadError(err error, u s3URL, state string) error {
 func readSSECKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageErrorf("--sse-c-key-file: cannot read %s", path)
+		return nil, cmdkit.UsageErrorf("--sse-c-key-file: cannot read %s", path)
 	}
 	if len(b) == 32 {
 		return b, nil
@@ -350,7 +349,7 @@ func readSSECKey(path string) ([]byte, error) {
 	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) == 32 {
 		return k, nil
 	}
-	return nil, usageErrorf("--sse-c-key-file %s: want 32 raw bytes or their base64 (the file holds %d bytes)", path, len(b))
+	return nil, cmdkit.UsageErrorf("--sse-c-key-file %s: want 32 raw bytes or their base64 (the file holds %d bytes)", path, len(b))
 }
 
 // progressListener turns the uploader's events into progress updates. The uploader

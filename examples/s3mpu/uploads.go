@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -19,9 +20,9 @@ func (a *app) uploadsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "uploads",
 		Short: "List, abort and clean up multipart uploads in progress",
-		Args:  exactArgs(0),
-		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath())
+		Args:  cmdkit.ExactArgs(0),
+		RunE: a.RunE(func(cmd *cobra.Command, _ []string) error {
+			return cmdkit.UsageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath())
 		}),
 	}
 	cmd.AddCommand(a.uploadsLsCmd(), a.uploadsAbortCmd(), a.uploadsCleanupCmd())
@@ -57,7 +58,7 @@ type identityFlags struct {
 func (f *identityFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.caller, "caller", "", "your principal ARN (default: found with sts:GetCallerIdentity)")
 	cmd.Flags().StringVar(&f.bucketOwner, "bucket-owner", "", "the bucket owner's account ID (default: your account if it owns the bucket)")
-	cmd.Flags().StringVar(&f.serverProfile, "server-profile", "aws", "permission rules of the server: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
+	cmdkit.RegisterServerProfile(cmd.Flags(), &f.serverProfile)
 	stringArrayFlag(cmd.Flags(), &f.identityPolicies, "identity-policy", "your identity policy file, to judge beyond the default rules; repeatable")
 	cmd.Flags().StringVar(&f.bucketPolicy, "bucket-policy", "", "the bucket policy file, to judge beyond the default rules")
 }
@@ -67,19 +68,19 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls s3://bucket[/prefix]",
 		Short: "List multipart uploads in progress, and whether you may abort each",
-		Args:  exactArgs(1),
+		Args:  cmdkit.ExactArgs(1),
 	}
 	id.register(cmd)
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
-		u, err := parseS3URL(args[0])
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
+		u, err := cmdkit.ParseS3URL(args[0])
 		if err != nil {
-			return usageErr(err)
+			return cmdkit.UsageErr(err)
 		}
 		if _, err := id.validate(); err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := a.s3Client(ctx)
+		cli, err := a.S3Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -93,7 +94,7 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 		}
 		infos := a.describeUploads(ups, judge)
 		if a.g.json {
-			return a.printJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "caller": judge.caller, "uploads": infos})
+			return a.PrintJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "caller": judge.caller, "uploads": infos})
 		}
 		if a.g.quiet {
 			return nil
@@ -105,7 +106,7 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "UPLOAD ID\tKEY\tINITIATOR\tINITIATED\tAGE\tYOU MAY ABORT")
 		for _, i := range infos {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.UploadID, i.Key, orDash(i.Initiator), i.Initiated.UTC().Format(time.RFC3339), formatAge(time.Duration(i.AgeSec)*time.Second), mayAbortCell(i))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.UploadID, i.Key, orDash(i.Initiator), i.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(i.AgeSec)*time.Second), mayAbortCell(i))
 		}
 		return tw.Flush()
 	})
@@ -198,63 +199,63 @@ func (a *app) uploadsAbortCmd() *cobra.Command {
 		Short: "Abort one multipart upload, by its ID or by the state file of `upload --state`",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return usageErrorf("%s: expected at most 1 argument, got %d (usage: %s)", cmd.CommandPath(), len(args), cmd.UseLine())
+				return cmdkit.UsageErrorf("%s: expected at most 1 argument, got %d (usage: %s)", cmd.CommandPath(), len(args), cmd.UseLine())
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&uploadID, "upload-id", "", "the upload to abort (see `s3mpu uploads ls`)")
 	cmd.Flags().StringVar(&state, "state", "", "the state file of a resumable upload (`s3mpu upload --state FILE`): abort its upload and remove the file")
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		if state != "" {
 			if len(args) > 0 || uploadID != "" {
-				return usageErrorf("--state names the upload: give no URL and no --upload-id")
+				return cmdkit.UsageErrorf("--state names the upload: give no URL and no --upload-id")
 			}
-			cli, err := a.s3Client(ctx)
+			cli, err := a.S3Client(ctx)
 			if err != nil {
 				return err
 			}
 			if err := uploader.New(cli).AbortResumable(ctx, state); err != nil {
 				if errors.Is(err, uploader.ErrInvalidInput) {
-					return usageErr(err)
+					return cmdkit.UsageErr(err)
 				}
 				return err
 			}
 			if a.g.json {
-				return a.printJSON(map[string]any{"state": state, "aborted": true})
+				return a.PrintJSON(map[string]any{"state": state, "aborted": true})
 			}
-			a.info("aborted the upload of %s and removed it", state)
+			a.Info("aborted the upload of %s and removed it", state)
 			return nil
 		}
 		if len(args) != 1 {
-			return usageErrorf("%s: give s3://bucket/key --upload-id ID, or --state FILE", cmd.CommandPath())
+			return cmdkit.UsageErrorf("%s: give s3://bucket/key --upload-id ID, or --state FILE", cmd.CommandPath())
 		}
-		u, err := parseObjectURL(args[0])
+		u, err := cmdkit.ParseObjectURL(args[0])
 		if err != nil {
-			return usageErr(err)
+			return cmdkit.UsageErr(err)
 		}
 		if uploadID == "" {
-			return usageErrorf("--upload-id is required")
+			return cmdkit.UsageErrorf("--upload-id is required")
 		}
-		cli, err := a.s3Client(ctx)
+		cli, err := a.S3Client(ctx)
 		if err != nil {
 			return err
 		}
 		_, err = cli.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.Bucket), Key: aws.String(u.Key), UploadId: aws.String(uploadID)})
 		if err != nil {
-			if isAccessDenied(err) {
+			if cmdkit.IsAccessDenied(err) {
 				return fmt.Errorf("aborting upload %s of %s: %w\n%s", uploadID, u, err, whoCanAbortText(u.Bucket))
 			}
-			if isNotFound(err) {
+			if cmdkit.IsNotFound(err) {
 				return fmt.Errorf("aborting upload %s of %s: no such upload (already completed or aborted?): %w", uploadID, u, err)
 			}
 			return fmt.Errorf("aborting upload %s of %s: %w", uploadID, u, err)
 		}
 		if a.g.json {
-			return a.printJSON(map[string]any{"bucket": u.Bucket, "key": u.Key, "upload_id": uploadID, "aborted": true})
+			return a.PrintJSON(map[string]any{"bucket": u.Bucket, "key": u.Key, "upload_id": uploadID, "aborted": true})
 		}
-		a.info("aborted upload %s of %s", uploadID, u)
+		a.Info("aborted upload %s of %s", uploadID, u)
 		return nil
 	})
 	return cmd
@@ -275,27 +276,27 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cleanup s3://bucket[/prefix] [--older-than 7d] [--dry-run]",
 		Short: "Abort the multipart uploads older than a given age that you may abort; explain the others",
-		Args:  exactArgs(1),
+		Args:  cmdkit.ExactArgs(1),
 	}
 	cmd.Flags().StringVar(&olderThan, "older-than", "7d", "only uploads initiated longer ago than this (e.g. 7d, 36h, 0 for all)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be aborted, abort nothing")
 	id.register(cmd)
-	cmd.RunE = a.runE(func(cmd *cobra.Command, args []string) error {
-		u, err := parseS3URL(args[0])
+	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
+		u, err := cmdkit.ParseS3URL(args[0])
 		if err != nil {
-			return usageErr(err)
+			return cmdkit.UsageErr(err)
 		}
 		age := time.Duration(0)
 		if olderThan != "0" {
-			if age, err = parseAge(olderThan); err != nil {
-				return usageErrorf("--older-than: %v", err)
+			if age, err = cmdkit.ParseAge(olderThan); err != nil {
+				return cmdkit.UsageErrorf("--older-than: %v", err)
 			}
 		}
 		if _, err := id.validate(); err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := a.s3Client(ctx)
+		cli, err := a.S3Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -325,10 +326,10 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 			default:
 				_, err := cli.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.Bucket), Key: aws.String(i.Key), UploadId: aws.String(i.UploadID)})
 				switch {
-				case err == nil || isNotFound(err):
+				case err == nil || cmdkit.IsNotFound(err):
 					r.Action = "aborted"
 					aborted++
-				case isAccessDenied(err):
+				case cmdkit.IsAccessDenied(err):
 					r.Action, r.Error = "denied", err.Error()
 					if r.WhoCan == "" {
 						r.WhoCan = judge.whoCan(i.Key, initiatorARNOf(i))
@@ -345,7 +346,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 			results = append(results, r)
 		}
 		if a.g.json {
-			if err := a.printJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "older_than": olderThan, "dry_run": dryRun, "caller": judge.caller, "uploads": results,
+			if err := a.PrintJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "older_than": olderThan, "dry_run": dryRun, "caller": judge.caller, "uploads": results,
 				"aborted": aborted, "denied": denied, "failed": failed}); err != nil {
 				return err
 			}
@@ -354,7 +355,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "no multipart uploads older than %s in %s\n", olderThan, u)
 			}
 			for _, r := range results {
-				line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), formatAge(time.Duration(r.AgeSec)*time.Second))
+				line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(r.AgeSec)*time.Second))
 				fmt.Fprintln(a.stdout, line)
 				if r.Action == "denied" || (dryRun && r.MayAbort != "yes") {
 					if r.Why != "" {
@@ -373,7 +374,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 			}
 		}
 		if denied+failed > 0 && !dryRun {
-			return silentExit(exitFailure)
+			return cmdkit.SilentExit(cmdkit.ExitFailure)
 		}
 		return nil
 	})

@@ -1,4 +1,4 @@
-package main
+package cmdkit
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestParseS3URL(t *testing.T) {
-	long := strings.Repeat("k", maxKeyLength+1)
+	long := strings.Repeat("k", MaxKeyLength+1)
 	tests := []struct {
 		in      string
 		bucket  string
@@ -33,31 +33,31 @@ func TestParseS3URL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			u, err := parseS3URL(tt.in)
+			u, err := ParseS3URL(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseS3URL(%q) = %+v, %v; want error containing %q", tt.in, u, err, tt.wantErr)
+					t.Fatalf("ParseS3URL(%q) = %+v, %v; want error containing %q", tt.in, u, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parseS3URL(%q): %v", tt.in, err)
+				t.Fatalf("ParseS3URL(%q): %v", tt.in, err)
 			}
 			if u.Bucket != tt.bucket || u.Key != tt.key {
-				t.Fatalf("parseS3URL(%q) = %q, %q; want %q, %q", tt.in, u.Bucket, u.Key, tt.bucket, tt.key)
+				t.Fatalf("ParseS3URL(%q) = %q, %q; want %q, %q", tt.in, u.Bucket, u.Key, tt.bucket, tt.key)
 			}
 		})
 	}
 }
 
 func TestParseObjectURL(t *testing.T) {
-	if _, err := parseObjectURL("s3://bucket"); err == nil || !strings.Contains(err.Error(), "names a bucket") {
+	if _, err := ParseObjectURL("s3://bucket"); err == nil || !strings.Contains(err.Error(), "names a bucket") {
 		t.Fatalf("bucket only: err = %v", err)
 	}
-	if _, err := parseObjectURL("s3://bucket/"); err == nil {
+	if _, err := ParseObjectURL("s3://bucket/"); err == nil {
 		t.Fatal("bucket with slash: no error")
 	}
-	u, err := parseObjectURL("s3://bucket/k")
+	u, err := ParseObjectURL("s3://bucket/k")
 	if err != nil || u.String() != "s3://bucket/k" {
 		t.Fatalf("got %v, %v", u, err)
 	}
@@ -65,7 +65,7 @@ func TestParseObjectURL(t *testing.T) {
 
 func TestS3URLString(t *testing.T) {
 	for _, s := range []string{"s3://bucket", "s3://bucket/a/b"} {
-		u, err := parseS3URL(s)
+		u, err := ParseS3URL(s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package cmdkit
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// apiCode returns the S3 error code of err ("AccessDenied", "NoSuchUpload", ...), or "".
-func apiCode(err error) string {
+// APICode returns the S3 error code of err ("AccessDenied", "NoSuchUpload", ...), or "".
+func APICode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
@@ -19,8 +19,8 @@ func apiCode(err error) string {
 	return ""
 }
 
-// httpStatus returns the HTTP status of a failed request, or 0.
-func httpStatus(err error) int {
+// HTTPStatus returns the HTTP status of a failed request, or 0.
+func HTTPStatus(err error) int {
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		return re.HTTPStatusCode()
@@ -28,30 +28,30 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// isAccessDenied reports whether the server refused the request for lack of permission.
-func isAccessDenied(err error) bool {
-	switch apiCode(err) {
+// IsAccessDenied reports whether the server refused the request for lack of permission.
+func IsAccessDenied(err error) bool {
+	switch APICode(err) {
 	case "AccessDenied", "AllAccessDisabled", "AccessDeniedException":
 		return true
 	}
-	return httpStatus(err) == 403
+	return HTTPStatus(err) == 403
 }
 
-// isNotFound reports whether err says the bucket, key or upload does not exist.
-func isNotFound(err error) bool {
-	switch apiCode(err) {
+// IsNotFound reports whether err says the bucket, key or upload does not exist.
+func IsNotFound(err error) bool {
+	switch APICode(err) {
 	case "NoSuchUpload", "NoSuchBucket", "NoSuchKey", "NotFound":
 		return true
 	}
-	return httpStatus(err) == 404
+	return HTTPStatus(err) == 404
 }
 
-// errorMessage returns err's message for the user. When the SDK could not read a failed
+// Message returns err's message for the user. When the SDK could not read a failed
 // response's body (the server cut it short, e.g. while refusing a large PUT), the SDK's text
 // reads "deserialization failed, failed to copy error response body"; the HTTP status that
 // says what happened is in the error tree, so that part is replaced by the status and, when
 // known, the error code.
-func errorMessage(err error) string {
+func Message(err error) string {
 	msg := err.Error()
 	walkErrors(err, func(e error) {
 		// *awshttp.ResponseError, *smithyhttp.ResponseError, and the S3 client's own
@@ -72,7 +72,7 @@ func errorMessage(err error) string {
 			return
 		}
 		old := e.Error()
-		desc := describeStatus(status, apiCode(re.Unwrap()), de.Err)
+		desc := describeStatus(status, APICode(re.Unwrap()), de.Err)
 		if strings.Contains(msg, old) {
 			msg = strings.Replace(msg, old, desc, 1)
 		} else {
@@ -121,4 +121,18 @@ func walkErrors(err error, f func(error)) {
 			return
 		}
 	}
+}
+
+// ErrText returns a short form of an SDK error: "Code: message" for an S3 error, else the
+// error's text.
+func ErrText(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		msg := ae.ErrorMessage()
+		if msg == "" {
+			return ae.ErrorCode()
+		}
+		return ae.ErrorCode() + ": " + msg
+	}
+	return err.Error()
 }

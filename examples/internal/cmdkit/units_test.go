@@ -1,4 +1,4 @@
-package main
+package cmdkit
 
 import (
 	"reflect"
@@ -37,29 +37,29 @@ func TestParseSize(t *testing.T) {
 		{in: "0.0", want: 0},
 	}
 	for _, tt := range tests {
-		got, err := parseSize(tt.in)
+		got, err := ParseSize(tt.in)
 		if tt.wantErr {
 			if err == nil {
-				t.Errorf("parseSize(%q) = %d, want error", tt.in, got)
+				t.Errorf("ParseSize(%q) = %d, want error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }
 
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]int64{"50MiB/s": 50 << 20, "10MB": 10 << 20, "0": 0, "1Mps": 1 << 20} {
-		got, err := parseRate(in)
+		got, err := ParseRate(in)
 		if err != nil || got != want {
-			t.Errorf("parseRate(%q) = %d, %v; want %d", in, got, err, want)
+			t.Errorf("ParseRate(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"fast", "0.5/s", "-1MiB/s"} {
-		if _, err := parseRate(in); err == nil {
-			t.Errorf("parseRate(%q): no error", in)
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q): no error", in)
 		}
 	}
 }
@@ -84,21 +84,21 @@ func TestParseAge(t *testing.T) {
 		{in: "-7d", wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := parseAge(tt.in)
+		got, err := ParseAge(tt.in)
 		if tt.wantErr {
 			if err == nil {
-				t.Errorf("parseAge(%q) = %v, want error", tt.in, got)
+				t.Errorf("ParseAge(%q) = %v, want error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseAge(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			t.Errorf("ParseAge(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
 }
 
 func TestParseKeyValues(t *testing.T) {
-	got, err := parseKeyValues("metadata", []string{"a=1", "b=x=y", "c="})
+	got, err := ParseKeyValues("metadata", []string{"a=1", "b=x=y", "c="})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,11 +106,11 @@ func TestParseKeyValues(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	for _, bad := range [][]string{{"novalue"}, {"=v"}, {"a=1", "a=2"}} {
-		if _, err := parseKeyValues("metadata", bad); err == nil || !strings.Contains(err.Error(), "--metadata") {
-			t.Errorf("parseKeyValues(%q): err = %v", bad, err)
+		if _, err := ParseKeyValues("metadata", bad); err == nil || !strings.Contains(err.Error(), "--metadata") {
+			t.Errorf("ParseKeyValues(%q): err = %v", bad, err)
 		}
 	}
-	multi, err := parseMultiKeyValues("context", []string{"aws:SourceIp=10.0.0.1", "s3:prefix=a", "s3:prefix=b"})
+	multi, err := ParseMultiKeyValues("context", []string{"aws:SourceIp=10.0.0.1", "s3:prefix=a", "s3:prefix=b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +121,16 @@ func TestParseKeyValues(t *testing.T) {
 
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 256 << 20: "256.0 MiB", 3 << 29: "1.5 GiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
 
 func TestFormatAge(t *testing.T) {
 	for d, want := range map[time.Duration]string{-time.Second: "0s", 45 * time.Second: "45s", 12 * time.Minute: "12m", 5 * time.Hour: "5h", 72 * time.Hour: "3d"} {
-		if got := formatAge(d); got != want {
-			t.Errorf("formatAge(%v) = %q, want %q", d, got, want)
+		if got := FormatAge(d); got != want {
+			t.Errorf("FormatAge(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

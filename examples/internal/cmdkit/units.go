@@ -1,4 +1,4 @@
-package main
+package cmdkit
 
 import (
 	"fmt"
@@ -20,9 +20,9 @@ var sizeUnits = []struct {
 	{"b", 1},
 }
 
-// parseSize parses a byte size such as "16MiB", "16MB", "16M", "1.5GiB" or "1048576".
+// ParseSize parses a byte size such as "16MiB", "16MB", "16M", "1.5GiB" or "1048576".
 // Units are powers of 1024.
-func parseSize(s string) (int64, error) {
+func ParseSize(s string) (int64, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return 0, fmt.Errorf("empty size")
@@ -62,21 +62,21 @@ func parseSize(s string) (int64, error) {
 	return int64(v), nil
 }
 
-// parseRate parses a bandwidth limit in bytes per second: "50MiB", "50MB/s", "1048576".
+// ParseRate parses a bandwidth limit in bytes per second: "50MiB", "50MB/s", "1048576".
 // "0" means unlimited.
-func parseRate(s string) (int64, error) {
+func ParseRate(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
-	n, err := parseSize(t)
+	n, err := ParseSize(t)
 	if err != nil {
 		return 0, fmt.Errorf("invalid rate %q (examples: 50MiB/s, 10MB, 0 for unlimited)", s)
 	}
 	return n, nil
 }
 
-// parseAge parses a duration that may use days ("7d") and weeks ("2w") besides Go's units
+// ParseAge parses a duration that may use days ("7d") and weeks ("2w") besides Go's units
 // ("36h", "90m"), and combinations such as "1d12h".
-func parseAge(s string) (time.Duration, error) {
+func ParseAge(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return 0, fmt.Errorf("empty duration")
@@ -120,8 +120,8 @@ func parseAge(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// parseKeyValues parses repeated KEY=VALUE flags into a map. A key given twice is an error.
-func parseKeyValues(flag string, vals []string) (map[string]string, error) {
+// ParseKeyValues parses repeated KEY=VALUE flags into a map. A key given twice is an error.
+func ParseKeyValues(flag string, vals []string) (map[string]string, error) {
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -140,8 +140,8 @@ func parseKeyValues(flag string, vals []string) (map[string]string, error) {
 	return m, nil
 }
 
-// parseMultiKeyValues parses repeated KEY=VALUE flags; a key given again adds a value.
-func parseMultiKeyValues(flag string, vals []string) (map[string][]string, error) {
+// ParseMultiKeyValues parses repeated KEY=VALUE flags; a key given again adds a value.
+func ParseMultiKeyValues(flag string, vals []string) (map[string][]string, error) {
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -157,8 +157,8 @@ func parseMultiKeyValues(flag string, vals []string) (map[string][]string, error
 	return m, nil
 }
 
-// formatBytes renders n bytes with a binary unit, e.g. "256.0 MiB".
-func formatBytes(n int64) string {
+// FormatBytes renders n bytes with a binary unit, e.g. "256.0 MiB".
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -171,8 +171,8 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
-// formatAge renders a duration coarsely for tables: "45s", "12m", "5h", "3d".
-func formatAge(d time.Duration) string {
+// FormatAge renders a duration coarsely for tables: "45s", "12m", "5h", "3d".
+func FormatAge(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "0s"
@@ -185,4 +185,12 @@ func formatAge(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
+}
+
+// FormatRate formats n bytes moved over d as a rate: "12.0 MiB/s"; "-" for no time.
+func FormatRate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return FormatBytes(int64(float64(n)/d.Seconds())) + "/s"
 }

@@ -1,4 +1,4 @@
-package main
+package cmdkit
 
 import (
 	"fmt"
@@ -6,52 +6,52 @@ import (
 	"unicode/utf8"
 )
 
-// maxKeyLength is S3's limit on an object key, in bytes of UTF-8.
-const maxKeyLength = 1024
+// MaxKeyLength is S3's limit on an object key, in bytes of UTF-8.
+const MaxKeyLength = 1024
 
-// s3URL is a parsed s3://bucket/key address.
-type s3URL struct {
+// URL is a parsed s3://bucket/key address.
+type URL struct {
 	Bucket string
 	Key    string // may be empty (a bucket, or a bucket with a prefix of "")
 }
 
 // String returns the address in s3://bucket/key form.
-func (u s3URL) String() string {
+func (u URL) String() string {
 	if u.Key == "" {
 		return "s3://" + u.Bucket
 	}
 	return "s3://" + u.Bucket + "/" + u.Key
 }
 
-// parseS3URL parses "s3://bucket", "s3://bucket/" or "s3://bucket/key". The key is taken
+// ParseS3URL parses "s3://bucket", "s3://bucket/" or "s3://bucket/key". The key is taken
 // verbatim after the first slash following the bucket (it may contain further slashes and
 // spaces); it is not URL-decoded, as in the AWS CLI.
-func parseS3URL(s string) (s3URL, error) {
+func ParseS3URL(s string) (URL, error) {
 	const scheme = "s3://"
 	if len(s) < len(scheme) || !strings.EqualFold(s[:len(scheme)], scheme) {
-		return s3URL{}, fmt.Errorf("%q is not an s3:// URL (expected s3://bucket/key)", s)
+		return URL{}, fmt.Errorf("%q is not an s3:// URL (expected s3://bucket/key)", s)
 	}
 	rest := s[len(scheme):]
 	bucket, key, _ := strings.Cut(rest, "/")
 	if bucket == "" {
-		return s3URL{}, fmt.Errorf("%q has no bucket name (expected s3://bucket/key)", s)
+		return URL{}, fmt.Errorf("%q has no bucket name (expected s3://bucket/key)", s)
 	}
-	if err := checkBucketName(bucket); err != nil {
-		return s3URL{}, fmt.Errorf("%q: %w", s, err)
+	if err := CheckBucketName(bucket); err != nil {
+		return URL{}, fmt.Errorf("%q: %w", s, err)
 	}
-	if len(key) > maxKeyLength {
-		return s3URL{}, fmt.Errorf("%q: key is %d bytes long; S3 allows at most %d", s, len(key), maxKeyLength)
+	if len(key) > MaxKeyLength {
+		return URL{}, fmt.Errorf("%q: key is %d bytes long; S3 allows at most %d", s, len(key), MaxKeyLength)
 	}
 	if !utf8.ValidString(key) {
-		return s3URL{}, fmt.Errorf("%q: key is not valid UTF-8", s)
+		return URL{}, fmt.Errorf("%q: key is not valid UTF-8", s)
 	}
-	return s3URL{Bucket: bucket, Key: key}, nil
+	return URL{Bucket: bucket, Key: key}, nil
 }
 
-// parseObjectURL parses an s3:// URL that must name an object (a non-empty key that does
+// ParseObjectURL parses an s3:// URL that must name an object (a non-empty key that does
 // not end with a slash).
-func parseObjectURL(s string) (s3URL, error) {
-	u, err := parseS3URL(s)
+func ParseObjectURL(s string) (URL, error) {
+	u, err := ParseS3URL(s)
 	if err != nil {
 		return u, err
 	}
@@ -61,11 +61,11 @@ func parseObjectURL(s string) (s3URL, error) {
 	return u, nil
 }
 
-// checkBucketName applies the rules every S3 bucket name follows (3 to 63 characters of
+// CheckBucketName applies the rules every S3 bucket name follows (3 to 63 characters of
 // lower-case letters, digits, dots and hyphens; legacy names with upper case or underscores
 // are accepted since some S3-compatible servers allow them). It rejects what can never be a
 // bucket: empty, too long, or holding characters that would change the request's path.
-func checkBucketName(b string) error {
+func CheckBucketName(b string) error {
 	if len(b) < 3 || len(b) > 255 {
 		return fmt.Errorf("bucket name %q must be 3 to 63 characters long (255 for legacy buckets)", b)
 	}
