@@ -188,30 +188,30 @@ func TestJournal(t *testing.T) {
 
 func TestParseDestination(t *testing.T) {
 	for in, want := range map[string]destination{
-		"s3://b":          {"b", ""},
-		"s3://b/":         {"b", ""},
-		"s3://b/p":        {"b", "p/"},
-		"s3://b/p/q/":     {"b", "p/q/"},
-		"s3://b/ü nicode": {"b", "ü nicode/"},
+		"s3://bkt":          {"bkt", ""},
+		"s3://bkt/":         {"bkt", ""},
+		"s3://bkt/p":        {"bkt", "p/"},
+		"s3://bkt/p/q/":     {"bkt", "p/q/"},
+		"s3://bkt/ü nicode": {"bkt", "ü nicode/"},
 	} {
 		got, err := parseDestination(in)
 		if err != nil || got != want {
 			t.Errorf("parseDestination(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"b/p", "s3://", "s3:///p", "s3://b//p", "s3://b/p//q"} {
+	for _, bad := range []string{"b/p", "s3://", "s3:///p", "s3://bkt//p", "s3://bkt/p//q", "s3://b/p"} {
 		if _, err := parseDestination(bad); err == nil {
 			t.Errorf("parseDestination(%q) accepted it", bad)
 		}
 	}
-	d, _ := parseDestination("s3://b/p")
+	d, _ := parseDestination("s3://bkt/p")
 	if d.key("a/b") != "p/a/b" || d.manifestKey() != "p/.s3backup/manifest.json" {
 		t.Errorf("keys: %q %q", d.key("a/b"), d.manifestKey())
 	}
 }
 
 func TestParseBytes(t *testing.T) {
-	for in, want := range map[string]int64{"0": 0, "1024": 1024, "5MiB": 5 << 20, "5m": 5 << 20, "1.5KiB": 1536, "2MB": 2e6, "1g": 1 << 30} {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "5MiB": 5 << 20, "5m": 5 << 20, "1.5KiB": 1536, "2MB": 2 << 20, "1g": 1 << 30} {
 		got, err := parseBytes(in)
 		if err != nil || got != want {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/pflag"
 
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
 )
@@ -30,28 +30,25 @@ type preflightOptions struct {
 }
 
 func (p *preflightOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&p.mode, "preflight", "enforce", "permission check before anything is sent: enforce (refuse a denied backup), warn, or off")
-	f.StringVar(&p.evaluator, "preflight-mode", "auto", "how preflight decides: local (policy documents), probe (side-effect-free calls), or auto (the local engine when identity policies are given or readable through IAM, then the probe for what is still unknown)")
-	f.StringVar(&p.profile, "server-profile", "aws", "server semantics for preflight: aws (S3's owner-or-initiator defaults apply) or no-defaults (servers such as versitygw that do not apply them)")
-	f.StringVar(&p.caller, "caller", "", "ARN of the principal the credentials belong to (default: found with sts:GetCallerIdentity)")
+	cmdkit.RegisterGate(f, &p.mode)
+	cmdkit.RegisterMode(f, &p.evaluator)
+	cmdkit.RegisterServerProfile(f, &p.profile)
+	cmdkit.HiddenAliases(f, map[string]string{"preflight-mode": "mode"}) // the old name of --mode
+	f.StringVar(&p.caller, "caller", "", "ARN of the principal the credentials belong to (default: found with sts:GetCallerIdentity; with a custom --endpoint-url and no --sts-endpoint-url, unknown: the probe alone decides)")
 	f.StringArrayVar(&p.identityFiles, "identity-policy", nil, "a file holding one of the caller's identity policies, used instead of reading IAM (repeatable)")
 	f.StringVar(&p.bucketPolicy, "bucket-policy", "", "a file holding the bucket policy, used instead of reading it (an empty file: none)")
 }
 
 func (p *preflightOptions) validate() error {
-	switch p.mode {
-	case "enforce", "warn", "off":
-	default:
-		return usageErrorf("--preflight must be enforce, warn or off, got %q", p.mode)
+	if err := cmdkit.ValidateGate(p.mode); err != nil {
+		return err
 	}
-	switch p.evaluator {
-	case "auto", "local", "probe":
-	default:
-		return usageErrorf("--preflight-mode must be auto, local or probe, got %q", p.evaluator)
+	if err := cmdkit.ValidateMode(p.evaluator); err != nil {
+		return err
 	}
-	prof, err := preflight.ParseProfile(p.profile)
+	prof, err := cmdkit.ParseServerProfile(p.profile)
 	if err != nil {
-		return usageErrorf("--server-profile: %v", err)
+		return err
 	}
 	p.parsedProfile = prof
 	for _, f := range p.identityFiles {
@@ -77,7 +74,7 @@ const maxExplanations = 200
 // permissions runs the preflight of a run and explains failures with it.
 type permissions struct {
 	o       *runOptions
-	checker *preflight.Checker
+	checker cmdkit.Checker
 	caller  string
 	report  *preflight.Report // of the prefix check; nil when off or not evaluated
 	kind    string
@@ -97,48 +94,34 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 	if po.mode == "off" {
 		return p, nil
 	}
-	// Identity policies: the files given, else read through IAM where IAM is reachable (AWS,
-	// or --iam-endpoint-url); a custom S3 endpoint without an IAM endpoint has none to ask.
-	custom := a.g.endpointURL != ""
-	lo := preflight.LocalOptions{S3: client}
-	lo.Sources.BucketPolicy = po.bucketDoc
-	haveIdentity := len(po.identityPolicy) > 0
-	if haveIdentity {
-		lo.Sources.Identity = po.identityPolicy
-	} else if !custom || a.g.iamEndpointURL != "" {
-		ic, err := a.iamClient(ctx)
-		if err != nil {
-			return nil, err
-		}
-		lo.IAM = ic
-		haveIdentity = true
+	if p.caller == "" && !a.G.STSReachable() {
+		// A custom endpoint without STS: AWS's STS is never asked about its credentials.
+		probe := preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
+		p.checker, p.kind = &cmdkit.CallerlessProbe{Probe: probe, Profile: po.parsedProfile}, "probe, caller unknown"
+		return p, nil
 	}
 	// A dry run changes nothing, not even a probe upload created and aborted.
-	probe := preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
-	var eval preflight.Evaluator
-	switch po.evaluator {
-	case "local":
-		eval, p.kind = preflight.NewLocal(lo), "local"
-	case "probe":
-		eval, p.kind = probe, "probe"
-	default: // auto: the local engine when it has identity policies, the probe for the rest
-		if haveIdentity {
-			eval, p.kind = preflight.NewChain(nil, preflight.NewLocal(lo), probe), "local+probe"
-		} else {
-			eval, p.kind = probe, "probe"
-		}
-	}
-	stsc, err := a.stsClient(ctx)
+	local := preflight.LocalOptions{Sources: preflight.Sources{Identity: po.identityPolicy, BucketPolicy: po.bucketDoc}}
+	eval, kind, err := a.Evaluator(ctx, po.evaluator, client, local, preflight.ProbeOptions{NoCreate: o.dryRun})
 	if err != nil {
 		return nil, err
 	}
-	var kmsChecker preflight.KMSChecker
-	if o.sse == "aws:kms" && (!custom || os.Getenv("AWS_ENDPOINT_URL_KMS") != "") {
-		cfg, err := a.awsConfig(ctx)
+	p.kind = kind
+	var stsc preflight.STSAPI
+	if a.G.STSReachable() {
+		c, err := a.STSClient(ctx)
 		if err != nil {
 			return nil, err
 		}
-		kmsChecker = kmsperm.New(kms.NewFromConfig(cfg))
+		stsc = c
+	}
+	var kmsChecker preflight.KMSChecker
+	if o.sse == "aws:kms" && a.G.KMSReachable() {
+		kc, err := a.KMSClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		kmsChecker = kmsperm.New(kc)
 	}
 	p.checker = preflight.New(eval, func(opt *preflight.Options) {
 		opt.Profile = po.parsedProfile
@@ -149,7 +132,7 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 	if p.caller == "" {
 		c, err := preflight.FindCaller(ctx, stsc)
 		if err != nil {
-			return nil, fmt.Errorf("preflight needs the caller: %v; pass --caller ARN (or --preflight off)", err)
+			return nil, fmt.Errorf("preflight needs the caller: %w; pass --caller ARN (or --preflight off)", err)
 		}
 		p.caller = c
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // Defaults of the run command's options.
@@ -27,7 +29,7 @@ const (
 	defaultPartConcurrency = 4
 	defaultPartSize        = 16 << 20
 	minPartSize            = 5 << 20
-	maxKeyLength           = 1024
+	maxKeyLength           = cmdkit.MaxKeyLength
 	localFlushInterval     = time.Second
 	remoteFlushEvery       = 10 // local flushes per remote manifest write
 )
@@ -204,7 +206,7 @@ func (a *app) backup(ctx context.Context, o *runOptions) error {
 		sum.Interrupted = true
 	}
 	if err != nil && !errors.Is(err, errDenied) {
-		sum.Error = err.Error()
+		sum.Error = a.ErrorText(err)
 	}
 	if a.g.json {
 		if perr := a.printJSON(sum); perr != nil {
@@ -221,7 +223,7 @@ func (a *app) backup(ctx context.Context, o *runOptions) error {
 	case err != nil:
 		var ee *exitError
 		if errors.As(err, &ee) {
-			ee.silent = true
+			ee.Silent = true
 			return ee
 		}
 		return silentExit(exitFailure)
@@ -235,7 +237,7 @@ func (a *app) backup(ctx context.Context, o *runOptions) error {
 var errDenied = errors.New("denied by preflight")
 
 func (b *backupRun) do(ctx context.Context) error {
-	a, o, sum := b.a, b.o, b.sum
+	a, o := b.a, b.o
 	client, err := a.s3Client(ctx)
 	if err != nil {
 		return err
@@ -245,40 +247,100 @@ func (b *backupRun) do(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-
 	// 1. The directory.
-	wr, err := walkTree(ctx, o.dir, walkOptions{followSymlinks: o.followSymlinks, filter: flt, reserved: isReserved})
+	wr, err := b.scan(ctx, flt)
 	if err != nil {
-		return fmt.Errorf("walking %s: %w", o.dir, err)
+		return err
 	}
-	sum.Skipped, sum.Excluded, sum.Files = wr.skipped, wr.excluded, len(wr.files)
-	for _, e := range wr.errors {
-		sum.fail(e.Rel, "", e.Reason)
-	}
-
 	// 2. The manifest: the bucket's, or the local cache when it is the newer copy.
 	cacheDir, err := a.cacheDir(o.dest.Bucket, o.dest.Prefix)
 	if err != nil {
 		return err
 	}
-	remote, err := loadRemoteManifest(ctx, client, o.dest)
+	remoteMissing, fromLocal, err := b.loadManifest(ctx, cacheDir)
 	if err != nil {
 		return err
 	}
+	// 3. The plan: what to upload, what is unchanged, what to delete.
+	jobs, deletes, seen := b.plan(wr, flt)
+	// 4. One preflight for the whole prefix, before anything is sent.
+	if err := b.preflight(ctx); err != nil {
+		return err
+	}
+	if err := b.openState(cacheDir); err != nil {
+		return err
+	}
+	sending := map[string]bool{}
+	for _, j := range jobs {
+		if j.file.Size >= o.threshold {
+			sending[j.file.Rel] = true
+		}
+	}
+	b.discardUnused(ctx, sending, o.dryRun)
+	if o.dryRun {
+		for _, j := range jobs {
+			b.sum.WouldUpload = append(b.sum.WouldUpload, j.file.Rel)
+		}
+		sort.Strings(b.sum.WouldUpload)
+		b.sum.WouldDelete = deletes
+		return b.cleanupStale(ctx, seen, true)
+	}
+	// 5. Multipart uploads an earlier run left behind.
+	if err := b.cleanupStale(ctx, seen, false); err != nil {
+		return err
+	}
+	if err := b.jnl.rewrite(); err != nil {
+		return fmt.Errorf("writing the upload journal: %w", err)
+	}
+	// The bucket gets a manifest (and so a lineage) before the first upload, so that a local
+	// cache can later be matched with it.
+	if remoteMissing || fromLocal || b.sum.MetadataOnly > 0 {
+		if err := b.flush(ctx, true, true); err != nil {
+			return err
+		}
+	}
+	// 6. Uploads and 7. deletions, with the manifest flushed as files complete.
+	return b.send(ctx, jobs, deletes)
+}
+
+// scan walks DIR and records what was skipped, excluded or unreadable.
+func (b *backupRun) scan(ctx context.Context, flt *filter) (*walkResult, error) {
+	wr, err := walkTree(ctx, b.o.dir, walkOptions{followSymlinks: b.o.followSymlinks, filter: flt, reserved: isReserved})
+	if err != nil {
+		return nil, fmt.Errorf("walking %s: %w", b.o.dir, err)
+	}
+	b.sum.Skipped, b.sum.Excluded, b.sum.Files = wr.skipped, wr.excluded, len(wr.files)
+	for _, e := range wr.errors {
+		b.sum.fail(e.Rel, "", e.Reason)
+	}
+	return wr, nil
+}
+
+// loadManifest reads the bucket's manifest and the local cache and keeps the newer one. It
+// reports whether the bucket had none and whether the local copy was chosen.
+func (b *backupRun) loadManifest(ctx context.Context, cacheDir string) (remoteMissing, fromLocal bool, err error) {
+	remote, err := loadRemoteManifest(ctx, b.client, b.o.dest)
+	if err != nil {
+		return false, false, err
+	}
 	local, lerr := readLocalManifest(filepath.Join(cacheDir, "manifest.json"))
 	if lerr != nil && !errors.Is(lerr, os.ErrNotExist) {
-		a.info("s3backup: ignoring the local manifest cache: %v", lerr)
+		b.a.info("s3backup: ignoring the local manifest cache: %v", lerr)
 	}
-	remoteMissing := remote == nil
+	remoteMissing = remote == nil
 	if remote == nil {
-		remote = newManifest(o.dest.Bucket, o.dest.Prefix)
+		remote = newManifest(b.o.dest.Bucket, b.o.dest.Prefix)
 	}
 	m, fromLocal := chooseManifest(remote, local)
-	b.store = newManifestStore(m, filepath.Join(cacheDir, "manifest.json"), a.now)
+	b.store = newManifestStore(m, filepath.Join(cacheDir, "manifest.json"), b.a.now)
+	return remoteMissing, fromLocal, nil
+}
 
-	// 3. The plan: what to upload, what is unchanged, what to delete.
-	var jobs []uploadJob
-	seen := make(map[string]bool, len(wr.files))
+// plan returns the files to upload (largest first), the paths whose objects to delete
+// (with --delete), and the set of paths found in DIR.
+func (b *backupRun) plan(wr *walkResult, flt *filter) (jobs []uploadJob, deletes []string, seen map[string]bool) {
+	o, sum := b.o, b.sum
+	seen = make(map[string]bool, len(wr.files))
 	for _, f := range wr.files {
 		seen[f.Rel] = true
 		key := o.dest.key(f.Rel)
@@ -300,7 +362,6 @@ func (b *backupRun) do(ctx context.Context) error {
 		}
 		jobs = append(jobs, uploadJob{file: f, key: key})
 	}
-	var deletes []string
 	if o.delete {
 		for _, rel := range b.store.paths() {
 			if seen[rel] || !flt.accepts(rel) {
@@ -314,81 +375,59 @@ func (b *backupRun) do(ctx context.Context) error {
 	}
 	// Large files first: the longest transfers start early and the pool stays busy.
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].file.Size > jobs[j].file.Size })
+	return jobs, deletes, seen
+}
 
-	// 4. One preflight for the whole prefix, before anything is sent.
-	b.perm, err = newPermissions(ctx, a, o, client)
+// preflight runs the one preflight of the run; errDenied (or the evaluation error) stops it.
+func (b *backupRun) preflight(ctx context.Context) error {
+	var err error
+	b.perm, err = newPermissions(ctx, b.a, b.o, b.client)
 	if err != nil {
 		return err
 	}
-	ps, blocked, reportText := b.perm.checkPrefix(ctx, o.dest.manifestKey(), o.threshold)
-	sum.Preflight = ps
+	ps, blocked, reportText := b.perm.checkPrefix(ctx, b.o.dest.manifestKey(), b.o.threshold)
+	b.sum.Preflight = ps
 	if b.perm.evalErr != nil {
 		return b.perm.evalErr
 	}
 	if blocked {
-		if reportText != "" && !a.g.json {
-			fmt.Fprint(a.stderr, reportText)
-			fmt.Fprintln(a.stderr)
+		if reportText != "" && !b.a.g.json {
+			fmt.Fprint(b.a.stderr, reportText)
+			fmt.Fprintln(b.a.stderr)
 		}
 		return errDenied
 	}
+	return nil
+}
 
+// openState reads the upload journal and the resume state files of the cache.
+func (b *backupRun) openState(cacheDir string) error {
 	jnl, err := openJournal(filepath.Join(cacheDir, "uploads.journal"))
 	if err != nil {
 		return fmt.Errorf("reading the upload journal: %w", err)
 	}
 	b.jnl = jnl
-	if b.states, err = loadResumeStates(filepath.Join(cacheDir, "resume"), o.dest); err != nil {
+	if b.states, err = loadResumeStates(filepath.Join(cacheDir, "resume"), b.o.dest); err != nil {
 		return fmt.Errorf("reading the resume state files: %w", err)
 	}
-	sending := map[string]bool{}
-	for _, j := range jobs {
-		if j.file.Size >= o.threshold {
-			sending[j.file.Rel] = true
-		}
-	}
-	b.discardUnused(ctx, sending, o.dryRun)
+	return nil
+}
 
-	if o.dryRun {
-		for _, j := range jobs {
-			sum.WouldUpload = append(sum.WouldUpload, j.file.Rel)
-		}
-		sort.Strings(sum.WouldUpload)
-		sum.WouldDelete = deletes
-		return b.cleanupStale(ctx, seen, true)
-	}
-
-	// 5. Multipart uploads an earlier run left behind.
-	if err := b.cleanupStale(ctx, seen, false); err != nil {
-		return err
-	}
-	if err := b.jnl.rewrite(); err != nil {
-		return fmt.Errorf("writing the upload journal: %w", err)
-	}
-
-	// The bucket gets a manifest (and so a lineage) before the first upload, so that a local
-	// cache can later be matched with it.
-	if remoteMissing || fromLocal || sum.MetadataOnly > 0 {
-		if err := b.flush(ctx, true, true); err != nil {
-			return err
-		}
-	}
-
-	// 6. Uploads, with the manifest flushed as files complete.
-	if o.rate > 0 {
-		b.limit = newRateLimiter(o.rate)
+// send uploads the jobs and deletes the gone files' objects, flushing the manifest as files
+// complete and once more at the end.
+func (b *backupRun) send(ctx context.Context, jobs []uploadJob, deletes []string) error {
+	if b.o.rate > 0 {
+		b.limit = newRateLimiter(b.o.rate)
 	}
 	for _, j := range jobs {
 		b.prog.bytesTotal.Add(j.file.Size)
 	}
 	b.prog.filesTotal.Store(int64(len(jobs)))
-	disp := startDisplay(a.stderr, a.stderrIsTTY && !a.g.quiet, b.prog, "uploaded", 200*time.Millisecond)
+	disp := startDisplay(b.a.stderr, b.a.stderrIsTTY && !b.a.g.quiet, b.prog, "uploaded", 200*time.Millisecond)
 	flushDone := make(chan struct{})
 	flushErr := make(chan error, 1)
 	go func() { flushErr <- b.flushLoop(ctx, flushDone) }()
 	b.uploadAll(ctx, jobs)
-
-	// 7. Deletions.
 	if len(deletes) > 0 && ctx.Err() == nil {
 		b.deleteAll(ctx, deletes)
 	}

@@ -406,7 +406,8 @@ func TestCleanupStaleUploads(t *testing.T) {
 	}
 	// Journal "u-journal" as if an earlier run had started it.
 	d, _ := parseDestination("s3://bkt/p")
-	a := &app{g: globalFlags{endpointURL: endpoint, cacheDir: cache}}
+	a := newApp(io.Discard, io.Discard)
+	a.G.EndpointURL, a.g.cacheDir = endpoint, cache
 	dir, err := a.cacheDir(d.Bucket, d.Prefix)
 	if err != nil {
 		t.Fatal(err)

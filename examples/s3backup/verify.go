@@ -283,7 +283,7 @@ func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, 
 	case err != nil:
 		var ee *exitError
 		if errors.As(err, &ee) {
-			ee.silent = true
+			ee.Silent = true
 			return ee
 		}
 		return silentExit(exitFailure)

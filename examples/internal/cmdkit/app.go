@@ -169,3 +169,13 @@ func (a *App) bucketPhrase() string {
 	}
 	return "bucket " + strings.Join(q, " or ")
 }
+
+// ErrorText returns err as the user reads it (Explain's lines) for a command that reports its
+// error inside its own output (a summary), and with --debug prints the full detail on stderr.
+func (a *App) ErrorText(err error) string {
+	m := a.Explain(err)
+	if a.G.Debug && m.Detail != "" {
+		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, m.Detail)
+	}
+	return m.Text()
+}
