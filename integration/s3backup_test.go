@@ -727,7 +727,7 @@ func TestS3backupDeniedPart(t *testing.T) {
 
 	t.Run("whole prefix denied", func(t *testing.T) {
 		dest := "s3://" + bucket + "/bk/secret/inner"
-		out, code := tool.text(ctx, append([]string{"run", src, dest, "--preflight-mode", "local", "--identity-policy", polFile}, common...)...)
+		out, code := tool.text(ctx, append([]string{"run", src, dest, "--preflight", "enforce", "--preflight-mode", "local", "--identity-policy", polFile}, common...)...)
 		if code != 3 {
 			t.Fatalf("exit %d, want 3 (denied by preflight)\n%s", code, out)
 		}
@@ -834,7 +834,7 @@ func TestS3backupStaleUploadNotAbortable(t *testing.T) {
 	dest := "s3://" + bucket + "/st"
 	common := []string{"--server-profile", "no-defaults", "--caller", u.ARN}
 
-	out, code := tool.text(ctx, append([]string{"run", src, dest}, common...)...)
+	out, code := tool.text(ctx, append([]string{"run", src, dest, "--preflight", "enforce"}, common...)...)
 	if code != 3 || !strings.Contains(out, "Abort") {
 		t.Fatalf("enforce: exit %d, want 3 with the Abort denial\n%s", code, out)
 	}
@@ -847,4 +847,41 @@ func TestS3backupStaleUploadNotAbortable(t *testing.T) {
 		t.Fatalf("not aborted: %+v, want st/a.txt with the reason and the remedies", s.NotAborted)
 	}
 	t.Logf("reported: %s", s.NotAborted[0].Reason)
+}
+
+// TestS3backupNoCaller backs up to the test server given only --endpoint-url: no --caller, no
+// STS endpoint, default flags. AWS's STS must not be asked (it does not know the server's
+// keys); the preflight is decided by the probe alone and says so, and the backup runs.
+func TestS3backupNoCaller(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	bin := buildS3backup(t, work)
+	src := filepath.Join(work, "src")
+	writeTestFile(t, src, "small.txt", 100)
+	writeTestFile(t, src, "sub/big.bin", 17<<20) // above the default part size: a multipart upload
+	root, _ := env.User("root")
+	tool := newBackupTool(t, bin, env, env.HTTP(), root, filepath.Join(work, "cache"))
+	// An STS endpoint in the environment would be asked; the point is that none is.
+	tool.env = append(tool.env, "AWS_ENDPOINT_URL_STS=")
+	s, code := tool.run(ctx, "run", src, "s3://"+bucket+"/nc")
+	if code != 0 || s.Uploaded != 2 || len(s.Failed) != 0 {
+		t.Fatalf("exit %d, uploaded %d, failed %v: %s", code, s.Uploaded, s.Failed, tool.lastText)
+	}
+	if s.Preflight == nil || !s.Preflight.OK || !strings.Contains(s.Preflight.Mode, "caller unknown") {
+		t.Fatalf("preflight %+v: want ok, decided by the probe with the caller unknown", s.Preflight)
+	}
+	if strings.Contains(tool.lastText, "sts:GetCallerIdentity") || strings.Contains(tool.lastText, "sts.") {
+		t.Errorf("the run mentions STS:\n%s", tool.lastText)
+	}
+	keys := listKeys(ctx, t, env.Root(env.HTTP()), bucket, "nc/")
+	if !slices.Equal(keys, []string{".s3backup/manifest.json", "small.txt", "sub/big.bin"}) {
+		t.Fatalf("bucket holds %q", keys)
+	}
+	if ups, _ := env.ListUploads(ctx, bucket); len(ups) != 0 {
+		t.Fatalf("%d multipart uploads left", len(ups))
+	}
+	t.Logf("preflight: %s; %d files, %d bytes in %.2fs", s.Preflight.Mode, s.Uploaded, s.UploadedBytes, s.DurationSec)
 }

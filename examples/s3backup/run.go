@@ -717,7 +717,7 @@ func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination) (
 		if errors.As(err, &nk) || apiCode(err) == "NoSuchKey" || apiCode(err) == "NotFound" {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %s", d.Bucket, d.manifestKey(), errText(err))
+		return nil, &cmdkit.Relabeled{Msg: fmt.Sprintf("reading the manifest s3://%s/%s: %s", d.Bucket, d.manifestKey(), errText(err)), Err: err}
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<30))

@@ -276,7 +276,8 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 // runPreflight builds the checker the flags ask for and checks the plan. When the caller is
 // unknown and cannot be found (a custom endpoint without STS), the probe alone decides and
 // the report says which steps would need --caller. A bucket that does not exist is an error
-// (cmdkit.ErrNoSuchBucket), not a report of unknown verdicts.
+// (cmdkit.ErrNoSuchBucket), and so are credentials the server refuses: not a report of
+// unknown or denied verdicts.
 func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (*preflight.Report, error) {
 	cfg, err := a.AWSConfig(ctx)
 	if err != nil {
@@ -310,8 +311,8 @@ func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, 
 	if err != nil {
 		return nil, preflightError(ctx, err)
 	}
-	if cmdkit.BucketMissing(rep) {
-		return nil, fmt.Errorf("preflight s3://%s: %w", plan.Bucket, cmdkit.ErrNoSuchBucket)
+	if err := cmdkit.ReportError(rep); err != nil {
+		return nil, err // no permission verdicts: the bucket is missing or the credentials refused
 	}
 	if heads > 0 {
 		if rep.APICalls == nil {
@@ -665,7 +666,7 @@ func (a *app) gatePreflight(ctx context.Context, cli *s3.Client, cf *checkFlags,
 	case err != nil && missingKMSKey(err):
 		return err // the request would fail at once: no point going on
 	case err != nil:
-		a.Info("warning: %s; %s anyway (--preflight warn)", cmdkit.Message(err), verb)
+		a.Info("warning: %s; %s anyway (--preflight warn)", a.Explain(err).Line, verb)
 		return nil
 	}
 	blocked := blockingSteps(rep, leaveParts)

@@ -140,7 +140,7 @@ func noCredentials(err error) bool {
 		strings.Contains(s, "get credentials:") || strings.Contains(s, "static credentials are empty")
 }
 
-var expectingRegion = regexp.MustCompile(`expecting '([a-z0-9-]+)'`)
+var expectingRegion = regexp.MustCompile(`expecting ['"]([a-z0-9-]+)['"]`)
 
 // regionCause names the bucket's region when the server said it (the x-amz-bucket-region
 // header, or the "expecting 'REGION'" of AuthorizationHeaderMalformed).

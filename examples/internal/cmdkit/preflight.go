@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/pflag"
 
 	"github.com/s3mpu/s3mpu/preflight"
@@ -192,6 +193,26 @@ func worse(a, b preflight.Decision) preflight.Decision {
 		return b
 	}
 	return a
+}
+
+// ReportError returns the error a preflight report stands for when its verdicts say nothing
+// about permissions: the bucket does not exist (ErrNoSuchBucket), or the server refused the
+// credentials themselves (an API error with the server's code, such as InvalidAccessKeyId).
+// It returns nil for a report of permission verdicts.
+func ReportError(rep *preflight.Report) error {
+	if BucketMissing(rep) {
+		return fmt.Errorf("preflight s3://%s: %w", rep.Bucket, ErrNoSuchBucket)
+	}
+	for _, s := range rep.Steps {
+		for _, r := range s.Reasons {
+			for code := range credentialCodes {
+				if strings.Contains(r, " answered "+code+" ") {
+					return fmt.Errorf("preflight s3://%s/%s: %w", rep.Bucket, rep.Key, &smithy.GenericAPIError{Code: code, Message: r})
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // BucketMissing reports whether a preflight found that the bucket does not exist: a probe or
