@@ -130,7 +130,9 @@ func TestCLIErrorMessages(t *testing.T) {
 			},
 			1, []string{"is in region " + env.Region() + ", not eu-west-1", "--region " + env.Region()}},
 		{"expired credentials", []string{"s3mpu", "s3backup"}, append(keys(root), "AWS_SESSION_TOKEN=expired-session"),
-			func(tool string) []string { return append([]string{"--endpoint-url", expired}, target(tool, bucket)...) },
+			func(tool string) []string {
+				return append([]string{"--endpoint-url", expired}, target(tool, bucket)...)
+			},
 			1, []string{"credentials have expired", "ExpiredToken", "AWS_SESSION_TOKEN"}},
 		{"denied bucket", []string{"s3mpu", "s3backup"}, keys(denied),
 			func(tool string) []string { return append([]string{"--endpoint-url", http}, target(tool, bucket)...) },
