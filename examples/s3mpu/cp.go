@@ -107,6 +107,75 @@ func sseCFields(path string) (alg, key, md5sum string, err error) {
 	return "AES256", base64.StdEncoding.EncodeToString(k), base64.StdEncoding.EncodeToString(sum[:]), nil
 }
 
+// validate checks the copy's own flags and returns the part size and the copy threshold
+// (0: the defaults).
+func (cf *cpFlags) validate() (partSize, threshold int64, err error) {
+	if cf.partSize != "" {
+		if partSize, err = cmdkit.ParseSize(cf.partSize); err != nil {
+			return 0, 0, cmdkit.UsageErrorf("--part-size: %v", err)
+		}
+		if partSize < 5<<20 || partSize > 5<<30 {
+			return 0, 0, cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
+		}
+	}
+	if cf.copyThreshold != "" {
+		if threshold, err = cmdkit.ParseSize(cf.copyThreshold); err != nil {
+			return 0, 0, cmdkit.UsageErrorf("--copy-threshold: %v", err)
+		}
+		if threshold < 1 {
+			// The uploader reads 0 as "the default"; a threshold given must be one.
+			return 0, 0, cmdkit.UsageErrorf("--copy-threshold %s: must be at least 1 byte (objects up to it are copied with one CopyObject)", cf.copyThreshold)
+		}
+		if threshold > 5<<30 {
+			return 0, 0, cmdkit.UsageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
+		}
+	}
+	if cf.concurrency < 1 {
+		return 0, 0, cmdkit.UsageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
+	}
+	if err := cmdkit.ValidateGate(cf.preflightMode); err != nil {
+		return 0, 0, err
+	}
+	return partSize, threshold, nil
+}
+
+// copyInput returns the copy of src to dst as the flags describe it.
+func copyInput(src, dst cmdkit.URL, cf *cpFlags, of *objectFlags) (*uploader.CopyInput, error) {
+	var err error
+	in := &uploader.CopyInput{
+		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: cf.sourceVersionID,
+		Bucket: dst.Bucket, Key: dst.Key,
+		ReplaceMetadata: cf.replaceMetadata, ContentType: of.contentType,
+		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
+		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
+		SSEKMSEncryptionContext: of.kmsContextHeader(),
+		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
+	}
+	if of.tagging != "" {
+		in.ReplaceTagging, in.Tagging = true, of.tagging
+	}
+	if of.bucketKey {
+		in.BucketKeyEnabled = aws.Bool(true)
+	}
+	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
+		return nil, cmdkit.UsageErr(err)
+	}
+	if of.sseC != "" || of.sseCKeyFile != "" {
+		if of.sseC == "" || of.sseCKeyFile == "" {
+			return nil, cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+		}
+		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
+			return nil, err
+		}
+	}
+	if cf.sourceSSECKeyFile != "" {
+		if in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, in.SourceSSECustomerKeyMD5, err = sseCFields(cf.sourceSSECKeyFile); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
 func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, of *objectFlags, chk *checkFlags) error {
 	src, err := cmdkit.ParseObjectURL(srcArg)
 	if err != nil {
@@ -132,31 +201,8 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if !cf.replaceMetadata && (of.contentType != "" || len(of.metadata) > 0) {
 		return cmdkit.UsageErrorf("--content-type and --metadata need --replace-metadata")
 	}
-	var partSize, threshold int64
-	if cf.partSize != "" {
-		if partSize, err = cmdkit.ParseSize(cf.partSize); err != nil {
-			return cmdkit.UsageErrorf("--part-size: %v", err)
-		}
-		if partSize < 5<<20 || partSize > 5<<30 {
-			return cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
-		}
-	}
-	if cf.copyThreshold != "" {
-		if threshold, err = cmdkit.ParseSize(cf.copyThreshold); err != nil {
-			return cmdkit.UsageErrorf("--copy-threshold: %v", err)
-		}
-		if threshold < 1 {
-			// The uploader reads 0 as "the default"; a threshold given must be one.
-			return cmdkit.UsageErrorf("--copy-threshold %s: must be at least 1 byte (objects up to it are copied with one CopyObject)", cf.copyThreshold)
-		}
-		if threshold > 5<<30 {
-			return cmdkit.UsageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
-		}
-	}
-	if cf.concurrency < 1 {
-		return cmdkit.UsageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
-	}
-	if err := cmdkit.ValidateGate(cf.preflightMode); err != nil {
+	partSize, threshold, err := cf.validate()
+	if err != nil {
 		return err
 	}
 	pmode, err := parseProgressMode(cf.progress)
@@ -166,36 +212,9 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if a.g.quiet {
 		pmode = progressNone
 	}
-	in := &uploader.CopyInput{
-		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: cf.sourceVersionID,
-		Bucket: dst.Bucket, Key: dst.Key,
-		ReplaceMetadata: cf.replaceMetadata, ContentType: of.contentType,
-		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
-		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
-		SSEKMSEncryptionContext: of.kmsContextHeader(),
-		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
-	}
-	if of.tagging != "" {
-		in.ReplaceTagging, in.Tagging = true, of.tagging
-	}
-	if of.bucketKey {
-		in.BucketKeyEnabled = aws.Bool(true)
-	}
-	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
-		return cmdkit.UsageErr(err)
-	}
-	if of.sseC != "" || of.sseCKeyFile != "" {
-		if of.sseC == "" || of.sseCKeyFile == "" {
-			return cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
-		}
-		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
-			return err
-		}
-	}
-	if cf.sourceSSECKeyFile != "" {
-		if in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, in.SourceSSECustomerKeyMD5, err = sseCFields(cf.sourceSSECKeyFile); err != nil {
-			return err
-		}
+	in, err := copyInput(src, dst, cf, of)
+	if err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -242,13 +261,17 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		}
 		return a.uploadError(err, dst, "")
 	}
-	elapsed := a.now().Sub(start)
+	return a.printCopyResult(out, src, dst, a.now().Sub(start), lis.retries)
+}
+
+// printCopyResult prints the result of a copy: one line, or with --json the documented object.
+func (a *app) printCopyResult(out *uploader.CopyOutput, src, dst cmdkit.URL, elapsed time.Duration, retries int64) error {
 	res := copyResult{
 		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: out.SourceVersionID, SourceETag: out.SourceETag,
 		Bucket: out.Bucket, Key: out.Key, Size: out.Size, Parts: out.Parts, PartSize: out.PartSize,
 		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
 		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
-		Seconds: elapsed.Seconds(), Retries: lis.retries,
+		Seconds: elapsed.Seconds(), Retries: retries,
 	}
 	if a.g.json {
 		return a.PrintJSON(res)

@@ -113,30 +113,8 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if err := cf.validateKMS(of, false); err != nil {
 		return err
 	}
-	var partSize, rate int64
-	if uf.partSize != "" {
-		if partSize, err = cmdkit.ParseSize(uf.partSize); err != nil {
-			return cmdkit.UsageErrorf("--part-size: %v", err)
-		}
-		if partSize < 5<<20 || partSize > 5<<30 {
-			return cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
-		}
-	}
-	if uf.concurrency < 1 {
-		return cmdkit.UsageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
-	}
-	if uf.rateLimit != "" {
-		if rate, err = cmdkit.ParseRate(uf.rateLimit); err != nil {
-			return cmdkit.UsageErrorf("--rate-limit: %v", err)
-		}
-	}
-	if uf.startOver && uf.state == "" {
-		return cmdkit.UsageErrorf("--start-over needs --state")
-	}
-	if uf.state != "" && src == "-" {
-		return cmdkit.UsageErrorf("--state cannot resume stdin: only a file can be read again")
-	}
-	if err := cmdkit.ValidateGate(uf.preflightMode); err != nil {
+	partSize, rate, err := uf.validate(src)
+	if err != nil {
 		return err
 	}
 	pmode, err := parseProgressMode(uf.progress)
@@ -146,72 +124,18 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if a.g.quiet {
 		pmode = progressNone
 	}
-	in := &uploader.UploadInput{
-		Bucket: u.Bucket, Key: u.Key,
-		ContentType: of.contentType, Tagging: of.tagging,
-		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
-		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
-		SSEKMSEncryptionContext: of.kmsContextHeader(),
-		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
-	}
-	if of.bucketKey {
-		in.BucketKeyEnabled = aws.Bool(true)
-	}
-	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
-		return cmdkit.UsageErr(err)
-	}
-	if of.sseC != "" || of.sseCKeyFile != "" {
-		if of.sseC == "" || of.sseCKeyFile == "" {
-			return cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
-		}
-		key, err := readSSECKey(of.sseCKeyFile)
-		if err != nil {
-			return err
-		}
-		sum := md5.Sum(key)
-		in.SSECustomerAlgorithm = "AES256"
-		in.SSECustomerKey = base64.StdEncoding.EncodeToString(key)
-		in.SSECustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
+	in, err := of.uploadInput(u)
+	if err != nil {
+		return err
 	}
 
 	// The body: a regular file is read in place; stdin is streamed.
-	size := uploader.SizeUnknown
-	label := src
-	if src == "-" {
-		label = "stdin"
-		in.Body = struct{ io.Reader }{a.stdin} // hide any ReadAt: a pipe cannot seek
-		if of.size != "" {
-			if size, err = cmdkit.ParseSize(of.size); err != nil {
-				return cmdkit.UsageErrorf("--size: %v", err)
-			}
-		}
-	} else {
-		if of.size != "" {
-			return cmdkit.UsageErrorf("--size is only for stdin (-); a file's size is known")
-		}
-		f, err := os.Open(src)
-		if err != nil {
-			return cmdkit.UsageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			if fi.IsDir() {
-				return cmdkit.UsageErrorf("%s is a directory", src)
-			}
-			in.Body = struct{ io.Reader }{f} // a device or a FIFO: stream it
-		} else {
-			in.Body = f
-			size = fi.Size()
-		}
-		if in.ContentType == "" {
-			in.ContentType = mime.TypeByExtension(filepath.Ext(src))
-		}
+	label, closeBody, err := a.uploadBody(src, of.size, in)
+	if err != nil {
+		return err
 	}
-	in.Size = size
+	defer closeBody()
+	size := in.Size
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,12 +180,17 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if err != nil {
 		return a.uploadError(err, u, uf.state)
 	}
-	elapsed := a.now().Sub(start)
+	return a.printUploadResult(out, label, u, a.now().Sub(start), lis.retries)
+}
+
+// printUploadResult prints the result of an upload: two lines, or with --json the
+// documented object.
+func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdkit.URL, elapsed time.Duration, retries int64) error {
 	res := uploadResult{
 		Bucket: out.Bucket, Key: out.Key, Source: label, Size: out.Size, Parts: len(out.Parts), PartSize: out.PartSize,
 		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
 		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
-		Seconds: elapsed.Seconds(), Retries: lis.retries,
+		Seconds: elapsed.Seconds(), Retries: retries,
 	}
 	if elapsed > 0 {
 		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
@@ -284,6 +213,112 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 			res.ChecksumAlgorithm, strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, when, res.ETag)
 	}
 	return nil
+}
+
+// uploadBody sets in.Body and in.Size for src: a regular file is read in place, stdin ("-"),
+// a device or a FIFO is streamed (sizeFlag, --size, gives stdin's size when known). It returns
+// the source's label for messages and a function that closes the file.
+func (a *app) uploadBody(src, sizeFlag string, in *uploader.UploadInput) (label string, closeBody func(), err error) {
+	in.Size = uploader.SizeUnknown
+	if src == "-" {
+		in.Body = struct{ io.Reader }{a.stdin} // hide any ReadAt: a pipe cannot seek
+		if sizeFlag != "" {
+			if in.Size, err = cmdkit.ParseSize(sizeFlag); err != nil {
+				return "", nil, cmdkit.UsageErrorf("--size: %v", err)
+			}
+		}
+		return "stdin", func() {}, nil
+	}
+	if sizeFlag != "" {
+		return "", nil, cmdkit.UsageErrorf("--size is only for stdin (-); a file's size is known")
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return "", nil, cmdkit.UsageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return "", nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			f.Close()
+			return "", nil, cmdkit.UsageErrorf("%s is a directory", src)
+		}
+		in.Body = struct{ io.Reader }{f} // a device or a FIFO: stream it
+	} else {
+		in.Body = f
+		in.Size = fi.Size()
+	}
+	if in.ContentType == "" {
+		in.ContentType = mime.TypeByExtension(filepath.Ext(src))
+	}
+	return src, func() { f.Close() }, nil
+}
+
+// validate checks the upload's own flags and returns the part size (0: the default) and the
+// rate limit (0: none).
+func (uf *uploadFlags) validate(src string) (partSize, rate int64, err error) {
+	if uf.partSize != "" {
+		if partSize, err = cmdkit.ParseSize(uf.partSize); err != nil {
+			return 0, 0, cmdkit.UsageErrorf("--part-size: %v", err)
+		}
+		if partSize < 5<<20 || partSize > 5<<30 {
+			return 0, 0, cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
+		}
+	}
+	if uf.concurrency < 1 {
+		return 0, 0, cmdkit.UsageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
+	}
+	if uf.rateLimit != "" {
+		if rate, err = cmdkit.ParseRate(uf.rateLimit); err != nil {
+			return 0, 0, cmdkit.UsageErrorf("--rate-limit: %v", err)
+		}
+	}
+	if uf.startOver && uf.state == "" {
+		return 0, 0, cmdkit.UsageErrorf("--start-over needs --state")
+	}
+	if uf.state != "" && src == "-" {
+		return 0, 0, cmdkit.UsageErrorf("--state cannot resume stdin: only a file can be read again")
+	}
+	if err := cmdkit.ValidateGate(uf.preflightMode); err != nil {
+		return 0, 0, err
+	}
+	return partSize, rate, nil
+}
+
+// uploadInput returns the upload of u as the object flags describe it (without a body).
+func (of *objectFlags) uploadInput(u cmdkit.URL) (*uploader.UploadInput, error) {
+	in := &uploader.UploadInput{
+		Bucket: u.Bucket, Key: u.Key,
+		ContentType: of.contentType, Tagging: of.tagging,
+		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
+		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
+		SSEKMSEncryptionContext: of.kmsContextHeader(),
+		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
+	}
+	if of.bucketKey {
+		in.BucketKeyEnabled = aws.Bool(true)
+	}
+	var err error
+	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
+		return nil, cmdkit.UsageErr(err)
+	}
+	if of.sseC != "" || of.sseCKeyFile != "" {
+		if of.sseC == "" || of.sseCKeyFile == "" {
+			return nil, cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
+		}
+		key, err := readSSECKey(of.sseCKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		sum := md5.Sum(key)
+		in.SSECustomerAlgorithm = "AES256"
+		in.SSECustomerKey = base64.StdEncoding.EncodeToString(key)
+		in.SSECustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	return in, nil
 }
 
 // blockingSteps names the denied steps that must stop an upload before it starts.
