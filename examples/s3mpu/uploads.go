@@ -308,18 +308,13 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
 		}
-		type result struct {
-			uploadInfo
-			Action string `json:"action"` // "aborted", "would-abort", "denied", "failed"
-			Error  string `json:"error,omitempty"`
-		}
-		var results []result
+		var results []cleanupResult
 		var aborted, denied, failed int
 		for _, i := range a.describeUploads(ups, judge) {
 			if time.Duration(i.AgeSec)*time.Second < age {
 				continue
 			}
-			r := result{uploadInfo: i}
+			r := cleanupResult{uploadInfo: i}
 			switch {
 			case dryRun:
 				r.Action = "would-abort"
@@ -351,27 +346,7 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 				return err
 			}
 		} else if !a.g.quiet {
-			if len(results) == 0 {
-				fmt.Fprintf(a.stdout, "no multipart uploads older than %s in %s\n", olderThan, u)
-			}
-			for _, r := range results {
-				line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(r.AgeSec)*time.Second))
-				fmt.Fprintln(a.stdout, line)
-				if r.Action == "denied" || (dryRun && r.MayAbort != "yes") {
-					if r.Why != "" {
-						fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", r.Why)
-					}
-					if r.Error != "" {
-						fmt.Fprintf(a.stdout, "            server said: %s\n", r.Error)
-					}
-					fmt.Fprintf(a.stdout, "            who can: %s\n", orDash(r.WhoCan))
-				}
-			}
-			if dryRun {
-				fmt.Fprintf(a.stdout, "dry run: %d upload(s) would be tried\n", len(results))
-			} else {
-				fmt.Fprintf(a.stdout, "aborted %d, denied %d, failed %d\n", aborted, denied, failed)
-			}
+			a.printCleanup(results, u, olderThan, dryRun)
 		}
 		if denied+failed > 0 && !dryRun {
 			return cmdkit.SilentExit(cmdkit.ExitFailure)
@@ -379,6 +354,40 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 		return nil
 	})
 	return cmd
+}
+
+// cleanupResult is one upload of `uploads cleanup`: what was done with it.
+type cleanupResult struct {
+	uploadInfo
+	Action string `json:"action"` // "aborted", "would-abort", "denied", "failed"
+	Error  string `json:"error,omitempty"`
+}
+
+// printCleanup prints the text report of `uploads cleanup`.
+func (a *app) printCleanup(results []cleanupResult, u cmdkit.URL, olderThan string, dryRun bool) {
+	if len(results) == 0 {
+		fmt.Fprintf(a.stdout, "no multipart uploads older than %s in %s\n", olderThan, u)
+	}
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r.Action]++
+		line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(r.AgeSec)*time.Second))
+		fmt.Fprintln(a.stdout, line)
+		if r.Action == "denied" || (dryRun && r.MayAbort != "yes") {
+			if r.Why != "" {
+				fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", r.Why)
+			}
+			if r.Error != "" {
+				fmt.Fprintf(a.stdout, "            server said: %s\n", r.Error)
+			}
+			fmt.Fprintf(a.stdout, "            who can: %s\n", orDash(r.WhoCan))
+		}
+	}
+	if dryRun {
+		fmt.Fprintf(a.stdout, "dry run: %d upload(s) would be tried\n", len(results))
+	} else {
+		fmt.Fprintf(a.stdout, "aborted %d, denied %d, failed %d\n", counts["aborted"], counts["denied"], counts["failed"])
+	}
 }
 
 func initiatorARNOf(i uploadInfo) string {
