@@ -88,8 +88,8 @@ func (a *App) cause(err error) (string, bool) {
 	case code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" || HTTPStatus(err) == 301:
 		return a.regionCause(err), true
 	case IsAccessDenied(err):
-		return fmt.Sprintf("access denied (%s) to %s for these credentials%s: ask for the S3 permissions the command needs, or use other credentials (--profile or AWS_PROFILE)%s",
-			deniedCode(err), a.bucketPhrase(), a.sourcePhrase(), a.deniedHint()), true
+		return fmt.Sprintf("access denied (%s) to %s for %s: ask for the S3 permissions the command needs, or use other credentials (--profile or AWS_PROFILE)%s",
+			deniedCode(err), a.bucketPhrase(), a.credentialsPhrase(), a.deniedHint()), true
 	}
 	return "", false
 }
@@ -97,11 +97,11 @@ func (a *App) cause(err error) (string, bool) {
 func (a *App) credentialCause(code, what string) string {
 	switch code {
 	case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired":
-		return fmt.Sprintf("%s (%s)%s: refresh them (a new AWS_SESSION_TOKEN, or aws sso login for an SSO --profile) and run again", what, code, a.sourcePhrase())
+		return fmt.Sprintf("%s (%s%s): refresh them (a new AWS_SESSION_TOKEN, or aws sso login for an SSO --profile) and run again", what, code, a.sourcePhrase())
 	case "RequestTimeTooSkewed":
 		return fmt.Sprintf("%s (%s): set the clock right (NTP) and run again", what, code)
 	}
-	return fmt.Sprintf("%s (%s)%s: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --profile), and that --endpoint-url is the server they belong to", what, code, a.sourcePhrase())
+	return fmt.Sprintf("%s (%s%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --profile), and that --endpoint-url is the server they belong to", what, code, a.sourcePhrase())
 }
 
 // transportCause explains an error of the connection itself: TLS trust, connection refused,
@@ -197,12 +197,20 @@ func (a *App) bucketOrName() string {
 	return "BUCKET"
 }
 
-// sourcePhrase names where the credentials came from: " (credentials from EnvConfigCredentials)".
+// sourcePhrase names where the credentials came from: "; credentials from EnvConfigCredentials".
 func (a *App) sourcePhrase() string {
 	if s := a.CredentialSource(context.Background()); s != "" {
-		return " (credentials from " + s + ")"
+		return "; credentials from " + s
 	}
 	return ""
+}
+
+// credentialsPhrase is "the credentials from SOURCE", or "these credentials".
+func (a *App) credentialsPhrase() string {
+	if s := a.CredentialSource(context.Background()); s != "" {
+		return "the credentials from " + s
+	}
+	return "these credentials"
 }
 
 // deniedHint returns "; " and DeniedHint with its %s filled, or "".
