@@ -96,11 +96,14 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 	}
 	if p.caller == "" && !a.G.STSReachable() {
 		// A custom endpoint without STS: AWS's STS is never asked about its credentials.
-		probe := preflight.NewProbe(client, preflight.ProbeOptions{NoCreate: o.dryRun})
-		p.checker, p.kind = &cmdkit.CallerlessProbe{Probe: probe, Profile: po.parsedProfile}, "probe, caller unknown"
+		// A dry run changes nothing, not even a probe upload created and aborted.
+		chk, err := cmdkit.Callerless(po.evaluator, client, po.parsedProfile, preflight.ProbeOptions{NoCreate: o.dryRun})
+		if err != nil {
+			return nil, err
+		}
+		p.checker, p.kind = chk, "probe, caller unknown"
 		return p, nil
 	}
-	// A dry run changes nothing, not even a probe upload created and aborted.
 	local := preflight.LocalOptions{Sources: preflight.Sources{Identity: po.identityPolicy, BucketPolicy: po.bucketDoc}}
 	eval, kind, err := a.Evaluator(ctx, po.evaluator, client, local, preflight.ProbeOptions{NoCreate: o.dryRun})
 	if err != nil {

@@ -336,7 +336,7 @@ func (a *app) checker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan 
 		return nil, err
 	}
 	if plan.Caller == "" && !a.G.STSReachable() {
-		return &cmdkit.CallerlessProbe{Probe: preflight.NewProbe(cli, preflight.ProbeOptions{}), Profile: prof}, nil
+		return cmdkit.Callerless(cf.mode, cli, prof, preflight.ProbeOptions{})
 	}
 	eval, _, err := a.Evaluator(ctx, cf.mode, cli, preflight.LocalOptions{Sources: src}, preflight.ProbeOptions{})
 	if err != nil {

@@ -230,7 +230,7 @@ func (a *App) deniedHint() string {
 
 // deniedCode names how the server said no: its error code, else the HTTP status.
 func deniedCode(err error) string {
-	if c := APICode(err); c != "" {
+	if c := APICode(err); c != "" && c != "Forbidden" {
 		return c
 	}
 	return fmt.Sprintf("HTTP %d %s", HTTPStatus(err), http.StatusText(HTTPStatus(err)))

@@ -127,6 +127,17 @@ var (
 // CallerUnknownNote says why a preflight ran with the probe alone.
 const CallerUnknownNote = "the caller is unknown (a custom --endpoint-url has no STS to ask): only the probe decided; verdicts that need the caller (policy documents, owner-or-initiator rules) need --caller ARN, or --sts-endpoint-url for a server with STS"
 
+// Callerless returns the checker of a preflight whose caller is unknown and cannot be found
+// (an S3-compatible server without STS and no --caller): the probe alone, as a
+// CallerlessProbe. The local engine and the simulator evaluate policies for a principal, so
+// --mode local or simulate without a caller is a usage error naming --caller.
+func Callerless(mode string, client *s3.Client, prof preflight.Profile, opts preflight.ProbeOptions) (Checker, error) {
+	if mode == "local" || mode == "simulate" {
+		return nil, UsageErrorf("--mode %s needs the caller: give --caller ARN (or --sts-endpoint-url; a custom --endpoint-url has no STS), or use --mode probe", mode)
+	}
+	return &CallerlessProbe{Probe: preflight.NewProbe(client, opts), Profile: prof}, nil
+}
+
 // CallerlessProbe runs a preflight when the caller cannot be known (an S3-compatible server
 // without STS and no --caller): the probe decides what a live, side-effect free request can
 // decide, and every step it cannot decide is unknown with the reason that it needs --caller.
