@@ -22,13 +22,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	cmdkit.Main(func(ctx context.Context, stop func(), args []string) int {
+		return run(ctx, stop, args, os.Stdout, os.Stderr)
+	})
 }

@@ -15,19 +15,13 @@ package main
 
 import (
 	"context"
-	"io"
-	"log"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 func main() {
-	// Libraries that log through the standard logger (net/http's transport does, on a
-	// protocol oddity) must not write to stderr: what the user sees comes from the CLI.
-	log.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	cmdkit.Main(func(ctx context.Context, stop func(), args []string) int {
+		return run(ctx, stop, args, os.Stdin, os.Stdout, os.Stderr)
+	})
 }

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -178,4 +182,16 @@ func (a *App) ErrorText(err error) string {
 		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, m.Detail)
 	}
 	return m.Text()
+}
+
+// Main runs a command as the process: the standard logger is silenced (libraries that log
+// through it, such as net/http's transport on a protocol oddity, must not write to stderr:
+// what the user sees comes from the command), the first Ctrl-C or SIGTERM cancels the
+// context, and the process exits with run's code.
+func Main(run func(ctx context.Context, stop func(), args []string) int) {
+	log.SetOutput(io.Discard)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, stop, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
