@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // TestPolicyEvalBoundaryAndSession runs `policy eval` with --permissions-boundary and
@@ -50,10 +52,10 @@ func TestPolicyEvalBoundaryAndSession(t *testing.T) {
 		{"session policy allows", append(base(sess, "s3:PutObject", obj), "--session-policy", get, "--session-policy", put), "allowed", 0, "session", `session policy "` + put + `" statement 0 (Sid "Put")`},
 		{"no session policy allows", append(base(sess, "s3:DeleteObject", obj), "--session-policy", get, "--session-policy", put), "implicitDeny", 3, "", "the session policy does not allow the request"},
 		{"session policy Deny with a variable that has no value", append(base(sess, "s3:GetObject", part), "--session-policy", deny), "explicitDeny", 3, "session", `Sid "NoParts"`},
-		{"boundary on the root user", append(base("arn:aws:iam::111122223333:root", "s3:GetObject", obj), "--permissions-boundary", get), "", exitUsage, "", "a permissions boundary applies only to IAM users and roles"},
-		{"session policy for an IAM user", append(base(alice, "s3:GetObject", obj), "--session-policy", get), "", exitUsage, "", "session policies apply only to role sessions and federated users"},
-		{"malformed session policy", append(base(sess, "s3:GetObject", obj), "--session-policy", get, "--session-policy", bad), "", exitUsage, "", "malformed policy in file " + bad + ": statement 0"},
-		{"missing boundary file", append(base(alice, "s3:GetObject", obj), "--permissions-boundary", filepath.Join(dir, "none.json")), "", exitUsage, "", "--permissions-boundary: cannot read policy file"},
+		{"boundary on the root user", append(base("arn:aws:iam::111122223333:root", "s3:GetObject", obj), "--permissions-boundary", get), "", cmdkit.ExitUsage, "", "a permissions boundary applies only to IAM users and roles"},
+		{"session policy for an IAM user", append(base(alice, "s3:GetObject", obj), "--session-policy", get), "", cmdkit.ExitUsage, "", "session policies apply only to role sessions and federated users"},
+		{"malformed session policy", append(base(sess, "s3:GetObject", obj), "--session-policy", get, "--session-policy", bad), "", cmdkit.ExitUsage, "", "malformed policy in file " + bad + ": statement 0"},
+		{"missing boundary file", append(base(alice, "s3:GetObject", obj), "--permissions-boundary", filepath.Join(dir, "none.json")), "", cmdkit.ExitUsage, "", "--permissions-boundary: cannot read policy file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
