@@ -51,6 +51,8 @@ type app struct {
 	g              globalFlags
 	now            func() time.Time
 	stderrIsTTY    bool
+
+	mf manifestFlags // --manifest-key, --max-manifest-size
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -113,6 +115,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.g.json, "json", false, "print the summary as JSON on stdout (errors as JSON on stderr)")
 	pf.BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress display; print only the summary")
 	pf.StringVar(&a.g.cacheDir, "cache-dir", "", "base directory of the local manifest cache (default: the user cache directory); each destination gets s3backup/<hash> below it")
+	a.mf.register(pf)
 	root.AddCommand(a.runCmd(), a.verifyCmd(), a.restoreCmd())
 	return root
 }

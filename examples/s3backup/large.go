@@ -17,7 +17,7 @@ import (
 // state file that lets the next run continue the upload if this one is interrupted. A file
 // that fails has its upload aborted. The upload's ID is journaled as soon as it exists too.
 func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*manifestEntry, error) {
-	f, fi, err := openStable(j.file.Path)
+	f, fi, err := b.openLocal(j.file)
 	if err != nil {
 		return nil, err
 	}
@@ -89,10 +89,11 @@ func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*mani
 			return nil, errChanged
 		}
 	}
-	objSum := ""
-	if out.Checksum != "" {
-		objSum = string(out.ChecksumAlgorithm) + ":" + out.Checksum
+	if out.Checksum == "" {
+		// The manifest needs the object's checksum to verify it later.
+		return nil, errors.New("the server returned no checksum for the completed upload")
 	}
+	objSum := string(out.ChecksumAlgorithm) + ":" + out.Checksum
 	return &manifestEntry{
 		Size: size, MTimeNs: fi.ModTime().UnixNano(), Mode: uint32(fi.Mode().Perm()), CRC32C: crc,
 		ETag: out.ETag, VersionID: out.VersionID, ObjectChecksum: objSum, Parts: len(out.Parts),

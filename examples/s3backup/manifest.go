@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -40,6 +41,14 @@ type manifestEntry struct {
 	ObjectChecksum string    `json:"object_checksum,omitempty"`
 	Parts          int       `json:"parts,omitempty"` // 0 for a single PutObject
 	Uploaded       time.Time `json:"uploaded"`
+	// MAC is the entry's HMAC-SHA256 (hex) with the manifest key, when the backup has one.
+	MAC string `json:"mac,omitempty"`
+}
+
+// dirEntry records an empty directory, which has no object.
+type dirEntry struct {
+	MTimeNs int64  `json:"mtime_ns"`
+	Mode    uint32 `json:"mode"`
 }
 
 // manifest is the record of a backup: every completed file under the prefix.
@@ -53,34 +62,28 @@ type manifest struct {
 	Prefix  string                    `json:"prefix"`
 	Updated time.Time                 `json:"updated"`
 	Files   map[string]*manifestEntry `json:"files"`
+	// Dirs are the empty directories (paths relative to the prefix, like Files).
+	Dirs map[string]*dirEntry `json:"dirs,omitempty"`
+	// MAC is the HMAC-SHA256 (hex) of the manifest with the manifest key, when the backup
+	// has one: it covers every field above except Bucket and Prefix (a copied backup stays
+	// valid).
+	MAC string `json:"mac,omitempty"`
 }
 
 func newManifest(bucket, prefix string) *manifest {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return &manifest{Format: manifestFormat, Lineage: hex.EncodeToString(b), Bucket: bucket, Prefix: prefix, Files: map[string]*manifestEntry{}}
+	return &manifest{Format: manifestFormat, Lineage: hex.EncodeToString(b), Bucket: bucket, Prefix: prefix,
+		Files: map[string]*manifestEntry{}, Dirs: map[string]*dirEntry{}}
 }
 
 // errManifestFormat reports a manifest that is not one this tool wrote.
 var errManifestFormat = errors.New("not an s3backup manifest")
 
+// decodeManifest decodes and validates a manifest held in memory, without a key or size
+// limit (tests and small documents).
 func decodeManifest(data []byte) (*manifest, error) {
-	m := &manifest{}
-	if err := json.Unmarshal(data, m); err != nil {
-		return nil, fmt.Errorf("%w: %v", errManifestFormat, err)
-	}
-	if m.Format != manifestFormat {
-		return nil, fmt.Errorf("%w: format %q, want %q", errManifestFormat, m.Format, manifestFormat)
-	}
-	if m.Files == nil {
-		m.Files = map[string]*manifestEntry{}
-	}
-	for rel, e := range m.Files {
-		if e == nil || rel == "" || e.Size < 0 {
-			return nil, fmt.Errorf("%w: bad entry %q", errManifestFormat, rel)
-		}
-	}
-	return m, nil
+	return readManifest(bytes.NewReader(data), readOptions{})
 }
 
 // chooseManifest picks the manifest to continue from: the bucket's, unless the local cache
@@ -110,6 +113,7 @@ type manifestStore struct {
 	dirty     bool
 	localPath string
 	now       func() time.Time
+	key       []byte // signs each snapshot when set
 }
 
 func newManifestStore(m *manifest, localPath string, now func() time.Time) *manifestStore {
@@ -139,6 +143,35 @@ func (s *manifestStore) remove(rel string) {
 	s.dirty = true
 }
 
+// dirs returns the recorded empty directories.
+func (s *manifestStore) dirs() map[string]dirEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]dirEntry, len(s.m.Dirs))
+	for rel, d := range s.m.Dirs {
+		out[rel] = *d
+	}
+	return out
+}
+
+// setDirs replaces the recorded empty directories.
+func (s *manifestStore) setDirs(dirs map[string]dirEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := len(dirs) != len(s.m.Dirs)
+	nd := make(map[string]*dirEntry, len(dirs))
+	for rel, d := range dirs {
+		if old := s.m.Dirs[rel]; old == nil || *old != d {
+			changed = true
+		}
+		nd[rel] = &d
+	}
+	if changed {
+		s.m.Dirs = nd
+		s.dirty = true
+	}
+}
+
 // paths returns the recorded relative paths.
 func (s *manifestStore) paths() []string {
 	s.mu.Lock()
@@ -160,12 +193,24 @@ func (s *manifestStore) snapshot(force bool) ([]byte, error) {
 	}
 	s.m.Seq++
 	s.m.Updated = s.now().UTC()
+	if s.key != nil {
+		signManifest(s.key, s.m)
+	} else {
+		s.m.MAC = ""
+	}
 	b, err := json.MarshalIndent(s.m, "", " ")
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	s.dirty = false
 	return append(b, '\n'), nil
+}
+
+// isDirty reports whether the manifest changed since the last snapshot.
+func (s *manifestStore) isDirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty
 }
 
 // markDirty records that data handed out by snapshot was not persisted.
@@ -183,12 +228,14 @@ func (s *manifestStore) writeLocal(data []byte) error {
 	return writeFileAtomic(s.localPath, data, 0o600)
 }
 
-func readLocalManifest(path string) (*manifest, error) {
-	b, err := os.ReadFile(path)
+// readLocalManifest reads and validates the local cache.
+func readLocalManifest(path string, ro readOptions) (*manifest, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return decodeManifest(b)
+	defer f.Close()
+	return readManifest(f, ro)
 }
 
 // writeFileAtomic writes data to a temporary file beside path, syncs it, renames it over

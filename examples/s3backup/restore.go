@@ -7,8 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +42,14 @@ Files are downloaded with ranged GETs of --part-size, concurrently across files 
 (--concurrency requests in flight), each written in place into a temporary file beside its
 target; the file's CRC32C is checked against the manifest before it is renamed into place,
 and its permission bits and modification time are restored. A file that already exists with
-the recorded size and modification time is left alone unless --overwrite. Paths in the
-manifest that would leave DIR are refused.`,
+the recorded size and modification time is left alone unless --overwrite. Recorded empty
+directories are created.
+
+The manifest is validated before anything is written (a path that would leave DIR refuses
+the whole manifest), and with --manifest-key its MAC is checked. Paths below DIR are resolved
+through one handle on DIR without following symbolic links: a link where a directory is
+needed, or at the file itself, fails that file. A file stops at its first failed range, and
+the directories created for it are removed.`,
 		Args: exactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			d, err := parseDestination(args[0])
@@ -80,12 +87,15 @@ func (a *app) restore(ctx context.Context, o *restoreOptions) error {
 
 // restoreFile is one file being downloaded.
 type restoreFile struct {
-	rel, key, target string
-	e                *manifestEntry
-	f                *os.File // the temporary file
-	remaining        atomic.Int64
-	mu               sync.Mutex
-	err              error
+	rel, key, name string
+	e              *manifestEntry
+	dir            *os.Root // the target's directory, opened without following links
+	closeDir       bool     // dir is not the restore root itself
+	tmp            string   // the temporary file's name in dir
+	f              *os.File // the temporary file
+	remaining      atomic.Int64
+	mu             sync.Mutex
+	err            error
 }
 
 func (rf *restoreFile) setErr(err error) {
@@ -96,21 +106,32 @@ func (rf *restoreFile) setErr(err error) {
 	rf.mu.Unlock()
 }
 
+// failed reports whether a range of the file failed: its other ranges are not fetched.
+func (rf *restoreFile) failed() bool {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return rf.err != nil
+}
+
+// restoreHookForTests, when set, is called before each directory of a restore path is
+// opened (see restoreRoot.hook).
+var restoreHookForTests func(dirRel string)
+
 func (a *app) doRestore(ctx context.Context, o *restoreOptions, sum *summary) error {
 	client, err := a.s3Client(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := loadRemoteManifest(ctx, client, o.dest)
+	m, err := a.loadManifestFor(ctx, client, o.dest, sum)
 	if err != nil {
 		return err
 	}
-	if m == nil {
-		return fmt.Errorf("no backup at %s: the manifest %s does not exist", o.dest, o.dest.manifestKey())
-	}
-	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+	root, err := openRestoreRoot(o.dir)
+	if err != nil {
 		return err
 	}
+	defer root.Close()
+	root.hook = restoreHookForTests
 	flt, _ := newFilter(o.include, o.exclude)
 	rels := make([]string, 0, len(m.Files))
 	for rel := range m.Files {
@@ -132,7 +153,8 @@ func (a *app) doRestore(ctx context.Context, o *restoreOptions, sum *summary) er
 	defer disp.stop()
 
 	// One pool of ranged GETs across all files. A file's last range to finish checks and
-	// renames it. Per-file failures are recorded and do not stop the others.
+	// renames it. Per-file failures are recorded and do not stop the others; a file's first
+	// failed range stops the file's other ranges.
 	var g errgroup.Group
 	g.SetLimit(o.concurrency)
 	for _, rel := range rels {
@@ -140,71 +162,140 @@ func (a *app) doRestore(ctx context.Context, o *restoreOptions, sum *summary) er
 			break
 		}
 		e := m.Files[rel]
-		if !safeRel(rel) {
-			prog.failed.Add(1)
-			sum.fail(rel, "", "refused: the path would leave the restore directory")
-			continue
-		}
-		target := filepath.Join(o.dir, filepath.FromSlash(rel))
-		if !o.overwrite {
-			if fi, err := os.Lstat(target); err == nil && fi.Mode().IsRegular() && fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTimeNs {
-				sum.Unchanged++
-				sum.UnchangedBytes += e.Size
-				prog.filesDone.Add(1)
-				prog.bytesDone.Add(e.Size)
-				continue
-			}
-		}
-		rf := &restoreFile{rel: rel, key: o.dest.key(rel), target: target, e: e}
-		if err := rf.create(); err != nil {
+		rf := &restoreFile{rel: rel, key: o.dest.key(rel), e: e}
+		unchanged, err := root.create(rf, o.overwrite)
+		if err != nil {
 			prog.failed.Add(1)
 			sum.fail(rel, rf.key, err.Error())
+			continue
+		}
+		if unchanged {
+			sum.Unchanged++
+			sum.UnchangedBytes += e.Size
+			prog.filesDone.Add(1)
+			prog.bytesDone.Add(e.Size)
 			continue
 		}
 		ranges := max(1, (e.Size+o.partSize-1)/o.partSize)
 		rf.remaining.Store(ranges)
 		if e.Size == 0 {
-			a.finishRestore(rf, sum, prog)
+			a.finishRestore(root, rf, sum, prog)
 			continue
 		}
+		started := int64(0)
 		for i := range ranges {
+			if rf.failed() || ctx.Err() != nil {
+				break
+			}
+			started++
 			off := i * o.partSize
 			n := min(o.partSize, e.Size-off)
 			g.Go(func() error {
-				if err := a.getRange(ctx, client, o, rf, off, n, prog); err != nil {
-					rf.setErr(err)
+				if !rf.failed() {
+					if err := a.getRange(ctx, client, o, rf, off, n, prog); err != nil {
+						rf.setErr(err)
+					}
 				}
 				if rf.remaining.Add(-1) == 0 {
-					a.finishRestore(rf, sum, prog)
+					a.finishRestore(root, rf, sum, prog)
 				}
 				return nil
 			})
 		}
+		if skipped := ranges - started; skipped > 0 {
+			if ctx.Err() != nil {
+				rf.setErr(ctx.Err())
+			}
+			if rf.remaining.Add(-skipped) == 0 {
+				a.finishRestore(root, rf, sum, prog)
+			}
+		}
 	}
 	_ = g.Wait() // the goroutines report through the summary and never return an error
+	if ctx.Err() == nil {
+		restoreDirs(root, m, flt, o.overwrite, sum)
+	}
 	return nil
 }
 
-// create makes the target's directory and the temporary file, sized to the object.
-func (rf *restoreFile) create() error {
-	dir := filepath.Dir(rf.target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %s", dir, pathErrText(err))
+// restoreDirs creates the recorded empty directories, with their mode and modification
+// time (also on existing directories with --overwrite).
+func restoreDirs(root *restoreRoot, m *manifest, flt *filter, overwrite bool, sum *summary) {
+	dirs := make([]string, 0, len(m.Dirs))
+	for rel := range m.Dirs {
+		if flt.accepts(rel) {
+			dirs = append(dirs, rel)
+		}
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(rf.target)+".s3backup-*")
+	sort.Strings(dirs)
+	for _, rel := range dirs {
+		d := m.Dirs[rel]
+		root.mu.Lock()
+		dr, created, err := root.openDir(rel, true)
+		root.mu.Unlock()
+		if err == nil {
+			if len(created) > 0 && created[len(created)-1] == rel || overwrite {
+				err = dr.Chmod(".", fs.FileMode(d.Mode).Perm())
+				if err == nil {
+					err = dr.Chtimes(".", time.Unix(0, d.MTimeNs), time.Unix(0, d.MTimeNs))
+				}
+			}
+			if dr != root.root {
+				dr.Close()
+			}
+		}
+		if err != nil {
+			sum.fail(rel+"/", "", "empty directory: "+pathErrText(err))
+			root.removeCreated(rel + "/x")
+			continue
+		}
+		sum.EmptyDirs++
+	}
+}
+
+// create opens the target's directory (creating it) without following links, and the
+// temporary file in it. unchanged reports a target already present with the recorded size
+// and modification time (nothing is created then, unless overwrite). A symbolic link at
+// the target is not replaced.
+func (r *restoreRoot) create(rf *restoreFile, overwrite bool) (unchanged bool, err error) {
+	dirRel, name := splitRel(rf.rel)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dir, _, err := r.openDir(dirRel, true)
 	if err != nil {
-		return fmt.Errorf("creating a temporary file: %s", pathErrText(err))
+		r.removeCreatedLocked(rf.rel)
+		return false, err
 	}
-	if err := f.Truncate(rf.e.Size); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("sizing the temporary file: %s", pathErrText(err))
+	ok := false
+	defer func() {
+		if !ok && dir != r.root {
+			dir.Close()
+		}
+	}()
+	if fi, err := dir.Lstat(name); err == nil {
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return false, fmt.Errorf("%s is a symbolic link; restore does not replace or follow it (remove it to restore the file)", strconv.Quote(rf.rel))
+		case fi.IsDir():
+			return false, fmt.Errorf("%s is a directory", strconv.Quote(rf.rel))
+		case !overwrite && fi.Mode().IsRegular() && fi.Size() == rf.e.Size && fi.ModTime().UnixNano() == rf.e.MTimeNs:
+			return true, nil
+		}
 	}
-	rf.f = f
-	return nil
+	rf.tmp = tempName()
+	f, err := dir.OpenFile(rf.tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		r.removeCreatedLocked(rf.rel)
+		return false, fmt.Errorf("creating a temporary file: %s", pathErrText(err))
+	}
+	rf.f, rf.dir, rf.name, rf.closeDir = f, dir, name, dir != r.root
+	ok = true
+	return false, nil
 }
 
-// getRange downloads bytes [off, off+n) of the object into the temporary file.
+// getRange downloads bytes [off, off+n) of the object into the temporary file. The object
+// must be the one the manifest describes: its total size (from Content-Range) and ETag are
+// compared with the entry.
 func (a *app) getRange(ctx context.Context, client *s3.Client, o *restoreOptions, rf *restoreFile, off, n int64, prog *progress) error {
 	in := &s3.GetObjectInput{
 		Bucket: aws.String(o.dest.Bucket), Key: aws.String(rf.key),
@@ -212,7 +303,7 @@ func (a *app) getRange(ctx context.Context, client *s3.Client, o *restoreOptions
 	}
 	if v := rf.e.VersionID; v != "" && v != "null" {
 		in.VersionId = aws.String(v)
-	} else if rf.e.ETag != "" {
+	} else {
 		in.IfMatch = aws.String(rf.e.ETag) // the object the manifest describes, not a newer one
 	}
 	out, err := client.GetObject(ctx, in)
@@ -220,9 +311,18 @@ func (a *app) getRange(ctx context.Context, client *s3.Client, o *restoreOptions
 		if apiCode(err) == "PreconditionFailed" {
 			return errors.New("the object was replaced since the backup (its ETag differs from the manifest's)")
 		}
+		if apiCode(err) == "InvalidRange" {
+			return fmt.Errorf("GetObject %s: the object is smaller than the manifest's %d bytes", *in.Range, rf.e.Size)
+		}
 		return fmt.Errorf("GetObject %s: %s", *in.Range, errText(err))
 	}
 	defer out.Body.Close()
+	if total, ok := rangeTotal(aws.ToString(out.ContentRange)); ok && total != rf.e.Size {
+		return fmt.Errorf("the object is %d bytes, the manifest says %d", total, rf.e.Size)
+	}
+	if got := aws.ToString(out.ETag); got != "" && got != rf.e.ETag {
+		return fmt.Errorf("the object's ETag is %s, the manifest says %s (the object was replaced)", termText(got), rf.e.ETag)
+	}
 	w := io.NewOffsetWriter(rf.f, off)
 	got, err := io.Copy(w, &countingReader{r: io.LimitReader(out.Body, n+1), prog: prog})
 	if err != nil {
@@ -232,6 +332,16 @@ func (a *app) getRange(ctx context.Context, client *s3.Client, o *restoreOptions
 		return fmt.Errorf("range %s returned %d bytes, want %d (the object is not the size the manifest says)", *in.Range, got, n)
 	}
 	return nil
+}
+
+// rangeTotal returns the complete length from a Content-Range header ("bytes 0-9/100").
+func rangeTotal(cr string) (int64, bool) {
+	_, total, ok := strings.Cut(cr, "/")
+	if !ok || total == "*" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(total, 10, 64)
+	return n, err == nil
 }
 
 type countingReader struct {
@@ -246,9 +356,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // finishRestore checks the downloaded file's CRC32C, restores its mode and modification
-// time and renames it into place; on any failure it removes the temporary file.
-func (a *app) finishRestore(rf *restoreFile, sum *summary, prog *progress) {
-	tmp := rf.f.Name()
+// time and renames it into place, all within the file's directory handle; on any failure it
+// removes the temporary file and the directories created for the file.
+func (a *app) finishRestore(root *restoreRoot, rf *restoreFile, sum *summary, prog *progress) {
 	err := rf.err
 	if err == nil {
 		err = rf.finish()
@@ -257,13 +367,22 @@ func (a *app) finishRestore(rf *restoreFile, sum *summary, prog *progress) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chtimes(tmp, time.Unix(0, rf.e.MTimeNs), time.Unix(0, rf.e.MTimeNs))
+		// os.Root.Chtimes resolves the name again; the name is fresh and in a directory
+		// opened without links, and a race there stays inside that directory.
+		err = rf.dir.Chtimes(rf.tmp, time.Unix(0, rf.e.MTimeNs), time.Unix(0, rf.e.MTimeNs))
 	}
 	if err == nil {
-		err = os.Rename(tmp, rf.target)
+		// Rename replaces a name in the directory; it never writes through a link.
+		err = rf.dir.Rename(rf.tmp, rf.name)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = rf.dir.Remove(rf.tmp)
+	}
+	if rf.closeDir {
+		rf.dir.Close()
+	}
+	if err != nil {
+		root.removeCreated(rf.rel)
 		prog.failed.Add(1)
 		msg := err.Error()
 		var pe *fs.PathError
@@ -290,7 +409,7 @@ func (rf *restoreFile) finish() error {
 	if err != nil {
 		return err
 	}
-	if n != rf.e.Size || (rf.e.CRC32C != "" && crc != rf.e.CRC32C) {
+	if n != rf.e.Size || crc != rf.e.CRC32C {
 		return fmt.Errorf("downloaded content has CRC32C %s (%d bytes), the manifest says %s (%d bytes)", crc, n, rf.e.CRC32C, rf.e.Size)
 	}
 	return rf.f.Chmod(fs.FileMode(rf.e.Mode).Perm())

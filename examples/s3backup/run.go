@@ -189,7 +189,11 @@ type backupRun struct {
 	prog   *progress
 	perm   *permissions
 	limit  *rateLimiter
+	root   *os.Root // DIR, when links are not followed
 	runAt  time.Time
+
+	adopt bool                // the bucket's manifest had no MAC and a key is set: sign it at once
+	dirs  map[string]dirEntry // the empty directories to record
 
 	flushMu   sync.Mutex
 	lastData  []byte
@@ -243,6 +247,12 @@ func (b *backupRun) do(ctx context.Context) error {
 		return err
 	}
 	b.client = client
+	if !o.followSymlinks {
+		if b.root, err = os.OpenRoot(o.dir); err != nil {
+			return err
+		}
+		defer b.root.Close()
+	}
 	flt, err := newFilter(o.include, o.exclude)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -285,6 +295,7 @@ func (b *backupRun) do(ctx context.Context) error {
 		b.sum.WouldDelete = deletes
 		return b.cleanupStale(ctx, seen, true)
 	}
+	b.store.setDirs(b.dirs)
 	// 5. Multipart uploads an earlier run left behind.
 	if err := b.cleanupStale(ctx, seen, false); err != nil {
 		return err
@@ -294,7 +305,7 @@ func (b *backupRun) do(ctx context.Context) error {
 	}
 	// The bucket gets a manifest (and so a lineage) before the first upload, so that a local
 	// cache can later be matched with it.
-	if remoteMissing || fromLocal || b.sum.MetadataOnly > 0 {
+	if remoteMissing || fromLocal || b.adopt || b.sum.MetadataOnly > 0 || b.store.isDirty() {
 		if err := b.flush(ctx, true, true); err != nil {
 			return err
 		}
@@ -318,14 +329,28 @@ func (b *backupRun) scan(ctx context.Context, flt *filter) (*walkResult, error) 
 
 // loadManifest reads the bucket's manifest and the local cache and keeps the newer one. It
 // reports whether the bucket had none and whether the local copy was chosen.
+// Both are validated as they are read (readManifest); a signed manifest needs the key.
 func (b *backupRun) loadManifest(ctx context.Context, cacheDir string) (remoteMissing, fromLocal bool, err error) {
-	remote, err := loadRemoteManifest(ctx, b.client, b.o.dest)
+	mf := &b.a.mf
+	if err := mf.load(); err != nil {
+		return false, false, err
+	}
+	ro := mf.readOptions(b.o.dest)
+	ro.allowUnsigned = true // said below
+	remote, err := loadRemoteManifest(ctx, b.client, b.o.dest, ro)
 	if err != nil {
 		return false, false, err
 	}
-	local, lerr := readLocalManifest(filepath.Join(cacheDir, "manifest.json"))
+	if remote != nil && remote.MAC != "" && mf.key == nil {
+		return false, false, fmt.Errorf("the backup's manifest is signed (it carries a MAC): give its key with --manifest-key or %s; without it this run would drop the signature", manifestKeyEnv)
+	}
+	b.adopt = remote != nil && remote.MAC == "" && mf.key != nil
+	if b.adopt {
+		b.sum.warn("the manifest in the bucket had no MAC: this run signs it with the key as it was found; run verify to check its content")
+	}
+	local, lerr := readLocalManifest(filepath.Join(cacheDir, "manifest.json"), ro)
 	if lerr != nil && !errors.Is(lerr, os.ErrNotExist) {
-		b.a.info("s3backup: ignoring the local manifest cache: %v", lerr)
+		b.a.info("s3backup: ignoring the local manifest cache: %s", termText(lerr.Error()))
 	}
 	remoteMissing = remote == nil
 	if remote == nil {
@@ -333,6 +358,7 @@ func (b *backupRun) loadManifest(ctx context.Context, cacheDir string) (remoteMi
 	}
 	m, fromLocal := chooseManifest(remote, local)
 	b.store = newManifestStore(m, filepath.Join(cacheDir, "manifest.json"), b.a.now)
+	b.store.key = mf.key
 	return remoteMissing, fromLocal, nil
 }
 
@@ -362,6 +388,29 @@ func (b *backupRun) plan(wr *walkResult, flt *filter) (jobs []uploadJob, deletes
 		}
 		jobs = append(jobs, uploadJob{file: f, key: key})
 	}
+	// A recorded path that is now a directory, or below what is now a file, cannot stay in
+	// the manifest beside the new one.
+	walkedDirs := map[string]bool{}
+	for _, f := range wr.files {
+		addAncestors(walkedDirs, f.Rel)
+	}
+	for _, d := range wr.dirs {
+		walkedDirs[d.Rel] = true
+		addAncestors(walkedDirs, d.Rel)
+	}
+	for _, rel := range b.store.paths() {
+		if !walkedDirs[rel] && !hasAncestorIn(seen, rel) {
+			continue
+		}
+		if o.delete {
+			deletes = append(deletes, rel)
+		} else {
+			sum.warn("%s was a file and its path is now a directory (or below a file): dropped from the manifest, its object is kept (--delete removes it)", termText(rel))
+		}
+		if !o.dryRun {
+			b.store.remove(rel)
+		}
+	}
 	if o.delete {
 		for _, rel := range b.store.paths() {
 			if seen[rel] || !flt.accepts(rel) {
@@ -373,6 +422,8 @@ func (b *backupRun) plan(wr *walkResult, flt *filter) (jobs []uploadJob, deletes
 		}
 		sort.Strings(deletes)
 	}
+	b.dirs = b.planDirs(wr.dirs, flt, seen)
+	sum.EmptyDirs = len(b.dirs)
 	// Large files first: the longest transfers start early and the pool stays busy.
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].file.Size > jobs[j].file.Size })
 	return jobs, deletes, seen
@@ -445,6 +496,67 @@ func (b *backupRun) send(ctx context.Context, jobs []uploadJob, deletes []string
 	return ferr
 }
 
+// planDirs returns the empty directories to record: those of this walk, and recorded ones
+// the walk could not see (excluded now, or gone from DIR without --delete). A recorded
+// directory that now holds files is dropped: its files recreate it.
+func (b *backupRun) planDirs(walked []localDir, flt *filter, seen map[string]bool) map[string]dirEntry {
+	out := make(map[string]dirEntry, len(walked))
+	for _, d := range walked {
+		out[d.Rel] = dirEntry{MTimeNs: d.ModTime.UnixNano(), Mode: uint32(d.Mode)}
+	}
+	for rel, d := range b.store.dirs() {
+		if _, ok := out[rel]; ok {
+			continue
+		}
+		if !flt.accepts(rel) {
+			out[rel] = d
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(b.o.dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) && !b.o.delete {
+			out[rel] = d
+		}
+	}
+	// A kept directory below what is now a file is gone; one with recorded files below it is
+	// not empty.
+	holding := map[string]bool{}
+	for _, rel := range b.store.paths() {
+		addAncestors(holding, rel)
+	}
+	for rel := range out {
+		if b.store.get(rel) != nil || holding[rel] || hasAncestorIn(seen, rel) || hasAncestorFile(b.store, rel) {
+			delete(out, rel)
+		}
+	}
+	return out
+}
+
+// addAncestors adds the parent directories of rel to set.
+func addAncestors(set map[string]bool, rel string) {
+	for i := strings.IndexByte(rel, '/'); i >= 0; i = next(rel, i) {
+		set[rel[:i]] = true
+	}
+}
+
+// hasAncestorIn reports whether a parent directory of rel is in set.
+func hasAncestorIn(set map[string]bool, rel string) bool {
+	for i := strings.IndexByte(rel, '/'); i >= 0; i = next(rel, i) {
+		if set[rel[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// hasAncestorFile reports whether a parent directory of rel is recorded as a file.
+func hasAncestorFile(s *manifestStore, rel string) bool {
+	for i := strings.IndexByte(rel, '/'); i >= 0; i = next(rel, i) {
+		if s.get(rel[:i]) != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // isReserved reports the paths under DIR that would collide with the manifest.
 func isReserved(rel string) bool { return rel == manifestDir }
 
@@ -511,12 +623,39 @@ func (b *backupRun) uploadOne(ctx context.Context, j uploadJob, slots int) {
 // errChanged reports a file that changed while it was being read.
 var errChanged = errors.New("file changed while it was being backed up; it will be sent again by the next run")
 
+// errReplaced reports a file that is no longer the one the walk found.
+var errReplaced = errors.New("the path now names another file than when the directory was read (replaced, or a link swapped in); not backed up")
+
+// openLocal opens a file found by the walk. Without --follow-symlinks it is opened through
+// the handle on DIR (b.root), so that a link swapped into its path cannot lead outside DIR,
+// and it must be the very file the walk found, so that one cannot lead elsewhere inside
+// either.
+func (b *backupRun) openLocal(lf localFile) (*os.File, os.FileInfo, error) {
+	if b.root == nil {
+		return openStable(lf.Path)
+	}
+	f, err := b.root.Open(filepath.FromSlash(lf.Rel))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("%w (%s)", errReplaced, pathErrText(err))
+	}
+	return statStable(f, lf)
+}
+
 // openStable opens the file and returns it with its current size and modification time.
 func openStable(path string) (*os.File, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	return statStable(f, localFile{})
+}
+
+// statStable returns the open file's state; it must be a regular file and, when lf.info is
+// set, the same file.
+func statStable(f *os.File, lf localFile) (*os.File, os.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -525,6 +664,10 @@ func openStable(path string) (*os.File, os.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, nil, fmt.Errorf("no longer a regular file")
+	}
+	if lf.info != nil && !os.SameFile(fi, lf.info) {
+		f.Close()
+		return nil, nil, errReplaced
 	}
 	return f, fi, nil
 }
@@ -537,7 +680,7 @@ func sameState(a, b os.FileInfo) bool {
 // is computed first and sent with the request, so S3 rejects the object if the bytes it
 // receives differ (the file changed between the two reads).
 func (b *backupRun) putSmall(ctx context.Context, j uploadJob) (*manifestEntry, error) {
-	f, fi, err := openStable(j.file.Path)
+	f, fi, err := b.openLocal(j.file)
 	if err != nil {
 		return nil, err
 	}
@@ -579,7 +722,9 @@ func (b *backupRun) putSmall(ctx context.Context, j uploadJob) (*manifestEntry, 
 	if !sameState(fi, after) {
 		return nil, errChanged
 	}
-	objSum := ""
+	// The server checked the CRC32C sent with the object: it is the object's checksum even
+	// when the response does not repeat it.
+	objSum := "CRC32C:" + sum
 	if c := aws.ToString(out.ChecksumCRC32C); c != "" {
 		objSum = "CRC32C:" + c
 	}
@@ -709,22 +854,23 @@ func (b *backupRun) flush(ctx context.Context, force, remote bool) error {
 	return nil
 }
 
-// loadRemoteManifest returns the bucket's manifest, or nil when there is none.
-func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination) (*manifest, error) {
+// loadRemoteManifest returns the bucket's manifest, read as a stream and validated (see
+// readManifest), or nil when there is none.
+func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination, ro readOptions) (*manifest, error) {
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(d.manifestKey())})
 	if err != nil {
 		var nk *types.NoSuchKey
 		if errors.As(err, &nk) || apiCode(err) == "NoSuchKey" || apiCode(err) == "NotFound" {
 			return nil, nil
 		}
-		return nil, &cmdkit.Relabeled{Msg: fmt.Sprintf("reading the manifest s3://%s/%s: %s", d.Bucket, d.manifestKey(), errText(err)), Err: err}
+		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %s", d.Bucket, d.manifestKey(), errText(err))
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<30))
-	if err != nil {
-		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %w", d.Bucket, d.manifestKey(), err)
+	if n := aws.ToInt64(out.ContentLength); ro.maxSize > 0 && n > ro.maxSize {
+		return nil, fmt.Errorf("s3://%s/%s: %w (%s > %s; raise it with --max-manifest-size)", d.Bucket, d.manifestKey(),
+			errManifestTooLarge, formatBytes(n), formatBytes(ro.maxSize))
 	}
-	m, err := decodeManifest(data)
+	m, err := readManifest(out.Body, ro)
 	if err != nil {
 		return nil, fmt.Errorf("s3://%s/%s: %w", d.Bucket, d.manifestKey(), err)
 	}

@@ -57,6 +57,9 @@ type summary struct {
 	// restore
 	Restored      int   `json:"restored,omitempty"`
 	RestoredBytes int64 `json:"restored_bytes,omitempty"`
+	// EmptyDirs counts the empty directories recorded (run), verified (verify) or created
+	// (restore).
+	EmptyDirs int `json:"empty_dirs,omitempty"`
 
 	ResumedUploads    []resumedUpload   `json:"resumed_uploads,omitempty"`
 	AbortedUploads    []staleUpload     `json:"aborted_uploads,omitempty"`
@@ -143,7 +146,7 @@ func (s *summary) writeText(w io.Writer) {
 	if s.DryRun {
 		title += " (dry run: nothing was changed)"
 	}
-	fmt.Fprintf(&b, "s3backup %s: %s -> %s\n", title, s.Source, s.Destination)
+	fmt.Fprintf(&b, "s3backup %s: %s -> %s\n", title, termPath(s.Source), termPath(s.Destination))
 	if p := s.Preflight; p != nil {
 		verdict := "ok"
 		if !p.OK {
@@ -154,10 +157,10 @@ func (s *summary) writeText(w io.Writer) {
 		}
 		fmt.Fprintf(&b, "  preflight:  %s (%s, server profile %s)\n", verdict, p.Mode, p.Profile)
 		for _, pr := range p.Problems {
-			fmt.Fprintf(&b, "              %s\n", pr)
+			fmt.Fprintf(&b, "              %s\n", termText(pr))
 		}
 		for _, n := range p.Notes {
-			fmt.Fprintf(&b, "              note: %s\n", n)
+			fmt.Fprintf(&b, "              note: %s\n", termText(n))
 		}
 	}
 	switch s.Command {
@@ -165,11 +168,11 @@ func (s *summary) writeText(w io.Writer) {
 		if s.DryRun {
 			fmt.Fprintf(&b, "  would upload: %d files\n", len(s.WouldUpload))
 			for _, p := range s.WouldUpload {
-				fmt.Fprintf(&b, "                %s\n", p)
+				fmt.Fprintf(&b, "                %s\n", termPath(p))
 			}
 			fmt.Fprintf(&b, "  would delete: %d objects\n", len(s.WouldDelete))
 			for _, p := range s.WouldDelete {
-				fmt.Fprintf(&b, "                %s\n", p)
+				fmt.Fprintf(&b, "                %s\n", termPath(p))
 			}
 		} else {
 			fmt.Fprintf(&b, "  uploaded:   %d files, %s\n", s.Uploaded, formatBytes(s.UploadedBytes))
@@ -182,15 +185,24 @@ func (s *summary) writeText(w io.Writer) {
 			fmt.Fprintf(&b, "  deleted:    %d objects\n", len(s.Deleted))
 		}
 		fmt.Fprintf(&b, "  excluded:   %d files\n", s.Excluded)
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(&b, "  empty dirs: %d recorded\n", s.EmptyDirs)
+		}
 	case "verify":
 		fmt.Fprintf(&b, "  verified:   %d files\n", s.Verified)
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(&b, "  empty dirs: %d verified\n", s.EmptyDirs)
+		}
 	case "restore":
 		fmt.Fprintf(&b, "  restored:   %d files, %s\n", s.Restored, formatBytes(s.RestoredBytes))
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(&b, "  empty dirs: %d created\n", s.EmptyDirs)
+		}
 	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(&b, "  skipped:    %d paths\n", len(s.Skipped))
 		for _, sk := range s.Skipped {
-			fmt.Fprintf(&b, "              %s: %s\n", sk.Rel, sk.Reason)
+			fmt.Fprintf(&b, "              %s: %s\n", termPath(sk.Rel), termText(sk.Reason))
 		}
 	}
 	if len(s.AbortedUploads) > 0 {
@@ -200,31 +212,31 @@ func (s *summary) writeText(w io.Writer) {
 		}
 		fmt.Fprintf(&b, "  stale multipart uploads %s: %d\n", verb, len(s.AbortedUploads))
 		for _, u := range s.AbortedUploads {
-			fmt.Fprintf(&b, "              %s (upload %s)\n", u.Key, u.UploadID)
+			fmt.Fprintf(&b, "              %s (upload %s)\n", termPath(u.Key), termText(u.UploadID))
 		}
 	}
 	for _, r := range s.ResumedUploads {
-		fmt.Fprintf(&b, "  resumed:    %s (upload %s): %d parts were stored, %d sent\n", r.Key, r.UploadID, r.PartsStored, r.PartsSent)
+		fmt.Fprintf(&b, "  resumed:    %s (upload %s): %d parts were stored, %d sent\n", termPath(r.Key), termText(r.UploadID), r.PartsStored, r.PartsSent)
 	}
 	if len(s.NotAbortedUploads) > 0 {
 		fmt.Fprintf(&b, "  stale multipart uploads NOT aborted: %d\n", len(s.NotAbortedUploads))
 		for _, u := range s.NotAbortedUploads {
-			fmt.Fprintf(&b, "              %s (upload %s): %s\n", u.Key, u.UploadID, u.Reason)
+			fmt.Fprintf(&b, "              %s (upload %s): %s\n", termPath(u.Key), termText(u.UploadID), termText(u.Reason))
 		}
 	}
 	for _, w := range s.Warnings {
-		fmt.Fprintf(&b, "  warning:    %s\n", w)
+		fmt.Fprintf(&b, "  warning:    %s\n", termText(w))
 	}
 	fmt.Fprintf(&b, "  failed:     %d files\n", len(s.Failed))
 	for _, f := range s.Failed {
-		fmt.Fprintf(&b, "              %s: %s\n", f.Path, f.Reason)
+		fmt.Fprintf(&b, "              %s: %s\n", termPath(f.Path), termText(f.Reason))
 	}
 	fmt.Fprintf(&b, "  bytes:      %s in %s (%s)\n", formatBytes(s.Bytes), s.Duration.Round(time.Millisecond), formatRate(s.Bytes, s.Duration))
 	if s.Interrupted {
 		b.WriteString("  INTERRUPTED: completed files are recorded; run again to continue\n")
 	}
 	if s.Error != "" {
-		fmt.Fprintf(&b, "  error:      %s\n", s.Error)
+		fmt.Fprintf(&b, "  error:      %s\n", termText(s.Error))
 	}
 	_, _ = io.WriteString(w, b.String())
 }

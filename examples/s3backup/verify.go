@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,7 +42,9 @@ func (a *app) verifyCmd() *cobra.Command {
     has the recorded CRC32C (the file is read; --quick compares size and time only);
   - every local file (after --include / --exclude) is in the manifest.
 
-Every difference is listed; the exit status is 1 when there is any.`,
+Every difference is listed; the exit status is 1 when there is any. The manifest is
+validated first, and with --manifest-key its MAC is checked; without a key, objects and
+manifest changed together cannot be detected (a warning says so).`,
 		Args: exactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			d, err := parseDestination(args[0])
@@ -83,12 +84,9 @@ func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog
 	if err != nil {
 		return err
 	}
-	m, err := loadRemoteManifest(ctx, client, o.dest)
+	m, err := a.loadManifestFor(ctx, client, o.dest, sum)
 	if err != nil {
 		return err
-	}
-	if m == nil {
-		return fmt.Errorf("no backup at %s: the manifest %s does not exist", o.dest, o.dest.manifestKey())
 	}
 	flt, _ := newFilter(o.include, o.exclude)
 	wr, err := walkTree(ctx, o.dir, walkOptions{followSymlinks: o.followSymlinks, filter: flt, reserved: isReserved})
@@ -106,6 +104,7 @@ func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog
 			sum.fail(f.Rel, "", "local file is not in the backup")
 		}
 	}
+	verifyDirs(o, m, flt, wr.dirs, sum)
 	rels := make([]string, 0, len(m.Files))
 	for rel := range m.Files {
 		if flt.accepts(rel) {
@@ -171,9 +170,10 @@ func verifyObject(ctx context.Context, client *s3.Client, o *verifyOptions, key 
 	if got := aws.ToInt64(h.ContentLength); got != e.Size {
 		p = append(p, fmt.Sprintf("object is %d bytes, the manifest says %d", got, e.Size))
 	}
-	if got := aws.ToString(h.ETag); e.ETag != "" && got != e.ETag {
+	if got := aws.ToString(h.ETag); got != e.ETag {
 		p = append(p, fmt.Sprintf("object ETag is %s, the manifest says %s (the object was replaced)", got, e.ETag))
 	}
+	// The manifest was validated: the checksum is ALGORITHM:VALUE of an algorithm S3 has.
 	if algo, want, ok := strings.Cut(e.ObjectChecksum, ":"); ok {
 		got := ""
 		switch algo {
@@ -188,8 +188,11 @@ func verifyObject(ctx context.Context, client *s3.Client, o *verifyOptions, key 
 		case "SHA256":
 			got = aws.ToString(h.ChecksumSHA256)
 		}
-		if got != "" && got != want {
-			p = append(p, fmt.Sprintf("object %s checksum is %s, the manifest says %s", algo, got, want))
+		switch {
+		case got == "":
+			p = append(p, fmt.Sprintf("the server returned no %s checksum for the object; the manifest says %s", algo, want))
+		case got != want:
+			p = append(p, fmt.Sprintf("object %s checksum is %s, the manifest says %s", algo, termText(got), want))
 		}
 	}
 	if o.download && len(p) == 0 {
@@ -247,18 +250,35 @@ func verifyLocal(o *verifyOptions, rel string, e *manifestEntry, local map[strin
 	return p
 }
 
-// safeRel reports whether a manifest path can be written below a directory: relative,
-// "/"-separated, without "." or ".." segments.
-func safeRel(rel string) bool {
-	if rel == "" || strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") || strings.ContainsRune(rel, 0) {
-		return false
+// verifyDirs compares the recorded empty directories with the local ones.
+func verifyDirs(o *verifyOptions, m *manifest, flt *filter, local []localDir, sum *summary) {
+	below := map[string]bool{} // directories that hold recorded files
+	for rel := range m.Files {
+		addAncestors(below, rel)
 	}
-	for _, seg := range strings.Split(rel, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
+	for _, d := range local {
+		if m.Dirs[d.Rel] == nil && !below[d.Rel] {
+			sum.fail(d.Rel+"/", "", "local empty directory is not in the backup")
 		}
 	}
-	return path.Clean(rel) == rel
+	var dirs []string
+	for rel := range m.Dirs {
+		if flt.accepts(rel) {
+			dirs = append(dirs, rel)
+		}
+	}
+	sort.Strings(dirs)
+	for _, rel := range dirs {
+		fi, err := os.Lstat(filepath.Join(o.dir, filepath.FromSlash(rel)))
+		switch {
+		case err != nil:
+			sum.fail(rel+"/", "", "empty directory is missing: "+pathErrText(err))
+		case !fi.IsDir():
+			sum.fail(rel+"/", "", "empty directory is missing: the path is not a directory")
+		default:
+			sum.EmptyDirs++
+		}
+	}
 }
 
 // finishCommand prints the summary and maps the outcome to the exit status.

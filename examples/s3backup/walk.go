@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,6 +21,9 @@ type localFile struct {
 	Size    int64       // bytes
 	ModTime time.Time   // modification time (of the target when a followed symlink)
 	Mode    fs.FileMode // permission bits
+	// info is what the walk found; a file opened later must be the same file (see
+	// backupRun.openLocal).
+	info os.FileInfo
 }
 
 // skippedPath is a path the walk did not back up, and why.
@@ -34,8 +39,16 @@ type walkOptions struct {
 	reserved func(rel string) bool
 }
 
+// localDir is an empty directory found under the backed-up directory.
+type localDir struct {
+	Rel     string
+	ModTime time.Time
+	Mode    fs.FileMode
+}
+
 type walkResult struct {
 	files    []localFile
+	dirs     []localDir    // empty directories (no entries at all), backed up as manifest records
 	skipped  []skippedPath // symlinks not followed, special files, reserved or unusable names
 	errors   []skippedPath // unreadable directories and files: the backup is incomplete
 	excluded int           // files left out by --include / --exclude
@@ -84,6 +97,9 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 		if len(entries) == 0 {
 			return nil
 		}
+	} else if len(entries) == 0 && rel != "" && w.opts.filter.accepts(rel) {
+		fi := ancestors[len(ancestors)-1]
+		w.res.dirs = append(w.res.dirs, localDir{Rel: rel, ModTime: fi.ModTime(), Mode: fi.Mode().Perm()})
 	}
 	for _, d := range entries {
 		name := d.Name()
@@ -94,6 +110,10 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 		}
 		if !utf8.ValidString(name) {
 			w.res.skipped = append(w.res.skipped, skippedPath{Rel: fmt.Sprintf("%q", childRel), Reason: "name is not valid UTF-8; S3 keys must be"})
+			continue
+		}
+		if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+			w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: "name contains a control character, which the manifest does not accept"})
 			continue
 		}
 		if w.opts.reserved != nil && w.opts.reserved(childRel) {
@@ -151,13 +171,14 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 			if info == nil {
 				if info, err = d.Info(); err != nil {
 					if os.IsNotExist(err) {
-						continue // removed while walking
+						w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: "removed while the directory was read"})
+						continue
 					}
 					w.res.errors = append(w.res.errors, skippedPath{Rel: childRel, Reason: "cannot stat: " + pathErrText(err)})
 					continue
 				}
 			}
-			w.res.files = append(w.res.files, localFile{Rel: childRel, Path: childOS, Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode().Perm()})
+			w.res.files = append(w.res.files, localFile{Rel: childRel, Path: childOS, Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode().Perm(), info: info})
 		default:
 			if w.opts.filter.excluded(childRel) {
 				continue

@@ -54,6 +54,13 @@ func TestWalkTree(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(root, "pipe"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	writeFile(t, root, "esc\x1b[31m", "e")
+	writeFile(t, root, "new\nline/inner", "n")
+	for _, d := range []string{"a/empty-dir", "deep/er/empty", "skip/empty"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(d)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	flt, err := newFilter(nil, []string{"skip", "*.tmp"})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +77,15 @@ func TestWalkTree(t *testing.T) {
 		t.Errorf("excluded = %d, want 1", res.excluded)
 	}
 	sk := skippedReasons(res.skipped)
-	for rel, frag := range map[string]string{"link-file": "symbolic link", "link-dir": "symbolic link", "pipe": "named pipe", ".s3backup": "reserved"} {
+	var dirs []string
+	for _, d := range res.dirs {
+		dirs = append(dirs, d.Rel)
+	}
+	if strings.Join(dirs, "|") != "a/empty-dir|deep/er/empty" {
+		t.Errorf("empty dirs = %q", dirs)
+	}
+	for rel, frag := range map[string]string{"link-file": "symbolic link", "link-dir": "symbolic link", "pipe": "named pipe", ".s3backup": "reserved",
+		"esc\x1b[31m": "control character", "new\nline": "control character"} {
 		if !strings.Contains(sk[rel], frag) {
 			t.Errorf("skipped[%q] = %q, want it to mention %q", rel, sk[rel], frag)
 		}
