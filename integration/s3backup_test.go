@@ -59,9 +59,10 @@ type backupSummary struct {
 		OK       bool     `json:"ok"`
 		Problems []string `json:"problems"`
 	} `json:"preflight"`
-	Bytes       int64   `json:"bytes"`
-	DurationSec float64 `json:"duration_seconds"`
-	Error       string  `json:"error"`
+	Bytes       int64    `json:"bytes"`
+	DurationSec float64  `json:"duration_seconds"`
+	Error       string   `json:"error"`
+	Warnings    []string `json:"warnings"`
 }
 
 // buildS3backup builds the s3backup binary into dir. It is built in the root module (the
