@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
@@ -481,32 +482,7 @@ func trimETag(s string) string { return strings.Trim(s, `"`) }
 
 // listParts lists every part of the upload, page by page.
 func (r *resumer) listParts(ctx context.Context) ([]types.Part, error) {
-	up := r.up
-	in := &s3.ListPartsInput{
-		Bucket: aws.String(r.in.Bucket), Key: aws.String(r.in.Key), UploadId: aws.String(up.uploadID),
-		ExpectedBucketOwner:  optString(r.in.ExpectedBucketOwner),
-		SSECustomerAlgorithm: optString(r.in.SSECustomerAlgorithm), SSECustomerKey: optString(r.in.SSECustomerKey),
-		SSECustomerKeyMD5: optString(r.in.SSECustomerKeyMD5),
-	}
-	var parts []types.Part
-	for range 10_001 { // at most 10,000 parts, at least one per page
-		var out *s3.ListPartsOutput
-		_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-			o, err := r.client.ListParts(ctx, in, up.ctlOpts...)
-			out = o
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, out.Parts...)
-		next := aws.ToString(out.NextPartNumberMarker)
-		if !aws.ToBool(out.IsTruncated) || next == "" || next == aws.ToString(in.PartNumberMarker) {
-			return parts, nil
-		}
-		in.PartNumberMarker = aws.String(next)
-	}
-	return nil, errors.New("ListParts kept returning pages")
+	return r.up.listParts(ctx, r.client, 0, mpu.MaxParts)
 }
 
 // storedEarlier checks whether the object is this upload, completed by an
@@ -606,19 +582,7 @@ func (r *resumer) preflight(ctx context.Context) error {
 	if !r.leave {
 		steps = append(steps, StepAbort)
 	}
-	cin := r.in.createInput(up.cs)
-	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
-	err := up.o.Preflight.CheckUpload(ctx, cin, steps)
-	if err == nil {
-		return nil
-	}
-	if up.o.PreflightMode == PreflightWarn {
-		if perr := up.em.emit(Preflight{Err: err}); perr != nil {
-			return up.fail(OpListener, 0, perr)
-		}
-		return nil
-	}
-	return up.fail(OpPreflight, 0, err)
+	return up.checkSteps(ctx, steps)
 }
 
 // save writes the state file. r.mu must not be held.

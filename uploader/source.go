@@ -41,7 +41,7 @@ type namer interface {
 }
 
 // identify returns the identity of size bytes of ra from off.
-func identify(body io.Reader, ra io.ReaderAt, off, size int64) (Source, error) {
+func identify(body any, ra io.ReaderAt, off, size int64) (Source, error) {
 	s := Source{Size: size}
 	if st, ok := body.(statter); ok {
 		fi, err := st.Stat()
@@ -106,7 +106,7 @@ type fileStamp struct {
 
 // stampOf returns the stamp of a body that is a regular file (anything
 // with Stat), or nil.
-func stampOf(body io.Reader) *fileStamp {
+func stampOf(body any) *fileStamp {
 	st, ok := body.(statter)
 	if !ok {
 		return nil

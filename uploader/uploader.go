@@ -142,6 +142,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -491,6 +492,14 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 			steps = append(steps, StepAbort)
 		}
 	}
+	return up.checkSteps(ctx, steps)
+}
+
+// checkSteps asks Options.Preflight about steps, for the object up.in
+// describes. In PreflightWarn mode a failed check is reported in a
+// Preflight event and nil is returned; in PreflightEnforce mode it fails
+// the upload with Op OpPreflight.
+func (up *upload) checkSteps(ctx context.Context, steps []Step) error {
 	cin := up.in.createInput(up.cs)
 	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
 	err := up.o.Preflight.CheckUpload(ctx, cin, steps)
@@ -904,6 +913,42 @@ func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool
 		return true, nil
 	}
 	return false, err
+}
+
+// listParts lists the parts of the upload numbered after..upTo (all of
+// them with 0 and mpu.MaxParts), page by page, each page with retries.
+func (up *upload) listParts(ctx context.Context, l partLister, after, upTo int32) ([]types.Part, error) {
+	in := &s3.ListPartsInput{
+		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(up.uploadID),
+		ExpectedBucketOwner:  optString(up.in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(up.in.SSECustomerAlgorithm), SSECustomerKey: optString(up.in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(up.in.SSECustomerKeyMD5),
+	}
+	if after > 0 {
+		in.PartNumberMarker = aws.String(strconv.Itoa(int(after)))
+	}
+	var parts []types.Part
+	for range mpu.MaxParts + 1 { // at most 10,000 parts, at least one per page
+		var out *s3.ListPartsOutput
+		_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+			o, err := l.ListParts(ctx, in, up.ctlOpts...)
+			out = o
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, out.Parts...)
+		next := aws.ToString(out.NextPartNumberMarker)
+		if !aws.ToBool(out.IsTruncated) || next == "" || next == aws.ToString(in.PartNumberMarker) {
+			return parts, nil
+		}
+		if n, err := strconv.Atoi(next); err == nil && n >= int(upTo) {
+			return parts, nil
+		}
+		in.PartNumberMarker = aws.String(next)
+	}
+	return nil, errors.New("ListParts kept returning pages")
 }
 
 // sleep waits d on the injected clock, or until ctx ends.

@@ -1,0 +1,590 @@
+package uploader
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
+)
+
+// ShardAPI is the part of the S3 client the sharded-upload calls use: API
+// plus ListParts. *s3.Client implements it.
+type ShardAPI interface {
+	API
+	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
+}
+
+var _ ShardAPI = (*s3.Client)(nil)
+
+// Operation names of the sharded-upload calls used in UploadError.Op.
+const (
+	// OpCheckParts: CompletePlan found parts of the plan missing or not
+	// matching it (see IncompleteError); nothing was completed.
+	OpCheckParts = "CheckParts"
+)
+
+// PlanInput describes a sharded upload for CreatePlan.
+type PlanInput struct {
+	// UploadInput describes the object and the source, as for Upload. The
+	// body must be readable at any offset and of known size, from its
+	// first byte: a regular *os.File at offset 0, a *bytes.Reader, ...
+	// CreatePlan reads only its size, modification time and first and
+	// last MiB. SSE-C is not supported (every worker would need the key).
+	UploadInput
+	// Shards is the number of shards, from 1 to the number of parts.
+	Shards int
+}
+
+// CreatePlan starts a sharded upload: it runs the preflight check (when
+// Options.Preflight is set) for every step the plan's calls take
+// (Initiate, UploadPart, ListParts, Complete and Abort), creates the
+// multipart upload with CreateMultipartUpload, and returns the plan:
+// the part size (Options.PartSize, grown to fit 10,000 parts), the parts of
+// each shard, the checksum settings and the source's identity. The caller
+// stores the plan where the workers find it; should that fail, AbortPlan
+// discards the upload.
+//
+// Failures return an *UploadError as Upload does; no upload is left
+// behind (a CreateMultipartUpload retried after a lost answer is followed
+// by the OrphanCheck of Upload).
+func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func(*Options)) (*Plan, error) {
+	if in == nil {
+		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+	}
+	uin := &in.UploadInput
+	invalid := func(err error) (*Plan, error) {
+		return nil, &UploadError{Op: OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
+	}
+	o, cs, err := u.shardOptions(ctx, uin.ChecksumAlgorithm, uin.ChecksumType, optFns)
+	if err != nil {
+		return invalid(err)
+	}
+	if err := uin.validate(); err != nil {
+		return invalid(err)
+	}
+	if uin.SSECustomerKey != "" || uin.SSECustomerAlgorithm != "" {
+		return invalid(invalidf("a sharded upload cannot use SSE-C: every worker would need the key"))
+	}
+	ra, off, size, ok := readerAtBody(uin.Body)
+	if !ok {
+		return invalid(invalidf("a sharded upload needs a body readable at any offset, such as a regular file; not a stream (%T)", uin.Body))
+	}
+	if off != 0 {
+		return invalid(invalidf("the body is read from offset %d; a plan covers a source from its first byte", off))
+	}
+	if uin.Size > 0 && uin.Size != size {
+		return invalid(invalidf("Size is %d but the body holds %d bytes", uin.Size, size))
+	}
+	if size == 0 {
+		return invalid(invalidf("the source is empty: there is nothing to shard"))
+	}
+	ps, err := partSizeFor(size, o.PartSize)
+	if err != nil {
+		return invalid(err)
+	}
+	parts := int32((size + ps - 1) / ps)
+	if in.Shards < 1 || int64(in.Shards) > int64(parts) {
+		return invalid(invalidf("%d shards: want 1 to %d, the number of parts of %d bytes the source makes", in.Shards, parts, ps))
+	}
+
+	up := newUpload(u.client, o, uin, cs)
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	up.em = &emitter{l: o.Listener, onPanic: cancel}
+	up.size, up.partSize = size, ps
+	src, err := identify(uin.Body, ra, 0, size)
+	if err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	if o.PreflightMode != PreflightOff {
+		if err := up.checkSteps(ctx, []Step{StepInitiate, StepUploadPart, StepListParts, StepComplete, StepAbort}); err != nil {
+			return nil, err
+		}
+	}
+	created := o.clock.Now().UTC()
+	if err := up.create(ctx, uin.createInput(cs)); err != nil {
+		return nil, up.fail(OpCreateMultipartUpload, 0, err)
+	}
+	p := &Plan{
+		Version: PlanVersion, Bucket: uin.Bucket, Key: uin.Key, UploadID: up.uploadID, Created: created,
+		ExpectedBucketOwner: uin.ExpectedBucketOwner, IfNoneMatch: uin.IfNoneMatch,
+		Size: size, PartSize: ps, Parts: parts, ChecksumAlgorithm: cs.algo, ChecksumType: cs.typ,
+		SSE: sseOf(uin), Source: src, Shards: splitShards(size, ps, parts, in.Shards),
+	}
+	if err := p.Validate(); err != nil {
+		return nil, up.fail(OpValidate, 0, err) // aborts the upload just created
+	}
+	return p, nil
+}
+
+// shardOptions resolves the options of a sharded-upload call and the
+// checksum of algo and typ (the options' when algo is "").
+func (u *Uploader) shardOptions(ctx context.Context, algo types.ChecksumAlgorithm, typ types.ChecksumType, optFns []func(*Options)) (Options, *checksum, error) {
+	o := u.options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if ctx == nil {
+		return o, nil, invalidf("nil context")
+	}
+	if u.client == nil {
+		return o, nil, invalidf("nil client")
+	}
+	o, err := o.resolve()
+	if err != nil {
+		return o, nil, err
+	}
+	if algo == "" {
+		algo, typ = o.ChecksumAlgorithm, o.ChecksumType
+	}
+	cs, err := checksumFor(algo, typ)
+	return o, cs, err
+}
+
+// planUpload prepares the upload state of a call on an existing plan.
+func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Options)) (*upload, ShardAPI, error) {
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	o, cs, err := u.shardOptions(ctx, p.ChecksumAlgorithm, p.ChecksumType, optFns)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, ok := u.client.(ShardAPI)
+	if !ok {
+		return nil, nil, invalidf("a sharded upload needs a client that implements ShardAPI (ListParts), as *s3.Client does")
+	}
+	up := newUpload(client, o, p.uploadInput(), cs)
+	up.uploadID, up.size, up.partSize = p.UploadID, p.Size, p.PartSize
+	return up, client, nil
+}
+
+// ShardInput says which shard of a plan UploadShard sends, from what.
+type ShardInput struct {
+	// Shard is the shard's index in Plan.Shards, from 0.
+	Shard int
+	// Body is the source: the data the plan was made from, readable at any
+	// offset (an *os.File, a *bytes.Reader, ...). Its size is found with
+	// Stat, a Size method or Seek. Only the shard's bytes and the first and
+	// last MiB (to check the source) are read.
+	Body io.ReaderAt
+}
+
+// ShardOutput describes a shard whose parts are all stored.
+type ShardOutput struct {
+	// Shard is the shard's index; Bucket, Key and UploadID the plan's.
+	Shard                 int
+	Bucket, Key, UploadID string
+	// FirstPart and LastPart are the shard's part numbers; Size its bytes.
+	FirstPart, LastPart int32
+	Size                int64
+	// PartsSent are the parts this call uploaded; PartsSkipped the parts
+	// the server already held with the right size and checksum.
+	PartsSent, PartsSkipped []int32
+	// BytesSent is the number of bytes of the parts this call uploaded.
+	BytesSent int64
+	// Parts are all the shard's parts, in order.
+	Parts []Part
+}
+
+// UploadShard uploads the parts of one shard of a plan from in.Body, so
+// that a rerun, after a crash or a kill at any point, is cheap and safe.
+//
+// It first checks that the source is the plan's (size, modification time,
+// first and last MiB; a difference fails with ErrSourceChanged and sends
+// nothing), then lists the shard's parts on the server (ListParts) and
+// skips each part stored with the planned size and a checksum equal to
+// the local data's (reported in a Resumed event). The other parts are
+// sent as Upload sends them: Options.Concurrency at a time, each
+// checksummed as it is read, retried on throttling, transient errors and
+// damage in transit, with PartDone events. Before returning it checks that
+// the source's size and modification time did not change meanwhile
+// (ErrSourceChanged).
+//
+// A failure never aborts the upload, since other shards belong to it: the
+// *UploadError it returns leaves the upload and its parts in place for a
+// rerun, and AbortPlan discards them. A plan whose upload is gone fails
+// with ErrNotFound. The client must implement ShardAPI.
+func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
+	invalid := func(err error) (*ShardOutput, error) {
+		e := &UploadError{Op: OpValidate, Err: err}
+		if p != nil {
+			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
+		}
+		return nil, e
+	}
+	if in == nil {
+		return invalid(invalidf("nil input"))
+	}
+	up, client, err := u.planUpload(ctx, p, optFns)
+	if err != nil {
+		return invalid(err)
+	}
+	if in.Shard < 0 || in.Shard >= len(p.Shards) {
+		return invalid(invalidf("shard %d: the plan has shards 0 to %d", in.Shard, len(p.Shards)-1))
+	}
+	if in.Body == nil {
+		return invalid(invalidf("nil body"))
+	}
+	size, err := readerAtSize(in.Body)
+	if err != nil {
+		return invalid(err)
+	}
+	up.o.LeavePartsOnError = true // the upload belongs to every shard
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	up.stamp = stampOf(in.Body)
+
+	src, err := identify(in.Body, in.Body, 0, size)
+	if err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	if d := src.differs(p.Source); d != "" {
+		return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", ErrSourceChanged, d))
+	}
+
+	sh := p.Shards[in.Shard]
+	up.parts = planParts(0, p.Size, p.PartSize)[sh.FirstPart-1 : sh.LastPart]
+	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
+	if err != nil {
+		if s3err.Code(err) == "NoSuchUpload" {
+			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
+		}
+		return nil, up.fail(OpListParts, 0, err)
+	}
+	stored, err := up.trustListed(ctx, in.Body, listed, sh.FirstPart, nil)
+	if err != nil {
+		return nil, up.failErr(err)
+	}
+	out := &ShardOutput{
+		Shard: in.Shard, Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID,
+		FirstPart: sh.FirstPart, LastPart: sh.LastPart, Size: sh.Size,
+		PartsSent: []int32{}, PartsSkipped: []int32{},
+	}
+	for i, rec := range up.parts {
+		if stored[i] {
+			out.PartsSkipped = append(out.PartsSkipped, rec.Number)
+		}
+	}
+	if e := up.em.emit(Resumed{UploadID: p.UploadID, PartsStored: len(out.PartsSkipped), PartsToSend: len(up.parts) - len(out.PartsSkipped)}); e != nil {
+		return nil, up.fail(OpListener, 0, e)
+	}
+	if e := up.em.emit(Started{Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Size: sh.Size, PartSize: p.PartSize, Parts: len(up.parts)}); e != nil {
+		return nil, up.fail(OpListener, 0, e)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(up.o.Concurrency)
+	for i, rec := range up.parts {
+		if stored[i] {
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // a sibling failed while this part waited for a slot
+			}
+			return up.sendPart(gctx, rec, sectionOpener(in.Body, rec.Offset, rec.Size))
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, up.failErr(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, up.fail(OpUploadPart, 0, context.Cause(ctx))
+	}
+	if err := up.stamp.check(); err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	for i, rec := range up.parts {
+		if !stored[i] {
+			out.PartsSent = append(out.PartsSent, rec.Number)
+			out.BytesSent += rec.Size
+		}
+		out.Parts = append(out.Parts, Part{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
+	}
+	return out, nil
+}
+
+// trustListed marks the parts of up.parts (numbered from first) that the
+// listing shows stored with their size and a checksum of the upload's
+// algorithm; when ra is set, only those whose checksum is also the local
+// data's. It sets the trusted parts' ETag, checksum and sum. bad, when
+// set, receives the listed parts of the right size whose checksum is
+// missing, malformed or (with ra) different.
+func (up *upload) trustListed(ctx context.Context, ra io.ReaderAt, listed []types.Part, first int32, bad func(n int32)) ([]bool, error) {
+	trusted := make([]bool, len(up.parts))
+	var mu sync.Mutex
+	report := func(n int32) {
+		if bad != nil {
+			mu.Lock()
+			bad(n)
+			mu.Unlock()
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(up.o.Concurrency)
+	size := up.cs.new().Size()
+	for _, lp := range listed {
+		n := aws.ToInt32(lp.PartNumber)
+		i := int(n - first)
+		if i < 0 || i >= len(up.parts) {
+			continue
+		}
+		rec := up.parts[i]
+		if aws.ToInt64(lp.Size) != rec.Size {
+			continue
+		}
+		server := checksumFields{&lp.ChecksumCRC32, &lp.ChecksumCRC32C, &lp.ChecksumCRC64NVME, &lp.ChecksumSHA1, &lp.ChecksumSHA256}.get(up.cs.algo)
+		raw, err := base64.StdEncoding.DecodeString(server)
+		if server == "" || err != nil || len(raw) != size {
+			report(n)
+			continue
+		}
+		etag := aws.ToString(lp.ETag)
+		if ra == nil {
+			rec.sum, rec.Checksum, rec.ETag = partSum{raw: raw}, server, etag
+			trusted[i] = true
+			continue
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			sum, err := up.hashSection(ra, rec.Offset, rec.Size)
+			if err != nil {
+				return &partError{op: OpReadBody, n: rec.Number, err: err}
+			}
+			if sum.String() != server {
+				report(n)
+				return nil
+			}
+			rec.sum, rec.Checksum, rec.ETag = sum, server, etag
+			trusted[i] = true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return trusted, nil
+}
+
+// readerAtSize returns the size of a source given as an io.ReaderAt.
+func readerAtSize(ra io.ReaderAt) (int64, error) {
+	switch r := ra.(type) {
+	case statter:
+		fi, err := r.Stat()
+		if err != nil {
+			return 0, fmt.Errorf("stat body: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return 0, invalidf("the body is not a regular file (%s)", fi.Mode().Type())
+		}
+		return fi.Size(), nil
+	case interface{ Size() int64 }:
+		return r.Size(), nil
+	case io.Seeker:
+		return r.Seek(0, io.SeekEnd)
+	}
+	return 0, invalidf("the size of the body (%T) cannot be found: give an *os.File, or an io.ReaderAt with a Size method", ra)
+}
+
+// CompletePlanInput holds the optional settings of CompletePlan.
+type CompletePlanInput struct {
+	// Source, when set, is the plan's source (as for UploadShard): it is
+	// checked against the plan and every part's checksum is compared with
+	// the local data's, reading the whole source. Without it, a part
+	// counts as stored when its size is the planned one and the server
+	// reports a well-formed checksum of the plan's algorithm for it (which
+	// S3 checked against the bytes it received).
+	Source io.ReaderAt
+}
+
+// CompletePlan completes a sharded upload once every shard is stored.
+//
+// It lists the upload's parts (ListParts) and checks that every part of
+// the plan is there, with its planned size and a checksum of the plan's
+// algorithm (equal to the local data's when in.Source is set). When one
+// is not, it completes nothing and returns an *UploadError (Op
+// OpCheckParts) whose Err is an *IncompleteError naming the shards to run
+// again; errors.Is(err, ErrPlanIncomplete) holds. Otherwise it combines the
+// object's checksum from the parts' checksums (FULL_OBJECT: the CRC of the
+// whole object; COMPOSITE: the checksum of the checksums), sends it with
+// CompleteMultipartUpload, compares it with the server's answer, and
+// verifies the stored object with HeadObject (size and checksum); a
+// difference fails with ErrChecksumMismatch.
+//
+// A failure never aborts the upload: the shards can be run again, or the
+// plan discarded with AbortPlan. The client must implement ShardAPI.
+func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanInput, optFns ...func(*Options)) (*UploadOutput, error) {
+	invalid := func(err error) (*UploadOutput, error) {
+		e := &UploadError{Op: OpValidate, Err: err}
+		if p != nil {
+			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
+		}
+		return nil, e
+	}
+	up, client, err := u.planUpload(ctx, p, optFns)
+	if err != nil {
+		return invalid(err)
+	}
+	if in == nil {
+		in = &CompletePlanInput{}
+	}
+	var srcSize int64
+	if in.Source != nil {
+		if srcSize, err = readerAtSize(in.Source); err != nil {
+			return invalid(err)
+		}
+	}
+	up.o.LeavePartsOnError = true // the shards can be run again
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	if in.Source != nil {
+		up.stamp = stampOf(in.Source)
+		src, err := identify(in.Source, in.Source, 0, srcSize)
+		if err != nil {
+			return nil, up.fail(OpReadBody, 0, err)
+		}
+		if d := src.differs(p.Source); d != "" {
+			return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", ErrSourceChanged, d))
+		}
+	}
+
+	up.parts = planParts(0, p.Size, p.PartSize)
+	listed, err := up.listParts(ctx, client, 0, p.Parts)
+	if err != nil {
+		if s3err.Code(err) == "NoSuchUpload" {
+			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
+		}
+		return nil, up.fail(OpListParts, 0, err)
+	}
+	var badSum []int32
+	stored, err := up.trustListed(ctx, in.Source, listed, 1, func(n int32) { badSum = append(badSum, n) })
+	if err != nil {
+		return nil, up.failErr(err)
+	}
+	if ie := p.incomplete(listed, stored, badSum); ie != nil {
+		return nil, up.fail(OpCheckParts, 0, ie)
+	}
+	if err := up.stamp.check(); err != nil {
+		return nil, up.fail(OpReadBody, 0, err)
+	}
+	out, err := up.complete(ctx)
+	if err != nil {
+		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+	}
+	if _, err := up.verifyStored(ctx, out.Size, out.Checksum); err != nil {
+		if s3err.Classify(err) == s3err.Unknown {
+			err = fmt.Errorf("%w: %w", ErrChecksumMismatch, err)
+		}
+		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("the upload was completed but the object does not verify: %w", err))
+	}
+	return up.finish(out)
+}
+
+// incomplete returns the problems of the plan's parts, by shard, or nil
+// when every part is stored and trusted.
+func (p *Plan) incomplete(listed []types.Part, stored []bool, badSum []int32) *IncompleteError {
+	byNum := map[int32]types.Part{}
+	for _, lp := range listed {
+		byNum[aws.ToInt32(lp.PartNumber)] = lp
+	}
+	bad := map[int32]bool{}
+	for _, n := range badSum {
+		bad[n] = true
+	}
+	probs := map[int]*ShardProblem{}
+	get := func(n int32) *ShardProblem {
+		s := p.shardOf(n)
+		if probs[s] == nil {
+			probs[s] = &ShardProblem{Shard: s}
+		}
+		return probs[s]
+	}
+	for i, ok := range stored {
+		if ok {
+			continue
+		}
+		n := int32(i + 1)
+		switch _, found := byNum[n]; {
+		case !found:
+			get(n).Missing = append(get(n).Missing, n)
+		case bad[n]:
+			get(n).BadChecksum = append(get(n).BadChecksum, n)
+		default:
+			get(n).WrongSize = append(get(n).WrongSize, n)
+		}
+	}
+	if len(probs) == 0 {
+		return nil
+	}
+	e := &IncompleteError{UploadID: p.UploadID}
+	for _, s := range probs {
+		slices.Sort(s.BadChecksum)
+		e.Shards = append(e.Shards, *s)
+	}
+	slices.SortFunc(e.Shards, func(a, b ShardProblem) int { return a.Shard - b.Shard })
+	return e
+}
+
+// errPlanNotAborted is the cause of AbortPlan's error; the abort's own
+// error is in UploadError.AbortErr.
+var errPlanNotAborted = errors.New("the plan's upload was not aborted")
+
+// AbortPlan discards a sharded upload: it aborts the plan's multipart
+// upload (AbortMultipartUpload, with retries, on a context the caller's
+// cancellation does not end) and, with a client that implements
+// ListParts, checks that it is gone, as a failed Upload's abort does (see
+// Aborted). An upload already gone counts as aborted. S3's rules for
+// aborting apply: the bucket owner and the upload's initiator may abort it
+// by default, anyone else needs s3:AbortMultipartUpload, and a bucket
+// policy may deny it to anyone; when Options.Preflight is set, that step
+// (StepAbort) is checked first. A denied abort returns an *UploadError
+// explaining who may abort the upload.
+func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Options)) error {
+	up, _, err := u.planUpload(ctx, p, optFns)
+	if err != nil {
+		e := &UploadError{Op: OpValidate, Err: err}
+		if p != nil {
+			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
+		}
+		return e
+	}
+	up.parent = ctx
+	up.em = &emitter{l: up.o.Listener}
+	id := p.UploadID
+	if up.o.PreflightMode != PreflightOff {
+		up.uploadID = "" // a denied check must not abort
+		if err := up.checkSteps(ctx, []Step{StepAbort}); err != nil {
+			return err
+		}
+		up.uploadID = id
+	}
+	res, err := up.abortID(id)
+	_ = up.em.emit(Aborted{UploadID: id, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
+	if err == nil {
+		return nil
+	}
+	// Error adds who may abort the upload (and how else to clean it up).
+	return &UploadError{Op: OpAbortMultipartUpload, Bucket: p.Bucket, Key: p.Key, UploadID: id,
+		Err: errPlanNotAborted, AbortErr: err}
+}
