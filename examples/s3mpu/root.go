@@ -100,6 +100,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.g.json, "json", false, "print results as JSON on stdout (errors as JSON on stderr)")
 	pf.BoolVarP(&a.g.quiet, "quiet", "q", false, "print nothing but errors (and the --json result)")
 	root.AddCommand(a.uploadCmd(), a.cpCmd(), a.preflightCmd(), a.policyCmd(), a.uploadsCmd())
+	root.AddCommand(a.shardCmds()...)
 	return root
 }
 

@@ -193,10 +193,10 @@ func listUploads(ctx context.Context, cli *s3.Client, bucket, prefix string) ([]
 }
 
 func (a *app) uploadsAbortCmd() *cobra.Command {
-	var uploadID, state string
+	var uploadID, state, plan string
 	cmd := &cobra.Command{
-		Use:   "abort (s3://bucket/key --upload-id ID | --state FILE)",
-		Short: "Abort one multipart upload, by its ID or by the state file of `upload --state`",
+		Use:   "abort (s3://bucket/key --upload-id ID | --state FILE | --plan PLAN)",
+		Short: "Abort one multipart upload, by its ID, by the state file of `upload --state` or by the plan of `plan`",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return cmdkit.UsageErrorf("%s: expected at most 1 argument, got %d (usage: %s)", cmd.CommandPath(), len(args), cmd.UseLine())
@@ -206,8 +206,15 @@ func (a *app) uploadsAbortCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&uploadID, "upload-id", "", "the upload to abort (see `s3mpu uploads ls`)")
 	cmd.Flags().StringVar(&state, "state", "", "the state file of a resumable upload (`s3mpu upload --state FILE`): abort its upload and remove the file")
+	cmd.Flags().StringVar(&plan, "plan", "", "the plan of a sharded upload (`s3mpu plan`), a local path or an s3:// URL: abort its upload")
 	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
+		if plan != "" {
+			if len(args) > 0 || uploadID != "" || state != "" {
+				return cmdkit.UsageErrorf("--plan names the upload: give no URL, --upload-id or --state")
+			}
+			return a.runAbortPlan(ctx, plan)
+		}
 		if state != "" {
 			if len(args) > 0 || uploadID != "" {
 				return cmdkit.UsageErrorf("--state names the upload: give no URL and no --upload-id")
