@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -550,4 +551,41 @@ func TestParsePlan(t *testing.T) {
 	if err := New(fx.c).AbortPlan(context.Background(), fx.plan); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func FuzzParsePlan(f *testing.F) {
+	p := &Plan{
+		Version: PlanVersion, Bucket: "b", Key: "k", UploadID: "u", Size: 11 * mib, PartSize: 5 * mib, Parts: 3,
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c, ChecksumType: types.ChecksumTypeFullObject,
+		Source: Source{Size: 11 * mib, HeadCRC32C: "00000000", TailCRC32C: "00000000"},
+		Shards: splitShards(11*mib, 5*mib, 3, 2),
+	}
+	good, err := MarshalPlan(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"version":1,"shards":[{"index":0,"first_part":-1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePlan(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("error not ErrInvalidInput: %v", err)
+			}
+			return
+		}
+		again, err := MarshalPlan(p)
+		if err != nil {
+			t.Fatalf("a parsed plan does not marshal: %v", err)
+		}
+		p2, err := ParsePlan(again)
+		if err != nil {
+			t.Fatalf("re-encoded plan rejected: %v\n%s", err, again)
+		}
+		if !reflect.DeepEqual(p, p2) {
+			t.Fatalf("round trip changed the plan:\n%+v\n%+v", p, p2)
+		}
+	})
 }
