@@ -47,6 +47,15 @@
 // ranges in parallel, with the same retries, abort and events. The client
 // must also implement CopyAPI, as *s3.Client does.
 //
+// A sharded upload spreads one object's parts over many processes or
+// hosts, run by any job scheduler: CreatePlan creates the upload and
+// returns a Plan (serializable, secret-free) splitting the parts into
+// shards; UploadShard, once per shard, sends the shard's parts the server
+// does not hold yet; CompletePlan completes the upload once every part is
+// stored, or names the shards to run again (IncompleteError) and
+// completes nothing; AbortPlan discards it. S3 holds the state. The client
+// must also implement ShardAPI, as *s3.Client does.
+//
 // # Checksums
 //
 // Every part is read once: its checksum is computed from the bytes as the
