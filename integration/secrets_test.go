@@ -132,6 +132,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := func(k string) string { return "s3://" + bucket + "/" + k }
+	planFile, planS3 := filepath.Join(stateDir, "sharded.plan.json"), obj("plans/sharded-s3.json")
 	ssec := []string{"--sse-c", "AES256", "--sse-c-key-file", keyFile}
 	ssecRaw := []string{"--sse-c", "AES256", "--sse-c-key-file", rawKeyFile}
 	who := []string{"--caller", u.ARN, "--server-profile", "nodefaults"}
@@ -191,6 +192,25 @@ func TestSecretsNeverShown(t *testing.T) {
 		},
 		"uploads abort": {
 			{args: []string{"uploads", "abort", obj("nothing"), "--upload-id", "no-such-upload"}},
+			{args: []string{"uploads", "abort", "--plan", planS3}},
+		},
+		// A sharded upload: plans (one in the state directory, whose files are checked below,
+		// one in S3), its shards, a refused complete (the S3 plan's shards are not sent) and a
+		// completed one.
+		"plan": {
+			{args: cat([]string{"plan", data, obj("sharded"), "--shards", "2", "--part-size", "5MiB", "--plan-out", planFile, "--preflight", "warn"}, who)},
+			{args: []string{"--json", "plan", data, obj("sharded-s3"), "--shards", "2", "--part-size", "5MiB", "--plan-out", planS3, "--preflight", "off"}},
+			{args: cat([]string{"plan", data, obj("sharded-ssec"), "--shards", "2", "--plan-out", filepath.Join(stateDir, "ssec.plan.json")}, ssec)},
+			{args: []string{"plan", data, obj("sharded-badcred"), "--shards", "2", "--part-size", "5MiB", "--plan-out", filepath.Join(stateDir, "badcred.plan.json"), "--preflight", "off"}, badCred: true},
+		},
+		"upload-shard": {
+			{args: []string{"upload-shard", "--plan", planFile, "--shard", "0", "--progress", "lines"}},
+			{args: []string{"--json", "upload-shard", "--plan", planFile, "--shard", "1"}},
+			{args: []string{"upload-shard", "--plan", planS3, "--shard", "0"}, badCred: true},
+		},
+		"complete": {
+			{args: []string{"--json", "complete", "--plan", planS3}},
+			{args: []string{"complete", "--plan", planFile}},
 		},
 		"uploads cleanup": {
 			{args: cat([]string{"uploads", "cleanup", "s3://" + bucket, "--older-than", "0", "--dry-run"}, who)},
@@ -233,8 +253,16 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	commands := cliCommands(t, c)
 	t.Logf("CLI commands: %q (state files: %v)", commands, hasState)
-	// Uploads first: cp copies what they stored.
-	sort.SliceStable(commands, func(i, j int) bool { return commands[i] == "upload" && commands[j] != "upload" })
+	// Uploads first: cp copies what they stored; then a sharded upload's plan, its shards and
+	// its completion, in that order.
+	rank := map[string]int{"upload": 0, "plan": 1, "upload-shard": 2, "complete": 3}
+	order := func(cmd string) int {
+		if r, ok := rank[cmd]; ok {
+			return r
+		}
+		return len(rank)
+	}
+	sort.SliceStable(commands, func(i, j int) bool { return order(commands[i]) < order(commands[j]) })
 	for _, cmd := range commands {
 		ivs, ok := invocations[cmd]
 		if !ok {

@@ -285,15 +285,17 @@ func (e *IncompleteError) Error() string {
 			b.WriteString(";")
 		}
 		fmt.Fprintf(&b, " shard %d:", s.Shard)
+		var what []string
 		if len(s.Missing) > 0 {
-			fmt.Fprintf(&b, " parts %s missing", partRanges(s.Missing))
+			what = append(what, partRanges(s.Missing)+" missing")
 		}
 		if len(s.WrongSize) > 0 {
-			fmt.Fprintf(&b, " parts %s of the wrong size", partRanges(s.WrongSize))
+			what = append(what, partRanges(s.WrongSize)+" of the wrong size")
 		}
 		if len(s.BadChecksum) > 0 {
-			fmt.Fprintf(&b, " parts %s with a missing or wrong checksum", partRanges(s.BadChecksum))
+			what = append(what, partRanges(s.BadChecksum)+" with a missing or wrong checksum")
 		}
+		b.WriteString(" " + strings.Join(what, ", "))
 	}
 	return b.String()
 }
@@ -309,15 +311,19 @@ func joinInts(v []int) string {
 	return strings.Join(s, ", ")
 }
 
-// partRanges writes sorted part numbers as ranges: "1-3,7".
+// partRanges writes sorted part numbers as ranges: "part 4", "parts 1-3,7".
 func partRanges(nums []int32) string {
 	var b strings.Builder
+	if len(nums) == 1 {
+		return fmt.Sprintf("part %d", nums[0])
+	}
+	b.WriteString("parts ")
 	for i := 0; i < len(nums); {
 		j := i
 		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
 			j++
 		}
-		if b.Len() > 0 {
+		if b.Len() > len("parts ") {
 			b.WriteString(",")
 		}
 		if j > i {
