@@ -379,6 +379,9 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	start := a.now()
 	out, err := up.UploadShard(ctx, p, &uploader.ShardInput{Shard: idx, Body: f})
 	prog.finish(err == nil)
+	if errors.Is(err, uploader.ErrSourceChanged) {
+		return fmt.Errorf("%w\n(give the planned file, or discard the upload with `s3mpu uploads abort --plan %s` and plan again)", err, sf.plan)
+	}
 	if err != nil {
 		return a.shardError(err)
 	}
