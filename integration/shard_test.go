@@ -240,6 +240,12 @@ func TestShardedUploadCLI(t *testing.T) {
 	if r = c.run(t, nil, "uploads", "abort", "--plan", planURL); r.Code != 0 {
 		t.Fatalf("uploads abort --plan: exit %d: %s", r.Code, r.Stderr)
 	}
+	// A plan that cannot be written leaves no upload behind.
+	r = c.run(t, nil, "plan", file2, "s3://"+bucket+"/unwritten.bin", "--shards", "2", "--part-size", "5MiB", "--preflight", "off",
+		"--plan-out", "s3://"+bucket+"-no-such-bucket/plan.json")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "was aborted") {
+		t.Fatalf("plan to a missing bucket: exit %d: %s", r.Code, r.Stderr)
+	}
 	left, err := env.ListUploads(ctx, bucket)
 	if err != nil {
 		t.Fatal(err)

@@ -216,9 +216,9 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 	if err != nil {
 		// Without the plan nobody can finish the upload: discard it.
 		if aerr := up.AbortPlan(context.WithoutCancel(ctx), p); aerr != nil {
-			return fmt.Errorf("writing the plan: %w; and aborting its upload %s failed: %w", err, p.UploadID, aerr)
+			return fmt.Errorf("writing the plan: %w\n(and aborting its upload %s failed: %w)", err, p.UploadID, aerr)
 		}
-		return fmt.Errorf("writing the plan: %w (its upload %s was aborted)", err, p.UploadID)
+		return fmt.Errorf("writing the plan: %w\n(its upload %s was aborted: nothing is left behind)", err, p.UploadID)
 	}
 	res := planResult{Plan: pf.planOut, Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Source: p.Source.Path,
 		Size: p.Size, PartSize: p.PartSize, Parts: p.Parts, Shards: len(p.Shards)}
