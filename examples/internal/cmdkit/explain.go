@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // ErrNoSuchBucket marks an error that says the bucket does not exist (a preflight whose every
@@ -49,7 +51,26 @@ func (a *App) Explain(err error) Msg {
 	if _, rest, found := strings.Cut(full, "\n"); found {
 		m.More = strings.Split(rest, "\n")
 	}
+	if left := leftUpload(err); left != "" {
+		m.More = append(m.More, left)
+	}
 	return m
+}
+
+// leftUpload says, for an upload error whose multipart upload was not aborted, that the
+// upload and its parts are still on the server and how to remove them: the first line of a
+// known mistake replaces the error's own text, which carried that fact.
+func leftUpload(err error) string {
+	var ue *uploader.UploadError
+	if !errors.As(err, &ue) || ue.UploadID == "" || ue.Aborted {
+		return ""
+	}
+	why := "left in place with its parts"
+	if ue.AbortErr != nil {
+		why = "not aborted (the abort failed too)"
+	}
+	return fmt.Sprintf("multipart upload %s of s3://%s/%s was %s: remove it with `s3mpu uploads abort s3://%s/%s --upload-id %s`, or let a lifecycle rule with AbortIncompleteMultipartUpload do it",
+		ue.UploadID, ue.Bucket, ue.Key, why, ue.Bucket, ue.Key, ue.UploadID)
 }
 
 // credentialCodes are the API error codes of credentials the server does not accept.

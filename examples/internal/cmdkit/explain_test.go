@@ -15,6 +15,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // sdkErr builds an error shaped as the SDK returns a failed S3 request: an operation error
@@ -91,5 +93,40 @@ func TestExplainKeepsOthers(t *testing.T) {
 	m := a.Explain(err)
 	if len(m.More) != 1 || m.More[0] != "upload U kept with its parts" || !strings.HasPrefix(m.Text(), "access denied") {
 		t.Errorf("got %+v", m)
+	}
+}
+
+// TestExplainKeepsLeftUpload: when a known mistake's plain line replaces an upload error's
+// text, the fact that the multipart upload is still on the server (and how to remove it)
+// must not be lost with it; an aborted upload adds no such line.
+func TestExplainKeepsLeftUpload(t *testing.T) {
+	a := NewApp("tool", io.Discard, io.Discard, nil, nil)
+	a.Args = []string{"upload", "f", "s3://bkt/k"}
+	cause := sdkErr(403, "AccessDenied", nil)
+	for _, tc := range []struct {
+		name string
+		ue   *uploader.UploadError
+		want string
+	}{
+		{"left", &uploader.UploadError{Op: "UploadPart", Bucket: "bkt", Key: "k", UploadID: "U1", Err: cause}, "U1 of s3://bkt/k was left in place"},
+		{"abort failed", &uploader.UploadError{Op: "UploadPart", Bucket: "bkt", Key: "k", UploadID: "U2", Err: cause, AbortErr: sdkErr(403, "AccessDenied", nil)}, "--upload-id U2"},
+		{"aborted", &uploader.UploadError{Op: "UploadPart", Bucket: "bkt", Key: "k", UploadID: "U3", Aborted: true, Err: cause}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := a.Explain(tc.ue)
+			if !strings.HasPrefix(m.Line, "access denied") {
+				t.Fatalf("first line %q: want the plain cause", m.Line)
+			}
+			text := m.Text()
+			if tc.want == "" {
+				if strings.Contains(text, "uploads abort") {
+					t.Fatalf("aborted upload reported as left: %q", text)
+				}
+				return
+			}
+			if !strings.Contains(text, tc.want) || !strings.Contains(text, "s3mpu uploads abort") {
+				t.Fatalf("message %q does not say the upload is left and how to remove it (want %q)", text, tc.want)
+			}
+		})
 	}
 }
