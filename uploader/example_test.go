@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // A stream of unknown size is sent as a multipart upload with parts of
 // PartSize; each part carries a CRC32C checksum and the object's
 // full-object CRC32C is checked after Complete. (The client here is an
-// in-memory fake; pass an *s3.Client in real use.)
+// in-memory S3 of package s3mem; pass an *s3.Client in real use.)
 func ExampleUploader_Upload() {
-	client := s3fake.New("my-bucket")
+	client := s3mem.New("my-bucket")
 	u := uploader.New(client, func(o *uploader.Options) {
 		o.PartSize = 5 << 20
 	})
@@ -37,8 +37,8 @@ func ExampleUploader_Upload() {
 // errors.As reaches the *UploadError, which tells which step failed and
 // whether the upload was aborted; errors.Is tests the category.
 func ExampleUploadError() {
-	client := s3fake.New("my-bucket")
-	client.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
+	client := s3mem.New("my-bucket")
+	client.Hook(s3mem.OpUploadPart, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart)))
 	u := uploader.New(client, func(o *uploader.Options) { o.PartSize = 5 << 20; o.Concurrency = 1 })
 	_, err := u.Upload(context.Background(), &uploader.UploadInput{
 		Bucket: "my-bucket", Key: "k", Body: strings.NewReader(strings.Repeat("x", 6<<20)),
@@ -56,7 +56,7 @@ func ExampleUploadError() {
 // A Listener receives progress events; it is called synchronously and
 // never concurrently for one upload.
 func ExampleListenerFunc() {
-	client := s3fake.New("my-bucket")
+	client := s3mem.New("my-bucket")
 	var sent int64
 	progress := uploader.ListenerFunc(func(e uploader.Event) {
 		switch e := e.(type) {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -16,8 +16,8 @@ import (
 // (here: the server refuses the third part) leaves the upload and the
 // state file; running Resume again with the same state file sends only the
 // parts the server does not hold, completes the upload and removes the
-// state file. (The client is an in-memory fake; pass an *s3.Client in real
-// use.)
+// state file. (The client is the in-memory S3 of package s3mem; pass an
+// *s3.Client in real use.)
 func ExampleUploader_Resume() {
 	dir, err := os.MkdirTemp("", "resume-example")
 	if err != nil {
@@ -32,7 +32,7 @@ func ExampleUploader_Resume() {
 	}
 	state := filepath.Join(dir, "data.bin.upload-state")
 
-	client := s3fake.New("my-bucket")
+	client := s3mem.New("my-bucket")
 	u := uploader.New(client, func(o *uploader.Options) {
 		o.PartSize = 5 << 20
 		o.Concurrency = 1
@@ -55,9 +55,9 @@ func ExampleUploader_Resume() {
 		return err
 	}
 
-	client.Hook(s3fake.OpUploadPart, s3fake.FailIf(func(call *s3fake.Call) error {
+	client.Hook(s3mem.OpUploadPart, s3mem.FailIf(func(call *s3mem.Call) error {
 		if call.N == 2 {
-			return s3fake.AccessDenied(s3fake.OpUploadPart)
+			return s3mem.AccessDenied(s3mem.OpUploadPart)
 		}
 		return nil
 	}))
@@ -82,7 +82,7 @@ func ExampleUploader_Resume() {
 // Options.CopyThreshold, UploadPartCopy byte ranges in parallel above it.
 // The source's metadata, headers and tags are kept unless replaced.
 func ExampleUploader_Copy() {
-	client := s3fake.New("src", "dst")
+	client := s3mem.New("src", "dst")
 	client.PutObjectData("src", "big.iso", []byte(strings.Repeat("y", 12<<20)))
 
 	u := uploader.New(client, func(o *uploader.Options) {

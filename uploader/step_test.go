@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -41,7 +41,7 @@ var _ uploader.CopyChecker = (*stepLogger)(nil)
 // A Checker is told which steps an upload will take: a multipart upload
 // needs every one, a single PutObject only the first.
 func ExampleChecker() {
-	client := s3fake.New("my-bucket")
+	client := s3mem.New("my-bucket")
 	log := &stepLogger{}
 	u := uploader.New(client, func(o *uploader.Options) {
 		o.PartSize = 5 << 20

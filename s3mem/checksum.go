@@ -1,4 +1,4 @@
-package s3fake
+package s3mem
 
 import (
 	"crypto/sha1"

@@ -1,4 +1,4 @@
-package s3fake
+package s3mem
 
 import (
 	"bytes"
@@ -338,7 +338,7 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 		cs := set(o.ChecksumAlgo, sum)
 		return &s3.CompleteMultipartUploadOutput{
 			Bucket: in.Bucket, Key: in.Key, ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
-			Location:      aws.String(fmt.Sprintf("https://%s.s3.fake/%s", u.Bucket, u.Key)),
+			Location:      aws.String(fmt.Sprintf("https://%s.s3mem.invalid/%s", u.Bucket, u.Key)),
 			ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C, ChecksumCRC64NVME: cs.CRC64NVME,
 			ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256, ChecksumType: o.ChecksumType,
 			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: ci.SSEKMSKeyId,

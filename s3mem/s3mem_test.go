@@ -1,4 +1,4 @@
-package s3fake
+package s3mem
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -397,27 +396,4 @@ func TestObjects(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("k2"), Body: strings.NewReader("x"), ChecksumCRC32: aws.String("AAAAAA==")}); s3err.Code(err) != "BadDigest" {
 		t.Fatal(err)
 	}
-}
-
-func ExampleClient_Hook() {
-	c := New("bucket")
-	// Deny the second part upload, as a policy denying s3:PutObject would.
-	c.Hook(OpUploadPart, FailIf(func(call *Call) error {
-		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 2 {
-			return AccessDenied(call.Op)
-		}
-		return nil
-	}))
-	ctx := context.Background()
-	cr, _ := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bucket"), Key: aws.String("key")})
-	for n := int32(1); n <= 2; n++ {
-		_, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bucket"), Key: aws.String("key"),
-			UploadId: cr.UploadId, PartNumber: aws.Int32(n), Body: strings.NewReader("data")})
-		fmt.Println(n, s3err.Code(err), s3err.StatusCode(err))
-	}
-	fmt.Println(c.Ops())
-	// Output:
-	// 1  0
-	// 2 AccessDenied 403
-	// [CreateMultipartUpload UploadPart UploadPart]
 }

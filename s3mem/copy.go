@@ -1,4 +1,4 @@
-package s3fake
+package s3mem
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func preconditionFailed(op string) error {
 
 func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
 
-// CopyObject copies an object within the fake, honouring CopySourceIfMatch,
+// CopyObject copies an object within the Client, honouring CopySourceIfMatch,
 // the metadata and tagging directives and a new checksum algorithm.
 func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	const op = OpCopyObject

@@ -1,28 +1,43 @@
-// Package s3fake is a scriptable in-memory stand-in for the S3 client, for
-// unit tests of the packages that talk to S3 through narrow interfaces.
+// Package s3mem is an in-memory S3 for tests of code that uploads with
+// package uploader, or that calls S3 through an interface with the
+// aws-sdk-go-v2 signatures: pass a *Client where an *s3.Client would go.
 //
-// A *Client implements, with the exact aws-sdk-go-v2 signatures, the calls
-// of a multipart upload and a few around it: PutObject,
-// CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
-// AbortMultipartUpload, ListParts, ListMultipartUploads, HeadObject and
-// GetObject, and the server-side copy calls CopyObject, UploadPartCopy and
-// GetObjectTagging. It keeps buckets, objects and multipart uploads (with their parts
-// and checksums) in memory and behaves as S3 does for them: parts are checked
-// against the checksums sent with them, Complete checks part order, ETags,
-// part sizes, the object size and the full-object or composite checksum, and
-// errors have the shape the SDK returns (an *smithy.OperationError around an
-// awshttp.ResponseError carrying the HTTP status, around the API error).
+// A *Client implements uploader.API, uploader.ResumeAPI and
+// uploader.CopyAPI: PutObject, CreateMultipartUpload, UploadPart,
+// CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+// ListMultipartUploads, HeadObject and GetObject, and the server-side copy
+// calls CopyObject, UploadPartCopy and GetObjectTagging. It keeps buckets,
+// objects and multipart uploads (with their parts and checksums) in memory
+// and behaves as S3 does for them: parts are checked against the checksums
+// sent with them, Complete checks part order, ETags, part sizes (MinPartSize)
+// and the full-object or composite checksum, and errors have the shape the
+// SDK returns (an *smithy.OperationError around an awshttp.ResponseError
+// carrying the HTTP status, around the API error), so errors.As with
+// smithy.APIError and the uploader's error sentinels work as against S3.
 //
-// Every call is recorded, with its input, output and error, in the order the
-// calls arrived. A Hook installed for an operation runs around the in-memory
-// behaviour and may replace its result, fail before it, or block until the
-// context ends; Fail, FailTimes, FailIf and Sequence build common hooks.
+// # Faults
+//
+// A Hook installed for an operation (Client.Hook with one of the Op*
+// names) runs around the in-memory behaviour and may replace its result,
+// fail before it, or block until the context ends. Fail, FailTimes, FailIf,
+// Sequence and Block build common hooks; AccessDenied, SlowDown,
+// InternalError, NoSuchUpload and APIError build the errors S3 answers
+// with. Every call is recorded, with its input, output and error, in the
+// order the calls arrived (Client.Calls, CallsOf, Ops, Count), and the
+// stored state can be read back (Client.Object, Client.Uploads), e.g. to
+// check that no multipart upload was left behind.
+//
+// s3mem is not a server and not a policy engine: it serves no HTTP, checks
+// no signatures and evaluates no IAM or bucket policies (every call is
+// allowed unless a hook fails it), and it keeps everything in memory, so it
+// suits tests, not data. Per-call option functions are recorded but not
+// applied.
 //
 // # Concurrency
 //
 // A Client is safe for concurrent use. Hooks run without the Client's lock
 // held, so a hook may block, call the Client, or call next more than once.
-package s3fake
+package s3mem
 
 import (
 	"context"
@@ -70,7 +85,7 @@ type Call struct {
 	// BodySize is the number of body bytes read (PutObject, UploadPart).
 	BodySize int64
 	// OptFns are the per-call option functions passed by the caller; the
-	// fake does not apply them.
+	// Client does not apply them.
 	OptFns []func(*s3.Options)
 }
 
@@ -127,7 +142,7 @@ type Upload struct {
 	Input        any // the *s3.CreateMultipartUploadInput
 }
 
-// Client is the fake. The zero value is not usable; call New.
+// Client is an in-memory S3. The zero value is not usable; call New.
 type Client struct {
 	// MinPartSize is the smallest size of a part but the last that Complete
 	// accepts (S3: 5 MiB). Set it before the first call.
@@ -152,7 +167,7 @@ type Client struct {
 func New(buckets ...string) *Client {
 	c := &Client{
 		MinPartSize: 5 << 20,
-		Initiator:   "arn:aws:iam::000000000000:user/fake",
+		Initiator:   "arn:aws:iam::000000000000:user/s3mem",
 		perOp:       map[string]int{},
 		hooks:       map[string][]Hook{},
 		buckets:     map[string]bool{},

@@ -1,4 +1,4 @@
-package s3fake
+package s3mem
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func Wrap(op string, status int, apiErr error) error {
 				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status, Header: http.Header{}}},
 				Err:      apiErr,
 			},
-			RequestID: "fake-request",
+			RequestID: "s3mem-request",
 		},
 	}
 }
