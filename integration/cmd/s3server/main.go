@@ -1,15 +1,20 @@
 // Command s3server starts, describes and stops the local S3-compatible test server
 // (versitygw in IAM mode) that the integration tests, benchmarks and the demo run against.
 //
-//	s3server start   install versitygw if missing, start it over HTTP and HTTPS, provision users
-//	s3server status  exit 0 when the server described by the env file answers
-//	s3server stop    stop the processes by PID and remove the server's data
-//	s3server env     print the env file's path
+//	s3server start              install versitygw if missing, start it over HTTP and HTTPS,
+//	                            provision users and create the bucket s3mpu-local
+//	s3server status             exit 0 when the server described by the env file answers
+//	s3server stop               stop the processes by PID and remove the server's data
+//	s3server env                print the env file's path
+//	s3server env -shell [-user NAME]
+//	                            print shell exports that point the AWS SDK and the s3mpu CLI
+//	                            at the server's HTTPS endpoint as user NAME (default root):
+//	                            eval "$(.bin/s3server env -shell)"
 //
 // Everything a client needs (endpoints, the CA file, each user's keys and ARN) is written to
 // one JSON file, integration/.server/env.json by default (see package s3test for a reader).
-// The file holds test credentials for a throw-away local server; it is created with mode 0600
-// and its secrets are never printed.
+// The file holds test credentials for a throw-away local server; it is created with mode 0600.
+// Its secrets are printed only by `env -shell`, whose output is meant for eval.
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -33,6 +39,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -47,6 +55,8 @@ const (
 	versitygwVersion = "v1.8.0"
 	accountID        = "000000000000"
 	region           = "us-east-1"
+	// Bucket is the bucket start creates, owned by root, for trying the CLI by hand.
+	Bucket = "s3mpu-local"
 )
 
 // Env is the content of the env file. Package s3test reads the same shape.
@@ -73,14 +83,14 @@ type User struct {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: s3server [-dir DIR] [-bin DIR] start|status|stop|env\n")
+		fmt.Fprintf(os.Stderr, "usage: s3server [-dir DIR] [-bin DIR] start|status|stop|env [-shell [-user NAME]]\n")
 		flag.PrintDefaults()
 	}
 	root := repoRoot()
 	dir := flag.String("dir", filepath.Join(root, "integration", ".server"), "server state directory (data, certificates, env file)")
 	bin := flag.String("bin", filepath.Join(root, ".bin"), "directory holding (or receiving) the versitygw binary")
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() < 1 || (flag.Arg(0) != "env" && flag.NArg() != 1) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -93,7 +103,7 @@ func main() {
 	case "status":
 		err = status(*dir)
 	case "env":
-		fmt.Println(filepath.Join(*dir, "env.json"))
+		err = env(*dir, flag.Args()[1:])
 	default:
 		flag.Usage()
 		os.Exit(2)
@@ -129,6 +139,66 @@ func readEnv(dir string) (*Env, error) {
 	return &e, nil
 }
 
+// env prints the env file's path or, with -shell, the shell exports for eval.
+func env(dir string, args []string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	shell := fs.Bool("shell", false, "print shell exports for eval instead of the env file's path")
+	user := fs.String("user", "root", "whose keys to export: root, alice or bob")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("env: unexpected argument %q", fs.Arg(0))
+	}
+	if !*shell {
+		fmt.Println(filepath.Join(dir, "env.json"))
+		return nil
+	}
+	e, err := readEnv(dir)
+	if err != nil {
+		return fmt.Errorf("no server described in %s (start one with `make server-start`): %w", dir, err)
+	}
+	out, err := shellExports(e, *user)
+	if err != nil {
+		return err
+	}
+	fmt.Print(out)
+	return nil
+}
+
+// shellExports returns the lines that point the AWS SDK's default configuration (and so the
+// s3mpu CLI) at the server's HTTPS endpoint with user's keys. The CLI addresses buckets
+// path-style on its own for an IP endpoint; AWS_ENDPOINT_URL_IAM lets preflight read the
+// user's policies from the server. Variables that would send requests elsewhere or sign them
+// differently (a session token, a profile, a general endpoint) are unset.
+func shellExports(e *Env, user string) (string, error) {
+	u, ok := e.Users[user]
+	if !ok {
+		return "", fmt.Errorf("env: no user %q on the server (users: root, alice, bob)", user)
+	}
+	vars := [][2]string{
+		{"AWS_ACCESS_KEY_ID", u.AccessKey},
+		{"AWS_SECRET_ACCESS_KEY", u.SecretKey},
+		{"AWS_REGION", e.Region},
+		{"AWS_ENDPOINT_URL_S3", e.HTTPSEndpoint},
+		{"AWS_ENDPOINT_URL_IAM", e.IAMEndpoint},
+		{"AWS_CA_BUNDLE", e.CAFile},
+		{"AWS_EC2_METADATA_DISABLED", "true"},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# local versitygw test server as %s; bucket s3://%s\n", user, Bucket)
+	for _, v := range vars {
+		fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
+	}
+	b.WriteString("unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS\n")
+	return b.String(), nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func status(dir string) error {
 	e, err := readEnv(dir)
 	if err != nil {
@@ -158,6 +228,9 @@ func start(dir, bin string) error {
 	if e, err := readEnv(dir); err == nil {
 		if healthy(e) == nil {
 			fmt.Printf("s3server: already running (HTTP %s, HTTPS %s)\n", e.HTTPEndpoint, e.HTTPSEndpoint)
+			if err := ensureBucket(e); err != nil {
+				return err
+			}
 			printUsage(dir)
 			return nil
 		}
@@ -260,6 +333,9 @@ func start(dir, bin string) error {
 	if err := healthy(e); err != nil {
 		return err
 	}
+	if err := ensureBucket(e); err != nil {
+		return err
+	}
 	fmt.Printf("s3server: versitygw %s running: HTTP %s, HTTPS %s, IAM %s\n", versitygwVersion, e.HTTPEndpoint, e.HTTPSEndpoint, e.IAMEndpoint)
 	printUsage(dir)
 	return nil
@@ -268,6 +344,23 @@ func start(dir, bin string) error {
 func printUsage(dir string) {
 	fmt.Printf("s3server: users root, alice, bob; endpoints, CA file and keys are in %s\n", filepath.Join(dir, "env.json"))
 	fmt.Printf("s3server: integration tests find it there (cd integration && go test ./...); stop with `make server-stop`\n")
+	fmt.Printf("s3server: bucket s3://%s is ready; to use the s3mpu CLI against this server from this shell:\n", Bucket)
+	fmt.Printf("  eval \"$(.bin/s3server env -shell)\"\n")
+	fmt.Printf("  go run ./examples/s3mpu upload FILE s3://%s/KEY\n", Bucket)
+}
+
+// ensureBucket creates Bucket as root unless it exists.
+func ensureBucket(e *Env) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c := s3Client(e, e.HTTPEndpoint, e.Users["root"])
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(Bucket)}); err == nil {
+		return nil
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(Bucket)}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", Bucket, err)
+	}
+	return nil
 }
 
 // createUser makes an IAM user with an access key. The server generates the secret key.
@@ -324,14 +417,46 @@ func ensureBinary(bin string) (string, error) {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return "", err
 	}
-	fmt.Printf("s3server: installing versitygw %s into %s (first run only)\n", versitygwVersion, bin)
+	fmt.Printf("s3server: installing versitygw %s into %s with go install (first run only: it downloads\n"+
+		"s3server: and compiles the server, a few minutes on 2 cores; progress every %s)\n", versitygwVersion, bin, progressEvery)
 	cmd := exec.Command("go", "install", versitygwModule+"@"+versitygwVersion)
 	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err := withProgress(os.Stdout, "installing versitygw", progressEvery, cmd.Run)
+	if err != nil {
 		return "", fmt.Errorf("go install versitygw: %w", err)
 	}
+	fmt.Printf("s3server: installed versitygw in %s\n", time.Since(start).Round(time.Second))
 	return gw, nil
+}
+
+// progressEvery is how often a long step says that it is still working.
+const progressEvery = 15 * time.Second
+
+// withProgress runs fn, writing "s3server: still WHAT (N s)" to w every interval until it returns.
+func withProgress(w io.Writer, what string, interval time.Duration, fn func() error) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "s3server: still %s (%d s)\n", what, int(time.Since(start).Seconds()))
+			}
+		}
+	}()
+	err := fn()
+	close(done)
+	wg.Wait()
+	return err
 }
 
 func writeEnv(dir string, e *Env) error {
