@@ -12,6 +12,8 @@ BIN       := $(CURDIR)/.bin
 S3SERVER  := $(BIN)/s3server
 TESTFLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME  ?= 10s
+# PROGRESS runs a long step and says every 15 s of silence that it is still working.
+PROGRESS  := scripts/progress.sh
 
 export S3MPU_REQUIRE_SERVER ?= 1
 
@@ -22,7 +24,8 @@ build:
 	cd integration && $(GO) build ./...
 
 $(S3SERVER): $(wildcard integration/cmd/s3server/*.go) integration/go.mod
-	cd integration && $(GO) build -o $(S3SERVER) ./cmd/s3server
+	@echo "building $(S3SERVER) (the first build compiles the AWS SDK)"
+	@cd integration && ../$(PROGRESS) "building $(S3SERVER)" $(GO) build -o $(S3SERVER) ./cmd/s3server
 
 server-start: $(S3SERVER)
 	$(S3SERVER) start
@@ -42,11 +45,11 @@ check: vet unit fuzz integration
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet ./...
-	cd integration && $(GO) vet ./...
+	$(PROGRESS) "vetting the root module" $(GO) vet ./...
+	cd integration && ../$(PROGRESS) "vetting the integration module" $(GO) vet ./...
 
 unit:
-	$(GO) test $(TESTFLAGS) ./...
+	$(PROGRESS) "running the unit tests" $(GO) test $(TESTFLAGS) ./...
 
 # Short fuzz runs of every Fuzz* target (parsers, evaluators, state files); `go test -fuzz`
 # takes one target of one package at a time.
@@ -56,11 +59,11 @@ fuzz:
 	while IFS=: read -r file fn; do \
 	  f=$${fn#func }; pkg=$$(dirname $$file); \
 	  echo "fuzz $$f in ./$$pkg for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
+	  $(PROGRESS) "building and fuzzing $$f" $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
 	done
 
 integration:
-	cd integration && $(GO) test $(TESTFLAGS) ./...
+	cd integration && ../$(PROGRESS) "running the integration tests" $(GO) test $(TESTFLAGS) ./...
 
 demo:
 	bash examples/demo.sh

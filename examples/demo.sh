@@ -6,7 +6,9 @@
 # s3:AbortMultipartUpload), generates a 256 MiB file, preflights the upload for both users,
 # uploads it as the allowed user with progress, verifies the object, lists the multipart
 # uploads left (none), then removes the users and the bucket and stops the server if it
-# started it. Credentials stay in files of mode 0600 in a temporary directory; none is printed.
+# started it; its last line says whether it finished and what it cleaned up. Long silent steps
+# (the first build, the first install of versitygw) say every 15 s that they are still working.
+# Credentials stay in files of mode 0600 in a temporary directory; none is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,12 +18,39 @@ SIZE_MIB=${S3MPU_DEMO_MIB:-256}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/s3mpu-demo.XXXXXX")
 started=0
+start=$SECONDS
+# cleanup removes what the demo made and ends with one line saying how the demo ended and
+# what was cleaned up.
 cleanup() {
 	rc=$?
 	set +e
-	if [ -f "$work/state.json" ]; then "$BIN/s3mpudemo" teardown -dir "$work"; fi
-	if [ "$started" = 1 ]; then make --no-print-directory -C "$ROOT" server-stop >/dev/null; fi
+	local cleaned=()
+	if [ -f "$work/state.json" ]; then
+		if "$BIN/s3mpudemo" teardown -dir "$work"; then
+			cleaned+=("removed the demo's bucket${BUCKET:+ s3://$BUCKET} and its users writer and noabort")
+		else
+			cleaned+=("could not remove everything the demo made (see above)")
+		fi
+	fi
+	if [ "$started" = 1 ]; then
+		if make --no-print-directory -C "$ROOT" server-stop >/dev/null; then
+			cleaned+=("stopped the local server and removed its data")
+		else
+			cleaned+=("could not stop the local server (make server-stop)")
+		fi
+	elif [ "${server_seen:-0}" = 1 ]; then
+		cleaned+=("left the local server running, as it was before (make server-stop stops it)")
+	fi
 	rm -rf "$work"
+	cleaned+=("removed the temporary files")
+	local summary
+	summary=$(IFS=';'; echo "${cleaned[*]}")
+	summary=${summary//;/; }
+	if [ "$rc" = 0 ]; then
+		printf '\n%sdemo: finished in %d s: %s%s\n' "${bold:-}" $((SECONDS - start)) "$summary" "${off:-}"
+	else
+		printf '\n%sdemo: FAILED (exit status %s) after %d s: %s%s\n' "${bold:-}" "$rc" $((SECONDS - start)) "$summary" "${off:-}" >&2
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -44,15 +73,15 @@ as() {
 	fi
 }
 
-start=$(date +%s)
-step "Building s3mpu and the demo's setup program"
-$GO build -o "$BIN/s3mpu" ./examples/s3mpu
-(cd integration && $GO build -o "$BIN/s3mpudemo" ./cmd/s3mpudemo)
-make --no-print-directory "$BIN/s3server" >/dev/null
+step "Building s3mpu and the demo's setup program (the first build compiles the AWS SDK)"
+scripts/progress.sh "building s3mpu" $GO build -o "$BIN/s3mpu" ./examples/s3mpu
+(cd integration && ../scripts/progress.sh "building the demo's setup program" $GO build -o "$BIN/s3mpudemo" ./cmd/s3mpudemo)
+make --no-print-directory -s "$BIN/s3server"
 
 step "Starting the local S3 server (versitygw, HTTPS with a self-signed certificate)"
 if "$BIN/s3server" status >/dev/null 2>&1; then
 	echo "a server is already running; using it"
+	server_seen=1
 else
 	make --no-print-directory server-start
 	started=1
@@ -100,4 +129,4 @@ step "Verifying the object: size and SHA-256 of the downloaded bytes against the
 step "Multipart uploads left in the bucket"
 as writer 0 s3mpu uploads ls "s3://$BUCKET" --caller "$WRITER_ARN" --identity-policy writer-policy.json "${common[@]}"
 
-step "Done in $(($(date +%s) - start)) s; removing the demo's users and bucket"
+step "Removing the demo's users and bucket"
