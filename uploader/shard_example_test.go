@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -14,9 +14,10 @@ import (
 // process; normally one per host, run by a job scheduler) each upload a
 // shard from their copy of the data, and CompletePlan completes the upload
 // only once every shard is stored, naming the missing ones before. (The
-// client here is an in-memory fake; pass an *s3.Client in real use.)
+// client here is the in-memory S3 of package s3mem; pass an *s3.Client in
+// real use.)
 func ExampleUploader_CreatePlan() {
-	client := s3fake.New("my-bucket")
+	client := s3mem.New("my-bucket")
 	u := uploader.New(client, func(o *uploader.Options) { o.PartSize = 5 << 20 })
 	ctx := context.Background()
 	data := bytes.Repeat([]byte("x"), 21<<20) // 5 parts
