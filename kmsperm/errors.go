@@ -15,6 +15,10 @@ var (
 	ErrInvalidInput = s3err.ErrInvalidInput
 	// ErrPermissionDenied: a KMS or IAM call kmsperm made was denied.
 	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrCredentials: KMS, IAM or STS rejected the credentials themselves
+	// (an unknown access key, a wrong secret, an expired session token, a
+	// skewed clock). It is not a permission verdict.
+	ErrCredentials = s3err.ErrCredentials
 	// ErrNotFound: the target KMS key does not exist (kms:DescribeKey
 	// answered NotFoundException).
 	ErrNotFound = s3err.ErrNotFound

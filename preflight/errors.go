@@ -18,6 +18,14 @@ var (
 	// ErrPermissionDenied: the caller may not make a call preflight needs
 	// to evaluate at all (for example sts:GetCallerIdentity).
 	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrCredentials: the server rejected the credentials a call of the
+	// preflight was made with (an unknown access key, a wrong secret, an
+	// expired session token, a skewed clock). It is returned as an error,
+	// never as a denied step: no policy change fixes it.
+	ErrCredentials = s3err.ErrCredentials
+	// ErrUndecided: a step an upload needs has the verdict Unknown
+	// (UndecidedError, returned by Report.Gate and UploadChecker).
+	ErrUndecided = s3err.ErrUndecided
 	// ErrNotFound: the bucket does not exist.
 	ErrNotFound = s3err.ErrNotFound
 	// ErrCanceled: the context was canceled.

@@ -4,16 +4,21 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/kmsperm"
 )
 
 // UploadChecker runs a preflight for an upload or a copy about to start.
 // It fits the uploader package's Options.Preflight hook (uploader.Checker
 // and uploader.CopyChecker) without either package importing the other.
+// It judges the report with Report.Gate; what a refusal does (stop the
+// upload, or only report it) is the uploader's PreflightMode.
 type UploadChecker struct {
 	// Checker runs the preflight (required).
 	Checker *Checker
@@ -22,15 +27,12 @@ type UploadChecker struct {
 	// VPC endpoint, extra context. Its Bucket, Key, SSE, ACL, StorageClass,
 	// Headers and Steps are replaced from the request.
 	Template Plan
-	// AllowUnknown lets an upload start when a step's verdict is Unknown;
-	// by default an Unknown step is an error ("could not decide").
-	AllowUnknown bool
 	// OnReport, when set, is called with every report (synchronously).
 	OnReport func(*Report)
 }
 
-// DeniedError is returned by UploadChecker when a step is denied. It
-// wraps ErrPermissionDenied and carries the report.
+// DeniedError is returned by Report.Gate and UploadChecker when a step is
+// denied. It wraps ErrPermissionDenied and carries the report.
 type DeniedError struct {
 	// Report is the full preflight report.
 	Report *Report
@@ -61,33 +63,153 @@ func (e *DeniedError) Error() string {
 		}
 		parts = append(parts, p)
 	}
-	return "preflight: " + e.Report.Caller + ": " + strings.Join(parts, "; ")
+	caller := ""
+	if e.Report != nil {
+		caller = e.Report.Caller + ": "
+	}
+	return "preflight: " + caller + strings.Join(parts, "; ")
 }
 
 // Unwrap returns ErrPermissionDenied.
 func (e *DeniedError) Unwrap() error { return ErrPermissionDenied }
 
-// UndecidedError is returned by UploadChecker when a step's verdict is
-// Unknown and AllowUnknown is false.
+// UndecidedError is returned by Report.Gate and UploadChecker when a step
+// the upload needs has the verdict Unknown and none is denied. Its message
+// only names the steps; each step's reasons (what kept it undecided, for
+// example a policy that could not be read or a condition key whose value
+// is unknown) are in Unknown. errors.Is(err, ErrUndecided) holds for it.
 type UndecidedError struct {
-	Report  *Report
+	// Report is the full preflight report.
+	Report *Report
+	// Unknown are the undecided steps, in the report's order; a step whose
+	// SSE-KMS row is undecided carries that row's reasons too.
 	Unknown []StepResult
 }
 
-// Error names the undecided steps and why.
+// Error names the undecided steps, briefly.
 func (e *UndecidedError) Error() string {
-	var parts []string
-	for _, s := range e.Unknown {
-		parts = append(parts, s.Step.String()+" ("+strings.Join(s.Reasons, "; ")+")")
+	names := make([]string, len(e.Unknown))
+	for i, s := range e.Unknown {
+		names[i] = s.Step.String()
 	}
-	return "preflight: could not decide " + strings.Join(parts, ", ")
+	return "preflight: could not decide " + strings.Join(names, ", ")
+}
+
+// Unwrap returns ErrUndecided.
+func (e *UndecidedError) Unwrap() error { return ErrUndecided }
+
+// Details describes each undecided step on a line of its own: the step,
+// its actions and why it is unknown.
+func (e *UndecidedError) Details() string {
+	var b strings.Builder
+	for _, s := range e.Unknown {
+		fmt.Fprintf(&b, "%s (%s)", s.Step, strings.Join(s.Actions, ", "))
+		if len(s.Reasons) > 0 {
+			b.WriteString(": " + strings.Join(s.Reasons, "; "))
+		}
+		if len(s.MissingContext) > 0 {
+			b.WriteString("; unknown context: " + strings.Join(s.MissingContext, ", "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Gate judges the report for an upload that takes steps: it returns nil
+// when each of them is allowed, a *DeniedError (errors.Is
+// ErrPermissionDenied) when any is denied, else an *UndecidedError
+// (errors.Is ErrUndecided) when any is Unknown. A step counts as denied
+// when its own verdict or its SSE-KMS row is denied (Initiate also when
+// the seed row is denied and not Advisory), and as unknown when either is
+// Unknown; a step missing from the report is unknown. Steps of the report
+// not in steps are not judged, so one report of every step can gate
+// uploads that need only some. This is the one rule an upload's preflight
+// is judged by; UploadChecker applies it to the steps the uploader names.
+func (r *Report) Gate(steps []Step) error {
+	if r == nil {
+		return invalidf("nil report")
+	}
+	var denied, unknown []StepResult
+	seen := map[Step]bool{}
+	for _, st := range steps {
+		if seen[st] {
+			continue
+		}
+		seen[st] = true
+		s, ok := r.Step(st)
+		if !ok {
+			unknown = append(unknown, StepResult{Step: st, Operation: st.Operation(), Decision: Unknown,
+				Reasons: []string{"not checked: the report has no verdict for this step"}})
+			continue
+		}
+		kmsDecision, kmsRow := r.kmsVerdict(st)
+		switch {
+		case s.Decision.Denied():
+			denied = append(denied, s)
+		case kmsDecision.Denied():
+			s.Decision = kmsDecision
+			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
+			s.Remedy = kmsRow.Remedy
+			denied = append(denied, s)
+		case s.Decision == Unknown:
+			unknown = append(unknown, s)
+		case kmsDecision == Unknown && kmsRow != nil:
+			s.Decision = Unknown
+			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
+			unknown = append(unknown, s)
+		}
+	}
+	if len(denied) > 0 {
+		return &DeniedError{Report: r, Denied: denied}
+	}
+	if len(unknown) > 0 {
+		return &UndecidedError{Report: r, Unknown: unknown}
+	}
+	return nil
+}
+
+// kmsVerdict returns the worst verdict of the step's SSE-KMS rows (and,
+// for Initiate, of a seed row that is not Advisory) and the row that has
+// it; nil when the step has no KMS row.
+func (r *Report) kmsVerdict(st Step) (Decision, *KMSRow) {
+	var row *KMSRow
+	d := Allowed
+	consider := func(k *KMSRow) {
+		if row == nil || kmsRank(k.Decision) > kmsRank(d) {
+			row, d = k, k.Decision
+		}
+	}
+	for i := range r.KMS {
+		if r.KMS[i].Step == st {
+			consider(&r.KMS[i])
+		}
+	}
+	if k := r.KMSSeed; k != nil && !k.Advisory && st == mpu.Initiate {
+		consider(k)
+	}
+	return d, row
+}
+
+// kmsRank orders verdicts for kmsVerdict: a denial outranks Unknown, which
+// outranks Allowed.
+func kmsRank(d Decision) int {
+	switch {
+	case d.Denied():
+		return 2
+	case d == Unknown:
+		return 1
+	}
+	return 0
 }
 
 // CheckUpload implements the uploader's preflight hook: it evaluates steps
-// for the upload that in starts, and returns nil when all are allowed, a
-// *DeniedError (errors.Is ErrPermissionDenied) when one is denied, an
-// *UndecidedError when one is Unknown (unless AllowUnknown), or the error
-// that kept it from evaluating.
+// for the upload that in starts and judges them with Report.Gate: nil when
+// all are allowed, a *DeniedError (errors.Is ErrPermissionDenied) when one
+// is denied, an *UndecidedError (errors.Is ErrUndecided) when one is
+// Unknown, or the error that kept it from evaluating (errors.Is
+// ErrCredentials when the server rejected the credentials; ErrInvalidInput
+// when the SSE-KMS key the upload names does not exist, since the upload
+// would fail at its first request).
 func (u *UploadChecker) CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error {
 	if u == nil {
 		return invalidf("nil UploadChecker")
@@ -118,37 +240,17 @@ func (u *UploadChecker) check(ctx context.Context, in *s3.CreateMultipartUploadI
 	p.Steps = steps
 	rep, err := u.Checker.Check(ctx, p)
 	if err != nil {
+		var ke *kmsperm.Error
+		if errors.As(err, &ke) && errors.Is(err, kmsperm.ErrNotFound) && !errors.Is(err, ErrInvalidInput) {
+			// The key the request names does not exist: the request is invalid.
+			return s3err.MarkAs(err, s3err.InvalidInput)
+		}
 		return err
 	}
 	if u.OnReport != nil {
 		u.OnReport(rep)
 	}
-	denied := rep.Denied()
-	for _, k := range rep.KMS {
-		if k.Decision.Denied() {
-			if s, ok := rep.Step(k.Step); ok && !s.Decision.Denied() {
-				s.Decision = k.Decision
-				s.Reasons = append(s.Reasons, k.Reasons...)
-				s.Remedy = k.Remedy
-				denied = append(denied, s)
-			}
-		}
-	}
-	if len(denied) > 0 {
-		return &DeniedError{Report: rep, Denied: denied}
-	}
-	if !u.AllowUnknown {
-		var unknown []StepResult
-		for _, s := range rep.Steps {
-			if s.Decision == Unknown {
-				unknown = append(unknown, s)
-			}
-		}
-		if len(unknown) > 0 {
-			return &UndecidedError{Report: rep, Unknown: unknown}
-		}
-	}
-	return nil
+	return rep.Gate(steps)
 }
 
 // PlanFromCreateInput returns the plan of an upload started by in: bucket,

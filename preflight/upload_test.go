@@ -39,12 +39,11 @@ func TestUploadCheckerCopyAndUnknown(t *testing.T) {
 		BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}))
 	err = uc.CheckUpload(context.Background(), dst, []mpu.Step{mpu.Initiate})
 	var ue *UndecidedError
-	if !errors.As(err, &ue) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "aws:SecureTransport") {
+	if !errors.As(err, &ue) || !errors.Is(err, ErrUndecided) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(ue.Details(), "aws:SecureTransport") {
 		t.Fatalf("unknown: %v", err)
 	}
-	uc.AllowUnknown = true
-	if err := uc.CheckUpload(context.Background(), dst, []mpu.Step{mpu.Initiate}); err != nil {
-		t.Fatalf("AllowUnknown: %v", err)
+	if msg := err.Error(); msg != "preflight: could not decide Initiate" {
+		t.Fatalf("undecided message %q: want the steps only", msg)
 	}
 	var nilChecker *UploadChecker
 	if err := nilChecker.CheckUpload(context.Background(), dst, nil); !errors.Is(err, ErrInvalidInput) {

@@ -345,12 +345,22 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 
 // preflight runs the permission check for the copy, if any.
 func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInput, multipart bool) error {
-	up, in := c.up, c.in
+	up := c.up
 	if up.o.PreflightMode == PreflightOff {
 		return nil
 	}
 	chk := *cin
 	chk.SSECustomerKey = nil
+	if err := gate(ctx, up.o.PreflightMode, up.em, func() error { return c.check(ctx, &chk, multipart) }); err != nil {
+		return up.fail(OpPreflight, 0, err)
+	}
+	return nil
+}
+
+// check runs the checker for the copy: CheckCopy when it is a CopyChecker,
+// else CheckUpload for the destination's steps alone.
+func (c *copier) check(ctx context.Context, chk *s3.CreateMultipartUploadInput, multipart bool) error {
+	up, in := c.up, c.in
 	var err error
 	if cc, ok := up.o.Preflight.(CopyChecker); ok {
 		steps := []Step{StepInitiate, StepUploadPartCopy}
@@ -364,7 +374,7 @@ func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInp
 		if strings.HasPrefix(string(c.head.ServerSideEncryption), "aws:kms") {
 			kmsKey = aws.ToString(c.head.SSEKMSKeyId)
 		}
-		err = cc.CheckCopy(ctx, &chk, in.SourceBucket, in.SourceKey, in.SourceVersionID, kmsKey, steps)
+		err = cc.CheckCopy(ctx, chk, in.SourceBucket, in.SourceKey, in.SourceVersionID, kmsKey, steps)
 	} else {
 		steps := []Step{StepInitiate}
 		if multipart {
@@ -373,18 +383,9 @@ func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInp
 				steps = append(steps, StepAbort)
 			}
 		}
-		err = up.o.Preflight.CheckUpload(ctx, &chk, steps)
+		err = up.o.Preflight.CheckUpload(ctx, chk, steps)
 	}
-	if err == nil {
-		return nil
-	}
-	if up.o.PreflightMode == PreflightWarn {
-		if perr := up.em.emit(Preflight{Err: err}); perr != nil {
-			return up.fail(OpListener, 0, perr)
-		}
-		return nil
-	}
-	return up.fail(OpPreflight, 0, err)
+	return err
 }
 
 // sourceErr turns a failed precondition on the source's ETag into

@@ -13,6 +13,14 @@ import (
 var (
 	// ErrPermissionDenied: a request was denied (AccessDenied, 403, a KMS denial).
 	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrCredentials: the server rejected the credentials themselves (an
+	// unknown access key, a wrong secret, an expired session token, a
+	// skewed clock). Not a permission verdict, and not retried.
+	ErrCredentials = s3err.ErrCredentials
+	// ErrUndecided: the preflight could not decide whether a step the
+	// upload needs is allowed (Op OpPreflight); under PreflightEnforce the
+	// upload is then not started, as for a denial.
+	ErrUndecided = s3err.ErrUndecided
 	// ErrNotFound: the bucket, the upload or the object does not exist.
 	ErrNotFound = s3err.ErrNotFound
 	// ErrInvalidInput: the input or the options are invalid, or the body

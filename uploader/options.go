@@ -50,11 +50,16 @@ const (
 	PreflightAuto PreflightMode = iota
 	// PreflightOff skips the check.
 	PreflightOff
-	// PreflightWarn runs the check, reports a failure in a Preflight event
-	// and uploads anyway.
+	// PreflightWarn runs the check, reports a failure (a denial, a step it
+	// could not decide, a failure to evaluate) in a Preflight event and
+	// uploads anyway; only errors that say the upload would fail at once
+	// (ErrCanceled, ErrCredentials, ErrInvalidInput) still refuse it.
 	PreflightWarn
 	// PreflightEnforce runs the check and returns its error (an
-	// *UploadError with Op "Preflight") before the first request.
+	// *UploadError with Op "Preflight") before the first request: a
+	// denied step (ErrPermissionDenied), a step the checker could not
+	// decide (ErrUndecided), or a failure to evaluate. An upload it cannot
+	// judge is never started.
 	PreflightEnforce
 )
 
@@ -85,8 +90,10 @@ type Checker interface {
 	// as StepInitiate alone, which needs the same s3:PutObject permission
 	// with the same headers. It returns nil when
 	// every step is allowed, an error wrapping ErrPermissionDenied that
-	// names the missing permissions when one is denied, and any other
-	// error when it could not decide.
+	// names the missing permissions when one is denied, an error wrapping
+	// ErrUndecided when it could not decide a step, and any other error
+	// when it could not evaluate (ErrCredentials when the server rejected
+	// the credentials).
 	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []Step) error
 }
 

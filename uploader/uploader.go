@@ -511,17 +511,10 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 func (up *upload) checkSteps(ctx context.Context, steps []Step) error {
 	cin := up.in.createInput(up.cs)
 	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
-	err := up.o.Preflight.CheckUpload(ctx, cin, steps)
-	if err == nil {
-		return nil
+	if err := gate(ctx, up.o.PreflightMode, up.em, func() error { return up.o.Preflight.CheckUpload(ctx, cin, steps) }); err != nil {
+		return up.fail(OpPreflight, 0, err)
 	}
-	if up.o.PreflightMode == PreflightWarn {
-		if perr := up.em.emit(Preflight{Err: err}); perr != nil {
-			return up.fail(OpListener, 0, perr)
-		}
-		return nil
-	}
-	return up.fail(OpPreflight, 0, err)
+	return nil
 }
 
 // putSingle sends the whole body with one PutObject. sum is the body's

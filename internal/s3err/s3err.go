@@ -35,8 +35,16 @@ import (
 // Sentinel errors, one per category. Compare with errors.Is.
 var (
 	// ErrPermissionDenied: the caller lacks a permission (AccessDenied, 403,
-	// a KMS denial, invalid or expired credentials).
+	// a KMS denial). Credentials the server rejects are ErrCredentials.
 	ErrPermissionDenied = errors.New("permission denied")
+	// ErrCredentials: the server rejected the credentials themselves, before
+	// any permission was weighed: an unknown access key
+	// (InvalidAccessKeyId, InvalidClientTokenId), a signature made with the
+	// wrong secret (SignatureDoesNotMatch), an expired or invalid session
+	// token (ExpiredToken, TokenRefreshRequired, InvalidToken), a clock too
+	// far off (RequestTimeTooSkewed), or an HTTP 401. It is not a
+	// permission verdict: no policy change fixes it.
+	ErrCredentials = errors.New("credentials rejected")
 	// ErrNotFound: the bucket, key, upload or KMS key does not exist (404,
 	// NoSuchBucket, NoSuchKey, NoSuchUpload).
 	ErrNotFound = errors.New("not found")
@@ -55,6 +63,10 @@ var (
 	ErrChecksumMismatch = errors.New("checksum mismatch")
 	// ErrSourceChanged: the data being uploaded or copied changed while in use.
 	ErrSourceChanged = errors.New("source changed")
+	// ErrUndecided: a permission check could not decide whether a step is
+	// allowed (its verdict is unknown). No S3 error code has this kind; the
+	// preflight and uploader packages return it.
+	ErrUndecided = errors.New("permission undecided")
 )
 
 // Kind is the category of an error.
@@ -71,6 +83,8 @@ const (
 	Transient
 	ChecksumMismatch
 	SourceChanged
+	Credentials
+	Undecided
 )
 
 var kindNames = [...]string{
@@ -83,6 +97,8 @@ var kindNames = [...]string{
 	Transient:        "transient",
 	ChecksumMismatch: "checksum mismatch",
 	SourceChanged:    "source changed",
+	Credentials:      "credentials rejected",
+	Undecided:        "permission undecided",
 }
 
 var kindSentinels = [...]error{
@@ -94,6 +110,8 @@ var kindSentinels = [...]error{
 	Transient:        ErrTransient,
 	ChecksumMismatch: ErrChecksumMismatch,
 	SourceChanged:    ErrSourceChanged,
+	Credentials:      ErrCredentials,
+	Undecided:        ErrUndecided,
 }
 
 // String returns the kind's name, e.g. "permission denied".
@@ -125,17 +143,7 @@ var codeKinds = map[string]Kind{
 	"KMS.AccessDeniedException":    PermissionDenied,
 	"AllAccessDisabled":            PermissionDenied,
 	"AccountProblem":               PermissionDenied,
-	"InvalidAccessKeyId":           PermissionDenied,
-	"InvalidClientTokenId":         PermissionDenied,
-	"SignatureDoesNotMatch":        PermissionDenied,
-	"ExpiredToken":                 PermissionDenied,
-	"ExpiredTokenException":        PermissionDenied,
-	"InvalidToken":                 PermissionDenied,
-	"TokenRefreshRequired":         PermissionDenied,
-	"UnrecognizedClientException":  PermissionDenied,
-	"InvalidSecurity":              PermissionDenied,
 	"NotSignedUp":                  PermissionDenied,
-	"RequestTimeTooSkewed":         PermissionDenied,
 	"DisabledException":            PermissionDenied, // KMS key disabled
 	"KMS.DisabledException":        PermissionDenied,
 	"KMSInvalidStateException":     PermissionDenied,
@@ -143,6 +151,23 @@ var codeKinds = map[string]Kind{
 	"KMS.InvalidStateException":    PermissionDenied,
 	"InvalidGrantTokenException":   PermissionDenied,
 	"AuthorizationHeaderMalformed": PermissionDenied,
+
+	// Credentials the server rejects (S3, STS, IAM, KMS spellings).
+	"InvalidAccessKeyId":           Credentials,
+	"InvalidClientTokenId":         Credentials,
+	"SignatureDoesNotMatch":        Credentials,
+	"IncompleteSignature":          Credentials,
+	"IncompleteSignatureException": Credentials,
+	"ExpiredToken":                 Credentials,
+	"ExpiredTokenException":        Credentials,
+	"InvalidToken":                 Credentials,
+	"TokenRefreshRequired":         Credentials,
+	"UnrecognizedClientException":  Credentials,
+	"InvalidSecurity":              Credentials,
+	"RequestTimeTooSkewed":         Credentials,
+	"RequestExpired":               Credentials,
+	"MissingAuthenticationToken":   Credentials,
+	"MissingSecurityHeader":        Credentials,
 
 	// Not found.
 	"NoSuchBucket":                 NotFound,
@@ -228,7 +253,7 @@ var codeKinds = map[string]Kind{
 // made by Mark or wraps a sentinel) has that sentinel's kind. Otherwise, in
 // order: context.Canceled and a bare context.DeadlineExceeded are Canceled;
 // a known smithy.APIError code decides; then the HTTP status of a
-// smithyhttp.ResponseError (403, 404, 400/405/411/413/416, 429/503, other
+// smithyhttp.ResponseError (403, 401, 404, 400/405/411/413/416, 429/503, other
 // 5xx, 408); then network failures (timeouts, connection resets, refused
 // connections, broken pipes, unexpected EOF) are Transient.
 func Classify(err error) Kind {
@@ -270,8 +295,10 @@ func statusKind(status int) Kind {
 	switch {
 	case status == 0:
 		return Unknown
-	case status == http.StatusForbidden, status == http.StatusUnauthorized:
+	case status == http.StatusForbidden:
 		return PermissionDenied
+	case status == http.StatusUnauthorized:
+		return Credentials
 	case status == http.StatusNotFound:
 		return NotFound
 	case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:

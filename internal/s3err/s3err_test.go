@@ -61,7 +61,13 @@ func TestClassify(t *testing.T) {
 		{"bare generic access denied", apiErr("AccessDenied"), PermissionDenied, "AccessDenied", 0, false},
 		{"kms denied", sdkErr("PutObject", 400, apiErr("KMS.DisabledException")), PermissionDenied, "KMS.DisabledException", 400, false},
 		{"kms service access denied", sdkErr("Encrypt", 400, apiErr("AccessDeniedException")), PermissionDenied, "AccessDeniedException", 400, false},
-		{"expired token", sdkErr("PutObject", 400, apiErr("ExpiredToken")), PermissionDenied, "ExpiredToken", 400, false},
+		{"expired token", sdkErr("PutObject", 400, apiErr("ExpiredToken")), Credentials, "ExpiredToken", 400, false},
+		{"unknown access key on 403", sdkErr("PutObject", 403, apiErr("InvalidAccessKeyId")), Credentials, "InvalidAccessKeyId", 403, false},
+		{"wrong secret on 403", sdkErr("CreateMultipartUpload", 403, apiErr("SignatureDoesNotMatch")), Credentials, "SignatureDoesNotMatch", 403, false},
+		{"clock skew on 403", sdkErr("UploadPart", 403, apiErr("RequestTimeTooSkewed")), Credentials, "RequestTimeTooSkewed", 403, false},
+		{"token refresh on 400", sdkErr("PutObject", 400, apiErr("TokenRefreshRequired")), Credentials, "TokenRefreshRequired", 400, false},
+		{"sts expired token exception", sdkErr("GetCallerIdentity", 400, apiErr("ExpiredTokenException")), Credentials, "ExpiredTokenException", 400, false},
+		{"status 401 without code", sdkErr("HeadObject", 401, errors.New("no body")), Credentials, "", 401, false},
 		{"status 403 without code", sdkErr("HeadObject", 403, errors.New("no body")), PermissionDenied, "", 403, false},
 		{"no such upload", sdkErr("UploadPart", 404, apiErr("NoSuchUpload")), NotFound, "NoSuchUpload", 404, false},
 		{"no such bucket", sdkErr("PutObject", 404, apiErr("NoSuchBucket")), NotFound, "NoSuchBucket", 404, false},
@@ -172,6 +178,30 @@ func TestMark(t *testing.T) {
 	}
 }
 
+// TestCredentialCodesAreNotDenials checks every credential code the
+// classifier knows, with each status a server may send it with: it is
+// ErrCredentials and never ErrPermissionDenied, so no caller reports a
+// rejected key as a missing permission.
+func TestCredentialCodesAreNotDenials(t *testing.T) {
+	n := 0
+	for code, k := range codeKinds {
+		if k != Credentials {
+			continue
+		}
+		n++
+		for _, status := range []int{400, 401, 403} {
+			m := Mark(sdkErr("PutObject", status, apiErr(code)))
+			if !errors.Is(m, ErrCredentials) || errors.Is(m, ErrPermissionDenied) || Retryable(m) {
+				t.Errorf("%s on %d: credentials %v, denied %v, retryable %v", code, status,
+					errors.Is(m, ErrCredentials), errors.Is(m, ErrPermissionDenied), Retryable(m))
+			}
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d credential codes", n)
+	}
+}
+
 func TestMarkAs(t *testing.T) {
 	e := MarkAs(errors.New("size mismatch"), InvalidInput)
 	if !errors.Is(e, ErrInvalidInput) || Classify(e) != InvalidInput {
@@ -187,7 +217,7 @@ func TestMarkAs(t *testing.T) {
 }
 
 func TestKind(t *testing.T) {
-	for k := Unknown; k <= SourceChanged; k++ {
+	for k := Unknown; k <= Undecided; k++ {
 		if k.String() == "" {
 			t.Errorf("Kind(%d) has no name", k)
 		}
