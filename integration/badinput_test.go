@@ -244,16 +244,16 @@ func badLibCases() []badLibCase {
 		userCase("region-wrong", uploader.ErrPermissionDenied, []string{"region"}, func(t *testing.T, b *badCtx) *s3.Client {
 			return b.env.S3For(b.tgt, b.env.Users["root"], func(o *s3.Options) { o.Region = "eu-west-1" })
 		}),
-		userCase("credentials-wrong-secret", uploader.ErrPermissionDenied, []string{"signature"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-wrong-secret", uploader.ErrCredentials, []string{"signature"}, func(t *testing.T, b *badCtx) *s3.Client {
 			u := b.env.Users["root"]
 			u.SecretKey = "wrong-secret-" + strings.Repeat("x", 20)
 			b.secrets = append(b.secrets, u.SecretKey)
 			return b.env.S3For(b.tgt, u)
 		}),
-		userCase("credentials-unknown-key", uploader.ErrPermissionDenied, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-unknown-key", uploader.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
 			return b.env.S3For(b.tgt, s3test.User{Name: "nobody", AccessKey: "AKIANOBODY0000000000", SecretKey: "nobody-secret-0123456789"})
 		}),
-		userCase("credentials-revoked", uploader.ErrPermissionDenied, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-revoked", uploader.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
 			u := b.env.NewUser(t, "revoked")
 			if _, err := b.env.IAM(t).DeleteAccessKey(testCtx(t), &iam.DeleteAccessKeyInput{UserName: aws.String(u.Name), AccessKeyId: aws.String(u.AccessKey)}); err != nil {
 				t.Fatal(err)

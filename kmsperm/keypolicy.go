@@ -95,6 +95,9 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 		if ctx.Err() != nil {
 			return nil, "", nil, &Error{Op: "get key policy", Key: k.ARN, Err: s3err.MarkAs(errors.Join(ctx.Err(), err), s3err.Canceled)}
 		}
+		if s3err.Classify(err) == s3err.Credentials {
+			return nil, "", nil, wrapAPI("get key policy", k.ARN, err) // not a gap: no policy fixes it
+		}
 		gap := &Gap{
 			What:       fmt.Sprintf("the %s of %s could not be read: %v", name, k.ARN, err),
 			Permission: ActionGetKeyPolicy,

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -75,6 +76,23 @@ func parseDocument(d PolicyDocument) (*policy.Document, error) {
 		out.Statement, out.Sid, out.Field, out.Msg = pe.Statement, pe.Sid, pe.Field, pe.Msg
 	}
 	return nil, out
+}
+
+// stops reports whether err, from a call a preflight makes, ends the
+// preflight instead of becoming a gap or a verdict: the context ended, or
+// the server rejected the credentials (ErrCredentials), which says nothing
+// about permissions.
+func stops(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || s3err.Classify(err) == s3err.Credentials
+}
+
+// callErr returns err, from call, marked with its category; a credentials
+// error is prefixed with what the preflight was doing.
+func callErr(call string, err error) error {
+	if s3err.Classify(err) == s3err.Credentials {
+		return fmt.Errorf("preflight: %s: the server rejected the credentials: %w", call, s3err.Mark(err))
+	}
+	return s3err.Mark(err)
 }
 
 func invalidf(format string, args ...any) error {

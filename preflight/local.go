@@ -265,8 +265,8 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 		bs.policy = doc
 	case err == nil:
 	case s3err.Code(err) == "NoSuchBucketPolicy":
-	case ctx.Err() != nil:
-		return s3err.Mark(err)
+	case stops(ctx, err):
+		return callErr("s3:GetBucketPolicy", err)
 	default:
 		bs.policyGap = true
 		out.Gaps = append(out.Gaps, Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")", Error: errText(err)})
@@ -283,8 +283,8 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 	c.add("s3:GetBucketAcl")
 	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
 	if err != nil {
-		if ctx.Err() != nil {
-			return s3err.Mark(err)
+		if stops(ctx, err) {
+			return callErr("s3:GetBucketAcl", err)
 		}
 		bs.aclGap = true
 		out.Gaps = append(out.Gaps, Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", Error: errText(err), AllowOnly: true})
@@ -328,8 +328,8 @@ func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSou
 	case err == nil || s3err.Code(err) == "OwnershipControlsNotFoundError":
 		// No ownership controls: ACLs are enabled, objects owned by their writer.
 		bs.ownership = OwnershipObjectWriter
-	case ctx.Err() != nil:
-		return s3err.Mark(err)
+	case stops(ctx, err):
+		return callErr("s3:GetBucketOwnershipControls", err)
 	default:
 		bs.ownershipGap = true
 		out.Gaps = append(out.Gaps, Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", Error: errText(err), AllowOnly: true})
@@ -409,8 +409,10 @@ func applyUncertainty(chk *Check, r *Requirement, missing []string) {
 func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) (docs, boundary []*policy.Document, err error) {
 	var ctxErr error
 	gap := func(src string, err error) {
-		if ctx.Err() != nil {
-			ctxErr = s3err.Mark(err)
+		if stops(ctx, err) {
+			if ctxErr == nil {
+				ctxErr = callErr(src, err)
+			}
 			return
 		}
 		if notImplemented(err) {

@@ -93,8 +93,8 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	run := func(name string, f func() error) error {
 		cl.add("s3:" + name)
 		err := f()
-		if err != nil && ctx.Err() != nil {
-			return s3err.Mark(err)
+		if err != nil && stops(ctx, err) {
+			return callErr("s3:"+name, err)
 		}
 		res[name] = probeOutcome(name, err)
 		return nil

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/s3mpu/s3mpu/internal/policy"
-	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
 // Simulate is the evaluator built on IAM's policy simulator
@@ -104,8 +103,8 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 				}
 			}
 			results, err := s.simulate(ctx, in2, &cl)
-			if err != nil && ctx.Err() != nil {
-				return nil, s3err.Mark(err)
+			if err != nil && stops(ctx, err) {
+				return nil, callErr("iam:SimulatePrincipalPolicy", err)
 			}
 			for _, i := range g.idx {
 				r := in.Requirements[i]

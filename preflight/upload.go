@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -20,16 +21,29 @@ import (
 // It judges the report with Report.Gate; what a refusal does (stop the
 // upload, or only report it) is the uploader's PreflightMode.
 type UploadChecker struct {
-	// Checker runs the preflight (required).
-	Checker *Checker
+	// Checker runs the preflight (required): a *Checker, or any
+	// PlanChecker.
+	Checker PlanChecker
 	// Template holds what the upload's request does not say: the caller,
 	// its canonical ID, the bucket owner, the transport, the source IP, a
 	// VPC endpoint, extra context. Its Bucket, Key, SSE, ACL, StorageClass,
 	// Headers and Steps are replaced from the request.
 	Template Plan
+	// AlsoReport are steps evaluated and put in the report besides those
+	// the upload takes, for a caller that needs their verdicts too (for
+	// example ListUploads, to clean up old uploads); Report.Gate does not
+	// judge them, so they never refuse the upload.
+	AlsoReport []Step
 	// OnReport, when set, is called with every report (synchronously).
 	OnReport func(*Report)
 }
+
+// PlanChecker runs the preflight of a plan. *Checker satisfies it.
+type PlanChecker interface {
+	Check(ctx context.Context, p *Plan, optFns ...func(*Options)) (*Report, error)
+}
+
+var _ PlanChecker = (*Checker)(nil)
 
 // DeniedError is returned by Report.Gate and UploadChecker when a step is
 // denied. It wraps ErrPermissionDenied and carries the report.
@@ -99,7 +113,8 @@ func (e *UndecidedError) Error() string {
 func (e *UndecidedError) Unwrap() error { return ErrUndecided }
 
 // Details describes each undecided step on a line of its own: the step,
-// its actions and why it is unknown.
+// its actions and why it is unknown; then each policy source that could
+// not be read (Report.Gaps), often the reason.
 func (e *UndecidedError) Details() string {
 	var b strings.Builder
 	for _, s := range e.Unknown {
@@ -111,6 +126,11 @@ func (e *UndecidedError) Details() string {
 			b.WriteString("; unknown context: " + strings.Join(s.MissingContext, ", "))
 		}
 		b.WriteString("\n")
+	}
+	if e.Report != nil {
+		for _, g := range e.Report.Gaps {
+			fmt.Fprintf(&b, "not read: %s: %s\n", g.Source, g.Error)
+		}
 	}
 	return b.String()
 }
@@ -238,6 +258,11 @@ func (u *UploadChecker) check(ctx context.Context, in *s3.CreateMultipartUploadI
 	p.Transport, p.SourceIP, p.VPCEndpoint, p.Context, p.Partition, p.Region = t.Transport, t.SourceIP, t.VPCEndpoint, t.Context, t.Partition, t.Region
 	p.CopySource, p.Size = src, t.Size
 	p.Steps = steps
+	for _, st := range u.AlsoReport {
+		if !slices.Contains(p.Steps, st) {
+			p.Steps = append(slices.Clip(p.Steps), st)
+		}
+	}
 	rep, err := u.Checker.Check(ctx, p)
 	if err != nil {
 		var ke *kmsperm.Error

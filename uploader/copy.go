@@ -301,6 +301,19 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 		return err
 	})
 	if err != nil {
+		if s3err.Classify(err) == s3err.PermissionDenied && up.o.PreflightMode != PreflightOff && ctx.Err() == nil {
+			// The source cannot be read: the preflight, which would have run next, says
+			// which permission is missing, and under PreflightEnforce its refusal is the
+			// answer. The copy's steps are checked as a multipart copy's (the size is unknown).
+			cin := up.in.createInput(&checksum{})
+			cin.ChecksumAlgorithm, cin.ChecksumType = "", ""
+			if in.ReplaceTagging {
+				cin.Tagging = optString(in.Tagging)
+			}
+			if perr := c.preflight(ctx, cin, true); perr != nil {
+				return nil, perr
+			}
+		}
 		hint := ""
 		if s3err.Classify(err) == s3err.PermissionDenied {
 			hint = fmt.Sprintf(" (copying needs s3:GetObject on arn:aws:s3:::%s/%s, and kms:Decrypt on its key when it is SSE-KMS encrypted)", in.SourceBucket, in.SourceKey)
@@ -371,7 +384,7 @@ func (c *copier) check(ctx context.Context, chk *s3.CreateMultipartUploadInput, 
 			}
 		}
 		kmsKey := ""
-		if strings.HasPrefix(string(c.head.ServerSideEncryption), "aws:kms") {
+		if c.head != nil && strings.HasPrefix(string(c.head.ServerSideEncryption), "aws:kms") {
 			kmsKey = aws.ToString(c.head.SSEKMSKeyId)
 		}
 		err = cc.CheckCopy(ctx, chk, in.SourceBucket, in.SourceKey, in.SourceVersionID, kmsKey, steps)

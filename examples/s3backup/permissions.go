@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,11 +10,13 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/pflag"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // preflightOptions are the permission-check flags of the run command.
@@ -74,6 +77,7 @@ const maxExplanations = 200
 // permissions runs the preflight of a run and explains failures with it.
 type permissions struct {
 	o       *runOptions
+	client  *s3.Client
 	checker cmdkit.Checker
 	caller  string
 	report  *preflight.Report // of the prefix check; nil when off or not evaluated
@@ -89,7 +93,7 @@ type permissions struct {
 }
 
 func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Client) (*permissions, error) {
-	p := &permissions{o: o, caller: o.preflight.caller, endpointURL: a.endpoint()}
+	p := &permissions{o: o, client: client, caller: o.preflight.caller, endpointURL: a.endpoint()}
 	po := &o.preflight
 	if po.mode == "off" {
 		return p, nil
@@ -157,10 +161,14 @@ func (p *permissions) plan(key string, size int64) *preflight.Plan {
 }
 
 // checkPrefix runs the one preflight of the run, for key (the manifest's key, which every
-// run writes) and a multipart-sized upload. It reports whether the run must stop: with
-// --preflight enforce, when a step an upload needs (Initiate, UploadPart, Complete, or Abort
-// so a failure can be cleaned up) is denied. When preflight could not evaluate, in enforce
-// mode, p.evalErr says why and the run stops too (exit 1, not 3: nothing was found denied).
+// run writes) and a multipart-sized upload, through the uploader's preflight gate
+// (uploader.Uploader.Preflight with --preflight as its PreflightMode), which judges the steps
+// an upload needs (Initiate, UploadPart, Complete, and Abort so a failure can be cleaned up)
+// and decides warn or enforce; ListParts and ListUploads are reported, not judged. It reports
+// whether the run must stop: with --preflight enforce, when a step is denied or could not be
+// decided (exit 3). When preflight could not evaluate, p.evalErr says why and the run stops
+// too (exit 1, not 3: nothing was found denied); in warn mode only rejected credentials, a
+// canceled run or invalid settings stop it, as they would stop every upload.
 func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (*preflightSummary, bool, string) {
 	ps := &preflightSummary{Mode: p.o.preflight.mode, Profile: p.o.preflight.parsedProfile.String()}
 	if p.checker == nil {
@@ -169,12 +177,47 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	}
 	ps.Mode = p.o.preflight.mode + ", " + p.kind
 	ps.Key = key
-	rep, err := p.checker.Check(ctx, p.plan(key, size))
-	if err != nil {
-		ps.Problems = append(ps.Problems, "could not evaluate: "+err.Error())
-		if p.o.preflight.mode == "enforce" && ctx.Err() == nil {
-			p.evalErr = fmt.Errorf("preflight could not evaluate the permissions: %v (--preflight warn or off goes on without it)", err)
+	var rep *preflight.Report
+	uc := &preflight.UploadChecker{Checker: p.checker, Template: *p.plan(key, size),
+		AlsoReport: []preflight.Step{preflight.StepListParts, preflight.StepListUploads},
+		OnReport:   func(r *preflight.Report) { rep = r }}
+	var warned error
+	mode := uploader.PreflightWarn
+	if p.o.preflight.mode == "enforce" {
+		mode = uploader.PreflightEnforce
+	}
+	up := uploader.New(p.client, func(o *uploader.Options) {
+		o.Preflight, o.PreflightMode = uc, mode
+		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
+			if ev, ok := e.(uploader.Preflight); ok {
+				warned = ev.Err
+			}
+		})
+	})
+	// The upload's own settings, as the uploads of the run send them.
+	in := &uploader.UploadInput{Bucket: p.o.dest.Bucket, Key: key, SSEKMSKeyID: p.o.kmsKeyID,
+		ServerSideEncryption: s3types.ServerSideEncryption(p.o.sse), StorageClass: s3types.StorageClass(p.o.storageClass)}
+	err := up.Preflight(ctx, in, nil)
+	refused := err != nil && (errors.Is(err, uploader.ErrPermissionDenied) || errors.Is(err, uploader.ErrUndecided))
+	if err != nil && !refused {
+		cause := err
+		var ue *uploader.UploadError
+		if errors.As(err, &ue) && ue.Err != nil {
+			cause = ue.Err
 		}
+		ps.Problems = append(ps.Problems, "could not evaluate: "+cause.Error())
+		if ctx.Err() == nil {
+			p.evalErr = fmt.Errorf("preflight could not evaluate the permissions: %w (--preflight warn or off goes on without it)", cause)
+			if errors.Is(err, uploader.ErrCredentials) {
+				p.evalErr = fmt.Errorf("preflight: %w", cause) // not a permission verdict; the message names the credentials
+			}
+		}
+		return ps, false, ""
+	}
+	if warned != nil && rep == nil {
+		ps.Problems = append(ps.Problems, "could not evaluate: "+warned.Error())
+	}
+	if rep == nil {
 		return ps, false, ""
 	}
 	p.report = rep
@@ -197,8 +240,11 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 		ps.Notes = append(ps.Notes, fmt.Sprintf("%s could not be read: %s", g.Source, g.Error))
 	}
 	ps.Notes = append(ps.Notes, rep.Notes...)
-	blocked := len(rep.Blocking()) > 0 && p.o.preflight.mode == "enforce"
-	return ps, blocked, rep.String()
+	var ud *preflight.UndecidedError
+	if errors.As(err, &ud) {
+		ps.Problems = append(ps.Problems, fmt.Sprintf("%s: the run was not started (--preflight enforce); decide them with --identity-policy FILE, --preflight-mode probe, or go on without a verdict with --preflight warn", ud.Error()))
+	}
+	return ps, refused, rep.String()
 }
 
 func stepProblem(s preflight.StepResult) string {

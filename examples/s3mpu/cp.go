@@ -223,6 +223,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if err != nil {
 		return err
 	}
+	var gate *preflightGate // nil with --preflight off
 	if cf.preflightMode != "off" {
 		if _, err := chk.sources(); err != nil {
 			return err
@@ -238,19 +239,23 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		if plan.CopySource != nil {
 			plan.CopySource.VersionID = cf.sourceVersionID
 		}
-		if err := a.gatePreflight(ctx, cli, chk, plan, prof, cf.preflightMode, cf.leavePartsOnError, "copy", "copying"); err != nil {
+		if gate, err = a.newPreflightGate(ctx, cli, chk, plan, prof, cf.preflightMode, "copy", "copying"); err != nil {
 			return err
 		}
 	}
 
 	prog := newProgress(pmode, a.stderr, "copy "+src.String()+" -> "+dst.String(), a.now)
 	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }, copy: true}
+	if gate != nil {
+		lis.preflight = gate.warn
+	}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = cf.concurrency
 		o.CopyThreshold = threshold
 		o.LeavePartsOnError = cf.leavePartsOnError
 		o.Listener = lis
+		gate.options(o)
 	})
 	start := a.now()
 	out, err := up.Copy(ctx, in)
@@ -259,7 +264,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 		if errors.Is(err, uploader.ErrSourceChanged) {
 			return fmt.Errorf("%w\n(the source was replaced during the copy; nothing of the mix was stored)", err)
 		}
-		return a.uploadError(err, dst, "")
+		return a.uploadError(ctx, err, dst, "", gate)
 	}
 	return a.printCopyResult(out, src, dst, a.now().Sub(start), lis.retries)
 }

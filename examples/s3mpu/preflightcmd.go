@@ -15,6 +15,7 @@ import (
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/preflight"
+	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -366,13 +367,12 @@ func (a *app) checker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan 
 }
 
 // preflightError maps a preflight that could not evaluate to the command's error: invalid
-// input and a KMS key that does not exist are usage errors (exit 2).
+// input and a KMS key that does not exist are usage errors (exit 2); credentials the server
+// refused (preflight.ErrCredentials) keep their API error, which Explain names with the
+// credential source (exit 1).
 func preflightError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
-	}
-	if errors.Is(err, preflight.ErrInvalidInput) {
-		return cmdkit.UsageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
 	}
 	var ke *kmsperm.Error
 	if missingKMSKey(err) && errors.As(err, &ke) {
@@ -380,6 +380,9 @@ func preflightError(ctx context.Context, err error) error {
 		// upload with it would fail at its first request.
 		msg := fmt.Sprintf("--sse-kms-key-id %s: %v", ke.Key, ke.Err)
 		return cmdkit.UsageErr(&cmdkit.Relabeled{Msg: msg, Err: err})
+	}
+	if errors.Is(err, preflight.ErrInvalidInput) {
+		return cmdkit.UsageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
 	}
 	return &cmdkit.Relabeled{Msg: "preflight could not evaluate: " + trimPkg(err), Err: err}
 }
@@ -651,37 +654,161 @@ func kmsRowJSON(k preflight.KMSRow) kmsJSON {
 	return kj
 }
 
-// gatePreflight runs the preflight of an upload or a copy (noun "upload" or "copy", verb
-// "uploading" or "copying") and applies --preflight: with "enforce" an evaluation error or
-// a blocking step refuses to start (the report is printed on stderr); with "warn" both are
-// reported and the transfer goes on, except for a KMS key that does not exist, where the
-// first request would fail anyway.
-func (a *app) gatePreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile, mode string, leaveParts bool, noun, verb string) error {
-	rep, err := a.runPreflight(ctx, cli, cf, plan, prof)
+// preflightGate is the preflight of an upload or a copy as the uploader runs it: the checker
+// the flags ask for, handed to uploader.Options.Preflight with --preflight as its
+// PreflightMode. The uploader's gate decides warn or enforce; the CLI only prints what it
+// reports (warn for a warning, refused for a refusal).
+type preflightGate struct {
+	a       *app
+	noun    string // "upload" or "copy"
+	verb    string // "uploading" or "copying"
+	mode    uploader.PreflightMode
+	checker gateChecker       // a *preflight.UploadChecker, or unavailable
+	report  *preflight.Report // the last report, for the refusal's text
+}
+
+// gateChecker checks uploads and copies for the uploader.
+type gateChecker interface {
+	uploader.Checker
+	uploader.CopyChecker
+}
+
+// newPreflightGate builds the gate for --preflight mode ("off", "warn" or "enforce"); nil for
+// off. The plan gets its region and transport here; the uploader fills in the rest from the
+// request it is about to make.
+func (a *app) newPreflightGate(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile, mode, noun, verb string) (*preflightGate, error) {
+	if mode == cmdkit.GateOff {
+		return nil, nil
+	}
+	g := &preflightGate{a: a, noun: noun, verb: verb, mode: uploader.PreflightWarn}
+	if mode == cmdkit.GateEnforce {
+		g.mode = uploader.PreflightEnforce
+	}
+	chk, err := a.gateChecker(ctx, cli, cf, plan, prof)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return err
-	case err != nil && mode == "enforce":
-		return err
-	case err != nil && missingKMSKey(err):
-		return err // the request would fail at once: no point going on
+		return nil, err
 	case err != nil:
-		a.Info("warning: %s; %s anyway (--preflight warn)", a.Explain(err).Line, verb)
-		return nil
+		// No checker (e.g. --mode local without a findable caller): the gate still decides
+		// what that means, a warning or a refusal.
+		g.checker = unavailable{err}
+	default:
+		g.checker = &preflight.UploadChecker{Checker: chk, Template: *plan, OnReport: func(r *preflight.Report) { g.report = r }}
 	}
-	blocked := blockingSteps(rep, leaveParts)
-	if len(blocked) == 0 {
-		return nil
+	return g, nil
+}
+
+// gateChecker returns the checker of an upload's gate, with the plan's region and transport
+// filled in.
+func (a *app) gateChecker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (cmdkit.Checker, error) {
+	cfg, err := a.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if mode == "enforce" {
-		if !a.g.quiet {
-			_ = rep.WriteText(a.stderr)
+	if plan.Region == "" {
+		plan.Region = cfg.Region
+	}
+	if plan.Transport == preflight.TransportUnknown {
+		plan.Transport = preflight.TransportHTTPS
+		if a.G.Insecure() {
+			plan.Transport = preflight.TransportHTTP
 		}
-		return cmdkit.DeniedErr(fmt.Errorf("preflight denied %s: the %s was not started (--preflight enforce)", strings.Join(blocked, ", "), noun))
 	}
-	a.Info("warning: preflight says %s would be denied; %s anyway (--preflight warn):", strings.Join(blocked, ", "), verb)
-	if !a.g.quiet && !a.g.json {
-		_ = rep.WriteText(a.stderr)
+	return a.checker(ctx, cli, cf, plan, prof)
+}
+
+// unavailable is the checker of a gate whose checker could not be built: every check fails
+// with the reason.
+type unavailable struct{ err error }
+
+func (u unavailable) CheckUpload(context.Context, *s3.CreateMultipartUploadInput, []preflight.Step) error {
+	return u.err
+}
+
+func (u unavailable) CheckCopy(context.Context, *s3.CreateMultipartUploadInput, string, string, string, string, []preflight.Step) error {
+	return u.err
+}
+
+// options sets the uploader's preflight options.
+func (g *preflightGate) options(o *uploader.Options) {
+	if g == nil {
+		o.PreflightMode = uploader.PreflightOff
+		return
 	}
-	return nil
+	o.Preflight, o.PreflightMode = g.checker, g.mode
+}
+
+// warn prints the problem the uploader reported under --preflight warn (a Preflight event).
+func (g *preflightGate) warn(err error) {
+	a := g.a
+	var de *preflight.DeniedError
+	var ue *preflight.UndecidedError
+	switch {
+	case g.report != nil && cmdkit.ReportError(g.report) != nil:
+		a.Info("warning: %s; %s anyway (--preflight warn)", a.Explain(cmdkit.ReportError(g.report)).Line, g.verb)
+	case errors.As(err, &de):
+		a.Info("warning: preflight says %s would be denied; %s anyway (--preflight warn):", stepNames(de.Denied), g.verb)
+		if !a.g.quiet && !a.g.json && g.report != nil {
+			_ = g.report.WriteText(a.stderr)
+		}
+	case errors.As(err, &ue):
+		a.Info("warning: preflight could not decide %s; %s anyway (--preflight warn):\n%s", stepNames(ue.Unknown), g.verb, indent(ue.Details()))
+	default:
+		a.Info("warning: %s; %s anyway (--preflight warn)", a.Explain(preflightError(context.Background(), err)).Line, g.verb)
+	}
+}
+
+// refused maps the uploader's refusal (an *uploader.UploadError with Op OpPreflight) to the
+// CLI's error: exit 3 for a denied or an undecided step (the report, or the undecided steps
+// with why and how to decide them, on stderr); a report that says nothing about permissions
+// (the bucket is missing) and the evaluation's own errors as runPreflight maps them.
+func (g *preflightGate) refused(ctx context.Context, err error) error {
+	a := g.a
+	if g.report != nil {
+		if rerr := cmdkit.ReportError(g.report); rerr != nil {
+			return rerr
+		}
+	}
+	var de *preflight.DeniedError
+	var ue *preflight.UndecidedError
+	switch {
+	case errors.As(err, &de):
+		if !a.g.quiet && g.report != nil {
+			_ = g.report.WriteText(a.stderr)
+		}
+		return cmdkit.DeniedErr(fmt.Errorf("preflight denied %s: the %s was not started (--preflight enforce)", stepNames(de.Denied), g.noun))
+	case errors.As(err, &ue): // the details say what the report would: no report
+		return cmdkit.DeniedErr(&cmdkit.Relabeled{Err: err, Msg: fmt.Sprintf("preflight could not decide %s: the %s was not started (--preflight enforce)\n%s"+
+			"decide them by supplying the caller's policy (--identity-policy FILE, and --bucket-policy FILE), by probing the server (--mode probe), "+
+			"or go on without a verdict (--preflight warn)", stepNames(ue.Unknown), g.noun, indent(ue.Details()))})
+	}
+	var ee *cmdkit.ExitError
+	if errors.As(err, &ee) {
+		return ee // the checker could not be built: its own error (e.g. a usage error)
+	}
+	var up *uploader.UploadError
+	if errors.As(err, &up) && up.Err != nil {
+		err = up.Err
+	}
+	return preflightError(ctx, err)
+}
+
+// stepNames joins the steps' names.
+func stepNames(steps []preflight.StepResult) string {
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		names[i] = s.Step.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// indent prefixes every line of s with two spaces.
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
+	return b.String()
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
-	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -144,6 +143,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		return err
 	}
 
+	var gate *preflightGate // nil with --preflight off
 	if uf.preflightMode != "off" {
 		if _, err := cf.sources(); err != nil {
 			return err // a policy file the user named must be readable, whatever the mode
@@ -155,19 +155,23 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		if err != nil {
 			return err
 		}
-		if err := a.gatePreflight(ctx, cli, cf, plan, prof, uf.preflightMode, uf.leavePartsOnError, "upload", "uploading"); err != nil {
+		if gate, err = a.newPreflightGate(ctx, cli, cf, plan, prof, uf.preflightMode, "upload", "uploading"); err != nil {
 			return err
 		}
 	}
 
 	prog := newProgress(pmode, a.stderr, "upload "+u.String(), a.now)
 	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }}
+	if gate != nil {
+		lis.preflight = gate.warn
+	}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = uf.concurrency
 		o.RateLimit = rate
 		o.LeavePartsOnError = uf.leavePartsOnError
 		o.Listener = lis
+		gate.options(o)
 	})
 	start := a.now()
 	var out *uploader.UploadOutput
@@ -178,7 +182,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	}
 	prog.finish(err == nil)
 	if err != nil {
-		return a.uploadError(err, u, uf.state)
+		return a.uploadError(ctx, err, u, uf.state, gate)
 	}
 	return a.printUploadResult(out, label, u, a.now().Sub(start), lis.retries)
 }
@@ -321,22 +325,9 @@ func (of *objectFlags) uploadInput(u cmdkit.URL) (*uploader.UploadInput, error) 
 	return in, nil
 }
 
-// blockingSteps names the denied steps that must stop an upload before it starts.
-func blockingSteps(rep *preflight.Report, leaveParts bool) []string {
-	var out []string
-	for _, s := range rep.Blocking() {
-		name := s.Step.String()
-		if name == "Abort" && leaveParts {
-			continue // the caller keeps the parts on failure and does not need Abort
-		}
-		out = append(out, name)
-	}
-	return out
-}
-
 // uploadError maps an upload failure to its exit status and message. state is the --state
-// file, "" without one.
-func (a *app) uploadError(err error, u cmdkit.URL, state string) error {
+// file, "" without one; gate is the preflight gate, nil with --preflight off.
+func (a *app) uploadError(ctx context.Context, err error, u cmdkit.URL, state string, gate *preflightGate) error {
 	var ue *uploader.UploadError
 	errors.As(err, &ue)
 	kept := func(id string) string {
@@ -361,10 +352,10 @@ func (a *app) uploadError(err error, u cmdkit.URL, state string) error {
 		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
 	case errors.Is(err, uploader.ErrSourceChanged) && state != "":
 		return fmt.Errorf("%w\n(--start-over aborts the old upload and sends the file as it is now)", err)
+	case ue != nil && ue.Op == uploader.OpPreflight && gate != nil:
+		return gate.refused(ctx, err)
 	case errors.Is(err, uploader.ErrInvalidInput):
 		return cmdkit.UsageErr(err)
-	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
-		return cmdkit.DeniedErr(err)
 	case state != "" && ue != nil && ue.UploadID != "" && !ue.Aborted && ue.AbortErr == nil:
 		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))
 	}
@@ -395,6 +386,8 @@ type progressListener struct {
 	retries int64
 	stored  int  // parts found already stored by a resumed upload
 	copy    bool // a server-side copy: no BytesSent events, a part's size counts when it is done
+	// preflight prints the problem a Preflight event reports (--preflight warn); may be nil.
+	preflight func(error)
 }
 
 // OnEvent implements uploader.Listener.
@@ -432,6 +425,10 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 	case uploader.Retry:
 		l.retries++
 		l.p.retry()
+	case uploader.Preflight:
+		if l.preflight != nil {
+			l.preflight(ev.Err)
+		}
 	}
 }
 
