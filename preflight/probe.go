@@ -3,6 +3,7 @@ package preflight
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/internal/mpu"
@@ -32,14 +34,46 @@ type ProbeOptions struct {
 // in ways that change nothing. UploadPart, UploadPartCopy, Complete, Abort
 // and ListParts go to a made-up upload ID, so a 403 means denied and a 404
 // NoSuchUpload means the permission check passed; HeadObject reads the
-// copy source; ListMultipartUploads lists at most one upload. Initiate
-// needs a real upload: the probe creates one with the plan's headers,
-// lists its parts and aborts it (the exact test of the initiator's Abort
-// and ListParts), then verifies with ListMultipartUploads that nothing is
-// left. Probe bodies are empty. It is safe for concurrent use.
+// copy source; ListMultipartUploads lists at most one upload. Initiate:
+// when the caller may abort (or a Cleanup client can), the probe creates
+// a real upload with the plan's headers, lists its parts and aborts it
+// (the exact test of the initiator's Abort and ListParts), then verifies
+// with ListMultipartUploads that nothing is left. Otherwise, and with
+// NoCreate, it sends a conditional PutObject that can store nothing (see
+// ConditionalPutAPI); only when the server gives that no usable answer is
+// Initiate left Unknown. Probe bodies are empty. It is safe for
+// concurrent use.
 type Probe struct {
 	api  ProbeAPI
 	opts ProbeOptions
+}
+
+// ConditionalPutAPI is the call the probe decides Initiate with when it
+// may not create a test upload; *s3.Client satisfies it. A ProbeAPI
+// without it leaves Initiate Unknown in that case.
+//
+// The request is a PutObject of the plan's key with an empty body, the
+// plan's headers (ACL and grants, storage class, SSE, checksum algorithm,
+// tagging, object lock), "If-None-Match: *" and a Content-MD5 that cannot
+// match an empty body. S3 authorizes PutObject with the action
+// s3:PutObject on the object ARN, as it authorizes CreateMultipartUpload,
+// and with the same header-derived condition keys. Amazon's guide to
+// conditional writes
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)
+// says a write with If-None-Match needs s3:PutObject (and one with
+// If-Match needs s3:GetObject too, which is why If-Match is not used),
+// since the permission is what lets a caller learn whether the key
+// exists: the authorization comes before the precondition. So a denied
+// caller gets 403 AccessDenied, and an allowed one 412 PreconditionFailed
+// (the key exists) or 400 BadDigest (it does not, and the body fails its
+// Content-MD5): either way nothing is stored. versitygw v1.8.0 answers the
+// same way. Any other answer (501 NotImplemented from a server without
+// conditional writes, an unexpected status) is no answer, and Initiate is
+// then Unknown. A policy with the condition keys s3:if-none-match,
+// s3:if-match or s3:ObjectCreationOperation can treat this request and
+// CreateMultipartUpload differently; the verdict carries that as a risk.
+type ConditionalPutAPI interface {
+	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
 // NewProbe returns a probe making its calls with api, the caller's client.
@@ -49,22 +83,23 @@ type probeResult struct {
 	decision Decision
 	reason   string
 	done     bool
+	risk     string // what the verdict depends on that the probe could not check
 }
 
 func probeOutcome(op string, err error) probeResult {
 	if err == nil {
-		return probeResult{Allowed, op + " succeeded", true}
+		return probeResult{Allowed, op + " succeeded", true, ""}
 	}
 	code, status := s3err.Code(err), s3err.StatusCode(err)
 	switch {
 	case status == 403:
-		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: denied (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true}
+		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: denied (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}
 	case code == "NoSuchUpload" || code == "NoSuchKey" || code == "InvalidPart" || (status == 404 && code != "NoSuchBucket" && code != ""):
-		return probeResult{Allowed, fmt.Sprintf("%s answered %s: the permission check passed", op, errText(err)), true}
+		return probeResult{Allowed, fmt.Sprintf("%s answered %s: the permission check passed", op, errText(err)), true, ""}
 	case code == "NoSuchBucket":
-		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true}
+		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}
 	}
-	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), true}
+	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), true, ""}
 }
 
 func fakeUploadID() string {
@@ -221,6 +256,9 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			chk.Reasons = append(chk.Reasons, pr.reason)
 		}
 		chk.Reasons = append(chk.Reasons, extra...)
+		if pr.risk != "" {
+			chk.Risks = append(chk.Risks, pr.risk)
+		}
 		if !pr.done {
 			chk.Decision = Unknown
 			if pr.reason == "" {
@@ -250,47 +288,35 @@ func pickReal(real, fake probeResult, op string) probeResult {
 // aborts it, and checks that nothing is left.
 func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output, mayAbort bool) (created, parts, abort probeResult, err error) {
 	plan := in.Plan
-	if p.opts.NoCreate {
-		created.reason = "not probed: creating a test upload is disabled"
-		return
-	}
-	if !mayAbort && p.opts.Cleanup == nil {
-		created.reason = "not probed: the caller may not abort, so a test upload would be left behind (set a cleanup client to probe it)"
-		return
-	}
-	bucket, key := plan.Bucket, plan.Key
-	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key}
-	if plan.ACL != "" {
-		cin.ACL = s3types.ObjectCannedACL(plan.ACL)
-	}
-	if plan.StorageClass != "" {
-		cin.StorageClass = s3types.StorageClass(plan.StorageClass)
-	}
-	if plan.SSE.Algorithm != "" {
-		cin.ServerSideEncryption = s3types.ServerSideEncryption(plan.SSE.Algorithm)
-	}
-	if plan.SSE.KMSKeyID != "" {
-		cin.SSEKMSKeyId = &plan.SSE.KMSKeyID
-	}
-	if plan.SSE.BucketKey {
-		t := true
-		cin.BucketKeyEnabled = &t
-	}
-	if len(plan.SSE.KMSContext) > 0 {
-		b, jerr := json.Marshal(plan.SSE.KMSContext)
-		if jerr == nil {
-			s := base64.StdEncoding.EncodeToString(b)
-			cin.SSEKMSEncryptionContext = &s
-		}
-	}
+	h := probeHeadersOf(plan)
 	if plan.SSE.CustomerAlgorithm != "" {
 		out.note("the Initiate probe was sent without SSE-C headers (a probe never holds the customer key)")
 	}
+	if p.opts.NoCreate || (!mayAbort && p.opts.Cleanup == nil) {
+		why := "the caller may not abort, so a test upload would be left behind (set a cleanup client to probe it)"
+		if p.opts.NoCreate {
+			why = "creating a test upload is disabled"
+		}
+		created, err = p.conditionalPut(ctx, plan, h, cl, out)
+		switch {
+		case err != nil:
+		case !created.done:
+			created.reason = "not probed with a test upload: " + why + "; " + created.reason
+		case created.decision != Unknown:
+			created.risk = conditionalRisk
+		}
+		return
+	}
+	bucket, key := plan.Bucket, plan.Key
+	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ACL: h.acl, StorageClass: h.class,
+		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey, SSEKMSEncryptionContext: h.kmsContext,
+		ChecksumAlgorithm: h.checksum, Tagging: h.tagging, GrantFullControl: h.grantFull, GrantRead: h.grantRead,
+		GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP, ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold}
 	cl.add("s3:CreateMultipartUpload")
 	res, cerr := p.api.CreateMultipartUpload(ctx, cin)
 	if cerr != nil {
-		if ctx.Err() != nil {
-			err = s3err.Mark(cerr)
+		if stops(ctx, cerr) {
+			err = callErr("s3:CreateMultipartUpload", cerr)
 			return
 		}
 		created = probeOutcome("CreateMultipartUpload", cerr)
@@ -299,9 +325,9 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 		}
 		return
 	}
-	created = probeResult{Allowed, "CreateMultipartUpload succeeded (the test upload was then aborted)", true}
+	created = probeResult{Allowed, "CreateMultipartUpload succeeded (the test upload was then aborted)", true, ""}
 	if res.UploadId == nil {
-		created = probeResult{Unknown, "CreateMultipartUpload returned no upload ID", true}
+		created = probeResult{Unknown, "CreateMultipartUpload returned no upload ID", true, ""}
 		return
 	}
 	id := *res.UploadId
@@ -371,4 +397,95 @@ func escapeKey(k string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// probeHeaders are the headers of the upload's first request that policy
+// conditions can see, as the probe's Initiate requests carry them.
+type probeHeaders struct {
+	acl                                               s3types.ObjectCannedACL
+	class                                             s3types.StorageClass
+	sse                                               s3types.ServerSideEncryption
+	kmsKey, kmsContext                                *string
+	bucketKey                                         *bool
+	checksum                                          s3types.ChecksumAlgorithm
+	tagging                                           *string
+	grantFull, grantRead, grantReadACP, grantWriteACP *string
+	lockMode                                          s3types.ObjectLockMode
+	legalHold                                         s3types.ObjectLockLegalHoldStatus
+}
+
+func probeHeadersOf(plan *Plan) probeHeaders {
+	opt := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	h := probeHeaders{
+		acl: s3types.ObjectCannedACL(plan.ACL), class: s3types.StorageClass(plan.StorageClass),
+		sse: s3types.ServerSideEncryption(plan.SSE.Algorithm), kmsKey: opt(plan.SSE.KMSKeyID),
+		checksum: s3types.ChecksumAlgorithm(plan.ChecksumAlgorithm), tagging: opt(plan.Headers["x-amz-tagging"]),
+		grantFull: opt(plan.Headers["x-amz-grant-full-control"]), grantRead: opt(plan.Headers["x-amz-grant-read"]),
+		grantReadACP: opt(plan.Headers["x-amz-grant-read-acp"]), grantWriteACP: opt(plan.Headers["x-amz-grant-write-acp"]),
+		lockMode: s3types.ObjectLockMode(plan.Headers["x-amz-object-lock-mode"]), legalHold: s3types.ObjectLockLegalHoldStatus(plan.Headers["x-amz-object-lock-legal-hold"]),
+	}
+	if plan.SSE.BucketKey {
+		t := true
+		h.bucketKey = &t
+	}
+	if len(plan.SSE.KMSContext) > 0 {
+		if b, err := json.Marshal(plan.SSE.KMSContext); err == nil {
+			h.kmsContext = opt(base64.StdEncoding.EncodeToString(b))
+		}
+	}
+	return h
+}
+
+// wrongMD5 is the Content-MD5 of the conditional put: the MD5 of "s3mpu",
+// which an empty body cannot match.
+var wrongMD5 = func() string {
+	sum := md5.Sum([]byte("s3mpu"))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}()
+
+// conditionalRisk is the risk the conditional put's verdict carries.
+const conditionalRisk = "Initiate was decided by a conditional PutObject (If-None-Match, nothing stored): a policy with the condition keys s3:if-none-match, s3:if-match or s3:ObjectCreationOperation may decide CreateMultipartUpload differently"
+
+// conditionalPut decides Initiate with the request ConditionalPutAPI
+// describes. A result that is not done means the server gave no usable
+// answer (or the client cannot send it); its reason says why.
+func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, cl *calls, out *Output) (probeResult, error) {
+	api, ok := p.api.(ConditionalPutAPI)
+	if !ok {
+		return probeResult{Unknown, "the probe's client cannot send the conditional PutObject that would decide it", false, ""}, nil
+	}
+	bucket, key := plan.Bucket, plan.Key
+	var zero int64
+	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(nil), ContentLength: &zero,
+		IfNoneMatch: aws.String("*"), ContentMD5: aws.String(wrongMD5),
+		ACL: h.acl, StorageClass: h.class, ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey,
+		SSEKMSEncryptionContext: h.kmsContext, ChecksumAlgorithm: h.checksum, Tagging: h.tagging,
+		GrantFullControl: h.grantFull, GrantRead: h.grantRead, GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP,
+		ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold}
+	const op = "conditional PutObject (If-None-Match: *, a Content-MD5 the empty body fails)"
+	cl.add("s3:PutObject")
+	_, err := api.PutObject(ctx, in)
+	if err != nil && stops(ctx, err) {
+		return probeResult{}, callErr("s3:PutObject", err)
+	}
+	code, status := s3err.Code(err), s3err.StatusCode(err)
+	switch {
+	case err == nil:
+		// The server ignored both guards and stored an empty object: the
+		// permission is there, and the caller must know what was written.
+		out.note("the server ignored If-None-Match and Content-MD5 on the Initiate probe's PutObject and stored an empty object at s3://" + bucket + "/" + key + ": check it")
+		return probeResult{Allowed, op + " succeeded: s3:PutObject is allowed", true, ""}, nil
+	case status == 403:
+		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: s3:PutObject is denied for this key with these headers (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}, nil
+	case status == 412 || code == "PreconditionFailed" || code == "BadDigest" || code == "NoSuchKey":
+		return probeResult{Allowed, fmt.Sprintf("%s answered %s after authorizing it: s3:PutObject is allowed; nothing was stored", op, errText(err)), true, ""}, nil
+	case code == "NoSuchBucket":
+		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}, nil
+	}
+	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), false, ""}, nil
 }

@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,9 @@ import (
 // and a bucket owner's clients share one server.
 type probeFake struct {
 	*s3fake.Client
-	deny  map[string]bool
+	putErr  error
+	denyErr error // the answer to a denied operation (default AccessDenied)
+	deny    map[string]bool
 	mu    *sync.Mutex
 	calls *[]string
 }
@@ -34,6 +37,9 @@ func (f *probeFake) rec(op string) error {
 	*f.calls = append(*f.calls, op)
 	f.mu.Unlock()
 	if f.deny[op] {
+		if f.denyErr != nil {
+			return f.denyErr
+		}
 		return s3fake.AccessDenied(op)
 	}
 	return nil
@@ -88,7 +94,29 @@ func (f *probeFake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ..
 	return f.Client.HeadObject(ctx, in, o...)
 }
 
-var _ ProbeAPI = (*probeFake)(nil)
+// PutObject answers the conditional put as S3 does after authorizing it:
+// 412 when the key exists, BadDigest when it does not (the empty body
+// fails its Content-MD5); it never stores. putErr, when set, is the answer.
+func (f *probeFake) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if err := f.rec("PutObject"); err != nil {
+		return nil, err
+	}
+	if f.putErr != nil {
+		return nil, f.putErr
+	}
+	if in.IfNoneMatch == nil || in.ContentMD5 == nil {
+		return f.Client.PutObject(ctx, in, o...)
+	}
+	if _, err := f.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key}); err == nil {
+		return nil, s3fake.APIError("PutObject", 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+	}
+	return nil, s3fake.APIError("PutObject", 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+}
+
+var (
+	_ ProbeAPI          = (*probeFake)(nil)
+	_ ConditionalPutAPI = (*probeFake)(nil)
+)
 
 func probePlan() *Plan {
 	return &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, CopySource: &CopySource{Bucket: "photos", Key: "src"}}
@@ -143,13 +171,25 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 	p := probePlan()
 	p.CopySource = nil
 	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") {
-		t.Fatalf("Initiate %s %q", s.Decision, s.Reasons)
+	// The conditional put decides Initiate without creating anything.
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "BadDigest") || len(s.Risks) == 0 {
+		t.Fatalf("Initiate %s %q %q", s.Decision, s.Reasons, s.Risks)
 	}
 	for _, c := range *f.calls {
 		if c == "CreateMultipartUpload" {
 			t.Fatal("created an upload it could not abort")
 		}
+	}
+	if store.Object("photos", "a.jpg") != nil {
+		t.Fatal("the probe stored an object")
+	}
+	// A server without conditional writes gives no usable answer: Unknown, as before.
+	f = newProbeFake(store, "AbortMultipartUpload")
+	f.putErr = s3fake.APIError("PutObject", 501, "NotImplemented", "A header you provided implies functionality that is not implemented")
+	rep = checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") ||
+		!strings.Contains(strings.Join(s.Reasons, " "), "NotImplemented") {
+		t.Fatalf("Initiate without conditional writes: %s %q", s.Decision, s.Reasons)
 	}
 	// With the bucket owner's client to clean up, Initiate is probed and nothing is left.
 	cleanup := newProbeFake(store)
@@ -179,10 +219,19 @@ func TestProbeCreateDenied(t *testing.T) {
 	if got := decisions(rep); got != "Initiate=implicitDeny UploadPart=implicitDeny Complete=implicitDeny Abort=allowed ListParts=allowed ListUploads=allowed" {
 		t.Fatalf("decisions %s", got)
 	}
-	// NoCreate leaves Initiate undecided.
+	// NoCreate decides Initiate with the conditional put: allowed when the
+	// key exists (412) or not (BadDigest), denied on 403; nothing is created.
+	store.PutObjectData("photos", "a.jpg", []byte("old"))
 	rep = checkPlan(t, NewProbe(newProbeFake(store), ProbeOptions{NoCreate: true}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown {
-		t.Fatalf("NoCreate Initiate %s", s.Decision)
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "PreconditionFailed") {
+		t.Fatalf("NoCreate Initiate %s %q", s.Decision, s.Reasons)
+	}
+	rep = checkPlan(t, NewProbe(newProbeFake(store, "PutObject"), ProbeOptions{NoCreate: true}), p, ProfileNoDefaults)
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != ImplicitDeny {
+		t.Fatalf("NoCreate Initiate, PutObject denied: %s %q", s.Decision, s.Reasons)
+	}
+	if o := store.Object("photos", "a.jpg"); o == nil || string(o.Data) != "old" || len(store.Uploads()) != 0 {
+		t.Fatalf("the probe changed the store: object %+v, %d uploads", o, len(store.Uploads()))
 	}
 }
 
@@ -205,5 +254,24 @@ func TestChainProbesWhatLocalCannotDecide(t *testing.T) {
 	}
 	if len(store.Uploads()) != 0 {
 		t.Fatalf("%d uploads left", len(store.Uploads()))
+	}
+}
+
+// TestProbeCredentialsAreAnError checks that credentials the server
+// rejects end the probe with an error (errors.Is ErrCredentials, not
+// ErrPermissionDenied) whichever call meets them first, never a denied row.
+func TestProbeCredentialsAreAnError(t *testing.T) {
+	ops := []string{"ListMultipartUploads", "UploadPart", "CompleteMultipartUpload", "ListParts", "AbortMultipartUpload", "CreateMultipartUpload", "PutObject"}
+	for _, code := range []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeTooSkewed"} {
+		for _, op := range ops {
+			f := newProbeFake(s3fake.New("photos"), op)
+			f.denyErr = s3fake.APIError(op, 403, code, "rejected")
+			p := probePlan()
+			p.CopySource = nil
+			_, err := New(NewProbe(f, ProbeOptions{NoCreate: op == "PutObject"}), func(o *Options) { o.Profile = ProfileNoDefaults }).Check(context.Background(), p)
+			if !errors.Is(err, ErrCredentials) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), code) {
+				t.Errorf("%s on %s: %v", code, op, err)
+			}
+		}
 	}
 }
