@@ -20,8 +20,8 @@ type probeFake struct {
 	putErr  error
 	denyErr error // the answer to a denied operation (default AccessDenied)
 	deny    map[string]bool
-	mu    *sync.Mutex
-	calls *[]string
+	mu      *sync.Mutex
+	calls   *[]string
 }
 
 func newProbeFake(store *s3fake.Client, deny ...string) *probeFake {
