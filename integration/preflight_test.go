@@ -179,10 +179,15 @@ type pfCell struct {
 	step        mpu.Step
 	real, local pfVerdict
 	probe       pfVerdict
-	note        string
+	// solo is the probe with the caller's client alone (no cleanup client): Initiate is
+	// then decided by the conditional PutObject whenever the caller may not abort.
+	solo pfVerdict
+	// soloPut: the probe-only verdict came from the conditional PutObject (the caller may not abort).
+	soloPut bool
+	note    string
 }
 
-func (c pfCell) ok() bool { return c.real == c.local && c.real == c.probe }
+func (c pfCell) ok() bool { return c.real == c.local && c.real == c.probe && c.real == c.solo }
 
 // pfWorker owns a bucket and two users; setups run on it one at a time.
 type pfWorker struct {
@@ -202,9 +207,13 @@ func pfExpand(tpl string, w *pfWorker) string {
 // CreateMultipartUpload carries, policy variables, NotPrincipal, cross-user
 // grants, ACL grants with Object Ownership switched) x the seven multipart steps x two users (the
 // initiator of the uploads and another user), the local verdict (policies
-// read through IAM and S3) and the probe verdict, both under
-// ProfileNoDefaults, must equal what versitygw does when the real call is
-// made. The matrix is printed on any mismatch.
+// read through IAM and S3), the probe verdict (with the bucket owner's
+// client to clean up its test upload) and the probe-only verdict (the
+// caller's client alone, so Initiate is decided by a conditional PutObject
+// whenever the caller may not abort), all under ProfileNoDefaults, must
+// equal what versitygw does when the real call is made; the probes must
+// leave no upload and no object behind, and the probe-only column must
+// have no unknown Initiate. The matrix is printed on any mismatch.
 func TestPreflightDifferential(t *testing.T) {
 	env := s3test.Load(t)
 	setups := pfSetups()
@@ -274,6 +283,27 @@ func TestPreflightDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("differential matrix: %d setups x %d steps x 2 users = %d cells, %d mismatches, %s", len(setups), len(mpu.AllSteps), len(all), bad, time.Since(start).Round(time.Millisecond))
+	unknown := map[string]map[mpu.Step]int{"local": {}, "probe": {}, "probe-only": {}}
+	for _, c := range all {
+		for col, v := range map[string]pfVerdict{"local": c.local, "probe": c.probe, "probe-only": c.solo} {
+			if v == pfUnknown {
+				unknown[col][c.step]++
+			}
+		}
+	}
+	for _, col := range []string{"local", "probe", "probe-only"} {
+		t.Logf("unknown verdicts in the %s column per step: %v", col, unknown[col])
+	}
+	viaPut := 0
+	for _, c := range all {
+		if c.step == mpu.Initiate && c.soloPut {
+			viaPut++
+		}
+	}
+	t.Logf("probe-only Initiate cells decided by the conditional PutObject (the caller may not abort): %d of %d", viaPut, len(all)/len(mpu.AllSteps))
+	if n := unknown["probe-only"][mpu.Initiate]; n > 0 {
+		t.Errorf("the probe-only column has %d unknown Initiate verdicts, want none", n)
+	}
 	for _, mode := range []string{"local", "probe"} {
 		t.Logf("API calls of one preflight in %s mode (most in any cell): %d %v", mode, pfSum(calls[mode]), calls[mode])
 	}
@@ -301,7 +331,7 @@ func pfMatrix(setups []pfSetup, results [][]pfCell) string {
 	for _, s := range mpu.AllSteps {
 		fmt.Fprintf(&b, " %-14s", s)
 	}
-	b.WriteString("   (real/local/probe, A=allowed D=denied ?=unknown E=error, * = mismatch)\n")
+	b.WriteString("   (real/local/probe/probe-only, A=allowed D=denied ?=unknown E=error, * = mismatch)\n")
 	for i, cs := range results {
 		byUser := map[string][]pfCell{}
 		var users []string
@@ -319,7 +349,7 @@ func pfMatrix(setups []pfSetup, results [][]pfCell) string {
 				if !c.ok() {
 					mark = "*"
 				}
-				fmt.Fprintf(&b, " %s%s/%s/%s%-8s", mark, c.real, c.local, c.probe, "")
+				fmt.Fprintf(&b, " %s%s/%s/%s/%s%-6s", mark, c.real, c.local, c.probe, c.solo, "")
 				if c.note != "" && !c.ok() {
 					notes = append(notes, c.step.String()+": "+c.note)
 				}
@@ -448,6 +478,25 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 		if len(prep.Leftover) > 0 {
 			return nil, nil, fmt.Errorf("probe left uploads behind: %v", prep.Leftover)
 		}
+		solo := preflight.New(preflight.NewProbe(cli, preflight.ProbeOptions{}), prof)
+		srep, err := solo.Check(ctx, plan)
+		if err != nil {
+			return nil, nil, fmt.Errorf("probe-only preflight: %w", err)
+		}
+		if len(srep.Leftover) > 0 {
+			return nil, nil, fmt.Errorf("probe-only left uploads behind: %v", srep.Leftover)
+		}
+		// Nothing behind: no upload and no object under the key.
+		ups, err := root.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &w.bucket, Prefix: &key})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list uploads after the probes: %w", err)
+		}
+		if len(ups.Uploads) > 0 {
+			return nil, nil, fmt.Errorf("the probes left %d upload(s) of %s", len(ups.Uploads), key)
+		}
+		if _, err := root.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &w.bucket, Key: &key}); err == nil {
+			return nil, nil, fmt.Errorf("the probes created the object %s", key)
+		}
 		for mode, m := range map[string]map[string]int{"local": lrep.APICalls, "probe": prep.APICalls} {
 			if pfSum(m) > pfSum(calls[mode]) {
 				calls[mode] = m
@@ -460,9 +509,11 @@ func pfRunSetup(ctx context.Context, env *s3test.Env, w *pfWorker, s pfSetup) ([
 		for _, st := range mpu.AllSteps {
 			ls, _ := lrep.Step(st)
 			ps, _ := prep.Step(st)
-			c := pfCell{setup: s.name, user: who.label, step: st, real: real[st], local: pfFromDecision(ls.Decision), probe: pfFromDecision(ps.Decision), note: notes[st]}
+			ss, _ := srep.Step(st)
+			c := pfCell{setup: s.name, user: who.label, step: st, real: real[st], local: pfFromDecision(ls.Decision), probe: pfFromDecision(ps.Decision),
+				solo: pfFromDecision(ss.Decision), soloPut: strings.Contains(strings.Join(ss.Reasons, " "), "conditional PutObject"), note: notes[st]}
 			if !c.ok() {
-				c.note += fmt.Sprintf(" | local: %s | probe: %s", strings.Join(ls.Reasons, "; "), strings.Join(ps.Reasons, "; "))
+				c.note += fmt.Sprintf(" | local: %s | probe: %s | probe-only: %s", strings.Join(ls.Reasons, "; "), strings.Join(ps.Reasons, "; "), strings.Join(ss.Reasons, "; "))
 			}
 			cells = append(cells, c)
 		}
