@@ -354,8 +354,12 @@ func TestCLIServer(t *testing.T) {
 		if r.code != 3 {
 			t.Fatalf("denied user (probe): exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
-		// Initiate is not probed: the test upload could not be aborted by this user.
-		check(t, r, noAbort.ARN, "probe", map[string]string{"Abort": "implicitDeny", "Initiate": "unknown"})
+		// This user could not abort a test upload: Initiate is decided by a conditional
+		// PutObject that stores nothing.
+		check(t, r, noAbort.ARN, "probe", map[string]string{"Abort": "implicitDeny", "Initiate": "allowed"})
+		if _, err := env.Root(env.HTTP()).HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("big.bin")}); err == nil {
+			t.Fatal("the probe created the object")
+		}
 		if left := cliListUploads(t, env, bucket); len(left) != 0 {
 			t.Fatalf("probe left uploads: %v", left)
 		}

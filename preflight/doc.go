@@ -54,8 +54,11 @@
 // policy documents give errors satisfying errors.Is(err, ErrInvalidInput);
 // a malformed policy document gives a *PolicyError naming the document, the
 // statement and the field. Failed API calls while reading policies become
-// Gaps in the report. UploadChecker returns a *DeniedError (errors.Is
-// ErrPermissionDenied) for a denied step and an *UndecidedError for an
+// Gaps in the report; credentials the server rejects (ErrCredentials) end
+// the check with an error instead, since they say nothing about
+// permissions. Report.Gate, the rule an upload is judged by, and
+// UploadChecker return a *DeniedError (errors.Is ErrPermissionDenied) for
+// a denied step and an *UndecidedError (errors.Is ErrUndecided) for an
 // unknown one.
 //
 // # Concurrency
