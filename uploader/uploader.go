@@ -105,10 +105,12 @@
 // or fails does not change that, and is reported in Aborted.VerifyErr,
 // while an upload still listed after the last abort fails it.
 //
-// errors.Is with ErrPermissionDenied, ErrNotFound, ErrInvalidInput,
-// ErrThrottled, ErrCanceled, ErrTransient, ErrChecksumMismatch or
-// ErrSourceChanged tests the category, and errors.As still reaches the
-// SDK's errors (smithy.APIError and others).
+// errors.Is with ErrPermissionDenied, ErrCredentials, ErrUndecided,
+// ErrNotFound, ErrInvalidInput, ErrThrottled, ErrCanceled, ErrTransient,
+// ErrChecksumMismatch or ErrSourceChanged tests the category, and
+// errors.As still reaches the SDK's errors (smithy.APIError and others).
+// A preflight refusal has Op OpPreflight and no upload ID: nothing was
+// sent.
 //
 // Invalid input or options fail with ErrInvalidInput (Op OpValidate)
 // before any request and without events, among them:
