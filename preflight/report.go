@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -233,27 +234,21 @@ func (r *Report) Denied() []StepResult {
 // cannot finish) and Abort (a failed upload could not be cleaned up). A
 // step whose KMS row is denied counts too, and a denied seed row that is
 // not Advisory counts as Initiate. ListParts and ListUploads never block:
-// an upload succeeds without them.
+// an upload succeeds without them. It is the denial half of Gate for those
+// steps of the report; Gate also refuses steps it cannot decide.
 func (r *Report) Blocking() []StepResult {
-	var out []StepResult
-	kmsDenied := map[mpu.Step]bool{}
-	for _, k := range r.KMS {
-		if k.Decision.Denied() {
-			kmsDenied[k.Step] = true
-		}
-	}
-	if k := r.KMSSeed; k != nil && !k.Advisory && k.Decision.Denied() {
-		kmsDenied[mpu.Initiate] = true
-	}
+	var steps []mpu.Step
 	for _, s := range r.Steps {
 		switch s.Step {
 		case mpu.Initiate, mpu.UploadPart, mpu.UploadPartCopy, mpu.Complete, mpu.Abort:
-			if s.Decision.Denied() || kmsDenied[s.Step] {
-				out = append(out, s)
-			}
+			steps = append(steps, s.Step)
 		}
 	}
-	return out
+	var de *DeniedError
+	if errors.As(r.Gate(steps), &de) {
+		return de.Denied
+	}
+	return nil
 }
 
 // TotalCalls returns the number of API requests the run made.
