@@ -119,7 +119,7 @@ func TestGateEnforceRefusesUndecided(t *testing.T) {
 		tool := newBackupTool(t, buildS3backup(t, work), env, env.HTTP(), u, filepath.Join(work, "cache"))
 		src := filepath.Join(work, "src")
 		writeTestFile(t, src, "a.txt", 10)
-		s, code := tool.run(ctx, "run", src, "s3://"+bucket+"/bk", "--preflight-mode", "local", "--caller", u.ARN, "--server-profile", "no-defaults")
+		s, code := tool.run(ctx, "run", src, "s3://"+bucket+"/bk", "--preflight", "enforce", "--preflight-mode", "local", "--caller", u.ARN, "--server-profile", "no-defaults")
 		if code != 3 || s.Uploaded != 0 || !strings.Contains(strings.Join(s.Preflight.Problems, "\n"), "could not decide") {
 			t.Fatalf("s3backup enforce with unknown steps: exit %d, uploaded %d, preflight %+v\n%s", code, s.Uploaded, s.Preflight, tool.lastText)
 		}
