@@ -188,6 +188,7 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 	if err != nil {
 		return err
 	}
+	var gate *preflightGate // nil with --preflight off
 	if pf.preflightMode != "off" {
 		if _, err := cf.sources(); err != nil {
 			return err
@@ -199,16 +200,32 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 		if err != nil {
 			return err
 		}
-		plan.Steps = []uploader.Step{uploader.StepInitiate, uploader.StepUploadPart, uploader.StepListParts, uploader.StepComplete, uploader.StepAbort}
-		if err := a.gatePreflight(ctx, cli, cf, plan, prof, pf.preflightMode, false, "sharded upload", "planning"); err != nil {
+		// CreatePlan checks the steps of every call the plan takes: Initiate, UploadPart,
+		// ListParts, Complete and Abort.
+		if gate, err = a.newPreflightGate(ctx, cli, cf, plan, prof, pf.preflightMode, "sharded upload", "planning"); err != nil {
 			return err
 		}
 	}
-	up := uploader.New(cli, func(o *uploader.Options) { o.PartSize = partSize })
+	up := uploader.New(cli, func(o *uploader.Options) {
+		o.PartSize = partSize
+		gate.options(o)
+		if gate != nil {
+			o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
+				if ev, ok := e.(uploader.Preflight); ok {
+					gate.warn(ev.Err)
+				}
+			})
+		}
+	})
 	p, err := up.CreatePlan(ctx, in)
-	if err != nil {
+	var ue *uploader.UploadError
+	switch {
+	case err != nil && gate != nil && errors.As(err, &ue) && ue.Op == uploader.OpPreflight:
+		return gate.refused(ctx, err)
+	case err != nil:
 		return a.shardError(err)
 	}
+	up = uploader.New(cli, func(o *uploader.Options) { o.PartSize = partSize }) // discarding the plan needs no check
 	data, err := uploader.MarshalPlan(p)
 	if err == nil {
 		err = a.writePlan(ctx, cli, pf.planOut, planURL, planIsS3, data)
