@@ -194,7 +194,7 @@ func relCause(err error) string {
 	var ue *uploader.UploadError
 	op := "?"
 	if errors.As(err, &ue) {
-		op = ue.Op
+		op = ue.Op.String()
 	}
 	for _, c := range []struct {
 		name string

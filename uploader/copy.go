@@ -32,16 +32,6 @@ type CopyAPI interface {
 
 var _ CopyAPI = (*s3.Client)(nil)
 
-// Operation names used by Copy in UploadError.Op.
-const (
-	// OpCopyObject: the single-request copy failed.
-	OpCopyObject = "CopyObject"
-	// OpUploadPartCopy: copying a part's byte range failed.
-	OpUploadPartCopy = "UploadPartCopy"
-	// OpGetObjectTagging: reading the source's tags failed.
-	OpGetObjectTagging = "GetObjectTagging"
-)
-
 // CopyChecker is implemented by a Checker that can also check a copy: the
 // destination's steps and the source's read permissions (s3:GetObject on
 // the source object and, when it is SSE-KMS encrypted, kms:Decrypt on its

@@ -65,9 +65,9 @@ type PartDone struct {
 
 // Retry is sent before waiting to retry a failed request.
 type Retry struct {
-	Op         string // the S3 operation, e.g. "UploadPart"
-	PartNumber int32  // 0 when the request is not a part
-	Attempt    int    // the attempt that failed, from 1
+	Op         Op    // the S3 operation, e.g. OpUploadPart
+	PartNumber int32 // 0 when the request is not a part
+	Attempt    int   // the attempt that failed, from 1
 	Err        error
 	Wait       time.Duration
 }

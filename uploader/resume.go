@@ -32,19 +32,6 @@ type ResumeAPI interface {
 
 var _ ResumeAPI = (*s3.Client)(nil)
 
-// Operation names used by Resume in UploadError.Op.
-const (
-	// OpResume: the state file could not be read or written, or it does
-	// not allow resuming (another object, other encryption settings, a
-	// changed source).
-	OpResume = "Resume"
-	// OpListParts: listing the parts of the upload being resumed failed.
-	OpListParts = "ListParts"
-	// OpListMultipartUploads: looking for an upload an interrupted
-	// CreateMultipartUpload may have made failed.
-	OpListMultipartUploads = "ListMultipartUploads"
-)
-
 // ResumeInput describes a resumable upload: an upload whose progress is
 // kept in a state file, so that a later call with the same state file
 // continues it after a failure, a cancellation or a crash.

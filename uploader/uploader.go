@@ -181,16 +181,6 @@ type API interface {
 
 var _ API = (*s3.Client)(nil)
 
-// S3 operation names used in UploadError.Op and Retry.Op.
-const (
-	OpPutObject               = "PutObject"
-	OpCreateMultipartUpload   = "CreateMultipartUpload"
-	OpUploadPart              = "UploadPart"
-	OpCompleteMultipartUpload = "CompleteMultipartUpload"
-	OpAbortMultipartUpload    = "AbortMultipartUpload"
-	OpHeadObject              = "HeadObject"
-)
-
 // Uploader uploads objects. Make one with New; it is safe for concurrent use.
 type Uploader struct {
 	client  API
@@ -287,7 +277,7 @@ type upload struct {
 
 // partError carries the operation and part of a worker's failure.
 type partError struct {
-	op  string
+	op  Op
 	n   int32
 	err error
 }
@@ -792,7 +782,7 @@ func (up *upload) failErr(err error) *UploadError {
 
 // fail builds the UploadError for cause, aborting the multipart upload
 // first when one exists, and reports it to the listener.
-func (up *upload) fail(op string, part int32, cause error) *UploadError {
+func (up *upload) fail(op Op, part int32, cause error) *UploadError {
 	if perr := up.em.panicErr(); perr != nil {
 		op, part, cause = OpListener, 0, perr
 	}

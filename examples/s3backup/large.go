@@ -139,7 +139,7 @@ func describeUploadErr(err error, base string) string {
 	if !errors.As(err, &ue) {
 		return base
 	}
-	s := ue.Op
+	s := ue.Op.String()
 	if ue.PartNumber > 0 {
 		s += fmt.Sprintf(" part %d", ue.PartNumber)
 	}
