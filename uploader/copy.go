@@ -223,24 +223,18 @@ func (in *CopyInput) copySource() string {
 // *UploadError values, as for Upload; a denied HeadObject of the source
 // fails before anything is created.
 func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Options)) (*CopyOutput, error) {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
 	if in == nil {
 		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
 	}
 	invalid := func(err error) (*CopyOutput, error) {
 		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
-	if ctx == nil {
-		return invalid(invalidf("nil context"))
-	}
+	var clientErr error
 	client, ok := u.client.(CopyAPI)
 	if !ok || u.client == nil {
-		return invalid(invalidf("Copy needs a client that implements CopyAPI (CopyObject, UploadPartCopy, GetObjectTagging), as *s3.Client does"))
+		clientErr = invalidf("Copy needs a client that implements CopyAPI (CopyObject, UploadPartCopy, GetObjectTagging), as *s3.Client does")
 	}
-	o, err := o.resolve()
+	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return invalid(err)
 	}

@@ -119,37 +119,31 @@ func (Restarted) event() {}
 // *UploadError as Upload does, with Op OpResume for state-file and source
 // problems.
 func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*Options)) (*UploadOutput, error) {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
 	if in == nil {
 		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
 	}
-	uin := &in.UploadInput
 	invalid := func(err error) (*UploadOutput, error) {
-		return nil, &UploadError{Op: OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
+		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
-	if ctx == nil {
-		return invalid(invalidf("nil context"))
-	}
+	var clientErr error
 	client, ok := u.client.(ResumeAPI)
-	if !ok || u.client == nil {
-		return invalid(invalidf("Resume needs a client that implements ResumeAPI (ListParts and ListMultipartUploads), as *s3.Client does"))
+	switch {
+	case !ok || u.client == nil:
+		clientErr = invalidf("Resume needs a client that implements ResumeAPI (ListParts and ListMultipartUploads), as *s3.Client does")
+	case in.StateFile == "":
+		clientErr = invalidf("empty StateFile")
 	}
-	if in.StateFile == "" {
-		return invalid(invalidf("empty StateFile"))
-	}
-	o, err := o.resolve()
+	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return invalid(err)
 	}
-	if err := uin.validate(); err != nil {
+	uin, cs, err := beginInput(o, &in.UploadInput)
+	if err != nil {
 		return invalid(err)
 	}
-	if k := uin.withKeyMD5(); k != uin {
+	if uin != &in.UploadInput {
 		c := *in
-		c.UploadInput = *k
+		c.UploadInput = *uin
 		in, uin = &c, &c.UploadInput
 	}
 	ra, off, size, ok := readerAtBody(uin.Body)
@@ -159,34 +153,11 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 	if uin.Size > 0 && uin.Size != size {
 		return invalid(invalidf("Size is %d but the body holds %d bytes", uin.Size, size))
 	}
-	algo, typ := o.ChecksumAlgorithm, o.ChecksumType
-	if uin.ChecksumAlgorithm != "" {
-		algo, typ = uin.ChecksumAlgorithm, uin.ChecksumType
-	} else if uin.ChecksumType != "" {
-		typ = uin.ChecksumType
-	}
-	cs, err := checksumFor(algo, typ)
-	if err != nil {
-		return invalid(err)
-	}
 	leave := o.LeavePartsOnError
 	o.LeavePartsOnError = true // Resume keeps the upload on failure: the state file names it
 	up := newUpload(client, o, uin, cs)
 	r := &resumer{up: up, client: client, in: in, ra: ra, off: off, size: size, leave: leave, optFns: optFns, u: u}
 	return r.run(ctx)
-}
-
-// newUpload returns the state of one upload call.
-func newUpload(client API, o Options, in *UploadInput, cs *checksum) *upload {
-	up := &upload{client: client, o: o, in: in, cs: cs, limiter: newLimiter(o.RateLimit), size: SizeUnknown}
-	sdkAttempts := func(*s3.Options) {}
-	if o.ClientMaxAttempts >= 0 {
-		n := max(o.ClientMaxAttempts, 1)
-		sdkAttempts = func(so *s3.Options) { so.RetryMaxAttempts = n }
-	}
-	up.ctlOpts = []func(*s3.Options){sdkAttempts}
-	up.dataOpts = []func(*s3.Options){sdkAttempts, s3.WithAPIOptions(addPayloadHashMiddleware)}
-	return up
 }
 
 // resumer is the state of one call to Resume.
@@ -678,18 +649,12 @@ func (r *resumer) failErr(err error) *UploadError {
 // created) and removes the state file. A missing state file is not an
 // error. The client must implement ResumeAPI.
 func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	if ctx == nil {
-		return &UploadError{Op: OpValidate, Err: invalidf("nil context")}
-	}
+	var clientErr error
 	client, ok := u.client.(ResumeAPI)
 	if !ok || u.client == nil {
-		return &UploadError{Op: OpValidate, Err: invalidf("AbortResumable needs a client that implements ResumeAPI")}
+		clientErr = invalidf("AbortResumable needs a client that implements ResumeAPI")
 	}
-	o, err := o.resolve()
+	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return &UploadError{Op: OpValidate, Err: err}
 	}

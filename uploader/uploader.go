@@ -206,28 +206,51 @@ func (u *Uploader) Options() Options { return u.options }
 // unless Options.LeavePartsOnError is set or the abort failed (see
 // UploadError.Aborted).
 func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*Options)) (*UploadOutput, error) {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
 	if in == nil {
 		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
 	}
 	invalid := func(err error) (*UploadOutput, error) {
 		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
-	if ctx == nil {
-		return invalid(invalidf("nil context"))
-	}
+	var clientErr error
 	if u.client == nil {
-		return invalid(invalidf("nil client"))
+		clientErr = invalidf("nil client")
 	}
-	o, err := o.resolve()
+	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return invalid(err)
 	}
-	if err := in.validate(); err != nil {
+	vin, cs, err := beginInput(o, in)
+	if err != nil {
 		return invalid(err)
+	}
+	return newUpload(u.client, o, vin, cs).run(ctx)
+}
+
+// begin is the setup Upload, Resume and Copy share: it applies optFns to
+// a copy of the Uploader's options, checks the context and the client
+// (clientErr is the caller's verdict on it) and resolves the options.
+// Every error wraps ErrInvalidInput.
+func (u *Uploader) begin(ctx context.Context, clientErr error, optFns []func(*Options)) (Options, error) {
+	o := u.options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if ctx == nil {
+		return o, invalidf("nil context")
+	}
+	if clientErr != nil {
+		return o, clientErr
+	}
+	return o.resolve()
+}
+
+// beginInput validates the input of Upload and Resume, fills in the SSE-C
+// key MD5 and sets up the checksum: the input's algorithm and type when it
+// names an algorithm, else the options' (with the input's type if given).
+func beginInput(o Options, in *UploadInput) (*UploadInput, *checksum, error) {
+	if err := in.validate(); err != nil {
+		return nil, nil, err
 	}
 	in = in.withKeyMD5()
 	algo, typ := o.ChecksumAlgorithm, o.ChecksumType
@@ -238,9 +261,14 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 	}
 	cs, err := checksumFor(algo, typ)
 	if err != nil {
-		return invalid(err)
+		return nil, nil, err
 	}
-	up := &upload{client: u.client, o: o, in: in, cs: cs, limiter: newLimiter(o.RateLimit), size: SizeUnknown}
+	return in, cs, nil
+}
+
+// newUpload returns the state of one Upload, Resume or Copy call.
+func newUpload(client API, o Options, in *UploadInput, cs *checksum) *upload {
+	up := &upload{client: client, o: o, in: in, cs: cs, limiter: newLimiter(o.RateLimit), size: SizeUnknown}
 	sdkAttempts := func(*s3.Options) {}
 	if o.ClientMaxAttempts >= 0 {
 		n := max(o.ClientMaxAttempts, 1)
@@ -248,7 +276,7 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 	}
 	up.ctlOpts = []func(*s3.Options){sdkAttempts}
 	up.dataOpts = []func(*s3.Options){sdkAttempts, s3.WithAPIOptions(addPayloadHashMiddleware)}
-	return up.run(ctx)
+	return up
 }
 
 // upload is the state of one call to Upload.
@@ -481,7 +509,7 @@ func sizeMismatch(want, read int64, more bool) error {
 	return invalidf("the body ended after %d bytes, Size declares %d", read, want)
 }
 
-// preflight runs the permission check, if any.
+// preflight runs the permission check of Upload, if any.
 func (up *upload) preflight(ctx context.Context, multipart bool) error {
 	if up.o.PreflightMode == PreflightOff {
 		return nil
