@@ -366,64 +366,111 @@ func (up *upload) hashSection(ra io.ReaderAt, off, n int64) (partSum, error) {
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-// bufferPool hands out at most max part buffers at a time, reusing them.
-// The buffers live outside the Go heap where the platform allows (see
-// allocPartBuffer) and are unmapped by release, which the upload calls once
-// every buffer is back: after the last part's request has returned and its
-// body has been detached, so nothing can read a buffer after it is gone.
+// bufferPool hands out at most count part buffers at a time, of at most
+// max bytes in all (the buffers given back and kept for reuse included),
+// reusing them. The buffers live outside the Go heap where the platform
+// allows (see allocPartBuffer) and are unmapped by release, which the
+// upload calls when it returns; a buffer still out then (held by the
+// goroutine of a body Read that has not returned, see bodyReader) is
+// unmapped when it is given back, so nothing can read or write a buffer
+// after it is gone.
 type bufferPool struct {
 	tokens   chan struct{}
+	max      int64
+	wake     chan struct{} // signaled by put, for a get waiting for room
 	mu       sync.Mutex
 	free     [][]byte
+	mapped   int64 // bytes of the buffers allocated and not freed
 	released bool
 	allocs   atomic.Int64 // buffers allocated, for tests
 	frees    atomic.Int64 // buffers freed, for tests
+	peak     atomic.Int64 // most bytes mapped at once, for tests
 }
 
-func newBufferPool(max int) *bufferPool {
-	return &bufferPool{tokens: make(chan struct{}, max)}
+func newBufferPool(count int, max int64) *bufferPool {
+	return &bufferPool{tokens: make(chan struct{}, count), max: max, wake: make(chan struct{}, 1)}
 }
 
-// get returns a buffer of length size, waiting while max are out.
+// get returns a buffer of length size, waiting while count buffers are
+// out or while max bytes cannot hold another one of size.
 func (p *bufferPool) get(ctx context.Context, size int64) ([]byte, error) {
+	if size > p.max {
+		return nil, invalidf("a part of %d bytes does not fit in MaxBufferMemory (%d bytes): give the body's size, or raise MaxBufferMemory or PartSize", size, p.max)
+	}
 	select {
 	case p.tokens <- struct{}{}:
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
+	for {
+		if b := p.take(size); b != nil {
+			return b, nil
+		}
+		select {
+		case <-p.wake:
+		case <-ctx.Done():
+			<-p.tokens
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// take returns a free buffer of at least size bytes, or a new one when
+// there is room for it (freeing smaller free buffers to make room), or
+// nil.
+func (p *bufferPool) take(size int64) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.free) > 0 {
+	for i, b := range p.free {
+		if int64(cap(b)) >= size {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			return b[:size]
+		}
+	}
+	for len(p.free) > 0 && p.mapped+size > p.max {
+		// Too small after the part size grew: let it go.
 		b := p.free[len(p.free)-1]
 		p.free = p.free[:len(p.free)-1]
-		if int64(cap(b)) >= size {
-			return b[:size], nil
-		}
-		// Too small after the part size grew: let it go.
-		p.frees.Add(1)
-		freePartBuffer(b)
+		p.unmap(b)
+	}
+	if p.mapped+size > p.max {
+		return nil
 	}
 	p.allocs.Add(1)
-	return allocPartBuffer(int(size)), nil
+	p.mapped += size
+	if p.mapped > p.peak.Load() {
+		p.peak.Store(p.mapped)
+	}
+	return allocPartBuffer(int(size))
+}
+
+// unmap frees b. p.mu must be held.
+func (p *bufferPool) unmap(b []byte) {
+	p.frees.Add(1)
+	p.mapped -= int64(cap(b))
+	freePartBuffer(b)
 }
 
 // put returns a buffer obtained from get.
 func (p *bufferPool) put(b []byte) {
 	p.mu.Lock()
 	if p.released {
-		// Not expected: release waits for every buffer. Free it now
-		// rather than keep it mapped.
-		p.frees.Add(1)
-		freePartBuffer(b)
+		// A buffer given back after the upload returned (by the goroutine
+		// of a body Read that outlived it): free it now.
+		p.unmap(b)
 	} else {
 		p.free = append(p.free, b)
 	}
 	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 	<-p.tokens
 }
 
-// release frees the buffers given back. Buffers still out (none, when the
-// upload is done) are freed when put back.
+// release frees the buffers given back. Buffers still out are freed when
+// put back.
 func (p *bufferPool) release() {
 	if p == nil {
 		return
@@ -431,8 +478,7 @@ func (p *bufferPool) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, b := range p.free {
-		p.frees.Add(1)
-		freePartBuffer(b)
+		p.unmap(b)
 	}
 	p.free, p.released = nil, true
 }

@@ -454,7 +454,7 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 	if in.ReplaceTagging {
 		cin.TaggingDirective, cin.Tagging = types.TaggingDirectiveReplace, optString(in.Tagging)
 	}
-	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1}); err != nil {
+	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1, Concurrency: 1}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}
 	var out *s3.CopyObjectOutput
@@ -534,7 +534,7 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 	if err := up.create(ctx, cin); err != nil {
 		return nil, up.fail(OpCreateMultipartUpload, 0, err)
 	}
-	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts)}); err != nil {
+	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts), Concurrency: up.o.Concurrency}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}
 

@@ -43,6 +43,16 @@ type Started struct {
 	PartSize int64
 	// Parts is the number of parts, or -1 when the size is unknown.
 	Parts int
+	// Concurrency is the number of parts sent at once: Options.Concurrency,
+	// or fewer for a streamed body when Options.MaxBufferMemory cannot
+	// hold Concurrency+1 part buffers (ConcurrencyClamped is then set).
+	// 1 for a single PutObject.
+	Concurrency        int
+	ConcurrencyClamped bool
+	// BufferMemory is the ceiling on the memory of the part buffers
+	// (Options.MaxBufferMemory) for a streamed body; 0 for a body read in
+	// place.
+	BufferMemory int64
 }
 
 // BytesSent is sent as the HTTP transport reads a part's body: for every

@@ -36,6 +36,13 @@ const (
 	// DefaultChecksumAlgorithm is the checksum sent with every part and
 	// checked after Complete.
 	DefaultChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+	// DefaultMaxBufferMemory is the floor of the default of
+	// Options.MaxBufferMemory: 512 MiB. The default is the larger of it and
+	// DefaultConcurrency+1 parts of Options.PartSize, so that it never
+	// holds back the default concurrency, whatever the part size, while a
+	// large Concurrency on a stream stays within a fraction of a common
+	// host's memory.
+	DefaultMaxBufferMemory int64 = 512 << 20
 	// DefaultCopyThreshold is the largest object Copy copies with a single
 	// CopyObject when Options.CopyThreshold is 0: 64 MiB.
 	DefaultCopyThreshold int64 = 64 << 20
@@ -109,8 +116,20 @@ type Options struct {
 	PartSize int64
 	// Concurrency is the number of parts uploaded at once (default
 	// DefaultConcurrency). Streamed bodies hold at most Concurrency+1
-	// part buffers.
+	// part buffers, within MaxBufferMemory.
 	Concurrency int
+	// MaxBufferMemory bounds the memory of the part buffers of a streamed
+	// body (one that is not read in place), in bytes. Default: the larger
+	// of DefaultMaxBufferMemory (512 MiB) and DefaultConcurrency+1 parts
+	// of PartSize. When Concurrency+1 buffers of the part size do not fit
+	// in it, fewer parts are sent at once (one less than the buffers that
+	// fit, at least one), and the Started event reports it
+	// (ConcurrencyClamped). A value that cannot hold one part of PartSize
+	// fails with ErrInvalidInput; so does a stream whose part size grows
+	// beyond it (a body of known size needing larger parts, or an unknown
+	// size past 1,000 parts, where the part size doubles). Bodies read in
+	// place (files, io.ReaderAt) use no part buffers and are not affected.
+	MaxBufferMemory int64
 	// MaxAttempts is the number of attempts of each request, the first
 	// included (default DefaultMaxAttempts). Only errors the classifier
 	// calls throttling or transient are retried.
@@ -192,6 +211,12 @@ func (o Options) resolve() (Options, error) {
 	}
 	if o.Concurrency < 1 {
 		return bad("Concurrency %d is less than 1", o.Concurrency)
+	}
+	if o.MaxBufferMemory == 0 {
+		o.MaxBufferMemory = max(DefaultMaxBufferMemory, int64(DefaultConcurrency+1)*o.PartSize)
+	}
+	if o.MaxBufferMemory < o.PartSize {
+		return bad("MaxBufferMemory %d cannot hold one part of PartSize %d bytes", o.MaxBufferMemory, o.PartSize)
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = DefaultMaxAttempts

@@ -567,7 +567,7 @@ func (r *resumer) recordPart(rec *partRecord) error {
 // send uploads the parts not stored yet, checks the source, and completes.
 func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 	up := r.up
-	if e := up.em.emit(Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts)}); e != nil {
+	if e := up.em.emit(Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts), Concurrency: up.o.Concurrency}); e != nil {
 		return nil, up.fail(OpListener, 0, e)
 	}
 	pctx, pcancel := context.WithCancelCause(ctx)

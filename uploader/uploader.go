@@ -299,6 +299,8 @@ type upload struct {
 	completed bool // CompleteMultipartUpload succeeded: nothing to abort
 	pool      *bufferPool
 	stamp     *fileStamp // a file body's size and mtime at the start, checked before Complete
+	clamped   bool       // MaxBufferMemory lowered o.Concurrency for a stream
+	bufMem    int64      // MaxBufferMemory, for a stream; 0 for a body read in place
 
 	createAttempts int // CreateMultipartUpload attempts made
 }
@@ -367,19 +369,50 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 
 func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 	in, o := up.in, &up.o
-	st := &stream{r: in.Body}
 	known := in.Size > 0
+	// The parent context: when it ends while a read is pending, the
+	// upload fails as waiting for the body, not as a sibling's failure.
+	parent := ctx
 	readErr := func(n int32, err error) error {
 		return &partError{op: OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
 	}
+	partSize := o.PartSize
+	if known && in.Size > o.PartSize {
+		ps, err := partSizeFor(in.Size, o.PartSize)
+		if err != nil {
+			return nil, up.fail(OpValidate, 0, err)
+		}
+		if ps > o.MaxBufferMemory {
+			return nil, up.fail(OpValidate, 0, invalidf("a body of %d bytes needs parts of %d bytes, more than MaxBufferMemory (%d bytes) holds", in.Size, ps, o.MaxBufferMemory))
+		}
+		partSize, up.size = ps, in.Size
+	}
+	up.partSize = partSize
+	// Part buffers: Concurrency+1 of the part size, or as many as
+	// MaxBufferMemory holds, one of which is being filled while the others
+	// are sent.
+	bufs := min(int64(o.Concurrency)+1, o.MaxBufferMemory/partSize)
+	if bufs < int64(o.Concurrency)+1 {
+		o.Concurrency, up.clamped = int(max(bufs-1, 1)), true
+	}
+	up.bufMem = o.MaxBufferMemory
+	up.pool = newBufferPool(int(bufs), o.MaxBufferMemory)
+	// Deferred first, run last: after the part goroutines (multipart waits
+	// for them), the deferred put of a single part's buffer, and the stop
+	// of the reader goroutine (which gives back a buffer it still holds
+	// when its Read returns, possibly after Upload returned).
+	defer up.pool.release()
+	br := newBodyReader(in.Body, up.pool)
+	defer br.stop()
+
 	if known && in.Size <= o.PartSize {
 		buf := make([]byte, in.Size)
-		n, more, err := st.fill(buf)
+		n, more, _, err := br.fill(ctx, buf, false)
 		if err != nil {
 			return nil, up.failErr(readErr(0, err))
 		}
 		if int64(n) != in.Size || more {
-			return nil, up.fail(OpReadBody, 0, sizeMismatch(in.Size, st.read, more))
+			return nil, up.fail(OpReadBody, 0, sizeMismatch(in.Size, br.read(), more))
 		}
 		up.size = in.Size
 		if err := up.preflight(ctx, false); err != nil {
@@ -387,20 +420,6 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 		}
 		return up.putSingle(ctx, in.Size, bytesOpener(buf), nil)
 	}
-
-	up.pool = newBufferPool(o.Concurrency + 1)
-	// Deferred first, run last: after the part goroutines (multipart waits
-	// for them) and the deferred put of a single part's buffer.
-	defer up.pool.release()
-	partSize := o.PartSize
-	if known {
-		ps, err := partSizeFor(in.Size, o.PartSize)
-		if err != nil {
-			return nil, up.fail(OpValidate, 0, err)
-		}
-		partSize, up.size = ps, in.Size
-	}
-	up.partSize = partSize
 
 	// For an unknown size, read the first part before starting anything:
 	// a body that fits in one part is sent with PutObject.
@@ -412,9 +431,11 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 		if err != nil {
 			return nil, up.failErr(err)
 		}
-		n, more, err := st.fill(buf)
+		n, more, abandoned, err := br.fill(ctx, buf, true)
 		if err != nil {
-			up.pool.put(buf)
+			if !abandoned {
+				up.pool.put(buf)
+			}
 			return nil, up.failErr(readErr(1, err))
 		}
 		if !more {
@@ -459,10 +480,16 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 					if gctx.Err() != nil {
 						return nil
 					}
-					return err
+					return &partError{op: OpReadBody, n: number, err: err}
 				}
-				if n, more, err = st.fill(buf); err != nil {
-					up.pool.put(buf)
+				var abandoned bool
+				if n, more, abandoned, err = br.fill(gctx, buf, true); err != nil {
+					if !abandoned {
+						up.pool.put(buf)
+					}
+					if gctx.Err() != nil && parent.Err() == nil {
+						return nil // a sibling failed: its error is the one to report
+					}
 					return readErr(number, err)
 				}
 			}
@@ -471,7 +498,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			if known {
 				if int64(n) < size || offset == in.Size && more {
 					up.pool.put(buf)
-					return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, st.read, more)}
+					return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, br.read(), more)}
 				}
 				last = offset == in.Size
 			}
@@ -544,7 +571,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	if sum != nil {
 		rec.sum = *sum
 	}
-	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1}); err != nil {
+	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1, Concurrency: 1, BufferMemory: up.bufMem}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}
 	pin := up.in.putInput(up.cs, size, rec.sum)
@@ -598,7 +625,10 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 			parts = int((up.size + up.partSize - 1) / up.partSize)
 		}
 	}
-	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Size: up.size, PartSize: up.partSize, Parts: parts}); err != nil {
+	if err := up.em.emit(Started{
+		Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Size: up.size, PartSize: up.partSize, Parts: parts,
+		Concurrency: up.o.Concurrency, ConcurrencyClamped: up.clamped, BufferMemory: up.bufMem,
+	}); err != nil {
 		return nil, up.fail(OpListener, 0, err)
 	}
 
