@@ -10,9 +10,13 @@
 //     *bytes.Reader, ...) is read in place, part by part, through a fresh
 //     io.SectionReader for each attempt: nothing is copied into buffers.
 //   - Any other io.Reader is streamed through at most Concurrency+1 part
-//     buffers, reused from part to part. On Linux, macOS and the BSDs they
-//     are mapped outside the Go heap (so they do not raise the garbage
-//     collector's heap goal) and unmapped before Upload returns.
+//     buffers, reused from part to part, within Options.MaxBufferMemory
+//     (fewer parts are sent at once when that many do not fit). On Linux,
+//     macOS and the BSDs they are mapped outside the Go heap (so they do
+//     not raise the garbage collector's heap goal) and unmapped before
+//     Upload returns. The stream is read in a goroutine of its own, so
+//     Upload returns once its context ends whatever the body's Read does;
+//     see Stalled bodies below.
 //   - Each request is retried, with exponential backoff and jitter, when the
 //     one classifier of the module calls its error throttling or transient;
 //     permission, not-found and invalid-request errors are not retried. A
@@ -139,11 +143,31 @@
 // error matches ErrChecksumMismatch, as does a checksum the server reports
 // that differs from the local one.
 //
+// # Stalled bodies
+//
+// A streamed body is read by a goroutine that the upload waits for only
+// while its context lasts. When the context ends while that goroutine is
+// in the body's Read (a pipe whose writer stalls, a hung network reader),
+// Upload returns at once with an error wrapping the context's cause and
+// ErrCanceled (Op OpReadBody), after aborting the multipart upload as on
+// any failure. The goroutine stays blocked in that Read until it returns:
+// close or unblock the body to end it. The part buffer it reads into
+// stays its own until then (a buffer mapped outside the heap is unmapped
+// only after the Read returns, never while it may still write into it),
+// and nothing read after Upload returned is used. A body whose Read keeps
+// returning no bytes and no error fails with io.ErrNoProgress after 100
+// such reads in a row, as bufio's readers do, instead of spinning; one
+// that reports an impossible byte count or panics fails with OpReadBody.
+//
+// A body read in place (a regular file, an io.ReaderAt) is read by the
+// HTTP transport as each part is sent, on the request's context.
+//
 // # Concurrency
 //
 // An Uploader is safe for concurrent use by several goroutines; each
 // Upload has its own options (per-call option functions apply to a copy).
-// Upload returns only after every goroutine it started has ended. The
+// Upload returns only after every goroutine it started has ended, but
+// for the reader of a stalled streamed body (see Stalled bodies). The
 // Listener of an upload is called synchronously and never concurrently
 // for that upload.
 package uploader
