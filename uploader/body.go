@@ -354,7 +354,7 @@ func (up *upload) hashSection(ra io.ReaderAt, off, n int64) (partSum, error) {
 	h := up.cs.new()
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
-	got, err := io.CopyBuffer(h, io.NewSectionReader(ra, off, n), *bufp)
+	got, err := io.CopyBuffer(h, progressReader{io.NewSectionReader(ra, off, n)}, *bufp)
 	if err != nil {
 		return partSum{}, fmt.Errorf("read body at offset %d: %w", off, err)
 	}
@@ -530,5 +530,12 @@ func bytesOpener(b []byte) func() io.ReadSeeker {
 }
 
 func sectionOpener(ra io.ReaderAt, off, n int64) func() io.ReadSeeker {
-	return func() io.ReadSeeker { return io.NewSectionReader(ra, off, n) }
+	return func() io.ReadSeeker { return guardedSection{io.NewSectionReader(ra, off, n)} }
 }
+
+// guardedSection is a section of a body read in place whose reads fail
+// with io.ErrNoProgress when ReadAt keeps returning no bytes and no error
+// (see progressReader), instead of making the reader spin.
+type guardedSection struct{ *io.SectionReader }
+
+func (g guardedSection) Read(p []byte) (int, error) { return progressReader{g.SectionReader}.Read(p) }

@@ -326,3 +326,34 @@ func TestMaxBufferMemoryLimits(t *testing.T) {
 		t.Fatalf("default MaxBufferMemory %d with 1 GiB parts", o.MaxBufferMemory)
 	}
 }
+
+// emptyReaderAt is a body read in place whose ReadAt returns (0, nil).
+type emptyReaderAt struct{ size int64 }
+
+func (e emptyReaderAt) ReadAt([]byte, int64) (int, error) { return 0, nil }
+
+func (e emptyReaderAt) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return e.size + off, nil
+	}
+	return off, nil
+}
+
+func (e emptyReaderAt) Read([]byte) (int, error) { return 0, nil }
+
+// TestEmptyReadAt checks that a body read in place whose ReadAt keeps
+// returning (0, nil) fails with io.ErrNoProgress, in one part or many,
+// and that the upload is aborted.
+func TestEmptyReadAt(t *testing.T) {
+	for _, size := range []int64{mib, 12 * mib} {
+		c := s3fake.New("b")
+		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.MaxAttempts = 1 }).
+			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: emptyReaderAt{size}})
+		if !errors.Is(err, io.ErrNoProgress) {
+			t.Fatalf("size %d: err %v, want io.ErrNoProgress", size, err)
+		}
+		if n := len(c.Uploads()); n != 0 || c.Object("b", "k") != nil {
+			t.Fatalf("size %d: %d uploads left, or an object stored", size, n)
+		}
+	}
+}
