@@ -176,6 +176,18 @@ type Options struct {
 	// PreflightMode says what a failed check does.
 	Preflight     Checker
 	PreflightMode PreflightMode
+	// CallerID is the caller's identity as the server names the
+	// initiator of its multipart uploads (Initiator.ID in
+	// ListMultipartUploads; on AWS the ARN of the IAM user or of the
+	// assumed role's session, as sts:GetCallerIdentity returns it). It is
+	// used only to tell the caller's uploads from others' when looking for
+	// the uploads a CreateMultipartUpload whose answer was lost may have
+	// made (see OrphanCheck), and only when no upload of the call exists to
+	// learn the identity from: Resume after a run interrupted before
+	// CreateMultipartUpload answered, and AbortResumable. Empty (the
+	// default), such a check aborts nothing on a server that reports
+	// initiators.
+	CallerID string
 	// CopyThreshold is the largest object Copy copies with a single
 	// CopyObject (default DefaultCopyThreshold); larger objects, and always
 	// those over 5 GiB, are copied in parts with UploadPartCopy.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,58 +14,116 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
-// pendingCreateSkew is how long before the start of a
-// CreateMultipartUpload whose answer was lost an upload of the same key
-// may have been initiated, by the server's clock, and still be taken for
-// its result. It absorbs the difference between the server's clock and
-// ours: a server clock behind ours by more than this hides an orphan from
-// the check (it is then left to a lifecycle rule). Hosts kept in time by
-// NTP differ by far less; S3 itself refuses requests signed more than 15
-// minutes off. A wider margin would catch worse clocks but take more
-// unrelated uploads of the same key for orphans.
+// pendingCreateSkew is the margin on each side of the time window in
+// which a CreateMultipartUpload whose answer was lost may have initiated
+// an upload, by the server's clock: from the first attempt's start less
+// it to the last attempt's end plus it. It absorbs the difference between
+// the server's clock and ours (and a request's time on the way): a server
+// clock off by more than this hides an orphan from the check (it is then
+// left to a lifecycle rule). Hosts kept in time by NTP differ by far less;
+// S3 itself refuses requests signed more than 15 minutes off. A wider
+// margin would catch worse clocks but take more unrelated uploads of the
+// same key for orphans.
 const pendingCreateSkew = 2 * time.Minute
+
+// createWindow is when the CreateMultipartUpload attempts of one upload
+// ran, by our clock: from the first attempt's start to the last attempt's
+// end (or, for an attempt that never answered, its start).
+type createWindow struct{ first, last time.Time }
+
+// since and until bound the initiation times, by the server's clock, of
+// the uploads the attempts may have made.
+func (w createWindow) since() time.Time { return w.first.Add(-pendingCreateSkew) }
+func (w createWindow) until() time.Time {
+	last := w.last
+	if last.Before(w.first) {
+		last = w.first
+	}
+	return last.Add(pendingCreateSkew)
+}
+
+// ErrUnknownCaller is the OrphanCheck.Err (matched with errors.Is) of a
+// check that found uploads in its window on a server that reports
+// initiators, without knowing the caller's identity to compare them with
+// (Options.CallerID is empty and no upload of the call exists to learn it
+// from): none is aborted.
+var ErrUnknownCaller = errors.New("the caller's identity is unknown: uploads of other principals cannot be told apart")
 
 // ErrCannotListUploads is the OrphanCheck.Err (matched with errors.Is)
 // of a check that could not run because the client does not implement
 // ListMultipartUploads.
 var ErrCannotListUploads = errors.New("the client cannot list multipart uploads")
 
-// OrphanCheck is sent when CreateMultipartUpload succeeded only after one
-// or more failed attempts (errors the classifier calls transient or
-// throttling): such an attempt may have reached the server and created an
-// upload whose answer was lost. Upload, Copy and Resume then list the
-// uploads of the key (ListMultipartUploads with the key as prefix, keeping
-// only the key itself, every page) and abort each upload other than their
-// own that has the same initiator as their own and was initiated at or
-// after the first attempt's start less 2 minutes (a margin for the
-// difference between the server's clock and ours).
+// OrphanCheck is sent when an upload may have been left by a
+// CreateMultipartUpload whose answer was lost, after looking for it:
 //
-// The event is sent once the check is over, before Started. The check
-// never fails the upload: a client that cannot list, a denied
-// or failed listing, or a failed abort is reported in Err, and the
-// upload goes on. It needs s3:ListBucketMultipartUploads on the bucket and
-// s3:AbortMultipartUpload on the object.
+//   - by Upload, Copy and Resume when CreateMultipartUpload succeeded only
+//     after one or more failed attempts (errors the classifier calls
+//     transient or throttling): such an attempt may have reached the server
+//     and created an upload. UploadID is then the upload the call created
+//     and goes on with;
+//   - by Resume (and AbortResumable) when the state file shows a run
+//     interrupted before CreateMultipartUpload answered. UploadID is then
+//     "".
+//
+// The uploads of the key are listed (ListMultipartUploads with the key as
+// prefix, keeping only the key itself, every page) and an upload other
+// than the call's own is taken for an orphan, and aborted, only when both
+// hold:
+//
+//   - it was initiated within the closed window [Since, Until]: from the
+//     first attempt's start less 2 minutes to the last attempt's end plus 2
+//     minutes (a margin for the difference between the server's clock and
+//     ours). For Resume the attempts' times come from the state file, which
+//     records the first attempt's start and, before and after each attempt,
+//     the latest time one was in progress: an old state file cannot reach
+//     uploads started after it;
+//   - its initiator is the caller (Initiator): the initiator of the upload
+//     the call created, as listed, else Options.CallerID. When the server
+//     reports no initiators (NoInitiators, as versitygw), the window alone
+//     decides. When it reports them and the caller's identity is unknown
+//     (Resume without Options.CallerID), nothing is aborted and Err
+//     matches ErrUnknownCaller.
+//
+// Uploads in the window with another initiator are listed in Kept and left
+// alone. The event is sent once the check is over, before Started. After a
+// retried CreateMultipartUpload the check never fails the upload: a client
+// that cannot list, a denied or failed listing, or a failed abort is
+// reported in Err, and the upload goes on. It needs
+// s3:ListBucketMultipartUploads on the bucket and s3:AbortMultipartUpload
+// on the object.
 //
 // An upload of the same key by the same principal started by another
-// process within that window is indistinguishable from an orphan and is
+// process within the window is indistinguishable from an orphan and is
 // aborted too (that process's next part or Complete then fails with
-// NoSuchUpload; it never stores a mix). On a server that reports no
-// initiator, every upload of the key in the window counts as having ours.
+// NoSuchUpload; it never stores a mix); so is, on a server that reports no
+// initiators, an upload of the key by anyone within the window.
 type OrphanCheck struct {
 	Bucket, Key string
-	// UploadID is the upload this call created and goes on with.
+	// UploadID is the upload this call created and goes on with; "" for
+	// Resume's check of an interrupted run.
 	UploadID string
-	// Attempts is the number of CreateMultipartUpload attempts made.
+	// Attempts is the number of CreateMultipartUpload attempts made (0
+	// for an interrupted run's, which are not recorded).
 	Attempts int
-	// Since is the start of the window: the first attempt's start less
-	// the clock-skew margin.
-	Since time.Time
+	// Since and Until bound the window, by the server's clock.
+	Since, Until time.Time
+	// Initiator is the caller's identity the initiators were compared
+	// with; "" when unknown or when the server reports none.
+	Initiator string
+	// NoInitiators is set when the server reported no initiator for the
+	// uploads of the key: the window alone decided.
+	NoInitiators bool
 	// Found are the uploads taken for orphans of the failed attempts.
 	Found []string
 	// Aborted are those of Found that were aborted (or already gone).
 	Aborted []string
+	// Kept are the uploads of the key in the window that were left alone:
+	// another initiator's, or any initiator's when the caller's is unknown.
+	Kept []string
 	// Err is why the check could not run or finish (ErrCannotListUploads,
-	// a listing or abort error); nil when every orphan found was aborted.
+	// ErrUnknownCaller, a listing or abort error); nil when every orphan
+	// found was aborted.
 	Err error
 }
 
@@ -77,16 +136,29 @@ type uploadLister interface {
 }
 
 // create sends cin with retries and sets up.uploadID and
-// up.createAttempts. When attempts failed
-// before the one that succeeded, it then aborts the uploads those attempts
-// may have made (see OrphanCheck); the error it returns is then only a
-// listener's panic.
+// up.createAttempts. up.onCreate, when set, is told when each attempt
+// starts and ends. When attempts failed before the one that succeeded, it
+// then aborts the uploads those attempts may have made (see OrphanCheck);
+// the error it returns is then only a listener's panic.
 func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput) error {
-	started := up.o.clock.Now().Round(0) // wall clock only: it is compared with the server's times
+	var w createWindow
 	var cout *s3.CreateMultipartUploadOutput
-	n, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	n, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
+		start := up.o.clock.Now().Round(0) // wall clock only: it is compared with the server's times
+		if attempt == 1 {
+			w.first = start
+		}
+		if up.onCreate != nil {
+			if err := up.onCreate(start, false); err != nil {
+				return err
+			}
+		}
 		o, err := up.client.CreateMultipartUpload(ctx, cin, up.ctlOpts...)
 		cout = o
+		w.last = up.o.clock.Now().Round(0)
+		if err != nil && up.onCreate != nil {
+			_ = up.onCreate(w.last, true) // best effort: the attempt's start is recorded
+		}
 		return err
 	})
 	up.createAttempts = n
@@ -98,61 +170,74 @@ func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput
 	}
 	up.uploadID = aws.ToString(cout.UploadId)
 	if n > 1 {
-		return up.checkOrphans(started, n)
+		return up.checkOrphans(w, n)
 	}
 	return nil
 }
 
 // checkOrphans aborts the uploads the failed CreateMultipartUpload
-// attempts started at started may have made, and reports it with an
-// OrphanCheck event. It runs on a context the caller's cancellation does
-// not end, bounded by Options.AbortTimeout; only the listener's panic is
-// returned.
-func (up *upload) checkOrphans(started time.Time, attempts int) error {
+// attempts of window w may have made, and reports it with an OrphanCheck
+// event. It runs on a context the caller's cancellation does not end,
+// bounded by Options.AbortTimeout; only the listener's panic is returned.
+func (up *upload) checkOrphans(w createWindow, attempts int) error {
 	ev := OrphanCheck{
 		Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Attempts: attempts,
-		Since: started.Add(-pendingCreateSkew),
+		Since: w.since(), Until: w.until(),
 	}
 	if l, ok := up.client.(uploadLister); !ok {
 		ev.Err = fmt.Errorf("%w (no ListMultipartUploads): uploads the failed CreateMultipartUpload attempts may have made were not looked for", ErrCannotListUploads)
 	} else {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(up.parent), up.o.AbortTimeout)
-		found, err := up.pendingUploads(ctx, l, started, up.uploadID)
-		cancel()
-		ev.Found = found
+		scan, err := up.pendingUploads(ctx, l, w, up.uploadID)
+		ev.Initiator, ev.NoInitiators, ev.Found, ev.Kept = scan.initiator, scan.noInitiators, scan.found, scan.kept
 		var errs []error
 		if err != nil {
 			errs = append(errs, fmt.Errorf("look for uploads the failed CreateMultipartUpload attempts may have made: %w", s3err.Mark(err)))
 		}
-		for _, id := range found {
+		if scan.err != nil {
+			errs = append(errs, scan.err)
+		}
+		for _, id := range scan.found {
 			if _, err := up.abortID(id); err != nil {
 				errs = append(errs, fmt.Errorf("abort upload %s: %w", id, err))
 				continue
 			}
 			ev.Aborted = append(ev.Aborted, id)
 		}
+		cancel()
 		ev.Err = errors.Join(errs...)
 	}
 	return up.em.emit(ev)
 }
 
+// orphanScan is what pendingUploads found.
+type orphanScan struct {
+	found        []string // in the window, the caller's (or no initiators reported)
+	kept         []string // in the window, left alone
+	initiator    string   // the caller's identity compared, "" when unknown or unused
+	noInitiators bool     // the server reported no initiators
+	err          error    // why uploads in the window were kept without comparing (ErrUnknownCaller)
+}
+
 // pendingUploads lists the uploads of exactly the key up.in.Key
-// initiated at or after started less pendingCreateSkew: those a
-// CreateMultipartUpload sent at started, whose answer was lost, may have
-// made. With own "" (Resume after an interrupted run, which knows no
-// upload of its own) every such upload is returned. Otherwise own is left
-// out and must be listed: only the uploads with its initiator are
-// returned, and none when it is not listed.
-func (up *upload) pendingUploads(ctx context.Context, l uploadLister, started time.Time, own string) ([]string, error) {
-	since := started.Add(-pendingCreateSkew)
+// initiated within the window of w: those CreateMultipartUpload attempts
+// whose answers were lost may have made. own, the upload this call
+// created ("" when none), is left out and gives the caller's identity: its
+// initiator as listed (it must then be listed), else Options.CallerID.
+// An upload is found when its initiator is the caller's, or when the
+// server reports no initiators; the others in the window are kept.
+func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWindow, own string) (orphanScan, error) {
+	since, until := w.since(), w.until()
 	in := &s3.ListMultipartUploadsInput{
 		Bucket: aws.String(up.in.Bucket), Prefix: aws.String(up.in.Key),
 		ExpectedBucketOwner: optString(up.in.ExpectedBucketOwner),
 	}
 	var (
+		scan     orphanScan
 		cands    []types.MultipartUpload
 		ownFound bool
 		ownInit  string
+		reported bool // some upload of the key has an initiator
 	)
 	for page := 0; ; page++ {
 		var out *s3.ListMultipartUploadsOutput
@@ -162,17 +247,20 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, started ti
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return scan, err
 		}
 		for _, mu := range out.Uploads {
 			if aws.ToString(mu.Key) != up.in.Key {
 				continue
 			}
+			if initiatorOf(mu.Initiator) != "" {
+				reported = true
+			}
 			if own != "" && aws.ToString(mu.UploadId) == own {
 				ownFound, ownInit = true, initiatorOf(mu.Initiator)
 				continue
 			}
-			if mu.Initiated != nil && !mu.Initiated.Before(since) {
+			if mu.Initiated != nil && !mu.Initiated.Before(since) && !mu.Initiated.After(until) {
 				cands = append(cands, mu)
 			}
 		}
@@ -181,20 +269,37 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, started ti
 			break
 		}
 		if km == aws.ToString(in.KeyMarker) && um == aws.ToString(in.UploadIdMarker) {
-			return nil, fmt.Errorf("ListMultipartUploads returned the same page markers twice (page %d)", page+1)
+			return scan, fmt.Errorf("ListMultipartUploads returned the same page markers twice (page %d)", page+1)
 		}
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
 	if own != "" && !ownFound {
-		return nil, fmt.Errorf("the upload just created (%s) is not listed, so its initiator is unknown; nothing was aborted", own)
+		return scan, fmt.Errorf("the upload just created (%s) is not listed, so its initiator is unknown; nothing was aborted", own)
 	}
-	var found []string
+	me := ownInit
+	if me == "" {
+		me = up.o.CallerID
+	}
+	scan.noInitiators = !reported
+	if reported {
+		scan.initiator = me
+	}
 	for _, mu := range cands {
-		if own == "" || initiatorOf(mu.Initiator) == ownInit {
-			found = append(found, aws.ToString(mu.UploadId))
+		id := aws.ToString(mu.UploadId)
+		switch {
+		case !reported:
+			scan.found = append(scan.found, id)
+		case me != "" && initiatorOf(mu.Initiator) == me:
+			scan.found = append(scan.found, id)
+		default:
+			scan.kept = append(scan.kept, id)
 		}
 	}
-	return found, nil
+	if reported && me == "" && len(scan.kept) > 0 {
+		scan.err = fmt.Errorf("%w: set Options.CallerID to the identity the server reports as initiator; left in place: %s",
+			ErrUnknownCaller, strings.Join(scan.kept, ", "))
+	}
+	return scan, nil
 }
 
 // initiatorOf identifies an upload's initiator: its ID (an ARN for IAM

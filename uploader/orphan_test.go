@@ -117,7 +117,9 @@ func TestUploadOrphanCheckSparesOtherUploads(t *testing.T) {
 		createAt(t, c, "b", "k2", me, t0),                                    // another key
 		createAt(t, c, "b", "k/x", me, t0),                                   // another key under the prefix
 		createAt(t, c, "b", "k", other, t0),                                  // another initiator
+		createAt(t, c, "b", "k", me, t0.Add(pendingCreateSkew+time.Hour)),    // after the window
 	}
+	otherInWindow := keep[3]
 	// Same key, same initiator, inside the window: indistinguishable from
 	// an orphan, and aborted (the documented residual risk).
 	inWindow := createAt(t, c, "b", "k", me, t0.Add(-pendingCreateSkew))
@@ -143,6 +145,12 @@ func TestUploadOrphanCheckSparesOtherUploads(t *testing.T) {
 	}
 	if !checks[0].Since.Equal(t0.Add(-pendingCreateSkew)) {
 		t.Fatalf("Since %v, want %v", checks[0].Since, t0.Add(-pendingCreateSkew))
+	}
+	if u := checks[0].Until; u.Before(t0.Add(pendingCreateSkew)) || u.After(clk.Now().Add(pendingCreateSkew)) {
+		t.Fatalf("Until %v, want the last attempt's end plus %v", u, pendingCreateSkew)
+	}
+	if oc := checks[0]; oc.Initiator != me || oc.NoInitiators || !slices.Equal(oc.Kept, []string{otherInWindow}) {
+		t.Fatalf("OrphanCheck initiator %q, no initiators %v, kept %v; want %q and [%s]", oc.Initiator, oc.NoInitiators, oc.Kept, me, otherInWindow)
 	}
 }
 
@@ -318,7 +326,7 @@ func TestResumeKeepsStateWhenCreateRefusedAfterLostAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		_, err = New(c, testOptions(clk, rec)).Resume(context.Background(), &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+		_, err = New(c, testOptions(clk, rec), func(o *Options) { o.CallerID = c.Initiator }).Resume(context.Background(), &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
 		return err
 	}
 	if err := resume(&recorder{}); !errors.Is(err, ErrPermissionDenied) {

@@ -264,7 +264,7 @@ func (r *resumer) discard(ctx context.Context, st *State, reason string) error {
 	up := r.up
 	if st.UploadID == "" {
 		if !st.CreateStarted.IsZero() {
-			if err := r.abortPending(ctx, st.CreateStarted, reason); err != nil {
+			if err := r.abortPending(ctx, st, reason); err != nil {
 				return err
 			}
 		}
@@ -292,26 +292,47 @@ func (r *resumer) removeState() error {
 	return nil
 }
 
-// abortPending aborts the uploads of the key initiated since (about)
-// started: those an interrupted CreateMultipartUpload may have made.
-func (r *resumer) abortPending(ctx context.Context, started time.Time, reason string) error {
+// abortPending aborts the uploads an interrupted CreateMultipartUpload
+// recorded in st may have made: the rule of the OrphanCheck after a
+// retried CreateMultipartUpload, with the window of the state file and,
+// since no upload of this call exists to learn the caller's identity
+// from, Options.CallerID. It reports the check with an OrphanCheck event
+// and each upload aborted with a Restarted event.
+func (r *resumer) abortPending(ctx context.Context, st *State, reason string) error {
 	up := r.up
-	// The rule of the OrphanCheck after a retried CreateMultipartUpload,
-	// without the initiator: no upload of this call exists to learn it from.
-	found, err := up.pendingUploads(ctx, r.client, started, "")
+	w := createWindow{first: st.CreateStarted, last: st.CreateLast}
+	scan, err := up.pendingUploads(ctx, r.client, w, "")
+	ev := OrphanCheck{
+		Bucket: r.in.Bucket, Key: r.in.Key, Since: w.since(), Until: w.until(),
+		Initiator: scan.initiator, NoInitiators: scan.noInitiators, Found: scan.found, Kept: scan.kept, Err: scan.err,
+	}
 	if err != nil {
+		ev.Err = s3err.Mark(err)
+		_ = up.em.emit(ev)
 		return up.fail(OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
 	}
-	for _, id := range found {
+	var failed error
+	for _, id := range scan.found {
 		up.uploadID = id
-		aborted, err := up.abort()
-		if err != nil {
-			e := up.fail(OpAbortMultipartUpload, 0, err)
-			up.uploadID = ""
-			return e
-		}
+		_, err := up.abortID(id)
 		up.uploadID = ""
-		if e := up.em.emit(Restarted{OldUploadID: id, Reason: reason, Aborted: aborted}); e != nil {
+		if err != nil {
+			failed = fmt.Errorf("abort upload %s: %w", id, err)
+			break
+		}
+		ev.Aborted = append(ev.Aborted, id)
+	}
+	if failed != nil {
+		ev.Err = errors.Join(ev.Err, failed)
+	}
+	if e := up.em.emit(ev); e != nil {
+		return up.fail(OpListener, 0, e)
+	}
+	if failed != nil {
+		return up.fail(OpAbortMultipartUpload, 0, failed)
+	}
+	for _, id := range ev.Aborted {
+		if e := up.em.emit(Restarted{OldUploadID: id, Reason: reason, Aborted: true}); e != nil {
 			return up.fail(OpListener, 0, e)
 		}
 	}
@@ -499,15 +520,35 @@ func (r *resumer) start(ctx context.Context) error {
 	if err := r.preflight(ctx); err != nil {
 		return err
 	}
+	now := up.o.clock.Now().UTC()
 	r.st = &State{
 		Version: StateVersion, Bucket: r.in.Bucket, Key: r.in.Key,
-		CreateStarted: up.o.clock.Now().UTC(), PartSize: ps, Size: r.size, Source: r.src,
+		CreateStarted: now, CreateLast: now, PartSize: ps, Size: r.size, Source: r.src,
 		ChecksumAlgorithm: up.cs.algo, ChecksumType: up.cs.typ, SSE: sseOf(&r.in.UploadInput), Parts: []StatePart{},
 	}
 	if err := r.save(); err != nil {
 		return up.fail(OpResume, 0, err)
 	}
-	if err := up.create(ctx, r.in.createInput(up.cs)); err != nil {
+	// Record when each attempt runs, so that a later run looking for the
+	// upload an interrupted attempt may have made has a closed window.
+	up.onCreate = func(t time.Time, ended bool) error {
+		r.mu.Lock()
+		if t.After(r.st.CreateLast) {
+			r.st.CreateLast = t.UTC()
+		}
+		r.mu.Unlock()
+		if err := r.save(); err != nil {
+			return &stateWriteError{err}
+		}
+		return nil
+	}
+	err = up.create(ctx, r.in.createInput(up.cs))
+	up.onCreate = nil
+	var swe *stateWriteError
+	if errors.As(err, &swe) {
+		return up.fail(OpResume, 0, swe.err)
+	}
+	if err != nil {
 		if k := s3err.Classify(err); up.uploadID == "" && up.createAttempts == 1 && k != s3err.Canceled && !k.Retryable() {
 			// A definite refusal of the only attempt: no upload exists,
 			// nothing to resume. After failed attempts, the state file
@@ -527,6 +568,13 @@ func (r *resumer) start(ctx context.Context) error {
 	r.stored = make([]bool, len(up.parts))
 	return nil
 }
+
+// stateWriteError is a failure to write the state file before a
+// CreateMultipartUpload attempt: the attempt is not sent.
+type stateWriteError struct{ err error }
+
+func (e *stateWriteError) Error() string { return e.err.Error() }
+func (e *stateWriteError) Unwrap() error { return e.err }
 
 // preflight checks the steps of a resumable upload: those of Upload, plus
 // ListParts, which a later Resume needs, and Abort unless the caller keeps

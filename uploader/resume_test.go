@@ -307,6 +307,7 @@ func TestResumeAfterCompleteSucceeded(t *testing.T) {
 	// the state file was removed: Resume finds the object and sends nothing.
 	fx := newResumeFixture(t, 11*mib)
 	c := s3fake.New("b")
+	c.Now = newFakeClock().Now // the server's clock agrees with the runs'
 	ctx, cancel := context.WithCancel(context.Background())
 	c.Hook(s3fake.OpCompleteMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
 		out, err := next(cctx)
@@ -353,6 +354,7 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 	// state file's update: the next Resume finds that upload and aborts it.
 	fx := newResumeFixture(t, 11*mib)
 	c := s3fake.New("b")
+	c.Now = newFakeClock().Now // the server's clock agrees with the runs'
 	ctx, cancel := context.WithCancel(context.Background())
 	c.Hook(s3fake.OpCreateMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
 		if _, err := next(cctx); err != nil {
@@ -380,7 +382,7 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 	c.ClearHooks("")
 	c.ResetCalls()
 	rec := &recorder{}
-	if _, err := fx.resume(t, c, rec, nil); err != nil {
+	if _, err := fx.resume(t, c, rec, nil, func(o *Options) { o.CallerID = c.Initiator }); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := opsCompact(c.Ops()), []string{"ListMultipartUploads", "AbortMultipartUpload", "ListParts", "CreateMultipartUpload", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {

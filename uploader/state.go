@@ -45,6 +45,13 @@ type State struct {
 	// empty UploadID it tells Resume that an upload may have been created
 	// whose ID was never recorded.
 	CreateStarted time.Time `json:"create_started,omitzero"`
+	// CreateLast is the latest time a CreateMultipartUpload attempt is
+	// known to have been in progress: written before each attempt with its
+	// start, and after one that failed with its end. With CreateStarted it
+	// bounds the window in which an upload whose ID was never recorded may
+	// have been initiated (see OrphanCheck); when absent (a state file of
+	// an earlier version), CreateStarted bounds it on both sides.
+	CreateLast time.Time `json:"create_last,omitzero"`
 	// PartSize is the size of every part but the last; Size the body's size.
 	PartSize int64 `json:"part_size"`
 	Size     int64 `json:"size"`

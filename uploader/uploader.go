@@ -327,6 +327,10 @@ type upload struct {
 	bufMem    int64      // MaxBufferMemory, for a stream; 0 for a body read in place
 
 	createAttempts int // CreateMultipartUpload attempts made
+	// onCreate, when set, is told when each CreateMultipartUpload attempt
+	// starts (ended false; an error stops the attempt) and when one that
+	// failed ends (ended true).
+	onCreate func(t time.Time, ended bool) error
 }
 
 // partError carries the operation and part of a worker's failure.
