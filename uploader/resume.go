@@ -73,6 +73,11 @@ type Restarted struct {
 	Reason string
 	// Aborted reports whether this call aborted the old upload.
 	Aborted bool
+	// Remaining, with StartOver and a state file that cannot be read,
+	// lists the uploads of the key on the server, one of which the state
+	// file may have named: they are left in place (Reason says how to
+	// remove them).
+	Remaining []string
 }
 
 func (Resumed) event()   {}
@@ -205,7 +210,8 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		st = nil
 	case err != nil && r.in.StartOver && isInvalid(err):
-		if e := up.em.emit(Restarted{Reason: fmt.Sprintf("the state file cannot be used: %v", err)}); e != nil {
+		ev := r.unreadableState(ctx, err)
+		if e := up.em.emit(ev); e != nil {
 			return nil, up.fail(OpListener, 0, e)
 		}
 		st = nil
@@ -256,6 +262,29 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 		}
 	}
 	return r.send(ctx)
+}
+
+// unreadableState is the Restarted event of StartOver with a state file
+// that cannot be used (err): the upload it may have named cannot be known,
+// so the uploads of the key are listed and named, with how to remove them,
+// and left in place (they may be another principal's).
+func (r *resumer) unreadableState(ctx context.Context, err error) Restarted {
+	ev := Restarted{Reason: fmt.Sprintf("the state file cannot be used: %v", err)}
+	u := fmt.Sprintf("s3://%s/%s", r.in.Bucket, r.in.Key)
+	scan, lerr := r.up.pendingUploads(ctx, r.client, createWindow{last: time.Unix(1<<40, 0)}, "")
+	ids := append(scan.found, scan.kept...)
+	switch {
+	case lerr != nil:
+		ev.Reason += fmt.Sprintf("; an upload it named may remain, and the uploads of %s could not be listed (%v): "+
+			"`s3mpu uploads ls %s` shows them", u, s3err.Mark(lerr), u)
+	case len(ids) > 0:
+		ev.Remaining = ids
+		ev.Reason += fmt.Sprintf("; it may have named one of the uploads of %s still on the server, left in place: %s; "+
+			"remove one that is yours with `s3mpu uploads abort %s --upload-id ID`", u, strings.Join(ids, ", "), u)
+	default:
+		ev.Reason += fmt.Sprintf("; no upload of %s remains on the server", u)
+	}
+	return ev
 }
 
 // discard gets rid of the upload st names (if any) so that a new one can

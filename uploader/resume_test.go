@@ -504,8 +504,27 @@ func TestResumeCorruptStateFile(t *testing.T) {
 	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
 		t.Fatal(err)
 	}
-	if len(eventsOf[Restarted](rec)) != 1 {
-		t.Fatal("no Restarted event")
+	if rs := eventsOf[Restarted](rec); len(rs) != 1 || len(rs[0].Remaining) != 0 || !strings.Contains(rs[0].Reason, "no upload of s3://b/k remains") {
+		t.Fatalf("Restarted %+v", rs)
+	}
+
+	// With uploads of the key on the server, one of which the state file
+	// may have named: they are named, with how to remove them, and left.
+	if err := os.WriteFile(fx.state, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	left := createAt(t, c, "b", "k", c.Initiator, time.Now())
+	rec = &recorder{}
+	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
+		t.Fatal(err)
+	}
+	rs := eventsOf[Restarted](rec)
+	if len(rs) != 1 || !slices.Equal(rs[0].Remaining, []string{left}) ||
+		!strings.Contains(rs[0].Reason, left) || !strings.Contains(rs[0].Reason, "s3mpu uploads abort s3://b/k --upload-id") {
+		t.Fatalf("Restarted %+v", rs)
+	}
+	if got := uploadIDs(c); !slices.Equal(got, []string{left}) {
+		t.Fatalf("uploads %v, want %s left in place", got, left)
 	}
 }
 

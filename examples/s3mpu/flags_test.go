@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
@@ -340,6 +341,19 @@ func TestProgressListener(t *testing.T) {
 	l3.OnEvent(uploader.Restarted{OldUploadID: "u0", Reason: "the upload no longer exists on the server", Aborted: false})
 	if len(notes) != 2 || !strings.Contains(notes[1], "starting over: the upload no longer exists") || !strings.Contains(notes[1], "u0") {
 		t.Fatalf("restarted notes %q", notes)
+	}
+
+	// Uploads aborted or left by the look for a lost CreateMultipartUpload's upload are named.
+	l3.OnEvent(uploader.OrphanCheck{Bucket: "b", Key: "k", Since: time.Unix(0, 0), Until: time.Unix(240, 0),
+		Initiator: "arn:aws:iam::1:user/me", Found: []string{"u1", "u2"}, Aborted: []string{"u1"}, Kept: []string{"u3"}})
+	if n := notes[len(notes)-1]; !strings.Contains(n, "aborted u1") || !strings.Contains(n, "could not abort u2") ||
+		!strings.Contains(n, "left in place (not known to be yours) u3") || !strings.Contains(n, "by arn:aws:iam::1:user/me") ||
+		!strings.Contains(n, "interrupted before CreateMultipartUpload answered") {
+		t.Fatalf("orphan note %q", n)
+	}
+	l3.OnEvent(uploader.OrphanCheck{Bucket: "b", Key: "k", UploadID: "u9", Attempts: 2, NoInitiators: true, Found: []string{"u4"}, Aborted: []string{"u4"}})
+	if n := notes[len(notes)-1]; !strings.Contains(n, "2 attempts") || !strings.Contains(n, "by time alone") || !strings.Contains(n, "aborted u4") {
+		t.Fatalf("orphan note %q", n)
 	}
 
 	// A stream of unknown size has no part count.

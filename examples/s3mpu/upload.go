@@ -10,6 +10,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,6 +171,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		o.Concurrency = uf.concurrency
 		o.RateLimit = rate
 		o.LeavePartsOnError = uf.leavePartsOnError
+		o.CallerID = cf.caller // the initiator to look for after an interrupted CreateMultipartUpload
 		o.Listener = lis
 		gate.options(o)
 	})
@@ -405,7 +407,13 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 		default:
 			l.say(fmt.Sprintf("starting over: %s (upload %s)", ev.Reason, ev.OldUploadID))
 		}
+	case uploader.OrphanCheck:
+		l.say(orphanNote(ev))
 	case uploader.Started:
+		if ev.ConcurrencyClamped {
+			l.say(fmt.Sprintf("sending %d part(s) at once: %d part buffers of %s fit in the %s buffer memory ceiling",
+				ev.Concurrency, ev.Concurrency+1, formatBytes(ev.PartSize), formatBytes(ev.BufferMemory)))
+		}
 		parts := ev.Parts
 		if parts < 0 {
 			parts = 0
@@ -436,4 +444,49 @@ func (l *progressListener) say(msg string) {
 	if l.note != nil {
 		l.note(msg)
 	}
+}
+
+// orphanNote tells what the look for uploads left by a CreateMultipartUpload whose answer was
+// lost found, naming every upload it aborted and every one it left.
+func orphanNote(ev uploader.OrphanCheck) string {
+	var b strings.Builder
+	if ev.UploadID != "" {
+		fmt.Fprintf(&b, "CreateMultipartUpload took %d attempts; looked for uploads of s3://%s/%s the failed ones may have made", ev.Attempts, ev.Bucket, ev.Key)
+	} else {
+		fmt.Fprintf(&b, "an earlier run was interrupted before CreateMultipartUpload answered; looked for the upload of s3://%s/%s it may have made", ev.Bucket, ev.Key)
+	}
+	fmt.Fprintf(&b, ", initiated from %s to %s", ev.Since.UTC().Format(time.RFC3339), ev.Until.UTC().Format(time.RFC3339))
+	switch {
+	case ev.NoInitiators:
+		b.WriteString(" (the server reports no initiators: by time alone)")
+	case ev.Initiator != "":
+		fmt.Fprintf(&b, " by %s", ev.Initiator)
+	}
+	switch {
+	case len(ev.Aborted) > 0:
+		fmt.Fprintf(&b, "; aborted %s", strings.Join(ev.Aborted, ", "))
+	case len(ev.Found) == 0:
+		b.WriteString("; none found")
+	}
+	if n := notIn(ev.Found, ev.Aborted); len(n) > 0 {
+		fmt.Fprintf(&b, "; could not abort %s", strings.Join(n, ", "))
+	}
+	if len(ev.Kept) > 0 {
+		fmt.Fprintf(&b, "; left in place (not known to be yours) %s", strings.Join(ev.Kept, ", "))
+	}
+	if ev.Err != nil {
+		fmt.Fprintf(&b, "; %v", ev.Err)
+	}
+	return b.String()
+}
+
+// notIn returns the elements of a that are not in b.
+func notIn(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
