@@ -4,6 +4,7 @@
 //
 //	/usr/bin/time -v memupload -file big.bin
 //	head -c 1G /dev/urandom | /usr/bin/time -v memupload
+//	head -c 1G /dev/urandom | /usr/bin/time -v memupload -concurrency 10000
 //
 // The endpoint and root credentials come from the test server's env file
 // (integration/.server/env.json, or $S3MPU_SERVER_ENV). Without -bucket it
@@ -35,8 +36,17 @@ func main() {
 	target := flag.String("target", "http", "http or https")
 	concurrency := flag.Int("concurrency", 0, "parts in flight (0: the uploader's default)")
 	partSize := flag.Int64("part-size", 0, "part size in bytes (0: the uploader's default)")
+	maxMem := flag.Int64("max-buffer-memory", 0, "ceiling on the part buffers of a stream, in bytes (0: the uploader's default)")
 	flag.Parse()
-	opts := func(o *uploader.Options) { o.Concurrency, o.PartSize = *concurrency, *partSize }
+	started := uploader.ListenerFunc(func(e uploader.Event) {
+		if s, ok := e.(uploader.Started); ok {
+			fmt.Fprintf(os.Stderr, "started: part size %d, %d parts at once (clamped %v), buffer memory ceiling %d\n",
+				s.PartSize, s.Concurrency, s.ConcurrencyClamped, s.BufferMemory)
+		}
+	})
+	opts := func(o *uploader.Options) {
+		o.Concurrency, o.PartSize, o.MaxBufferMemory, o.Listener = *concurrency, *partSize, *maxMem, started
+	}
 	if err := run(*file, *bucket, *key, *target, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "memupload:", err)
 		os.Exit(1)
