@@ -107,9 +107,15 @@ func (Restarted) event() {}
 // unless the state file shows that an interrupted Complete stored the
 // object: that is checked with HeadObject, by size and checksum. An
 // upload created by an interrupted CreateMultipartUpload whose ID was never
-// recorded is found with ListMultipartUploads and aborted: every upload of
-// the key initiated since the recorded start of that call less 2 minutes
-// (the initiator cannot be compared: no upload of this call exists yet).
+// recorded is found with ListMultipartUploads and aborted, by the rule of
+// OrphanCheck: an upload of the key initiated within the window the state
+// file records (the first attempt's start less 2 minutes to the last
+// attempt's end plus 2 minutes, so an old state file reaches no newer
+// upload) whose initiator is Options.CallerID; on a server that reports no
+// initiators, the window alone decides, and without CallerID on one that
+// does, nothing is aborted (OrphanCheck.Err says so). With in.StartOver and
+// a state file that cannot be read, the uploads of the key are named in
+// the Restarted event (Remaining) and left in place.
 // A CreateMultipartUpload that succeeds after failed attempts is followed
 // by the check Upload makes (see OrphanCheck); one refused after failed
 // attempts keeps the state file, so that the next Resume looks.

@@ -77,27 +77,31 @@
 // A CreateMultipartUpload whose answer is lost (a timeout, a connection
 // reset after the request was sent) may still have created an upload. When
 // a retry then succeeds, Upload, Copy and Resume list the uploads of the
-// key and abort those with their own upload's initiator initiated since
-// the first attempt's start less 2 minutes, and report it with an
-// OrphanCheck event (see there for the rule and what it needs). What this
-// leaves behind, as empty uploads (no parts), is:
+// key and abort those initiated within the closed window from the first
+// attempt's start less 2 minutes to the last attempt's end plus 2 minutes
+// whose initiator is their own upload's (or any, on a server that reports
+// no initiators), and report it with an OrphanCheck event naming every
+// upload aborted and every one left (see there for the rule and what it
+// needs). What this leaves behind, as empty uploads (no parts), is:
 //
 //   - an orphan when the client does not implement ListMultipartUploads,
 //     when listing is denied or fails, or when the server's clock is more
-//     than 2 minutes behind ours (OrphanCheck.Err says so in the first
+//     than 2 minutes off ours (OrphanCheck.Err says so in the first
 //     cases);
 //   - an orphan of an attempt the server processes after the listing
 //     (a request held up on the way longer than the retries took);
 //   - the orphans of a CreateMultipartUpload that fails on every attempt
-//     or is canceled: no upload of this call exists to learn the initiator
-//     from, and nothing is listed (Resume finds them on its next run, from
-//     its state file, by the same window, without the initiator).
+//     or is canceled: no upload of this call exists, and nothing is listed.
+//     Resume finds them on its next run, by the window its state file
+//     records, and aborts them when the server reports no initiators or
+//     Options.CallerID names the caller.
 //
 // A lifecycle rule with AbortIncompleteMultipartUpload removes such
 // uploads. Conversely, an upload of the same key by the same principal
-// started by another process within the window is taken for an orphan
-// and aborted; that process then fails with NoSuchUpload rather than
-// storing anything wrong. Resume applies the same window.
+// (by anyone, on a server that reports no initiators) started by another
+// process within the window is taken for an orphan and aborted; that
+// process then fails with NoSuchUpload rather than storing anything
+// wrong. Uploads outside the window are never touched.
 //
 // # Errors
 //
