@@ -412,7 +412,7 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 	case uploader.Started:
 		if ev.ConcurrencyClamped {
 			l.say(fmt.Sprintf("sending %d part(s) at once: %d part buffers of %s fit in the %s buffer memory ceiling",
-				ev.Concurrency, ev.Concurrency+1, formatBytes(ev.PartSize), formatBytes(ev.BufferMemory)))
+				ev.Concurrency, ev.Concurrency+1, cmdkit.FormatBytes(ev.PartSize), cmdkit.FormatBytes(ev.BufferMemory)))
 		}
 		parts := ev.Parts
 		if parts < 0 {
