@@ -25,14 +25,32 @@ func canceled(op string, err error) error {
 
 // readBody reads a request body as the HTTP transport would, checking the
 // declared length.
-func readBody(ctx context.Context, op string, body io.Reader, length *int64, call *Call) ([]byte, error) {
+func readBody(ctx context.Context, op string, body io.Reader, length *int64, call *Call) (_ []byte, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, canceled(op, err)
 	}
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}
-	data, err := io.ReadAll(body)
+	// The body is read in a goroutine the call stops waiting for when ctx
+	// ends, as an HTTP transport does, so a body whose Read blocks cannot
+	// hold the call past its context.
+	type result struct {
+		data []byte
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(body)
+		ch <- result{data, err}
+	}()
+	var data []byte
+	select {
+	case r := <-ch:
+		data, err = r.data, r.err
+	case <-ctx.Done():
+		return nil, canceled(op, ctx.Err())
+	}
 	call.BodySize = int64(len(data))
 	if err != nil {
 		return nil, &smithy.OperationError{ServiceID: "S3", OperationName: op, Err: fmt.Errorf("read request body: %w", err)}

@@ -39,7 +39,10 @@ type partBody struct {
 	open func() io.ReadSeeker
 
 	mu       sync.Mutex
+	idle     *sync.Cond // signaled with mu when a read ends
 	r        io.ReadSeeker
+	inMemory bool // r reads a part buffer, which must not be read once handed back
+	reading  bool // a Read of r is in progress (outside mu)
 	pos      int64
 	detached bool
 	h        hash.Hash // nil when the checksum is known in advance or the SDK computes it
@@ -59,6 +62,8 @@ const sentEventBytes = 256 << 10
 
 func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) *partBody {
 	b := &partBody{up: up, ctx: ctx, rec: rec, size: rec.Size, open: open, r: open()}
+	b.idle = sync.NewCond(&b.mu)
+	_, b.inMemory = b.r.(*bytes.Reader)
 	if rec.sum.raw == nil {
 		b.h, b.hashOK = up.cs.new(), true
 	}
@@ -75,11 +80,23 @@ func (b *partBody) Read(p []byte) (int, error) {
 		p = p[:lim.Burst()]
 	}
 	b.mu.Lock()
+	if b.detached || b.reading {
+		b.mu.Unlock()
+		return 0, errDetached
+	}
+	// Read outside mu, so that detach need not wait for a ReadAt of a body
+	// read in place that blocks (see detach).
+	b.reading = true
+	r := b.r
+	b.mu.Unlock()
+	n, err := r.Read(p)
+	b.mu.Lock()
+	b.reading = false
+	b.idle.Broadcast()
 	if b.detached {
 		b.mu.Unlock()
 		return 0, errDetached
 	}
-	n, err := b.r.Read(p)
 	if b.h != nil && b.hashOK {
 		b.h.Write(p[:n])
 	}
@@ -131,7 +148,7 @@ func (up *upload) reportSent(number int32, n int64) {
 func (b *partBody) Seek(offset int64, whence int) (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.detached {
+	if b.detached || b.reading {
 		return 0, errDetached
 	}
 	pos, err := b.r.Seek(offset, whence)
@@ -151,11 +168,17 @@ func (b *partBody) Seek(offset int64, whence int) (int64, error) {
 	return pos, nil
 }
 
-// detach ends the body: later reads fail. It waits for a read in progress,
-// then reports the bytes read that no event has reported yet.
+// detach ends the body: later reads fail. It waits for a read of a part
+// buffer in progress (the buffer is handed back after), but not for one of
+// a body read in place, whose ReadAt may block past the request's end: a
+// read ending after detach counts for nothing. It then reports the bytes
+// read that no event has reported yet.
 func (b *partBody) detach() {
 	b.mu.Lock()
 	b.detached = true
+	for b.reading && b.inMemory {
+		b.idle.Wait()
+	}
 	emit := b.pending
 	b.pending = 0
 	b.mu.Unlock()
@@ -192,7 +215,7 @@ func (b *partBody) sum(md middleware.Metadata) (partSum, error) {
 		}
 	}
 	h := b.up.cs.new()
-	n, err := io.Copy(h, b.open())
+	n, err := io.Copy(h, progressReader{b.open()})
 	if err != nil {
 		return partSum{}, err
 	}
@@ -212,7 +235,7 @@ func (b *partBody) payloadHashes(withChecksum bool) (sha string, sum partSum, er
 		ch = b.up.cs.new()
 		w = io.MultiWriter(sh, ch)
 	}
-	n, err := io.Copy(w, b.open())
+	n, err := io.Copy(w, progressReader{b.open()})
 	if err != nil {
 		return "", partSum{}, err
 	}
@@ -260,7 +283,7 @@ var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadH
 			}
 			return next.HandleFinalize(ctx, in)
 		}
-		sha, sum, err := body.payloadHashes(!known)
+		sha, sum, err := awaitHashes(ctx, func() (string, partSum, error) { return body.payloadHashes(!known) })
 		if err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("hash part payload: %w", err)
 		}
@@ -349,8 +372,13 @@ func readerAtBody(body io.Reader) (ra io.ReaderAt, off, size int64, ok bool) {
 }
 
 // hashSection checksums n bytes of ra at off and fails with
-// ErrSourceChanged when fewer are there.
-func (up *upload) hashSection(ra io.ReaderAt, off, n int64) (partSum, error) {
+// ErrSourceChanged when fewer are there. It returns when ctx ends, even
+// while a ReadAt blocks (see await).
+func (up *upload) hashSection(ctx context.Context, ra io.ReaderAt, off, n int64) (partSum, error) {
+	return await(ctx, func() (partSum, error) { return up.hashSectionNow(ra, off, n) })
+}
+
+func (up *upload) hashSectionNow(ra io.ReaderAt, off, n int64) (partSum, error) {
 	h := up.cs.new()
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
@@ -539,3 +567,40 @@ func sectionOpener(ra io.ReaderAt, off, n int64) func() io.ReadSeeker {
 type guardedSection struct{ *io.SectionReader }
 
 func (g guardedSection) Read(p []byte) (int, error) { return progressReader{g.SectionReader}.Read(p) }
+
+// await runs fn in a goroutine and returns its result, or ctx's cause as
+// soon as ctx ends: a body read in place whose ReadAt blocks (a hung
+// network file system) cannot hold the upload past its context. The
+// goroutine then stays until fn returns; its result is dropped. fn must
+// use only state of its own (a fresh reader, its own hashes).
+func await[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, context.Cause(ctx)
+	}
+}
+
+// awaitHashes is await for payloadHashes' three results.
+func awaitHashes(ctx context.Context, fn func() (string, partSum, error)) (string, partSum, error) {
+	type hashes struct {
+		sha string
+		sum partSum
+	}
+	h, err := await(ctx, func() (hashes, error) {
+		sha, sum, err := fn()
+		return hashes{sha, sum}, err
+	})
+	return h.sha, h.sum, err
+}

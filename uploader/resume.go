@@ -202,7 +202,7 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	path := r.in.StateFile
 
 	r.stamp = stampOf(r.in.Body)
-	src, err := identify(r.in.Body, r.ra, r.off, r.size)
+	src, err := await(ctx, func() (Source, error) { return identify(r.in.Body, r.ra, r.off, r.size) })
 	if err != nil {
 		return nil, up.fail(OpReadBody, 0, err)
 	}
@@ -448,7 +448,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 			if gctx.Err() != nil {
 				return nil
 			}
-			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
+			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
 			if err != nil {
 				return &partError{op: OpReadBody, n: rec.Number, err: err}
 			}
@@ -510,7 +510,7 @@ func (r *resumer) storedEarlier(ctx context.Context) (*UploadOutput, bool, error
 			if gctx.Err() != nil {
 				return nil
 			}
-			sum, err := up.hashSection(r.ra, rec.Offset, rec.Size)
+			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
 			if err != nil {
 				return &partError{op: OpReadBody, n: rec.Number, err: err}
 			}

@@ -68,7 +68,7 @@ func identify(body any, ra io.ReaderAt, off, size int64) (Source, error) {
 
 func crcOf(ra io.ReaderAt, off, n int64) (string, error) {
 	h := crc32.New(castagnoliTable)
-	got, err := io.Copy(h, io.NewSectionReader(ra, off, n))
+	got, err := io.Copy(h, progressReader{io.NewSectionReader(ra, off, n)})
 	if err != nil {
 		return "", fmt.Errorf("read body at offset %d: %w", off, err)
 	}

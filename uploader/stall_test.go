@@ -357,3 +357,110 @@ func TestEmptyReadAt(t *testing.T) {
 		}
 	}
 }
+
+// stallReaderAt is a body read in place whose ReadAt blocks, until
+// release is closed, for any read touching [from, to); elsewhere it reads
+// data. Once released, a blocked ReadAt fills its buffer and returns.
+type stallReaderAt struct {
+	data     []byte
+	from, to int64
+	release  chan struct{}
+	blocked  chan struct{}
+	once     sync.Once
+}
+
+func (s *stallReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < s.to && off+int64(len(p)) > s.from {
+		s.once.Do(func() { close(s.blocked) })
+		<-s.release
+	}
+	if off >= int64(len(s.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (s *stallReaderAt) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return int64(len(s.data)) + off, nil
+	}
+	return off, nil
+}
+
+func (s *stallReaderAt) Read([]byte) (int, error) { return 0, errors.New("not used") }
+
+// TestStalledReaderAt checks that Upload and Resume of a body read in
+// place return once their context ends while a ReadAt blocks (a hung
+// network file system): while sending a part, and, for Resume, while
+// fingerprinting the source before anything is sent. The upload is
+// aborted (Upload) or kept for a later Resume, as on any failure.
+func TestStalledReaderAt(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		resume   bool
+		from, to int64
+		create   bool
+	}{
+		{"Upload, in a part", false, 6 * mib, 7 * mib, true},
+		{"Resume, in a part", true, 6 * mib, 7 * mib, true},
+		{"Resume, fingerprinting the source", true, 0, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := runtime.NumGoroutine()
+			c := s3fake.New("b")
+			body := &stallReaderAt{data: payload(16 * mib), from: tc.from, to: tc.to, release: make(chan struct{}), blocked: make(chan struct{})}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			var canceledAt atomic.Pointer[time.Time]
+			go func() {
+				select {
+				case <-body.blocked:
+				case <-ctx.Done():
+					return
+				}
+				time.Sleep(timeout)
+				now := time.Now()
+				canceledAt.Store(&now)
+				cancel(context.DeadlineExceeded)
+			}()
+			u := New(c, testOptions(newFakeClock(), nil))
+			in := UploadInput{Bucket: "b", Key: "k", Body: body}
+			var err error
+			if tc.resume {
+				_, err = u.Resume(ctx, &ResumeInput{UploadInput: in, StateFile: t.TempDir() + "/state"})
+			} else {
+				_, err = u.Upload(ctx, &in)
+			}
+			returned := time.Now()
+			at := canceledAt.Load()
+			if at == nil {
+				t.Fatalf("returned before the context ended: %v", err)
+			}
+			took := returned.Sub(*at)
+			t.Logf("returned %v after the context ended: %v", took.Round(time.Millisecond), err)
+			var ue *UploadError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrCanceled) {
+				t.Fatalf("err %v, want a cancellation", err)
+			}
+			if took > 5*time.Second {
+				t.Fatalf("returned %v after the context ended", took)
+			}
+			if created := c.Count(s3fake.OpCreateMultipartUpload) > 0; created != tc.create {
+				t.Fatalf("created %v, want %v", created, tc.create)
+			}
+			if !tc.resume && (!ue.Aborted || len(c.Uploads()) != 0) {
+				t.Fatalf("Upload left its upload: %v", err)
+			}
+			if tc.resume && tc.create && len(c.Uploads()) != 1 {
+				t.Fatalf("%d uploads, want the one kept for a later Resume", len(c.Uploads()))
+			}
+			close(body.release)
+			checkGoroutines(t, base)
+		})
+	}
+}
