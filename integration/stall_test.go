@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -203,6 +204,91 @@ func TestCLIStalledStdin(t *testing.T) {
 			}
 			if tc.before > 0 && !strings.Contains(errb.String(), "aborted, no parts left behind") {
 				t.Errorf("stderr does not say the upload was aborted: %q", errb.String())
+			}
+			if left := cliListUploads(t, env, bucket); len(left) != 0 {
+				t.Fatalf("uploads left: %v", left)
+			}
+		})
+	}
+}
+
+// stallFile is a body read in place whose ReadAt blocks, until release is
+// closed, for any read touching [from, to) (a file on a hung network file
+// system); elsewhere it reads data.
+type stallFile struct {
+	data     []byte
+	from, to int64
+	release  chan struct{}
+	blocked  chan struct{}
+	once     sync.Once
+}
+
+func (s *stallFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < s.to && off+int64(len(p)) > s.from {
+		s.once.Do(func() { close(s.blocked) })
+		<-s.release
+	}
+	if off >= int64(len(s.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (s *stallFile) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return int64(len(s.data)) + off, nil
+	}
+	return off, nil
+}
+
+func (s *stallFile) Read([]byte) (int, error) { return 0, errors.New("not used") }
+
+// TestStalledReaderAtServer uploads, over plain HTTP, a body read in
+// place whose ReadAt blocks in the second part, and checks that Upload
+// returns once its context ends, with the upload aborted and none left.
+// Over HTTPS the part's payload is streamed by net/http, whose round trip
+// waits for its body writer after a cancellation: a ReadAt blocked there
+// holds that request until it returns (see the uploader's package doc).
+func TestStalledReaderAtServer(t *testing.T) {
+	env := s3test.Load(t)
+	for _, tgt := range []s3test.Target{env.HTTP()} {
+		t.Run(tgt.Name, func(t *testing.T) {
+			bucket := env.NewBucket(t)
+			body := &stallFile{data: upRandom(t, 3*upPart), from: upPart + upPart/2, to: upPart + upPart/2 + 1, release: make(chan struct{}), blocked: make(chan struct{})}
+			defer close(body.release)
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			var canceledAt atomic.Pointer[time.Time]
+			go func() {
+				select {
+				case <-body.blocked:
+				case <-ctx.Done():
+					return
+				}
+				time.Sleep(time.Second)
+				now := time.Now()
+				canceledAt.Store(&now)
+				cancel(context.DeadlineExceeded)
+			}()
+			_, err := uploader.New(env.Root(tgt), func(o *uploader.Options) { o.PartSize = upPart }).
+				Upload(ctx, &uploader.UploadInput{Bucket: bucket, Key: "stall.bin", Body: body})
+			returned := time.Now()
+			at := canceledAt.Load()
+			if at == nil {
+				t.Fatalf("returned before the context ended: %v", err)
+			}
+			took := returned.Sub(*at)
+			t.Logf("returned %v after the context ended: %v", took.Round(time.Millisecond), err)
+			var ue *uploader.UploadError
+			if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrCanceled) || !ue.Aborted {
+				t.Fatalf("err %v, want a cancellation with the upload aborted", err)
+			}
+			if took > stallReturnBound {
+				t.Fatalf("returned %v after the context ended", took)
 			}
 			if left := cliListUploads(t, env, bucket); len(left) != 0 {
 				t.Fatalf("uploads left: %v", left)

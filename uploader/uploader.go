@@ -163,8 +163,15 @@
 // such reads in a row, as bufio's readers do, instead of spinning; one
 // that reports an impossible byte count or panics fails with OpReadBody.
 //
-// A body read in place (a regular file, an io.ReaderAt) is read by the
-// HTTP transport as each part is sent, on the request's context.
+// A body read in place (a regular file, an io.ReaderAt) is read as each
+// part is sent. Its reads before a request (payload hashes over plain
+// HTTP, Resume's fingerprint and part checks) stop being waited for when
+// the context ends, and so does its part body once the request returns.
+// A request whose payload the HTTP transport is streaming (over TLS) ends
+// only when the transport's own writer does: net/http waits for it after a
+// cancellation, so a ReadAt that blocks there (a hung network file system)
+// holds the request, and Upload, until it returns. A ReadAt that keeps
+// returning no bytes and no error fails with io.ErrNoProgress.
 //
 // # Concurrency
 //
