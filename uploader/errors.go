@@ -81,6 +81,9 @@ const (
 	// not allow resuming (another object, other encryption settings, a
 	// changed source).
 	OpResume Op = "Resume"
+	// OpCheckParts: CompletePlan found parts of the plan missing or not
+	// matching it (see IncompleteError); nothing was completed.
+	OpCheckParts Op = "CheckParts"
 )
 
 // String returns the operation's name.

@@ -26,13 +26,6 @@ type ShardAPI interface {
 
 var _ ShardAPI = (*s3.Client)(nil)
 
-// Operation names of the sharded-upload calls used in UploadError.Op.
-const (
-	// OpCheckParts: CompletePlan found parts of the plan missing or not
-	// matching it (see IncompleteError); nothing was completed.
-	OpCheckParts = "CheckParts"
-)
-
 // PlanInput describes a sharded upload for CreatePlan.
 type PlanInput struct {
 	// UploadInput describes the object and the source, as for Upload. The
@@ -366,7 +359,7 @@ func (up *upload) trustListed(ctx context.Context, ra io.ReaderAt, listed []type
 			if gctx.Err() != nil {
 				return nil
 			}
-			sum, err := up.hashSection(ra, rec.Offset, rec.Size)
+			sum, err := up.hashSection(gctx, ra, rec.Offset, rec.Size)
 			if err != nil {
 				return &partError{op: OpReadBody, n: rec.Number, err: err}
 			}
