@@ -863,7 +863,7 @@ func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination, r
 		if errors.As(err, &nk) || apiCode(err) == "NoSuchKey" || apiCode(err) == "NotFound" {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %s", d.Bucket, d.manifestKey(), errText(err))
+		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %w", d.Bucket, d.manifestKey(), err)
 	}
 	defer out.Body.Close()
 	if n := aws.ToInt64(out.ContentLength); ro.maxSize > 0 && n > ro.maxSize {
