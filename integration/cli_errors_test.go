@@ -175,3 +175,67 @@ func TestCLIErrorMessages(t *testing.T) {
 		t.Fatalf("uploads left: %d (%v)", len(ups), err)
 	}
 }
+
+// TestCLICredentialProcessOutputNeverShown: a profile's credential_process that prints its
+// credentials followed by a note (not one JSON object) makes the SDK quote the whole output,
+// secret key and session token included, in its error. No command of either tool may show
+// them, with or without --debug or --json, and the first line names the credential process.
+func TestCLICredentialProcessOutputNeverShown(t *testing.T) {
+	env := s3test.Load(t)
+	bucket := env.NewBucket(t)
+	work := t.TempDir()
+	bins := map[string]string{"s3mpu": buildCLI(t), "s3backup": buildS3backup(t, work)}
+	const secret, token = "CREDPROCSECRET0123456789abcdef", "CREDPROCTOKEN0123456789abcdef"
+	script := filepath.Join(work, "creds.sh")
+	body := "#!/bin/sh\ncat <<EOF\n{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIACREDPROC\",\n  \"SecretAccessKey\": \"" + secret +
+		"\",\n  \"SessionToken\": \"" + token + "\"\n}\nnote: served from cache\nEOF\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(work, "config")
+	if err := os.WriteFile(config, []byte("[default]\ncredential_process = "+script+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := cliWriteFile(t, work, "f.bin", cliRandomBytes(t, 100))
+	dir := filepath.Join(work, "dir")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cliWriteFile(t, dir, "a.txt", []byte("hello"))
+	ep := []string{"--endpoint-url", env.HTTP().Endpoint}
+	runs := map[string][][]string{
+		"s3mpu": {
+			{"upload", file, "s3://" + bucket + "/k", "--progress", "none"},
+			{"uploads", "ls", "s3://" + bucket},
+		},
+		"s3backup": {
+			{"run", dir, "s3://" + bucket + "/p", "--cache-dir", filepath.Join(work, "cache")},
+			{"verify", "s3://" + bucket + "/p", dir},
+			{"restore", "s3://" + bucket + "/p", filepath.Join(work, "out")},
+		},
+	}
+	e := cliEnv(t)
+	for i, kv := range e {
+		if strings.HasPrefix(kv, "AWS_CONFIG_FILE=") {
+			e[i] = "AWS_CONFIG_FILE=" + config
+		}
+	}
+	for tool, cmds := range runs {
+		for _, args := range cmds {
+			for _, flags := range [][]string{nil, {"--debug"}, {"--json"}, {"--debug", "--json"}} {
+				all := append(append(append([]string{}, flags...), ep...), args...)
+				r := cliRunBin(t, bins[tool], e, nil, all...)
+				out := r.stdout + r.stderr
+				if strings.Contains(out, secret) || strings.Contains(out, token) {
+					t.Errorf("%s %s shows the credential process's secret key or token:\n%s", tool, strings.Join(all, " "), out)
+				}
+				if r.code != 1 {
+					t.Errorf("%s %s: exit %d, want 1:\n%s", tool, strings.Join(all, " "), r.code, out)
+				}
+				if !strings.Contains(out, "credential_process") {
+					t.Errorf("%s %s does not name the credential process:\n%s", tool, strings.Join(all, " "), out)
+				}
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ var (
 	formatRate  = cmdkit.FormatRate
 	apiCode     = cmdkit.APICode
 	errText     = cmdkit.ErrText
+	errMessage  = cmdkit.Message
 )
 
 // globalFlags are the output and cache flags; the AWS ones are cmdkit.Globals.

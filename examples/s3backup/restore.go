@@ -384,7 +384,7 @@ func (a *app) finishRestore(root *restoreRoot, rf *restoreFile, sum *summary, pr
 	if err != nil {
 		root.removeCreated(rf.rel)
 		prog.failed.Add(1)
-		msg := err.Error()
+		msg := errMessage(err)
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			msg = pe.Op + ": " + pe.Err.Error()

@@ -208,7 +208,7 @@ func verifyObject(ctx context.Context, client *s3.Client, o *verifyOptions, key 
 		out.Body.Close()
 		switch {
 		case err != nil:
-			p = append(p, "object read: "+err.Error())
+			p = append(p, "object read: "+errMessage(err))
 		case n != e.Size || sum != e.CRC32C:
 			p = append(p, fmt.Sprintf("object content has CRC32C %s (%d bytes), the manifest says %s (%d bytes)", sum, n, e.CRC32C, e.Size))
 		}
@@ -288,7 +288,7 @@ func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, 
 		sum.Interrupted = true
 	}
 	if err != nil && ctx.Err() == nil {
-		sum.Error = err.Error()
+		sum.Error = a.ErrorText(err)
 	}
 	if a.g.json {
 		if perr := a.printJSON(sum); perr != nil {

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/smithy-go"
 )
 
@@ -50,8 +52,13 @@ func IsNotFound(err error) bool {
 // response's body (the server cut it short, e.g. while refusing a large PUT), the SDK's text
 // reads "deserialization failed, failed to copy error response body"; the HTTP status that
 // says what happened is in the error tree, so that part is replaced by the status and, when
-// known, the error code.
+// known, the error code. Credentials the text might quote are withheld (see withholdSecrets).
 func Message(err error) string {
+	return withholdSecrets(err, describeStatuses(err))
+}
+
+// describeStatuses is err's text with each unreadable error response named by its status.
+func describeStatuses(err error) string {
 	msg := err.Error()
 	walkErrors(err, func(e error) {
 		// *awshttp.ResponseError, *smithyhttp.ResponseError, and the S3 client's own
@@ -79,6 +86,46 @@ func Message(err error) string {
 			msg += " (" + desc + ")"
 		}
 	})
+	return msg
+}
+
+// processOutputPrefix starts the SDK's error for a credential process whose output is not
+// one JSON object; the SDK quotes the whole output after it, secret key and session token
+// included.
+const processOutputPrefix = "parse failed of process output: "
+
+// withheldOutput replaces the quoted output.
+const withheldOutput = processOutputPrefix + "(the output is not shown: it may hold credentials)"
+
+// withholdSecrets returns msg (err's text) without credentials: the output of a credential
+// process that the SDK quotes, and the values of AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
+// wherever they appear.
+func withholdSecrets(err error, msg string) string {
+	walkErrors(err, func(e error) {
+		pe, ok := e.(*processcreds.ProviderError)
+		if !ok || pe.Err == nil {
+			return
+		}
+		t := pe.Err.Error()
+		if !strings.HasPrefix(t, processOutputPrefix) {
+			return
+		}
+		shown := withheldOutput
+		if inner := errors.Unwrap(pe.Err); inner != nil {
+			shown += ", error: " + inner.Error()
+		}
+		msg = strings.ReplaceAll(msg, t, shown)
+	})
+	// The same text reached here without its error type (flattened by a %v on the way):
+	// withhold everything from the output on.
+	if i := strings.Index(msg, processOutputPrefix); i >= 0 && !strings.HasPrefix(msg[i:], withheldOutput) {
+		msg = msg[:i] + withheldOutput
+	}
+	for _, name := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"} {
+		if v := os.Getenv(name); len(v) >= 8 {
+			msg = strings.ReplaceAll(msg, v, "["+name+" not shown]")
+		}
+	}
 	return msg
 }
 
@@ -134,5 +181,5 @@ func ErrText(err error) string {
 		}
 		return ae.ErrorCode() + ": " + msg
 	}
-	return err.Error()
+	return withholdSecrets(err, err.Error())
 }

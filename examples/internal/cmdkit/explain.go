@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3mpu/s3mpu/uploader"
@@ -48,7 +50,7 @@ func (a *App) Explain(err error) Msg {
 		return Msg{Line: full}
 	}
 	m := Msg{Line: line, Detail: full}
-	if _, rest, found := strings.Cut(full, "\n"); found {
+	if _, rest, found := strings.Cut(ownText(err), "\n"); found {
 		m.More = strings.Split(rest, "\n")
 	}
 	if left := leftUpload(err); left != "" {
@@ -73,6 +75,18 @@ func leftUpload(err error) string {
 		ue.UploadID, ue.Bucket, ue.Key, why, ue.Bucket, ue.Key, ue.UploadID)
 }
 
+// ownText is Message(err) without the text of the SDK's operation error inside it, so that
+// what follows its first line is only the CLI's own further lines ("upload U kept ..."),
+// never lines of the SDK's text (which may quote a credential process's output).
+func ownText(err error) string {
+	msg := err.Error()
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		msg = strings.Replace(msg, oe.Error(), "", 1)
+	}
+	return withholdSecrets(err, msg)
+}
+
 // credentialCodes are the API error codes of credentials the server does not accept.
 var credentialCodes = map[string]string{
 	"InvalidAccessKeyId":          "the server does not know the access key",
@@ -94,6 +108,11 @@ func (a *App) cause(err error) (string, bool) {
 	}
 	if s, ok := a.transportCause(err); ok {
 		return s, true
+	}
+	// S3's credential resolver flattens the provider's error with %v, so its type may be lost.
+	var pe *processcreds.ProviderError
+	if errors.As(err, &pe) || strings.Contains(err.Error(), "process provider error") {
+		return "the profile's credential_process failed or printed something other than one JSON object of credentials: run the command by hand and fix it, or use other credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)", true
 	}
 	if noCredentials(err) {
 		return "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or choose a profile with --profile (or AWS_PROFILE)", true
