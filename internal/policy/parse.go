@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ErrInvalidPolicy is matched by every *ParseError:
@@ -48,8 +50,30 @@ func (e *ParseError) Error() string {
 		fmt.Fprintf(&b, ": %s", e.Field)
 	}
 	fmt.Fprintf(&b, ": %s", e.Msg)
+	return escapeControls(b.String())
+}
+
+// escapeControls returns s with each control character (C0, DEL, C1) written as its Go
+// escape (\x1b, \n, \u009b), so that text from a policy document others may write never
+// reaches a terminal raw.
+func escapeControls(s string) string {
+	if !hasControl(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
+
+// hasControl reports whether s holds a control character.
+func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
 // Unwrap returns the underlying error, if any.
 func (e *ParseError) Unwrap() error { return e.Err }
@@ -308,8 +332,40 @@ func (p *parser) statement(raw []byte, vars bool) (*Statement, error) {
 		}
 		return nil, p.errf("", err, "%v", err)
 	}
+	if key, field := controlVariable(c); key != "" {
+		return nil, p.errf(field, nil, "policy variable ${%s} contains a control character", strconv.Quote(key))
+	}
 	st.c = c
 	return st, nil
+}
+
+// controlVariable returns the first policy variable name of c that holds a control
+// character, and the element it is in. Variable names are condition keys.
+func controlVariable(c *compiled) (key, field string) {
+	check := func(p *vpattern) string {
+		for _, t := range p.toks {
+			if t.isVar && hasControl(t.key) {
+				return t.key
+			}
+		}
+		return ""
+	}
+	for i := range c.resources {
+		if k := check(&c.resources[i]); k != "" {
+			if c.notRes {
+				return k, "NotResource"
+			}
+			return k, "Resource"
+		}
+	}
+	for i := range c.conds {
+		for j := range c.conds[i].vals {
+			if k := check(&c.conds[i].vals[j].pat); k != "" {
+				return k, "Condition"
+			}
+		}
+	}
+	return "", ""
 }
 
 func checkAction(a string) error {
@@ -421,6 +477,11 @@ func (p *parser) conditions(raw json.RawMessage) ([]Condition, error) {
 		for k, vraw := range keys {
 			if k == "" {
 				return nil, p.errf(f, nil, "empty condition key")
+			}
+			if hasControl(k) {
+				// Condition keys are names such as aws:PrincipalTag/team; one with a
+				// control character names no key, and would be shown in reports.
+				return nil, p.errf(f, nil, "condition key %q contains a control character", k)
 			}
 			vals, err := conditionValues(vraw)
 			if err != nil {
