@@ -3,6 +3,7 @@ package cmdkit
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"os"
@@ -40,14 +41,34 @@ func (a *App) AWSConfig(ctx context.Context) (aws.Config, error) {
 	if a.G.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(a.G.Profile))
 	}
-	if a.G.CABundle != "" {
-		pem, err := os.ReadFile(a.G.CABundle)
+	caFlag, caFile := "--ca-bundle", a.G.CABundle
+	if caFile == "" {
+		caFlag, caFile = "AWS_CA_BUNDLE", os.Getenv("AWS_CA_BUNDLE")
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return aws.Config{}, UsageErrorf("--ca-bundle: %v", err)
+			return aws.Config{}, UsageErrorf("%s: %v", caFlag, err)
 		}
-		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return aws.Config{}, UsageErrorf("%s %s holds no PEM certificate: give the server's CA certificate in PEM form (-----BEGIN CERTIFICATE-----)", caFlag, caFile)
+		}
+		if a.G.CABundle != "" {
+			opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
+		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var noProfile config.SharedConfigProfileNotExistError
+	if errors.As(err, &noProfile) {
+		cfgFile, credFile := os.Getenv("AWS_CONFIG_FILE"), os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+		if cfgFile == "" {
+			cfgFile = config.DefaultSharedConfigFilename()
+		}
+		if credFile == "" {
+			credFile = config.DefaultSharedCredentialsFilename()
+		}
+		return aws.Config{}, UsageErrorf("--profile %q (or AWS_PROFILE) names no profile in %s or %s: check the name (aws configure list-profiles lists them)", noProfile.Profile, cfgFile, credFile)
+	}
 	if err != nil {
 		return aws.Config{}, UsageErrorf("loading AWS configuration: %v", err)
 	}

@@ -213,16 +213,29 @@ func (a *App) endpoint(err error) string {
 		}
 	}
 	if ep := a.G.S3Endpoint(); ep != "" {
-		return ep
+		return shownURL(ep)
 	}
 	return "AWS"
+}
+
+// shownURL is an endpoint URL as messages show it: without the password of a user:password@
+// part.
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndexByte(s, '@'); i >= 0 && err != nil {
+			return "(an endpoint URL that does not parse)"
+		}
+		return s
+	}
+	return u.Redacted()
 }
 
 // where says which server and region were asked: " at http://127.0.0.1:9000" or
 // " in region us-east-1".
 func (a *App) where() string {
 	if ep := a.G.S3Endpoint(); ep != "" {
-		return " at " + ep
+		return " at " + shownURL(ep)
 	}
 	if r := a.Region(); r != "" {
 		return " in region " + r
