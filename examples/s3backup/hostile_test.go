@@ -405,8 +405,48 @@ func TestManifestKeyCommands(t *testing.T) {
 	check("key from the environment", 0, "", append([]string{"verify", "s3://bkt/p", dst, "--quick"}, noKey...)...)
 }
 
-// TestManifestKeyAdoptsAnUnsignedBackup: a run with a key on a backup written without one
-// signs it (with a warning), after which verify with the key passes.
+// TestManifestKeyStrippedMACsAreNotSigned: someone who can write the bucket changes an object
+// and its entry together (same size and time as the local file, so a run does not read it
+// again) and removes every MAC. A routine run with the key must not sign that manifest, or
+// restore with the key would then write the forged content without a word.
+func TestManifestKeyStrippedMACsAreNotSigned(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte("the-backup-owners-secret-key-32b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	setFakeCredentials(t)
+	fake, endpoint := newFakeS3(t)
+	src := t.TempDir()
+	writeFile(t, src, "top.txt", "good")
+	global := []string{"--endpoint-url", endpoint, "--cache-dir", t.TempDir(), "--manifest-key", keyFile}
+	if s, code, stderr := runTool(t, append([]string{"run", src, "s3://bkt/p", "--preflight", "off"}, global...)...); code != 0 || s.Uploaded != 1 {
+		t.Fatalf("backup: exit %d, %+v\n%s", code, s, stderr)
+	}
+	m, err := decodeManifest(fake.objects["bkt/p/.s3backup/manifest.json"])
+	if err != nil || m.MAC == "" {
+		t.Fatalf("the backup is not signed: %v", err)
+	}
+	fake.objects["bkt/p/top.txt"] = []byte("evil")
+	forged := testEntry("evil")
+	forged.MTimeNs, forged.Mode = m.Files["top.txt"].MTimeNs, m.Files["top.txt"].Mode
+	m.Files["top.txt"] = forged
+	m.MAC = ""
+	data, _ := json.Marshal(m)
+	fake.objects["bkt/p/.s3backup/manifest.json"] = data
+
+	s, code, _ := runTool(t, append([]string{"run", src, "s3://bkt/p", "--preflight", "off"}, global...)...)
+	if code == 0 || !strings.Contains(s.Error, "no MAC") || !strings.Contains(s.Error, "--adopt-unsigned") {
+		t.Errorf("run with the key on a manifest without MACs: exit %d, error %q; want a refusal naming --adopt-unsigned", code, s.Error)
+	}
+	dst := t.TempDir()
+	s, code, _ = runTool(t, append([]string{"restore", "s3://bkt/p", dst}, global...)...)
+	if b, _ := os.ReadFile(filepath.Join(dst, "top.txt")); code == 0 || string(b) == "evil" {
+		t.Errorf("restore with the key after the run: exit %d, top.txt %q, error %q; the forged entry was accepted", code, b, s.Error)
+	}
+}
+
+// TestManifestKeyAdoptsAnUnsignedBackup: a run with a key and --adopt-unsigned on a backup
+// written without one signs it (with a warning), after which verify with the key passes.
 func TestManifestKeyAdoptsAnUnsignedBackup(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte("another-secret-key-of-32-bytes!!"), 0o600); err != nil {
@@ -418,7 +458,7 @@ func TestManifestKeyAdoptsAnUnsignedBackup(t *testing.T) {
 		t.Fatalf("restore: exit %d", code)
 	}
 	withKey := append(append([]string{}, global...), "--manifest-key", keyFile)
-	s, code, _ := runTool(t, append([]string{"run", dst, "s3://bkt/p", "--preflight", "off"}, withKey...)...)
+	s, code, _ := runTool(t, append([]string{"run", dst, "s3://bkt/p", "--preflight", "off", "--adopt-unsigned"}, withKey...)...)
 	if code != 0 || !strings.Contains(strings.Join(s.Warnings, "\n"), "had no MAC") {
 		t.Fatalf("adopting run: exit %d, warnings %q, failed %+v", code, s.Warnings, s.Failed)
 	}

@@ -39,6 +39,7 @@ type runOptions struct {
 	dest destination
 
 	delete         bool
+	adoptUnsigned  bool
 	dryRun         bool
 	followSymlinks bool
 	include        []string
@@ -105,6 +106,7 @@ are gone).`,
 	f := cmd.Flags()
 	f.BoolVar(&o.delete, "delete", false, "remove the objects of files that are gone from DIR")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "show what would be uploaded, deleted and aborted; change nothing")
+	f.BoolVar(&o.adoptUnsigned, "adopt-unsigned", false, "with a manifest key: sign a backup whose manifest has no MAC (one written without a key); without it such a manifest is refused")
 	f.BoolVar(&o.followSymlinks, "follow-symlinks", false, "follow symbolic links (to files and directories) instead of skipping them")
 	f.StringArrayVar(&o.include, "include", nil, "back up only files matching this pattern (repeatable)")
 	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out files and directories matching this pattern (repeatable)")
@@ -345,6 +347,11 @@ func (b *backupRun) loadManifest(ctx context.Context, cacheDir string) (remoteMi
 		return false, false, fmt.Errorf("the backup's manifest is signed (it carries a MAC): give its key with --manifest-key or %s; without it this run would drop the signature", manifestKeyEnv)
 	}
 	b.adopt = remote != nil && remote.MAC == "" && mf.key != nil
+	if b.adopt && !b.o.adoptUnsigned {
+		// Removing the MACs is how someone who can write the bucket would forge a signed
+		// manifest; signing what was found would make the forgery pass verify and restore.
+		return false, false, fmt.Errorf("the backup's manifest has no MAC, but a manifest key is set: if this backup was never signed, check it (verify --download) and sign it with --adopt-unsigned; if it was signed before, someone removed its MACs and may have changed it")
+	}
 	if b.adopt {
 		b.sum.warn("the manifest in the bucket had no MAC: this run signs it with the key as it was found; run verify to check its content")
 	}
