@@ -300,6 +300,22 @@ func TestS3backupAttacks(t *testing.T) {
 		{name: "MAC removed, with key", prefix: "sig", setup: func(t *testing.T, dst string) {
 			editManifestOf(t, clean["sig"], func(m map[string]any) { delete(m, "mac") }, func(b []byte) { put("sig/.s3backup/manifest.json", b) })
 		}, cmd: restoreSig("--manifest-key", keyFile), code: 1, want: "has no MAC"},
+		{name: "MACs removed and an entry forged, run with key", prefix: "sig", setup: func(t *testing.T, dst string) {
+			forgeTogether(t, "sig")
+			editManifestOf(t, get("sig/.s3backup/manifest.json"), func(m map[string]any) {
+				delete(m, "mac")
+				for _, e := range m["files"].(map[string]any) {
+					delete(e.(map[string]any), "mac")
+				}
+			}, func(b []byte) { put("sig/.s3backup/manifest.json", b) })
+		}, cmd: func(string) []string {
+			return append([]string{"run", src, "s3://" + bucket + "/sig", "--manifest-key", keyFile}, common...)
+		}, code: 1, want: "--adopt-unsigned",
+			check: func(t *testing.T, dst string, s *backupSummary) {
+				if strings.Contains(string(get("sig/.s3backup/manifest.json")), `"mac"`) {
+					t.Error("the run signed the manifest whose MACs were removed")
+				}
+			}},
 		{name: "signed backup, run without key", prefix: "sig", cmd: func(string) []string {
 			return append([]string{"run", src, "s3://" + bucket + "/sig"}, common...)
 		}, code: 1, want: "manifest is signed"},
