@@ -59,6 +59,7 @@ func TestExplain(t *testing.T) {
 		{"redirect", sdkErr(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"ap-south-1"}}), []string{"--region ap-south-1"}},
 		{"denied", sdkErr(403, "AccessDenied", nil), []string{`access denied (AccessDenied) to bucket "bkt"`, "--profile", "`tool preflight s3://bkt/k` explains"}},
 		{"denied, no body", sdkErr(403, "Forbidden", nil), []string{"access denied (HTTP 403 Forbidden)"}},
+		{"invalid bucket name", sdkErr(400, "InvalidBucketName", nil), []string{`bucket "bkt"`, "InvalidBucketName", "lower-case"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
