@@ -106,7 +106,9 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "UPLOAD ID\tKEY\tINITIATOR\tINITIATED\tAGE\tYOU MAY ABORT")
 		for _, i := range infos {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.UploadID, i.Key, orDash(i.Initiator), i.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(i.AgeSec)*time.Second), mayAbortCell(i))
+			// Keys and IDs come from the bucket: escaped, so that none can forge a row or
+			// reach the terminal as a control sequence.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cmdkit.TermPath(i.UploadID), cmdkit.TermPath(i.Key), cmdkit.TermText(orDash(i.Initiator)), i.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(i.AgeSec)*time.Second), cmdkit.TermText(mayAbortCell(i)))
 		}
 		return tw.Flush()
 	})
@@ -378,16 +380,16 @@ func (a *app) printCleanup(results []cleanupResult, u cmdkit.URL, olderThan stri
 	counts := map[string]int{}
 	for _, r := range results {
 		counts[r.Action]++
-		line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, r.UploadID, r.Key, r.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(r.AgeSec)*time.Second))
+		line := fmt.Sprintf("%-11s %s  %s  (initiated %s, %s ago)", r.Action, cmdkit.TermPath(r.UploadID), cmdkit.TermPath(r.Key), r.Initiated.UTC().Format(time.RFC3339), cmdkit.FormatAge(time.Duration(r.AgeSec)*time.Second))
 		fmt.Fprintln(a.stdout, line)
 		if r.Action == "denied" || (dryRun && r.MayAbort != "yes") {
 			if r.Why != "" {
-				fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", r.Why)
+				fmt.Fprintf(a.stdout, "            you may not abort it: %s\n", cmdkit.TermText(r.Why))
 			}
 			if r.Error != "" {
-				fmt.Fprintf(a.stdout, "            server said: %s\n", r.Error)
+				fmt.Fprintf(a.stdout, "            server said: %s\n", cmdkit.TermText(r.Error))
 			}
-			fmt.Fprintf(a.stdout, "            who can: %s\n", orDash(r.WhoCan))
+			fmt.Fprintf(a.stdout, "            who can: %s\n", cmdkit.TermText(orDash(r.WhoCan)))
 		}
 	}
 	if dryRun {
