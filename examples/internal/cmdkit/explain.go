@@ -125,6 +125,11 @@ func (a *App) cause(err error) (string, bool) {
 	case code == "NoSuchBucket" || errors.Is(err, ErrNoSuchBucket):
 		return fmt.Sprintf("%s does not exist%s: check the bucket name and --endpoint-url (or AWS_ENDPOINT_URL), or create the bucket first (e.g. aws s3 mb s3://%s)",
 			a.bucketPhrase(), a.where(), a.bucketOrName()), true
+	case code == "NoSuchKey":
+		return "the object does not exist (NoSuchKey): check the key in the s3:// URL", true
+	case code == "NotFound" && HTTPStatus(err) == 404:
+		// A HEAD request's 404 has no body: the object, or its bucket, is missing.
+		return "the object or its bucket does not exist (HTTP 404): check the s3:// URL", true
 	case code == "InvalidBucketName":
 		return fmt.Sprintf("the server does not accept the name of %s (InvalidBucketName): S3 bucket names are 3 to 63 lower-case letters, digits, dots and hyphens; check the s3:// URL", a.bucketPhrase()), true
 	case code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" || HTTPStatus(err) == 301:

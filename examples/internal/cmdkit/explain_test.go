@@ -59,6 +59,8 @@ func TestExplain(t *testing.T) {
 		{"redirect", sdkErr(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"ap-south-1"}}), []string{"--region ap-south-1"}},
 		{"denied", sdkErr(403, "AccessDenied", nil), []string{`access denied (AccessDenied) to bucket "bkt"`, "--profile", "`tool preflight s3://bkt/k` explains"}},
 		{"denied, no body", sdkErr(403, "Forbidden", nil), []string{"access denied (HTTP 403 Forbidden)"}},
+		{"object missing", sdkErr(404, "NoSuchKey", nil), []string{"does not exist (NoSuchKey)", "s3:// URL"}},
+		{"object missing, HEAD", sdkErr(404, "NotFound", nil), []string{"does not exist (HTTP 404)", "s3:// URL"}},
 		{"invalid bucket name", sdkErr(400, "InvalidBucketName", nil), []string{`bucket "bkt"`, "InvalidBucketName", "lower-case"}},
 	}
 	for _, tt := range tests {
