@@ -50,6 +50,18 @@ func expiredTokenServer(t *testing.T) string {
 	return srv.URL
 }
 
+// skewedClockServer answers every request as S3 does when the request's time is too far from
+// the server's. The test cannot move this machine's clock, so this row is served by a stub.
+func skewedClockServer(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // closedPort returns the URL of a local port nothing listens on.
 func closedPort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -92,6 +104,7 @@ func TestCLIErrorMessages(t *testing.T) {
 		return []string{"run", dir, "s3://" + bkt + "/errors", "--cache-dir", filepath.Join(work, "cache"), "--json"}
 	}
 	expired := expiredTokenServer(t)
+	skewed := skewedClockServer(t)
 	closed := closedPort(t)
 	rows := []struct {
 		name  string
@@ -134,6 +147,11 @@ func TestCLIErrorMessages(t *testing.T) {
 				return append([]string{"--endpoint-url", expired}, target(tool, bucket)...)
 			},
 			1, []string{"credentials have expired", "ExpiredToken", "AWS_SESSION_TOKEN"}},
+		{"clock skewed", []string{"s3mpu", "s3backup"}, append(keys(root), "AWS_MAX_ATTEMPTS=1"),
+			func(tool string) []string {
+				return append([]string{"--endpoint-url", skewed}, target(tool, bucket)...)
+			},
+			1, []string{"clock differs too much", "RequestTimeTooSkewed", "NTP"}},
 		{"denied bucket", []string{"s3mpu", "s3backup"}, keys(denied),
 			func(tool string) []string { return append([]string{"--endpoint-url", http}, target(tool, bucket)...) },
 			1, []string{`access denied (AccessDenied) to bucket "` + bucket + `"`, "--profile", "preflight"}},
