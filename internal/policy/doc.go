@@ -28,6 +28,10 @@
 // Decision is Allowed, ExplicitDeny or ImplicitDeny, with the statements that
 // decided it, every statement that matched, the condition keys the request
 // lacked that a statement needed (MissingKeys) and human-readable Reasons.
+// A statement AWS would refuse in its kind of policy (an identity, boundary
+// or session policy statement that names a Principal or has no Resource, a
+// resource policy statement without Principal) never applies; the Reasons
+// name it as ignored.
 //
 // # Matching
 //

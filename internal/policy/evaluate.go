@@ -331,6 +331,26 @@ func (e *evalCtx) matchResources(c *compiled) (hit bool, could []string) {
 	return hit, could
 }
 
+// misplaced says why a statement cannot be part of a policy of kind (AWS refuses such a
+// policy, so the statement never applies), or "". Evaluate says so in the result, so that a
+// Deny written that way, in a draft, is not dropped without a word.
+func misplaced(c *compiled, kind string) string {
+	switch kind {
+	case KindResource:
+		if !c.hasPrinc {
+			return "a resource policy statement needs a Principal (AWS refuses the policy without one)"
+		}
+	case KindIdentity, KindBoundary, KindSession:
+		if c.hasPrinc {
+			return "a " + kind + " policy cannot name a Principal (AWS refuses such a policy)"
+		}
+		if !c.hasRes {
+			return "the statement has no Resource or NotResource (AWS refuses such a " + kind + " policy)"
+		}
+	}
+	return ""
+}
+
 type matchRef struct {
 	ref StatementRef
 	pm  identityMatch
@@ -369,6 +389,11 @@ func Evaluate(req Request, set PolicySet) Result {
 						e.reasons = append(e.reasons, fmt.Sprintf("%s policy %q statement %d is invalid and was ignored: %v", l.kind, d.Name, st.Index, err))
 						continue
 					}
+				}
+				if why := misplaced(c, l.kind); why != "" {
+					ref := StatementRef{Policy: d.Name, Kind: l.kind, Sid: st.Sid, Index: st.Index, Effect: st.Effect}
+					e.reasons = append(e.reasons, fmt.Sprintf("%s was ignored: %s", ref, why))
+					continue
 				}
 				m := e.matchStatement(st, c, l.kind, len(set.Boundary) > 0)
 				if !m.applies {

@@ -381,3 +381,40 @@ func TestParseErrorUnwrap(t *testing.T) {
 		t.Errorf("error %v does not wrap the JSON syntax error", err)
 	}
 }
+
+// TestIgnoredStatementsAreSaid: a statement AWS would refuse in its kind of policy (an
+// identity-type policy that names a Principal or has no Resource, a resource policy
+// statement without Principal) never applies, but a Deny written that way must not vanish
+// without a word: the result says which statement was ignored and why.
+func TestIgnoredStatementsAreSaid(t *testing.T) {
+	alice := mustPrincipal(t, "arn:aws:iam::111122223333:user/alice")
+	allow := mustParse(t, "allow", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+	tests := []struct {
+		name string
+		set  PolicySet
+		want string
+	}{
+		{"identity Deny without Resource", PolicySet{Identity: []*Document{allow, mustParse(t, "draft", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:GetObject"}}`)}},
+			`identity policy "draft" statement 0`},
+		{"identity Deny with Principal", PolicySet{Identity: []*Document{allow, mustParse(t, "draft", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}}`)}},
+			`identity policy "draft" statement 0`},
+		{"boundary Deny without Resource", PolicySet{Identity: []*Document{allow}, Boundary: []*Document{allow, mustParse(t, "pb", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoRes","Effect":"Deny","Action":"s3:GetObject"}]}`)}},
+			`statement 1 (Sid "NoRes")`},
+		{"bucket policy Deny without Principal", PolicySet{Identity: []*Document{allow}, Resource: []*Document{mustParse(t, "bp", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:GetObject","Resource":"*"}}`)}},
+			`resource policy "bp" statement 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Evaluate(Request{Principal: alice, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}, tt.set)
+			text := strings.Join(r.Reasons, "\n")
+			if !strings.Contains(text, tt.want) || !strings.Contains(text, "ignored") {
+				t.Errorf("decision %s, reasons:\n%s\nwant one naming %s as ignored", r.Decision, text, tt.want)
+			}
+		})
+	}
+	// A valid statement is not reported.
+	r := Evaluate(Request{Principal: alice, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}, PolicySet{Identity: []*Document{allow}})
+	if strings.Contains(strings.Join(r.Reasons, "\n"), "ignored") {
+		t.Errorf("reasons for valid policies: %q", r.Reasons)
+	}
+}
