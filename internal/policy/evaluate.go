@@ -341,11 +341,12 @@ func misplaced(c *compiled, kind string) string {
 			return "a resource policy statement needs a Principal (AWS refuses the policy without one)"
 		}
 	case KindIdentity, KindBoundary, KindSession:
+		what := map[string]string{KindIdentity: "an identity policy", KindBoundary: "a permissions boundary", KindSession: "a session policy"}[kind]
 		if c.hasPrinc {
-			return "a " + kind + " policy cannot name a Principal (AWS refuses such a policy)"
+			return what + " cannot name a Principal (AWS refuses such a policy)"
 		}
 		if !c.hasRes {
-			return "the statement has no Resource or NotResource (AWS refuses such a " + kind + " policy)"
+			return "the statement has no Resource or NotResource (AWS refuses such " + what + ")"
 		}
 	}
 	return ""
