@@ -97,13 +97,23 @@ func (a *App) PrintError(err error, code int) {
 		fmt.Fprintln(a.Stderr, string(b))
 		return
 	}
-	fmt.Fprintf(a.Stderr, "%s: error: %s\n", a.Name, msg.Text())
+	fmt.Fprintf(a.Stderr, "%s: error: %s\n", a.Name, termLines(msg.Text()))
 	if a.G.Debug && msg.Detail != "" {
-		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, msg.Detail)
+		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, termLines(msg.Detail))
 	}
 	if code == ExitUsage && !a.Ran {
 		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", a.Name)
 	}
+}
+
+// termLines is text for the terminal: its lines kept, every other control character escaped
+// (see TermText), since an error may quote a server's message or a name from the bucket.
+func termLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = TermText(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // RunE wraps a command's body: it marks that flag parsing is over, so errors from here on
@@ -179,7 +189,7 @@ func (a *App) bucketPhrase() string {
 func (a *App) ErrorText(err error) string {
 	m := a.Explain(err)
 	if a.G.Debug && m.Detail != "" {
-		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, m.Detail)
+		fmt.Fprintf(a.Stderr, "%s: detail: %s\n", a.Name, termLines(m.Detail))
 	}
 	return m.Text()
 }

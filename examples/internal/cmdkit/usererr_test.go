@@ -2,12 +2,15 @@ package cmdkit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 // TestExplainNeverShowsEndpointPassword: an endpoint URL may carry a user and password
@@ -70,5 +73,27 @@ func TestAWSConfigErrorsNameTheFlag(t *testing.T) {
 				t.Errorf("exit %d, want %d", Code(err), ExitUsage)
 			}
 		})
+	}
+}
+
+// TestPrintErrorIsTerminalSafe: an error's text may quote a server's message or a name from
+// the bucket; printed as text, no control character reaches the terminal raw (a carriage
+// return could overwrite the line, an escape sequence change the terminal), while the lines
+// the CLI itself puts after the first stay lines.
+func TestPrintErrorIsTerminalSafe(t *testing.T) {
+	api := &smithy.GenericAPIError{Code: "InternalError", Message: "all fine\rnothing to see \x1b]0;owned\x07"}
+	err := fmt.Errorf("upload s3://bkt/k\x1b[2J: %w\nupload U kept; resume with the same command", &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: api})
+	for _, debug := range []bool{false, true} {
+		var stderr strings.Builder
+		a := NewApp("tool", io.Discard, &stderr, nil, nil)
+		a.G.Debug = debug
+		a.PrintError(err, ExitFailure)
+		out := stderr.String()
+		if strings.ContainsAny(out, "\r\x1b\x07") {
+			t.Errorf("debug %v: raw control characters in %q", debug, out)
+		}
+		if !strings.Contains(out, "\nupload U kept; resume with the same command") {
+			t.Errorf("debug %v: the CLI's own line is not a line of its own: %q", debug, out)
+		}
 	}
 }
