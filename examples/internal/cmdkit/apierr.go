@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -116,17 +117,35 @@ func withholdSecrets(err error, msg string) string {
 		}
 		msg = strings.ReplaceAll(msg, t, shown)
 	})
-	// The same text reached here without its error type (flattened by a %v on the way):
-	// withhold everything from the output on.
-	if i := strings.Index(msg, processOutputPrefix); i >= 0 && !strings.HasPrefix(msg[i:], withheldOutput) {
-		msg = msg[:i] + withheldOutput
+	return WithholdSecrets(msg)
+}
+
+// processOutputText matches a quoted credential process output in text whose error type is
+// gone (flattened by a %v on the way, or quoted in a report): from the SDK's prefix up to the
+// JSON decoder's error that follows the output.
+var processOutputText = regexp.MustCompile(`(?s)` + regexp.QuoteMeta(processOutputPrefix) + `.*?, error: (invalid character|unexpected end of JSON input|json: |EOF)`)
+
+// WithholdSecrets returns text for output without credentials it might quote: a credential
+// process's output (as the SDK quotes it in its error), and the values of
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN wherever they appear.
+func WithholdSecrets(text string) string {
+	text = processOutputText.ReplaceAllStringFunc(text, func(m string) string {
+		if strings.HasPrefix(m, withheldOutput) {
+			return m
+		}
+		sub := processOutputText.FindStringSubmatch(m)
+		return withheldOutput + ", error: " + sub[1]
+	})
+	// A prefix without a recognisable end: withhold everything after it.
+	if i := strings.Index(text, processOutputPrefix); i >= 0 && !strings.HasPrefix(text[i:], withheldOutput) {
+		text = text[:i] + withheldOutput
 	}
 	for _, name := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"} {
 		if v := os.Getenv(name); len(v) >= 8 {
-			msg = strings.ReplaceAll(msg, v, "["+name+" not shown]")
+			text = strings.ReplaceAll(text, v, "["+name+" not shown]")
 		}
 	}
-	return msg
+	return text
 }
 
 // describeStatus names a failed response: "HTTP 403 Forbidden (access denied)".

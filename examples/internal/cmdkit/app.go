@@ -140,7 +140,9 @@ func (a *App) Info(format string, args ...any) {
 	if a.quiet() {
 		return
 	}
-	fmt.Fprintf(a.Stderr, format+"\n", args...)
+	// A status line may quote an error as text (a preflight step's reason): credentials it
+	// might hold are withheld and control characters escaped.
+	fmt.Fprintf(a.Stderr, "%s\n", termLines(WithholdSecrets(fmt.Sprintf(format, args...))))
 }
 
 // PrintJSON writes v as indented JSON on stdout.

@@ -82,3 +82,24 @@ func TestExplainMoreIsTheCLIsOwnLines(t *testing.T) {
 		t.Errorf("detail %q lost the SDK's text", m.Detail)
 	}
 }
+
+// TestInfoNeverShowsProcessCredentials: a warning can quote an error as text only (a
+// preflight step's reason, say), with the credential process's output inside and more text
+// after it. The output is withheld, the rest of the warning kept.
+func TestInfoNeverShowsProcessCredentials(t *testing.T) {
+	const secret, token = "PROCSECRETKEY0123456789", "PROCSESSIONTOKEN0123456789"
+	out := `{\n  "Version": 1,\n  "AccessKeyId": "AKIAPROC",\n  "SecretAccessKey": "` + secret + `",\n  "SessionToken": "` + token + `"\n}\nnote: cached\n`
+	err := processCredsErr(t, out)
+	var stderr strings.Builder
+	a := NewApp("tool", io.Discard, &stderr, nil, nil)
+	a.Info("warning: could not decide Initiate:\n  Initiate: PutObject answered %s, which says nothing about permissions\n  Complete: answered %s, which says nothing", err.Error(), err.Error())
+	got := stderr.String()
+	if strings.Contains(got, secret) || strings.Contains(got, token) {
+		t.Errorf("the warning shows the credentials:\n%s", got)
+	}
+	for _, want := range []string{"which says nothing about permissions", "  Complete: answered", "not shown"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the warning lost %q:\n%s", want, got)
+		}
+	}
+}
