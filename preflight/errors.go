@@ -79,11 +79,13 @@ func parseDocument(d PolicyDocument) (*policy.Document, error) {
 }
 
 // stops reports whether err, from a call a preflight makes, ends the
-// preflight instead of becoming a gap or a verdict: the context ended, or
-// the server rejected the credentials (ErrCredentials), which says nothing
-// about permissions.
+// preflight instead of becoming a gap or a verdict: the context ended, the
+// server rejected the credentials (ErrCredentials), or the call got no
+// answer at all (no credentials to sign with, the endpoint unreachable or
+// its certificate not trusted): none says anything about permissions, and
+// every other call of the preflight would fail the same way.
 func stops(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || s3err.Classify(err) == s3err.Credentials
+	return ctx.Err() != nil || s3err.Classify(err) == s3err.Credentials || s3err.NoAnswer(err)
 }
 
 // callErr returns err, from call, marked with its category; a credentials
@@ -91,6 +93,9 @@ func stops(ctx context.Context, err error) bool {
 func callErr(call string, err error) error {
 	if s3err.Classify(err) == s3err.Credentials {
 		return fmt.Errorf("preflight: %s: the server rejected the credentials: %w", call, s3err.Mark(err))
+	}
+	if s3err.NoAnswer(err) {
+		return fmt.Errorf("preflight: %s: no answer from the server: %w", call, s3err.Mark(err))
 	}
 	return s3err.Mark(err)
 }

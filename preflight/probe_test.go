@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 )
@@ -272,6 +273,24 @@ func TestProbeCredentialsAreAnError(t *testing.T) {
 			if !errors.Is(err, ErrCredentials) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), code) {
 				t.Errorf("%s on %s: %v", code, op, err)
 			}
+		}
+	}
+}
+
+// TestProbeNoAnswerIsAnError: when a call gets no answer at all (the endpoint refuses
+// connections, or the SDK has no credentials to sign with), the preflight ends with that
+// error instead of reporting steps as unknown with the SDK's text as their reason.
+func TestProbeNoAnswerIsAnError(t *testing.T) {
+	noAnswer := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject",
+		Err: errors.New("get identity: failed to refresh cached credentials, no EC2 IMDS role found")}
+	for _, op := range []string{"ListMultipartUploads", "UploadPart", "CompleteMultipartUpload", "ListParts", "AbortMultipartUpload", "CreateMultipartUpload", "PutObject"} {
+		f := newProbeFake(s3fake.New("photos"), op)
+		f.denyErr = noAnswer
+		p := probePlan()
+		p.CopySource = nil
+		rep, err := New(NewProbe(f, ProbeOptions{NoCreate: op == "PutObject"}), func(o *Options) { o.Profile = ProfileNoDefaults }).Check(context.Background(), p)
+		if err == nil || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "no answer from the server") {
+			t.Errorf("no answer on %s: report %v, error %v; want an error saying the server gave no answer", op, rep != nil, err)
 		}
 	}
 }

@@ -376,10 +376,26 @@ func Code(err error) string {
 // when err carries none.
 func StatusCode(err error) int {
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil {
 		return re.HTTPStatusCode()
 	}
 	return 0
+}
+
+// NoAnswer reports whether err is the failure of an SDK operation that got
+// no answer from the server at all: no HTTP status and no API error code.
+// The request was never sent (the SDK could not get credentials, for
+// example) or never answered (the connection was refused, the host name not
+// found, the TLS certificate not trusted, every attempt timed out). Such a
+// failure says nothing about permissions; errors that do not come from an
+// SDK operation (a *smithy.OperationError) are never NoAnswer, nor is a
+// canceled context's.
+func NoAnswer(err error) bool {
+	var oe *smithy.OperationError
+	if err == nil || !errors.As(err, &oe) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return StatusCode(err) == 0 && Code(err) == ""
 }
 
 // Retryable reports whether err may succeed when the request is retried:

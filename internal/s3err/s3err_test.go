@@ -239,3 +239,34 @@ func ExampleMark() {
 	fmt.Println(errors.Is(marked, ErrThrottled), Retryable(marked), Code(marked))
 	// Output: true true SlowDown
 }
+
+// TestNoAnswer: an SDK operation that got no HTTP answer (a refused connection after
+// retries, credentials the SDK could not get) is NoAnswer; one the server answered, an
+// error from outside the SDK and a canceled context are not.
+func TestNoAnswer(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	noStatus := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{}}, Err: fmt.Errorf("request send failed: %w", refused)}}}
+	noResponse := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &smithyhttp.ResponseError{Err: refused}}
+	identity := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject",
+		Err: errors.New("get identity: failed to refresh cached credentials, no EC2 IMDS role found")}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", noStatus, true},
+		{"no response value at all", noResponse, true},
+		{"no credentials", fmt.Errorf("probe: %w", identity), true},
+		{"answered 403", sdkErr("PutObject", 403, apiErr("AccessDenied")), false},
+		{"answered 500 without a code", sdkErr("PutObject", 500, errors.New("boom")), false},
+		{"not from the SDK", refused, false},
+		{"plain error", errors.New("boom"), false},
+		{"canceled", &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: context.Canceled}, false},
+		{"nil", nil, false},
+	} {
+		if got := NoAnswer(tc.err); got != tc.want {
+			t.Errorf("%s: NoAnswer = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
