@@ -225,6 +225,9 @@ func TestCLICredentialProcessOutputNeverShown(t *testing.T) {
 		"s3mpu": {
 			{"upload", file, "s3://" + bucket + "/k", "--progress", "none"},
 			{"uploads", "ls", "s3://" + bucket},
+			{"preflight", "s3://" + bucket + "/k", "--mode", "probe"},
+			{"preflight", "s3://" + bucket + "/k", "--mode", "local", "--caller", "arn:aws:iam::000000000000:user/alice"},
+			{"preflight", "s3://" + bucket + "/k"},
 		},
 		"s3backup": {
 			{"run", dir, "s3://" + bucket + "/p", "--cache-dir", filepath.Join(work, "cache")},
