@@ -122,6 +122,8 @@ func (e *UploadError) Error() string {
 	fmt.Fprintf(&b, ": %v", e.Err)
 	switch {
 	case e.UploadID == "":
+	case s3err.Code(e.Err) == "NoSuchUpload" && !e.Aborted && e.AbortErr == nil:
+		// The server says the upload is gone: nothing was left in place.
 	case e.Aborted:
 		fmt.Fprintf(&b, " (upload %s aborted)", e.UploadID)
 	case e.AbortErr != nil:

@@ -392,9 +392,13 @@ func TestAbortPlan(t *testing.T) {
 	}
 	if _, err := fx.shard(t, 1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("shard after abort: %v", err)
+	} else if strings.Contains(err.Error(), "left in place") {
+		t.Fatalf("shard after abort says the gone upload was left in place: %v", err)
 	}
 	if _, err := fx.complete(t, nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("complete after abort: %v", err)
+	} else if strings.Contains(err.Error(), "left in place") {
+		t.Fatalf("complete after abort says the gone upload was left in place: %v", err)
 	}
 }
 

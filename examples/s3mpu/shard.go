@@ -188,6 +188,14 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 	if err != nil {
 		return err
 	}
+	if planIsS3 {
+		// As for a local path: refuse before creating anything. writePlan's conditional
+		// put catches a plan that appears meanwhile.
+		_, err := cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(planURL.Bucket), Key: aws.String(planURL.Key)})
+		if err == nil {
+			return cmdkit.UsageErrorf("--plan-out %s exists: discard its upload first (s3mpu uploads abort --plan %s) or choose another key", pf.planOut, pf.planOut)
+		}
+	}
 	var gate *preflightGate // nil with --preflight off
 	if pf.preflightMode != "off" {
 		if _, err := cf.sources(); err != nil {
@@ -622,7 +630,11 @@ func (a *app) writePlan(ctx context.Context, cli *s3.Client, arg string, u cmdki
 		_, err := cli.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(u.Bucket), Key: aws.String(u.Key), Body: bytes.NewReader(data),
 			ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String("application/json"),
+			IfNoneMatch: aws.String("*"), // a plan overwritten would lose its upload's ID
 		})
+		if cmdkit.HTTPStatus(err) == 412 || cmdkit.APICode(err) == "PreconditionFailed" {
+			return fmt.Errorf("%s appeared while the plan was made: %w", arg, err)
+		}
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(arg), ".plan-*.tmp")
