@@ -91,6 +91,11 @@ type Plan struct {
 	Headers map[string]string
 	// CopySource, when set, is the source of UploadPartCopy.
 	CopySource *CopySource
+	// ExpectedBucketOwner, when set, is the account ID the upload sends as
+	// x-amz-expected-bucket-owner: S3 answers 403 when the bucket belongs
+	// to another account. The probe sends it with every request to the
+	// bucket.
+	ExpectedBucketOwner string
 
 	// Caller is the ARN of the principal making the requests. When empty,
 	// the Checker asks sts:GetCallerIdentity; an assumed-role session is

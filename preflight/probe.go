@@ -124,6 +124,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	}
 	id := fakeUploadID()
 	bucket, key := plan.Bucket, plan.Key
+	owner := expectedOwner(plan)
 	res := map[string]probeResult{}
 	run := func(name string, f func() error) error {
 		cl.add("s3:" + name)
@@ -137,7 +138,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	one := int32(1)
 	if want[mpu.ListUploads] {
 		if err := run("ListMultipartUploads", func() error {
-			_, err := p.api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, MaxUploads: &one})
+			_, err := p.api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, MaxUploads: &one, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -146,7 +147,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if want[mpu.UploadPart] || want[mpu.UploadPartCopy] {
 		if err := run("UploadPart", func() error {
 			var zero int64
-			_, err := p.api.UploadPart(ctx, &s3.UploadPartInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, Body: bytes.NewReader(nil), ContentLength: &zero})
+			_, err := p.api.UploadPart(ctx, &s3.UploadPartInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, Body: bytes.NewReader(nil), ContentLength: &zero, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -159,7 +160,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			src += "?versionId=" + url.QueryEscape(cs.VersionID)
 		}
 		if err := run("UploadPartCopy", func() error {
-			_, err := p.api.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, CopySource: &src})
+			_, err := p.api.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &bucket, Key: &key, UploadId: &id, PartNumber: &one, CopySource: &src, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -183,7 +184,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		if err := run("CompleteMultipartUpload", func() error {
 			etag := `"d41d8cd98f00b204e9800998ecf8427e"`
 			_, err := p.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id,
-				MultipartUpload: &s3types.CompletedMultipartUpload{Parts: []s3types.CompletedPart{{PartNumber: &one, ETag: &etag}}}})
+				MultipartUpload: &s3types.CompletedMultipartUpload{Parts: []s3types.CompletedPart{{PartNumber: &one, ETag: &etag}}}, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -191,7 +192,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	}
 	if want[mpu.ListParts] {
 		if err := run("ListParts", func() error {
-			_, err := p.api.ListParts(ctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id})
+			_, err := p.api.ListParts(ctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -199,7 +200,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	}
 	if want[mpu.Abort] || want[mpu.Initiate] {
 		if err := run("AbortMultipartUpload", func() error {
-			_, err := p.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id})
+			_, err := p.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 			return err
 		}); err != nil {
 			return nil, err
@@ -307,8 +308,8 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 		}
 		return
 	}
-	bucket, key := plan.Bucket, plan.Key
-	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ACL: h.acl, StorageClass: h.class,
+	bucket, key, owner := plan.Bucket, plan.Key, expectedOwner(plan)
+	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ExpectedBucketOwner: owner, ACL: h.acl, StorageClass: h.class,
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey, SSEKMSEncryptionContext: h.kmsContext,
 		ChecksumAlgorithm: h.checksum, Tagging: h.tagging, GrantFullControl: h.grantFull, GrantRead: h.grantRead,
 		GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP, ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold}
@@ -334,10 +335,10 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	// Everything below runs even if ctx is canceled: the upload must go.
 	cctx := context.WithoutCancel(ctx)
 	cl.add("s3:ListParts")
-	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id})
+	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 	parts = probeOutcome("ListParts on the caller's own upload", lerr)
 	cl.add("s3:AbortMultipartUpload")
-	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id})
+	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 	abort = probeOutcome("AbortMultipartUpload of the caller's own upload", aerr)
 	if abort.decision == Unknown && s3err.Code(aerr) == "NoSuchUpload" {
 		abort.decision = Allowed
@@ -349,15 +350,15 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 			return
 		}
 		cl.add("s3:AbortMultipartUpload")
-		if _, cerr := p.opts.Cleanup.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id}); cerr != nil && s3err.Code(cerr) != "NoSuchUpload" {
+		if _, cerr := p.opts.Cleanup.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner}); cerr != nil && s3err.Code(cerr) != "NoSuchUpload" {
 			out.Leftover = append(out.Leftover, id)
 			return
 		}
 		verifier, byCleanup = p.opts.Cleanup, true
 	}
-	left, verr := uploadExists(cctx, verifier, bucket, key, id, cl)
+	left, verr := uploadExists(cctx, verifier, bucket, key, owner, id, cl)
 	if verr != nil && p.opts.Cleanup != nil && !byCleanup {
-		left, verr = uploadExists(cctx, p.opts.Cleanup, bucket, key, id, cl)
+		left, verr = uploadExists(cctx, p.opts.Cleanup, bucket, key, owner, id, cl)
 	}
 	switch {
 	case verr != nil:
@@ -369,11 +370,11 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 }
 
 // uploadExists reports whether upload id of key is still listed.
-func uploadExists(ctx context.Context, api ProbeAPI, bucket, key, id string, cl *calls) (bool, error) {
+func uploadExists(ctx context.Context, api ProbeAPI, bucket, key string, owner *string, id string, cl *calls) (bool, error) {
 	var keyMarker, idMarker *string
 	for page := 0; page < 100; page++ {
 		cl.add("s3:ListMultipartUploads")
-		res, err := api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &key, KeyMarker: keyMarker, UploadIdMarker: idMarker})
+		res, err := api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &key, KeyMarker: keyMarker, UploadIdMarker: idMarker, ExpectedBucketOwner: owner})
 		if err != nil {
 			return false, err
 		}
@@ -388,6 +389,16 @@ func uploadExists(ctx context.Context, api ProbeAPI, bucket, key, id string, cl 
 		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIdMarker
 	}
 	return false, fmt.Errorf("preflight: upload listing did not end")
+}
+
+// expectedOwner is the x-amz-expected-bucket-owner of the probe's requests
+// to the plan's bucket: the upload's, so that a bucket of another account
+// answers the probe as it answers the upload (403) and is told nothing more.
+func expectedOwner(plan *Plan) *string {
+	if plan.ExpectedBucketOwner == "" {
+		return nil
+	}
+	return aws.String(plan.ExpectedBucketOwner)
 }
 
 // escapeKey URL-escapes an object key for x-amz-copy-source, keeping "/".
@@ -461,7 +472,7 @@ func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, 
 	}
 	bucket, key := plan.Bucket, plan.Key
 	var zero int64
-	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(nil), ContentLength: &zero,
+	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, ExpectedBucketOwner: expectedOwner(plan), Body: bytes.NewReader(nil), ContentLength: &zero,
 		IfNoneMatch: aws.String("*"), ContentMD5: aws.String(wrongMD5),
 		ACL: h.acl, StorageClass: h.class, ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey,
 		SSEKMSEncryptionContext: h.kmsContext, ChecksumAlgorithm: h.checksum, Tagging: h.tagging,

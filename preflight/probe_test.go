@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/s3mpu/s3mpu/internal/mpu"
@@ -23,19 +24,21 @@ type probeFake struct {
 	deny    map[string]bool
 	mu      *sync.Mutex
 	calls   *[]string
+	owners  *[]string // each call's ExpectedBucketOwner ("" when not sent)
 }
 
 func newProbeFake(store *s3fake.Client, deny ...string) *probeFake {
-	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}}
+	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}, owners: &[]string{}}
 	for _, d := range deny {
 		f.deny[d] = true
 	}
 	return f
 }
 
-func (f *probeFake) rec(op string) error {
+func (f *probeFake) rec(op string, owner *string) error {
 	f.mu.Lock()
 	*f.calls = append(*f.calls, op)
+	*f.owners = append(*f.owners, aws.ToString(owner))
 	f.mu.Unlock()
 	if f.deny[op] {
 		if f.denyErr != nil {
@@ -47,49 +50,49 @@ func (f *probeFake) rec(op string) error {
 }
 
 func (f *probeFake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, o ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
-	if err := f.rec("CreateMultipartUpload"); err != nil {
+	if err := f.rec("CreateMultipartUpload", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.CreateMultipartUpload(ctx, in, o...)
 }
 func (f *probeFake) UploadPart(ctx context.Context, in *s3.UploadPartInput, o ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	if err := f.rec("UploadPart"); err != nil {
+	if err := f.rec("UploadPart", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.UploadPart(ctx, in, o...)
 }
 func (f *probeFake) UploadPartCopy(_ context.Context, in *s3.UploadPartCopyInput, _ ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
-	if err := f.rec("UploadPartCopy"); err != nil {
+	if err := f.rec("UploadPartCopy", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return nil, s3fake.NoSuchUpload("UploadPartCopy")
 }
 func (f *probeFake) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, o ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
-	if err := f.rec("CompleteMultipartUpload"); err != nil {
+	if err := f.rec("CompleteMultipartUpload", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.CompleteMultipartUpload(ctx, in, o...)
 }
 func (f *probeFake) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, o ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
-	if err := f.rec("AbortMultipartUpload"); err != nil {
+	if err := f.rec("AbortMultipartUpload", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.AbortMultipartUpload(ctx, in, o...)
 }
 func (f *probeFake) ListParts(ctx context.Context, in *s3.ListPartsInput, o ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
-	if err := f.rec("ListParts"); err != nil {
+	if err := f.rec("ListParts", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.ListParts(ctx, in, o...)
 }
 func (f *probeFake) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, o ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
-	if err := f.rec("ListMultipartUploads"); err != nil {
+	if err := f.rec("ListMultipartUploads", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.ListMultipartUploads(ctx, in, o...)
 }
 func (f *probeFake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	if err := f.rec("HeadObject"); err != nil {
+	if err := f.rec("HeadObject", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	return f.Client.HeadObject(ctx, in, o...)
@@ -99,7 +102,7 @@ func (f *probeFake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ..
 // 412 when the key exists, BadDigest when it does not (the empty body
 // fails its Content-MD5); it never stores. putErr, when set, is the answer.
 func (f *probeFake) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := f.rec("PutObject"); err != nil {
+	if err := f.rec("PutObject", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
 	if f.putErr != nil {
@@ -292,5 +295,57 @@ func TestProbeNoAnswerIsAnError(t *testing.T) {
 		if err == nil || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "no answer from the server") {
 			t.Errorf("no answer on %s: report %v, error %v; want an error saying the server gave no answer", op, rep != nil, err)
 		}
+	}
+}
+
+// TestProbeSendsExpectedBucketOwner: an upload that names the bucket's
+// expected owner sends x-amz-expected-bucket-owner with every request, so
+// a bucket of another account answers 403 and stores nothing. The probe
+// must send it too, on every request to the bucket, whichever way it
+// decides Initiate: otherwise it talks to a bucket the caller said it does
+// not trust (and creates a test upload there), and its verdict is not the
+// upload's.
+func TestProbeSendsExpectedBucketOwner(t *testing.T) {
+	const owner = "444455556666"
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("a.jpg"), ExpectedBucketOwner: aws.String(owner)}
+	if got := PlanFromCreateInput(in).ExpectedBucketOwner; got != owner {
+		t.Fatalf("PlanFromCreateInput dropped the expected bucket owner (%q)", got)
+	}
+	for _, tc := range []struct {
+		name string
+		deny []string
+		opts func(store *s3fake.Client) (ProbeOptions, *probeFake)
+	}{
+		{"test upload", nil, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
+		{"conditional put", []string{"AbortMultipartUpload"}, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
+		{"no create", nil, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{NoCreate: true}, nil }},
+		{"cleanup client", []string{"AbortMultipartUpload"}, func(store *s3fake.Client) (ProbeOptions, *probeFake) {
+			c := newProbeFake(store)
+			return ProbeOptions{Cleanup: c}, c
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := s3fake.New("photos")
+			store.PutObjectData("photos", "src", []byte("data"))
+			f := newProbeFake(store, tc.deny...)
+			opts, cleanup := tc.opts(store)
+			p := probePlan()
+			p.ExpectedBucketOwner = owner
+			checkPlan(t, NewProbe(f, opts), p, ProfileNoDefaults)
+			check := func(who string, pf *probeFake) {
+				for i, c := range *pf.calls {
+					if c == "HeadObject" { // the copy source: another bucket's owner, not the plan's
+						continue
+					}
+					if got := (*pf.owners)[i]; got != owner {
+						t.Errorf("%s call %d (%s) sent expected bucket owner %q, want %q", who, i, c, got, owner)
+					}
+				}
+			}
+			check("caller", f)
+			if cleanup != nil {
+				check("cleanup", cleanup)
+			}
+		})
 	}
 }

@@ -293,6 +293,7 @@ func PlanFromCreateInput(in *s3.CreateMultipartUploadInput) *Plan {
 		return *s
 	}
 	p.Bucket, p.Key = str(in.Bucket), str(in.Key)
+	p.ExpectedBucketOwner = str(in.ExpectedBucketOwner)
 	p.ACL = string(in.ACL)
 	p.StorageClass = string(in.StorageClass)
 	p.SSE.Algorithm = string(in.ServerSideEncryption)
