@@ -54,7 +54,8 @@ type Probe struct {
 //
 // The request is a PutObject of the plan's key with an empty body, the
 // plan's headers (ACL and grants, storage class, SSE, checksum algorithm,
-// tagging, object lock), "If-None-Match: *" and a Content-MD5 that cannot
+// tagging, object lock, expected bucket owner; for SSE-C the algorithm with
+// a throwaway key), "If-None-Match: *" and a Content-MD5 that cannot
 // match an empty body. S3 authorizes PutObject with the action
 // s3:PutObject on the object ARN, as it authorizes CreateMultipartUpload,
 // and with the same header-derived condition keys. Amazon's guide to
@@ -291,7 +292,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	plan := in.Plan
 	h := probeHeadersOf(plan)
 	if plan.SSE.CustomerAlgorithm != "" {
-		out.note("the Initiate probe was sent without SSE-C headers (a probe never holds the customer key)")
+		out.note("the Initiate probe was sent with the upload's SSE-C algorithm and a throwaway key (a probe never holds the customer key)")
 	}
 	if p.opts.NoCreate || (!mayAbort && p.opts.Cleanup == nil) {
 		why := "the caller may not abort, so a test upload would be left behind (set a cleanup client to probe it)"
@@ -312,7 +313,8 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	cin := &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key, ExpectedBucketOwner: owner, ACL: h.acl, StorageClass: h.class,
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey, SSEKMSEncryptionContext: h.kmsContext,
 		ChecksumAlgorithm: h.checksum, Tagging: h.tagging, GrantFullControl: h.grantFull, GrantRead: h.grantRead,
-		GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP, ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold}
+		GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP, ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold,
+		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5}
 	cl.add("s3:CreateMultipartUpload")
 	res, cerr := p.api.CreateMultipartUpload(ctx, cin)
 	if cerr != nil {
@@ -335,7 +337,8 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	// Everything below runs even if ctx is canceled: the upload must go.
 	cctx := context.WithoutCancel(ctx)
 	cl.add("s3:ListParts")
-	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
+	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner,
+		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5})
 	parts = probeOutcome("ListParts on the caller's own upload", lerr)
 	cl.add("s3:AbortMultipartUpload")
 	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
@@ -423,6 +426,9 @@ type probeHeaders struct {
 	grantFull, grantRead, grantReadACP, grantWriteACP *string
 	lockMode                                          s3types.ObjectLockMode
 	legalHold                                         s3types.ObjectLockLegalHoldStatus
+	// ssecAlgo is the upload's SSE-C algorithm; ssecKey and ssecKeyMD5
+	// (base64) are a throwaway key made for the probe, never the upload's.
+	ssecAlgo, ssecKey, ssecKeyMD5 *string
 }
 
 func probeHeadersOf(plan *Plan) probeHeaders {
@@ -443,6 +449,16 @@ func probeHeadersOf(plan *Plan) probeHeaders {
 	if plan.SSE.BucketKey {
 		t := true
 		h.bucketKey = &t
+	}
+	if plan.SSE.CustomerAlgorithm != "" {
+		// Policy conditions see the algorithm header; the key only has to be
+		// well formed. A failing random source leaves a zero key, as good.
+		var key [32]byte
+		_, _ = rand.Read(key[:])
+		sum := md5.Sum(key[:])
+		h.ssecAlgo = opt(plan.SSE.CustomerAlgorithm)
+		h.ssecKey = opt(base64.StdEncoding.EncodeToString(key[:]))
+		h.ssecKeyMD5 = opt(base64.StdEncoding.EncodeToString(sum[:]))
 	}
 	if len(plan.SSE.KMSContext) > 0 {
 		if b, err := json.Marshal(plan.SSE.KMSContext); err == nil {
@@ -477,7 +493,8 @@ func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, 
 		ACL: h.acl, StorageClass: h.class, ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, BucketKeyEnabled: h.bucketKey,
 		SSEKMSEncryptionContext: h.kmsContext, ChecksumAlgorithm: h.checksum, Tagging: h.tagging,
 		GrantFullControl: h.grantFull, GrantRead: h.grantRead, GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP,
-		ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold}
+		ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold,
+		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5}
 	const op = "conditional PutObject (If-None-Match: *, a Content-MD5 the empty body fails)"
 	cl.add("s3:PutObject")
 	_, err := api.PutObject(ctx, in)

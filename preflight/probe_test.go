@@ -2,6 +2,8 @@ package preflight
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -25,14 +27,21 @@ type probeFake struct {
 	mu      *sync.Mutex
 	calls   *[]string
 	owners  *[]string // each call's ExpectedBucketOwner ("" when not sent)
+	ssec    *[]string // the SSE-C headers of each CreateMultipartUpload and PutObject: "op alg key md5"
 }
 
 func newProbeFake(store *s3fake.Client, deny ...string) *probeFake {
-	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}, owners: &[]string{}}
+	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}, owners: &[]string{}, ssec: &[]string{}}
 	for _, d := range deny {
 		f.deny[d] = true
 	}
 	return f
+}
+
+func (f *probeFake) recSSEC(op string, alg, key, md5 *string) {
+	f.mu.Lock()
+	*f.ssec = append(*f.ssec, strings.Join([]string{op, aws.ToString(alg), aws.ToString(key), aws.ToString(md5)}, " "))
+	f.mu.Unlock()
 }
 
 func (f *probeFake) rec(op string, owner *string) error {
@@ -50,6 +59,7 @@ func (f *probeFake) rec(op string, owner *string) error {
 }
 
 func (f *probeFake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, o ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	f.recSSEC("CreateMultipartUpload", in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5)
 	if err := f.rec("CreateMultipartUpload", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
@@ -102,6 +112,7 @@ func (f *probeFake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ..
 // 412 when the key exists, BadDigest when it does not (the empty body
 // fails its Content-MD5); it never stores. putErr, when set, is the answer.
 func (f *probeFake) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	f.recSSEC("PutObject", in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5)
 	if err := f.rec("PutObject", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
@@ -345,6 +356,53 @@ func TestProbeSendsExpectedBucketOwner(t *testing.T) {
 			check("caller", f)
 			if cleanup != nil {
 				check("cleanup", cleanup)
+			}
+		})
+	}
+}
+
+// TestProbeSendsSSECHeaders: an SSE-C upload's CreateMultipartUpload
+// carries x-amz-server-side-encryption-customer-algorithm, a header policy
+// conditions see (a bucket policy may deny or require SSE-C). The probe's
+// Initiate requests (the test upload and the conditional put) must carry
+// it too, with a well-formed key: the probe never holds the customer's
+// key, so it uses a throwaway one, and nothing it sends is stored.
+func TestProbeSendsSSECHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		deny []string
+		op   string
+	}{
+		{"test upload", nil, "CreateMultipartUpload"},
+		{"conditional put", []string{"AbortMultipartUpload"}, "PutObject"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := s3fake.New("photos")
+			f := newProbeFake(store, tc.deny...)
+			p := probePlan()
+			p.CopySource = nil
+			p.SSE.CustomerAlgorithm = "AES256"
+			rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
+			if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed {
+				t.Fatalf("Initiate %s %q", s.Decision, s.Reasons)
+			}
+			var sent []string
+			for _, h := range *f.ssec {
+				if strings.HasPrefix(h, tc.op+" ") {
+					sent = append(sent, h)
+				}
+			}
+			if len(sent) != 1 {
+				t.Fatalf("%s requests with SSE-C headers: %q", tc.op, *f.ssec)
+			}
+			fields := strings.Split(sent[0], " ")
+			key, err := base64.StdEncoding.DecodeString(fields[2])
+			sum := md5.Sum(key)
+			if fields[1] != "AES256" || err != nil || len(key) != 32 || fields[3] != base64.StdEncoding.EncodeToString(sum[:]) {
+				t.Fatalf("%s sent SSE-C headers %q; want AES256 with a 32-byte key and its MD5", tc.op, sent[0])
+			}
+			if len(store.Uploads()) != 0 || store.Object("photos", "a.jpg") != nil {
+				t.Fatal("the probe left an upload or an object")
 			}
 		})
 	}
