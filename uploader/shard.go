@@ -203,7 +203,11 @@ type ShardOutput struct {
 // checksummed as it is read, retried on throttling, transient errors and
 // damage in transit, with PartDone events. Before returning it checks that
 // the source's size and modification time did not change meanwhile
-// (ErrSourceChanged).
+// (ErrSourceChanged), and lists the shard's parts again: a nil error means
+// the server holds every part of the shard as this call sent or found it.
+// An upload aborted meanwhile fails with ErrNotFound (a part in flight
+// during an abort may still succeed); a part replaced meanwhile (by another
+// worker with other data) fails with ErrPlanIncomplete, naming it.
 //
 // A failure never aborts the upload, since other shards belong to it: the
 // *UploadError it returns leaves the upload and its parts in place for a
@@ -304,6 +308,9 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 	if err := up.stamp.check(); err != nil {
 		return nil, up.fail(OpReadBody, 0, err)
 	}
+	if err := up.confirmShard(ctx, client, p, sh); err != nil {
+		return nil, err
+	}
 	for i, rec := range up.parts {
 		if !stored[i] {
 			out.PartsSent = append(out.PartsSent, rec.Number)
@@ -312,6 +319,44 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		out.Parts = append(out.Parts, Part{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
 	}
 	return out, nil
+}
+
+// confirmShard lists the shard's parts once its parts are sent and checks
+// that the server holds each with the size and checksum this call knows:
+// a part in flight while the upload is aborted may still succeed (S3's
+// AbortMultipartUpload documentation says so), and another worker may
+// have replaced a part meanwhile. It returns the error UploadShard fails
+// with: ErrNotFound when the upload is gone, else an *IncompleteError
+// (ErrPlanIncomplete) for the shard.
+func (up *upload) confirmShard(ctx context.Context, client ShardAPI, p *Plan, sh PlanShard) error {
+	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
+	if err != nil {
+		if s3err.Code(err) == "NoSuchUpload" {
+			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
+		}
+		return up.fail(OpListParts, 0, err)
+	}
+	byNum := make(map[int32]types.Part, len(listed))
+	for _, lp := range listed {
+		byNum[aws.ToInt32(lp.PartNumber)] = lp
+	}
+	prob := ShardProblem{Shard: sh.Index}
+	for _, rec := range up.parts {
+		lp, ok := byNum[rec.Number]
+		server := checksumFields{&lp.ChecksumCRC32, &lp.ChecksumCRC32C, &lp.ChecksumCRC64NVME, &lp.ChecksumSHA1, &lp.ChecksumSHA256}.get(up.cs.algo)
+		switch {
+		case !ok:
+			prob.Missing = append(prob.Missing, rec.Number)
+		case aws.ToInt64(lp.Size) != rec.Size:
+			prob.WrongSize = append(prob.WrongSize, rec.Number)
+		case rec.Checksum != "" && server != rec.Checksum:
+			prob.BadChecksum = append(prob.BadChecksum, rec.Number)
+		}
+	}
+	if len(prob.Missing)+len(prob.WrongSize)+len(prob.BadChecksum) == 0 {
+		return nil
+	}
+	return up.fail(OpCheckParts, 0, &IncompleteError{UploadID: p.UploadID, Shards: []ShardProblem{prob}})
 }
 
 // trustListed marks the parts of up.parts (numbered from first) that the

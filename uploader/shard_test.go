@@ -593,3 +593,76 @@ func FuzzParsePlan(f *testing.F) {
 		}
 	})
 }
+
+// TestShardAbortedWhileSending: AbortPlan runs while a shard's parts are
+// in flight. S3 may still store a part that was in flight during the
+// abort (its AbortMultipartUpload documentation says so), so every
+// UploadPart of the shard can succeed although the upload is gone.
+// UploadShard must not then report the shard stored: it checks the
+// shard's parts on the server after sending them.
+func TestShardAbortedWhileSending(t *testing.T) {
+	fx := newShardFixture(t)
+	sh := fx.plan.Shards[0]
+	fx.c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		out, err := next(ctx)
+		if in := call.Input.(*s3.UploadPartInput); err == nil && aws.ToInt32(in.PartNumber) == sh.LastPart {
+			// The abort lands while the shard's last part is in flight; the part is stored anyway.
+			if aerr := New(fx.c, testOptions(newFakeClock(), nil)).AbortPlan(context.Background(), fx.plan); aerr != nil {
+				t.Error(aerr)
+			}
+		}
+		return out, err
+	})
+	out, err := fx.shard(t, 0, func(o *Options) { o.Concurrency = 1 })
+	if err == nil {
+		t.Fatalf("UploadShard reported shard 0 stored (%d parts sent) on an upload aborted meanwhile", len(out.PartsSent))
+	}
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no longer exists") {
+		t.Fatalf("shard on an upload aborted meanwhile: %v", err)
+	}
+	if len(fx.c.Uploads()) != 0 {
+		t.Fatalf("%d uploads left", len(fx.c.Uploads()))
+	}
+}
+
+// TestShardPartReplacedWhileSending: another worker (run on the same shard
+// with other data of the same size, say) replaces one of the shard's parts
+// while this worker sends the others. UploadShard must not report the
+// shard stored with this worker's data: it names the part to send again.
+func TestShardPartReplacedWhileSending(t *testing.T) {
+	fx := newShardFixture(t)
+	sh := fx.plan.Shards[0]
+	other := bytes.Repeat([]byte{'x'}, int(fx.plan.PartSize))
+	fx.c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		out, err := next(ctx)
+		if in := call.Input.(*s3.UploadPartInput); err == nil && aws.ToInt32(in.PartNumber) == sh.LastPart {
+			fx.c.ClearHooks(s3fake.OpUploadPart)
+			if _, perr := fx.c.UploadPart(ctx, &s3.UploadPartInput{Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId,
+				PartNumber: aws.Int32(sh.FirstPart), Body: bytes.NewReader(other), ChecksumAlgorithm: fx.plan.ChecksumAlgorithm}); perr != nil {
+				t.Error(perr)
+			}
+		}
+		return out, err
+	})
+	_, err := fx.shard(t, 0, func(o *Options) { o.Concurrency = 1 })
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrPlanIncomplete) || len(ie.Shards) != 1 ||
+		!slices.Equal(ie.Shards[0].BadChecksum, []int32{sh.FirstPart}) {
+		t.Fatalf("shard whose part was replaced meanwhile: %v", err)
+	}
+	// Run again, it sends that part again and the plan completes with this data.
+	if out, err := fx.shard(t, 0); err != nil || !slices.Equal(out.PartsSent, []int32{sh.FirstPart}) {
+		t.Fatalf("rerun: %+v, %v", out, err)
+	}
+	for i := 1; i < len(fx.plan.Shards); i++ {
+		if _, err := fx.shard(t, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fx.complete(t, nil); err != nil {
+		t.Fatal(err)
+	}
+	if o := fx.c.Object("b", "k"); o == nil || !bytes.Equal(o.Data, fx.data) {
+		t.Fatal("the object is not the source")
+	}
+}
