@@ -20,7 +20,9 @@ import (
 //   - `plan --plan-out s3://...` naming a plan that already exists refuses before creating
 //     anything (as a local --plan-out does), and the first plan keeps its upload;
 //   - `complete` run again after it succeeded fails with exit 1 and does not claim that the
-//     upload was left in place with its parts (it no longer exists).
+//     upload was left in place with its parts (it no longer exists);
+//   - `uploads abort --plan` while a worker sends its shard: the worker exits 1, never 0
+//     (a part in flight during the abort may still be stored).
 func TestShardPlanMisuse(t *testing.T) {
 	env := s3test.Load(t)
 	bucket := env.NewBucket(t, s3test.WithPrefix("shardmis"))
@@ -92,4 +94,49 @@ func TestShardPlanMisuse(t *testing.T) {
 		t.Fatalf("stored object differs from the file (%d of %d bytes, %v)", size, src.size, err)
 	}
 	_ = os.Remove(filepath.Join(dir, "source.bin"))
+
+	// Abort the plan while a worker sends its shard: the worker must not exit 0.
+	big := relSource{seed: 31, size: 20 * relMiB}
+	bigFile, err := big.writeFile(dir, "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	localPlan := filepath.Join(dir, "abort.json")
+	if r := c.run(t, nil, "plan", bigFile, "s3://"+bucket+"/abort.bin", "--shards", "1", "--plan-out", localPlan,
+		"--part-size", "5MiB", "--preflight", "off"); r.Code != 0 {
+		t.Fatalf("plan: exit %d: %s", r.Code, r.Stderr)
+	}
+	cmd, _, se := shardWorker(ctx, c, "JOB_COMPLETION_INDEX", 0, "--plan", localPlan, "--concurrency", "1", "--rate-limit", "4MiB/s")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		ups, err := env.ListUploads(ctx, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ups) != 1 {
+			t.Fatalf("%d uploads", len(ups))
+		}
+		out, err := root.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String("abort.bin"), UploadId: ups[0].UploadId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Parts) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no part stored within a minute")
+		}
+	}
+	if r := c.run(t, nil, "uploads", "abort", "--plan", localPlan); r.Code != 0 {
+		t.Fatalf("uploads abort --plan: exit %d: %s", r.Code, r.Stderr)
+	}
+	err = cmd.Wait()
+	// The server answers the parts in flight during the abort as it likes: the shard's check
+	// then finds the upload gone (AWS) or its parts missing (versitygw, whose ListParts
+	// still answers for the aborted upload once a late part is written).
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !(strings.Contains(se.String(), "no longer exists") || strings.Contains(se.String(), "incomplete")) {
+		t.Errorf("upload-shard whose plan was aborted meanwhile: exit %d (%v): %s", code, err, se.String())
+	}
 }
