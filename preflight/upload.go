@@ -171,9 +171,9 @@ func (r *Report) Gate(steps []Step) error {
 			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
 			s.Remedy = kmsRow.Remedy
 			denied = append(denied, s)
-		case s.Decision == Unknown:
+		case s.Decision != Allowed: // Unknown, or a value that is no verdict
 			unknown = append(unknown, s)
-		case kmsDecision == Unknown && kmsRow != nil:
+		case kmsDecision != Allowed && kmsRow != nil:
 			s.Decision = Unknown
 			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
 			unknown = append(unknown, s)
@@ -210,13 +210,13 @@ func (r *Report) kmsVerdict(st Step) (Decision, *KMSRow) {
 	return d, row
 }
 
-// kmsRank orders verdicts for kmsVerdict: a denial outranks Unknown, which
-// outranks Allowed.
+// kmsRank orders verdicts for kmsVerdict: a denial outranks Unknown (and
+// any value that is no verdict), which outranks Allowed.
 func kmsRank(d Decision) int {
 	switch {
 	case d.Denied():
 		return 2
-	case d == Unknown:
+	case d != Allowed:
 		return 1
 	}
 	return 0
