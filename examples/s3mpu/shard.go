@@ -627,11 +627,17 @@ func (a *app) readPlan(ctx context.Context, arg string) (*uploader.Plan, error) 
 // to S3.
 func (a *app) writePlan(ctx context.Context, cli *s3.Client, arg string, u cmdkit.URL, isS3 bool, data []byte) error {
 	if isS3 {
-		_, err := cli.PutObject(ctx, &s3.PutObjectInput{
+		in := &s3.PutObjectInput{
 			Bucket: aws.String(u.Bucket), Key: aws.String(u.Key), Body: bytes.NewReader(data),
 			ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String("application/json"),
 			IfNoneMatch: aws.String("*"), // a plan overwritten would lose its upload's ID
-		})
+		}
+		_, err := cli.PutObject(ctx, in)
+		if cmdkit.HTTPStatus(err) == 501 || cmdkit.APICode(err) == "NotImplemented" {
+			// A server without conditional writes: runPlan checked the key free before.
+			in.IfNoneMatch, in.Body = nil, bytes.NewReader(data)
+			_, err = cli.PutObject(ctx, in)
+		}
 		if cmdkit.HTTPStatus(err) == 412 || cmdkit.APICode(err) == "PreconditionFailed" {
 			return fmt.Errorf("%s appeared while the plan was made: %w", arg, err)
 		}
