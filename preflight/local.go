@@ -2,15 +2,12 @@ package preflight
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/iamread"
 	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
@@ -403,261 +400,52 @@ func applyUncertainty(chk *Check, r *Requirement, missing []string) {
 	}
 }
 
-// fetchIdentity reads the identity policies of caller through IAM.
-// Operations the server does not implement count as "none", with a note;
-// other failures are gaps.
+// fetchIdentity reads the identity policies of caller through IAM
+// (package iamread) and decides what each failed read means: operations
+// the server does not implement count as "none", with a note; other
+// failures are gaps; a canceled context or rejected credentials end the
+// evaluation.
 func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) (docs, boundary []*policy.Document, err error) {
-	var ctxErr error
-	gap := func(src string, err error) {
-		if stops(ctx, err) {
-			if ctxErr == nil {
-				ctxErr = callErr(src, err)
-			}
-			return
-		}
-		if notImplemented(err) {
-			out.note(fmt.Sprintf("the server does not implement %s: assumed none", src))
-			return
-		}
-		out.Gaps = append(out.Gaps, Gap{Source: src, Error: errText(err)})
-	}
-	addDoc := func(name, text string) {
-		data, err := decodePolicyText(text)
-		if err == nil {
-			var doc *policy.Document
-			if doc, err = parseDocument(PolicyDocument{Name: name, JSON: data}); err == nil {
-				docs = append(docs, doc)
-				return
-			}
-		}
-		out.Gaps = append(out.Gaps, Gap{Source: name, Error: errText(err)})
-	}
-	readManaged := func(arn string) (string, bool) {
-		c.add("iam:GetPolicy")
-		p, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
-		if err != nil || p.Policy == nil || p.Policy.DefaultVersionId == nil {
-			gap("managed policy "+arn+" (iam:GetPolicy)", orMissing(err))
-			return "", false
-		}
-		c.add("iam:GetPolicyVersion")
-		v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: &arn, VersionId: p.Policy.DefaultVersionId})
-		if err != nil || v.PolicyVersion == nil || v.PolicyVersion.Document == nil {
-			gap("managed policy "+arn+" (iam:GetPolicyVersion)", orMissing(err))
-			return "", false
-		}
-		return *v.PolicyVersion.Document, true
-	}
-	readBoundary := func(b *iamtypes.AttachedPermissionsBoundary) {
-		if b == nil || b.PermissionsBoundaryArn == nil {
-			return
-		}
-		text, ok := readManaged(*b.PermissionsBoundaryArn)
-		if !ok {
-			return
-		}
-		n := len(docs)
-		addDoc("permissions boundary "+*b.PermissionsBoundaryArn, text)
-		if len(docs) > n {
-			boundary = append(boundary, docs[n])
-			docs = docs[:n]
-		}
-	}
-	managed := func(arns []string) {
-		for _, arn := range arns {
-			if text, ok := readManaged(arn); ok {
-				addDoc("managed policy "+arn, text)
-			}
-		}
-	}
+	var kind iamread.Kind
+	var name string
 	switch caller.Type {
 	case policy.TypeUser:
-		user := caller.Username
-		c.add("iam:GetUser")
-		if u, err := api.GetUser(ctx, &iam.GetUserInput{UserName: &user}); err != nil {
-			gap("permissions boundary of user "+user+" (iam:GetUser)", err)
-		} else if u.User != nil {
-			readBoundary(u.User.PermissionsBoundary)
-		}
-		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
-			c.add("iam:ListUserPolicies")
-			r, err := api.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: &user, Marker: m})
-			if err != nil {
-				return nil, nil, false, err
-			}
-			return r.PolicyNames, r.Marker, r.IsTruncated, nil
-		})
-		if err != nil {
-			gap("inline policies of user "+user+" (iam:ListUserPolicies)", err)
-		}
-		for _, n := range names {
-			c.add("iam:GetUserPolicy")
-			r, err := api.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &user, PolicyName: &n})
-			if err != nil || r.PolicyDocument == nil {
-				gap("user policy "+user+"/"+n+" (iam:GetUserPolicy)", orMissing(err))
-				continue
-			}
-			addDoc("user/"+user+"/"+n, *r.PolicyDocument)
-		}
-		arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
-			c.add("iam:ListAttachedUserPolicies")
-			r, err := api.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: &user, Marker: m})
-			if err != nil {
-				return nil, nil, false, err
-			}
-			var out []string
-			for _, p := range r.AttachedPolicies {
-				if p.PolicyArn != nil {
-					out = append(out, *p.PolicyArn)
-				}
-			}
-			return out, r.Marker, r.IsTruncated, nil
-		})
-		if err != nil {
-			gap("managed policies of user "+user+" (iam:ListAttachedUserPolicies)", err)
-		}
-		managed(arns)
-		groups, err := paginate(func(m *string) ([]string, *string, bool, error) {
-			c.add("iam:ListGroupsForUser")
-			r, err := api.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: &user, Marker: m})
-			if err != nil {
-				return nil, nil, false, err
-			}
-			var out []string
-			for _, g := range r.Groups {
-				if g.GroupName != nil {
-					out = append(out, *g.GroupName)
-				}
-			}
-			return out, r.Marker, r.IsTruncated, nil
-		})
-		if err != nil {
-			gap("groups of user "+user+" (iam:ListGroupsForUser)", err)
-		}
-		for _, g := range groups {
-			names, err := paginate(func(m *string) ([]string, *string, bool, error) {
-				c.add("iam:ListGroupPolicies")
-				r, err := api.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: &g, Marker: m})
-				if err != nil {
-					return nil, nil, false, err
-				}
-				return r.PolicyNames, r.Marker, r.IsTruncated, nil
-			})
-			if err != nil {
-				gap("inline policies of group "+g+" (iam:ListGroupPolicies)", err)
-			}
-			for _, n := range names {
-				c.add("iam:GetGroupPolicy")
-				r, err := api.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: &g, PolicyName: &n})
-				if err != nil || r.PolicyDocument == nil {
-					gap("group policy "+g+"/"+n+" (iam:GetGroupPolicy)", orMissing(err))
-					continue
-				}
-				addDoc("group/"+g+"/"+n, *r.PolicyDocument)
-			}
-			arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
-				c.add("iam:ListAttachedGroupPolicies")
-				r, err := api.ListAttachedGroupPolicies(ctx, &iam.ListAttachedGroupPoliciesInput{GroupName: &g, Marker: m})
-				if err != nil {
-					return nil, nil, false, err
-				}
-				var out []string
-				for _, p := range r.AttachedPolicies {
-					if p.PolicyArn != nil {
-						out = append(out, *p.PolicyArn)
-					}
-				}
-				return out, r.Marker, r.IsTruncated, nil
-			})
-			if err != nil {
-				gap("managed policies of group "+g+" (iam:ListAttachedGroupPolicies)", err)
-			}
-			managed(arns)
-		}
+		kind, name = iamread.User, caller.Username
 	case policy.TypeRole, policy.TypeAssumedRole:
-		role := caller.RoleName
-		c.add("iam:GetRole")
-		if r, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: &role}); err != nil {
-			gap("permissions boundary of role "+role+" (iam:GetRole)", err)
-		} else if r.Role != nil {
-			readBoundary(r.Role.PermissionsBoundary)
-		}
-		names, err := paginate(func(m *string) ([]string, *string, bool, error) {
-			c.add("iam:ListRolePolicies")
-			r, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &role, Marker: m})
-			if err != nil {
-				return nil, nil, false, err
-			}
-			return r.PolicyNames, r.Marker, r.IsTruncated, nil
-		})
-		if err != nil {
-			gap("inline policies of role "+role+" (iam:ListRolePolicies)", err)
-		}
-		for _, n := range names {
-			c.add("iam:GetRolePolicy")
-			r, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &role, PolicyName: &n})
-			if err != nil || r.PolicyDocument == nil {
-				gap("role policy "+role+"/"+n+" (iam:GetRolePolicy)", orMissing(err))
-				continue
-			}
-			addDoc("role/"+role+"/"+n, *r.PolicyDocument)
-		}
-		arns, err := paginate(func(m *string) ([]string, *string, bool, error) {
-			c.add("iam:ListAttachedRolePolicies")
-			r, err := api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &role, Marker: m})
-			if err != nil {
-				return nil, nil, false, err
-			}
-			var out []string
-			for _, p := range r.AttachedPolicies {
-				if p.PolicyArn != nil {
-					out = append(out, *p.PolicyArn)
-				}
-			}
-			return out, r.Marker, r.IsTruncated, nil
-		})
-		if err != nil {
-			gap("managed policies of role "+role+" (iam:ListAttachedRolePolicies)", err)
-		}
-		managed(arns)
+		kind, name = iamread.Role, caller.RoleName
 	default:
 		out.Gaps = append(out.Gaps, Gap{Source: "identity policies of " + caller.ARN, Error: "identity policies of a " + caller.Type + " principal cannot be read through IAM"})
+		return nil, nil, nil
 	}
-	if ctxErr != nil {
-		return nil, nil, ctxErr
+	err = iamread.Read(ctx, api, kind, name, iamread.Sink{
+		Call: c.add,
+		Policy: func(name string, data []byte, isBoundary bool) {
+			doc, err := parseDocument(PolicyDocument{Name: name, JSON: data})
+			switch {
+			case err != nil:
+				out.Gaps = append(out.Gaps, Gap{Source: name, Error: errText(err)})
+			case isBoundary:
+				boundary = append(boundary, doc)
+			default:
+				docs = append(docs, doc)
+			}
+		},
+		Fail: func(src string, err error) error {
+			switch {
+			case stops(ctx, err):
+				return callErr(src, err)
+			case notImplemented(err):
+				out.note(fmt.Sprintf("the server does not implement %s: assumed none", src))
+			default:
+				out.Gaps = append(out.Gaps, Gap{Source: src, Error: errText(err)})
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return docs, boundary, nil
-}
-
-// paginate collects a Marker-paginated IAM listing.
-func paginate(page func(marker *string) ([]string, *string, bool, error)) ([]string, error) {
-	var out []string
-	var marker *string
-	for i := 0; i < 1000; i++ {
-		items, next, more, err := page(marker)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, items...)
-		if !more || next == nil || *next == "" {
-			return out, nil
-		}
-		marker = next
-	}
-	return out, errors.New("listing did not end after 1000 pages")
-}
-
-// decodePolicyText returns the JSON of a policy document as IAM returns it:
-// URL-encoded (RFC 3986) by AWS, sometimes plain on other servers.
-func decodePolicyText(s string) ([]byte, error) {
-	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "{") {
-		return []byte(t), nil
-	}
-	d, err := url.PathUnescape(t)
-	if err != nil {
-		return nil, fmt.Errorf("policy document is neither JSON nor URL-encoded JSON: %w", err)
-	}
-	return []byte(d), nil
 }
 
 // notImplemented reports whether err says the server does not implement
@@ -668,13 +456,6 @@ func notImplemented(err error) bool {
 		return true
 	}
 	return s3err.StatusCode(err) == 501
-}
-
-func orMissing(err error) error {
-	if err != nil {
-		return err
-	}
-	return errors.New("the reply holds no document")
 }
 
 // errText describes an API error by code and status, never echoing
