@@ -70,30 +70,11 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	for _, fn := range optFns {
 		fn(&opts)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, &Error{Op: "check", Err: s3err.MarkAs(err, s3err.Canceled)}
-	}
-	caller, err := policy.PrincipalFromARN(in.Caller)
+	caller, steps, err := checkInput(ctx, in)
 	if err != nil {
-		return nil, &Error{Op: "check", Err: s3err.MarkAs(fmt.Errorf("caller %q: %w", in.Caller, err), s3err.InvalidInput)}
-	}
-	if caller.Account == "" || caller.Type == policy.TypeService || caller.Type == policy.TypeAnonymous {
-		return nil, invalid("check", "", "caller %q is not an IAM principal of an account", in.Caller)
-	}
-	if in.Object.Bucket == "" || in.Object.Key == "" {
-		return nil, invalid("check", "", "the target object needs a bucket and a key")
-	}
-	steps := in.Steps
-	if steps == nil {
-		steps = mpu.AllSteps
-	}
-	for _, s := range steps {
-		if _, err := mpu.ParseStep(s.String()); err != nil {
-			return nil, invalid("check", "", "unknown step %d", int(s))
-		}
+		return nil, err
 	}
 	partition := partitionOf(in.Caller)
-
 	id := identitySide{mode: EvaluatorLocal}
 	if id.docs, err = parseNamed("identity", in.Identity); err != nil {
 		return nil, err
@@ -104,60 +85,113 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	if id.session, err = parseNamed("session", in.Session); err != nil {
 		return nil, err
 	}
-
 	rep := &Report{Caller: in.Caller}
+	keys, sourceKMS, err := c.loadKeys(ctx, rep, in, caller, steps, partition)
+	if err != nil {
+		return nil, err
+	}
+	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS, TargetNotKMS: in.TargetNotKMS}
+	if err := id.choose(ctx, opts, in, caller, keys, neededActions(steps, ropts, in.TargetNotKMS), rep); err != nil {
+		return nil, err
+	}
+	ev := &evaluator{caller: caller, partition: partition, id: &id, keys: keys, cache: map[simKey]actionEval{}}
+	ev.rows(rep, steps, ropts, opts.RequireSeedActions && !in.TargetNotKMS)
+	seed := Row{Label: "upload (S3 permission table)"}
+	if in.TargetNotKMS {
+		// The table's KMS list is about the target key, and there is none.
+		seed.Decision, seed.Actions = Allowed, []ActionResult{}
+		seed.Reasons = []string{"the target object is not SSE-KMS encrypted: the S3 permission table's KMS list does not apply"}
+		rep.Seed = seed
+		return rep, nil
+	}
+	rep.Seed = ev.finishRow(seed, ev.seedEvals(false), false)
+	return rep, nil
+}
 
-	// The target key, unless the target is not SSE-KMS encrypted.
-	keys := map[KeyRole]*keyState{}
+// checkInput validates what Check is given and returns the caller and the
+// steps to check.
+func checkInput(ctx context.Context, in Input) (policy.Principal, []mpu.Step, error) {
+	if err := ctx.Err(); err != nil {
+		return policy.Principal{}, nil, &Error{Op: "check", Err: s3err.MarkAs(err, s3err.Canceled)}
+	}
+	caller, err := policy.PrincipalFromARN(in.Caller)
+	if err != nil {
+		return caller, nil, &Error{Op: "check", Err: s3err.MarkAs(fmt.Errorf("caller %q: %w", in.Caller, err), s3err.InvalidInput)}
+	}
+	if caller.Account == "" || caller.Type == policy.TypeService || caller.Type == policy.TypeAnonymous {
+		return caller, nil, invalid("check", "", "caller %q is not an IAM principal of an account", in.Caller)
+	}
+	if in.Object.Bucket == "" || in.Object.Key == "" {
+		return caller, nil, invalid("check", "", "the target object needs a bucket and a key")
+	}
+	steps := in.Steps
+	if steps == nil {
+		steps = mpu.AllSteps
+	}
+	for _, s := range steps {
+		if _, err := mpu.ParseStep(s.String()); err != nil {
+			return caller, nil, invalid("check", "", "unknown step %d", int(s))
+		}
+	}
+	return caller, steps, nil
+}
+
+// loadKeys loads the target key, unless the target is not SSE-KMS
+// encrypted, and the copy source's key when the copy source is SSE-KMS
+// encrypted (sourceKMS).
+func (c *Checker) loadKeys(ctx context.Context, rep *Report, in Input, caller policy.Principal, steps []mpu.Step, partition string) (keys map[KeyRole]*keyState, sourceKMS bool, err error) {
+	keys = map[KeyRole]*keyState{}
 	if in.TargetNotKMS {
 		if in.KMSKeyID != "" || in.KeyPolicy != nil {
-			return nil, invalid("check", in.KMSKeyID, "a target key or key policy was given for a target that is not SSE-KMS encrypted (TargetNotKMS)")
+			return nil, false, invalid("check", in.KMSKeyID, "a target key or key policy was given for a target that is not SSE-KMS encrypted (TargetNotKMS)")
 		}
 		if !regionRE.MatchString(in.Region) {
-			return nil, invalid("check", "", "invalid Region %q", in.Region)
+			return nil, false, invalid("check", "", "invalid Region %q", in.Region)
 		}
 		if in.BucketAccount != "" && !accountRE.MatchString(in.BucketAccount) {
-			return nil, invalid("check", "", "invalid bucket owner account %q", in.BucketAccount)
+			return nil, false, invalid("check", "", "invalid bucket owner account %q", in.BucketAccount)
 		}
 	} else {
 		tk, err := ParseKey(in.KMSKeyID, in.Region, caller.Account, in.BucketAccount, partition)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		target, err := c.loadKey(ctx, rep, TargetKey, tk, caller.Account, in.KeyPolicy, in.Object, in.Region)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		keys[TargetKey] = target
 	}
-
-	// The copy source's key, when the copy source is SSE-KMS encrypted.
-	sourceKMS := false
-	if cs := in.CopySource; cs != nil && cs.KMSKeyID != "" && containsStep(steps, mpu.UploadPartCopy) {
-		if cs.Bucket == "" || cs.Key == "" {
-			return nil, invalid("check", cs.KMSKeyID, "the copy source needs a bucket and a key")
-		}
-		region := cs.Region
-		if region == "" {
-			region = in.Region
-		}
-		owner := cs.Account
-		if owner == "" {
-			owner = caller.Account
-		}
-		sk, err := ParseKey(cs.KMSKeyID, region, owner, owner, partition)
-		if err != nil {
-			return nil, err
-		}
-		source, err := c.loadKey(ctx, rep, SourceKey, sk, caller.Account, cs.KeyPolicy, cs.Object, region)
-		if err != nil {
-			return nil, err
-		}
-		keys[SourceKey] = source
-		sourceKMS = true
+	cs := in.CopySource
+	if cs == nil || cs.KMSKeyID == "" || !containsStep(steps, mpu.UploadPartCopy) {
+		return keys, false, nil
 	}
+	if cs.Bucket == "" || cs.Key == "" {
+		return nil, false, invalid("check", cs.KMSKeyID, "the copy source needs a bucket and a key")
+	}
+	region := cs.Region
+	if region == "" {
+		region = in.Region
+	}
+	owner := cs.Account
+	if owner == "" {
+		owner = caller.Account
+	}
+	sk, err := ParseKey(cs.KMSKeyID, region, owner, owner, partition)
+	if err != nil {
+		return nil, false, err
+	}
+	source, err := c.loadKey(ctx, rep, SourceKey, sk, caller.Account, cs.KeyPolicy, cs.Object, region)
+	if err != nil {
+		return nil, false, err
+	}
+	keys[SourceKey] = source
+	return keys, true, nil
+}
 
-	// Which actions each key needs, to ask the simulator once per key.
+// neededActions lists the actions each key needs, to ask the simulator
+// once per key.
+func neededActions(steps []mpu.Step, ropts RequirementOptions, targetNotKMS bool) map[KeyRole]map[string]bool {
 	needed := map[KeyRole]map[string]bool{}
 	add := func(role KeyRole, action string) {
 		if needed[role] == nil {
@@ -165,21 +199,25 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		}
 		needed[role][action] = true
 	}
-	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS, TargetNotKMS: in.TargetNotKMS}
 	for _, s := range steps {
 		for _, r := range Requirements(s, ropts) {
 			add(r.Key, r.Action)
 		}
 	}
-	if !in.TargetNotKMS {
+	if !targetNotKMS {
 		for _, sa := range SeedActions {
 			for _, a := range seedExpansion[sa] {
 				add(TargetKey, a)
 			}
 		}
 	}
+	return needed
+}
 
-	// The identity side.
+// choose decides how the identity side is evaluated: locally over the
+// supplied policies, by the IAM policy simulator (asked here, once per
+// key), or not at all, recording a gap.
+func (id *identitySide) choose(ctx context.Context, opts Options, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
 	switch {
 	case in.Identity != nil || caller.Type == policy.TypeRoot:
 		id.mode = EvaluatorLocal
@@ -188,11 +226,10 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		id.sim = map[simKey]policy.Result{}
 		for role, acts := range needed {
 			ks := keys[role]
-			list := sortedKeys(acts)
-			res, err := simulate(ctx, opts.IAM, simulatorSource(caller), list, resourceOf(ks.key), ks.ctx)
+			res, err := simulate(ctx, opts.IAM, simulatorSource(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
 			if err != nil {
 				if errors.Is(err, ErrCanceled) {
-					return nil, err
+					return err
 				}
 				id.mode, id.sim = EvaluatorNone, nil
 				rep.Gaps = append(rep.Gaps, Gap{
@@ -213,8 +250,12 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 			Hint: "supply the caller's identity policies, or let kmsperm use the IAM policy simulator (Options.IAM)",
 		})
 	}
+	return nil
+}
 
-	ev := &evaluator{caller: caller, partition: partition, id: &id, keys: keys, cache: map[simKey]actionEval{}}
+// rows decides every step's row into rep; seedForInitiate adds the seed
+// actions to Initiate's.
+func (ev *evaluator) rows(rep *Report, steps []mpu.Step, ropts RequirementOptions, seedForInitiate bool) {
 	for _, s := range steps {
 		row := Row{Step: s, Label: s.String()}
 		var evs []actionEval
@@ -223,21 +264,11 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 			e.ar.Why, e.ar.Doc = r.Why, r.Doc
 			evs = append(evs, e)
 		}
-		if s == mpu.Initiate && opts.RequireSeedActions && !in.TargetNotKMS {
+		if s == mpu.Initiate && seedForInitiate {
 			evs = append(evs, ev.seedEvals(true)...)
 		}
 		rep.Rows = append(rep.Rows, ev.finishRow(row, evs, true))
 	}
-	seed := Row{Label: "upload (S3 permission table)"}
-	if in.TargetNotKMS {
-		// The table's KMS list is about the target key, and there is none.
-		seed.Decision, seed.Actions = Allowed, []ActionResult{}
-		seed.Reasons = []string{"the target object is not SSE-KMS encrypted: the S3 permission table's KMS list does not apply"}
-		rep.Seed = seed
-		return rep, nil
-	}
-	rep.Seed = ev.finishRow(seed, ev.seedEvals(false), false)
-	return rep, nil
 }
 
 // loadKey resolves k and finds its policy, recording gaps in rep.
@@ -344,27 +375,53 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 	k := ks.key
 	p := ev.caller
 	e := actionEval{sameAccount: k.Account == p.Account}
-	ar := &e.ar
-	*ar = ActionResult{Action: action, Key: role, KeyARN: displayKey(k), Evaluator: ev.id.mode}
+	e.ar = ActionResult{Action: action, Key: role, KeyARN: displayKey(k), Evaluator: ev.id.mode}
+	if ev.unusableKey(&e, k) {
+		return e
+	}
+	req := policy.Request{Principal: p, Action: action, Resource: resourceOf(k), ResourceAccount: k.Account, Context: ks.ctx}
+	idRes := ev.identityResult(role, action, req, k)
+	if ks.doc == nil {
+		ev.withoutKeyPolicy(&e, ks, idRes)
+		return e
+	}
+	v := ev.combine(req, ks, idRes, e.sameAccount)
+	e.ar.Deciding = refs(withoutStandIn(v.deciding))
+	e.ar.Reasons = append(e.ar.Reasons, v.reasons...)
+	if v.dec == ExplicitDeny {
+		e.ar.Decision = v.dec
+		e.texts = append(e.texts, denyRemedies(withoutStandIn(v.deciding), p.Account, e.ar.KeyARN)...)
+		return e
+	}
+	ev.settle(&e, v, k, idRes)
+	return e
+}
 
-	if k.AWSManaged && !e.sameAccount {
+// unusableKey decides an action on an AWS managed key of another account
+// or on a key that is not enabled, and reports whether it did.
+func (ev *evaluator) unusableKey(e *actionEval, k Key) bool {
+	ar, p := &e.ar, ev.caller
+	switch {
+	case k.AWSManaged && !e.sameAccount:
 		ar.Decision = ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("%s is an AWS managed key of account %s; an AWS managed key cannot be used from another account (caller account %s)", displayKey(k), k.Account, p.Account))
 		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account,
 			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", principalARN(p))})
-		return e
-	}
-	if k.Described && !k.Enabled {
+		return true
+	case k.Described && !k.Enabled:
 		ar.Decision = ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("key %s is not enabled (state %s): KMS refuses every cryptographic operation with it", displayKey(k), k.State))
 		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account, Text: "enable the key (or cancel its deletion), or encrypt with another key"})
-		return e
+		return true
 	}
+	return false
+}
 
-	req := policy.Request{Principal: p, Action: action, Resource: resourceOf(k), ResourceAccount: k.Account, Context: ks.ctx}
-	// The identity side alone: evaluated as if within the caller's account
-	// (so that no resource policy is required), with aws:ResourceAccount
-	// still naming the key's account.
+// identityResult is the identity side's verdict alone, or nil when it is
+// not known: evaluated as if within the caller's account (so that no
+// resource policy is required), with aws:ResourceAccount still naming the
+// key's account.
+func (ev *evaluator) identityResult(role KeyRole, action string, req policy.Request, k Key) *policy.Result {
 	idReq := req
 	idReq.ResourceAccount = ""
 	idReq.Context = make(map[string][]string, len(req.Context)+1)
@@ -372,95 +429,107 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 		idReq.Context[ck] = cv
 	}
 	idReq.Context["aws:ResourceAccount"] = []string{k.Account}
-
-	var idRes *policy.Result
 	switch ev.id.mode {
 	case EvaluatorLocal:
 		r := policy.Evaluate(idReq, policy.PolicySet{Identity: ev.id.docs, Boundary: ev.id.boundary, Session: ev.id.session})
-		idRes = &r
+		return &r
 	case EvaluatorSimulator:
 		if r, ok := ev.id.sim[simKey{role, action}]; ok {
-			idRes = &r
+			return &r
 		}
 	}
-	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
+	return nil
+}
 
-	if ks.doc == nil {
-		if idRes != nil && idRes.Decision == policy.ExplicitDeny {
-			ar.Decision = ExplicitDeny
-			ar.Deciding = refs(idRes.Deciding)
-			ar.Reasons = append(ar.Reasons, idRes.Reasons...)
-			e.texts = append(e.texts, denyRemedies(idRes.Deciding, p.Account, ar.KeyARN)...)
-			return e
-		}
-		ar.Decision = Unknown
-		ar.Reasons = append(ar.Reasons, fmt.Sprintf("the key policy of %s is not available (see gaps): a key policy that cannot be read is never taken to allow", displayKey(k)))
-		text := "make the key policy available, then check again"
-		if ks.hint != "" {
-			text = ks.hint + ", then check again"
-		}
-		e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: text})
-		return e
+// withoutKeyPolicy decides an action whose key policy is not available:
+// only an identity policy's explicit Deny is certain.
+func (ev *evaluator) withoutKeyPolicy(e *actionEval, ks *keyState, idRes *policy.Result) {
+	ar, k := &e.ar, ks.key
+	if idRes != nil && idRes.Decision == policy.ExplicitDeny {
+		ar.Decision = ExplicitDeny
+		ar.Deciding = refs(idRes.Deciding)
+		ar.Reasons = append(ar.Reasons, idRes.Reasons...)
+		e.texts = append(e.texts, denyRemedies(idRes.Deciding, ev.caller.Account, ar.KeyARN)...)
+		return
 	}
+	ar.Decision = Unknown
+	ar.Reasons = append(ar.Reasons, fmt.Sprintf("the key policy of %s is not available (see gaps): a key policy that cannot be read is never taken to allow", displayKey(k)))
+	text := "make the key policy available, then check again"
+	if ks.hint != "" {
+		text = ks.hint + ", then check again"
+	}
+	e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: text})
+}
 
+// verdict is the key policy and the identity side decided together.
+type verdict struct {
+	dec      Decision
+	deciding []policy.StatementRef
+	reasons  []string
+	missing  []string
+	// coversOK: the key policy accepts the caller given an identity
+	// policy that allows; direct: it allows the caller on its own.
+	coversOK, direct bool
+}
+
+// combine decides an action from the key policy and the identity side.
+func (ev *evaluator) combine(req policy.Request, ks *keyState, idRes *policy.Result, same bool) verdict {
+	p, k := ev.caller, ks.key
 	keyOnly := policy.Evaluate(req, policy.PolicySet{Resource: []*policy.Document{ks.doc}, KeyPolicyMode: true})
 	covers := policy.Evaluate(req, policy.PolicySet{Identity: []*policy.Document{allowAll}, Resource: []*policy.Document{ks.doc}, KeyPolicyMode: true})
-	coversOK := covers.Decision == policy.Allowed
-	direct := e.sameAccount && keyOnly.Decision == policy.Allowed
-
-	var dec Decision
-	var deciding []policy.StatementRef
-	var reasons, missing []string
+	v := verdict{coversOK: covers.Decision == policy.Allowed, direct: same && keyOnly.Decision == policy.Allowed}
+	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
 	switch {
 	case keyOnly.Decision == policy.ExplicitDeny:
-		dec, deciding, reasons, missing = ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
+		v.dec, v.deciding, v.reasons, v.missing = ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
 	case ev.id.mode == EvaluatorLocal:
 		full := policy.Evaluate(req, policy.PolicySet{Identity: ev.id.docs, Resource: []*policy.Document{ks.doc}, Boundary: ev.id.boundary, Session: ev.id.session, KeyPolicyMode: true})
-		dec, deciding, reasons, missing = fromPolicy(full.Decision), full.Deciding, full.Reasons, full.MissingKeys
+		v.dec, v.deciding, v.reasons, v.missing = fromPolicy(full.Decision), full.Deciding, full.Reasons, full.MissingKeys
 	case idRes != nil && idRes.Decision == policy.ExplicitDeny:
-		dec, deciding, reasons, missing = ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
+		v.dec, v.deciding, v.reasons, v.missing = ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
 	case idRes != nil: // simulator
-		missing = union(covers.MissingKeys, idRes.MissingKeys)
+		v.missing = union(covers.MissingKeys, idRes.MissingKeys)
 		switch {
-		case direct:
-			dec, deciding = Allowed, keyOnly.Deciding
-			reasons = append(reasons, "the key policy allows the caller directly")
-		case coversOK && idAllowed:
-			dec, deciding = Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
-			if e.sameAccount {
-				reasons = append(reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
+		case v.direct:
+			v.dec, v.deciding = Allowed, keyOnly.Deciding
+			v.reasons = append(v.reasons, "the key policy allows the caller directly")
+		case v.coversOK && idAllowed:
+			v.dec, v.deciding = Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
+			if same {
+				v.reasons = append(v.reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
 			} else {
-				reasons = append(reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
+				v.reasons = append(v.reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
 			}
-		case coversOK:
-			dec = ImplicitDeny
-			reasons = append(reasons, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows")
+		case v.coversOK:
+			v.dec = ImplicitDeny
+			v.reasons = append(v.reasons, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows")
 		default:
-			dec = ImplicitDeny
-			reasons = append(reasons, keyNotCoveringReason(e.sameAccount, p, k))
+			v.dec = ImplicitDeny
+			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
 		}
 	default: // identity policies unknown
-		missing = covers.MissingKeys
+		v.missing = covers.MissingKeys
 		switch {
-		case direct:
-			dec, deciding = Allowed, keyOnly.Deciding
-			reasons = append(reasons, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked")
-		case coversOK:
-			dec = Unknown
-			reasons = append(reasons, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied")
+		case v.direct:
+			v.dec, v.deciding = Allowed, keyOnly.Deciding
+			v.reasons = append(v.reasons, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked")
+		case v.coversOK:
+			v.dec = Unknown
+			v.reasons = append(v.reasons, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied")
 		default:
-			dec = ImplicitDeny
-			reasons = append(reasons, keyNotCoveringReason(e.sameAccount, p, k))
+			v.dec = ImplicitDeny
+			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
 		}
 	}
-	ar.Deciding = refs(withoutStandIn(deciding))
-	ar.Reasons = append(ar.Reasons, reasons...)
-	if dec == ExplicitDeny {
-		ar.Decision = dec
-		e.texts = append(e.texts, denyRemedies(withoutStandIn(deciding), p.Account, ar.KeyARN)...)
-		return e
-	}
-	missing = unknowable(missing)
+	return v
+}
+
+// settle turns a verdict that is not an explicit Deny into e's decision:
+// Unknown when it depends on what cannot be known, and what must change
+// when it is not Allowed.
+func (ev *evaluator) settle(e *actionEval, v verdict, k Key, idRes *policy.Result) {
+	ar, p, dec := &e.ar, ev.caller, v.dec
+	missing := unknowable(v.missing)
 	if len(missing) > 0 {
 		ar.DependsOn = missing
 		if dec == Allowed || dec == ImplicitDeny {
@@ -474,23 +543,23 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 	}
 	ar.Decision = dec
 	if dec == Allowed {
-		return e
+		return
 	}
 	if dec == ImplicitDeny {
 		ar.GrantsNotEvaluated = true
 		ar.Reasons = append(ar.Reasons, "grants not evaluated: a KMS grant for the caller could still allow this (kmsperm does not list grants)")
 	}
+	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
 	idKnownAllowed := idAllowed || (ev.id.mode == EvaluatorLocal && p.Type == policy.TypeRoot)
 	switch {
-	case !coversOK:
+	case !v.coversOK:
 		e.needKey = true
 		if !e.sameAccount && !idKnownAllowed {
 			e.needID = true
 		}
-	case !idKnownAllowed && !direct:
+	case !idKnownAllowed && !v.direct:
 		e.needID = true
 	}
-	return e
 }
 
 // knownKeys are condition keys whose presence kmsperm knows exactly for a
