@@ -332,7 +332,7 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 		kr.KeyPolicy = doc.JSON()
 	}
 	rep.Keys = append(rep.Keys, kr)
-	return &keyState{role: role, key: k, doc: doc, hint: hint, region: region, ctx: RequestContext(obj, k, region, callerAccount)}, nil
+	return &keyState{role: role, key: k, doc: doc, hint: hint, region: region, ctx: requestContext(obj, k, region, callerAccount)}, nil
 }
 
 // actionEval is an ActionResult with what the remedies need.
@@ -356,7 +356,7 @@ func resourceOf(k Key) string {
 	if k.ARN != "" {
 		return k.ARN
 	}
-	return k.AliasARN()
+	return k.aliasARN()
 }
 
 // eval decides one concrete action on one key.
@@ -585,7 +585,7 @@ func unknowable(missing []string) []string {
 	var out []string
 	for _, k := range missing {
 		lk := strings.ToLower(k)
-		if knownKeys[lk] || strings.HasPrefix(lk, strings.ToLower(KeyEncryptionContextPrefix)) {
+		if knownKeys[lk] || strings.HasPrefix(lk, strings.ToLower(keyEncryptionContextPrefix)) {
 			continue
 		}
 		out = append(out, k)
@@ -607,7 +607,7 @@ func (ev *evaluator) seedEvals(forStep bool) []actionEval {
 	for _, sa := range SeedActions {
 		var agg actionEval
 		agg.ar = ActionResult{Action: sa, Key: TargetKey, Seed: true, Decision: Allowed,
-			Why: "listed by the S3 multipart permission table for SSE-KMS uploads", Doc: DocMultipartPermissions}
+			Why: "listed by the S3 multipart permission table for SSE-KMS uploads", Doc: docMultipartPermissions}
 		for i, a := range seedExpansion[sa] {
 			e := ev.eval(TargetKey, a)
 			if i == 0 {
@@ -696,19 +696,19 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 		ks := ev.keys[role]
 		via := ""
 		if viaS3 {
-			via = ViaService(ks.region, ks.key.Partition)
+			via = viaService(ks.region, ks.key.Partition)
 		}
 		if len(g.key) > 0 {
 			row.Remedies = append(row.Remedies, Remedy{
 				Where: "key policy", Account: ks.key.Account, KeyARN: displayKey(ks.key),
-				Statement: KeyPolicyStatement(principalARN(ev.caller), g.key, via),
+				Statement: keyPolicyStatement(principalARN(ev.caller), g.key, via),
 				Text:      fmt.Sprintf("add this statement to the key policy of %s (account %s)", displayKey(ks.key), ks.key.Account),
 			})
 		}
 		if len(g.id) > 0 {
 			row.Remedies = append(row.Remedies, Remedy{
 				Where: "identity policy", Account: ev.caller.Account, KeyARN: displayKey(ks.key),
-				Statement: IdentityStatement(resourceOf(ks.key), g.id, via),
+				Statement: identityStatement(resourceOf(ks.key), g.id, via),
 				Text:      fmt.Sprintf("add this statement to an identity policy of %s", principalARN(ev.caller)),
 			})
 		}

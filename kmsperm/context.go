@@ -6,16 +6,16 @@ import (
 )
 
 // Condition keys S3 supplies, or KMS derives, when S3 calls KMS for an
-// SSE-KMS object (see DocConditionKeys).
+// SSE-KMS object (see docConditionKeys).
 const (
-	KeyViaService            = "kms:ViaService"
-	KeyCallerAccount         = "kms:CallerAccount"
-	KeyEncryptionContextKeys = "kms:EncryptionContextKeys"
-	// KeyEncryptionContextPrefix prefixes one key per encryption context
+	keyViaService            = "kms:ViaService"
+	keyCallerAccount         = "kms:CallerAccount"
+	keyEncryptionContextKeys = "kms:EncryptionContextKeys"
+	// keyEncryptionContextPrefix prefixes one key per encryption context
 	// pair: kms:EncryptionContext:aws:s3:arn and so on.
-	KeyEncryptionContextPrefix = "kms:EncryptionContext:"
+	keyEncryptionContextPrefix = "kms:EncryptionContext:"
 	// S3ContextKey is the encryption context key S3 always sets: the object
-	// ARN, or the bucket ARN when an S3 Bucket Key is enabled (DocBucketKey).
+	// ARN, or the bucket ARN when an S3 Bucket Key is enabled (docBucketKey).
 	S3ContextKey = "aws:s3:arn"
 )
 
@@ -32,13 +32,13 @@ type Object struct {
 	EncryptionContext map[string]string `json:"encryptionContext,omitempty"`
 }
 
-// ARN returns the object's ARN in partition ("" means "aws").
-func (o Object) ARN(partition string) string {
+// arn returns the object's ARN in partition ("" means "aws").
+func (o Object) arn(partition string) string {
 	return "arn:" + orAWS(partition) + ":s3:::" + o.Bucket + "/" + o.Key
 }
 
-// BucketARN returns the bucket's ARN in partition ("" means "aws").
-func (o Object) BucketARN(partition string) string {
+// bucketARN returns the bucket's ARN in partition ("" means "aws").
+func (o Object) bucketARN(partition string) string {
 	return "arn:" + orAWS(partition) + ":s3:::" + o.Bucket
 }
 
@@ -46,21 +46,21 @@ func (o Object) BucketARN(partition string) string {
 // the object: the caller's pairs plus aws:s3:arn, which is the object ARN, or
 // the bucket ARN when an S3 Bucket Key is enabled. A policy condition on
 // kms:EncryptionContext:aws:s3:arn that names object ARNs therefore stops
-// matching when Bucket Keys are turned on (DocBucketKey).
+// matching when Bucket Keys are turned on (docBucketKey).
 func (o Object) S3EncryptionContext(partition string) map[string]string {
 	ec := make(map[string]string, len(o.EncryptionContext)+1)
 	for k, v := range o.EncryptionContext {
 		ec[k] = v
 	}
 	if o.BucketKeyEnabled {
-		ec[S3ContextKey] = o.BucketARN(partition)
+		ec[S3ContextKey] = o.bucketARN(partition)
 	} else {
-		ec[S3ContextKey] = o.ARN(partition)
+		ec[S3ContextKey] = o.arn(partition)
 	}
 	return ec
 }
 
-// RequestContext returns the condition keys of a KMS request that S3 makes
+// requestContext returns the condition keys of a KMS request that S3 makes
 // for the object on behalf of a caller in callerAccount, in region:
 // kms:ViaService (s3.REGION.amazonaws.com), kms:CallerAccount,
 // kms:EncryptionContext:KEY for every pair, kms:EncryptionContextKeys,
@@ -68,24 +68,24 @@ func (o Object) S3EncryptionContext(partition string) map[string]string {
 // the key's own properties (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin,
 // kms:MultiRegion) when k was described. The caller's identity keys (aws:PrincipalArn, ...) are left to
 // the policy engine, which derives them from the principal.
-func RequestContext(o Object, k Key, region, callerAccount string) map[string][]string {
+func requestContext(o Object, k Key, region, callerAccount string) map[string][]string {
 	ec := o.S3EncryptionContext(k.Partition)
 	ctx := map[string][]string{
-		KeyViaService:         {ViaService(region, k.Partition)},
-		KeyCallerAccount:      {callerAccount},
+		keyViaService:         {viaService(region, k.Partition)},
+		keyCallerAccount:      {callerAccount},
 		"aws:ViaAWSService":   {"true"},
 		"aws:RequestedRegion": {region},
-		// S3 uses the default symmetric algorithm (DocConditionKeys: the
+		// S3 uses the default symmetric algorithm (docConditionKeys: the
 		// key applies even when the request omits the parameter).
 		"kms:EncryptionAlgorithm": {"SYMMETRIC_DEFAULT"},
 	}
 	keys := make([]string, 0, len(ec))
 	for name, v := range ec {
-		ctx[KeyEncryptionContextPrefix+name] = []string{v}
+		ctx[keyEncryptionContextPrefix+name] = []string{v}
 		keys = append(keys, name)
 	}
 	sort.Strings(keys)
-	ctx[KeyEncryptionContextKeys] = keys
+	ctx[keyEncryptionContextKeys] = keys
 	if k.Described {
 		if k.Spec != "" {
 			ctx["kms:KeySpec"] = []string{k.Spec}
@@ -101,9 +101,9 @@ func RequestContext(o Object, k Key, region, callerAccount string) map[string][]
 	return ctx
 }
 
-// ViaService returns the kms:ViaService value S3 sends in region:
+// viaService returns the kms:ViaService value S3 sends in region:
 // "s3.REGION.amazonaws.com" ("...amazonaws.com.cn" in the China partition).
-func ViaService(region, partition string) string {
+func viaService(region, partition string) string {
 	suffix := ".amazonaws.com"
 	if strings.HasPrefix(partition, "aws-cn") {
 		suffix = ".amazonaws.com.cn"

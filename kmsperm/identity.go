@@ -78,7 +78,7 @@ func simulate(ctx context.Context, api IAMSimulateAPI, source string, actions []
 		}
 		typ := iamtypes.ContextKeyTypeEnumString
 		switch {
-		case k == KeyEncryptionContextKeys:
+		case k == keyEncryptionContextKeys:
 			typ = iamtypes.ContextKeyTypeEnumStringList
 		case k == "aws:ViaAWSService" || k == "kms:MultiRegion":
 			typ = iamtypes.ContextKeyTypeEnumBoolean

@@ -14,7 +14,7 @@ import (
 )
 
 // AWSManagedS3Alias is the alias of the AWS managed key S3 uses when SSE-KMS
-// is requested without a key ID (see DocUsingKMSEncryption).
+// is requested without a key ID (see docUsingKMSEncryption).
 const AWSManagedS3Alias = "alias/aws/s3"
 
 // Key is a KMS key as kmsperm understands it: what the caller wrote, and the
@@ -62,8 +62,8 @@ type Key struct {
 	MultiRegion bool `json:"multiRegion,omitempty"`
 }
 
-// AliasARN returns the alias ARN of a key named by an alias, or "".
-func (k Key) AliasARN() string {
+// aliasARN returns the alias ARN of a key named by an alias, or "".
+func (k Key) aliasARN() string {
 	if k.Alias == "" || k.Account == "" || k.Region == "" {
 		return ""
 	}
@@ -76,7 +76,7 @@ func (k Key) ref() string {
 	if k.ARN != "" {
 		return k.ARN
 	}
-	return k.AliasARN()
+	return k.aliasARN()
 }
 
 var (
@@ -94,7 +94,7 @@ var (
 //
 // ParseKey returns an error in the ErrInvalidInput category for a malformed
 // key ID or alias, a non-KMS ARN, or a key ARN in a Region other than region
-// (S3 requires the key in the bucket's Region, see DocUsingKMSEncryption).
+// (S3 requires the key in the bucket's Region, see docUsingKMSEncryption).
 func ParseKey(input, region, requesterAccount, defaultAccount, partition string) (Key, error) {
 	const op = "parse key"
 	if partition == "" {

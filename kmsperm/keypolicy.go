@@ -13,13 +13,13 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
-// AWSManagedS3KeyPolicy returns the key policy of S3's AWS managed key
+// awsManagedS3KeyPolicy returns the key policy of S3's AWS managed key
 // aws/s3 in account and region: every principal of the account may use the
 // key through S3 (kms:CallerAccount is the account and kms:ViaService is
 // S3 in the Region), and the account may read the key's metadata. AWS
-// writes this policy and no one can change it (DocKeyPolicyModifying), which
+// writes this policy and no one can change it (docKeyPolicyModifying), which
 // is why an AWS managed key cannot be used from another account.
-func AWSManagedS3KeyPolicy(account, region, partition string) []byte {
+func awsManagedS3KeyPolicy(account, region, partition string) []byte {
 	partition = orAWS(partition)
 	return []byte(fmt.Sprintf(`{
   "Version": "2012-10-17",
@@ -41,7 +41,7 @@ func AWSManagedS3KeyPolicy(account, region, partition string) []byte {
       "Resource": "*"
     }
   ]
-}`, account, ViaService(region, partition), partition, account))
+}`, account, viaService(region, partition), partition, account))
 }
 
 // loadKeyPolicy finds the key policy of k: the supplied one, else
@@ -60,7 +60,7 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 	// The policy of an AWS managed key is fixed and documented; use it
 	// whether or not GetKeyPolicy is allowed.
 	if k.Alias == AWSManagedS3Alias {
-		d, err := policy.ParseNamed(name+" (aws/s3, AWS managed)", AWSManagedS3KeyPolicy(k.Account, k.Region, k.Partition))
+		d, err := policy.ParseNamed(name+" (aws/s3, AWS managed)", awsManagedS3KeyPolicy(k.Account, k.Region, k.Partition))
 		if err != nil {
 			return nil, "", nil, &Error{Op: "parse key policy", Key: k.Input, Err: err}
 		}
@@ -78,7 +78,7 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 		}, nil
 	}
 	if k.Account != callerAccount {
-		// GetKeyPolicy does not work across accounts (DocKeyPolicyViewing).
+		// GetKeyPolicy does not work across accounts (docKeyPolicyViewing).
 		return nil, PolicyUnavailable, &Gap{
 			What: fmt.Sprintf("the %s of %s: the key belongs to account %s and kms:GetKeyPolicy cannot read a key policy across accounts", name, k.ARN, k.Account),
 			Hint: fmt.Sprintf("ask the key owner (account %s) for the key policy and pass it with %s", k.Account, flag),
@@ -124,8 +124,8 @@ func displayKey(k Key) string {
 	switch {
 	case k.ARN != "":
 		return k.ARN
-	case k.AliasARN() != "":
-		return k.AliasARN()
+	case k.aliasARN() != "":
+		return k.aliasARN()
 	case k.Input != "":
 		return k.Input
 	}

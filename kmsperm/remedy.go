@@ -30,15 +30,15 @@ func viaCondition(via string) map[string]map[string]string {
 	if via == "" {
 		return nil
 	}
-	return map[string]map[string]string{"StringEquals": {KeyViaService: via}}
+	return map[string]map[string]string{"StringEquals": {keyViaService: via}}
 }
 
-// KeyPolicyStatement returns the key policy statement that lets principal
+// keyPolicyStatement returns the key policy statement that lets principal
 // (an IAM user, role or account root ARN) perform actions with the key. In a
 // key policy "Resource": "*" means the key itself. When viaService is not
 // empty (for example "s3.us-east-1.amazonaws.com") the statement applies only
 // to requests S3 makes for the principal, which is all an upload needs.
-func KeyPolicyStatement(principal string, actions []string, viaService string) json.RawMessage {
+func keyPolicyStatement(principal string, actions []string, viaService string) json.RawMessage {
 	b, _ := json.Marshal(statement{
 		Sid:       "AllowS3MultipartUploadWithThisKey",
 		Effect:    "Allow",
@@ -50,10 +50,10 @@ func KeyPolicyStatement(principal string, actions []string, viaService string) j
 	return b
 }
 
-// IdentityStatement returns the identity policy statement that allows
+// identityStatement returns the identity policy statement that allows
 // actions on the key keyARN, restricted to requests S3 makes when
 // viaService is not empty.
-func IdentityStatement(keyARN string, actions []string, viaService string) json.RawMessage {
+func identityStatement(keyARN string, actions []string, viaService string) json.RawMessage {
 	b, _ := json.Marshal(statement{
 		Sid:       "AllowS3MultipartUploadWithKey",
 		Effect:    "Allow",

@@ -9,45 +9,50 @@ import (
 // KMS actions S3 performs on the caller's behalf during an SSE-KMS multipart
 // upload, and the other actions of the S3 multipart permission table.
 const (
-	ActionEncrypt                         = "kms:Encrypt"
-	ActionDecrypt                         = "kms:Decrypt"
-	ActionReEncryptFrom                   = "kms:ReEncryptFrom"
-	ActionReEncryptTo                     = "kms:ReEncryptTo"
-	ActionGenerateDataKey                 = "kms:GenerateDataKey"
-	ActionGenerateDataKeyWithoutPlaintext = "kms:GenerateDataKeyWithoutPlaintext"
-	ActionGenerateDataKeyPair             = "kms:GenerateDataKeyPair"
-	ActionGenerateDataKeyPairNoPlaintext  = "kms:GenerateDataKeyPairWithoutPlaintext"
-	ActionDescribeKey                     = "kms:DescribeKey"
-	ActionGetKeyPolicy                    = "kms:GetKeyPolicy"
+	actionEncrypt                         = "kms:Encrypt"
+	actionDecrypt                         = "kms:Decrypt"
+	actionReEncryptFrom                   = "kms:ReEncryptFrom"
+	actionReEncryptTo                     = "kms:ReEncryptTo"
+	actionGenerateDataKey                 = "kms:GenerateDataKey"
+	actionGenerateDataKeyWithoutPlaintext = "kms:GenerateDataKeyWithoutPlaintext"
+	actionGenerateDataKeyPair             = "kms:GenerateDataKeyPair"
+	actionGenerateDataKeyPairNoPlaintext  = "kms:GenerateDataKeyPairWithoutPlaintext"
+)
+
+// The permissions a Gap names (Gap.Permission) when kmsperm could not
+// read a key or its policy.
+const (
+	ActionDescribeKey  = "kms:DescribeKey"
+	ActionGetKeyPolicy = "kms:GetKeyPolicy"
 )
 
 // Documentation pages the requirements and rules are taken from.
 const (
-	DocMultipartPermissions = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions"
-	DocCreateMultipart      = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"
-	DocUploadPart           = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html"
-	DocUploadPartCopy       = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html"
-	DocCompleteMultipart    = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
-	DocListParts            = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html"
-	DocUsingKMSEncryption   = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
-	DocBucketKey            = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html"
-	DocKeyPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
-	DocDefaultKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
-	DocCrossAccount         = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html"
-	DocKeyPolicyViewing     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-viewing.html"
-	DocKeyPolicyModifying   = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying.html"
-	DocConditionKeys        = "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html"
-	DocGrants               = "https://docs.aws.amazon.com/kms/latest/developerguide/grants.html"
-	DocIAMPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/iam-policies.html"
+	docMultipartPermissions = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions"
+	docCreateMultipart      = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"
+	docUploadPart           = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html"
+	docUploadPartCopy       = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html"
+	docCompleteMultipart    = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"
+	docListParts            = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html"
+	docUsingKMSEncryption   = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
+	docBucketKey            = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html"
+	docKeyPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
+	docDefaultKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
+	docCrossAccount         = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html"
+	docKeyPolicyViewing     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-viewing.html"
+	docKeyPolicyModifying   = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying.html"
+	docConditionKeys        = "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html"
+	docGrants               = "https://docs.aws.amazon.com/kms/latest/developerguide/grants.html"
+	docIAMPolicies          = "https://docs.aws.amazon.com/kms/latest/developerguide/iam-policies.html"
 )
 
 // SeedActions are the actions the S3 multipart permission table requires on
-// the KMS key for an SSE-KMS upload as a whole (see DocMultipartPermissions).
+// the KMS key for an SSE-KMS upload as a whole (see docMultipartPermissions).
 // They are written as the table writes them, wildcards included; S3 itself
 // calls only a subset of them (see Requirements).
 var SeedActions = []string{
-	ActionEncrypt,
-	ActionDecrypt,
+	actionEncrypt,
+	actionDecrypt,
 	"kms:ReEncrypt*",
 	"kms:GenerateDataKey*",
 	ActionDescribeKey,
@@ -57,10 +62,10 @@ var SeedActions = []string{
 // must allow for the seed action to count as granted. A wildcard in the seed
 // stands for every action it matches.
 var seedExpansion = map[string][]string{
-	ActionEncrypt:          {ActionEncrypt},
-	ActionDecrypt:          {ActionDecrypt},
-	"kms:ReEncrypt*":       {ActionReEncryptFrom, ActionReEncryptTo},
-	"kms:GenerateDataKey*": {ActionGenerateDataKey, ActionGenerateDataKeyWithoutPlaintext, ActionGenerateDataKeyPair, ActionGenerateDataKeyPairNoPlaintext},
+	actionEncrypt:          {actionEncrypt},
+	actionDecrypt:          {actionDecrypt},
+	"kms:ReEncrypt*":       {actionReEncryptFrom, actionReEncryptTo},
+	"kms:GenerateDataKey*": {actionGenerateDataKey, actionGenerateDataKeyWithoutPlaintext, actionGenerateDataKeyPair, actionGenerateDataKeyPairNoPlaintext},
 	ActionDescribeKey:      {ActionDescribeKey},
 }
 
@@ -163,33 +168,33 @@ func requirements(step mpu.Step, o RequirementOptions) []Requirement {
 	switch step {
 	case mpu.Initiate:
 		return []Requirement{
-			r(ActionGenerateDataKey, TargetKey, "S3 generates the upload's data key when the upload is created", DocCreateMultipart),
+			r(actionGenerateDataKey, TargetKey, "S3 generates the upload's data key when the upload is created", docCreateMultipart),
 		}
 	case mpu.UploadPart:
 		return []Requirement{
-			r(ActionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each part", DocUploadPart),
-			r(ActionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", DocUploadPart),
+			r(actionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each part", docUploadPart),
+			r(actionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", docUploadPart),
 		}
 	case mpu.UploadPartCopy:
 		out := []Requirement{
-			r(ActionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each copied part", DocUploadPartCopy),
-			r(ActionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", DocUploadPartCopy),
+			r(actionDecrypt, TargetKey, "S3 decrypts the upload's data key to encrypt each copied part", docUploadPartCopy),
+			r(actionGenerateDataKey, TargetKey, "S3 requires kms:GenerateDataKey with kms:Decrypt for SSE-KMS part uploads", docUploadPartCopy),
 		}
 		if o.SourceKMS {
-			out = append(out, r(ActionDecrypt, SourceKey, "S3 decrypts the SSE-KMS source object to read the copied range", DocUploadPartCopy))
+			out = append(out, r(actionDecrypt, SourceKey, "S3 decrypts the SSE-KMS source object to read the copied range", docUploadPartCopy))
 		}
 		return out
 	case mpu.Complete:
 		out := []Requirement{
-			r(ActionDecrypt, TargetKey, "S3 decrypts and reads the encrypted parts before it completes the upload", DocMultipartPermissions),
+			r(actionDecrypt, TargetKey, "S3 decrypts and reads the encrypted parts before it completes the upload", docMultipartPermissions),
 		}
 		if o.Checksums {
-			out = append(out, r(ActionGenerateDataKey, TargetKey, "with additional checksums S3 protects the object's checksum with the key when it completes the upload", DocCompleteMultipart))
+			out = append(out, r(actionGenerateDataKey, TargetKey, "with additional checksums S3 protects the object's checksum with the key when it completes the upload", docCompleteMultipart))
 		}
 		return out
 	case mpu.ListParts:
 		return []Requirement{
-			r(ActionDecrypt, TargetKey, "S3 needs kms:Decrypt to list the parts of an SSE-KMS upload", DocListParts),
+			r(actionDecrypt, TargetKey, "S3 needs kms:Decrypt to list the parts of an SSE-KMS upload", docListParts),
 		}
 	}
 	return nil
