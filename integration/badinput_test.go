@@ -26,6 +26,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -370,13 +371,13 @@ func badLibCases() []badLibCase {
 		{name: "policy-malformed-json", want: preflight.ErrInvalidInput, words: []string{"alice-policy.json"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
-					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []preflight.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`)}}})
+					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []mpu.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`)}}})
 				return err
 			}},
 		{name: "policy-unknown-condition-operator", want: preflight.ErrInvalidInput, words: []string{"StringEqualz"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
-					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []preflight.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(
+					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []mpu.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(
 						`{"Version":"2012-10-17","Statement":[{"Sid":"OnlyAES","Effect":"Allow","Action":"s3:PutObject","Resource":"*",
 						"Condition":{"StringEqualz":{"s3:x-amz-server-side-encryption":"AES256"}}}]}`)}}})
 				return err
@@ -384,7 +385,7 @@ func badLibCases() []badLibCase {
 		{name: "policy-unknown-effect", want: preflight.ErrInvalidInput, words: []string{"effect"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
-					Resource: "arn:aws:s3:::b/k", BucketPolicy: preflight.PolicyDocument{Name: "bucket-policy.json", JSON: []byte(
+					Resource: "arn:aws:s3:::b/k", BucketPolicy: mpu.PolicyDocument{Name: "bucket-policy.json", JSON: []byte(
 						`{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}`)}})
 				return err
 			}},

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -68,7 +68,7 @@ func TestPreflightUploaderHook(t *testing.T) {
 		t.Fatalf("report: %+v", last)
 	}
 	ab, _ := last.Step(mpu.Abort)
-	if ab.Evaluator != preflight.EvaluatorLocal || !strings.Contains(strings.Join(ab.Reasons, " "), "the simulator failed") || ab.Remedy == nil {
+	if ab.Evaluator != mpu.EvaluatorLocal || !strings.Contains(strings.Join(ab.Reasons, " "), "the simulator failed") || ab.Remedy == nil {
 		t.Errorf("Abort verdict: %s %q %+v", ab.Evaluator, ab.Reasons, ab.Remedy)
 	}
 	if _, err := root.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("denied.bin")}); err == nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -149,9 +149,9 @@ const (
 	pfError   pfVerdict = "E"
 )
 
-func pfFromDecision(d preflight.Decision) pfVerdict {
+func pfFromDecision(d mpu.Decision) pfVerdict {
 	switch {
-	case d == preflight.Allowed:
+	case d == mpu.Allowed:
 		return pfAllowed
 	case d.Denied():
 		return pfDenied

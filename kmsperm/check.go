@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Checker decides the KMS permissions of SSE-KMS multipart uploads. Create

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // The KMS actions S3 performs for each step of an SSE-KMS multipart upload.

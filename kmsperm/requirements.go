@@ -3,7 +3,7 @@ package kmsperm
 import (
 	"fmt"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // KMS actions S3 performs on the caller's behalf during an SSE-KMS multipart

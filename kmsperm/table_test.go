@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // tcase is one table case. want lists "Step=decision" pairs separated by

@@ -3,7 +3,7 @@ package kmsperm
 import (
 	"encoding/json"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // NamedPolicy is one policy document as JSON, with the name reasons use for

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 func TestParseKey(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 type fakeKey struct {

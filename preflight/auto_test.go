@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // countingSim counts simulator calls and fails each one.
@@ -27,23 +29,23 @@ func TestNewAutoSimulatorOnlyWithoutSuppliedIdentity(t *testing.T) {
 	p.Transport, p.SourceIP = TransportHTTPS, "192.0.2.1"
 	for _, tc := range []struct {
 		name     string
-		identity []PolicyDocument
+		identity []mpu.PolicyDocument
 		wantSim  bool
 	}{
-		{"supplied", []PolicyDocument{allow}, false},
+		{"supplied", []mpu.PolicyDocument{allow}, false},
 		{"not supplied", nil, true},
 	} {
 		sim := &countingSim{}
-		local := LocalOptions{Sources: Sources{Identity: tc.identity, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}
+		local := LocalOptions{Sources: Sources{Identity: tc.identity, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}
 		rep := checkPlan(t, NewAuto(local, sim, nil), p, ProfileNoDefaults)
 		if got := sim.n.Load() > 0; got != tc.wantSim {
 			t.Errorf("%s: simulator called %d times, want called=%v", tc.name, sim.n.Load(), tc.wantSim)
 		}
 		for _, s := range rep.Steps {
-			if s.Evaluator != EvaluatorLocal {
+			if s.Evaluator != mpu.EvaluatorLocal {
 				t.Errorf("%s: %s decided by %s, want local", tc.name, s.Step, s.Evaluator)
 			}
-			if tc.identity != nil && s.Decision != Allowed {
+			if tc.identity != nil && s.Decision != mpu.Allowed {
 				t.Errorf("%s: %s is %s, want allowed", tc.name, s.Step, s.Decision)
 			}
 		}

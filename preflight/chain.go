@@ -1,6 +1,10 @@
 package preflight
 
-import "context"
+import (
+	"context"
+
+	"github.com/s3mpu/s3mpu/mpu"
+)
 
 // Chain combines the evaluators: the simulator first (with the local
 // engine deciding its blind spots), or the local engine alone when there
@@ -41,7 +45,7 @@ func (c *Chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	var idx []int
 	var rest []Requirement
 	for i, chk := range out.Checks {
-		if chk.Decision == Unknown {
+		if chk.Decision == mpu.Unknown {
 			idx = append(idx, i)
 			rest = append(rest, in.Requirements[i])
 		}
@@ -57,7 +61,7 @@ func (c *Chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	}
 	for j, i := range idx {
 		pc := pout.Checks[j]
-		if pc.Decision == Unknown {
+		if pc.Decision == mpu.Unknown {
 			out.Checks[i].Reasons = append(out.Checks[i].Reasons, pc.Reasons...)
 			continue
 		}

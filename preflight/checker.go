@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // KMSChecker decides the SSE-KMS side of a plan. *kmsperm.Checker
@@ -36,7 +36,7 @@ type Options struct {
 	KMS KMSChecker
 	// KMSIdentity are the caller's identity policies handed to KMS checks
 	// (nil: the KMS checker decides the identity side itself).
-	KMSIdentity []PolicyDocument
+	KMSIdentity []mpu.PolicyDocument
 	// KMSKeyPolicy is the target key's policy, when supplied (nil: read
 	// with kms:GetKeyPolicy).
 	KMSKeyPolicy []byte
@@ -159,7 +159,7 @@ func FindCaller(ctx context.Context, api STSAPI) (string, error) {
 func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement, checks []Check) []StepResult {
 	var out []StepResult
 	for _, s := range p.steps() {
-		sr := StepResult{Step: s, Operation: s.Operation(), Decision: Allowed}
+		sr := StepResult{Step: s, Operation: s.Operation(), Decision: mpu.Allowed}
 		var sreqs []Requirement
 		var schecks []Check
 		for i, r := range reqs {
@@ -172,8 +172,8 @@ func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement
 		for i, c := range schecks {
 			sr.Actions = append(sr.Actions, c.Action)
 			sr.Resources = append(sr.Resources, c.Resource)
-			if i == 0 || worse(sr.Decision, c.Decision) != sr.Decision {
-				sr.Decision, sr.Evaluator = worse(sr.Decision, c.Decision), c.Evaluator
+			if i == 0 || mpu.Worse(sr.Decision, c.Decision) != sr.Decision {
+				sr.Decision, sr.Evaluator = mpu.Worse(sr.Decision, c.Decision), c.Evaluator
 			}
 			for _, why := range c.Reasons {
 				if multi {
@@ -188,7 +188,7 @@ func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement
 			}
 		}
 		if len(schecks) == 0 {
-			sr.Decision = Unknown
+			sr.Decision = mpu.Unknown
 		}
 		if sr.Reasons == nil {
 			sr.Reasons = []string{}
@@ -220,7 +220,7 @@ func appendNew(list []string, items ...string) []string {
 type kmsResult struct {
 	rows []KMSRow
 	seed *KMSRow
-	gaps []Gap
+	gaps []mpu.Gap
 }
 
 // kmsRows runs the KMS checker and converts its rows, its seed row and its
@@ -288,7 +288,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		out.seed = &seed
 	}
 	for _, g := range rep.Gaps {
-		out.gaps = append(out.gaps, Gap{Source: kmsGapSource(g), Error: g.What, Permission: g.Permission, Hint: g.Hint})
+		out.gaps = append(out.gaps, mpu.Gap{Source: kmsGapSource(g), Error: g.What, Permission: g.Permission, Hint: g.Hint})
 	}
 	return out, map[string]int{}, nil
 }
@@ -299,20 +299,20 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 // reasons of each action that is not allowed, prefixed with the action and
 // key.
 func kmsRow(r kmsperm.Row) KMSRow {
-	row := KMSRow{Step: r.Step, Label: r.Label, Decision: fromKMS(r.Decision), Evaluator: EvaluatorNone,
+	row := KMSRow{Step: r.Step, Label: r.Label, Decision: fromKMS(r.Decision), Evaluator: mpu.EvaluatorNone,
 		Actions: []string{}, Resources: []string{}, Reasons: append([]string{}, r.Reasons...)}
 	if row.Label == "" && r.Step != 0 {
 		row.Label = r.Step.String()
 	}
-	worst := Allowed
+	worst := mpu.Allowed
 	for i, a := range r.Actions {
 		row.Actions = appendNew(row.Actions, a.Action)
 		row.Resources = appendNew(row.Resources, a.KeyARN)
 		d := fromKMS(a.Decision)
-		if i == 0 || worse(worst, d) != worst {
-			worst, row.Evaluator = worse(worst, d), kmsEvaluator(a.Evaluator)
+		if i == 0 || mpu.Worse(worst, d) != worst {
+			worst, row.Evaluator = mpu.Worse(worst, d), kmsEvaluator(a.Evaluator)
 		}
-		if d == Allowed || r.Step == 0 {
+		if d == mpu.Allowed || r.Step == 0 {
 			// The seed row keeps kmsperm's summary: its actions'
 			// details repeat in Initiate when the list is required.
 			continue
@@ -326,12 +326,12 @@ func kmsRow(r kmsperm.Row) KMSRow {
 		}
 	}
 	if len(r.Remedies) > 0 {
-		rm := &Remedy{}
+		rm := &mpu.Remedy{}
 		var texts []string
 		for _, m := range r.Remedies {
 			texts = append(texts, m.Text)
 			if len(m.Statement) > 0 {
-				rm.Add = append(rm.Add, RemedyStatement{Policy: kmsRemedyPolicy(m), Statement: m.Statement})
+				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: kmsRemedyPolicy(m), Statement: m.Statement})
 			}
 		}
 		rm.Summary = strings.Join(texts, "; ")
@@ -341,14 +341,14 @@ func kmsRow(r kmsperm.Row) KMSRow {
 }
 
 // kmsEvaluator maps kmsperm's ActionResult.Evaluator.
-func kmsEvaluator(ev string) EvaluatorKind {
+func kmsEvaluator(ev string) mpu.EvaluatorKind {
 	switch ev {
 	case kmsperm.EvaluatorLocal:
-		return EvaluatorLocal
+		return mpu.EvaluatorLocal
 	case kmsperm.EvaluatorSimulator:
-		return EvaluatorSimulate
+		return mpu.EvaluatorSimulate
 	}
-	return EvaluatorNone
+	return mpu.EvaluatorNone
 }
 
 // kmsRemedyPolicy names the policy a KMS remedy statement goes into, in
@@ -376,14 +376,14 @@ func kmsGapSource(g kmsperm.Gap) string {
 	return "KMS (" + g.Permission + ")"
 }
 
-func fromKMS(d kmsperm.Decision) Decision {
+func fromKMS(d kmsperm.Decision) mpu.Decision {
 	switch d {
 	case kmsperm.Allowed:
-		return Allowed
+		return mpu.Allowed
 	case kmsperm.ExplicitDeny:
-		return ExplicitDeny
+		return mpu.ExplicitDeny
 	case kmsperm.ImplicitDeny:
-		return ImplicitDeny
+		return mpu.ImplicitDeny
 	}
-	return Unknown
+	return mpu.Unknown
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Error categories shared with the rest of the module: errors.Is(err,
@@ -65,7 +66,7 @@ func (e *PolicyError) Unwrap() []error { return []error{e.err, ErrInvalidInput} 
 
 // parseDocument parses one named document, turning parse errors into
 // *PolicyError.
-func parseDocument(d PolicyDocument) (*policy.Document, error) {
+func parseDocument(d mpu.PolicyDocument) (*policy.Document, error) {
 	doc, err := policy.ParseNamed(d.Name, d.JSON)
 	if err == nil {
 		return doc, nil

@@ -1,54 +1,22 @@
 package preflight
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// PolicyDocument is one policy document's JSON text and the name reasons
-// and errors use for it. A document with empty JSON stands for "none".
-type PolicyDocument struct {
-	Name string
-	JSON []byte
-}
-
-func (d PolicyDocument) empty() bool { return len(bytes.TrimSpace(d.JSON)) == 0 }
-
-// StatementRef names one statement of one policy document.
-type StatementRef struct {
-	// Policy is the document's name.
-	Policy string `json:"policy"`
-	// Kind is "identity", "resource", "boundary", "session" or "endpoint".
-	Kind string `json:"kind"`
-	// Sid is the statement's Sid, when it has one.
-	Sid string `json:"sid,omitempty"`
-	// Index is the statement's position in its document, from 0.
-	Index int `json:"index"`
-	// Effect is "Allow" or "Deny".
-	Effect string `json:"effect"`
-}
-
-// String formats the reference as `kind policy "name" statement N (Sid "x")`.
-func (r StatementRef) String() string {
-	s := fmt.Sprintf("%s policy %q statement %d", r.Kind, r.Policy, r.Index)
-	if r.Sid != "" {
-		s += fmt.Sprintf(" (Sid %q)", r.Sid)
-	}
-	return s
-}
-
-func refs(in []policy.StatementRef) []StatementRef {
+func refs(in []policy.StatementRef) []mpu.StatementRef {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]StatementRef, len(in))
+	out := make([]mpu.StatementRef, len(in))
 	for i, r := range in {
-		out[i] = StatementRef{Policy: r.Policy, Kind: r.Kind, Sid: r.Sid, Index: r.Index, Effect: r.Effect}
+		out[i] = mpu.StatementRef{Policy: r.Policy, Kind: r.Kind, Sid: r.Sid, Index: r.Index, Effect: r.Effect}
 	}
 	return out
 }
@@ -63,25 +31,25 @@ type EvalInput struct {
 	// Resource is the ARN acted on (object, bucket or KMS key).
 	Resource string
 	// IdentityPolicies are the caller's identity policies.
-	IdentityPolicies []PolicyDocument
+	IdentityPolicies []mpu.PolicyDocument
 	// BucketPolicy is the bucket's policy (for s3: actions).
-	BucketPolicy PolicyDocument
+	BucketPolicy mpu.PolicyDocument
 	// KeyPolicy is the KMS key policy (for kms: actions).
-	KeyPolicy PolicyDocument
+	KeyPolicy mpu.PolicyDocument
 	// VPCEndpointPolicy is the policy of the VPC endpoint the request goes through.
-	VPCEndpointPolicy PolicyDocument
+	VPCEndpointPolicy mpu.PolicyDocument
 	// Boundary is the caller's permissions boundary; empty JSON means
 	// none. It limits what identity policies (and resource policies that
 	// name the caller's role rather than its session) can grant. The
 	// account root user, anonymous callers and services have none.
-	Boundary PolicyDocument
+	Boundary mpu.PolicyDocument
 	// Session are the session policies passed when the caller's session
 	// was created (AssumeRole*, GetFederationToken: the inline policy and
 	// the managed ones); an empty document is skipped. Taken together they
 	// limit what identity policies grant: an Allow in any of them counts,
 	// a Deny in any of them denies. Only role sessions (or a role ARN
 	// standing for them) and federated users have them.
-	Session []PolicyDocument
+	Session []mpu.PolicyDocument
 	// ResourceAccount is the account owning the resource (the bucket
 	// owner for S3 resources). Default: the account in Resource's ARN, else
 	// the caller's account.
@@ -114,11 +82,11 @@ type EvalResult struct {
 	// Decision is Allowed, ExplicitDeny or ImplicitDeny (EvaluateRequest
 	// treats keys absent from the context as absent, so it never returns
 	// Unknown; preflight reports do).
-	Decision Decision `json:"decision"`
+	Decision mpu.Decision `json:"decision"`
 	// Reasons explain the decision in plain sentences.
 	Reasons []string `json:"reasons"`
 	// Statements are the statements that decided it.
-	Statements []StatementRef `json:"statements,omitempty"`
+	Statements []mpu.StatementRef `json:"statements,omitempty"`
 	// MissingKeys are condition keys a statement needed that the request lacked.
 	MissingKeys []string `json:"missingKeys,omitempty"`
 	// DefaultRule names the owner-or-initiator rule when it decided.
@@ -174,7 +142,7 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 	}
 	kms := strings.HasPrefix(strings.ToLower(in.Action), "kms:")
 	if kms {
-		if !in.KeyPolicy.empty() {
+		if !in.KeyPolicy.Empty() {
 			if q.keyPolicy, err = parseDocument(named(in.KeyPolicy, "key policy")); err != nil {
 				return EvalResult{}, err
 			}
@@ -183,7 +151,7 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 			bucketKeyContext(q.context)
 		}
 	} else {
-		if !in.BucketPolicy.empty() {
+		if !in.BucketPolicy.Empty() {
 			if q.bucketPolicy, err = parseDocument(named(in.BucketPolicy, "bucket policy")); err != nil {
 				return EvalResult{}, err
 			}
@@ -193,14 +161,14 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 			q.bucket, q.partition = bucketOfARN(in.Resource)
 		}
 	}
-	if !in.VPCEndpointPolicy.empty() {
+	if !in.VPCEndpointPolicy.Empty() {
 		doc, err := parseDocument(named(in.VPCEndpointPolicy, "VPC endpoint policy"))
 		if err != nil {
 			return EvalResult{}, err
 		}
 		q.endpoint = []*policy.Document{doc}
 	}
-	if !in.Boundary.empty() {
+	if !in.Boundary.Empty() {
 		switch p.Type {
 		case policy.TypeRoot, policy.TypeAnonymous, policy.TypeService:
 			return EvalResult{}, invalidf("caller %q: a permissions boundary applies only to IAM users and roles, not to %s", in.Caller, callerKind(p))
@@ -212,7 +180,7 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 		q.boundary = []*policy.Document{doc}
 	}
 	for i, d := range in.Session {
-		if d.empty() {
+		if d.Empty() {
 			continue
 		}
 		switch p.Type {
@@ -255,7 +223,7 @@ func callerKind(p policy.Principal) string {
 	return "a " + p.Type
 }
 
-func named(d PolicyDocument, def string) PolicyDocument {
+func named(d mpu.PolicyDocument, def string) mpu.PolicyDocument {
 	if d.Name == "" {
 		d.Name = def
 	}
@@ -325,9 +293,9 @@ type question struct {
 
 // answer is the verdict for a question.
 type answer struct {
-	decision    Decision
+	decision    mpu.Decision
 	raw         policy.Result
-	refs        []StatementRef
+	refs        []mpu.StatementRef
 	reasons     []string
 	defaultRule string // the default rule that allowed it
 	onlyDefault bool   // allowed by the default rule alone
@@ -351,7 +319,7 @@ func decide(q *question) (answer, error) {
 		owner = q.principal.Account
 	}
 	if q.profile == ProfileNoDefaults && q.principal.Type == policy.TypeRoot && q.principal.Account == owner {
-		a.decision = Allowed
+		a.decision = mpu.Allowed
 		a.reasons = []string{"the server's root account bypasses policy evaluation (server profile " + q.profile.String() + ")"}
 		return a, nil
 	}
@@ -366,7 +334,7 @@ func decide(q *question) (answer, error) {
 		bp, dropped := q.profile.resourcePolicy(q.bucketPolicy)
 		set.Resource = []*policy.Document{bp}
 		for _, st := range dropped {
-			ref := StatementRef{Policy: bp.Name, Kind: policy.KindResource, Sid: st.Sid, Index: st.Index, Effect: st.Effect}
+			ref := mpu.StatementRef{Policy: bp.Name, Kind: policy.KindResource, Sid: st.Sid, Index: st.Index, Effect: st.Effect}
 			a.reasons = append(a.reasons, fmt.Sprintf("%s uses NotPrincipal, NotAction or NotResource, which server profile %q does not read: it applies to no request", ref, q.profile))
 		}
 	}
@@ -392,7 +360,7 @@ func decide(q *question) (answer, error) {
 	a.reasons = append(a.reasons, a.raw.Reasons...)
 	switch a.raw.Decision {
 	case policy.Allowed:
-		a.decision = Allowed
+		a.decision = mpu.Allowed
 		if aclDoc != nil {
 			only := len(a.raw.Deciding) > 0
 			for _, r := range a.raw.Deciding {
@@ -403,11 +371,11 @@ func decide(q *question) (answer, error) {
 			a.onlyACL = only
 		}
 	case policy.ExplicitDeny:
-		a.decision = ExplicitDeny
+		a.decision = mpu.ExplicitDeny
 	default:
-		a.decision = ImplicitDeny
+		a.decision = mpu.ImplicitDeny
 	}
-	if a.decision != ImplicitDeny {
+	if a.decision != mpu.ImplicitDeny {
 		return a, nil
 	}
 	rule := defaultRuleApplies(q.action, q.principal, q.initiator, q.resourceAccount)
@@ -425,7 +393,7 @@ func decide(q *question) (answer, error) {
 			return a, nil
 		}
 	}
-	a.decision = Allowed
+	a.decision = mpu.Allowed
 	a.defaultRule = rule
 	a.onlyDefault = true
 	a.reasons = append(a.reasons, fmt.Sprintf("allowed by S3's %s (no policy grants %s; only an explicit Deny could stop it)", rule, q.action))

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 const (
@@ -24,7 +24,9 @@ const (
 	session = "arn:aws:sts::111122223333:assumed-role/uploader/s1"
 )
 
-func doc(name, json string) PolicyDocument { return PolicyDocument{Name: name, JSON: []byte(json)} }
+func doc(name, json string) mpu.PolicyDocument {
+	return mpu.PolicyDocument{Name: name, JSON: []byte(json)}
+}
 
 func TestEvaluateRequest(t *testing.T) {
 	denyAbortBucket := `{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Principal":"*","Action":"s3:AbortMultipartUpload","Resource":"arn:aws:s3:::photos/*"}]}`
@@ -41,56 +43,56 @@ func TestEvaluateRequest(t *testing.T) {
 	cases := []struct {
 		name string
 		in   EvalInput
-		want Decision
+		want mpu.Decision
 		rule string
 		why  string // substring of the reasons
 	}{
-		{name: "identity allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: Allowed},
-		{name: "nothing allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN}, want: ImplicitDeny},
-		{name: "initiator may abort by default on AWS", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: Allowed, rule: RuleInitiator},
-		{name: "initiator may list parts by default on AWS", in: EvalInput{Caller: alice, Action: ActionListMultipartUploadParts, Resource: objARN, Initiator: alice}, want: Allowed, rule: RuleInitiator},
-		{name: "no default without the defaults profile", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, Profile: ProfileNoDefaults}, want: ImplicitDeny, why: "applies no owner-or-initiator defaults"},
-		{name: "another user gets no default", in: EvalInput{Caller: bob, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice}, want: ImplicitDeny},
-		{name: "bucket owner root by default", in: EvalInput{Caller: rootA, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct, BucketPolicy: doc("b", grantCarol)}, want: Allowed},
-		{name: "initiator account root by default", in: EvalInput{Caller: rootB, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct}, want: Allowed, rule: RuleInitiatorAccount},
-		{name: "explicit deny beats the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, BucketPolicy: doc("b", denyAbortBucket)}, want: ExplicitDeny},
-		{name: "list uploads has no default", in: EvalInput{Caller: rootB, Action: ActionListBucketMultipartUploads, Resource: bktARN, Initiator: rootB, ResourceAccount: acct}, want: ImplicitDeny},
-		{name: "endpoint policy blocks the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, VPCEndpointPolicy: doc("vpce", vpceNoAbort)}, want: ImplicitDeny, why: "VPC endpoint policy"},
-		{name: "cross account needs both: identity only", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: ImplicitDeny},
-		{name: "cross account needs both: both", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}, BucketPolicy: doc("b", grantCarol)}, want: Allowed},
-		{name: "AWS: ACL grant to the caller's canonical ID is a grant to its account", in: EvalInput{Caller: alice, CallerCanonicalID: "c-acct", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-acct"), ObjectOwnership: OwnershipObjectWriter}, want: ImplicitDeny},
-		{name: "AWS: the account's grant plus the user's identity policy", in: EvalInput{Caller: alice, CallerCanonicalID: "c-acct", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-acct"), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: Allowed},
-		{name: "AWS: cross-account canonical grant delegates", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipObjectWriter}, want: ImplicitDeny},
-		{name: "AWS: cross-account canonical grant plus identity", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: Allowed},
-		{name: "versitygw: ACL grant to the caller's canonical ID (its access key)", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: Allowed},
-		{name: "ACL ignored under BucketOwnerEnforced", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerEnforced, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: ImplicitDeny},
-		{name: "ACL WRITE gives no abort on AWS", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-alice"), ObjectOwnership: OwnershipObjectWriter}, want: ImplicitDeny},
-		{name: "ACL WRITE gives abort on versitygw", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: Allowed},
+		{name: "identity allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
+		{name: "nothing allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN}, want: mpu.ImplicitDeny},
+		{name: "initiator may abort by default on AWS", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed, rule: RuleInitiator},
+		{name: "initiator may list parts by default on AWS", in: EvalInput{Caller: alice, Action: ActionListMultipartUploadParts, Resource: objARN, Initiator: alice}, want: mpu.Allowed, rule: RuleInitiator},
+		{name: "no default without the defaults profile", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, Profile: ProfileNoDefaults}, want: mpu.ImplicitDeny, why: "applies no owner-or-initiator defaults"},
+		{name: "another user gets no default", in: EvalInput{Caller: bob, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice}, want: mpu.ImplicitDeny},
+		{name: "bucket owner root by default", in: EvalInput{Caller: rootA, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct, BucketPolicy: doc("b", grantCarol)}, want: mpu.Allowed},
+		{name: "initiator account root by default", in: EvalInput{Caller: rootB, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct}, want: mpu.Allowed, rule: RuleInitiatorAccount},
+		{name: "explicit deny beats the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, BucketPolicy: doc("b", denyAbortBucket)}, want: mpu.ExplicitDeny},
+		{name: "list uploads has no default", in: EvalInput{Caller: rootB, Action: ActionListBucketMultipartUploads, Resource: bktARN, Initiator: rootB, ResourceAccount: acct}, want: mpu.ImplicitDeny},
+		{name: "endpoint policy blocks the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, VPCEndpointPolicy: doc("vpce", vpceNoAbort)}, want: mpu.ImplicitDeny, why: "VPC endpoint policy"},
+		{name: "cross account needs both: identity only", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.ImplicitDeny},
+		{name: "cross account needs both: both", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}, BucketPolicy: doc("b", grantCarol)}, want: mpu.Allowed},
+		{name: "AWS: ACL grant to the caller's canonical ID is a grant to its account", in: EvalInput{Caller: alice, CallerCanonicalID: "c-acct", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-acct"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
+		{name: "AWS: the account's grant plus the user's identity policy", in: EvalInput{Caller: alice, CallerCanonicalID: "c-acct", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-acct"), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
+		{name: "AWS: cross-account canonical grant delegates", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
+		{name: "AWS: cross-account canonical grant plus identity", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
+		{name: "versitygw: ACL grant to the caller's canonical ID (its access key)", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: mpu.Allowed},
+		{name: "ACL ignored under BucketOwnerEnforced", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerEnforced, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.ImplicitDeny},
+		{name: "ACL WRITE gives no abort on AWS", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-alice"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
+		{name: "ACL WRITE gives abort on versitygw", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: mpu.Allowed},
 		{name: "ACL READ gives list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerPreferred,
-			IdentityPolicies: []PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucketMultipartUploads","Resource":"*"}]}`)}}, want: Allowed},
-		{name: "ACL grant to AllUsers", in: EvalInput{Caller: bob, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=group:AllUsers"), ObjectOwnership: OwnershipObjectWriter}, want: Allowed},
-		{name: "ACL grant to another account delegates", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter}, want: ImplicitDeny},
-		{name: "ACL grant to another account plus identity", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}, want: Allowed},
-		{name: "canonical ID mapped to a user ARN", in: EvalInput{Caller: bob, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:XYZ"), CanonicalIDs: map[string]string{"XYZ": bob}, ObjectOwnership: OwnershipObjectWriter}, want: Allowed},
-		{name: "versitygw ignores ACLs when a bucket policy exists", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), BucketPolicy: doc("b", grantCarol), Profile: ProfileNoDefaults}, want: ImplicitDeny},
+			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucketMultipartUploads","Resource":"*"}]}`)}}, want: mpu.Allowed},
+		{name: "ACL grant to AllUsers", in: EvalInput{Caller: bob, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=group:AllUsers"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.Allowed},
+		{name: "ACL grant to another account delegates", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
+		{name: "ACL grant to another account plus identity", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
+		{name: "canonical ID mapped to a user ARN", in: EvalInput{Caller: bob, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:XYZ"), CanonicalIDs: map[string]string{"XYZ": bob}, ObjectOwnership: OwnershipObjectWriter}, want: mpu.Allowed},
+		{name: "versitygw ignores ACLs when a bucket policy exists", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), BucketPolicy: doc("b", grantCarol), Profile: ProfileNoDefaults}, want: mpu.ImplicitDeny},
 		{name: "AWS honours ACLs beside a bucket policy", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:AbortMultipartUpload", Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-other"), BucketPolicy: doc("b", grantCarol), ObjectOwnership: OwnershipObjectWriter,
-			IdentityPolicies: []PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: ImplicitDeny},
+			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: mpu.ImplicitDeny},
 		{name: "AWS honours ACLs beside a bucket policy: list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), BucketPolicy: doc("b", grantCarol), ObjectOwnership: OwnershipObjectWriter,
-			IdentityPolicies: []PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: Allowed},
-		{name: "AWS: NotPrincipal deny naming only the user still denies it", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", putOnly)},
-			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: ExplicitDeny},
-		{name: "versitygw reads no NotPrincipal in bucket policies", in: EvalInput{Caller: bob, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}, Profile: ProfileNoDefaults,
-			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: Allowed, why: "does not read"},
-		{name: "versitygw root bypasses policies", in: EvalInput{Caller: rootA, Action: "s3:PutObject", Resource: objARN, BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}`), Profile: ProfileNoDefaults}, want: Allowed},
-		{name: "bucket key context", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), BucketKey: true, Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: Allowed},
-		{name: "permissions boundary without the action denies", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: ImplicitDeny, why: "permissions boundary does not allow"},
-		{name: "permissions boundary with the action allows", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: Allowed},
-		{name: "permissions boundary grants nothing by itself", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, Boundary: doc("boundary.json", getOnly)}, want: ImplicitDeny},
-		{name: "session policy without the action denies", in: EvalInput{Caller: session, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Session: []PolicyDocument{doc("s1.json", getOnly)}}, want: ImplicitDeny, why: "session policy does not allow"},
-		{name: "an Allow in any session policy counts", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)}, Session: []PolicyDocument{doc("s1.json", getOnly), doc("s2.json", putOnly)}}, want: Allowed},
-		{name: "a session policy Deny denies", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("p", allowS3)},
-			Session: []PolicyDocument{doc("s1.json", getOnly), doc("s2.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":["arn:aws:s3:::photos/${aws:username}/*","arn:aws:s3:::photos/2026/*"]}]}`)}}, want: ExplicitDeny},
-		{name: "object context without bucket key", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: ImplicitDeny},
+			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: mpu.Allowed},
+		{name: "AWS: NotPrincipal deny naming only the user still denies it", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)},
+			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: mpu.ExplicitDeny},
+		{name: "versitygw reads no NotPrincipal in bucket policies", in: EvalInput{Caller: bob, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}, Profile: ProfileNoDefaults,
+			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: mpu.Allowed, why: "does not read"},
+		{name: "versitygw root bypasses policies", in: EvalInput{Caller: rootA, Action: "s3:PutObject", Resource: objARN, BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}`), Profile: ProfileNoDefaults}, want: mpu.Allowed},
+		{name: "bucket key context", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), BucketKey: true, Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: mpu.Allowed},
+		{name: "permissions boundary without the action denies", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: mpu.ImplicitDeny, why: "permissions boundary does not allow"},
+		{name: "permissions boundary with the action allows", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", allowS3)}, Boundary: doc("boundary.json", getOnly)}, want: mpu.Allowed},
+		{name: "permissions boundary grants nothing by itself", in: EvalInput{Caller: alice, Action: "s3:GetObject", Resource: objARN, Boundary: doc("boundary.json", getOnly)}, want: mpu.ImplicitDeny},
+		{name: "session policy without the action denies", in: EvalInput{Caller: session, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", allowS3)}, Session: []mpu.PolicyDocument{doc("s1.json", getOnly)}}, want: mpu.ImplicitDeny, why: "session policy does not allow"},
+		{name: "an Allow in any session policy counts", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", allowS3)}, Session: []mpu.PolicyDocument{doc("s1.json", getOnly), doc("s2.json", putOnly)}}, want: mpu.Allowed},
+		{name: "a session policy Deny denies", in: EvalInput{Caller: session, Action: "s3:GetObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", allowS3)},
+			Session: []mpu.PolicyDocument{doc("s1.json", getOnly), doc("s2.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":["arn:aws:s3:::photos/${aws:username}/*","arn:aws:s3:::photos/2026/*"]}]}`)}}, want: mpu.ExplicitDeny},
+		{name: "object context without bucket key", in: EvalInput{Caller: alice, Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:111122223333:key/k1", KeyPolicy: doc("key", keyPolicy), Context: map[string][]string{"kms:EncryptionContext:aws:s3:arn": {objARN}}}, want: mpu.ImplicitDeny},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,10 +121,10 @@ func TestEvaluateRequestBadInput(t *testing.T) {
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Initiator: "nobody"},
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, ResourceAccount: "12"},
 		{Caller: rootA, Action: "s3:PutObject", Resource: objARN, Boundary: doc("boundary.json", getOnly)},
-		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Session: []PolicyDocument{doc("s.json", getOnly)}},
-		{Caller: session, Action: "s3:PutObject", Resource: objARN, Session: []PolicyDocument{doc("s.json", `{"Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)}},
+		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Session: []mpu.PolicyDocument{doc("s.json", getOnly)}},
+		{Caller: session, Action: "s3:PutObject", Resource: objARN, Session: []mpu.PolicyDocument{doc("s.json", `{"Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)}},
 		{Caller: alice, Action: "s3:PutObject", Resource: objARN, Boundary: doc("b.json", `{"Statement":[{"Effect":"Allow","Action":"s3"}]}`)},
-		{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []PolicyDocument{doc("broken.json", `{"Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Sid":"Bad","Effect":"Maybe","Action":"s3:*","Resource":"*"}]}`)}},
+		{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("broken.json", `{"Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Sid":"Bad","Effect":"Maybe","Action":"s3:*","Resource":"*"}]}`)}},
 	}
 	for i, in := range bad {
 		_, err := EvaluateRequest(in)
@@ -141,14 +143,14 @@ func TestEvaluateRequestBadInput(t *testing.T) {
 }
 
 func TestEvaluateUpload(t *testing.T) {
-	in := EvalInput{Caller: bob, Resource: objARN, Initiator: alice, IdentityPolicies: []PolicyDocument{doc("p", putOnly)}}
+	in := EvalInput{Caller: bob, Resource: objARN, Initiator: alice, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}
 	res, err := EvaluateUpload(mpu.Abort, in)
-	if err != nil || res.Decision != ImplicitDeny {
+	if err != nil || res.Decision != mpu.ImplicitDeny {
 		t.Fatalf("bob aborting alice's upload: %v %v", res.Decision, err)
 	}
 	in.Caller = alice
 	res, err = EvaluateUpload(mpu.ListParts, in)
-	if err != nil || res.Decision != Allowed || res.DefaultRule != RuleInitiator {
+	if err != nil || res.Decision != mpu.Allowed || res.DefaultRule != RuleInitiator {
 		t.Fatalf("alice listing her own parts: %v %q %v", res.Decision, res.DefaultRule, err)
 	}
 	if _, err := EvaluateUpload(mpu.Complete, in); !errors.Is(err, ErrInvalidInput) {
@@ -200,14 +202,14 @@ func TestParseHelpers(t *testing.T) {
 	if _, err := ParseObjectOwnership("Mine"); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("ParseObjectOwnership(Mine): %v", err)
 	}
-	for _, d := range []Decision{Unknown, Allowed, ExplicitDeny, ImplicitDeny} {
+	for _, d := range []mpu.Decision{mpu.Unknown, mpu.Allowed, mpu.ExplicitDeny, mpu.ImplicitDeny} {
 		b, err := d.MarshalText()
-		var back Decision
+		var back mpu.Decision
 		if err != nil || back.UnmarshalText(b) != nil || back != d {
 			t.Errorf("decision %v round trip: %s %v", d, b, err)
 		}
 	}
-	if _, err := Decision(9).MarshalText(); err == nil {
+	if _, err := mpu.Decision(9).MarshalText(); err == nil {
 		t.Error("Decision(9) marshalled")
 	}
 }

@@ -3,6 +3,8 @@ package preflight
 import (
 	"context"
 	"time"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Evaluator decides the requirements of a plan. Local, Simulate, Probe and
@@ -33,7 +35,7 @@ type Output struct {
 	// Checks has one verdict per Input.Requirements entry.
 	Checks []Check
 	// Gaps are the sources that could not be read.
-	Gaps []Gap
+	Gaps []mpu.Gap
 	// Notes are assumptions the verdicts rest on.
 	Notes []string
 	// Leftover lists probe uploads that could not be removed.

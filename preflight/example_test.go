@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -29,7 +30,7 @@ func ExampleEvaluateRequest() {
 		Action:           "s3:AbortMultipartUpload",
 		Resource:         "arn:aws:s3:::photos/2026/a.jpg",
 		Initiator:        "arn:aws:iam::111122223333:user/alice",
-		IdentityPolicies: []preflight.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
+		IdentityPolicies: []mpu.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
 	}
 	for _, prof := range []preflight.Profile{preflight.ProfileAWS, preflight.ProfileNoDefaults} {
 		in.Profile = prof
@@ -49,7 +50,7 @@ func ExampleEvaluateRequest() {
 func ExampleEvaluateRequest_malformed() {
 	_, err := preflight.EvaluateRequest(preflight.EvalInput{
 		Caller: "arn:aws:iam::111122223333:user/alice", Action: "s3:PutObject", Resource: "arn:aws:s3:::photos/a",
-		IdentityPolicies: []preflight.PolicyDocument{{Name: "team.json", JSON: []byte(`{"Statement":[{"Sid":"Oops","Effect":"Permit","Action":"s3:*","Resource":"*"}]}`)}},
+		IdentityPolicies: []mpu.PolicyDocument{{Name: "team.json", JSON: []byte(`{"Statement":[{"Sid":"Oops","Effect":"Permit","Action":"s3:*","Resource":"*"}]}`)}},
 	})
 	var pe *preflight.PolicyError
 	fmt.Println(errors.Is(err, preflight.ErrInvalidInput), errors.As(err, &pe), pe.Policy, pe.Statement, pe.Sid, pe.Field)
@@ -79,8 +80,8 @@ func ExampleParseACLGrant() {
 // the verdict and evaluator of each step, and the fix for each denied one.
 func ExampleChecker_Check() {
 	local := preflight.NewLocal(preflight.LocalOptions{Sources: preflight.Sources{
-		Identity:     []preflight.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
-		BucketPolicy: &preflight.PolicyDocument{}, // none
+		Identity:     []mpu.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
+		BucketPolicy: &mpu.PolicyDocument{}, // none
 		ACL:          &preflight.BucketACL{},
 		Ownership:    preflight.OwnershipBucketOwnerEnforced,
 	}})
@@ -88,7 +89,7 @@ func ExampleChecker_Check() {
 	rep, err := checker.Check(context.Background(), &preflight.Plan{
 		Bucket: "photos", Key: "2026/a.jpg", Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333",
 		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10",
-		Steps: []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete, preflight.StepAbort},
+		Steps: []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -117,11 +118,11 @@ func ExampleChecker_Check() {
 // The JSON form of a report step, as `s3mpu preflight --json` prints it.
 func ExampleReport_json() {
 	local := preflight.NewLocal(preflight.LocalOptions{Sources: preflight.Sources{
-		Identity: []preflight.PolicyDocument{}, BucketPolicy: &preflight.PolicyDocument{}, ACL: &preflight.BucketACL{}, Ownership: preflight.OwnershipBucketOwnerEnforced,
+		Identity: []mpu.PolicyDocument{}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &preflight.BucketACL{}, Ownership: preflight.OwnershipBucketOwnerEnforced,
 	}})
 	rep, err := preflight.New(local).Check(context.Background(), &preflight.Plan{
 		Bucket: "photos", Key: "a", Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333",
-		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10", Steps: []preflight.Step{preflight.StepListUploads},
+		Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10", Steps: []mpu.Step{mpu.ListUploads},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -153,17 +154,17 @@ func ExampleReport_json() {
 // upload before any request, with the reason and the fix.
 func ExampleUploadChecker() {
 	local := preflight.NewLocal(preflight.LocalOptions{Sources: preflight.Sources{
-		Identity:     []preflight.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
-		BucketPolicy: &preflight.PolicyDocument{}, ACL: &preflight.BucketACL{}, Ownership: preflight.OwnershipBucketOwnerEnforced,
+		Identity:     []mpu.PolicyDocument{{Name: "upload.json", JSON: []byte(examplePolicy)}},
+		BucketPolicy: &mpu.PolicyDocument{}, ACL: &preflight.BucketACL{}, Ownership: preflight.OwnershipBucketOwnerEnforced,
 	}})
 	uc := &preflight.UploadChecker{
 		Checker:  preflight.New(local, func(o *preflight.Options) { o.Profile = preflight.ProfileNoDefaults }),
 		Template: preflight.Plan{Caller: "arn:aws:iam::111122223333:user/alice", BucketOwner: "111122223333", Transport: preflight.TransportHTTPS, SourceIP: "192.0.2.10"},
 	}
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("a.jpg")}
-	err := uc.CheckUpload(context.Background(), in, []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete})
+	err := uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete})
 	fmt.Println(err)
-	err = uc.CheckUpload(context.Background(), in, []preflight.Step{preflight.StepInitiate, preflight.StepUploadPart, preflight.StepComplete, preflight.StepAbort})
+	err = uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort})
 	fmt.Println(errors.Is(err, preflight.ErrPermissionDenied))
 	fmt.Println(err)
 	// Output:

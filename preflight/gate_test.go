@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // TestGateProperties checks Report.Gate on random reports: random verdicts
@@ -20,7 +20,7 @@ import (
 func TestGateProperties(t *testing.T) {
 	// Decision(9) stands for a value no evaluator should give (a custom
 	// Evaluator's bug): it must never let an upload through.
-	decisions := []Decision{Allowed, Allowed, Allowed, ImplicitDeny, ExplicitDeny, Unknown, Decision(9)}
+	decisions := []mpu.Decision{mpu.Allowed, mpu.Allowed, mpu.Allowed, mpu.ImplicitDeny, mpu.ExplicitDeny, mpu.Unknown, mpu.Decision(9)}
 	r := rand.New(rand.NewPCG(7, 14))
 	for i := 0; i < 3000; i++ {
 		rep := &Report{Caller: alice}
@@ -36,19 +36,19 @@ func TestGateProperties(t *testing.T) {
 		if r.IntN(4) == 0 {
 			rep.KMSSeed = &KMSRow{Seed: true, Advisory: r.IntN(2) == 0, Decision: decisions[r.IntN(len(decisions))]}
 		}
-		var judged []Step
+		var judged []mpu.Step
 		for _, st := range mpu.AllSteps {
 			if r.IntN(2) == 0 {
 				judged = append(judged, st)
 			}
 		}
 		// The expected verdict, step by step.
-		var wantDenied, wantUnknown []Step
+		var wantDenied, wantUnknown []mpu.Step
 		for _, st := range judged {
 			s, ok := rep.Step(st)
-			worst := Allowed
+			worst := mpu.Allowed
 			if !ok {
-				worst = Unknown
+				worst = mpu.Unknown
 			} else {
 				worst = s.Decision
 			}
@@ -63,7 +63,7 @@ func TestGateProperties(t *testing.T) {
 			switch {
 			case worst.Denied():
 				wantDenied = append(wantDenied, st)
-			case worst != Allowed:
+			case worst != mpu.Allowed:
 				wantUnknown = append(wantUnknown, st)
 			}
 		}
@@ -90,7 +90,7 @@ func TestGateProperties(t *testing.T) {
 		// Monotone: an Unknown more never lets through what was refused.
 		if err != nil && len(rep.Steps) > 0 {
 			j := r.IntN(len(rep.Steps))
-			rep.Steps[j].Decision = worseOf(rep.Steps[j].Decision, Unknown)
+			rep.Steps[j].Decision = worseOf(rep.Steps[j].Decision, mpu.Unknown)
 			if rep.Gate(judged) == nil {
 				t.Fatalf("case %d: an Unknown more let the upload through", i)
 			}
@@ -100,12 +100,12 @@ func TestGateProperties(t *testing.T) {
 
 // worseOf orders verdicts as Gate does: a denial over Unknown (or any
 // value that is not a verdict) over Allowed.
-func worseOf(a, b Decision) Decision {
-	rank := func(d Decision) int {
+func worseOf(a, b mpu.Decision) mpu.Decision {
+	rank := func(d mpu.Decision) int {
 		switch {
 		case d.Denied():
 			return 2
-		case d != Allowed:
+		case d != mpu.Allowed:
 			return 1
 		}
 		return 0
@@ -116,8 +116,8 @@ func worseOf(a, b Decision) Decision {
 	return a
 }
 
-func stepsOf(rs []StepResult) []Step {
-	out := make([]Step, len(rs))
+func stepsOf(rs []StepResult) []mpu.Step {
+	out := make([]mpu.Step, len(rs))
 	for i, s := range rs {
 		out[i] = s.Step
 	}

@@ -13,8 +13,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // The tests below run kmsperm offline: keys named by ARN (or by key ID in
@@ -38,10 +38,10 @@ func keyPolicyFor(actions string) string {
 // everything, and KMS options set by fn.
 func kmsCheck(t *testing.T, plan *Plan, fn func(*Options)) *Report {
 	t.Helper()
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	c := New(local, func(o *Options) {
 		o.KMS = kmsperm.New(&noKMS{})
-		o.KMSIdentity = []PolicyDocument{doc("all", s3AndKMS)}
+		o.KMSIdentity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
 		if fn != nil {
 			fn(o)
 		}
@@ -91,7 +91,7 @@ func TestKMSChecksums(t *testing.T) {
 		if got := slices.Contains(row.Actions, "kms:GenerateDataKey"); got != tc.wantGen {
 			t.Errorf("algorithm %q: Complete actions %v", tc.algo, row.Actions)
 		}
-		if got := row.Decision == Allowed; got != tc.wantAllow {
+		if got := row.Decision == mpu.Allowed; got != tc.wantAllow {
 			t.Errorf("algorithm %q: Complete %s (%v)", tc.algo, row.Decision, row.Reasons)
 		}
 	}
@@ -128,7 +128,7 @@ func TestKMSCopySource(t *testing.T) {
 		return kmsRowOf(t, rep, mpu.UploadPartCopy), rep
 	}
 	row, rep := run(source(), []byte(srcPolicy))
-	if row.Decision != Allowed {
+	if row.Decision != mpu.Allowed {
 		t.Fatalf("copy with everything wired: %s\n%s", row.Decision, rep)
 	}
 	if !slices.Contains(row.Resources, srcKeyARNW2) {
@@ -137,12 +137,12 @@ func TestKMSCopySource(t *testing.T) {
 
 	cs := source()
 	cs.BucketKey = false
-	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != ImplicitDeny {
+	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != mpu.ImplicitDeny {
 		t.Errorf("without the Bucket Key the context is the object ARN, want implicitDeny: %s\n%s", row.Decision, rep)
 	}
 	cs = source()
 	cs.KMSContext = nil
-	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != ImplicitDeny {
+	if row, rep := run(cs, []byte(srcPolicy)); row.Decision != mpu.ImplicitDeny {
 		t.Errorf("without the encryption context, want implicitDeny: %s\n%s", row.Decision, rep)
 	}
 	cs = source()
@@ -158,10 +158,10 @@ func TestKMSCopySource(t *testing.T) {
 	// Without the source key policy: kms:GetKeyPolicy cannot read across
 	// accounts, so the verdict is unknown and the gap says what to supply.
 	row, rep = run(source(), nil)
-	if row.Decision != Unknown {
+	if row.Decision != mpu.Unknown {
 		t.Errorf("source key policy not supplied: %s, want unknown", row.Decision)
 	}
-	if !slices.ContainsFunc(rep.Gaps, func(g Gap) bool {
+	if !slices.ContainsFunc(rep.Gaps, func(g mpu.Gap) bool {
 		return strings.Contains(g.Error, otherAcct) && strings.Contains(g.Hint, "key policy")
 	}) {
 		t.Errorf("no gap for the source key policy: %+v", rep.Gaps)
@@ -180,7 +180,7 @@ func TestKMSCopySource(t *testing.T) {
 func TestKMSGaps(t *testing.T) {
 	// No key policy supplied: the always-denied client cannot read it.
 	rep := kmsCheck(t, kmsPlan(mpu.Initiate), nil)
-	i := slices.IndexFunc(rep.Gaps, func(g Gap) bool { return g.Permission == "kms:GetKeyPolicy" })
+	i := slices.IndexFunc(rep.Gaps, func(g mpu.Gap) bool { return g.Permission == "kms:GetKeyPolicy" })
 	if i < 0 {
 		t.Fatalf("no kms:GetKeyPolicy gap: %+v", rep.Gaps)
 	}
@@ -188,7 +188,7 @@ func TestKMSGaps(t *testing.T) {
 	if g.Source != "KMS key policy (kms:GetKeyPolicy)" || !strings.Contains(g.Error, keyARN) || !strings.Contains(g.Hint, "grant the caller kms:GetKeyPolicy on "+keyARN) {
 		t.Errorf("gap %+v", g)
 	}
-	if row := kmsRowOf(t, rep, mpu.Initiate); row.Decision != Unknown {
+	if row := kmsRowOf(t, rep, mpu.Initiate); row.Decision != mpu.Unknown {
 		t.Errorf("Initiate KMS row %s without a key policy", row.Decision)
 	}
 	text := rep.String()
@@ -219,7 +219,7 @@ func TestKMSSeedRow(t *testing.T) {
 	if seed == nil {
 		t.Fatalf("no seed row:\n%s", rep)
 	}
-	if !seed.Seed || !seed.Advisory || seed.Label != KMSSeedLabel || seed.Decision != ImplicitDeny {
+	if !seed.Seed || !seed.Advisory || seed.Label != KMSSeedLabel || seed.Decision != mpu.ImplicitDeny {
 		t.Errorf("seed row %+v", *seed)
 	}
 	if want := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}; !slices.Equal(seed.Actions, want) {
@@ -254,7 +254,7 @@ func TestKMSSeedRow(t *testing.T) {
 			t.Errorf("%s: blocking %v", name, b)
 		}
 		// The KMS checker requires the list at Initiate.
-		if row := kmsRowOf(t, rep, mpu.Initiate); !slices.Contains(row.Actions, "kms:Encrypt") || row.Decision != ImplicitDeny {
+		if row := kmsRowOf(t, rep, mpu.Initiate); !slices.Contains(row.Actions, "kms:Encrypt") || row.Decision != mpu.ImplicitDeny {
 			t.Errorf("%s: Initiate KMS row %v %s", name, row.Actions, row.Decision)
 		}
 	}
@@ -265,7 +265,7 @@ func TestKMSSeedRow(t *testing.T) {
 
 	// The seed row counts through Blocking even if the Initiate row were
 	// allowed.
-	r := &Report{Steps: []StepResult{{Step: mpu.Initiate, Decision: Allowed}}, KMSSeed: &KMSRow{Seed: true, Decision: ExplicitDeny}}
+	r := &Report{Steps: []StepResult{{Step: mpu.Initiate, Decision: mpu.Allowed}}, KMSSeed: &KMSRow{Seed: true, Decision: mpu.ExplicitDeny}}
 	if r.OK() || len(r.Blocking()) != 1 {
 		t.Errorf("required seed row: OK %v blocking %v", r.OK(), r.Blocking())
 	}
@@ -294,15 +294,15 @@ func TestKMSEvaluator(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		fn       func(*Options)
-		want     EvaluatorKind
-		decision Decision
+		want     mpu.EvaluatorKind
+		decision mpu.Decision
 	}{
-		{"identity supplied", func(o *Options) {}, EvaluatorLocal, Allowed},
-		{"identity unknown", func(o *Options) { o.KMSIdentity = nil }, EvaluatorNone, Unknown},
+		{"identity supplied", func(o *Options) {}, mpu.EvaluatorLocal, mpu.Allowed},
+		{"identity unknown", func(o *Options) { o.KMSIdentity = nil }, mpu.EvaluatorNone, mpu.Unknown},
 		{"simulator", func(o *Options) {
 			o.KMSIdentity = nil
 			o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) { ko.IAM = allowingSimulator{} })
-		}, EvaluatorSimulate, Allowed},
+		}, mpu.EvaluatorSimulate, mpu.Allowed},
 	} {
 		rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) {
 			o.KMSKeyPolicy = []byte(delegating)
@@ -314,11 +314,11 @@ func TestKMSEvaluator(t *testing.T) {
 			}
 		}
 		abort := kmsRowOf(t, rep, mpu.Abort)
-		if abort.Evaluator != EvaluatorNone || abort.Decision != Allowed || len(abort.Actions) != 0 || abort.Label != "Abort" {
+		if abort.Evaluator != mpu.EvaluatorNone || abort.Decision != mpu.Allowed || len(abort.Actions) != 0 || abort.Label != "Abort" {
 			t.Errorf("%s: Abort row %+v", tc.name, abort)
 		}
 	}
-	if got := kmsEvaluator("something else"); got != EvaluatorNone {
+	if got := kmsEvaluator("something else"); got != mpu.EvaluatorNone {
 		t.Errorf("unknown kmsperm evaluator maps to %q", got)
 	}
 }
@@ -458,11 +458,11 @@ func TestKMSCopySourceOnly(t *testing.T) {
 	}
 	for _, algorithm := range []string{"AES256", ""} {
 		row, rep := run(algorithm, notAlice)
-		if row.Decision != ImplicitDeny {
+		if row.Decision != mpu.ImplicitDeny {
 			t.Errorf("%s target, source key not granting: UploadPartCopy KMS row %s, want implicitDeny\n%s", algorithm, row.Decision, rep)
 		}
 		if row.Remedy == nil || !strings.Contains(row.Remedy.Summary, srcARN) ||
-			!slices.ContainsFunc(row.Remedy.Add, func(a RemedyStatement) bool {
+			!slices.ContainsFunc(row.Remedy.Add, func(a mpu.RemedyStatement) bool {
 				return a.Policy == "key policy of "+srcARN && strings.Contains(string(a.Statement), `"kms:Decrypt"`)
 			}) {
 			t.Errorf("%s target: remedy %+v does not add kms:Decrypt to the key policy of %s", algorithm, row.Remedy, srcARN)
@@ -475,20 +475,20 @@ func TestKMSCopySourceOnly(t *testing.T) {
 		}
 
 		row, rep = run(algorithm, keyPolicyFor(`"kms:Decrypt"`))
-		if row.Decision != Allowed || row.Remedy != nil {
+		if row.Decision != mpu.Allowed || row.Remedy != nil {
 			t.Errorf("%s target, source key allowing kms:Decrypt: %s %+v\n%s", algorithm, row.Decision, row.Remedy, rep)
 		}
 		if b := rep.Blocking(); len(b) != 0 {
 			t.Errorf("%s target, source key allowing: blocking %v\n%s", algorithm, b, rep)
 		}
 
-		if row, _ := run(algorithm, denyAlice); row.Decision != ExplicitDeny {
+		if row, _ := run(algorithm, denyAlice); row.Decision != mpu.ExplicitDeny {
 			t.Errorf("%s target, source key denying: %s, want explicitDeny", algorithm, row.Decision)
 		}
 	}
 
 	// Without a KMS checker the report says the source key was not checked.
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	rep, err := New(local).Check(context.Background(), plan("AES256"))
 	if err != nil {
 		t.Fatal(err)
@@ -509,12 +509,12 @@ func TestKMSCopySourceOnly(t *testing.T) {
 // the copy with a remedy on that key.
 func TestUploadCheckerCopyFromKMSSource(t *testing.T) {
 	srcARN := "arn:aws:kms:us-east-1:" + acct + ":key/" + srcKeyID
-	src := Sources{Identity: []PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced,
-		SourceBucketPolicy: &PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
+	src := Sources{Identity: []mpu.PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced,
+		SourceBucketPolicy: &mpu.PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
 	checker := func(srcPolicy string) *UploadChecker {
 		return &UploadChecker{Checker: New(NewLocal(LocalOptions{Sources: src}), func(o *Options) {
 			o.KMS = kmsperm.New(&noKMS{})
-			o.KMSIdentity = []PolicyDocument{doc("all", s3AndKMS)}
+			o.KMSIdentity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
 			o.KMSSourceKeyPolicy = []byte(srcPolicy)
 		}), Template: Plan{Caller: alice, BucketOwner: acct, Region: "us-east-1", Transport: TransportHTTPS, SourceIP: "192.0.2.1"}}
 	}

@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/internal/iamread"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Sources are policy documents and bucket settings supplied by the caller.
@@ -20,26 +20,26 @@ import (
 type Sources struct {
 	// Identity are the caller's identity policies; a non-nil empty slice
 	// means it has none.
-	Identity []PolicyDocument
+	Identity []mpu.PolicyDocument
 	// BucketPolicy is the target bucket's policy; empty JSON means none.
-	BucketPolicy *PolicyDocument
+	BucketPolicy *mpu.PolicyDocument
 	// ACL is the target bucket's ACL.
 	ACL *BucketACL
 	// Ownership is the target bucket's Object Ownership setting.
 	Ownership ObjectOwnership
 	// SourceBucketPolicy, SourceACL and SourceOwnership are the copy
 	// source bucket's, when it is not the target bucket.
-	SourceBucketPolicy *PolicyDocument
+	SourceBucketPolicy *mpu.PolicyDocument
 	SourceACL          *BucketACL
 	SourceOwnership    ObjectOwnership
 	// VPCEndpointPolicy is the policy of the VPC endpoint the requests go
 	// through (Plan.VPCEndpoint); nil means none. It cannot be read
 	// through S3 or IAM.
-	VPCEndpointPolicy *PolicyDocument
+	VPCEndpointPolicy *mpu.PolicyDocument
 	// Boundary is the caller's permissions boundary; nil means none.
-	Boundary *PolicyDocument
+	Boundary *mpu.PolicyDocument
 	// Session are the session policies of an assumed-role caller; nil means none.
-	Session []PolicyDocument
+	Session []mpu.PolicyDocument
 }
 
 // LocalOptions configure a Local evaluator.
@@ -135,11 +135,11 @@ func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Princi
 		ld.identityPending = true
 	}
 	for _, one := range []struct {
-		d   *PolicyDocument
+		d   *mpu.PolicyDocument
 		def string
 		dst *[]*policy.Document
 	}{{src.VPCEndpointPolicy, "VPC endpoint policy", &ld.endpoint}, {src.Boundary, "permissions boundary", &ld.boundary}} {
-		if one.d == nil || one.d.empty() {
+		if one.d == nil || one.d.Empty() {
 			continue
 		}
 		doc, err := parseDocument(named(*one.d, one.def))
@@ -177,7 +177,7 @@ func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Princi
 			name = "bucket policy of " + r.Bucket
 		}
 		if pol != nil {
-			if !pol.empty() {
+			if !pol.Empty() {
 				doc, err := parseDocument(named(*pol, name))
 				if err != nil {
 					return nil, err
@@ -238,7 +238,7 @@ func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *ca
 		}
 	default:
 		ld.identityGap = true
-		ld.out.Gaps = append(ld.out.Gaps, Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
+		ld.out.Gaps = append(ld.out.Gaps, mpu.Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
 	}
 	return nil
 }
@@ -246,17 +246,17 @@ func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *ca
 func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
 		bs.policyGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: name, Error: "not supplied, and no S3 client to read it"})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: name, Error: "not supplied, and no S3 client to read it"})
 		return nil
 	}
 	c.add("s3:GetBucketPolicy")
 	res, err := l.opts.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
 	switch {
 	case err == nil && res.Policy != nil && strings.TrimSpace(*res.Policy) != "":
-		doc, perr := parseDocument(PolicyDocument{Name: name, JSON: []byte(*res.Policy)})
+		doc, perr := parseDocument(mpu.PolicyDocument{Name: name, JSON: []byte(*res.Policy)})
 		if perr != nil {
 			bs.policyGap = true
-			out.Gaps = append(out.Gaps, Gap{Source: name, Error: perr.Error()})
+			out.Gaps = append(out.Gaps, mpu.Gap{Source: name, Error: perr.Error()})
 			return nil
 		}
 		bs.policy = doc
@@ -266,7 +266,7 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 		return callErr("s3:GetBucketPolicy", err)
 	default:
 		bs.policyGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")", Error: errText(err)})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")", Error: errText(err)})
 	}
 	return nil
 }
@@ -274,7 +274,7 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
 		bs.aclGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: "bucket ACL of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: "bucket ACL of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
 		return nil
 	}
 	c.add("s3:GetBucketAcl")
@@ -284,7 +284,7 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 			return callErr("s3:GetBucketAcl", err)
 		}
 		bs.aclGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", Error: errText(err), AllowOnly: true})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", Error: errText(err), AllowOnly: true})
 		return nil
 	}
 	acl := &BucketACL{}
@@ -314,7 +314,7 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
 		bs.ownershipGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: "object ownership of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: "object ownership of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
 		return nil
 	}
 	c.add("s3:GetBucketOwnershipControls")
@@ -329,14 +329,14 @@ func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSou
 		return callErr("s3:GetBucketOwnershipControls", err)
 	default:
 		bs.ownershipGap = true
-		out.Gaps = append(out.Gaps, Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", Error: errText(err), AllowOnly: true})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", Error: errText(err), AllowOnly: true})
 	}
 	return nil
 }
 
 // decideRequirement evaluates one requirement against loaded sources.
 func (l *Local) decideRequirement(in *Input, caller policy.Principal, ld *loaded, r *Requirement) Check {
-	chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorLocal}
+	chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: mpu.EvaluatorLocal}
 	bs := ld.buckets[r.Bucket]
 	if bs == nil {
 		bs = &bucketSources{policyGap: true}
@@ -363,14 +363,14 @@ func (l *Local) decideRequirement(in *Input, caller policy.Principal, ld *loaded
 	denyGap := ld.identityGap || bs.policyGap
 	allowGap := bs.aclGap || (bs.ownershipGap && bs.acl != nil && len(bs.acl.Grants) > 0)
 	switch {
-	case chk.Decision == Allowed && denyGap:
-		chk.Decision = Unknown
+	case chk.Decision == mpu.Allowed && denyGap:
+		chk.Decision = mpu.Unknown
 		chk.Reasons = append(chk.Reasons, "the documents read allow it, but a policy that could not be read (see the gaps) may deny it")
-	case chk.Decision == ImplicitDeny && (denyGap || allowGap):
-		chk.Decision = Unknown
+	case chk.Decision == mpu.ImplicitDeny && (denyGap || allowGap):
+		chk.Decision = mpu.Unknown
 		chk.Reasons = append(chk.Reasons, "nothing read allows it, but a source that could not be read (see the gaps) may")
-	case chk.Decision == Allowed && a.onlyACL && bs.ownershipGap:
-		chk.Decision = Unknown
+	case chk.Decision == mpu.Allowed && a.onlyACL && bs.ownershipGap:
+		chk.Decision = mpu.Unknown
 		chk.Reasons = append(chk.Reasons, "only the bucket ACL allows it, and Object Ownership could not be read (ACLs decide nothing under BucketOwnerEnforced)")
 	}
 	if a.aclUsed && bs.ownership == OwnershipUnknown && !bs.ownershipGap && in.Profile == ProfileAWS {
@@ -394,9 +394,9 @@ func applyUncertainty(chk *Check, r *Requirement, missing []string) {
 			chk.Risks = append(chk.Risks, fmt.Sprintf("a statement depends on %s, a request header that %s does not send (only CreateMultipartUpload does): it is evaluated as absent for this step", k, r.Step.Operation()))
 		}
 	}
-	if len(unknown) > 0 && chk.Decision != Unknown {
+	if len(unknown) > 0 && chk.Decision != mpu.Unknown {
 		chk.Reasons = append(chk.Reasons, fmt.Sprintf("the verdict depends on %s, whose value is not known before the request (it would be %s if absent)", strings.Join(unknown, ", "), chk.Decision))
-		chk.Decision = Unknown
+		chk.Decision = mpu.Unknown
 	}
 }
 
@@ -414,16 +414,16 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 	case policy.TypeRole, policy.TypeAssumedRole:
 		kind, name = iamread.Role, caller.RoleName
 	default:
-		out.Gaps = append(out.Gaps, Gap{Source: "identity policies of " + caller.ARN, Error: "identity policies of a " + caller.Type + " principal cannot be read through IAM"})
+		out.Gaps = append(out.Gaps, mpu.Gap{Source: "identity policies of " + caller.ARN, Error: "identity policies of a " + caller.Type + " principal cannot be read through IAM"})
 		return nil, nil, nil
 	}
 	err = iamread.Read(ctx, api, kind, name, iamread.Sink{
 		Call: c.add,
 		Policy: func(name string, data []byte, isBoundary bool) {
-			doc, err := parseDocument(PolicyDocument{Name: name, JSON: data})
+			doc, err := parseDocument(mpu.PolicyDocument{Name: name, JSON: data})
 			switch {
 			case err != nil:
-				out.Gaps = append(out.Gaps, Gap{Source: name, Error: errText(err)})
+				out.Gaps = append(out.Gaps, mpu.Gap{Source: name, Error: errText(err)})
 			case isBoundary:
 				boundary = append(boundary, doc)
 			default:
@@ -437,7 +437,7 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 			case notImplemented(err):
 				out.note(fmt.Sprintf("the server does not implement %s: assumed none", src))
 			default:
-				out.Gaps = append(out.Gaps, Gap{Source: src, Error: errText(err)})
+				out.Gaps = append(out.Gaps, mpu.Gap{Source: src, Error: errText(err)})
 			}
 			return nil
 		},

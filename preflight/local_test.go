@@ -14,8 +14,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // fakeIAM serves identity policies from maps and records calls.
@@ -210,7 +210,7 @@ func decisions(rep *Report) string {
 
 func TestLocalHeaderKeysOnlyOnInitiate(t *testing.T) {
 	id := `{"Version":"2012-10-17","Statement":[{"Sid":"PutWithACL","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}}]}`
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("acl-only", id)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("acl-only", id)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	p := &Plan{Bucket: "photos", Key: "a.jpg", ACL: "bucket-owner-full-control", Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1",
 		Steps: []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete}}
 	rep := checkPlan(t, local, p, ProfileAWS)
@@ -231,19 +231,19 @@ func TestLocalHeaderKeysOnlyOnInitiate(t *testing.T) {
 
 func TestLocalUnknownContext(t *testing.T) {
 	id := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("tls", id)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("tls", id)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Steps: []mpu.Step{mpu.Initiate}}
 	rep := checkPlan(t, local, p, ProfileAWS)
 	s := rep.Steps[0]
-	if s.Decision != Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "aws:SecureTransport") {
+	if s.Decision != mpu.Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "aws:SecureTransport") {
 		t.Fatalf("unknown transport: %s %q", s.Decision, s.Reasons)
 	}
 	p.Transport = TransportHTTPS
-	if rep := checkPlan(t, local, p, ProfileAWS); rep.Steps[0].Decision != Allowed {
+	if rep := checkPlan(t, local, p, ProfileAWS); rep.Steps[0].Decision != mpu.Allowed {
 		t.Fatalf("HTTPS: %s %q", rep.Steps[0].Decision, rep.Steps[0].Reasons)
 	}
 	p.Transport = TransportHTTP
-	if rep := checkPlan(t, local, p, ProfileAWS); rep.Steps[0].Decision != ImplicitDeny {
+	if rep := checkPlan(t, local, p, ProfileAWS); rep.Steps[0].Decision != mpu.ImplicitDeny {
 		t.Fatalf("HTTP: %s", rep.Steps[0].Decision)
 	}
 }
@@ -253,7 +253,7 @@ func TestLocalGaps(t *testing.T) {
 	denyAbort := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"}]}`
 	// Bucket policy unreadable: an Allow may be undone by it, a Deny stays.
 	bk := &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3fake.AccessDenied("GetBucketPolicy")}}
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("id", denyAbort)}}, S3: bk})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", denyAbort)}}, S3: bk})
 	rep := checkPlan(t, local, p, ProfileAWS)
 	if got := decisions(rep); got != "Initiate=unknown Abort=explicitDeny ListUploads=unknown" {
 		t.Fatalf("policy gap: %s", got)
@@ -263,7 +263,7 @@ func TestLocalGaps(t *testing.T) {
 	}
 	// ACL unreadable: it can only grant, so an Allow stands.
 	bk = &fakeBucket{fail: map[string]error{"GetBucketAcl": s3fake.AccessDenied("GetBucketAcl")}}
-	local = NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("id", denyAbort)}}, S3: bk})
+	local = NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", denyAbort)}}, S3: bk})
 	rep = checkPlan(t, local, p, ProfileAWS)
 	if got := decisions(rep); got != "Initiate=allowed Abort=explicitDeny ListUploads=unknown" {
 		t.Fatalf("ACL gap: %s", got)
@@ -315,13 +315,13 @@ func TestLocalFetchesIdentity(t *testing.T) {
 	if len(rep.Gaps) != 0 || !strings.Contains(strings.Join(rep.Notes, "\n"), "does not implement") {
 		t.Errorf("gaps %+v notes %q", rep.Gaps, rep.Notes)
 	}
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed {
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Allowed {
 		t.Errorf("Initiate %s", s.Decision)
 	}
 	// Listing denied: a gap, and no Allow survives it.
 	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"ListUserPolicies": s3fake.AccessDenied("ListUserPolicies")}}
 	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f3, S3: bk}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || len(rep.Gaps) == 0 {
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Unknown || len(rep.Gaps) == 0 {
 		t.Errorf("denied listing: %s gaps %+v", s.Decision, rep.Gaps)
 	}
 }
@@ -354,7 +354,7 @@ func TestLocalAssumedRoleAndACL(t *testing.T) {
 }
 
 func TestCrossAccountRemedy(t *testing.T) {
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: carol, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1", Steps: []mpu.Step{mpu.UploadPart}}
 	rep := checkPlan(t, local, p, ProfileAWS)
 	rm := rep.Steps[0].Remedy
@@ -371,7 +371,7 @@ func TestCrossAccountRemedy(t *testing.T) {
 }
 
 func TestMalformedSuppliedPolicy(t *testing.T) {
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("mine.json", `{"Statement":{"Effect":"Allow","Action":"s3:PutObject"`)}}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("mine.json", `{"Statement":{"Effect":"Allow","Action":"s3:PutObject"`)}}})
 	_, err := New(local).Check(context.Background(), &Plan{Bucket: "b", Key: "k", Caller: alice})
 	var pe *PolicyError
 	if !errors.As(err, &pe) || pe.Policy != "mine.json" || !errors.Is(err, ErrInvalidInput) {

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // SizeUnknown is the Plan.Size of a stream whose length is not known.

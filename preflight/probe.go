@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // ProbeOptions configure a Probe.
@@ -81,7 +81,7 @@ type ConditionalPutAPI interface {
 func NewProbe(api ProbeAPI, opts ProbeOptions) *Probe { return &Probe{api: api, opts: opts} }
 
 type probeResult struct {
-	decision Decision
+	decision mpu.Decision
 	reason   string
 	done     bool
 	risk     string // what the verdict depends on that the probe could not check
@@ -89,18 +89,18 @@ type probeResult struct {
 
 func probeOutcome(op string, err error) probeResult {
 	if err == nil {
-		return probeResult{Allowed, op + " succeeded", true, ""}
+		return probeResult{mpu.Allowed, op + " succeeded", true, ""}
 	}
 	code, status := s3err.Code(err), s3err.StatusCode(err)
 	switch {
 	case status == 403:
-		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: denied (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}
+		return probeResult{mpu.ImplicitDeny, fmt.Sprintf("%s answered %s: denied (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}
 	case code == "NoSuchUpload" || code == "NoSuchKey" || code == "InvalidPart" || (status == 404 && code != "NoSuchBucket" && code != ""):
-		return probeResult{Allowed, fmt.Sprintf("%s answered %s: the permission check passed", op, errText(err)), true, ""}
+		return probeResult{mpu.Allowed, fmt.Sprintf("%s answered %s: the permission check passed", op, errText(err)), true, ""}
 	case code == "NoSuchBucket":
-		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}
+		return probeResult{mpu.Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}
 	}
-	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), true, ""}
+	return probeResult{mpu.Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), true, ""}
 }
 
 func fakeUploadID() string {
@@ -210,7 +210,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	var created, realParts, realAbort probeResult
 	if want[mpu.Initiate] {
 		var err error
-		created, realParts, realAbort, err = p.initiate(ctx, in, &cl, out, res["AbortMultipartUpload"].decision == Allowed)
+		created, realParts, realAbort, err = p.initiate(ctx, in, &cl, out, res["AbortMultipartUpload"].decision == mpu.Allowed)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			if r.Action == ActionPutObject {
 				cp, head := res["UploadPartCopy"], res["HeadObject"]
 				switch {
-				case cp.decision == Allowed || (head.decision == Allowed && cp.done):
+				case cp.decision == mpu.Allowed || (head.decision == mpu.Allowed && cp.done):
 					pr = cp
 				default:
 					pr = res["UploadPart"]
@@ -253,7 +253,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		case mpu.ListUploads:
 			pr = res["ListMultipartUploads"]
 		}
-		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorProbe, Decision: pr.decision}
+		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: mpu.EvaluatorProbe, Decision: pr.decision}
 		if pr.reason != "" {
 			chk.Reasons = append(chk.Reasons, pr.reason)
 		}
@@ -262,7 +262,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			chk.Risks = append(chk.Risks, pr.risk)
 		}
 		if !pr.done {
-			chk.Decision = Unknown
+			chk.Decision = mpu.Unknown
 			if pr.reason == "" {
 				chk.Reasons = append(chk.Reasons, "not probed")
 			}
@@ -304,7 +304,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 		case err != nil:
 		case !created.done:
 			created.reason = "not probed with a test upload: " + why + "; " + created.reason
-		case created.decision != Unknown:
+		case created.decision != mpu.Unknown:
 			created.risk = conditionalRisk
 		}
 		return
@@ -323,14 +323,14 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 			return
 		}
 		created = probeOutcome("CreateMultipartUpload", cerr)
-		if created.decision == Allowed { // a 404 here is not a pass
-			created.decision = Unknown
+		if created.decision == mpu.Allowed { // a 404 here is not a pass
+			created.decision = mpu.Unknown
 		}
 		return
 	}
-	created = probeResult{Allowed, "CreateMultipartUpload succeeded (the test upload was then aborted)", true, ""}
+	created = probeResult{mpu.Allowed, "CreateMultipartUpload succeeded (the test upload was then aborted)", true, ""}
 	if res.UploadId == nil {
-		created = probeResult{Unknown, "CreateMultipartUpload returned no upload ID", true, ""}
+		created = probeResult{mpu.Unknown, "CreateMultipartUpload returned no upload ID", true, ""}
 		return
 	}
 	id := *res.UploadId
@@ -343,8 +343,8 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	cl.add("s3:AbortMultipartUpload")
 	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 	abort = probeOutcome("AbortMultipartUpload of the caller's own upload", aerr)
-	if abort.decision == Unknown && s3err.Code(aerr) == "NoSuchUpload" {
-		abort.decision = Allowed
+	if abort.decision == mpu.Unknown && s3err.Code(aerr) == "NoSuchUpload" {
+		abort.decision = mpu.Allowed
 	}
 	verifier, byCleanup := p.api, false
 	if aerr != nil {
@@ -484,7 +484,7 @@ const conditionalRisk = "Initiate was decided by a conditional PutObject (If-Non
 func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, cl *calls, out *Output) (probeResult, error) {
 	api, ok := p.api.(ConditionalPutAPI)
 	if !ok {
-		return probeResult{Unknown, "the probe's client cannot send the conditional PutObject that would decide it", false, ""}, nil
+		return probeResult{mpu.Unknown, "the probe's client cannot send the conditional PutObject that would decide it", false, ""}, nil
 	}
 	bucket, key := plan.Bucket, plan.Key
 	var zero int64
@@ -507,13 +507,13 @@ func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, 
 		// The server ignored both guards and stored an empty object: the
 		// permission is there, and the caller must know what was written.
 		out.note("the server ignored If-None-Match and Content-MD5 on the Initiate probe's PutObject and stored an empty object at s3://" + bucket + "/" + key + ": check it")
-		return probeResult{Allowed, op + " succeeded: s3:PutObject is allowed", true, ""}, nil
+		return probeResult{mpu.Allowed, op + " succeeded: s3:PutObject is allowed", true, ""}, nil
 	case status == 403:
-		return probeResult{ImplicitDeny, fmt.Sprintf("%s answered %s: s3:PutObject is denied for this key with these headers (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}, nil
+		return probeResult{mpu.ImplicitDeny, fmt.Sprintf("%s answered %s: s3:PutObject is denied for this key with these headers (a probe cannot tell an explicit from an implicit deny)", op, errText(err)), true, ""}, nil
 	case status == 412 || code == "PreconditionFailed" || code == "BadDigest" || code == "NoSuchKey":
-		return probeResult{Allowed, fmt.Sprintf("%s answered %s after authorizing it: s3:PutObject is allowed; nothing was stored", op, errText(err)), true, ""}, nil
+		return probeResult{mpu.Allowed, fmt.Sprintf("%s answered %s after authorizing it: s3:PutObject is allowed; nothing was stored", op, errText(err)), true, ""}, nil
 	case code == "NoSuchBucket":
-		return probeResult{Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}, nil
+		return probeResult{mpu.Unknown, op + " answered NoSuchBucket: the bucket does not exist", true, ""}, nil
 	}
-	return probeResult{Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), false, ""}, nil
+	return probeResult{mpu.Unknown, fmt.Sprintf("%s answered %s, which says nothing about permissions", op, errText(err)), false, ""}, nil
 }

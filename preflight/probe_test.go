@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // probeFake is the scriptable fake with UploadPartCopy added and a set of
@@ -156,7 +156,7 @@ func TestProbeAllAllowed(t *testing.T) {
 		t.Errorf("counted %d calls: %v", rep.TotalCalls(), rep.APICalls)
 	}
 	for _, s := range rep.Steps {
-		if s.Evaluator != EvaluatorProbe {
+		if s.Evaluator != mpu.EvaluatorProbe {
 			t.Errorf("%s decided by %s", s.Step, s.Evaluator)
 		}
 	}
@@ -171,7 +171,7 @@ func TestProbeDenials(t *testing.T) {
 		t.Fatalf("decisions %s", got)
 	}
 	cp, _ := rep.Step(mpu.UploadPartCopy)
-	if cp.Checks[0].Decision != Allowed || cp.Checks[1].Decision != ImplicitDeny {
+	if cp.Checks[0].Decision != mpu.Allowed || cp.Checks[1].Decision != mpu.ImplicitDeny {
 		t.Errorf("copy checks %+v", cp.Checks)
 	}
 	// The caller may not list uploads: the verification is reported, not faked.
@@ -187,7 +187,7 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 	p.CopySource = nil
 	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
 	// The conditional put decides Initiate without creating anything.
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "BadDigest") || len(s.Risks) == 0 {
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "BadDigest") || len(s.Risks) == 0 {
 		t.Fatalf("Initiate %s %q %q", s.Decision, s.Reasons, s.Risks)
 	}
 	for _, c := range *f.calls {
@@ -202,7 +202,7 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 	f = newProbeFake(store, "AbortMultipartUpload")
 	f.putErr = s3fake.APIError("PutObject", 501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 	rep = checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") ||
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") ||
 		!strings.Contains(strings.Join(s.Reasons, " "), "NotImplemented") {
 		t.Fatalf("Initiate without conditional writes: %s %q", s.Decision, s.Reasons)
 	}
@@ -238,11 +238,11 @@ func TestProbeCreateDenied(t *testing.T) {
 	// key exists (412) or not (BadDigest), denied on 403; nothing is created.
 	store.PutObjectData("photos", "a.jpg", []byte("old"))
 	rep = checkPlan(t, NewProbe(newProbeFake(store), ProbeOptions{NoCreate: true}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "PreconditionFailed") {
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Allowed || !strings.Contains(strings.Join(s.Reasons, " "), "PreconditionFailed") {
 		t.Fatalf("NoCreate Initiate %s %q", s.Decision, s.Reasons)
 	}
 	rep = checkPlan(t, NewProbe(newProbeFake(store, "PutObject"), ProbeOptions{NoCreate: true}), p, ProfileNoDefaults)
-	if s, _ := rep.Step(mpu.Initiate); s.Decision != ImplicitDeny {
+	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.ImplicitDeny {
 		t.Fatalf("NoCreate Initiate, PutObject denied: %s %q", s.Decision, s.Reasons)
 	}
 	if o := store.Object("photos", "a.jpg"); o == nil || string(o.Data) != "old" || len(store.Uploads()) != 0 {
@@ -254,7 +254,7 @@ func TestChainProbesWhatLocalCannotDecide(t *testing.T) {
 	store := s3fake.New("photos")
 	f := newProbeFake(store, "ListMultipartUploads")
 	// Identity policies are supplied, the bucket policy cannot be read.
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("id", `{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}},
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", `{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}},
 		S3: &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3fake.AccessDenied("GetBucketPolicy")}}})
 	p := probePlan()
 	p.CopySource = nil
@@ -383,7 +383,7 @@ func TestProbeSendsSSECHeaders(t *testing.T) {
 			p.CopySource = nil
 			p.SSE.CustomerAlgorithm = "AES256"
 			rep := checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
-			if s, _ := rep.Step(mpu.Initiate); s.Decision != Allowed {
+			if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Allowed {
 				t.Fatalf("Initiate %s %q", s.Decision, s.Reasons)
 			}
 			var sent []string

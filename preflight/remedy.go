@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 type remedyStatement struct {
@@ -31,31 +31,31 @@ func StatementFor(step mpu.Step, action, resource, principal string) json.RawMes
 
 // remedyFor builds the remedy for a step from its checks, or nil when the
 // step needs none. reqs are the step's requirements, parallel to checks.
-func remedyFor(step mpu.Step, checks []Check, reqs []Requirement, caller policy.Principal, bucketOwner string, prof Profile) *Remedy {
-	var rm Remedy
+func remedyFor(step mpu.Step, checks []Check, reqs []Requirement, caller policy.Principal, bucketOwner string, prof Profile) *mpu.Remedy {
+	var rm mpu.Remedy
 	var grant, recommend []string
 	for i, c := range checks {
 		switch {
-		case c.Decision == ExplicitDeny:
+		case c.Decision == mpu.ExplicitDeny:
 			for _, s := range c.Statements {
 				if s.Effect == policy.EffectDeny {
 					rm.Change = append(rm.Change, s)
 				}
 			}
-		case c.Decision == ImplicitDeny || (c.Decision == Allowed && c.OnlyByDefault):
-			if c.Decision == ImplicitDeny {
+		case c.Decision == mpu.ImplicitDeny || (c.Decision == mpu.Allowed && c.OnlyByDefault):
+			if c.Decision == mpu.ImplicitDeny {
 				grant = append(grant, c.Action+" on "+c.Resource)
 			} else {
 				recommend = append(recommend, c.Action+" on "+c.Resource)
 			}
-			rm.Add = append(rm.Add, RemedyStatement{Policy: "identity policy", Statement: StatementFor(step, c.Action, c.Resource, "")})
+			rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: "identity policy", Statement: StatementFor(step, c.Action, c.Resource, "")})
 			cross := bucketOwner != "" && caller.Account != "" && bucketOwner != caller.Account
 			if cross {
 				where := "bucket policy"
 				if i < len(reqs) && reqs[i].Step == mpu.UploadPartCopy && c.Action != ActionPutObject {
 					where = "source bucket policy"
 				}
-				rm.Add = append(rm.Add, RemedyStatement{Policy: where, Statement: StatementFor(step, c.Action, c.Resource, principalForGrant(caller))})
+				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: where, Statement: StatementFor(step, c.Action, c.Resource, principalForGrant(caller))})
 			}
 		}
 	}

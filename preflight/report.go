@@ -1,14 +1,13 @@
 package preflight
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Check is the verdict on one action on one resource within a step.
@@ -18,13 +17,13 @@ type Check struct {
 	// Resource is the ARN acted on.
 	Resource string `json:"resource"`
 	// Decision is the verdict.
-	Decision Decision `json:"decision"`
+	Decision mpu.Decision `json:"decision"`
 	// Evaluator says which evaluator decided it.
-	Evaluator EvaluatorKind `json:"evaluator"`
+	Evaluator mpu.EvaluatorKind `json:"evaluator"`
 	// Reasons explain it.
 	Reasons []string `json:"reasons,omitempty"`
 	// Statements are the statements that decided it.
-	Statements []StatementRef `json:"statements,omitempty"`
+	Statements []mpu.StatementRef `json:"statements,omitempty"`
 	// MissingContext lists condition keys a statement needed that the
 	// request does not carry or whose value is not known in advance.
 	MissingContext []string `json:"missingContext,omitempty"`
@@ -34,25 +33,6 @@ type Check struct {
 	OnlyByDefault bool `json:"onlyByDefault,omitempty"`
 	// Risks note what the verdict depends on that could not be checked.
 	Risks []string `json:"risks,omitempty"`
-}
-
-// Remedy is the smallest change that would allow a step.
-type Remedy struct {
-	// Summary says what to change, in one or two sentences.
-	Summary string `json:"summary"`
-	// Add lists statements to add, each to the named policy.
-	Add []RemedyStatement `json:"add,omitempty"`
-	// Change lists Deny statements that must be changed or removed.
-	Change []StatementRef `json:"change,omitempty"`
-}
-
-// RemedyStatement is one policy statement to add.
-type RemedyStatement struct {
-	// Policy is "identity policy" (the caller's), "bucket policy",
-	// "source bucket policy", or for a KMS row "key policy of KEY-ARN".
-	Policy string `json:"policy"`
-	// Statement is the statement's JSON.
-	Statement json.RawMessage `json:"statement"`
 }
 
 // StepResult is the verdict for one multipart step.
@@ -65,9 +45,9 @@ type StepResult struct {
 	Actions   []string `json:"actions"`
 	Resources []string `json:"resources"`
 	// Decision is the worst of the checks' decisions.
-	Decision Decision `json:"decision"`
+	Decision mpu.Decision `json:"decision"`
 	// Evaluator is the evaluator that decided the worst check.
-	Evaluator EvaluatorKind `json:"evaluator"`
+	Evaluator mpu.EvaluatorKind `json:"evaluator"`
 	// Reasons explain the decision.
 	Reasons []string `json:"reasons"`
 	// MissingContext lists condition keys that a statement needed and the
@@ -77,7 +57,7 @@ type StepResult struct {
 	DefaultRule string `json:"defaultRule,omitempty"`
 	// Remedy is the fix for a denial, or the explicit grant recommended
 	// when only a default rule allows the step; nil otherwise.
-	Remedy *Remedy `json:"remedy"`
+	Remedy *mpu.Remedy `json:"remedy"`
 	// Risks note what the verdict depends on that could not be checked.
 	Risks []string `json:"risks,omitempty"`
 	// Checks are the per-action verdicts.
@@ -104,18 +84,18 @@ type KMSRow struct {
 	Resources []string `json:"resources"`
 	// Decision is the worst of the actions' decisions; a step that needs
 	// no KMS action is Allowed.
-	Decision Decision `json:"decision"`
+	Decision mpu.Decision `json:"decision"`
 	// Evaluator says who decided the identity side of the worst action:
 	// EvaluatorLocal (supplied identity policies), EvaluatorSimulate (IAM's
 	// policy simulator) or EvaluatorNone (no action to decide, or the
 	// identity policies were not available). Key policies are always
 	// evaluated locally.
-	Evaluator EvaluatorKind `json:"evaluator"`
+	Evaluator mpu.EvaluatorKind `json:"evaluator"`
 	// Reasons summarise the decision, then explain each action that is not
 	// allowed.
 	Reasons []string `json:"reasons"`
 	// Remedy is the fix for a row that is not allowed; nil otherwise.
-	Remedy *Remedy `json:"remedy"`
+	Remedy *mpu.Remedy `json:"remedy"`
 
 	// denied names each denied action with its key ("kms:Decrypt on
 	// KEY-ARN"), for DeniedError; not kept through JSON.
@@ -134,22 +114,6 @@ func (k KMSRow) deniedActions() []string {
 
 // KMSSeedLabel is the Label of the seed row (Report.KMSSeed).
 const KMSSeedLabel = "upload (S3 permission table)"
-
-// Gap is a policy source that could not be read.
-type Gap struct {
-	// Source names it, e.g. "bucket policy (s3:GetBucketPolicy)".
-	Source string `json:"source"`
-	// Error is why it could not be read.
-	Error string `json:"error"`
-	// AllowOnly is true when the source can only grant (an ACL), so its
-	// absence cannot hide a Deny.
-	AllowOnly bool `json:"allowOnly,omitempty"`
-	// Permission is the permission that would let the check read it
-	// (e.g. "kms:GetKeyPolicy"), when one would.
-	Permission string `json:"permission,omitempty"`
-	// Hint says how to close the gap, when known.
-	Hint string `json:"hint,omitempty"`
-}
 
 // Report is the outcome of a preflight: one StepResult per checked step,
 // KMS rows for SSE-KMS plans, the gaps, and what the run cost.
@@ -180,7 +144,7 @@ type Report struct {
 	// is nil when the target is not SSE-KMS encrypted.
 	KMSSeed *KMSRow `json:"kmsSeed,omitempty"`
 	// Gaps are the policy sources that could not be read.
-	Gaps []Gap `json:"gaps,omitempty"`
+	Gaps []mpu.Gap `json:"gaps,omitempty"`
 	// Notes are assumptions the report rests on.
 	Notes []string `json:"notes,omitempty"`
 	// Leftover lists upload IDs a probe created and could not remove.
@@ -203,16 +167,16 @@ func (r *Report) Step(step mpu.Step) (StepResult, bool) {
 // seed row counts only when it is not Advisory.
 func (r *Report) OK() bool {
 	for _, s := range r.Steps {
-		if s.Decision != Allowed {
+		if s.Decision != mpu.Allowed {
 			return false
 		}
 	}
 	for _, k := range r.KMS {
-		if k.Decision != Allowed {
+		if k.Decision != mpu.Allowed {
 			return false
 		}
 	}
-	if k := r.KMSSeed; k != nil && !k.Advisory && k.Decision != Allowed {
+	if k := r.KMSSeed; k != nil && !k.Advisory && k.Decision != mpu.Allowed {
 		return false
 	}
 	return true
@@ -286,7 +250,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, s := range r.Steps {
-		if s.Decision == Allowed && s.Remedy == nil && len(s.Risks) == 0 {
+		if s.Decision == mpu.Allowed && s.Remedy == nil && len(s.Risks) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s: %s\n", s.Step, s.Decision)
@@ -299,7 +263,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeRemedy(&b, s.Remedy)
 	}
 	for _, k := range r.kmsRows() {
-		if k.Decision == Allowed {
+		if k.Decision == mpu.Allowed {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s: %s\n", k.textLabel(), k.textDecision())
@@ -360,7 +324,7 @@ func orDash(s string) string {
 	return s
 }
 
-func writeRemedy(b *strings.Builder, rm *Remedy) {
+func writeRemedy(b *strings.Builder, rm *mpu.Remedy) {
 	if rm == nil {
 		return
 	}

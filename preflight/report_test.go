@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // noKMS answers every KMS call with AccessDenied; supplied key policies
@@ -32,11 +32,11 @@ const keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1
 func kmsReport(t *testing.T, keyPolicy string) *Report {
 	t.Helper()
 	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],"Resource":"*"}]}`
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("put", put)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("put", put)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	c := New(local, func(o *Options) {
 		o.KMS = kmsperm.New(&noKMS{})
 		o.KMSKeyPolicy = []byte(keyPolicy)
-		o.KMSIdentity = []PolicyDocument{doc("put", put)}
+		o.KMSIdentity = []mpu.PolicyDocument{doc("put", put)}
 	})
 	rep, err := c.Check(context.Background(), &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Region: "us-east-1",
 		SSE: SSE{Algorithm: "aws:kms", KMSKeyID: keyARN}, Transport: TransportHTTPS, SourceIP: "192.0.2.1",
@@ -80,7 +80,7 @@ func TestReportKMSRows(t *testing.T) {
 
 func TestReportJSONShape(t *testing.T) {
 	rep := kmsReport(t, `{"Version":"2012-10-17","Statement":[]}`)
-	rep.Gaps = []Gap{{Source: "bucket policy", Error: "AccessDenied"}}
+	rep.Gaps = []mpu.Gap{{Source: "bucket policy", Error: "AccessDenied"}}
 	data, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestReportJSONShape(t *testing.T) {
 }
 
 func TestReportText(t *testing.T) {
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("put", putOnly)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("put", putOnly)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	rep := checkPlan(t, local, &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, Transport: TransportHTTPS, SourceIP: "192.0.2.1",
 		CopySource: &CopySource{Bucket: "src", Key: "o"}}, ProfileAWS)
 	rep.Leftover = []string{"upload-1"}
@@ -166,7 +166,7 @@ func (f fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput,
 
 func TestFindCaller(t *testing.T) {
 	session := "arn:aws:sts::111122223333:assumed-role/ci/run-9"
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("all", allowS3)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("all", allowS3)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	c := New(local, func(o *Options) { o.STS = fakeSTS{arn: session} })
 	rep, err := c.Check(context.Background(), &Plan{Bucket: "photos", Key: "a", BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1"})
 	if err != nil {

@@ -1,8 +1,8 @@
 package preflight
 
 import (
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // The owner-or-initiator default rules S3 applies to AbortMultipartUpload

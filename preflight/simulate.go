@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Simulate is the evaluator built on IAM's policy simulator
@@ -31,8 +32,8 @@ type Simulate struct {
 func NewSimulate(api SimulateAPI, local *Local) *Simulate { return &Simulate{api: api, local: local} }
 
 type simVerdict struct {
-	decision Decision
-	refs     []StatementRef
+	decision mpu.Decision
+	refs     []mpu.StatementRef
 	missing  []string
 	err      error
 	done     bool
@@ -125,7 +126,7 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	for i := range in.Requirements {
 		r := &in.Requirements[i]
 		v := verdicts[i]
-		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: EvaluatorSimulate, Decision: v.decision, Statements: v.refs}
+		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: mpu.EvaluatorSimulate, Decision: v.decision, Statements: v.refs}
 		var blind []string
 		switch {
 		case source == "":
@@ -136,13 +137,13 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			chk.Reasons = append(chk.Reasons, "IAM's policy simulator: "+v.decision.String())
 			blind = s.blindSpots(in, caller, ld, r, v)
 		}
-		if len(blind) == 0 || (v.done && v.decision == ExplicitDeny) {
+		if len(blind) == 0 || (v.done && v.decision == mpu.ExplicitDeny) {
 			applyUncertainty(&chk, r, v.missing)
 			out.Checks[i] = chk
 			continue
 		}
 		if ld == nil {
-			chk.Decision = Unknown
+			chk.Decision = mpu.Unknown
 			chk.Reasons = append(chk.Reasons, blind...)
 			chk.Reasons = append(chk.Reasons, "no local evaluator to decide what the simulator cannot see")
 			out.Checks[i] = chk
@@ -169,10 +170,10 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	var out []string
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	if ld == nil {
-		if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
+		if v.decision == mpu.ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
 			out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
 		}
-		if v.decision != ExplicitDeny {
+		if v.decision != mpu.ExplicitDeny {
 			out = append(out, "the bucket policy and ACL were not available to the simulator")
 		}
 		return out
@@ -184,10 +185,10 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	if bs != nil && bs.policyGap {
 		out = append(out, "the bucket policy could not be read")
 	}
-	if v.decision == ImplicitDeny && bs != nil && (bs.aclGap || (bs.acl != nil && len(bs.acl.Grants) > 0)) {
+	if v.decision == mpu.ImplicitDeny && bs != nil && (bs.aclGap || (bs.acl != nil && len(bs.acl.Grants) > 0)) {
 		out = append(out, "the simulator does not see bucket ACLs")
 	}
-	if v.decision == ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
+	if v.decision == mpu.ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
 		out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
 	}
 	if len(ld.endpoint) > 0 {
@@ -219,7 +220,7 @@ func (s *Simulate) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicy
 			add := func(resource string, d iamtypes.PolicyEvaluationDecisionType, st []iamtypes.Statement, missing []string) {
 				v := simVerdict{decision: fromSim(d), missing: missing, done: true}
 				for _, m := range st {
-					ref := StatementRef{Kind: "identity"}
+					ref := mpu.StatementRef{Kind: "identity"}
 					if m.SourcePolicyId != nil {
 						ref.Policy = *m.SourcePolicyId
 					}
@@ -253,16 +254,16 @@ func (s *Simulate) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicy
 	return nil, fmt.Errorf("preflight: simulator pagination did not end")
 }
 
-func fromSim(d iamtypes.PolicyEvaluationDecisionType) Decision {
+func fromSim(d iamtypes.PolicyEvaluationDecisionType) mpu.Decision {
 	switch d {
 	case iamtypes.PolicyEvaluationDecisionTypeAllowed:
-		return Allowed
+		return mpu.Allowed
 	case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
-		return ExplicitDeny
+		return mpu.ExplicitDeny
 	case iamtypes.PolicyEvaluationDecisionTypeImplicitDeny:
-		return ImplicitDeny
+		return mpu.ImplicitDeny
 	}
-	return Unknown
+	return mpu.Unknown
 }
 
 // simulatorSource is the PolicySourceArn for caller: a user or role ARN;

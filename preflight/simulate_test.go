@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // fakeSimulator is an httptest server speaking the IAM query protocol for
@@ -150,7 +150,7 @@ func TestSimulateBatchesAndPaginates(t *testing.T) {
 	}}
 	// The bucket has no policy and no ACL grants; the identity policies are
 	// not readable locally (no IAM client): the simulator decides them.
-	local := NewLocal(LocalOptions{Sources: Sources{BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	sim := NewSimulate(newSimClient(t, f), local)
 	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, ACL: "private", Transport: TransportHTTPS, SourceIP: "192.0.2.1"}
 	rep := checkPlan(t, sim, p, ProfileNoDefaults)
@@ -178,7 +178,7 @@ func TestSimulateBatchesAndPaginates(t *testing.T) {
 		t.Errorf("header key placement wrong")
 	}
 	for _, s := range rep.Steps {
-		if s.Evaluator != EvaluatorSimulate {
+		if s.Evaluator != mpu.EvaluatorSimulate {
 			t.Errorf("%s decided by %s", s.Step, s.Evaluator)
 		}
 	}
@@ -186,7 +186,7 @@ func TestSimulateBatchesAndPaginates(t *testing.T) {
 	f.requests = nil
 	rep = checkPlan(t, NewSimulate(newSimClient(t, f), nil), p, ProfileNoDefaults)
 	for _, s := range rep.Steps {
-		if s.Decision != Unknown {
+		if s.Decision != mpu.Unknown {
 			t.Errorf("no local evaluator: %s is %s", s.Step, s.Decision)
 		}
 	}
@@ -200,7 +200,7 @@ func TestSimulateBlindSpotsFilledLocally(t *testing.T) {
 	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}`
 	bucketPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"Lister","Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"s3:ListBucketMultipartUploads","Resource":"arn:aws:s3:::photos"}]}`
 	f := &fakeSimulator{identity: map[string]string{alice: put, "arn:aws:iam::111122223333:role/ci": put}}
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("put", put)}, BucketPolicy: &PolicyDocument{Name: "bucket policy", JSON: []byte(bucketPolicy)}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("put", put)}, BucketPolicy: &mpu.PolicyDocument{Name: "bucket policy", JSON: []byte(bucketPolicy)}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	sim := NewSimulate(newSimClient(t, f), local)
 	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1"}
 	rep := checkPlan(t, sim, p, ProfileAWS)
@@ -221,14 +221,14 @@ func TestSimulateBlindSpotsFilledLocally(t *testing.T) {
 	if src := f.requests[0].Get("PolicySourceArn"); src != "arn:aws:iam::111122223333:role/ci" || f.requests[0].Get("ResourcePolicy") != "" {
 		t.Errorf("role request %v", f.requests[0])
 	}
-	if s, _ := rep.Step(mpu.ListUploads); s.Evaluator != EvaluatorLocal || !strings.Contains(s.Reasons[0], "resource policies for roles") {
+	if s, _ := rep.Step(mpu.ListUploads); s.Evaluator != mpu.EvaluatorLocal || !strings.Contains(s.Reasons[0], "resource policies for roles") {
 		t.Errorf("ListUploads for a role: %s %q", s.Evaluator, s.Reasons)
 	}
 	// A failing simulator: everything decided locally.
 	f.status = 403
 	rep = checkPlan(t, sim, p, ProfileAWS)
 	for _, s := range rep.Steps {
-		if s.Evaluator != EvaluatorLocal || !strings.Contains(s.Reasons[0], "the simulator failed: AccessDenied") {
+		if s.Evaluator != mpu.EvaluatorLocal || !strings.Contains(s.Reasons[0], "the simulator failed: AccessDenied") {
 			t.Errorf("%s: %s %q", s.Step, s.Evaluator, s.Reasons)
 		}
 	}
@@ -236,7 +236,7 @@ func TestSimulateBlindSpotsFilledLocally(t *testing.T) {
 
 func TestSimulateRootIsLocal(t *testing.T) {
 	f := &fakeSimulator{}
-	local := NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
+	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	rep := checkPlan(t, NewSimulate(newSimClient(t, f), local), &Plan{Bucket: "photos", Key: "a", Caller: rootA, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1"}, ProfileAWS)
 	if len(f.requests) != 0 || !rep.OK() {
 		t.Fatalf("root: %d simulator calls, report\n%s", len(f.requests), rep)
@@ -274,7 +274,7 @@ func TestSimulateReadsIdentityOnlyForBlindSpots(t *testing.T) {
 	// ListParts under the AWS profile is a blind spot (the default rule): IAM is read.
 	p.Steps = append(p.Steps, mpu.ListParts)
 	rep = checkPlan(t, sim, p, ProfileAWS)
-	if s, _ := rep.Step(mpu.ListParts); s.Decision != Allowed || s.Evaluator != EvaluatorLocal || s.DefaultRule != RuleInitiator {
+	if s, _ := rep.Step(mpu.ListParts); s.Decision != mpu.Allowed || s.Evaluator != mpu.EvaluatorLocal || s.DefaultRule != RuleInitiator {
 		t.Fatalf("ListParts: %s %s %q", s.Decision, s.Evaluator, s.DefaultRule)
 	}
 	if len(fi.calls) == 0 {

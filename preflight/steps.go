@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // The IAM actions of the multipart steps

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 func TestRequirementsGolden(t *testing.T) {
@@ -86,17 +86,5 @@ func TestPlanStepsAndValidate(t *testing.T) {
 	var nilPlan *Plan
 	if err := nilPlan.Validate(); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("nil plan: %v", err)
-	}
-}
-
-func TestStepAliases(t *testing.T) {
-	if len(AllSteps()) != 7 || AllSteps()[4] != StepAbort || StepListUploads.Operation() != "ListMultipartUploads" {
-		t.Fatalf("steps %v", AllSteps())
-	}
-	if s, err := ParseStep("UploadPartCopy"); err != nil || s != StepUploadPartCopy {
-		t.Fatalf("ParseStep: %v %v", s, err)
-	}
-	if _, err := ParseStep("Upload"); !errors.Is(err, ErrInvalidInput) {
-		t.Fatalf("ParseStep(Upload): %v", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // UploadChecker runs a preflight for an upload or a copy about to start.
@@ -33,7 +33,7 @@ type UploadChecker struct {
 	// the upload takes, for a caller that needs their verdicts too (for
 	// example ListUploads, to clean up old uploads); Report.Gate does not
 	// judge them, so they never refuse the upload.
-	AlsoReport []Step
+	AlsoReport []mpu.Step
 	// OnReport, when set, is called with every report (synchronously).
 	OnReport func(*Report)
 }
@@ -145,12 +145,12 @@ func (e *UndecidedError) Details() string {
 // not in steps are not judged, so one report of every step can gate
 // uploads that need only some. This is the one rule an upload's preflight
 // is judged by; UploadChecker applies it to the steps the uploader names.
-func (r *Report) Gate(steps []Step) error {
+func (r *Report) Gate(steps []mpu.Step) error {
 	if r == nil {
 		return invalidf("nil report")
 	}
 	var denied, unknown []StepResult
-	seen := map[Step]bool{}
+	seen := map[mpu.Step]bool{}
 	for _, st := range steps {
 		if seen[st] {
 			continue
@@ -158,7 +158,7 @@ func (r *Report) Gate(steps []Step) error {
 		seen[st] = true
 		s, ok := r.Step(st)
 		if !ok {
-			unknown = append(unknown, StepResult{Step: st, Operation: st.Operation(), Decision: Unknown,
+			unknown = append(unknown, StepResult{Step: st, Operation: st.Operation(), Decision: mpu.Unknown,
 				Reasons: []string{"not checked: the report has no verdict for this step"}})
 			continue
 		}
@@ -171,10 +171,10 @@ func (r *Report) Gate(steps []Step) error {
 			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
 			s.Remedy = kmsRow.Remedy
 			denied = append(denied, s)
-		case s.Decision != Allowed: // Unknown, or a value that is no verdict
+		case s.Decision != mpu.Allowed: // Unknown, or a value that is no verdict
 			unknown = append(unknown, s)
-		case kmsDecision != Allowed && kmsRow != nil:
-			s.Decision = Unknown
+		case kmsDecision != mpu.Allowed && kmsRow != nil:
+			s.Decision = mpu.Unknown
 			s.Reasons = append(append([]string(nil), s.Reasons...), kmsRow.Reasons...)
 			unknown = append(unknown, s)
 		}
@@ -191,9 +191,9 @@ func (r *Report) Gate(steps []Step) error {
 // kmsVerdict returns the worst verdict of the step's SSE-KMS rows (and,
 // for Initiate, of a seed row that is not Advisory) and the row that has
 // it; nil when the step has no KMS row.
-func (r *Report) kmsVerdict(st Step) (Decision, *KMSRow) {
+func (r *Report) kmsVerdict(st mpu.Step) (mpu.Decision, *KMSRow) {
 	var row *KMSRow
-	d := Allowed
+	d := mpu.Allowed
 	consider := func(k *KMSRow) {
 		if row == nil || kmsRank(k.Decision) > kmsRank(d) {
 			row, d = k, k.Decision
@@ -212,11 +212,11 @@ func (r *Report) kmsVerdict(st Step) (Decision, *KMSRow) {
 
 // kmsRank orders verdicts for kmsVerdict: a denial outranks Unknown (and
 // any value that is no verdict), which outranks Allowed.
-func kmsRank(d Decision) int {
+func kmsRank(d mpu.Decision) int {
 	switch {
 	case d.Denied():
 		return 2
-	case d != Allowed:
+	case d != mpu.Allowed:
 		return 1
 	}
 	return 0

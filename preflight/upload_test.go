@@ -9,13 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/s3mpu/s3mpu/internal/mpu"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 func TestUploadCheckerCopyAndUnknown(t *testing.T) {
 	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":"arn:aws:s3:::photos/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::src/*"}]}`
-	src := Sources{Identity: []PolicyDocument{doc("p", put)}, BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced,
-		SourceBucketPolicy: &PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
+	src := Sources{Identity: []mpu.PolicyDocument{doc("p", put)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced,
+		SourceBucketPolicy: &mpu.PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
 	var seen *Report
 	uc := &UploadChecker{Checker: New(NewLocal(LocalOptions{Sources: src}), func(o *Options) { o.Profile = ProfileNoDefaults }),
 		Template: Plan{Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1"},
@@ -35,8 +36,8 @@ func TestUploadCheckerCopyAndUnknown(t *testing.T) {
 	}
 	// A condition on a key whose value is unknown: undecided unless allowed.
 	uc.Template.Transport = TransportUnknown
-	uc.Checker = New(NewLocal(LocalOptions{Sources: Sources{Identity: []PolicyDocument{doc("tls", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`)},
-		BucketPolicy: &PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}))
+	uc.Checker = New(NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("tls", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`)},
+		BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}))
 	err = uc.CheckUpload(context.Background(), dst, []mpu.Step{mpu.Initiate})
 	var ue *UndecidedError
 	if !errors.As(err, &ue) || !errors.Is(err, ErrUndecided) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(ue.Details(), "aws:SecureTransport") {

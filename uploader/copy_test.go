@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // copyFixture stores a source object with metadata, tags and a CRC32C

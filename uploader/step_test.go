@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
@@ -55,7 +56,7 @@ func ExampleChecker() {
 		fmt.Println(err)
 	}
 	fmt.Println(strings.Join(log.lines, "\n"))
-	fmt.Println(uploader.StepAbort == preflight.StepAbort)
+	fmt.Println(uploader.StepAbort == mpu.Abort)
 	// Output:
 	// my-bucket: Initiate, UploadPart, Complete, Abort
 	// my-bucket: Initiate

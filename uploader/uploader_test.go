@@ -19,9 +19,9 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 func TestSuccessSequences(t *testing.T) {

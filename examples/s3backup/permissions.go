@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -28,8 +29,8 @@ type preflightOptions struct {
 	identityFiles  []string
 	bucketPolicy   string
 	parsedProfile  preflight.Profile
-	identityPolicy []preflight.PolicyDocument
-	bucketDoc      *preflight.PolicyDocument
+	identityPolicy []mpu.PolicyDocument
+	bucketDoc      *mpu.PolicyDocument
 }
 
 func (p *preflightOptions) register(f *pflag.FlagSet) {
@@ -59,14 +60,14 @@ func (p *preflightOptions) validate() error {
 		if err != nil {
 			return usageErrorf("--identity-policy: %v", err)
 		}
-		p.identityPolicy = append(p.identityPolicy, preflight.PolicyDocument{Name: f, JSON: b})
+		p.identityPolicy = append(p.identityPolicy, mpu.PolicyDocument{Name: f, JSON: b})
 	}
 	if p.bucketPolicy != "" {
 		b, err := os.ReadFile(p.bucketPolicy)
 		if err != nil {
 			return usageErrorf("--bucket-policy: %v", err)
 		}
-		p.bucketDoc = &preflight.PolicyDocument{Name: p.bucketPolicy, JSON: b}
+		p.bucketDoc = &mpu.PolicyDocument{Name: p.bucketPolicy, JSON: b}
 	}
 	return nil
 }
@@ -179,7 +180,7 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	ps.Key = key
 	var rep *preflight.Report
 	uc := &preflight.UploadChecker{Checker: p.checker, Template: *p.plan(key, size),
-		AlsoReport: []preflight.Step{preflight.StepListParts, preflight.StepListUploads},
+		AlsoReport: []mpu.Step{mpu.ListParts, mpu.ListUploads},
 		OnReport:   func(r *preflight.Report) { rep = r }}
 	var warned error
 	mode := uploader.PreflightWarn
@@ -223,7 +224,7 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	p.report = rep
 	ps.OK = rep.OK()
 	for _, s := range rep.Steps {
-		if s.Decision == preflight.Allowed {
+		if s.Decision == mpu.Allowed {
 			if s.DefaultRule != "" {
 				ps.Notes = append(ps.Notes, fmt.Sprintf("%s is allowed only by the %s; grant it explicitly", s.Step, s.DefaultRule))
 			}
@@ -232,7 +233,7 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 		ps.Problems = append(ps.Problems, stepProblem(s))
 	}
 	for _, k := range rep.KMS {
-		if k.Decision != preflight.Allowed {
+		if k.Decision != mpu.Allowed {
 			ps.Problems = append(ps.Problems, fmt.Sprintf("%s (KMS): %s: %s", k.Step, k.Decision, strings.Join(k.Reasons, "; ")))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -152,51 +153,51 @@ func TestCheckFlagsSources(t *testing.T) {
 }
 
 func TestReportExitAndBlocking(t *testing.T) {
-	allowed := preflight.StepResult{Decision: preflight.Allowed}
+	allowed := preflight.StepResult{Decision: mpu.Allowed}
 	rep := &preflight.Report{Steps: []preflight.StepResult{allowed, allowed}}
 	if err := reportExit(rep); err != nil {
 		t.Fatalf("all allowed: %v", err)
 	}
-	unknown := &preflight.Report{Steps: []preflight.StepResult{allowed, {Decision: preflight.Unknown}}}
+	unknown := &preflight.Report{Steps: []preflight.StepResult{allowed, {Decision: mpu.Unknown}}}
 	if got := cmdkit.Code(reportExit(unknown)); got != cmdkit.ExitFailure {
 		t.Fatalf("unknown: exit %d", got)
 	}
-	denied := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}, {Decision: preflight.ImplicitDeny}}}
+	denied := &preflight.Report{Steps: []preflight.StepResult{{Decision: mpu.Unknown}, {Decision: mpu.ImplicitDeny}}}
 	if got := cmdkit.Code(reportExit(denied)); got != cmdkit.ExitDenied {
 		t.Fatalf("denied: exit %d", got)
 	}
-	kms := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Decision: preflight.ExplicitDeny}}}
+	kms := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Decision: mpu.ExplicitDeny}}}
 	if got := cmdkit.Code(reportExit(kms)); got != cmdkit.ExitDenied {
 		t.Fatalf("KMS denied: exit %d", got)
 	}
 	// The seed row counts only when it is not advisory.
-	seed := func(advisory bool, d preflight.Decision) *preflight.KMSRow {
+	seed := func(advisory bool, d mpu.Decision) *preflight.KMSRow {
 		return &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: advisory, Decision: d}
 	}
-	advisory := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(true, preflight.ImplicitDeny)}
+	advisory := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(true, mpu.ImplicitDeny)}
 	if err := reportExit(advisory); err != nil {
 		t.Fatalf("advisory seed denied: %v, want exit 0", err)
 	}
-	advisoryUnknown := &preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}}, KMSSeed: seed(true, preflight.ImplicitDeny)}
+	advisoryUnknown := &preflight.Report{Steps: []preflight.StepResult{{Decision: mpu.Unknown}}, KMSSeed: seed(true, mpu.ImplicitDeny)}
 	if got := cmdkit.Code(reportExit(advisoryUnknown)); got != cmdkit.ExitFailure {
 		t.Fatalf("advisory seed denied, a step unknown: exit %d, want %d", got, cmdkit.ExitFailure)
 	}
-	required := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(false, preflight.ImplicitDeny)}
+	required := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(false, mpu.ImplicitDeny)}
 	if got := cmdkit.Code(reportExit(required)); got != cmdkit.ExitDenied {
 		t.Fatalf("required seed denied: exit %d, want %d", got, cmdkit.ExitDenied)
 	}
 }
 
 func TestPrintReportVerdict(t *testing.T) {
-	allowed := preflight.StepResult{Decision: preflight.Allowed}
+	allowed := preflight.StepResult{Decision: mpu.Allowed}
 	for _, tt := range []struct {
 		rep  *preflight.Report
 		want string
 	}{
 		{&preflight.Report{Steps: []preflight.StepResult{allowed}}, "result: every checked step is allowed"},
-		{&preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Step: 1, Decision: preflight.ImplicitDeny}}}, "result: 1 KMS row(s) denied"},
-		{&preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.ExplicitDeny}}, KMSSeed: &preflight.KMSRow{Seed: true, Decision: preflight.ImplicitDeny}}, "result: 1 step(s) denied, 1 KMS row(s) denied"},
-		{&preflight.Report{Steps: []preflight.StepResult{{Decision: preflight.Unknown}}, KMSSeed: &preflight.KMSRow{Seed: true, Advisory: true, Decision: preflight.ImplicitDeny}}, "result: some verdicts are unknown"},
+		{&preflight.Report{Steps: []preflight.StepResult{allowed}, KMS: []preflight.KMSRow{{Step: 1, Decision: mpu.ImplicitDeny}}}, "result: 1 KMS row(s) denied"},
+		{&preflight.Report{Steps: []preflight.StepResult{{Decision: mpu.ExplicitDeny}}, KMSSeed: &preflight.KMSRow{Seed: true, Decision: mpu.ImplicitDeny}}, "result: 1 step(s) denied, 1 KMS row(s) denied"},
+		{&preflight.Report{Steps: []preflight.StepResult{{Decision: mpu.Unknown}}, KMSSeed: &preflight.KMSRow{Seed: true, Advisory: true, Decision: mpu.ImplicitDeny}}, "result: some verdicts are unknown"},
 	} {
 		var b strings.Builder
 		a := &app{}
@@ -212,7 +213,7 @@ func TestPrintReportVerdict(t *testing.T) {
 func TestReportJSONShape(t *testing.T) {
 	rep := &preflight.Report{Caller: "arn:aws:iam::111122223333:user/a", Bucket: "b", Key: "k",
 		Steps: []preflight.StepResult{{Operation: "AbortMultipartUpload", Actions: []string{"s3:AbortMultipartUpload"}, Resources: []string{"arn:aws:s3:::b/k"},
-			Decision: preflight.ExplicitDeny, Evaluator: preflight.EvaluatorLocal, Reasons: []string{"denied"}, Remedy: &preflight.Remedy{Summary: "fix it"}}}}
+			Decision: mpu.ExplicitDeny, Evaluator: mpu.EvaluatorLocal, Reasons: []string{"denied"}, Remedy: &mpu.Remedy{Summary: "fix it"}}}}
 	b, err := json.Marshal(reportJSON(rep))
 	if err != nil {
 		t.Fatal(err)
@@ -244,11 +245,11 @@ func TestReportJSONShape(t *testing.T) {
 
 	// KMS rows carry their label; the seed row is "kms_seed", with no step.
 	withKMS := *rep
-	withKMS.KMS = []preflight.KMSRow{{Step: preflight.StepUploadPart, Label: "UploadPart", Actions: []string{"kms:GenerateDataKey"}, Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"},
-		Decision: preflight.Allowed, Evaluator: preflight.EvaluatorNone}}
+	withKMS.KMS = []preflight.KMSRow{{Step: mpu.UploadPart, Label: "UploadPart", Actions: []string{"kms:GenerateDataKey"}, Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"},
+		Decision: mpu.Allowed, Evaluator: mpu.EvaluatorNone}}
 	withKMS.KMSSeed = &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: true, Actions: []string{"kms:Encrypt", "kms:ReEncrypt*"},
-		Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"}, Decision: preflight.ImplicitDeny, Evaluator: preflight.EvaluatorLocal, Reasons: []string{"not allowed"},
-		Remedy: &preflight.Remedy{Summary: "add kms:Encrypt"}}
+		Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"}, Decision: mpu.ImplicitDeny, Evaluator: mpu.EvaluatorLocal, Reasons: []string{"not allowed"},
+		Remedy: &mpu.Remedy{Summary: "add kms:Encrypt"}}
 	b, _ = json.Marshal(reportJSON(&withKMS))
 	var kj struct {
 		KMS     []map[string]any `json:"kms"`
@@ -269,7 +270,7 @@ func TestReportJSONShape(t *testing.T) {
 	}
 
 	// An allowed step still carries "remedy": null.
-	rep.Steps[0].Remedy, rep.Steps[0].Decision = nil, preflight.Allowed
+	rep.Steps[0].Remedy, rep.Steps[0].Decision = nil, mpu.Allowed
 	b, _ = json.Marshal(reportJSON(rep))
 	if !strings.Contains(string(b), `"remedy":null`) {
 		t.Errorf("no null remedy: %s", b)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -22,8 +23,8 @@ type abortJudge struct {
 	bucketOwner string // account ID, or "" when unknown
 	partition   string
 	profile     preflight.Profile
-	identity    []preflight.PolicyDocument
-	bucketPol   preflight.PolicyDocument
+	identity    []mpu.PolicyDocument
+	bucketPol   mpu.PolicyDocument
 	policies    bool // policy documents were given: the verdict is complete, not the rules alone
 }
 
@@ -143,14 +144,14 @@ func (j *abortJudge) judge(key, initiator string) verdict {
 		return v
 	}
 	switch {
-	case res.Decision == preflight.Allowed && res.DefaultRule != "":
+	case res.Decision == mpu.Allowed && res.DefaultRule != "":
 		v.may, v.why = "yes", strings.TrimPrefix(res.DefaultRule, "owner-or-initiator default: ")
-	case res.Decision == preflight.Allowed:
+	case res.Decision == mpu.Allowed:
 		v.may = "yes"
 		if len(res.Reasons) > 0 {
 			v.why = res.Reasons[0]
 		}
-	case res.Decision == preflight.ExplicitDeny:
+	case res.Decision == mpu.ExplicitDeny:
 		v.may = "no"
 		if len(res.Reasons) > 0 {
 			v.why = res.Reasons[0]

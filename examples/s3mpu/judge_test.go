@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -13,8 +14,8 @@ func TestAbortJudge(t *testing.T) {
 		bob   = "arn:aws:iam::111122223333:user/bob"
 		root  = "arn:aws:iam::111122223333:root"
 	)
-	deny := preflight.PolicyDocument{Name: "deny.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"}]}`)}
-	allow := preflight.PolicyDocument{Name: "allow.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:AbortMultipartUpload","Resource":"arn:aws:s3:::b/*"}]}`)}
+	deny := mpu.PolicyDocument{Name: "deny.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"}]}`)}
+	allow := mpu.PolicyDocument{Name: "allow.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:AbortMultipartUpload","Resource":"arn:aws:s3:::b/*"}]}`)}
 	tests := []struct {
 		name      string
 		j         abortJudge
@@ -29,9 +30,9 @@ func TestAbortJudge(t *testing.T) {
 		{"initiator unknown", abortJudge{caller: alice}, "", "unknown", "does not report the initiator"},
 		{"caller unknown", abortJudge{callerNote: "caller unknown (x); give --caller ARN"}, alice, "unknown", "--caller"},
 		{"no defaults", abortJudge{caller: alice, profile: preflight.ProfileNoDefaults}, alice, "needs-grant", "no owner-or-initiator defaults"},
-		{"no defaults, policy allows", abortJudge{caller: alice, profile: preflight.ProfileNoDefaults, identity: []preflight.PolicyDocument{allow}, policies: true}, "", "yes", "allow.json"},
-		{"explicit deny beats initiator", abortJudge{caller: alice, identity: []preflight.PolicyDocument{deny}, policies: true}, alice, "no", "NoAbort"},
-		{"policies given, none allows", abortJudge{caller: alice, identity: []preflight.PolicyDocument{allow}, policies: true, bucket: "other"}, bob, "no", "no statement"},
+		{"no defaults, policy allows", abortJudge{caller: alice, profile: preflight.ProfileNoDefaults, identity: []mpu.PolicyDocument{allow}, policies: true}, "", "yes", "allow.json"},
+		{"explicit deny beats initiator", abortJudge{caller: alice, identity: []mpu.PolicyDocument{deny}, policies: true}, alice, "no", "NoAbort"},
+		{"policies given, none allows", abortJudge{caller: alice, identity: []mpu.PolicyDocument{allow}, policies: true, bucket: "other"}, bob, "no", "no statement"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

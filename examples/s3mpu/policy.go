@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/spf13/cobra"
 )
@@ -96,7 +97,7 @@ func (a *app) policyEvalCmd() *cobra.Command {
 		if err := a.printEval(in, res); err != nil {
 			return err
 		}
-		if res.Decision != preflight.Allowed {
+		if res.Decision != mpu.Allowed {
 			return cmdkit.SilentExit(cmdkit.ExitDenied)
 		}
 		return nil
@@ -165,20 +166,20 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 }
 
 // readPolicyFile reads one policy document; the file's path is its name in reasons and errors.
-func readPolicyFile(flag, path string) (preflight.PolicyDocument, error) {
+func readPolicyFile(flag, path string) (mpu.PolicyDocument, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return preflight.PolicyDocument{}, cmdkit.UsageErrorf("%s: cannot read policy file: %v", flag, err)
+		return mpu.PolicyDocument{}, cmdkit.UsageErrorf("%s: cannot read policy file: %v", flag, err)
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return preflight.PolicyDocument{}, cmdkit.UsageErrorf("%s: policy file %s is empty", flag, path)
+		return mpu.PolicyDocument{}, cmdkit.UsageErrorf("%s: policy file %s is empty", flag, path)
 	}
-	return preflight.PolicyDocument{Name: path, JSON: b}, nil
+	return mpu.PolicyDocument{Name: path, JSON: b}, nil
 }
 
-func readOptionalPolicy(flag, path string) (preflight.PolicyDocument, error) {
+func readOptionalPolicy(flag, path string) (mpu.PolicyDocument, error) {
 	if path == "" {
-		return preflight.PolicyDocument{}, nil
+		return mpu.PolicyDocument{}, nil
 	}
 	return readPolicyFile(flag, path)
 }
@@ -214,15 +215,15 @@ func trimPkg(err error) string {
 
 // evalJSON is the --json output of `policy eval`.
 type evalJSON struct {
-	Decision    string                   `json:"decision"`
-	Reasons     []string                 `json:"reasons"`
-	Statements  []preflight.StatementRef `json:"statements"`
-	MissingKeys []string                 `json:"missing_keys"`
-	DefaultRule string                   `json:"default_rule,omitempty"`
-	Risks       []string                 `json:"risks"`
-	Caller      string                   `json:"caller"`
-	Action      string                   `json:"action"`
-	Resource    string                   `json:"resource"`
+	Decision    string             `json:"decision"`
+	Reasons     []string           `json:"reasons"`
+	Statements  []mpu.StatementRef `json:"statements"`
+	MissingKeys []string           `json:"missing_keys"`
+	DefaultRule string             `json:"default_rule,omitempty"`
+	Risks       []string           `json:"risks"`
+	Caller      string             `json:"caller"`
+	Action      string             `json:"action"`
+	Resource    string             `json:"resource"`
 }
 
 func (a *app) printEval(in preflight.EvalInput, res preflight.EvalResult) error {
@@ -264,9 +265,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func nonNilRefs(s []preflight.StatementRef) []preflight.StatementRef {
+func nonNilRefs(s []mpu.StatementRef) []mpu.StatementRef {
 	if s == nil {
-		return []preflight.StatementRef{}
+		return []mpu.StatementRef{}
 	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -477,7 +478,7 @@ func (a *app) preflightCmd() *cobra.Command {
 			return err
 		}
 		for _, name := range steps {
-			st, err := preflight.ParseStep(strings.TrimSpace(name))
+			st, err := mpu.ParseStep(strings.TrimSpace(name))
 			if err != nil {
 				return cmdkit.UsageErrorf("--steps: %s", trimPkg(err))
 			}
@@ -571,54 +572,54 @@ func (a *app) printReport(w io.Writer, rep *preflight.Report) error {
 
 // stepJSON is one step of `preflight --json`.
 type stepJSON struct {
-	Step           string                   `json:"step"`
-	Operation      string                   `json:"operation"`
-	Actions        []string                 `json:"actions"`
-	Resources      []string                 `json:"resources"`
-	Decision       string                   `json:"decision"`
-	Evaluator      string                   `json:"evaluator"`
-	Reasons        []string                 `json:"reasons"`
-	Remedy         *preflight.Remedy        `json:"remedy"`
-	MissingContext []string                 `json:"missing_context"`
-	DefaultRule    string                   `json:"default_rule,omitempty"`
-	Risks          []string                 `json:"risks"`
-	Statements     []preflight.StatementRef `json:"statements"`
+	Step           string             `json:"step"`
+	Operation      string             `json:"operation"`
+	Actions        []string           `json:"actions"`
+	Resources      []string           `json:"resources"`
+	Decision       string             `json:"decision"`
+	Evaluator      string             `json:"evaluator"`
+	Reasons        []string           `json:"reasons"`
+	Remedy         *mpu.Remedy        `json:"remedy"`
+	MissingContext []string           `json:"missing_context"`
+	DefaultRule    string             `json:"default_rule,omitempty"`
+	Risks          []string           `json:"risks"`
+	Statements     []mpu.StatementRef `json:"statements"`
 }
 
 // kmsJSON is one KMS row of `preflight --json`: a step's row in "kms", or the seed row
 // (the S3 permission table's full KMS list for the upload as a whole) in "kms_seed".
 type kmsJSON struct {
-	Step      string            `json:"step,omitempty"` // "" for the seed row
-	Label     string            `json:"label"`
-	Advisory  bool              `json:"advisory"` // true: does not count for "ok" or the exit status
-	Actions   []string          `json:"actions"`
-	Resources []string          `json:"resources"`
-	Decision  string            `json:"decision"`
-	Evaluator string            `json:"evaluator"`
-	Reasons   []string          `json:"reasons"`
-	Remedy    *preflight.Remedy `json:"remedy"`
+	Step      string      `json:"step,omitempty"` // "" for the seed row
+	Label     string      `json:"label"`
+	Advisory  bool        `json:"advisory"` // true: does not count for "ok" or the exit status
+	Actions   []string    `json:"actions"`
+	Resources []string    `json:"resources"`
+	Decision  string      `json:"decision"`
+	Evaluator string      `json:"evaluator"`
+	Reasons   []string    `json:"reasons"`
+	Remedy    *mpu.Remedy `json:"remedy"`
 }
 
 // preflightJSON is the documented shape of `preflight --json`.
 type preflightJSON struct {
-	Caller   string          `json:"caller"`
-	Bucket   string          `json:"bucket"`
-	Key      string          `json:"key"`
-	Profile  string          `json:"profile"`
-	OK       bool            `json:"ok"`
-	Steps    []stepJSON      `json:"steps"`
-	KMS      []kmsJSON       `json:"kms"`
-	KMSSeed  *kmsJSON        `json:"kms_seed"`
-	Gaps     []preflight.Gap `json:"gaps"`
-	Notes    []string        `json:"notes"`
-	APICalls map[string]int  `json:"api_calls"`
+	Caller   string         `json:"caller"`
+	Bucket   string         `json:"bucket"`
+	Key      string         `json:"key"`
+	Profile  string         `json:"profile"`
+	OK       bool           `json:"ok"`
+	Steps    []stepJSON     `json:"steps"`
+	KMS      []kmsJSON      `json:"kms"`
+	KMSSeed  *kmsJSON       `json:"kms_seed"`
+	Gaps     []mpu.Gap      `json:"gaps"`
+	Notes    []string       `json:"notes"`
+	APICalls map[string]int `json:"api_calls"`
 }
 
 func reportJSON(rep *preflight.Report) preflightJSON {
 	out := preflightJSON{Caller: rep.Caller, Bucket: rep.Bucket, Key: rep.Key, Profile: rep.Profile.String(), OK: rep.OK(),
 		Steps: []stepJSON{}, KMS: []kmsJSON{}, Gaps: rep.Gaps, Notes: nonNil(rep.Notes), APICalls: rep.APICalls}
 	if out.Gaps == nil {
-		out.Gaps = []preflight.Gap{}
+		out.Gaps = []mpu.Gap{}
 	}
 	if out.APICalls == nil {
 		out.APICalls = map[string]int{}
@@ -626,7 +627,7 @@ func reportJSON(rep *preflight.Report) preflightJSON {
 	for _, s := range rep.Steps {
 		sj := stepJSON{Step: s.Step.String(), Operation: s.Operation, Actions: nonNil(s.Actions), Resources: nonNil(s.Resources),
 			Decision: s.Decision.String(), Evaluator: string(s.Evaluator), Reasons: nonNil(s.Reasons), Remedy: s.Remedy,
-			MissingContext: nonNil(s.MissingContext), DefaultRule: s.DefaultRule, Risks: nonNil(s.Risks), Statements: []preflight.StatementRef{}}
+			MissingContext: nonNil(s.MissingContext), DefaultRule: s.DefaultRule, Risks: nonNil(s.Risks), Statements: []mpu.StatementRef{}}
 		for _, c := range s.Checks {
 			sj.Statements = append(sj.Statements, c.Statements...)
 		}
@@ -721,11 +722,11 @@ func (a *app) gateChecker(ctx context.Context, cli *s3.Client, cf *checkFlags, p
 // with the reason.
 type unavailable struct{ err error }
 
-func (u unavailable) CheckUpload(context.Context, *s3.CreateMultipartUploadInput, []preflight.Step) error {
+func (u unavailable) CheckUpload(context.Context, *s3.CreateMultipartUploadInput, []mpu.Step) error {
 	return u.err
 }
 
-func (u unavailable) CheckCopy(context.Context, *s3.CreateMultipartUploadInput, string, string, string, string, []preflight.Step) error {
+func (u unavailable) CheckCopy(context.Context, *s3.CreateMultipartUploadInput, string, string, string, string, []mpu.Step) error {
 	return u.err
 }
 

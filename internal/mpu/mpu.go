@@ -1,86 +1,37 @@
-// Package mpu holds the vocabulary shared by the uploader, preflight and kmsperm
-// packages: the steps of a multipart upload and S3's size limits.
+// Package mpu repeats the step names and limits of the public package
+// github.com/s3mpu/s3mpu/mpu under their former import path, for code that
+// still imports it. New code imports the public package; this one must
+// not grow.
 package mpu
 
-import "fmt"
+import "github.com/s3mpu/s3mpu/mpu"
 
-// Step is one S3 call of a multipart upload whose permissions can be checked.
-type Step int
+// Step is mpu.Step.
+type Step = mpu.Step
 
-// The steps of a multipart upload, in the order an upload performs them.
+// The steps (see mpu.Initiate).
 const (
-	Initiate Step = iota + 1
-	UploadPart
-	UploadPartCopy
-	Complete
-	Abort
-	ListParts
-	ListUploads
+	Initiate       = mpu.Initiate
+	UploadPart     = mpu.UploadPart
+	UploadPartCopy = mpu.UploadPartCopy
+	Complete       = mpu.Complete
+	Abort          = mpu.Abort
+	ListParts      = mpu.ListParts
+	ListUploads    = mpu.ListUploads
 )
 
-// AllSteps lists every step, in order.
-var AllSteps = []Step{Initiate, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListUploads}
-
-var stepNames = map[Step]string{
-	Initiate:       "Initiate",
-	UploadPart:     "UploadPart",
-	UploadPartCopy: "UploadPartCopy",
-	Complete:       "Complete",
-	Abort:          "Abort",
-	ListParts:      "ListParts",
-	ListUploads:    "ListUploads",
-}
-
-var stepOps = map[Step]string{
-	Initiate:       "CreateMultipartUpload",
-	UploadPart:     "UploadPart",
-	UploadPartCopy: "UploadPartCopy",
-	Complete:       "CompleteMultipartUpload",
-	Abort:          "AbortMultipartUpload",
-	ListParts:      "ListParts",
-	ListUploads:    "ListMultipartUploads",
-}
-
-// String returns the step's name, e.g. "UploadPart".
-func (s Step) String() string {
-	if n, ok := stepNames[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("Step(%d)", int(s))
-}
-
-// Operation returns the S3 API operation the step calls, e.g. "CompleteMultipartUpload".
-func (s Step) Operation() string { return stepOps[s] }
-
-// ParseStep returns the step named name (as returned by String), case-sensitively.
-func ParseStep(name string) (Step, error) {
-	for s, n := range stepNames {
-		if n == name {
-			return s, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown multipart step %q", name)
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (s Step) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *Step) UnmarshalText(b []byte) error {
-	v, err := ParseStep(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// S3's multipart limits.
+// S3's multipart limits (see mpu.MinPartSize).
 const (
-	MinPartSize   int64 = 5 << 20 // smallest part but the last
-	MaxPartSize   int64 = 5 << 30 // largest part
-	MaxParts            = 10000   // most parts in one upload
-	MaxObjectSize int64 = 5 << 40 // largest object
-	MaxKeyLength        = 1024    // bytes of a key, UTF-8
-	MaxPutSize    int64 = 5 << 30 // largest single PutObject
+	MinPartSize   = mpu.MinPartSize
+	MaxPartSize   = mpu.MaxPartSize
+	MaxParts      = mpu.MaxParts
+	MaxObjectSize = mpu.MaxObjectSize
+	MaxKeyLength  = mpu.MaxKeyLength
+	MaxPutSize    = mpu.MaxPutSize
 )
+
+// AllSteps is mpu.AllSteps.
+var AllSteps = mpu.AllSteps
+
+// ParseStep is mpu.ParseStep.
+func ParseStep(name string) (Step, error) { return mpu.ParseStep(name) }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/spf13/pflag"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 )
 
@@ -164,7 +165,7 @@ func (c *CallerlessProbe) Check(ctx context.Context, p *preflight.Plan, _ ...fun
 		LearnedProfile: out.Learned, APICalls: out.Calls, Notes: append([]string{CallerUnknownNote}, out.Notes...)}
 	var need []string
 	for i := 0; i < len(reqs); {
-		sr := preflight.StepResult{Step: reqs[i].Step, Operation: reqs[i].Step.Operation(), Decision: preflight.Allowed, Evaluator: preflight.EvaluatorProbe, Reasons: []string{}}
+		sr := preflight.StepResult{Step: reqs[i].Step, Operation: reqs[i].Step.Operation(), Decision: mpu.Allowed, Evaluator: mpu.EvaluatorProbe, Reasons: []string{}}
 		for ; i < len(reqs) && reqs[i].Step == sr.Step; i++ {
 			chk := out.Checks[i]
 			sr.Actions = append(sr.Actions, chk.Action)
@@ -174,7 +175,7 @@ func (c *CallerlessProbe) Check(ctx context.Context, p *preflight.Plan, _ ...fun
 			sr.Risks = append(sr.Risks, chk.Risks...)
 			sr.Checks = append(sr.Checks, chk)
 		}
-		if sr.Decision == preflight.Unknown {
+		if sr.Decision == mpu.Unknown {
 			sr.Reasons = append(sr.Reasons, "needs --caller ARN to be decided (the probe could not decide it)")
 			need = append(need, sr.Step.String())
 		}
@@ -188,14 +189,14 @@ func (c *CallerlessProbe) Check(ctx context.Context, p *preflight.Plan, _ ...fun
 
 // worse returns the more restrictive of two decisions: an explicit deny, an implicit deny,
 // unknown, allowed.
-func worse(a, b preflight.Decision) preflight.Decision {
-	rank := func(d preflight.Decision) int {
+func worse(a, b mpu.Decision) mpu.Decision {
+	rank := func(d mpu.Decision) int {
 		switch d {
-		case preflight.ExplicitDeny:
+		case mpu.ExplicitDeny:
 			return 3
-		case preflight.ImplicitDeny:
+		case mpu.ImplicitDeny:
 			return 2
-		case preflight.Unknown:
+		case mpu.Unknown:
 			return 1
 		}
 		return 0

@@ -2,7 +2,10 @@ package mpu
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
 func TestStepNamesRoundTrip(t *testing.T) {
@@ -24,8 +27,8 @@ func TestStepNamesRoundTrip(t *testing.T) {
 			t.Errorf("ParseStep(%q) = %v, %v; want %v", name, got, err, s)
 		}
 	}
-	if _, err := ParseStep("uploadpart"); err == nil {
-		t.Error("ParseStep accepted a wrongly cased name")
+	if _, err := ParseStep("uploadpart"); !errors.Is(err, s3err.ErrInvalidInput) {
+		t.Errorf("ParseStep accepted a wrongly cased name, or failed without ErrInvalidInput: %v", err)
 	}
 	if got := Step(99).String(); got != "Step(99)" {
 		t.Errorf("unknown step prints %q", got)
