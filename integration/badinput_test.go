@@ -440,13 +440,13 @@ func badUnknownKMSKey(t *testing.T) error {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDKMS", "kms-secret", "")})
 	rep, err := kmsperm.New(kc).Check(testCtx(t), kmsperm.Input{Caller: "arn:aws:iam::000000000000:user/alice", Region: "us-east-1",
 		Object: kmsperm.Object{Bucket: "b", Key: "k"}, KMSKeyID: "1234abcd-0000-0000-0000-000000000000",
-		Identity: []kmsperm.NamedPolicy{}})
+		Identity: []mpu.PolicyDocument{}})
 	if err != nil {
 		return err
 	}
 	var gaps []string
 	for _, g := range rep.Gaps {
-		gaps = append(gaps, g.What)
+		gaps = append(gaps, g.Error)
 	}
 	return fmt.Errorf("kmsperm.Check of a key that does not exist returned no error, only a report with gaps %q", gaps)
 }

@@ -75,7 +75,7 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		return nil, err
 	}
 	partition := partitionOf(in.Caller)
-	id := identitySide{mode: EvaluatorLocal}
+	id := identitySide{mode: mpu.EvaluatorLocal}
 	if id.docs, err = parseNamed("identity", in.Identity); err != nil {
 		return nil, err
 	}
@@ -99,13 +99,37 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	seed := Row{Label: "upload (S3 permission table)"}
 	if in.TargetNotKMS {
 		// The table's KMS list is about the target key, and there is none.
-		seed.Decision, seed.Actions = Allowed, []ActionResult{}
+		seed.Decision, seed.Actions = mpu.Allowed, []ActionResult{}
 		seed.Reasons = []string{"the target object is not SSE-KMS encrypted: the S3 permission table's KMS list does not apply"}
 		rep.Seed = seed
+		nameGaps(rep.Gaps)
 		return rep, nil
 	}
 	rep.Seed = ev.finishRow(seed, ev.seedEvals(false), false)
+	nameGaps(rep.Gaps)
 	return rep, nil
+}
+
+// nameGaps names what each gap is about, so that "SOURCE could not be
+// read: ERROR" reads as a sentence.
+func nameGaps(gaps []mpu.Gap) {
+	for i, g := range gaps {
+		if g.Source != "" {
+			continue
+		}
+		switch g.Permission {
+		case ActionGetKeyPolicy:
+			gaps[i].Source = "KMS key policy (kms:GetKeyPolicy)"
+		case ActionDescribeKey:
+			gaps[i].Source = "KMS key (kms:DescribeKey)"
+		case "iam:SimulatePrincipalPolicy":
+			gaps[i].Source = "identity policies for KMS (iam:SimulatePrincipalPolicy)"
+		case "":
+			gaps[i].Source = "KMS check input"
+		default:
+			gaps[i].Source = "KMS (" + g.Permission + ")"
+		}
+	}
 }
 
 // checkInput validates what Check is given and returns the caller and the
@@ -220,9 +244,9 @@ func neededActions(steps []mpu.Step, ropts RequirementOptions, targetNotKMS bool
 func (id *identitySide) choose(ctx context.Context, opts Options, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
 	switch {
 	case in.Identity != nil || caller.Type == policy.TypeRoot:
-		id.mode = EvaluatorLocal
+		id.mode = mpu.EvaluatorLocal
 	case opts.IAM != nil && simulatorSource(caller) != "":
-		id.mode = EvaluatorSimulator
+		id.mode = mpu.EvaluatorSimulate
 		id.sim = map[simKey]policy.Result{}
 		for role, acts := range needed {
 			ks := keys[role]
@@ -231,9 +255,9 @@ func (id *identitySide) choose(ctx context.Context, opts Options, in Input, call
 				if errors.Is(err, ErrCanceled) {
 					return err
 				}
-				id.mode, id.sim = EvaluatorNone, nil
-				rep.Gaps = append(rep.Gaps, Gap{
-					What:       fmt.Sprintf("the caller's identity policies could not be simulated: %v", err),
+				id.mode, id.sim = mpu.EvaluatorNone, nil
+				rep.Gaps = append(rep.Gaps, mpu.Gap{
+					Error:      fmt.Sprintf("the caller's identity policies could not be simulated: %v", err),
 					Permission: "iam:SimulatePrincipalPolicy",
 					Hint:       "grant the caller iam:SimulatePrincipalPolicy on itself, or supply its identity policies",
 				})
@@ -244,10 +268,10 @@ func (id *identitySide) choose(ctx context.Context, opts Options, in Input, call
 			}
 		}
 	default:
-		id.mode = EvaluatorNone
-		rep.Gaps = append(rep.Gaps, Gap{
-			What: "the caller's identity policies were not supplied",
-			Hint: "supply the caller's identity policies, or let kmsperm use the IAM policy simulator (Options.IAM)",
+		id.mode = mpu.EvaluatorNone
+		rep.Gaps = append(rep.Gaps, mpu.Gap{
+			Error: "the caller's identity policies were not supplied",
+			Hint:  "supply the caller's identity policies, or let kmsperm use the IAM policy simulator (Options.IAM)",
 		})
 	}
 	return nil
@@ -293,13 +317,13 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 				cause: err,
 			}, s3err.NotFound)}
 		case errors.Is(err, ErrNotFound):
-			rep.Gaps = append(rep.Gaps, Gap{
-				What: fmt.Sprintf("the %s key %s does not exist (or is not visible to the caller): %v", role, displayKey(k), err),
-				Hint: "check the key ID, alias and Region; S3 fails the upload with KMS.NotFoundException",
+			rep.Gaps = append(rep.Gaps, mpu.Gap{
+				Error: fmt.Sprintf("the %s key %s does not exist (or is not visible to the caller): %v", role, displayKey(k), err),
+				Hint:  "check the key ID, alias and Region; S3 fails the upload with KMS.NotFoundException",
 			})
 		default:
-			gap := Gap{
-				What:       fmt.Sprintf("the %s key %s could not be described: %v", role, displayKey(k), err),
+			gap := mpu.Gap{
+				Error:      fmt.Sprintf("the %s key %s could not be described: %v", role, displayKey(k), err),
 				Permission: ActionDescribeKey,
 				Hint:       fmt.Sprintf("grant the caller kms:DescribeKey on %s, or name the key by its key ARN", displayKey(k)),
 			}
@@ -309,8 +333,8 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 			rep.Gaps = append(rep.Gaps, gap)
 		}
 	} else if c.kms == nil && k.ARN == "" && k.Alias != AWSManagedS3Alias {
-		rep.Gaps = append(rep.Gaps, Gap{
-			What:       fmt.Sprintf("the %s key alias %s cannot be resolved without a KMS client", role, displayKey(k)),
+		rep.Gaps = append(rep.Gaps, mpu.Gap{
+			Error:      fmt.Sprintf("the %s key alias %s cannot be resolved without a KMS client", role, displayKey(k)),
 			Permission: ActionDescribeKey,
 			Hint:       "name the key by its key ARN, or pass a KMS client",
 		})
@@ -388,7 +412,7 @@ func (ev *evaluator) evalUncached(role KeyRole, action string) actionEval {
 	v := ev.combine(req, ks, idRes, e.sameAccount)
 	e.ar.Deciding = refs(withoutStandIn(v.deciding))
 	e.ar.Reasons = append(e.ar.Reasons, v.reasons...)
-	if v.dec == ExplicitDeny {
+	if v.dec == mpu.ExplicitDeny {
 		e.ar.Decision = v.dec
 		e.texts = append(e.texts, denyRemedies(withoutStandIn(v.deciding), p.Account, e.ar.KeyARN)...)
 		return e
@@ -403,13 +427,13 @@ func (ev *evaluator) unusableKey(e *actionEval, k Key) bool {
 	ar, p := &e.ar, ev.caller
 	switch {
 	case k.AWSManaged && !e.sameAccount:
-		ar.Decision = ImplicitDeny
+		ar.Decision = mpu.ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("%s is an AWS managed key of account %s; an AWS managed key cannot be used from another account (caller account %s)", displayKey(k), k.Account, p.Account))
 		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account,
 			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", principalARN(p))})
 		return true
 	case k.Described && !k.Enabled:
-		ar.Decision = ImplicitDeny
+		ar.Decision = mpu.ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("key %s is not enabled (state %s): KMS refuses every cryptographic operation with it", displayKey(k), k.State))
 		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account, Text: "enable the key (or cancel its deletion), or encrypt with another key"})
 		return true
@@ -430,10 +454,10 @@ func (ev *evaluator) identityResult(role KeyRole, action string, req policy.Requ
 	}
 	idReq.Context["aws:ResourceAccount"] = []string{k.Account}
 	switch ev.id.mode {
-	case EvaluatorLocal:
+	case mpu.EvaluatorLocal:
 		r := policy.Evaluate(idReq, policy.PolicySet{Identity: ev.id.docs, Boundary: ev.id.boundary, Session: ev.id.session})
 		return &r
-	case EvaluatorSimulator:
+	case mpu.EvaluatorSimulate:
 		if r, ok := ev.id.sim[simKey{role, action}]; ok {
 			return &r
 		}
@@ -446,13 +470,13 @@ func (ev *evaluator) identityResult(role KeyRole, action string, req policy.Requ
 func (ev *evaluator) withoutKeyPolicy(e *actionEval, ks *keyState, idRes *policy.Result) {
 	ar, k := &e.ar, ks.key
 	if idRes != nil && idRes.Decision == policy.ExplicitDeny {
-		ar.Decision = ExplicitDeny
+		ar.Decision = mpu.ExplicitDeny
 		ar.Deciding = refs(idRes.Deciding)
 		ar.Reasons = append(ar.Reasons, idRes.Reasons...)
 		e.texts = append(e.texts, denyRemedies(idRes.Deciding, ev.caller.Account, ar.KeyARN)...)
 		return
 	}
-	ar.Decision = Unknown
+	ar.Decision = mpu.Unknown
 	ar.Reasons = append(ar.Reasons, fmt.Sprintf("the key policy of %s is not available (see gaps): a key policy that cannot be read is never taken to allow", displayKey(k)))
 	text := "make the key policy available, then check again"
 	if ks.hint != "" {
@@ -463,7 +487,7 @@ func (ev *evaluator) withoutKeyPolicy(e *actionEval, ks *keyState, idRes *policy
 
 // verdict is the key policy and the identity side decided together.
 type verdict struct {
-	dec      Decision
+	dec      mpu.Decision
 	deciding []policy.StatementRef
 	reasons  []string
 	missing  []string
@@ -481,43 +505,43 @@ func (ev *evaluator) combine(req policy.Request, ks *keyState, idRes *policy.Res
 	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
 	switch {
 	case keyOnly.Decision == policy.ExplicitDeny:
-		v.dec, v.deciding, v.reasons, v.missing = ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
-	case ev.id.mode == EvaluatorLocal:
+		v.dec, v.deciding, v.reasons, v.missing = mpu.ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
+	case ev.id.mode == mpu.EvaluatorLocal:
 		full := policy.Evaluate(req, policy.PolicySet{Identity: ev.id.docs, Resource: []*policy.Document{ks.doc}, Boundary: ev.id.boundary, Session: ev.id.session, KeyPolicyMode: true})
 		v.dec, v.deciding, v.reasons, v.missing = fromPolicy(full.Decision), full.Deciding, full.Reasons, full.MissingKeys
 	case idRes != nil && idRes.Decision == policy.ExplicitDeny:
-		v.dec, v.deciding, v.reasons, v.missing = ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
+		v.dec, v.deciding, v.reasons, v.missing = mpu.ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
 	case idRes != nil: // simulator
 		v.missing = union(covers.MissingKeys, idRes.MissingKeys)
 		switch {
 		case v.direct:
-			v.dec, v.deciding = Allowed, keyOnly.Deciding
+			v.dec, v.deciding = mpu.Allowed, keyOnly.Deciding
 			v.reasons = append(v.reasons, "the key policy allows the caller directly")
 		case v.coversOK && idAllowed:
-			v.dec, v.deciding = Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
+			v.dec, v.deciding = mpu.Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
 			if same {
 				v.reasons = append(v.reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
 			} else {
 				v.reasons = append(v.reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
 			}
 		case v.coversOK:
-			v.dec = ImplicitDeny
+			v.dec = mpu.ImplicitDeny
 			v.reasons = append(v.reasons, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows")
 		default:
-			v.dec = ImplicitDeny
+			v.dec = mpu.ImplicitDeny
 			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
 		}
 	default: // identity policies unknown
 		v.missing = covers.MissingKeys
 		switch {
 		case v.direct:
-			v.dec, v.deciding = Allowed, keyOnly.Deciding
+			v.dec, v.deciding = mpu.Allowed, keyOnly.Deciding
 			v.reasons = append(v.reasons, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked")
 		case v.coversOK:
-			v.dec = Unknown
+			v.dec = mpu.Unknown
 			v.reasons = append(v.reasons, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied")
 		default:
-			v.dec = ImplicitDeny
+			v.dec = mpu.ImplicitDeny
 			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
 		}
 	}
@@ -532,25 +556,25 @@ func (ev *evaluator) settle(e *actionEval, v verdict, k Key, idRes *policy.Resul
 	missing := unknowable(v.missing)
 	if len(missing) > 0 {
 		ar.DependsOn = missing
-		if dec == Allowed || dec == ImplicitDeny {
+		if dec == mpu.Allowed || dec == mpu.ImplicitDeny {
 			ar.Reasons = append(ar.Reasons, fmt.Sprintf("the decision depends on %s, whose value kmsperm cannot know before the request; it would otherwise be %s", strings.Join(missing, ", "), dec))
 		}
-		dec = Unknown
+		dec = mpu.Unknown
 	}
-	if k.ARN == "" && dec == ImplicitDeny {
-		dec = Unknown
+	if k.ARN == "" && dec == mpu.ImplicitDeny {
+		dec = mpu.Unknown
 		ar.Reasons = append(ar.Reasons, "the alias did not resolve to a key ARN, so identity policies naming the key ARN could not be matched")
 	}
 	ar.Decision = dec
-	if dec == Allowed {
+	if dec == mpu.Allowed {
 		return
 	}
-	if dec == ImplicitDeny {
+	if dec == mpu.ImplicitDeny {
 		ar.GrantsNotEvaluated = true
 		ar.Reasons = append(ar.Reasons, "grants not evaluated: a KMS grant for the caller could still allow this (kmsperm does not list grants)")
 	}
 	idAllowed := idRes != nil && idRes.Decision == policy.Allowed
-	idKnownAllowed := idAllowed || (ev.id.mode == EvaluatorLocal && p.Type == policy.TypeRoot)
+	idKnownAllowed := idAllowed || (ev.id.mode == mpu.EvaluatorLocal && p.Type == policy.TypeRoot)
 	switch {
 	case !v.coversOK:
 		e.needKey = true
@@ -606,14 +630,14 @@ func (ev *evaluator) seedEvals(forStep bool) []actionEval {
 	var out []actionEval
 	for _, sa := range SeedActions {
 		var agg actionEval
-		agg.ar = ActionResult{Action: sa, Key: TargetKey, Seed: true, Decision: Allowed,
+		agg.ar = ActionResult{Action: sa, Key: TargetKey, Seed: true, Decision: mpu.Allowed,
 			Why: "listed by the S3 multipart permission table for SSE-KMS uploads", Doc: docMultipartPermissions}
 		for i, a := range seedExpansion[sa] {
 			e := ev.eval(TargetKey, a)
 			if i == 0 {
 				agg.ar.KeyARN, agg.ar.Evaluator, agg.sameAccount = e.ar.KeyARN, e.ar.Evaluator, e.sameAccount
 			}
-			agg.ar.Decision = worst(agg.ar.Decision, e.ar.Decision)
+			agg.ar.Decision = mpu.Worse(agg.ar.Decision, e.ar.Decision)
 			agg.ar.Deciding = appendUnique(agg.ar.Deciding, e.ar.Deciding...)
 			agg.ar.DependsOn = appendUnique(agg.ar.DependsOn, e.ar.DependsOn...)
 			for _, r := range e.ar.Reasons {
@@ -639,17 +663,17 @@ func (ev *evaluator) seedEvals(forStep bool) []actionEval {
 // finishRow combines the actions of a row and builds its remedies.
 // viaS3 adds the kms:ViaService condition to the statements it proposes.
 func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
-	row.Decision = Allowed
+	row.Decision = mpu.Allowed
 	row.Actions = []ActionResult{}
 	for _, e := range evs {
 		row.Actions = append(row.Actions, e.ar)
-		row.Decision = worst(row.Decision, e.ar.Decision)
+		row.Decision = mpu.Worse(row.Decision, e.ar.Decision)
 	}
 	if len(evs) == 0 {
 		row.Reasons = append(row.Reasons, "S3 makes no KMS call for this step")
 		return row
 	}
-	counts := map[Decision][]string{}
+	counts := map[mpu.Decision][]string{}
 	for _, e := range evs {
 		name := e.ar.Action
 		if e.ar.Key == SourceKey {
@@ -657,7 +681,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 		}
 		counts[e.ar.Decision] = appendUnique(counts[e.ar.Decision], name)
 	}
-	for _, d := range []Decision{ExplicitDeny, ImplicitDeny, Unknown, Allowed} {
+	for _, d := range []mpu.Decision{mpu.ExplicitDeny, mpu.ImplicitDeny, mpu.Unknown, mpu.Allowed} {
 		if len(counts[d]) > 0 {
 			row.Reasons = append(row.Reasons, fmt.Sprintf("%s: %s", d, strings.Join(counts[d], ", ")))
 		}
@@ -667,7 +691,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 	groups := map[KeyRole]*group{}
 	seenText := map[string]bool{}
 	for _, e := range evs {
-		if e.ar.Decision == Allowed {
+		if e.ar.Decision == mpu.Allowed {
 			continue
 		}
 		g := groups[e.ar.Key]
@@ -729,14 +753,14 @@ func denyRemedies(deciding []policy.StatementRef, callerAccount, keyARN string) 
 	return out
 }
 
-func fromPolicy(d policy.Decision) Decision {
+func fromPolicy(d policy.Decision) mpu.Decision {
 	switch d {
 	case policy.Allowed:
-		return Allowed
+		return mpu.Allowed
 	case policy.ExplicitDeny:
-		return ExplicitDeny
+		return mpu.ExplicitDeny
 	}
-	return ImplicitDeny
+	return mpu.ImplicitDeny
 }
 
 func refs(rs []policy.StatementRef) []string {

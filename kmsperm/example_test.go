@@ -45,7 +45,7 @@ func ExampleChecker_Check() {
 		Object:    kmsperm.Object{Bucket: "amzn-s3-demo-bucket", Key: "backup.tar"},
 		KMSKeyID:  "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		KeyPolicy: []byte(keyPolicy),
-		Identity:  []kmsperm.NamedPolicy{}, // Alice has no identity policies
+		Identity:  []mpu.PolicyDocument{}, // Alice has no identity policies
 		Steps:     []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete},
 	})
 	if err != nil {
@@ -72,7 +72,7 @@ func ExampleChecker_Check_awsManagedKeyCrossAccount() {
 		Region:        "us-east-1",
 		Object:        kmsperm.Object{Bucket: "amzn-s3-demo-bucket", Key: "from-bob.bin"},
 		BucketAccount: "111122223333",
-		Identity:      []kmsperm.NamedPolicy{},
+		Identity:      []mpu.PolicyDocument{},
 		Steps:         []mpu.Step{mpu.Initiate},
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package kmsperm_test
 import (
 	"context"
 	"errors"
+	"github.com/s3mpu/s3mpu/mpu"
 	"testing"
 
 	"github.com/s3mpu/s3mpu/kmsperm"
@@ -24,7 +25,7 @@ func FuzzCheck(f *testing.F) {
 			Object:    kmsperm.Object{Bucket: bucket, Key: objKey, BucketKeyEnabled: bucketKey},
 			KMSKeyID:  key,
 			KeyPolicy: []byte(keyPolicy),
-			Identity:  []kmsperm.NamedPolicy{{Name: "fuzz", JSON: []byte(identity)}},
+			Identity:  []mpu.PolicyDocument{{Name: "fuzz", JSON: []byte(identity)}},
 		}
 		rep, err := kmsperm.New(nil).Check(context.Background(), in)
 		if err != nil {
@@ -35,7 +36,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		for _, row := range append(rep.Rows, rep.Seed) {
 			for _, a := range row.Actions {
-				if a.Decision == kmsperm.Allowed && len(a.Deciding) == 0 {
+				if a.Decision == mpu.Allowed && len(a.Deciding) == 0 {
 					t.Fatalf("%s %s allowed without a deciding statement: %+v", row.Label, a.Action, a)
 				}
 			}

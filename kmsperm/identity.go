@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3mpu/s3mpu/mpu"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,16 +15,9 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
-// Evaluators reported in ActionResult.Evaluator.
-const (
-	EvaluatorLocal     = "local"
-	EvaluatorSimulator = "iam-simulator"
-	EvaluatorNone      = "none"
-)
-
 // identitySide is how the caller's identity policies are decided.
 type identitySide struct {
-	mode                    string // EvaluatorLocal, EvaluatorSimulator or EvaluatorNone
+	mode                    mpu.EvaluatorKind // local, simulate or none
 	docs, boundary, session []*policy.Document
 	sim                     map[simKey]policy.Result
 }
@@ -33,7 +27,7 @@ type simKey struct {
 	action string
 }
 
-func parseNamed(kind string, ps []NamedPolicy) ([]*policy.Document, error) {
+func parseNamed(kind string, ps []mpu.PolicyDocument) ([]*policy.Document, error) {
 	var out []*policy.Document
 	for i, p := range ps {
 		name := p.Name

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3mpu/s3mpu/mpu"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,7 +49,7 @@ func awsManagedS3KeyPolicy(account, region, partition string) []byte {
 // kms:GetKeyPolicy, else the documented policy of the aws/s3 key. When none
 // is available it returns a nil document and the gap that explains why. An
 // error means the context ended or a supplied policy does not parse.
-func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string, supplied []byte, role KeyRole) (*policy.Document, string, *Gap, error) {
+func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string, supplied []byte, role KeyRole) (*policy.Document, string, *mpu.Gap, error) {
 	name := role.String() + " key policy"
 	if supplied != nil {
 		d, err := policy.ParseNamed(name, supplied)
@@ -71,23 +72,23 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 		flag = "--source-key-policy FILE"
 	}
 	if k.ARN == "" {
-		return nil, PolicyUnavailable, &Gap{
-			What:       fmt.Sprintf("the %s of %s: the alias did not resolve to a key ARN", name, displayKey(k)),
+		return nil, PolicyUnavailable, &mpu.Gap{
+			Error:      fmt.Sprintf("the %s of %s: the alias did not resolve to a key ARN", name, displayKey(k)),
 			Permission: ActionDescribeKey,
 			Hint:       fmt.Sprintf("grant the caller kms:DescribeKey on %s, name the key by its key ARN, or pass the key policy with %s", displayKey(k), flag),
 		}, nil
 	}
 	if k.Account != callerAccount {
 		// GetKeyPolicy does not work across accounts (docKeyPolicyViewing).
-		return nil, PolicyUnavailable, &Gap{
-			What: fmt.Sprintf("the %s of %s: the key belongs to account %s and kms:GetKeyPolicy cannot read a key policy across accounts", name, k.ARN, k.Account),
-			Hint: fmt.Sprintf("ask the key owner (account %s) for the key policy and pass it with %s", k.Account, flag),
+		return nil, PolicyUnavailable, &mpu.Gap{
+			Error: fmt.Sprintf("the %s of %s: the key belongs to account %s and kms:GetKeyPolicy cannot read a key policy across accounts", name, k.ARN, k.Account),
+			Hint:  fmt.Sprintf("ask the key owner (account %s) for the key policy and pass it with %s", k.Account, flag),
 		}, nil
 	}
 	if api == nil {
-		return nil, PolicyUnavailable, &Gap{
-			What: fmt.Sprintf("the %s of %s: no KMS client to read it", name, k.ARN),
-			Hint: fmt.Sprintf("pass a KMS client, or pass the key policy with %s", flag),
+		return nil, PolicyUnavailable, &mpu.Gap{
+			Error: fmt.Sprintf("the %s of %s: no KMS client to read it", name, k.ARN),
+			Hint:  fmt.Sprintf("pass a KMS client, or pass the key policy with %s", flag),
 		}, nil
 	}
 	out, err := api.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(k.ARN), PolicyName: aws.String("default")})
@@ -98,8 +99,8 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 		if s3err.Classify(err) == s3err.Credentials {
 			return nil, "", nil, wrapAPI("get key policy", k.ARN, err) // not a gap: no policy fixes it
 		}
-		gap := &Gap{
-			What:       fmt.Sprintf("the %s of %s could not be read: %v", name, k.ARN, err),
+		gap := &mpu.Gap{
+			Error:      fmt.Sprintf("the %s of %s could not be read: %v", name, k.ARN, err),
 			Permission: ActionGetKeyPolicy,
 			Hint:       fmt.Sprintf("grant the caller kms:GetKeyPolicy on %s, or pass the key policy with %s", k.ARN, flag),
 		}
@@ -112,9 +113,9 @@ func loadKeyPolicy(ctx context.Context, api KMSAPI, k Key, callerAccount string,
 	text := aws.ToString(out.Policy)
 	d, err := policy.ParseNamed(name, []byte(text))
 	if err != nil {
-		return nil, PolicyUnavailable, &Gap{
-			What: fmt.Sprintf("the %s of %s returned by GetKeyPolicy does not parse: %v", name, k.ARN, err),
-			Hint: fmt.Sprintf("pass the key policy with %s", flag),
+		return nil, PolicyUnavailable, &mpu.Gap{
+			Error: fmt.Sprintf("the %s of %s returned by GetKeyPolicy does not parse: %v", name, k.ARN, err),
+			Hint:  fmt.Sprintf("pass the key policy with %s", flag),
 		}, nil
 	}
 	return d, PolicyGetKeyPolicy, nil, nil

@@ -46,9 +46,9 @@ func (c tcase) input() kmsperm.Input {
 		in.KeyPolicy = []byte(c.keyPolicy)
 	}
 	if !c.noIdent {
-		in.Identity = []kmsperm.NamedPolicy{}
+		in.Identity = []mpu.PolicyDocument{}
 		for i, p := range c.identity {
-			in.Identity = append(in.Identity, kmsperm.NamedPolicy{Name: "identity-" + string(rune('a'+i)), JSON: []byte(p)})
+			in.Identity = append(in.Identity, mpu.PolicyDocument{Name: "identity-" + string(rune('a'+i)), JSON: []byte(p)})
 		}
 	}
 	return in
@@ -238,7 +238,7 @@ func cases() []tcase {
 			want:    "UploadPart=allowed UploadPartCopy=implicitDeny Complete=allowed",
 			check: func(t *testing.T, rep *kmsperm.Report) {
 				row, _ := rep.Row(mpu.UploadPartCopy)
-				if len(row.Actions) != 3 || row.Actions[2].Key != kmsperm.SourceKey || row.Actions[2].Decision != kmsperm.ImplicitDeny {
+				if len(row.Actions) != 3 || row.Actions[2].Key != kmsperm.SourceKey || row.Actions[2].Decision != mpu.ImplicitDeny {
 					t.Fatalf("actions = %+v", row.Actions)
 				}
 				wantRemedy("identity policy", `{"Sid":"AllowS3MultipartUploadWithKey","Effect":"Allow","Action":"kms:Decrypt","Resource":"`+srcKeyARN+`","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}`)(t, rep)
@@ -305,18 +305,18 @@ func checkInvariants(t *testing.T, rep *kmsperm.Report) {
 		if len(row.Reasons) == 0 {
 			t.Errorf("%s: no reasons", row.Label)
 		}
-		if (row.Step == mpu.Abort || row.Step == mpu.ListUploads) && (len(row.Actions) != 0 || row.Decision != kmsperm.Allowed) {
+		if (row.Step == mpu.Abort || row.Step == mpu.ListUploads) && (len(row.Actions) != 0 || row.Decision != mpu.Allowed) {
 			t.Errorf("%s needs KMS: %s", row.Label, dump(row))
 		}
 		for _, a := range row.Actions {
-			if a.Decision == kmsperm.ImplicitDeny && !a.GrantsNotEvaluated && !strings.Contains(strings.Join(a.Reasons, " "), "AWS managed") && !strings.Contains(strings.Join(a.Reasons, " "), "not enabled") {
+			if a.Decision == mpu.ImplicitDeny && !a.GrantsNotEvaluated && !strings.Contains(strings.Join(a.Reasons, " "), "AWS managed") && !strings.Contains(strings.Join(a.Reasons, " "), "not enabled") {
 				t.Errorf("%s %s: implicit deny without the grants note", row.Label, a.Action)
 			}
 			if len(a.Reasons) == 0 {
 				t.Errorf("%s %s: no reasons", row.Label, a.Action)
 			}
 		}
-		if row.Decision != kmsperm.Allowed && len(row.Remedies) == 0 && !hasDependsOn(row) {
+		if row.Decision != mpu.Allowed && len(row.Remedies) == 0 && !hasDependsOn(row) {
 			t.Errorf("%s: %s without a remedy", row.Label, row.Decision)
 		}
 		for _, r := range row.Remedies {
@@ -389,7 +389,7 @@ func wantGap(substr string) func(*testing.T, *kmsperm.Report) {
 	return func(t *testing.T, rep *kmsperm.Report) {
 		t.Helper()
 		for _, g := range rep.Gaps {
-			if strings.Contains(g.Hint, substr) || strings.Contains(g.What, substr) {
+			if strings.Contains(g.Hint, substr) || strings.Contains(g.Error, substr) {
 				return
 			}
 		}

@@ -6,13 +6,6 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// NamedPolicy is one policy document as JSON, with the name reasons use for
-// it (for example "user/alice/inline/upload" or "key policy").
-type NamedPolicy struct {
-	Name string `json:"name"`
-	JSON []byte `json:"json"`
-}
-
 // CopySource describes the source object of UploadPartCopy.
 type CopySource struct {
 	// Object names the source and how it is encrypted. Its
@@ -80,11 +73,11 @@ type Input struct {
 	// supplied": the identity side is then decided by the IAM simulator
 	// when Options.IAM is set, and is unknown otherwise. A non-nil empty
 	// slice means the caller has no identity policies.
-	Identity []NamedPolicy `json:"-"`
+	Identity []mpu.PolicyDocument `json:"-"`
 	// Boundary is the caller's permissions boundary (nil: none).
-	Boundary []NamedPolicy `json:"-"`
+	Boundary []mpu.PolicyDocument `json:"-"`
 	// Session are the session policies of an assumed-role caller (nil: none).
-	Session []NamedPolicy `json:"-"`
+	Session []mpu.PolicyDocument `json:"-"`
 }
 
 // Options configure a Checker. The zero value checks with the key policy
@@ -129,19 +122,6 @@ type KeyReport struct {
 	KeyPolicy json.RawMessage `json:"keyPolicy,omitempty"`
 }
 
-// Gap is something kmsperm could not read or decide, with what would let
-// it: the permission to grant the caller, or the input to supply.
-type Gap struct {
-	// What could not be read or decided.
-	What string `json:"what"`
-	// Permission is the permission that would let kmsperm read it
-	// ("kms:GetKeyPolicy", "kms:DescribeKey", "iam:SimulatePrincipalPolicy"),
-	// or "" when none would.
-	Permission string `json:"permission,omitempty"`
-	// Hint tells the user how to close the gap.
-	Hint string `json:"hint"`
-}
-
 // ActionResult is the decision on one KMS action on one key.
 type ActionResult struct {
 	// Action is the KMS action, e.g. "kms:Decrypt"; for seed rows it may
@@ -158,10 +138,11 @@ type ActionResult struct {
 	// does not itself perform in this step.
 	Seed bool `json:"seed,omitempty"`
 	// Decision is the verdict.
-	Decision Decision `json:"decision"`
-	// Evaluator says who decided the identity side: "local" (supplied
-	// policies), "iam-simulator" or "none" (identity policies unknown).
-	Evaluator string `json:"evaluator"`
+	Decision mpu.Decision `json:"decision"`
+	// Evaluator says who decided the identity side: local (supplied
+	// policies), simulate (IAM's policy simulator) or none (identity
+	// policies unknown).
+	Evaluator mpu.EvaluatorKind `json:"evaluator"`
 	// Deciding lists the statements that decided it (formatted references).
 	Deciding []string `json:"deciding,omitempty"`
 	// DependsOn lists condition keys whose values kmsperm does not know and
@@ -203,7 +184,7 @@ type Row struct {
 	// Decision combines the actions: explicitDeny if any is explicitly
 	// denied, else implicitDeny if any is, else unknown if any is, else
 	// allowed. Seed-only actions count only with RequireSeedActions.
-	Decision Decision `json:"decision"`
+	Decision mpu.Decision `json:"decision"`
 	// Reasons summarise the decision.
 	Reasons []string `json:"reasons"`
 	// Remedies are the changes that would allow the step.
@@ -225,7 +206,7 @@ type Report struct {
 	// there is no target key and Seed has no actions.
 	Seed Row `json:"seed"`
 	// Gaps are what kmsperm could not read, with hints.
-	Gaps []Gap `json:"gaps,omitempty"`
+	Gaps []mpu.Gap `json:"gaps,omitempty"`
 }
 
 // Row returns the row of step and true, or a zero Row and false.
@@ -240,10 +221,10 @@ func (r *Report) Row(step mpu.Step) (Row, bool) {
 
 // Decision combines every row (not the seed row unless RequireSeedActions
 // folded it into Initiate) into one verdict for the whole upload.
-func (r *Report) Decision() Decision {
-	d := Allowed
+func (r *Report) Decision() mpu.Decision {
+	d := mpu.Allowed
 	for _, row := range r.Rows {
-		d = worst(d, row.Decision)
+		d = mpu.Worse(d, row.Decision)
 	}
 	return d
 }

@@ -130,24 +130,24 @@ func TestStatements(t *testing.T) {
 }
 
 func TestDecisionText(t *testing.T) {
-	for _, d := range []kmsperm.Decision{kmsperm.Unknown, kmsperm.Allowed, kmsperm.ExplicitDeny, kmsperm.ImplicitDeny} {
+	for _, d := range []mpu.Decision{mpu.Unknown, mpu.Allowed, mpu.ExplicitDeny, mpu.ImplicitDeny} {
 		b, err := json.Marshal(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back kmsperm.Decision
+		var back mpu.Decision
 		if err := json.Unmarshal(b, &back); err != nil || back != d {
 			t.Errorf("%s round trip: %s, %v", d, back, err)
 		}
 	}
-	var zero kmsperm.Decision
-	if zero != kmsperm.Unknown {
+	var zero mpu.Decision
+	if zero != mpu.Unknown {
 		t.Error("the zero Decision is not Unknown")
 	}
-	if _, err := kmsperm.Decision(42).MarshalText(); err == nil {
+	if _, err := mpu.Decision(42).MarshalText(); err == nil {
 		t.Error("invalid decision marshalled")
 	}
-	var d kmsperm.Decision
+	var d mpu.Decision
 	if err := d.UnmarshalText([]byte("maybe")); err == nil {
 		t.Error("unknown decision text accepted")
 	}
@@ -165,7 +165,7 @@ func TestCheckInvalidInput(t *testing.T) {
 			in.KMSKeyID = "arn:aws:kms:eu-west-1:" + acctA + ":key/" + keyID
 		},
 		"bad key policy":      func(in *kmsperm.Input) { in.KeyPolicy = []byte(`{"Statement":"nope"}`) },
-		"bad identity policy": func(in *kmsperm.Input) { in.Identity = []kmsperm.NamedPolicy{{Name: "x", JSON: []byte(`[`)}} },
+		"bad identity policy": func(in *kmsperm.Input) { in.Identity = []mpu.PolicyDocument{{Name: "x", JSON: []byte(`[`)}} },
 		"unknown step":        func(in *kmsperm.Input) { in.Steps = []mpu.Step{mpu.Step(42)} },
 		"copy source without object": func(in *kmsperm.Input) {
 			in.CopySource = &kmsperm.CopySource{KMSKeyID: srcKeyARN}
@@ -224,7 +224,7 @@ func TestCheckTargetNotKMS(t *testing.T) {
 			Region:       region,
 			Object:       kmsperm.Object{Bucket: bucket, Key: objKey},
 			TargetNotKMS: true,
-			Identity:     []kmsperm.NamedPolicy{{Name: "alice-source", JSON: []byte(idSourceKey)}},
+			Identity:     []mpu.PolicyDocument{{Name: "alice-source", JSON: []byte(idSourceKey)}},
 			CopySource: &kmsperm.CopySource{Object: kmsperm.Object{Bucket: "source-bucket", Key: "big.bin"},
 				KMSKeyID: srcKeyARN, Account: acctB, KeyPolicy: []byte(srcPolicy)},
 		}
@@ -247,11 +247,11 @@ func TestCheckTargetNotKMS(t *testing.T) {
 					t.Errorf("%s row has %s on the %s key %s", row.Step, a.Action, a.Key, a.KeyARN)
 				}
 			}
-			if row.Step != mpu.UploadPartCopy && (len(row.Actions) != 0 || row.Decision != kmsperm.Allowed) {
+			if row.Step != mpu.UploadPartCopy && (len(row.Actions) != 0 || row.Decision != mpu.Allowed) {
 				t.Errorf("%s row = %s, want allowed without actions", row.Step, dump(row))
 			}
 		}
-		if len(rep.Seed.Actions) != 0 || rep.Seed.Decision != kmsperm.Allowed || len(rep.Seed.Reasons) == 0 {
+		if len(rep.Seed.Actions) != 0 || rep.Seed.Decision != mpu.Allowed || len(rep.Seed.Reasons) == 0 {
 			t.Errorf("seed row = %s, want no actions", dump(rep.Seed))
 		}
 		return rep
@@ -259,7 +259,7 @@ func TestCheckTargetNotKMS(t *testing.T) {
 
 	rep := check(input(kpSourceExternal))
 	row, _ := rep.Row(mpu.UploadPartCopy)
-	if row.Decision != kmsperm.Allowed || len(row.Actions) != 1 || row.Actions[0].Action != kmsperm.ActionDecrypt || row.Actions[0].KeyARN != srcKeyARN {
+	if row.Decision != mpu.Allowed || len(row.Actions) != 1 || row.Actions[0].Action != kmsperm.ActionDecrypt || row.Actions[0].KeyARN != srcKeyARN {
 		t.Errorf("UploadPartCopy with the source key allowing = %s", dump(row))
 	}
 	// RequireSeedActions adds nothing: there is no target key.
@@ -270,7 +270,7 @@ func TestCheckTargetNotKMS(t *testing.T) {
 
 	rep = check(input(srcOwnerOnly))
 	row, _ = rep.Row(mpu.UploadPartCopy)
-	if row.Decision != kmsperm.ImplicitDeny || len(row.Actions) != 1 || row.Actions[0].Key != kmsperm.SourceKey {
+	if row.Decision != mpu.ImplicitDeny || len(row.Actions) != 1 || row.Actions[0].Key != kmsperm.SourceKey {
 		t.Fatalf("UploadPartCopy with the source key not allowing = %s", dump(row))
 	}
 	found := false
@@ -282,7 +282,7 @@ func TestCheckTargetNotKMS(t *testing.T) {
 	if !found {
 		t.Errorf("no key policy remedy on %s with kms:Decrypt: %s", srcKeyARN, dump(row.Remedies))
 	}
-	if rep.Decision() != kmsperm.ImplicitDeny {
+	if rep.Decision() != mpu.ImplicitDeny {
 		t.Errorf("report decision %s", rep.Decision())
 	}
 
@@ -293,7 +293,7 @@ func TestCheckTargetNotKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Keys) != 0 || rep.Decision() != kmsperm.Allowed || len(rep.Seed.Actions) != 0 {
+	if len(rep.Keys) != 0 || rep.Decision() != mpu.Allowed || len(rep.Seed.Actions) != 0 {
 		t.Errorf("no SSE-KMS source: %s", dump(rep))
 	}
 }
@@ -327,19 +327,19 @@ func TestCheckConcurrent(t *testing.T) {
 	c := kmsperm.New(nil)
 	in := baseInput(keyARN)
 	in.KeyPolicy = []byte(kpConsole)
-	done := make(chan kmsperm.Decision, 8)
+	done := make(chan mpu.Decision, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
 			rep, err := c.Check(context.Background(), in)
 			if err != nil {
-				done <- kmsperm.Unknown
+				done <- mpu.Unknown
 				return
 			}
 			done <- rep.Decision()
 		}()
 	}
 	for i := 0; i < 8; i++ {
-		if d := <-done; d != kmsperm.Allowed {
+		if d := <-done; d != mpu.Allowed {
 			t.Errorf("concurrent check %d: %s", i, d)
 		}
 	}

@@ -149,11 +149,11 @@ func baseInput(keyID string) kmsperm.Input {
 		Region:   region,
 		Object:   kmsperm.Object{Bucket: bucket, Key: objKey},
 		KMSKeyID: keyID,
-		Identity: []kmsperm.NamedPolicy{{Name: "alice-kms", JSON: []byte(idKeyUse)}},
+		Identity: []mpu.PolicyDocument{{Name: "alice-kms", JSON: []byte(idKeyUse)}},
 	}
 }
 
-func decisionOf(t *testing.T, rep *kmsperm.Report, s mpu.Step) kmsperm.Decision {
+func decisionOf(t *testing.T, rep *kmsperm.Report, s mpu.Step) mpu.Decision {
 	t.Helper()
 	row, ok := rep.Row(s)
 	if !ok {
@@ -178,7 +178,7 @@ func TestKMSAliasResolvedAndPolicyRead(t *testing.T) {
 		t.Errorf("key report = %+v", k)
 	}
 	for _, s := range []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.ListParts} {
-		if d := decisionOf(t, rep, s); d != kmsperm.Allowed {
+		if d := decisionOf(t, rep, s); d != mpu.Allowed {
 			t.Errorf("%s = %s", s, d)
 		}
 	}
@@ -198,7 +198,7 @@ func TestKMSGetKeyPolicyDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+	if d := decisionOf(t, rep, mpu.UploadPart); d != mpu.Unknown {
 		t.Errorf("UploadPart = %s, want unknown (an unreadable key policy never allows)", d)
 	}
 	if len(rep.Gaps) != 1 || rep.Gaps[0].Permission != "kms:GetKeyPolicy" || !strings.Contains(rep.Gaps[0].Hint, "--key-policy FILE") {
@@ -215,7 +215,7 @@ func TestKMSGetKeyPolicyDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Allowed || len(rep.Gaps) != 0 {
+	if d := decisionOf(t, rep, mpu.UploadPart); d != mpu.Allowed || len(rep.Gaps) != 0 {
 		t.Errorf("UploadPart = %s, gaps %+v", d, rep.Gaps)
 	}
 	for _, c := range f.callList()[n:] {
@@ -233,7 +233,7 @@ func TestKMSDescribeKeyDeniedForAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := decisionOf(t, rep, mpu.Initiate); d != kmsperm.Unknown {
+	if d := decisionOf(t, rep, mpu.Initiate); d != mpu.Unknown {
 		t.Errorf("Initiate = %s", d)
 	}
 	perms := map[string]bool{}
@@ -258,7 +258,7 @@ func TestKMSDisabledKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := rep.Row(mpu.UploadPart)
-	if row.Decision != kmsperm.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "not enabled (state Disabled)") {
+	if row.Decision != mpu.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "not enabled (state Disabled)") {
 		t.Errorf("row = %s", dump(row))
 	}
 	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key" {
@@ -312,7 +312,7 @@ func TestKMSSourceKeyNotFoundIsAGap(t *testing.T) {
 	}
 	found := false
 	for _, g := range rep.Gaps {
-		found = found || strings.Contains(g.What, missing) && strings.Contains(g.What, "does not exist")
+		found = found || strings.Contains(g.Error, missing) && strings.Contains(g.Error, "does not exist")
 	}
 	if !found {
 		t.Errorf("gaps = %+v", rep.Gaps)
@@ -324,7 +324,7 @@ func TestKMSDefaultKeyNotCreatedYet(t *testing.T) {
 	// until then, and the key's documented policy still applies.
 	f := newFakeKMS(t)
 	in := baseInput("")
-	in.Identity = []kmsperm.NamedPolicy{}
+	in.Identity = []mpu.PolicyDocument{}
 	rep, err := kmsperm.New(f.client(t)).Check(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +332,7 @@ func TestKMSDefaultKeyNotCreatedYet(t *testing.T) {
 	if got := f.callList(); len(got) != 1 || got[0] != "DescribeKey arn:aws:kms:us-east-1:111122223333:alias/aws/s3" {
 		t.Errorf("calls = %q", got)
 	}
-	if d := rep.Decision(); d != kmsperm.Allowed || len(rep.Gaps) != 0 {
+	if d := rep.Decision(); d != mpu.Allowed || len(rep.Gaps) != 0 {
 		t.Errorf("decision %s, gaps %+v", d, rep.Gaps)
 	}
 }
@@ -348,7 +348,7 @@ func TestKMSAWSManagedKeyOfAnotherAccountNotDescribed(t *testing.T) {
 	if got := f.callList(); len(got) != 0 {
 		t.Errorf("calls = %q, want none", got)
 	}
-	if d := rep.Decision(); d != kmsperm.ImplicitDeny || len(rep.Gaps) != 0 {
+	if d := rep.Decision(); d != mpu.ImplicitDeny || len(rep.Gaps) != 0 {
 		t.Errorf("decision %s, gaps %+v", d, rep.Gaps)
 	}
 }
@@ -368,7 +368,7 @@ func TestKMSCrossAccountKeyPolicyNotFetched(t *testing.T) {
 			t.Errorf("GetKeyPolicy called across accounts")
 		}
 	}
-	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+	if d := decisionOf(t, rep, mpu.UploadPart); d != mpu.Unknown {
 		t.Errorf("UploadPart = %s", d)
 	}
 }
@@ -459,7 +459,7 @@ func TestSimulatorAllows(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := rep.Row(mpu.UploadPart)
-	if row.Decision != kmsperm.Allowed || row.Actions[0].Evaluator != kmsperm.EvaluatorSimulator {
+	if row.Decision != mpu.Allowed || row.Actions[0].Evaluator != mpu.EvaluatorSimulate {
 		t.Errorf("row = %s", dump(row))
 	}
 	if len(f.forms) != 1 {
@@ -484,7 +484,7 @@ func TestSimulatorAllows(t *testing.T) {
 		ctxKeys["kms:EncryptionContext:aws:s3:arn"] != "arn:aws:s3:::"+bucket+"/"+objKey {
 		t.Errorf("context entries = %v", ctxKeys)
 	}
-	if d := rep.Seed.Decision; d != kmsperm.ImplicitDeny {
+	if d := rep.Seed.Decision; d != mpu.ImplicitDeny {
 		t.Errorf("seed = %s, want implicitDeny (the simulator allows only Decrypt and GenerateDataKey)", d)
 	}
 }
@@ -496,11 +496,11 @@ func TestSimulatorImplicitDeny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := decisionOf(t, rep, mpu.Initiate); d != kmsperm.Allowed {
+	if d := decisionOf(t, rep, mpu.Initiate); d != mpu.Allowed {
 		t.Errorf("Initiate = %s", d)
 	}
 	row, _ := rep.Row(mpu.Complete)
-	if row.Decision != kmsperm.ImplicitDeny || len(row.Remedies) != 1 || row.Remedies[0].Where != "identity policy" {
+	if row.Decision != mpu.ImplicitDeny || len(row.Remedies) != 1 || row.Remedies[0].Where != "identity policy" {
 		t.Errorf("Complete row = %s", dump(row))
 	}
 }
@@ -512,7 +512,7 @@ func TestSimulatorDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := decisionOf(t, rep, mpu.UploadPart); d != kmsperm.Unknown {
+	if d := decisionOf(t, rep, mpu.UploadPart); d != mpu.Unknown {
 		t.Errorf("UploadPart = %s, want unknown", d)
 	}
 	found := false
@@ -535,7 +535,7 @@ func TestSimulatorKeyPolicyDoesNotCover(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := rep.Row(mpu.Initiate)
-	if row.Decision != kmsperm.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "neither allows the caller nor delegates") {
+	if row.Decision != mpu.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "neither allows the caller nor delegates") {
 		t.Errorf("row = %s", dump(row))
 	}
 	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key policy" {
@@ -554,7 +554,7 @@ func TestSimulatorExplicitDeny(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := rep.Row(mpu.UploadPart)
-	if row.Decision != kmsperm.ExplicitDeny || len(row.Remedies) == 0 || !strings.Contains(row.Remedies[0].Text, "alice-kms") {
+	if row.Decision != mpu.ExplicitDeny || len(row.Remedies) == 0 || !strings.Contains(row.Remedies[0].Text, "alice-kms") {
 		t.Errorf("row = %s", dump(row))
 	}
 }

@@ -243,12 +243,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		in.TargetNotKMS, in.KMSKeyID, in.KeyPolicy = true, "", nil
 		in.Object.BucketKeyEnabled, in.Object.EncryptionContext = false, nil
 	}
-	if opts.KMSIdentity != nil {
-		in.Identity = []kmsperm.NamedPolicy{}
-		for _, d := range opts.KMSIdentity {
-			in.Identity = append(in.Identity, kmsperm.NamedPolicy{Name: d.Name, JSON: d.JSON})
-		}
-	}
+	in.Identity = opts.KMSIdentity
 	if cs := p.CopySource; cs != nil {
 		in.CopySource = &kmsperm.CopySource{
 			Object:    kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key, BucketKeyEnabled: cs.BucketKey, EncryptionContext: cs.KMSContext},
@@ -287,9 +282,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		}
 		out.seed = &seed
 	}
-	for _, g := range rep.Gaps {
-		out.gaps = append(out.gaps, mpu.Gap{Source: kmsGapSource(g), Error: g.What, Permission: g.Permission, Hint: g.Hint})
-	}
+	out.gaps = rep.Gaps
 	return out, map[string]int{}, nil
 }
 
@@ -299,7 +292,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 // reasons of each action that is not allowed, prefixed with the action and
 // key.
 func kmsRow(r kmsperm.Row) KMSRow {
-	row := KMSRow{Step: r.Step, Label: r.Label, Decision: fromKMS(r.Decision), Evaluator: mpu.EvaluatorNone,
+	row := KMSRow{Step: r.Step, Label: r.Label, Decision: r.Decision, Evaluator: mpu.EvaluatorNone,
 		Actions: []string{}, Resources: []string{}, Reasons: append([]string{}, r.Reasons...)}
 	if row.Label == "" && r.Step != 0 {
 		row.Label = r.Step.String()
@@ -308,9 +301,9 @@ func kmsRow(r kmsperm.Row) KMSRow {
 	for i, a := range r.Actions {
 		row.Actions = appendNew(row.Actions, a.Action)
 		row.Resources = appendNew(row.Resources, a.KeyARN)
-		d := fromKMS(a.Decision)
+		d := a.Decision
 		if i == 0 || mpu.Worse(worst, d) != worst {
-			worst, row.Evaluator = mpu.Worse(worst, d), kmsEvaluator(a.Evaluator)
+			worst, row.Evaluator = mpu.Worse(worst, d), a.Evaluator
 		}
 		if d == mpu.Allowed || r.Step == 0 {
 			// The seed row keeps kmsperm's summary: its actions'
@@ -340,17 +333,6 @@ func kmsRow(r kmsperm.Row) KMSRow {
 	return row
 }
 
-// kmsEvaluator maps kmsperm's ActionResult.Evaluator.
-func kmsEvaluator(ev string) mpu.EvaluatorKind {
-	switch ev {
-	case kmsperm.EvaluatorLocal:
-		return mpu.EvaluatorLocal
-	case kmsperm.EvaluatorSimulator:
-		return mpu.EvaluatorSimulate
-	}
-	return mpu.EvaluatorNone
-}
-
 // kmsRemedyPolicy names the policy a KMS remedy statement goes into, in
 // RemedyStatement.Policy's words.
 func kmsRemedyPolicy(m kmsperm.Remedy) string {
@@ -358,32 +340,4 @@ func kmsRemedyPolicy(m kmsperm.Remedy) string {
 		return "key policy of " + m.KeyARN
 	}
 	return m.Where
-}
-
-// kmsGapSource names what a KMS gap is about, so that "SOURCE could not be
-// read: WHAT" reads as a sentence.
-func kmsGapSource(g kmsperm.Gap) string {
-	switch g.Permission {
-	case kmsperm.ActionGetKeyPolicy:
-		return "KMS key policy (kms:GetKeyPolicy)"
-	case kmsperm.ActionDescribeKey:
-		return "KMS key (kms:DescribeKey)"
-	case "iam:SimulatePrincipalPolicy":
-		return "identity policies for KMS (iam:SimulatePrincipalPolicy)"
-	case "":
-		return "KMS check input"
-	}
-	return "KMS (" + g.Permission + ")"
-}
-
-func fromKMS(d kmsperm.Decision) mpu.Decision {
-	switch d {
-	case kmsperm.Allowed:
-		return mpu.Allowed
-	case kmsperm.ExplicitDeny:
-		return mpu.ExplicitDeny
-	case kmsperm.ImplicitDeny:
-		return mpu.ImplicitDeny
-	}
-	return mpu.Unknown
 }
