@@ -2,9 +2,12 @@ package kmsperm
 
 import (
 	"context"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/s3mpu/s3mpu/internal/iamsim"
 )
 
 // KMSAPI is the part of the AWS KMS API that kmsperm calls: DescribeKey to
@@ -20,11 +23,41 @@ type KMSAPI interface {
 // of a KMS permission: SimulatePrincipalPolicy evaluates the caller's
 // identity policies (and permissions boundary) as IAM itself would. It never
 // sees the key policy, which kmsperm evaluates locally.
-type IAMSimulateAPI interface {
-	SimulatePrincipalPolicy(ctx context.Context, params *iam.SimulatePrincipalPolicyInput, optFns ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
-}
+type IAMSimulateAPI = iamsim.API
 
 var (
 	_ KMSAPI         = (*kms.Client)(nil)
 	_ IAMSimulateAPI = (*iam.Client)(nil)
 )
+
+// calls counts the API requests of one Check by operation
+// ("kms:DescribeKey"), for Report.APICalls.
+type calls struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *calls) add(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[op]++
+}
+
+// counted is a KMSAPI that counts its requests.
+type counted struct {
+	api   KMSAPI
+	calls *calls
+}
+
+func (c counted) DescribeKey(ctx context.Context, params *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	c.calls.add("kms:DescribeKey")
+	return c.api.DescribeKey(ctx, params, optFns...)
+}
+
+func (c counted) GetKeyPolicy(ctx context.Context, params *kms.GetKeyPolicyInput, optFns ...func(*kms.Options)) (*kms.GetKeyPolicyOutput, error) {
+	c.calls.add("kms:GetKeyPolicy")
+	return c.api.GetKeyPolicy(ctx, params, optFns...)
+}

@@ -86,12 +86,18 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		return nil, err
 	}
 	rep := &Report{Caller: in.Caller}
-	keys, sourceKMS, err := c.loadKeys(ctx, rep, in, caller, steps, partition)
+	n := &calls{}
+	defer func() { rep.APICalls = n.n }()
+	cc := *c
+	if c.kms != nil {
+		cc.kms = counted{api: c.kms, calls: n}
+	}
+	keys, sourceKMS, err := cc.loadKeys(ctx, rep, in, caller, steps, partition)
 	if err != nil {
 		return nil, err
 	}
 	ropts := RequirementOptions{Checksums: in.Checksums, SourceKMS: sourceKMS, TargetNotKMS: in.TargetNotKMS}
-	if err := id.choose(ctx, opts, in, caller, keys, neededActions(steps, ropts, in.TargetNotKMS), rep); err != nil {
+	if err := id.choose(ctx, opts, n, in, caller, keys, neededActions(steps, ropts, in.TargetNotKMS), rep); err != nil {
 		return nil, err
 	}
 	ev := &evaluator{caller: caller, partition: partition, id: &id, keys: keys, cache: map[simKey]actionEval{}}
@@ -241,7 +247,7 @@ func neededActions(steps []mpu.Step, ropts RequirementOptions, targetNotKMS bool
 // choose decides how the identity side is evaluated: locally over the
 // supplied policies, by the IAM policy simulator (asked here, once per
 // key), or not at all, recording a gap.
-func (id *identitySide) choose(ctx context.Context, opts Options, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
+func (id *identitySide) choose(ctx context.Context, opts Options, n *calls, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
 	switch {
 	case in.Identity != nil || caller.Type == policy.TypeRoot:
 		id.mode = mpu.EvaluatorLocal
@@ -250,7 +256,7 @@ func (id *identitySide) choose(ctx context.Context, opts Options, in Input, call
 		id.sim = map[simKey]policy.Result{}
 		for role, acts := range needed {
 			ks := keys[role]
-			res, err := simulate(ctx, opts.IAM, simulatorSource(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
+			res, err := simulate(ctx, opts.IAM, n, simulatorSource(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
 			if err != nil {
 				if errors.Is(err, ErrCanceled) {
 					return err

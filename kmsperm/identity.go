@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
@@ -58,73 +59,45 @@ func simulatorSource(p policy.Principal) string {
 
 // simulate asks IAM to decide actions on resource for the caller, with the
 // request context S3 sends. It returns one policy.Result per action.
-func simulate(ctx context.Context, api IAMSimulateAPI, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {
-	var entries []iamtypes.ContextEntry
-	names := make([]string, 0, len(reqCtx))
-	for k := range reqCtx {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		vals := reqCtx[k]
-		if len(vals) == 0 {
-			continue
-		}
-		typ := iamtypes.ContextKeyTypeEnumString
-		switch {
-		case k == keyEncryptionContextKeys:
-			typ = iamtypes.ContextKeyTypeEnumStringList
-		case k == "aws:ViaAWSService" || k == "kms:MultiRegion":
-			typ = iamtypes.ContextKeyTypeEnumBoolean
-		case len(vals) > 1:
-			typ = iamtypes.ContextKeyTypeEnumStringList
-		}
-		entries = append(entries, iamtypes.ContextEntry{ContextKeyName: aws.String(k), ContextKeyType: typ, ContextKeyValues: vals})
-	}
+func simulate(ctx context.Context, api IAMSimulateAPI, calls *calls, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {
 	in := &iam.SimulatePrincipalPolicyInput{
 		PolicySourceArn: aws.String(source),
 		ActionNames:     actions,
 		ResourceArns:    []string{resource},
-		ContextEntries:  entries,
+		ContextEntries:  iamsim.Entries(reqCtx),
+	}
+	ers, err := iamsim.Run(ctx, api, in, func() { calls.add("iam:SimulatePrincipalPolicy") })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &Error{Op: "simulate", Key: resource, Err: s3err.MarkAs(errors.Join(ctx.Err(), err), s3err.Canceled)}
+		}
+		return nil, wrapAPI("simulate", resource, err)
 	}
 	out := make(map[string]policy.Result, len(actions))
-	for page := 0; page < 100; page++ {
-		resp, err := api.SimulatePrincipalPolicy(ctx, in)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, &Error{Op: "simulate", Key: resource, Err: s3err.MarkAs(errors.Join(ctx.Err(), err), s3err.Canceled)}
-			}
-			return nil, wrapAPI("simulate", resource, err)
+	for _, r := range ers {
+		var res policy.Result
+		switch r.EvalDecision {
+		case iamtypes.PolicyEvaluationDecisionTypeAllowed:
+			res.Decision = policy.Allowed
+		case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
+			res.Decision = policy.ExplicitDeny
+		default:
+			res.Decision = policy.ImplicitDeny
 		}
-		for _, r := range resp.EvaluationResults {
-			var res policy.Result
-			switch r.EvalDecision {
-			case iamtypes.PolicyEvaluationDecisionTypeAllowed:
-				res.Decision = policy.Allowed
-			case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
-				res.Decision = policy.ExplicitDeny
-			default:
-				res.Decision = policy.ImplicitDeny
+		for _, st := range r.MatchedStatements {
+			ref := policy.StatementRef{Policy: aws.ToString(st.SourcePolicyId), Kind: policy.KindIdentity, Effect: policy.EffectAllow}
+			if res.Decision == policy.ExplicitDeny {
+				ref.Effect = policy.EffectDeny
 			}
-			for _, st := range r.MatchedStatements {
-				ref := policy.StatementRef{Policy: aws.ToString(st.SourcePolicyId), Kind: policy.KindIdentity, Effect: policy.EffectAllow}
-				if res.Decision == policy.ExplicitDeny {
-					ref.Effect = policy.EffectDeny
-				}
-				if st.SourcePolicyType == iamtypes.PolicySourceTypeNone || ref.Policy == "" {
-					continue
-				}
-				res.Deciding = append(res.Deciding, ref)
+			if st.SourcePolicyType == iamtypes.PolicySourceTypeNone || ref.Policy == "" {
+				continue
 			}
-			res.MissingKeys = append(res.MissingKeys, r.MissingContextValues...)
-			sort.Strings(res.MissingKeys)
-			res.Reasons = append(res.Reasons, fmt.Sprintf("IAM policy simulator: %s", r.EvalDecision))
-			out[aws.ToString(r.EvalActionName)] = res
+			res.Deciding = append(res.Deciding, ref)
 		}
-		if !resp.IsTruncated || aws.ToString(resp.Marker) == "" {
-			break
-		}
-		in.Marker = resp.Marker
+		res.MissingKeys = append(res.MissingKeys, r.MissingContextValues...)
+		sort.Strings(res.MissingKeys)
+		res.Reasons = append(res.Reasons, fmt.Sprintf("IAM policy simulator: %s", r.EvalDecision))
+		out[aws.ToString(r.EvalActionName)] = res
 	}
 	for _, a := range actions {
 		if _, ok := out[a]; !ok {

@@ -207,6 +207,10 @@ type Report struct {
 	Seed Row `json:"seed"`
 	// Gaps are what kmsperm could not read, with hints.
 	Gaps []mpu.Gap `json:"gaps,omitempty"`
+	// APICalls counts the KMS and IAM requests the check made, by
+	// operation ("kms:DescribeKey", "kms:GetKeyPolicy",
+	// "iam:SimulatePrincipalPolicy").
+	APICalls map[string]int `json:"api_calls,omitempty"`
 }
 
 // Row returns the row of step and true, or a zero Row and false.

@@ -465,6 +465,9 @@ func TestSimulatorAllows(t *testing.T) {
 	if len(f.forms) != 1 {
 		t.Fatalf("%d simulator calls, want 1", len(f.forms))
 	}
+	if n := rep.APICalls["iam:SimulatePrincipalPolicy"]; n != 1 || len(rep.APICalls) != 1 {
+		t.Errorf("API calls %v, want the one simulator call", rep.APICalls)
+	}
 	form := f.forms[0]
 	if got := form.Get("PolicySourceArn"); got != role {
 		t.Errorf("PolicySourceArn = %s, want the session's role %s", got, role)

@@ -283,7 +283,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		out.seed = &seed
 	}
 	out.gaps = rep.Gaps
-	return out, map[string]int{}, nil
+	return out, rep.APICalls, nil
 }
 
 // kmsRow converts one kmsperm row. The row's evaluator is the one that

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3mpu/s3mpu/internal/iamread"
+	"github.com/s3mpu/s3mpu/internal/iamsim"
 )
 
 // BucketReadAPI is the part of the S3 API the local evaluator uses to read
@@ -39,10 +40,9 @@ type ProbeAPI interface {
 // ListGroupsForUser, GetPolicy, GetPolicyVersion). *iam.Client satisfies it.
 type IAMReadAPI = iamread.API
 
-// SimulateAPI is the IAM policy simulator call. *iam.Client satisfies it.
-type SimulateAPI interface {
-	SimulatePrincipalPolicy(ctx context.Context, params *iam.SimulatePrincipalPolicyInput, optFns ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
-}
+// SimulateAPI is the IAM policy simulator call
+// (SimulatePrincipalPolicy). *iam.Client satisfies it.
+type SimulateAPI = iamsim.API
 
 // STSAPI finds the caller. *sts.Client satisfies it.
 type STSAPI interface {

@@ -191,6 +191,10 @@ func TestKMSGaps(t *testing.T) {
 	if row := kmsRowOf(t, rep, mpu.Initiate); row.Decision != mpu.Unknown {
 		t.Errorf("Initiate KMS row %s without a key policy", row.Decision)
 	}
+	// The KMS requests count in the report's API calls, denied or not.
+	if rep.APICalls["kms:DescribeKey"] != 1 || rep.APICalls["kms:GetKeyPolicy"] != 1 {
+		t.Errorf("API calls %v, want one kms:DescribeKey and one kms:GetKeyPolicy", rep.APICalls)
+	}
 	text := rep.String()
 	for _, want := range []string{"gap: KMS key policy (kms:GetKeyPolicy) could not be read: ", "  hint: grant the caller kms:GetKeyPolicy on " + keyARN} {
 		if !strings.Contains(text, want) {

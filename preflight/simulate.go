@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/mpu"
 )
@@ -83,7 +84,7 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			g.idx = append(g.idx, i)
 		}
 		for _, g := range groups {
-			in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: contextEntries(g.ctx)}
+			in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: iamsim.Entries(g.ctx)}
 			var actions, resources []string
 			for _, i := range g.idx {
 				actions = appendNew(actions, in.Requirements[i].Action)
@@ -203,55 +204,48 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	return out
 }
 
-// simulate runs one batched simulation, following pagination, and indexes
-// the results by action and resource.
+// simulate runs one batched simulation and indexes the results by action
+// and resource.
 func (s *Simulate) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *calls) (map[string]simVerdict, error) {
-	results := map[string]simVerdict{}
-	for page := 0; page < 100; page++ {
-		cl.add("iam:SimulatePrincipalPolicy")
-		res, err := s.api.SimulatePrincipalPolicy(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, er := range res.EvaluationResults {
-			if er.EvalActionName == nil {
-				continue
-			}
-			add := func(resource string, d iamtypes.PolicyEvaluationDecisionType, st []iamtypes.Statement, missing []string) {
-				v := simVerdict{decision: fromSim(d), missing: missing, done: true}
-				for _, m := range st {
-					ref := mpu.StatementRef{Kind: "identity"}
-					if m.SourcePolicyId != nil {
-						ref.Policy = *m.SourcePolicyId
-					}
-					if m.SourcePolicyType == iamtypes.PolicySourceTypeResource {
-						ref.Kind = "resource"
-					}
-					if m.StartPosition != nil {
-						ref.Index = int(m.StartPosition.Line)
-					}
-					v.refs = append(v.refs, ref)
-				}
-				results[*er.EvalActionName+"\x00"+resource] = v
-			}
-			if len(er.ResourceSpecificResults) > 0 {
-				for _, rr := range er.ResourceSpecificResults {
-					if rr.EvalResourceName != nil {
-						add(*rr.EvalResourceName, rr.EvalResourceDecision, rr.MatchedStatements, rr.MissingContextValues)
-					}
-				}
-				continue
-			}
-			if er.EvalResourceName != nil {
-				add(*er.EvalResourceName, er.EvalDecision, er.MatchedStatements, er.MissingContextValues)
-			}
-		}
-		if !res.IsTruncated || res.Marker == nil {
-			return results, nil
-		}
-		in.Marker = res.Marker
+	ers, err := iamsim.Run(ctx, s.api, in, func() { cl.add("iam:SimulatePrincipalPolicy") })
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("preflight: simulator pagination did not end")
+	results := map[string]simVerdict{}
+	add := func(action, resource string, d iamtypes.PolicyEvaluationDecisionType, st []iamtypes.Statement, missing []string) {
+		v := simVerdict{decision: fromSim(d), missing: missing, done: true}
+		for _, m := range st {
+			ref := mpu.StatementRef{Kind: "identity"}
+			if m.SourcePolicyId != nil {
+				ref.Policy = *m.SourcePolicyId
+			}
+			if m.SourcePolicyType == iamtypes.PolicySourceTypeResource {
+				ref.Kind = "resource"
+			}
+			if m.StartPosition != nil {
+				ref.Index = int(m.StartPosition.Line)
+			}
+			v.refs = append(v.refs, ref)
+		}
+		results[action+"\x00"+resource] = v
+	}
+	for _, er := range ers {
+		if er.EvalActionName == nil {
+			continue
+		}
+		if len(er.ResourceSpecificResults) > 0 {
+			for _, rr := range er.ResourceSpecificResults {
+				if rr.EvalResourceName != nil {
+					add(*er.EvalActionName, *rr.EvalResourceName, rr.EvalResourceDecision, rr.MatchedStatements, rr.MissingContextValues)
+				}
+			}
+			continue
+		}
+		if er.EvalResourceName != nil {
+			add(*er.EvalActionName, *er.EvalResourceName, er.EvalDecision, er.MatchedStatements, er.MissingContextValues)
+		}
+	}
+	return results, nil
 }
 
 func fromSim(d iamtypes.PolicyEvaluationDecisionType) mpu.Decision {
@@ -277,35 +271,6 @@ func simulatorSource(p policy.Principal) string {
 		return principalForGrant(p)
 	}
 	return ""
-}
-
-// contextEntries converts a request context into simulator entries.
-func contextEntries(ctx map[string][]string) []iamtypes.ContextEntry {
-	var out []iamtypes.ContextEntry
-	for _, k := range sortedKeys(ctx) {
-		v := ctx[k]
-		if len(v) == 0 {
-			continue
-		}
-		t := iamtypes.ContextKeyTypeEnumString
-		switch strings.ToLower(k) {
-		case "aws:sourceip":
-			t = iamtypes.ContextKeyTypeEnumIp
-		case "aws:securetransport":
-			t = iamtypes.ContextKeyTypeEnumBoolean
-		case "aws:currenttime":
-			t = iamtypes.ContextKeyTypeEnumDate
-		case "aws:epochtime":
-			t = iamtypes.ContextKeyTypeEnumNumeric
-		default:
-			if len(v) > 1 {
-				t = iamtypes.ContextKeyTypeEnumStringList
-			}
-		}
-		name := k
-		out = append(out, iamtypes.ContextEntry{ContextKeyName: &name, ContextKeyType: t, ContextKeyValues: append([]string(nil), v...)})
-	}
-	return out
 }
 
 func sameContext(a, b map[string][]string) bool {

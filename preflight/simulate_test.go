@@ -1,13 +1,11 @@
 package preflight
 
 import (
-	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,19 +239,6 @@ func TestSimulateRootIsLocal(t *testing.T) {
 	if len(f.requests) != 0 || !rep.OK() {
 		t.Fatalf("root: %d simulator calls, report\n%s", len(f.requests), rep)
 	}
-}
-
-func TestContextEntries(t *testing.T) {
-	es := contextEntries(map[string][]string{"aws:EpochTime": {"1"}, "aws:CurrentTime": {"2026-11-27T00:00:00Z"}, "s3:RequestObjectTagKeys": {"a", "b"}, "absent": nil})
-	var got []string
-	for _, e := range es {
-		got = append(got, *e.ContextKeyName+":"+string(e.ContextKeyType))
-	}
-	sort.Strings(got)
-	if strings.Join(got, " ") != "aws:CurrentTime:date aws:EpochTime:numeric s3:RequestObjectTagKeys:stringList" {
-		t.Fatalf("entries %v", got)
-	}
-	_ = context.Background
 }
 
 func TestSimulateReadsIdentityOnlyForBlindSpots(t *testing.T) {
