@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/internal/mpu"
 )
 
 // Defaults applied by New and Upload to zero-valued Options fields.

@@ -1,6 +1,6 @@
 package uploader
 
-import "github.com/s3mpu/s3mpu/mpu"
+import "github.com/s3mpu/s3mpu/internal/mpu"
 
 // Step is one S3 call of a multipart upload, as a Checker is asked about
 // it. It is an alias of the module's shared step type (the same type as
