@@ -26,10 +26,10 @@ type Object struct {
 	Key    string `json:"key"`
 	// BucketKeyEnabled is true when S3 uses an S3 Bucket Key for the
 	// object: the encryption context is then the bucket ARN.
-	BucketKeyEnabled bool `json:"bucketKeyEnabled,omitempty"`
+	BucketKeyEnabled bool `json:"bucket_key_enabled,omitempty"`
 	// EncryptionContext is the additional context the caller supplies
 	// (x-amz-server-side-encryption-context); S3 adds aws:s3:arn itself.
-	EncryptionContext map[string]string `json:"encryptionContext,omitempty"`
+	EncryptionContext map[string]string `json:"encryption_context,omitempty"`
 }
 
 // arn returns the object's ARN in partition ("" means "aws").

@@ -1,6 +1,8 @@
 // Package kmsperm decides, before an SSE-KMS multipart upload sends a byte,
 // whether the KMS calls S3 makes on the caller's behalf will be allowed, step
-// by step, and what to add to which policy when they will not.
+// by step, and what to add to which policy when they will not; it only
+// reads (kms:DescribeKey, kms:GetKeyPolicy, iam:SimulatePrincipalPolicy),
+// never makes a cryptographic call, and never changes a key or a policy.
 //
 // S3 calls KMS with the caller's identity: kms:GenerateDataKey when the
 // upload is created, kms:Decrypt for every part (not only GenerateDataKey;
@@ -42,6 +44,19 @@
 // (allowed, explicitDeny, implicitDeny, unknown), reasons and remedies, each
 // remedy a minimal key policy or identity policy statement (JSON) or a
 // described change.
+//
+// # JSON
+//
+// A Report marshals to one JSON object with snake_case keys: caller; keys
+// (role, key: input, arn, id, alias, account, region, partition, default,
+// aws_managed, described, enabled, state, spec, usage, origin,
+// multi_region; policy_source, key_policy); rows and seed (step, label,
+// decision, reasons, remedies: where, account, key_arn, statement, text;
+// actions: action, key, key_arn, why, doc, seed, decision, evaluator,
+// deciding, depends_on, reasons, grants_not_evaluated); gaps (source,
+// error, permission, hint); api_calls (requests by operation). Decisions
+// are allowed, explicitDeny, implicitDeny or unknown; evaluators local,
+// simulate or none (package mpu's words, shared with preflight).
 //
 // # Errors
 //

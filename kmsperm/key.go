@@ -47,7 +47,7 @@ type Key struct {
 	Default bool `json:"default,omitempty"`
 	// AWSManaged is true for an AWS managed key (KeyManager AWS, or the
 	// aws/s3 alias). Such a key cannot be used from another account.
-	AWSManaged bool `json:"awsManaged,omitempty"`
+	AWSManaged bool `json:"aws_managed,omitempty"`
 	// Described is true when kms:DescribeKey answered for the key; the
 	// fields below are meaningful only then.
 	Described bool `json:"described"`
@@ -59,7 +59,7 @@ type Key struct {
 	Usage  string `json:"usage,omitempty"`
 	Origin string `json:"origin,omitempty"`
 	// MultiRegion is true for a multi-Region key.
-	MultiRegion bool `json:"multiRegion,omitempty"`
+	MultiRegion bool `json:"multi_region,omitempty"`
 }
 
 // aliasARN returns the alias ARN of a key named by an alias, or "".

@@ -15,7 +15,7 @@ type CopySource struct {
 	// KMSKeyID is the source object's KMS key (HeadObject's
 	// SSEKMSKeyId, normally a key ARN); "" when the source is not SSE-KMS
 	// encrypted, in which case the copy needs no KMS permission on it.
-	KMSKeyID string `json:"kmsKeyId,omitempty"`
+	KMSKeyID string `json:"kms_key_id,omitempty"`
 	// Region is the source bucket's Region; "" means the target's.
 	Region string `json:"region,omitempty"`
 	// Account owns the source bucket; "" means the caller's account. A
@@ -41,12 +41,12 @@ type Input struct {
 	// BucketAccount owns the target bucket; "" means the caller's account.
 	// When KMSKeyID is empty (and TargetNotKMS false) S3 uses the AWS
 	// managed key aws/s3 of this account.
-	BucketAccount string `json:"bucketAccount,omitempty"`
+	BucketAccount string `json:"bucket_account,omitempty"`
 	// KMSKeyID is the key as the upload names it
 	// (x-amz-server-side-encryption-aws-kms-key-id): key ID, key ARN, alias
 	// name or alias ARN; "" means S3's AWS managed key aws/s3, unless
 	// TargetNotKMS is set.
-	KMSKeyID string `json:"kmsKeyId,omitempty"`
+	KMSKeyID string `json:"kms_key_id,omitempty"`
 	// TargetNotKMS is true when the target object is not SSE-KMS encrypted
 	// (SSE-S3, SSE-C or no server-side encryption header): S3 then makes no
 	// KMS call for the target, and the only KMS requirement left is
@@ -55,7 +55,7 @@ type Input struct {
 	// aws/s3), no target key appears in the Report, and Report.Seed has no
 	// actions. KMSKeyID and KeyPolicy must then be empty (ErrInvalidInput
 	// otherwise). The zero value keeps the SSE-KMS meaning of KMSKeyID.
-	TargetNotKMS bool `json:"targetNotKms,omitempty"`
+	TargetNotKMS bool `json:"target_not_kms,omitempty"`
 	// Checksums is true when the upload sends additional checksums.
 	Checksums bool `json:"checksums,omitempty"`
 	// Steps are the steps to check, in report order; nil means
@@ -63,7 +63,7 @@ type Input struct {
 	Steps []mpu.Step `json:"steps,omitempty"`
 	// CopySource describes the UploadPartCopy source; nil when the upload
 	// copies nothing.
-	CopySource *CopySource `json:"copySource,omitempty"`
+	CopySource *CopySource `json:"copy_source,omitempty"`
 	// KeyPolicy is the target key's policy when the caller supplies it
 	// (for example from a file); nil means "read it with kms:GetKeyPolicy".
 	// A supplied policy is used even when GetKeyPolicy would work.
@@ -117,9 +117,9 @@ type KeyReport struct {
 	Key Key `json:"key"`
 	// PolicySource is one of PolicySupplied, PolicyGetKeyPolicy,
 	// PolicyAWSManaged, PolicyUnavailable.
-	PolicySource string `json:"policySource"`
+	PolicySource string `json:"policy_source"`
 	// KeyPolicy is the key policy used, as JSON (nil when unavailable).
-	KeyPolicy json.RawMessage `json:"keyPolicy,omitempty"`
+	KeyPolicy json.RawMessage `json:"key_policy,omitempty"`
 }
 
 // ActionResult is the decision on one KMS action on one key.
@@ -130,7 +130,7 @@ type ActionResult struct {
 	// Key is TargetKey or SourceKey.
 	Key KeyRole `json:"key"`
 	// KeyARN is the key acted on (the alias ARN when it did not resolve).
-	KeyARN string `json:"keyArn"`
+	KeyARN string `json:"key_arn"`
 	// Why says why S3 performs the action, and Doc where that is documented.
 	Why string `json:"why"`
 	Doc string `json:"doc,omitempty"`
@@ -147,12 +147,12 @@ type ActionResult struct {
 	Deciding []string `json:"deciding,omitempty"`
 	// DependsOn lists condition keys whose values kmsperm does not know and
 	// that could change the decision.
-	DependsOn []string `json:"dependsOn,omitempty"`
+	DependsOn []string `json:"depends_on,omitempty"`
 	// Reasons explain the decision.
 	Reasons []string `json:"reasons"`
 	// GrantsNotEvaluated is true when no policy allowed the action: a KMS
 	// grant could still allow it, and kmsperm does not read grants.
-	GrantsNotEvaluated bool `json:"grantsNotEvaluated,omitempty"`
+	GrantsNotEvaluated bool `json:"grants_not_evaluated,omitempty"`
 }
 
 // Remedy is one change that would turn a denial into an allow.
@@ -164,7 +164,7 @@ type Remedy struct {
 	// a key policy, the caller's account for an identity policy).
 	Account string `json:"account,omitempty"`
 	// KeyARN is the key the change concerns.
-	KeyARN string `json:"keyArn,omitempty"`
+	KeyARN string `json:"key_arn,omitempty"`
 	// Statement is the policy statement to add, minimal and exact; nil
 	// when the remedy is not a statement.
 	Statement json.RawMessage `json:"statement,omitempty"`

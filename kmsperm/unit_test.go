@@ -313,7 +313,7 @@ func TestCheckStepsAndReportJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{`"step":"Complete"`, `"decision":"allowed"`, `"key":"target"`, `"policySource":"supplied"`} {
+	for _, s := range []string{`"step":"Complete"`, `"decision":"allowed"`, `"key":"target"`, `"policy_source":"supplied"`} {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("report JSON lacks %s", s)
 		}

@@ -85,7 +85,7 @@ func (g ACLGrant) String() string {
 // BucketACL is a bucket's access control list.
 type BucketACL struct {
 	// OwnerCanonicalID is the owner's canonical user ID, when known.
-	OwnerCanonicalID string `json:"ownerCanonicalId,omitempty"`
+	OwnerCanonicalID string `json:"owner_canonical_id,omitempty"`
 	// Grants are the grants, in order.
 	Grants []ACLGrant `json:"grants"`
 }

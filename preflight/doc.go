@@ -1,6 +1,7 @@
 // Package preflight tells, before an upload sends a byte, which step of an
 // S3 multipart upload would be denied, why, and the smallest policy change
-// that fixes it.
+// that fixes it; it never uploads, never changes a policy, and leaves no
+// upload behind (the probe's one test upload is aborted and verified gone).
 //
 // A Plan describes the upload (bucket, key, SSE, ACL and other headers, a
 // copy source, the caller). Requirements maps each step — Initiate,
@@ -60,6 +61,24 @@
 // UploadChecker return a *DeniedError (errors.Is ErrPermissionDenied) for
 // a denied step and an *UndecidedError (errors.Is ErrUndecided) for an
 // unknown one.
+//
+// # JSON
+//
+// A Report marshals to one JSON object with snake_case keys: caller,
+// bucket, key, profile, learned_profile, steps, kms, kms_seed, gaps, notes,
+// leftover_uploads and api_calls (requests by operation, the KMS and IAM
+// requests of the KMS check included). Each of steps has step, operation,
+// actions, resources, decision (allowed, explicitDeny, implicitDeny,
+// unknown), evaluator (local, simulate, probe), reasons, missing_context,
+// default_rule, remedy (summary, add: [{policy, statement}], change: [a
+// statement reference]), risks and checks (one per action: action,
+// resource, decision, evaluator, reasons, statements, missing_context,
+// default_rule, only_by_default, risks); a statement reference has policy,
+// kind, sid, index and effect. A KMS row has step (none for the seed row),
+// label, seed, advisory, actions, resources, decision, evaluator (local,
+// simulate or none), reasons and remedy; a gap has source, error,
+// allow_only, permission and hint. The words Decision, EvaluatorKind, Gap,
+// Remedy and StatementRef are package mpu's, shared with kmsperm.
 //
 // # Concurrency
 //

@@ -88,9 +88,9 @@ type EvalResult struct {
 	// Statements are the statements that decided it.
 	Statements []mpu.StatementRef `json:"statements,omitempty"`
 	// MissingKeys are condition keys a statement needed that the request lacked.
-	MissingKeys []string `json:"missingKeys,omitempty"`
+	MissingKeys []string `json:"missing_keys,omitempty"`
 	// DefaultRule names the owner-or-initiator rule when it decided.
-	DefaultRule string `json:"defaultRule,omitempty"`
+	DefaultRule string `json:"default_rule,omitempty"`
 	// Risks notes what the verdict depends on that could not be checked.
 	Risks []string `json:"risks,omitempty"`
 }

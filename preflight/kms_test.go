@@ -336,7 +336,7 @@ func TestKMSJSONAndText(t *testing.T) {
 	}
 	var m struct {
 		KMS     []map[string]any `json:"kms"`
-		KMSSeed map[string]any   `json:"kmsSeed"`
+		KMSSeed map[string]any   `json:"kms_seed"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)

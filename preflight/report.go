@@ -26,11 +26,11 @@ type Check struct {
 	Statements []mpu.StatementRef `json:"statements,omitempty"`
 	// MissingContext lists condition keys a statement needed that the
 	// request does not carry or whose value is not known in advance.
-	MissingContext []string `json:"missingContext,omitempty"`
+	MissingContext []string `json:"missing_context,omitempty"`
 	// DefaultRule names the owner-or-initiator rule when it decided.
-	DefaultRule string `json:"defaultRule,omitempty"`
+	DefaultRule string `json:"default_rule,omitempty"`
 	// OnlyByDefault is true when nothing but the default rule allows it.
-	OnlyByDefault bool `json:"onlyByDefault,omitempty"`
+	OnlyByDefault bool `json:"only_by_default,omitempty"`
 	// Risks note what the verdict depends on that could not be checked.
 	Risks []string `json:"risks,omitempty"`
 }
@@ -52,9 +52,9 @@ type StepResult struct {
 	Reasons []string `json:"reasons"`
 	// MissingContext lists condition keys that a statement needed and the
 	// call does not carry (or whose value is unknown in advance).
-	MissingContext []string `json:"missingContext,omitempty"`
+	MissingContext []string `json:"missing_context,omitempty"`
 	// DefaultRule names the owner-or-initiator rule when it decided.
-	DefaultRule string `json:"defaultRule,omitempty"`
+	DefaultRule string `json:"default_rule,omitempty"`
 	// Remedy is the fix for a denial, or the explicit grant recommended
 	// when only a default rule allows the step; nil otherwise.
 	Remedy *mpu.Remedy `json:"remedy"`
@@ -128,7 +128,7 @@ type Report struct {
 	// LearnedProfile is set when a probe saw the server deny the initiator
 	// aborting its own upload: ProfileNoDefaults, unless a policy denies
 	// the abort explicitly (the report's Abort verdict says which).
-	LearnedProfile *Profile `json:"learnedProfile,omitempty"`
+	LearnedProfile *Profile `json:"learned_profile,omitempty"`
 	// Steps has one result per checked step, in step order.
 	Steps []StepResult `json:"steps"`
 	// KMS has one row per checked step for SSE-KMS plans checked with
@@ -142,15 +142,15 @@ type Report struct {
 	// kms:DescribeKey) on the target key for the upload as a whole. It
 	// counts for OK and Blocking (as Initiate) only when not Advisory. It
 	// is nil when the target is not SSE-KMS encrypted.
-	KMSSeed *KMSRow `json:"kmsSeed,omitempty"`
+	KMSSeed *KMSRow `json:"kms_seed,omitempty"`
 	// Gaps are the policy sources that could not be read.
 	Gaps []mpu.Gap `json:"gaps,omitempty"`
 	// Notes are assumptions the report rests on.
 	Notes []string `json:"notes,omitempty"`
 	// Leftover lists upload IDs a probe created and could not remove.
-	Leftover []string `json:"leftoverUploads,omitempty"`
+	Leftover []string `json:"leftover_uploads,omitempty"`
 	// APICalls counts the requests the run made, by operation.
-	APICalls map[string]int `json:"apiCalls,omitempty"`
+	APICalls map[string]int `json:"api_calls,omitempty"`
 }
 
 // Step returns the result for step and true, or a zero result and false.
