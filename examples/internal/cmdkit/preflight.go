@@ -77,9 +77,9 @@ func HiddenAliases(fs *pflag.FlagSet, oldToNew map[string]string) {
 }
 
 // Evaluator builds the evaluator --mode asks for. local reads the identity policies through
-// IAM when none are given and IAM is reachable; simulate needs IAM; auto is the simulator on
-// AWS when no identity policy is given, then the local engine, then the probe for whatever
-// is still unknown. kind names it for summaries ("local+probe").
+// IAM when none are given and IAM is reachable; simulate needs IAM; auto is preflight.NewAuto:
+// the simulator on AWS when no identity policy is given, then the local engine, then the probe
+// for whatever is still unknown. kind names it for summaries ("local+probe").
 func (a *App) Evaluator(ctx context.Context, mode string, client *s3.Client, local preflight.LocalOptions, probe preflight.ProbeOptions) (eval preflight.Evaluator, kind string, err error) {
 	local.S3 = client
 	if len(local.Sources.Identity) == 0 && a.G.IAMReachable() {
@@ -103,16 +103,16 @@ func (a *App) Evaluator(ctx context.Context, mode string, client *s3.Client, loc
 		}
 		return preflight.NewSimulate(ic, loc), "simulate", nil
 	}
-	var sim *preflight.Simulate
+	var sim preflight.SimulateAPI
 	kind = "local+probe"
 	if !a.G.CustomS3Endpoint() && len(local.Sources.Identity) == 0 {
 		ic, err := a.IAMClient(ctx)
 		if err != nil {
 			return nil, "", err
 		}
-		sim, kind = preflight.NewSimulate(ic, loc), "simulate+local+probe"
+		sim, kind = ic, "simulate+local+probe"
 	}
-	return preflight.NewChain(sim, loc, preflight.NewProbe(client, probe)), kind, nil
+	return preflight.NewAuto(local, sim, preflight.NewProbe(client, probe)), kind, nil
 }
 
 // Checker is what runs a preflight: a *preflight.Checker, or a CallerlessProbe.
