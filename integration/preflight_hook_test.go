@@ -41,8 +41,7 @@ func TestPreflightUploaderHook(t *testing.T) {
 	ic := env.IAMClient()
 	st := sts.New(sts.Options{Region: env.Region(), BaseEndpoint: aws.String(env.IAMEndpoint), HTTPClient: env.HTTPClient(),
 		Credentials: credentials.NewStaticCredentialsProvider(u.AccessKey, u.SecretKey, "")})
-	local := preflight.NewLocal(preflight.LocalOptions{IAM: ic, S3: root})
-	chain := preflight.NewChain(preflight.NewSimulate(ic, local), local, preflight.NewProbe(cli, preflight.ProbeOptions{Cleanup: root}))
+	chain := preflight.NewAuto(preflight.LocalOptions{IAM: ic, S3: root}, ic, preflight.NewProbe(cli, preflight.ProbeOptions{Cleanup: root}))
 	checker := preflight.New(chain, func(o *preflight.Options) {
 		o.Profile = preflight.ProfileNoDefaults
 		o.STS = st

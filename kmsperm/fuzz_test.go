@@ -3,10 +3,10 @@ package kmsperm_test
 import (
 	"context"
 	"errors"
-	"github.com/s3mpu/s3mpu/mpu"
 	"testing"
 
 	"github.com/s3mpu/s3mpu/kmsperm"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // FuzzCheck feeds arbitrary key IDs, key policies and identity policies to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/s3mpu/s3mpu/mpu"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +13,7 @@ import (
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // identitySide is how the caller's identity policies are decided.

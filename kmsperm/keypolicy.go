@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/s3mpu/s3mpu/mpu"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // awsManagedS3KeyPolicy returns the key policy of S3's AWS managed key

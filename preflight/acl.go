@@ -59,9 +59,9 @@ const (
 
 // The predefined S3 groups.
 const (
-	GroupAllUsers           = "http://acs.amazonaws.com/groups/global/AllUsers"
-	GroupAuthenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
-	GroupLogDelivery        = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+	groupAllUsers           = "http://acs.amazonaws.com/groups/global/AllUsers"
+	groupAuthenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+	groupLogDelivery        = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 )
 
 // Grantee is who an ACL grant is for.
@@ -130,7 +130,7 @@ func ParseACLGrant(s string) (ACLGrant, error) {
 }
 
 func groupURI(s string) (string, error) {
-	for _, u := range []string{GroupAllUsers, GroupAuthenticatedUsers, GroupLogDelivery} {
+	for _, u := range []string{groupAllUsers, groupAuthenticatedUsers, groupLogDelivery} {
 		if strings.EqualFold(s, u) || strings.EqualFold(s, u[strings.LastIndexByte(u, '/')+1:]) {
 			return u, nil
 		}
@@ -176,7 +176,7 @@ func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canoni
 				principal = map[string]any{"CanonicalUser": id}
 			}
 		case GranteeGroup:
-			if g.Grantee.ID != GroupAllUsers && g.Grantee.ID != GroupAuthenticatedUsers {
+			if g.Grantee.ID != groupAllUsers && g.Grantee.ID != groupAuthenticatedUsers {
 				continue
 			}
 			principal = map[string]any{"AWS": "*"}

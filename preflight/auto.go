@@ -16,5 +16,5 @@ func NewAuto(local LocalOptions, sim SimulateAPI, probe *Probe) *Chain {
 	if sim != nil && len(local.Sources.Identity) == 0 {
 		s = NewSimulate(sim, loc)
 	}
-	return NewChain(s, loc, probe)
+	return newChain(s, loc, probe)
 }

@@ -16,9 +16,9 @@ type Chain struct {
 	probe *Probe
 }
 
-// NewChain returns a chain of the given evaluators; nil ones are skipped.
+// newChain returns a chain of the given evaluators; nil ones are skipped.
 // When sim is set, it should have been built with the same local.
-func NewChain(sim *Simulate, local *Local, probe *Probe) *Chain {
+func newChain(sim *Simulate, local *Local, probe *Probe) *Chain {
 	return &Chain{sim: sim, local: local, probe: probe}
 }
 

@@ -64,7 +64,7 @@ type Checker struct {
 }
 
 // New returns a Checker that decides with eval (for example NewLocal(...),
-// NewProbe(...) or NewChain(...)).
+// NewProbe(...) or NewAuto(...)).
 func New(eval Evaluator, optFns ...func(*Options)) *Checker {
 	c := &Checker{eval: eval}
 	for _, fn := range optFns {

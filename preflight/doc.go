@@ -33,7 +33,8 @@
 //     deciding what the simulator cannot see.
 //   - Probe: live and side-effect free requests (made-up upload IDs; a
 //     created-and-aborted upload for Initiate, verified gone).
-//   - Chain: simulator or local first, the probe for what stays Unknown.
+//   - NewAuto, the one "auto" (a Chain): simulator or local first, the
+//     probe for what stays Unknown.
 //
 // On top of IAM's logic the package applies S3's own rules: bucket ACL
 // grants and Object Ownership, the VPC endpoint policy, and the

@@ -410,10 +410,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// ParseContext parses KEY=VALUE pairs into a request context; a key given
+// parseContext parses KEY=VALUE pairs into a request context; a key given
 // several times gets several values (a multi-valued key). Keys keep their
 // spelling; lookups are case-insensitive.
-func ParseContext(pairs []string) (map[string][]string, error) {
+func parseContext(pairs []string) (map[string][]string, error) {
 	ctx := map[string][]string{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")

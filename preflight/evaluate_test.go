@@ -49,15 +49,15 @@ func TestEvaluateRequest(t *testing.T) {
 	}{
 		{name: "identity allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
 		{name: "nothing allows", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN}, want: mpu.ImplicitDeny},
-		{name: "initiator may abort by default on AWS", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed, rule: RuleInitiator},
-		{name: "initiator may list parts by default on AWS", in: EvalInput{Caller: alice, Action: ActionListMultipartUploadParts, Resource: objARN, Initiator: alice}, want: mpu.Allowed, rule: RuleInitiator},
-		{name: "no default without the defaults profile", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, Profile: ProfileNoDefaults}, want: mpu.ImplicitDeny, why: "applies no owner-or-initiator defaults"},
-		{name: "another user gets no default", in: EvalInput{Caller: bob, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice}, want: mpu.ImplicitDeny},
-		{name: "bucket owner root by default", in: EvalInput{Caller: rootA, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct, BucketPolicy: doc("b", grantCarol)}, want: mpu.Allowed},
-		{name: "initiator account root by default", in: EvalInput{Caller: rootB, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct}, want: mpu.Allowed, rule: RuleInitiatorAccount},
-		{name: "explicit deny beats the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, BucketPolicy: doc("b", denyAbortBucket)}, want: mpu.ExplicitDeny},
-		{name: "list uploads has no default", in: EvalInput{Caller: rootB, Action: ActionListBucketMultipartUploads, Resource: bktARN, Initiator: rootB, ResourceAccount: acct}, want: mpu.ImplicitDeny},
-		{name: "endpoint policy blocks the default", in: EvalInput{Caller: alice, Action: ActionAbortMultipartUpload, Resource: objARN, Initiator: alice, VPCEndpointPolicy: doc("vpce", vpceNoAbort)}, want: mpu.ImplicitDeny, why: "VPC endpoint policy"},
+		{name: "initiator may abort by default on AWS", in: EvalInput{Caller: alice, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: alice, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed, rule: ruleInitiator},
+		{name: "initiator may list parts by default on AWS", in: EvalInput{Caller: alice, Action: actionListMultipartUploadParts, Resource: objARN, Initiator: alice}, want: mpu.Allowed, rule: ruleInitiator},
+		{name: "no default without the defaults profile", in: EvalInput{Caller: alice, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: alice, Profile: ProfileNoDefaults}, want: mpu.ImplicitDeny, why: "applies no owner-or-initiator defaults"},
+		{name: "another user gets no default", in: EvalInput{Caller: bob, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: alice}, want: mpu.ImplicitDeny},
+		{name: "bucket owner root by default", in: EvalInput{Caller: rootA, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct, BucketPolicy: doc("b", grantCarol)}, want: mpu.Allowed},
+		{name: "initiator account root by default", in: EvalInput{Caller: rootB, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: carol, ResourceAccount: acct}, want: mpu.Allowed, rule: ruleInitiatorAccount},
+		{name: "explicit deny beats the default", in: EvalInput{Caller: alice, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: alice, BucketPolicy: doc("b", denyAbortBucket)}, want: mpu.ExplicitDeny},
+		{name: "list uploads has no default", in: EvalInput{Caller: rootB, Action: actionListBucketMultipartUploads, Resource: bktARN, Initiator: rootB, ResourceAccount: acct}, want: mpu.ImplicitDeny},
+		{name: "endpoint policy blocks the default", in: EvalInput{Caller: alice, Action: actionAbortMultipartUpload, Resource: objARN, Initiator: alice, VPCEndpointPolicy: doc("vpce", vpceNoAbort)}, want: mpu.ImplicitDeny, why: "VPC endpoint policy"},
 		{name: "cross account needs both: identity only", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.ImplicitDeny},
 		{name: "cross account needs both: both", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}, BucketPolicy: doc("b", grantCarol)}, want: mpu.Allowed},
 		{name: "AWS: ACL grant to the caller's canonical ID is a grant to its account", in: EvalInput{Caller: alice, CallerCanonicalID: "c-acct", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-acct"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
@@ -66,18 +66,18 @@ func TestEvaluateRequest(t *testing.T) {
 		{name: "AWS: cross-account canonical grant plus identity", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
 		{name: "versitygw: ACL grant to the caller's canonical ID (its access key)", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: mpu.Allowed},
 		{name: "ACL ignored under BucketOwnerEnforced", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerEnforced, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.ImplicitDeny},
-		{name: "ACL WRITE gives no abort on AWS", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-alice"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
-		{name: "ACL WRITE gives abort on versitygw", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: ActionAbortMultipartUpload, Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: mpu.Allowed},
-		{name: "ACL READ gives list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerPreferred,
+		{name: "ACL WRITE gives no abort on AWS", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: actionAbortMultipartUpload, Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-alice"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
+		{name: "ACL WRITE gives abort on versitygw", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: actionAbortMultipartUpload, Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), Profile: ProfileNoDefaults}, want: mpu.Allowed},
+		{name: "ACL READ gives list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: actionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), ObjectOwnership: OwnershipBucketOwnerPreferred,
 			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucketMultipartUploads","Resource":"*"}]}`)}}, want: mpu.Allowed},
-		{name: "ACL grant to AllUsers", in: EvalInput{Caller: bob, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=group:AllUsers"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.Allowed},
+		{name: "ACL grant to AllUsers", in: EvalInput{Caller: bob, Action: actionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=group:AllUsers"), ObjectOwnership: OwnershipObjectWriter}, want: mpu.Allowed},
 		{name: "ACL grant to another account delegates", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter}, want: mpu.ImplicitDeny},
 		{name: "ACL grant to another account plus identity", in: EvalInput{Caller: carol, Action: "s3:PutObject", Resource: objARN, ResourceAccount: acct, ACLGrants: write("WRITE=account:" + other), ObjectOwnership: OwnershipObjectWriter, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)}}, want: mpu.Allowed},
 		{name: "canonical ID mapped to a user ARN", in: EvalInput{Caller: bob, Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:XYZ"), CanonicalIDs: map[string]string{"XYZ": bob}, ObjectOwnership: OwnershipObjectWriter}, want: mpu.Allowed},
 		{name: "versitygw ignores ACLs when a bucket policy exists", in: EvalInput{Caller: alice, CallerCanonicalID: "c-alice", Action: "s3:PutObject", Resource: objARN, ACLGrants: write("WRITE=canonical:c-alice"), BucketPolicy: doc("b", grantCarol), Profile: ProfileNoDefaults}, want: mpu.ImplicitDeny},
 		{name: "AWS honours ACLs beside a bucket policy", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: "s3:AbortMultipartUpload", Resource: objARN, ACLGrants: write("FULL_CONTROL=canonical:c-other"), BucketPolicy: doc("b", grantCarol), ObjectOwnership: OwnershipObjectWriter,
 			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: mpu.ImplicitDeny},
-		{name: "AWS honours ACLs beside a bucket policy: list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: ActionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), BucketPolicy: doc("b", grantCarol), ObjectOwnership: OwnershipObjectWriter,
+		{name: "AWS honours ACLs beside a bucket policy: list uploads", in: EvalInput{Caller: carol, CallerCanonicalID: "c-other", ResourceAccount: acct, Action: actionListBucketMultipartUploads, Resource: bktARN, ACLGrants: write("READ=canonical:c-other"), BucketPolicy: doc("b", grantCarol), ObjectOwnership: OwnershipObjectWriter,
 			IdentityPolicies: []mpu.PolicyDocument{doc("p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}}, want: mpu.Allowed},
 		{name: "AWS: NotPrincipal deny naming only the user still denies it", in: EvalInput{Caller: alice, Action: "s3:PutObject", Resource: objARN, IdentityPolicies: []mpu.PolicyDocument{doc("p", putOnly)},
 			BucketPolicy: doc("b", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice+`"},"Action":"s3:PutObject","Resource":"*"}]}`)}, want: mpu.ExplicitDeny},
@@ -150,7 +150,7 @@ func TestEvaluateUpload(t *testing.T) {
 	}
 	in.Caller = alice
 	res, err = EvaluateUpload(mpu.ListParts, in)
-	if err != nil || res.Decision != mpu.Allowed || res.DefaultRule != RuleInitiator {
+	if err != nil || res.Decision != mpu.Allowed || res.DefaultRule != ruleInitiator {
 		t.Fatalf("alice listing her own parts: %v %q %v", res.Decision, res.DefaultRule, err)
 	}
 	if _, err := EvaluateUpload(mpu.Complete, in); !errors.Is(err, ErrInvalidInput) {
@@ -173,9 +173,9 @@ func TestDefaultManagers(t *testing.T) {
 func TestParseACLGrant(t *testing.T) {
 	for in, want := range map[string]string{
 		"write=account:111122223333":                "WRITE=account:111122223333",
-		"READ=group:AllUsers":                       "READ=group:" + GroupAllUsers,
+		"READ=group:AllUsers":                       "READ=group:" + groupAllUsers,
 		"FULL_CONTROL=canonical:abc":                "FULL_CONTROL=canonical:abc",
-		"READ_ACP=group:" + GroupAuthenticatedUsers: "READ_ACP=group:" + GroupAuthenticatedUsers,
+		"READ_ACP=group:" + groupAuthenticatedUsers: "READ_ACP=group:" + groupAuthenticatedUsers,
 	} {
 		g, err := ParseACLGrant(in)
 		if err != nil || g.String() != want {
@@ -215,12 +215,12 @@ func TestParseHelpers(t *testing.T) {
 }
 
 func TestParseContext(t *testing.T) {
-	ctx, err := ParseContext([]string{"aws:SourceIp=192.0.2.1", "s3:RequestObjectTagKeys=a", "s3:RequestObjectTagKeys=b", "aws:Referer="})
+	ctx, err := parseContext([]string{"aws:SourceIp=192.0.2.1", "s3:RequestObjectTagKeys=a", "s3:RequestObjectTagKeys=b", "aws:Referer="})
 	if err != nil || len(ctx["s3:RequestObjectTagKeys"]) != 2 || ctx["aws:SourceIp"][0] != "192.0.2.1" || len(ctx["aws:Referer"]) != 1 {
 		t.Fatalf("%v %v", ctx, err)
 	}
 	for _, bad := range []string{"novalue", "=x", "plain=1"} {
-		if _, err := ParseContext([]string{bad}); !errors.Is(err, ErrInvalidInput) {
+		if _, err := parseContext([]string{bad}); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

@@ -81,7 +81,7 @@ func TestKMSChecksums(t *testing.T) {
 		{"", true, false},
 		{"CRC32C", true, false},
 		{"sha256", true, false},
-		{ChecksumNone, false, true},
+		{checksumNone, false, true},
 		{"none", false, true},
 	} {
 		p := kmsPlan(mpu.Complete)

@@ -341,7 +341,7 @@ func TestLocalAssumedRoleAndACL(t *testing.T) {
 		t.Errorf("IAM calls %v", f.calls)
 	}
 	ab, _ := rep.Step(mpu.Abort)
-	if ab.DefaultRule != RuleInitiator || ab.Remedy == nil || !strings.Contains(ab.Remedy.Summary, "owner-or-initiator default") {
+	if ab.DefaultRule != ruleInitiator || ab.Remedy == nil || !strings.Contains(ab.Remedy.Summary, "owner-or-initiator default") {
 		t.Errorf("abort by default: %q %+v", ab.DefaultRule, ab.Remedy)
 	}
 	lu, _ := rep.Step(mpu.ListUploads)

@@ -139,23 +139,23 @@ type Plan struct {
 	// does not say and is read as checksums on: the uploader always sends
 	// one (CRC32C by default) and S3 may add its own default checksum to
 	// uploads that send none, so the stricter KMS requirement is checked.
-	// ChecksumNone says the upload sends no additional checksum.
+	// checksumNone says the upload sends no additional checksum.
 	ChecksumAlgorithm string
 }
 
-// ChecksumNone is the Plan.ChecksumAlgorithm of an upload that sends no
+// checksumNone is the Plan.ChecksumAlgorithm of an upload that sends no
 // additional checksum.
-const ChecksumNone = "NONE"
+const checksumNone = "NONE"
 
 // checksumAlgorithms are the values Plan.ChecksumAlgorithm accepts, upper
 // case.
-var checksumAlgorithms = []string{"", ChecksumNone, "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}
+var checksumAlgorithms = []string{"", checksumNone, "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}
 
 // Checksums reports whether the upload sends additional checksums: true
-// unless ChecksumAlgorithm is ChecksumNone (see Plan.ChecksumAlgorithm for
+// unless ChecksumAlgorithm is checksumNone (see Plan.ChecksumAlgorithm for
 // why "" counts as true).
 func (p *Plan) Checksums() bool {
-	return !strings.EqualFold(p.ChecksumAlgorithm, ChecksumNone)
+	return !strings.EqualFold(p.ChecksumAlgorithm, checksumNone)
 }
 
 // steps returns the steps to check.

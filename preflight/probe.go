@@ -232,7 +232,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		case mpu.UploadPart:
 			pr = res["UploadPart"]
 		case mpu.UploadPartCopy:
-			if r.Action == ActionPutObject {
+			if r.Action == actionPutObject {
 				cp, head := res["UploadPartCopy"], res["HeadObject"]
 				switch {
 				case cp.decision == mpu.Allowed || (head.decision == mpu.Allowed && cp.done):

@@ -260,7 +260,7 @@ func TestChainProbesWhatLocalCannotDecide(t *testing.T) {
 	p.CopySource = nil
 	p.Transport, p.SourceIP = TransportHTTPS, "192.0.2.1"
 	cleanup := newProbeFake(store)
-	rep := checkPlan(t, NewChain(nil, local, NewProbe(f, ProbeOptions{Cleanup: cleanup})), p, ProfileNoDefaults)
+	rep := checkPlan(t, newChain(nil, local, NewProbe(f, ProbeOptions{Cleanup: cleanup})), p, ProfileNoDefaults)
 	want := map[mpu.Step]string{mpu.Initiate: "allowed/probe", mpu.UploadPart: "allowed/probe", mpu.Complete: "allowed/probe", mpu.Abort: "explicitDeny/local", mpu.ListParts: "allowed/probe", mpu.ListUploads: "implicitDeny/probe"}
 	for _, s := range rep.Steps {
 		if got := s.Decision.String() + "/" + string(s.Evaluator); got != want[s.Step] {

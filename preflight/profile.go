@@ -88,11 +88,11 @@ func (p Profile) aclEnabled(o ObjectOwnership) bool {
 
 // aclActions returns the actions a bucket ACL permission grants.
 func (p Profile) aclActions(perm Permission) []string {
-	read := []string{"s3:ListBucket", "s3:ListBucketVersions", ActionListBucketMultipartUploads}
-	write := []string{ActionPutObject, "s3:DeleteObject", "s3:DeleteObjectVersion"}
+	read := []string{"s3:ListBucket", "s3:ListBucketVersions", actionListBucketMultipartUploads}
+	write := []string{actionPutObject, "s3:DeleteObject", "s3:DeleteObjectVersion"}
 	if p == ProfileNoDefaults {
-		read = append(read, ActionListMultipartUploadParts, ActionGetObject)
-		write = append(write, ActionAbortMultipartUpload)
+		read = append(read, actionListMultipartUploadParts, actionGetObject)
+		write = append(write, actionAbortMultipartUpload)
 	}
 	switch perm {
 	case PermRead:

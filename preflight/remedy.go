@@ -17,10 +17,10 @@ type remedyStatement struct {
 	Resource  string            `json:"Resource"`
 }
 
-// StatementFor returns the minimal statement granting action on resource:
+// statementFor returns the minimal statement granting action on resource:
 // without a principal for an identity policy, with principal (an ARN) for a
 // bucket policy. The Sid is derived from step.
-func StatementFor(step mpu.Step, action, resource, principal string) json.RawMessage {
+func statementFor(step mpu.Step, action, resource, principal string) json.RawMessage {
 	st := remedyStatement{Sid: "Allow" + step.String(), Effect: "Allow", Action: action, Resource: resource}
 	if principal != "" {
 		st.Principal = map[string]string{"AWS": principal}
@@ -48,14 +48,14 @@ func remedyFor(step mpu.Step, checks []Check, reqs []Requirement, caller policy.
 			} else {
 				recommend = append(recommend, c.Action+" on "+c.Resource)
 			}
-			rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: "identity policy", Statement: StatementFor(step, c.Action, c.Resource, "")})
+			rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: "identity policy", Statement: statementFor(step, c.Action, c.Resource, "")})
 			cross := bucketOwner != "" && caller.Account != "" && bucketOwner != caller.Account
 			if cross {
 				where := "bucket policy"
-				if i < len(reqs) && reqs[i].Step == mpu.UploadPartCopy && c.Action != ActionPutObject {
+				if i < len(reqs) && reqs[i].Step == mpu.UploadPartCopy && c.Action != actionPutObject {
 					where = "source bucket policy"
 				}
-				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: where, Statement: StatementFor(step, c.Action, c.Resource, principalForGrant(caller))})
+				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: where, Statement: statementFor(step, c.Action, c.Resource, principalForGrant(caller))})
 			}
 		}
 	}

@@ -12,33 +12,33 @@ import (
 // unless a policy explicitly denies it. ListMultipartUploads has no such
 // default. The names below appear in reports as the rule that decided a step.
 const (
-	RuleBucketOwner      = "owner-or-initiator default: the bucket owner"
-	RuleInitiator        = "owner-or-initiator default: the initiator of the upload"
-	RuleInitiatorAccount = "owner-or-initiator default: the account of the IAM user who initiated the upload"
+	ruleBucketOwner      = "owner-or-initiator default: the bucket owner"
+	ruleInitiator        = "owner-or-initiator default: the initiator of the upload"
+	ruleInitiatorAccount = "owner-or-initiator default: the account of the IAM user who initiated the upload"
 )
 
 // defaultRuleApplies returns the owner-or-initiator rule that covers caller
 // for action, or "". bucketOwner is the bucket owner's account ID and
 // initiator the upload initiator's ARN; either may be "" when unknown.
 func defaultRuleApplies(action string, caller policy.Principal, initiator, bucketOwner string) string {
-	if action != ActionAbortMultipartUpload && action != ActionListMultipartUploadParts {
+	if action != actionAbortMultipartUpload && action != actionListMultipartUploadParts {
 		return ""
 	}
 	if bucketOwner != "" && caller.Type == policy.TypeRoot && caller.Account == bucketOwner {
-		return RuleBucketOwner
+		return ruleBucketOwner
 	}
 	if initiator == "" {
 		return ""
 	}
 	if caller.ARN != "" && caller.ARN == initiator {
-		return RuleInitiator
+		return ruleInitiator
 	}
 	if ip, err := policy.PrincipalFromARN(initiator); err == nil {
 		if ip.Type == policy.TypeRoot && caller.Type == policy.TypeRoot && ip.Account == caller.Account {
-			return RuleInitiator
+			return ruleInitiator
 		}
 		if ip.Type == policy.TypeUser && caller.Type == policy.TypeRoot && ip.Account == caller.Account {
-			return RuleInitiatorAccount
+			return ruleInitiatorAccount
 		}
 	}
 	return ""
@@ -96,9 +96,9 @@ func rootARN(like, account string) string {
 func EvaluateUpload(step mpu.Step, in EvalInput) (EvalResult, error) {
 	switch step {
 	case mpu.Abort:
-		in.Action = ActionAbortMultipartUpload
+		in.Action = actionAbortMultipartUpload
 	case mpu.ListParts:
-		in.Action = ActionListMultipartUploadParts
+		in.Action = actionListMultipartUploadParts
 	default:
 		return EvalResult{}, invalidf("EvaluateUpload: step %v is not Abort or ListParts", step)
 	}

@@ -171,7 +171,7 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	var out []string
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	if ld == nil {
-		if v.decision == mpu.ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
+		if v.decision == mpu.ImplicitDeny && (r.Action == actionAbortMultipartUpload || r.Action == actionListMultipartUploadParts) && in.Profile.Defaults() {
 			out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
 		}
 		if v.decision != mpu.ExplicitDeny {
@@ -189,7 +189,7 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 	if v.decision == mpu.ImplicitDeny && bs != nil && (bs.aclGap || (bs.acl != nil && len(bs.acl.Grants) > 0)) {
 		out = append(out, "the simulator does not see bucket ACLs")
 	}
-	if v.decision == mpu.ImplicitDeny && (r.Action == ActionAbortMultipartUpload || r.Action == ActionListMultipartUploadParts) && in.Profile.Defaults() {
+	if v.decision == mpu.ImplicitDeny && (r.Action == actionAbortMultipartUpload || r.Action == actionListMultipartUploadParts) && in.Profile.Defaults() {
 		out = append(out, "the simulator does not apply S3's owner-or-initiator defaults")
 	}
 	if len(ld.endpoint) > 0 {

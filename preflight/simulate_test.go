@@ -259,7 +259,7 @@ func TestSimulateReadsIdentityOnlyForBlindSpots(t *testing.T) {
 	// ListParts under the AWS profile is a blind spot (the default rule): IAM is read.
 	p.Steps = append(p.Steps, mpu.ListParts)
 	rep = checkPlan(t, sim, p, ProfileAWS)
-	if s, _ := rep.Step(mpu.ListParts); s.Decision != mpu.Allowed || s.Evaluator != mpu.EvaluatorLocal || s.DefaultRule != RuleInitiator {
+	if s, _ := rep.Step(mpu.ListParts); s.Decision != mpu.Allowed || s.Evaluator != mpu.EvaluatorLocal || s.DefaultRule != ruleInitiator {
 		t.Fatalf("ListParts: %s %s %q", s.Decision, s.Evaluator, s.DefaultRule)
 	}
 	if len(fi.calls) == 0 {

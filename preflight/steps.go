@@ -13,12 +13,12 @@ import (
 // The IAM actions of the multipart steps
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
 const (
-	ActionPutObject                  = "s3:PutObject"
-	ActionGetObject                  = "s3:GetObject"
-	ActionGetObjectVersion           = "s3:GetObjectVersion"
-	ActionAbortMultipartUpload       = "s3:AbortMultipartUpload"
-	ActionListMultipartUploadParts   = "s3:ListMultipartUploadParts"
-	ActionListBucketMultipartUploads = "s3:ListBucketMultipartUploads"
+	actionPutObject                  = "s3:PutObject"
+	actionGetObject                  = "s3:GetObject"
+	actionGetObjectVersion           = "s3:GetObjectVersion"
+	actionAbortMultipartUpload       = "s3:AbortMultipartUpload"
+	actionListMultipartUploadParts   = "s3:ListMultipartUploadParts"
+	actionListBucketMultipartUploads = "s3:ListBucketMultipartUploads"
 )
 
 // Requirement is one action on one resource that a step needs, with the
@@ -56,7 +56,7 @@ func Requirements(p *Plan, now time.Time) []Requirement {
 			for k, v := range headerContext(p, s) {
 				ctx[k] = v
 			}
-			if s == mpu.UploadPartCopy && action == ActionPutObject && p.CopySource != nil {
+			if s == mpu.UploadPartCopy && action == actionPutObject && p.CopySource != nil {
 				src := p.CopySource.Bucket + "/" + p.CopySource.Key
 				if p.CopySource.VersionID != "" {
 					src += "?versionId=" + p.CopySource.VersionID
@@ -85,22 +85,22 @@ func Requirements(p *Plan, now time.Time) []Requirement {
 		}
 		switch s {
 		case mpu.Initiate, mpu.UploadPart, mpu.Complete:
-			add(ActionPutObject, objectARN(part, p.Bucket, p.Key), p.Bucket)
+			add(actionPutObject, objectARN(part, p.Bucket, p.Key), p.Bucket)
 		case mpu.UploadPartCopy:
-			add(ActionPutObject, objectARN(part, p.Bucket, p.Key), p.Bucket)
+			add(actionPutObject, objectARN(part, p.Bucket, p.Key), p.Bucket)
 			if c := p.CopySource; c != nil {
-				act := ActionGetObject
+				act := actionGetObject
 				if c.VersionID != "" {
-					act = ActionGetObjectVersion
+					act = actionGetObjectVersion
 				}
 				add(act, objectARN(part, c.Bucket, c.Key), c.Bucket)
 			}
 		case mpu.Abort:
-			add(ActionAbortMultipartUpload, objectARN(part, p.Bucket, p.Key), p.Bucket)
+			add(actionAbortMultipartUpload, objectARN(part, p.Bucket, p.Key), p.Bucket)
 		case mpu.ListParts:
-			add(ActionListMultipartUploadParts, objectARN(part, p.Bucket, p.Key), p.Bucket)
+			add(actionListMultipartUploadParts, objectARN(part, p.Bucket, p.Key), p.Bucket)
 		case mpu.ListUploads:
-			add(ActionListBucketMultipartUploads, bucketARN(part, p.Bucket), p.Bucket)
+			add(actionListBucketMultipartUploads, bucketARN(part, p.Bucket), p.Bucket)
 		}
 	}
 	return out

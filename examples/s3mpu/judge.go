@@ -135,7 +135,7 @@ func (j *abortJudge) judge(key, initiator string) verdict {
 		return v
 	}
 	res, err := preflight.EvaluateRequest(preflight.EvalInput{
-		Caller: j.caller, Action: preflight.ActionAbortMultipartUpload, Resource: j.objectARN(key),
+		Caller: j.caller, Action: "s3:AbortMultipartUpload", Resource: j.objectARN(key),
 		ResourceAccount: j.bucketOwner, Initiator: initiator, Profile: j.profile,
 		IdentityPolicies: j.identity, BucketPolicy: j.bucketPol,
 	})
