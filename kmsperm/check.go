@@ -70,6 +70,7 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	for _, fn := range optFns {
 		fn(&opts)
 	}
+	in = withDefaults(in, opts)
 	caller, steps, err := checkInput(ctx, in)
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 	if id.session, err = parseNamed("session", in.Session); err != nil {
 		return nil, err
 	}
-	rep := &Report{Caller: in.Caller}
+	rep := &Report{Caller: in.Caller, SeedRequired: opts.RequireSeedActions && !in.TargetNotKMS}
 	n := &calls{}
 	defer func() { rep.APICalls = n.n }()
 	cc := *c
@@ -136,6 +137,22 @@ func nameGaps(gaps []mpu.Gap) {
 			gaps[i].Source = "KMS (" + g.Permission + ")"
 		}
 	}
+}
+
+// withDefaults fills the policies in does not give from opts.
+func withDefaults(in Input, opts Options) Input {
+	if in.Identity == nil {
+		in.Identity = opts.Identity
+	}
+	if in.KeyPolicy == nil && !in.TargetNotKMS {
+		in.KeyPolicy = opts.KeyPolicy
+	}
+	if in.CopySource != nil && in.CopySource.KeyPolicy == nil && opts.SourceKeyPolicy != nil {
+		cs := *in.CopySource
+		cs.KeyPolicy = opts.SourceKeyPolicy
+		in.CopySource = &cs
+	}
+	return in
 }
 
 // checkInput validates what Check is given and returns the caller and the

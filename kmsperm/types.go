@@ -93,6 +93,14 @@ type Options struct {
 	// key. Without it the list is still checked and reported in
 	// Report.Seed, but only the actions S3 performs decide the steps.
 	RequireSeedActions bool
+	// Identity, KeyPolicy and SourceKeyPolicy stand in for
+	// Input.Identity, Input.KeyPolicy and Input.CopySource.KeyPolicy when
+	// those are nil: the caller's identity policies and the key policies
+	// it supplies once for every check, as when a preflight Checker builds
+	// the Input (KeyPolicy is not used for Input.TargetNotKMS).
+	Identity        []mpu.PolicyDocument
+	KeyPolicy       []byte
+	SourceKeyPolicy []byte
 }
 
 // Policy sources reported in KeyReport.PolicySource.
@@ -211,6 +219,9 @@ type Report struct {
 	// operation ("kms:DescribeKey", "kms:GetKeyPolicy",
 	// "iam:SimulatePrincipalPolicy").
 	APICalls map[string]int `json:"api_calls,omitempty"`
+	// SeedRequired is true when the Initiate row requires the seed list
+	// (Options.RequireSeedActions): the seed row then counts.
+	SeedRequired bool `json:"seed_required,omitempty"`
 }
 
 // Row returns the row of step and true, or a zero Row and false.

@@ -32,24 +32,11 @@ type Options struct {
 	// KMS checks SSE-KMS permissions for plans that use SSE-KMS, and
 	// kms:Decrypt on the copy source's key for plans that copy from an
 	// SSE-KMS encrypted object (CopySource.KMSKeyID), whatever the
-	// target's encryption.
+	// target's encryption. What it needs besides the plan (the caller's
+	// identity policies, supplied key policies, whether the S3 permission
+	// table's full KMS list counts) is its own configuration, for
+	// example kmsperm.New(client, func(o *kmsperm.Options) { ... }).
 	KMS KMSChecker
-	// KMSIdentity are the caller's identity policies handed to KMS checks
-	// (nil: the KMS checker decides the identity side itself).
-	KMSIdentity []mpu.PolicyDocument
-	// KMSKeyPolicy is the target key's policy, when supplied (nil: read
-	// with kms:GetKeyPolicy).
-	KMSKeyPolicy []byte
-	// KMSSourceKeyPolicy is the policy of the copy source's key
-	// (CopySource.KMSKeyID), when supplied (nil: read with
-	// kms:GetKeyPolicy, which cannot read a key of another account).
-	KMSSourceKeyPolicy []byte
-	// KMSRequireSeedActions makes the S3 multipart permission table's
-	// full KMS list (Report.KMSSeed) count: the KMS checker also requires
-	// it at Initiate, and the seed row is not Advisory. Without it the
-	// per-step rows, which hold the KMS calls S3 makes, decide OK and
-	// Blocking, and the seed row is reported as advisory.
-	KMSRequireSeedActions bool
 	// Now returns the current time (default time.Now); it sets
 	// aws:CurrentTime and aws:EpochTime.
 	Now func() time.Time
@@ -237,34 +224,27 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		KMSKeyID:      p.SSE.KMSKeyID,
 		Checksums:     p.Checksums(),
 		Steps:         p.steps(),
-		KeyPolicy:     opts.KMSKeyPolicy,
 	}
 	if !targetKMS {
 		in.TargetNotKMS, in.KMSKeyID, in.KeyPolicy = true, "", nil
 		in.Object.BucketKeyEnabled, in.Object.EncryptionContext = false, nil
 	}
-	in.Identity = opts.KMSIdentity
 	if cs := p.CopySource; cs != nil {
 		in.CopySource = &kmsperm.CopySource{
-			Object:    kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key, BucketKeyEnabled: cs.BucketKey, EncryptionContext: cs.KMSContext},
-			KMSKeyID:  cs.KMSKeyID,
-			Region:    cs.Region,
-			Account:   cs.Account,
-			KeyPolicy: opts.KMSSourceKeyPolicy,
+			Object:   kmsperm.Object{Bucket: cs.Bucket, Key: cs.Key, BucketKeyEnabled: cs.BucketKey, EncryptionContext: cs.KMSContext},
+			KMSKeyID: cs.KMSKeyID,
+			Region:   cs.Region,
+			Account:  cs.Account,
 		}
 	}
-	var kopts []func(*kmsperm.Options)
-	if opts.KMSRequireSeedActions {
-		kopts = append(kopts, func(o *kmsperm.Options) { o.RequireSeedActions = true })
-	}
-	rep, err := opts.KMS.Check(ctx, in, kopts...)
+	rep, err := opts.KMS.Check(ctx, in)
 	if err != nil {
 		return nil, nil, fmt.Errorf("preflight: KMS check: %w", err)
 	}
 	out := &kmsResult{}
-	// The seed list counts when asked for here, or when the KMS checker
-	// was built to require it (it then adds the seed actions to Initiate).
-	required := opts.KMSRequireSeedActions
+	// The seed list counts when the KMS checker was built to require it
+	// (it then adds the seed actions to Initiate).
+	required := rep.SeedRequired
 	for _, r := range rep.Rows {
 		if !targetKMS && r.Step != mpu.UploadPartCopy {
 			continue // S3 makes no KMS call for these steps

@@ -19,8 +19,8 @@
 // KMS row per step (the KMS calls S3 makes with the caller's identity,
 // with Plan.ChecksumAlgorithm and the copy source's key, account, Region,
 // Bucket Key and encryption context taken into account), a seed row for
-// the S3 permission table's full KMS list (advisory unless
-// Options.KMSRequireSeedActions), and gaps with hints for what it could
+// the S3 permission table's full KMS list (advisory unless the KMS
+// checker requires it: kmsperm.Options.RequireSeedActions), and gaps with hints for what it could
 // not read. A copy from an SSE-KMS object into a target that is not SSE-KMS
 // encrypted (SSE-S3 or none) gets one KMS row, UploadPartCopy's kms:Decrypt
 // on the source key, and no target key or seed row. The evaluators:

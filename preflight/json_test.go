@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
@@ -40,8 +41,8 @@ func checkSnake(t *testing.T, path string, v any) {
 // snake_case, for a report with steps, checks, remedies, KMS rows, the
 // seed row, gaps and API calls.
 func TestReportJSONIsSnakeCase(t *testing.T) {
-	rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) {
-		o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:GenerateDataKey"`))
+	rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(ko *kmsperm.Options) {
+		ko.KeyPolicy = []byte(keyPolicyFor(`"kms:GenerateDataKey"`))
 	})
 	rep.Gaps = append(rep.Gaps, mpu.Gap{Source: "s", Error: "e", AllowOnly: true, Permission: "p", Hint: "h"})
 	prof := ProfileNoDefaults

@@ -35,16 +35,18 @@ func keyPolicyFor(actions string) string {
 }
 
 // kmsCheck runs a preflight of plan with a local S3 evaluator that allows
-// everything, and KMS options set by fn.
-func kmsCheck(t *testing.T, plan *Plan, fn func(*Options)) *Report {
+// everything, and a KMS checker whose options (the caller's identity
+// policies allowing everything, unless fn changes them) fn sets.
+func kmsCheck(t *testing.T, plan *Plan, fn func(*kmsperm.Options)) *Report {
 	t.Helper()
 	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("all", s3AndKMS)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	c := New(local, func(o *Options) {
-		o.KMS = kmsperm.New(&noKMS{})
-		o.KMSIdentity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
-		if fn != nil {
-			fn(o)
-		}
+		o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) {
+			ko.Identity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
+			if fn != nil {
+				fn(ko)
+			}
+		})
 	})
 	rep, err := c.Check(context.Background(), plan)
 	if err != nil {
@@ -86,7 +88,7 @@ func TestKMSChecksums(t *testing.T) {
 	} {
 		p := kmsPlan(mpu.Complete)
 		p.ChecksumAlgorithm = tc.algo
-		rep := kmsCheck(t, p, func(o *Options) { o.KMSKeyPolicy = []byte(decryptOnly) })
+		rep := kmsCheck(t, p, func(ko *kmsperm.Options) { ko.KeyPolicy = []byte(decryptOnly) })
 		row := kmsRowOf(t, rep, mpu.Complete)
 		if got := slices.Contains(row.Actions, "kms:GenerateDataKey"); got != tc.wantGen {
 			t.Errorf("algorithm %q: Complete actions %v", tc.algo, row.Actions)
@@ -121,9 +123,9 @@ func TestKMSCopySource(t *testing.T) {
 	run := func(cs *CopySource, srcKeyPolicy []byte) (KMSRow, *Report) {
 		p := kmsPlan(mpu.UploadPartCopy)
 		p.CopySource = cs
-		rep := kmsCheck(t, p, func(o *Options) {
-			o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
-			o.KMSSourceKeyPolicy = srcKeyPolicy
+		rep := kmsCheck(t, p, func(ko *kmsperm.Options) {
+			ko.KeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
+			ko.SourceKeyPolicy = srcKeyPolicy
 		})
 		return kmsRowOf(t, rep, mpu.UploadPartCopy), rep
 	}
@@ -202,7 +204,7 @@ func TestKMSGaps(t *testing.T) {
 		}
 	}
 	// A supplied key policy closes the gap; kms:DescribeKey stays denied.
-	rep = kmsCheck(t, kmsPlan(mpu.Initiate), func(o *Options) { o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`)) })
+	rep = kmsCheck(t, kmsPlan(mpu.Initiate), func(ko *kmsperm.Options) { ko.KeyPolicy = []byte(keyPolicyFor(`"kms:*"`)) })
 	var perms []string
 	for _, g := range rep.Gaps {
 		perms = append(perms, g.Permission)
@@ -218,7 +220,7 @@ func TestKMSSeedRow(t *testing.T) {
 	// Enough for the calls S3 makes, not for the table's full list.
 	enough := keyPolicyFor(`["kms:GenerateDataKey","kms:Decrypt"]`)
 	steps := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort}
-	rep := kmsCheck(t, kmsPlan(steps...), func(o *Options) { o.KMSKeyPolicy = []byte(enough) })
+	rep := kmsCheck(t, kmsPlan(steps...), func(ko *kmsperm.Options) { ko.KeyPolicy = []byte(enough) })
 	seed := rep.KMSSeed
 	if seed == nil {
 		t.Fatalf("no seed row:\n%s", rep)
@@ -243,10 +245,10 @@ func TestKMSSeedRow(t *testing.T) {
 		t.Errorf("text lacks the seed row's details:\n%s", text)
 	}
 
-	required := func(name string, fn func(*Options)) {
-		rep := kmsCheck(t, kmsPlan(steps...), func(o *Options) {
-			o.KMSKeyPolicy = []byte(enough)
-			fn(o)
+	required := func(name string, fn func(*kmsperm.Options)) {
+		rep := kmsCheck(t, kmsPlan(steps...), func(ko *kmsperm.Options) {
+			ko.KeyPolicy = []byte(enough)
+			fn(ko)
 		})
 		if rep.KMSSeed == nil || rep.KMSSeed.Advisory {
 			t.Errorf("%s: seed row %+v", name, rep.KMSSeed)
@@ -262,10 +264,7 @@ func TestKMSSeedRow(t *testing.T) {
 			t.Errorf("%s: Initiate KMS row %v %s", name, row.Actions, row.Decision)
 		}
 	}
-	required("Options.KMSRequireSeedActions", func(o *Options) { o.KMSRequireSeedActions = true })
-	required("kmsperm RequireSeedActions", func(o *Options) {
-		o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) { ko.RequireSeedActions = true })
-	})
+	required("kmsperm RequireSeedActions", func(ko *kmsperm.Options) { ko.RequireSeedActions = true })
 
 	// The seed row counts through Blocking even if the Initiate row were
 	// allowed.
@@ -298,20 +297,20 @@ func TestKMSEvaluator(t *testing.T) {
 	delegating := `{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"}]}`
 	for _, tc := range []struct {
 		name     string
-		fn       func(*Options)
+		fn       func(*kmsperm.Options)
 		want     mpu.EvaluatorKind
 		decision mpu.Decision
 	}{
-		{"identity supplied", func(o *Options) {}, mpu.EvaluatorLocal, mpu.Allowed},
-		{"identity unknown", func(o *Options) { o.KMSIdentity = nil }, mpu.EvaluatorNone, mpu.Unknown},
-		{"simulator", func(o *Options) {
-			o.KMSIdentity = nil
-			o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) { ko.IAM = allowingSimulator{} })
+		{"identity supplied", func(ko *kmsperm.Options) {}, mpu.EvaluatorLocal, mpu.Allowed},
+		{"identity unknown", func(ko *kmsperm.Options) { ko.Identity = nil }, mpu.EvaluatorNone, mpu.Unknown},
+		{"simulator", func(ko *kmsperm.Options) {
+			ko.Identity = nil
+			ko.IAM = allowingSimulator{}
 		}, mpu.EvaluatorSimulate, mpu.Allowed},
 	} {
-		rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) {
-			o.KMSKeyPolicy = []byte(delegating)
-			tc.fn(o)
+		rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(ko *kmsperm.Options) {
+			ko.KeyPolicy = []byte(delegating)
+			tc.fn(ko)
 		})
 		for _, s := range []mpu.Step{mpu.Initiate, mpu.UploadPart} {
 			if row := kmsRowOf(t, rep, s); row.Evaluator != tc.want || row.Decision != tc.decision {
@@ -329,7 +328,7 @@ func TestKMSEvaluator(t *testing.T) {
 // the seed row on its own; the text table renders them.
 func TestKMSJSONAndText(t *testing.T) {
 	onlyGenerate := keyPolicyFor(`"kms:GenerateDataKey"`)
-	rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(o *Options) { o.KMSKeyPolicy = []byte(onlyGenerate) })
+	rep := kmsCheck(t, kmsPlan(mpu.Initiate, mpu.UploadPart, mpu.Abort), func(ko *kmsperm.Options) { ko.KeyPolicy = []byte(onlyGenerate) })
 	data, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -429,11 +428,11 @@ func TestKMSCopySourceOnly(t *testing.T) {
 	}
 	run := func(algorithm, srcPolicy string) (KMSRow, *Report) {
 		t.Helper()
-		rep := kmsCheck(t, plan(algorithm), func(o *Options) {
+		rep := kmsCheck(t, plan(algorithm), func(ko *kmsperm.Options) {
 			// A target key policy given with the options is not used
 			// for a target that is not SSE-KMS encrypted.
-			o.KMSKeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
-			o.KMSSourceKeyPolicy = []byte(srcPolicy)
+			ko.KeyPolicy = []byte(keyPolicyFor(`"kms:*"`))
+			ko.SourceKeyPolicy = []byte(srcPolicy)
 		})
 		if len(rep.KMS) != 1 {
 			t.Fatalf("%s target: %d KMS rows, want only UploadPartCopy:\n%s", algorithm, len(rep.KMS), rep)
@@ -515,9 +514,10 @@ func TestUploadCheckerCopyFromKMSSource(t *testing.T) {
 		SourceBucketPolicy: &mpu.PolicyDocument{}, SourceACL: &BucketACL{}, SourceOwnership: OwnershipBucketOwnerEnforced}
 	checker := func(srcPolicy string) *UploadChecker {
 		return &UploadChecker{Checker: New(NewLocal(LocalOptions{Sources: src}), func(o *Options) {
-			o.KMS = kmsperm.New(&noKMS{})
-			o.KMSIdentity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
-			o.KMSSourceKeyPolicy = []byte(srcPolicy)
+			o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) {
+				ko.Identity = []mpu.PolicyDocument{doc("all", s3AndKMS)}
+				ko.SourceKeyPolicy = []byte(srcPolicy)
+			})
 		}), Template: Plan{Caller: alice, BucketOwner: acct, Region: "us-east-1", Transport: TransportHTTPS, SourceIP: "192.0.2.1"}}
 	}
 	dst := &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("copy.bin"), ServerSideEncryption: s3types.ServerSideEncryptionAes256}

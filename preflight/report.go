@@ -75,8 +75,8 @@ type KMSRow struct {
 	Seed bool `json:"seed,omitempty"`
 	// Advisory is true for a seed row that does not count for OK and
 	// Blocking: the per-step rows hold the actions S3 performs, and the
-	// seed row counts only when Options.KMSRequireSeedActions (or the KMS
-	// checker's own RequireSeedActions) asks for the full list.
+	// seed row counts only when the KMS checker's RequireSeedActions
+	// (kmsperm.Options) asks for the full list.
 	Advisory bool `json:"advisory,omitempty"`
 	// Actions are the KMS actions checked (seed actions keep their
 	// wildcards, e.g. "kms:GenerateDataKey*"), and Resources the keys.

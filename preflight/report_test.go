@@ -34,9 +34,10 @@ func kmsReport(t *testing.T, keyPolicy string) *Report {
 	put := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],"Resource":"*"}]}`
 	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("put", put)}, BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}})
 	c := New(local, func(o *Options) {
-		o.KMS = kmsperm.New(&noKMS{})
-		o.KMSKeyPolicy = []byte(keyPolicy)
-		o.KMSIdentity = []mpu.PolicyDocument{doc("put", put)}
+		o.KMS = kmsperm.New(&noKMS{}, func(ko *kmsperm.Options) {
+			ko.KeyPolicy = []byte(keyPolicy)
+			ko.Identity = []mpu.PolicyDocument{doc("put", put)}
+		})
 	})
 	rep, err := c.Check(context.Background(), &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Region: "us-east-1",
 		SSE: SSE{Algorithm: "aws:kms", KMSKeyID: keyARN}, Transport: TransportHTTPS, SourceIP: "192.0.2.1",

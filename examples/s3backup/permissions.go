@@ -129,13 +129,12 @@ func newPermissions(ctx context.Context, a *app, o *runOptions, client *s3.Clien
 		if err != nil {
 			return nil, err
 		}
-		kmsChecker = kmsperm.New(kc)
+		kmsChecker = kmsperm.New(kc, func(o *kmsperm.Options) { o.Identity = po.identityPolicy })
 	}
 	p.checker = preflight.New(eval, func(opt *preflight.Options) {
 		opt.Profile = po.parsedProfile
 		opt.STS = stsc
 		opt.KMS = kmsChecker
-		opt.KMSIdentity = po.identityPolicy
 	})
 	if p.caller == "" {
 		c, err := preflight.FindCaller(ctx, stsc)

@@ -353,15 +353,16 @@ func (a *app) checker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan 
 	var kc preflight.KMSChecker
 	if plan.SSE.KMS() && a.G.KMSReachable() {
 		if c, err := a.KMSClient(ctx); err == nil {
-			kc = kmsperm.New(c)
+			kc = kmsperm.New(c, func(o *kmsperm.Options) {
+				o.KeyPolicy = keyPolicy
+				o.SourceKeyPolicy = sourceKeyPolicy
+				o.RequireSeedActions = cf.kmsRequireSeed
+				o.Identity = src.Identity
+			})
 		}
 	}
 	return preflight.New(eval, func(o *preflight.Options) {
 		o.Profile = prof
-		o.KMSKeyPolicy = keyPolicy
-		o.KMSSourceKeyPolicy = sourceKeyPolicy
-		o.KMSRequireSeedActions = cf.kmsRequireSeed
-		o.KMSIdentity = src.Identity
 		o.STS = st
 		o.KMS = kc
 	}), nil
