@@ -133,66 +133,8 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 			q.resourceAccount = f[4]
 		}
 	}
-	for _, d := range in.IdentityPolicies {
-		doc, err := parseDocument(named(d, "identity policy"))
-		if err != nil {
-			return EvalResult{}, err
-		}
-		q.identity = append(q.identity, doc)
-	}
-	kms := strings.HasPrefix(strings.ToLower(in.Action), "kms:")
-	if kms {
-		if !in.KeyPolicy.Empty() {
-			if q.keyPolicy, err = parseDocument(named(in.KeyPolicy, "key policy")); err != nil {
-				return EvalResult{}, err
-			}
-		}
-		if in.BucketKey {
-			bucketKeyContext(q.context)
-		}
-	} else {
-		if !in.BucketPolicy.Empty() {
-			if q.bucketPolicy, err = parseDocument(named(in.BucketPolicy, "bucket policy")); err != nil {
-				return EvalResult{}, err
-			}
-		}
-		if len(in.ACLGrants) > 0 {
-			q.acl = &BucketACL{Grants: in.ACLGrants}
-			q.bucket, q.partition = bucketOfARN(in.Resource)
-		}
-	}
-	if !in.VPCEndpointPolicy.Empty() {
-		doc, err := parseDocument(named(in.VPCEndpointPolicy, "VPC endpoint policy"))
-		if err != nil {
-			return EvalResult{}, err
-		}
-		q.endpoint = []*policy.Document{doc}
-	}
-	if !in.Boundary.Empty() {
-		switch p.Type {
-		case policy.TypeRoot, policy.TypeAnonymous, policy.TypeService:
-			return EvalResult{}, invalidf("caller %q: a permissions boundary applies only to IAM users and roles, not to %s", in.Caller, callerKind(p))
-		}
-		doc, err := parseDocument(named(in.Boundary, "permissions boundary"))
-		if err != nil {
-			return EvalResult{}, err
-		}
-		q.boundary = []*policy.Document{doc}
-	}
-	for i, d := range in.Session {
-		if d.Empty() {
-			continue
-		}
-		switch p.Type {
-		case policy.TypeAssumedRole, policy.TypeRole, policy.TypeFederatedUser:
-		default:
-			return EvalResult{}, invalidf("caller %q: session policies apply only to role sessions and federated users, not to %s", in.Caller, callerKind(p))
-		}
-		doc, err := parseDocument(named(d, fmt.Sprintf("session policy %d", i+1)))
-		if err != nil {
-			return EvalResult{}, err
-		}
-		q.session = append(q.session, doc)
+	if err := q.addDocuments(in, p); err != nil {
+		return EvalResult{}, err
 	}
 	a, err := decide(&q)
 	if err != nil {
@@ -206,6 +148,74 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 		res.Risks = append(res.Risks, "object ownership not given: ACL grants were honoured, but they decide nothing when it is BucketOwnerEnforced")
 	}
 	return res, nil
+}
+
+// addDocuments parses the policy documents of in into q: the key policy
+// for a KMS action, the bucket policy and ACL grants otherwise.
+func (q *question) addDocuments(in EvalInput, p policy.Principal) error {
+	var err error
+	for _, d := range in.IdentityPolicies {
+		doc, err := parseDocument(named(d, "identity policy"))
+		if err != nil {
+			return err
+		}
+		q.identity = append(q.identity, doc)
+	}
+	kms := strings.HasPrefix(strings.ToLower(in.Action), "kms:")
+	if kms {
+		if !in.KeyPolicy.Empty() {
+			if q.keyPolicy, err = parseDocument(named(in.KeyPolicy, "key policy")); err != nil {
+				return err
+			}
+		}
+		if in.BucketKey {
+			bucketKeyContext(q.context)
+		}
+	} else {
+		if !in.BucketPolicy.Empty() {
+			if q.bucketPolicy, err = parseDocument(named(in.BucketPolicy, "bucket policy")); err != nil {
+				return err
+			}
+		}
+		if len(in.ACLGrants) > 0 {
+			q.acl = &BucketACL{Grants: in.ACLGrants}
+			q.bucket, q.partition = bucketOfARN(in.Resource)
+		}
+	}
+	if !in.VPCEndpointPolicy.Empty() {
+		doc, err := parseDocument(named(in.VPCEndpointPolicy, "VPC endpoint policy"))
+		if err != nil {
+			return err
+		}
+		q.endpoint = []*policy.Document{doc}
+	}
+	if !in.Boundary.Empty() {
+		switch p.Type {
+		case policy.TypeRoot, policy.TypeAnonymous, policy.TypeService:
+			return invalidf("caller %q: a permissions boundary applies only to IAM users and roles, not to %s", in.Caller, callerKind(p))
+		}
+		doc, err := parseDocument(named(in.Boundary, "permissions boundary"))
+		if err != nil {
+			return err
+		}
+		q.boundary = []*policy.Document{doc}
+	}
+	for i, d := range in.Session {
+		if d.Empty() {
+			continue
+		}
+		switch p.Type {
+		case policy.TypeAssumedRole, policy.TypeRole, policy.TypeFederatedUser:
+		default:
+			return invalidf("caller %q: session policies apply only to role sessions and federated users, not to %s", in.Caller, callerKind(p))
+		}
+		doc, err := parseDocument(named(d, fmt.Sprintf("session policy %d", i+1)))
+		if err != nil {
+			return err
+		}
+		q.session = append(q.session, doc)
+	}
+	return nil
 }
 
 // callerKind names the kind of principal p for messages.

@@ -60,67 +60,10 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		}
 	}
 	source := simulatorSource(caller)
-	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	verdicts := make([]simVerdict, len(in.Requirements))
 	if source != "" {
-		type group struct {
-			bucket string
-			ctx    map[string][]string
-			idx    []int
-		}
-		var groups []*group
-		for i, r := range in.Requirements {
-			var g *group
-			for _, have := range groups {
-				if have.bucket == r.Bucket && sameContext(have.ctx, r.Context) {
-					g = have
-					break
-				}
-			}
-			if g == nil {
-				g = &group{bucket: r.Bucket, ctx: r.Context}
-				groups = append(groups, g)
-			}
-			g.idx = append(g.idx, i)
-		}
-		for _, g := range groups {
-			in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: iamsim.Entries(g.ctx)}
-			var actions, resources []string
-			for _, i := range g.idx {
-				actions = appendNew(actions, in.Requirements[i].Action)
-				resources = appendNew(resources, in.Requirements[i].Resource)
-			}
-			sort.Strings(actions)
-			sort.Strings(resources)
-			in2.ActionNames, in2.ResourceArns = actions, resources
-			if ld != nil && !isRole {
-				if bs := ld.buckets[g.bucket]; bs != nil && bs.policy != nil {
-					doc := string(bs.policy.JSON())
-					owner := in.Plan.BucketOwner
-					if owner == "" {
-						owner = caller.Account
-					}
-					ownerARN := rootARN(caller.ARN, owner)
-					in2.ResourcePolicy, in2.ResourceOwner, in2.CallerArn = &doc, &ownerARN, &source
-				}
-			}
-			results, err := s.simulate(ctx, in2, &cl)
-			if err != nil && stops(ctx, err) {
-				return nil, callErr("iam:SimulatePrincipalPolicy", err)
-			}
-			for _, i := range g.idx {
-				r := in.Requirements[i]
-				if err != nil {
-					verdicts[i] = simVerdict{err: err}
-					continue
-				}
-				v, ok := results[r.Action+"\x00"+r.Resource]
-				if !ok {
-					verdicts[i] = simVerdict{err: fmt.Errorf("the simulator returned no result for %s on %s", r.Action, r.Resource)}
-					continue
-				}
-				verdicts[i] = v
-			}
+		if verdicts, err = s.ask(ctx, in, caller, source, ld, &cl); err != nil {
+			return nil, err
 		}
 	}
 	out.Checks = make([]Check, len(in.Requirements))
@@ -164,6 +107,75 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	}
 	out.Calls = cl.snapshot()
 	return out, nil
+}
+
+// ask asks the simulator about every requirement, in one call (paginated)
+// per bucket and request context, and returns a verdict per requirement.
+// A failed call is each verdict's err; only a canceled context is an
+// error.
+func (s *Simulate) ask(ctx context.Context, in *Input, caller policy.Principal, source string, ld *loaded, cl *calls) ([]simVerdict, error) {
+	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
+	verdicts := make([]simVerdict, len(in.Requirements))
+	type group struct {
+		bucket string
+		ctx    map[string][]string
+		idx    []int
+	}
+	var groups []*group
+	for i, r := range in.Requirements {
+		var g *group
+		for _, have := range groups {
+			if have.bucket == r.Bucket && sameContext(have.ctx, r.Context) {
+				g = have
+				break
+			}
+		}
+		if g == nil {
+			g = &group{bucket: r.Bucket, ctx: r.Context}
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+	}
+	for _, g := range groups {
+		in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: iamsim.Entries(g.ctx)}
+		var actions, resources []string
+		for _, i := range g.idx {
+			actions = appendNew(actions, in.Requirements[i].Action)
+			resources = appendNew(resources, in.Requirements[i].Resource)
+		}
+		sort.Strings(actions)
+		sort.Strings(resources)
+		in2.ActionNames, in2.ResourceArns = actions, resources
+		if ld != nil && !isRole {
+			if bs := ld.buckets[g.bucket]; bs != nil && bs.policy != nil {
+				doc := string(bs.policy.JSON())
+				owner := in.Plan.BucketOwner
+				if owner == "" {
+					owner = caller.Account
+				}
+				ownerARN := rootARN(caller.ARN, owner)
+				in2.ResourcePolicy, in2.ResourceOwner, in2.CallerArn = &doc, &ownerARN, &source
+			}
+		}
+		results, err := s.simulate(ctx, in2, cl)
+		if err != nil && stops(ctx, err) {
+			return nil, callErr("iam:SimulatePrincipalPolicy", err)
+		}
+		for _, i := range g.idx {
+			r := in.Requirements[i]
+			if err != nil {
+				verdicts[i] = simVerdict{err: err}
+				continue
+			}
+			v, ok := results[r.Action+"\x00"+r.Resource]
+			if !ok {
+				verdicts[i] = simVerdict{err: fmt.Errorf("the simulator returned no result for %s on %s", r.Action, r.Resource)}
+				continue
+			}
+			verdicts[i] = v
+		}
+	}
+	return verdicts, nil
 }
 
 // blindSpots lists what the simulator could not see for r.
