@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
@@ -268,12 +269,12 @@ func (id *identitySide) choose(ctx context.Context, opts Options, n *calls, in I
 	switch {
 	case in.Identity != nil || caller.Type == policy.TypeRoot:
 		id.mode = mpu.EvaluatorLocal
-	case opts.IAM != nil && simulatorSource(caller) != "":
+	case opts.IAM != nil && iamsim.Source(caller) != "":
 		id.mode = mpu.EvaluatorSimulate
 		id.sim = map[simKey]policy.Result{}
 		for role, acts := range needed {
 			ks := keys[role]
-			res, err := simulate(ctx, opts.IAM, n, simulatorSource(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
+			res, err := simulate(ctx, opts.IAM, n, iamsim.Source(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
 			if err != nil {
 				if errors.Is(err, ErrCanceled) {
 					return err
@@ -453,7 +454,7 @@ func (ev *evaluator) unusableKey(e *actionEval, k Key) bool {
 		ar.Decision = mpu.ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("%s is an AWS managed key of account %s; an AWS managed key cannot be used from another account (caller account %s)", displayKey(k), k.Account, p.Account))
 		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account,
-			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", principalARN(p))})
+			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", p.PolicyARN())})
 		return true
 	case k.Described && !k.Enabled:
 		ar.Decision = mpu.ImplicitDeny
@@ -748,7 +749,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 		if len(g.key) > 0 {
 			row.Remedies = append(row.Remedies, Remedy{
 				Where: "key policy", Account: ks.key.Account, KeyARN: displayKey(ks.key),
-				Statement: keyPolicyStatement(principalARN(ev.caller), g.key, via),
+				Statement: keyPolicyStatement(ev.caller.PolicyARN(), g.key, via),
 				Text:      fmt.Sprintf("add this statement to the key policy of %s (account %s)", displayKey(ks.key), ks.key.Account),
 			})
 		}
@@ -756,7 +757,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 			row.Remedies = append(row.Remedies, Remedy{
 				Where: "identity policy", Account: ev.caller.Account, KeyARN: displayKey(ks.key),
 				Statement: identityStatement(resourceOf(ks.key), g.id, via),
-				Text:      fmt.Sprintf("add this statement to an identity policy of %s", principalARN(ev.caller)),
+				Text:      fmt.Sprintf("add this statement to an identity policy of %s", ev.caller.PolicyARN()),
 			})
 		}
 	}

@@ -44,19 +44,6 @@ func parseNamed(kind string, ps []mpu.PolicyDocument) ([]*policy.Document, error
 	return out, nil
 }
 
-// simulatorSource returns the ARN SimulatePrincipalPolicy accepts for the
-// caller (a user, group or role ARN): a session's role ARN, or "" for a
-// principal the simulator cannot take (the root user, a federated user).
-func simulatorSource(p policy.Principal) string {
-	switch p.Type {
-	case policy.TypeUser, policy.TypeRole:
-		return p.ARN
-	case policy.TypeAssumedRole:
-		return principalARN(p)
-	}
-	return ""
-}
-
 // simulate asks IAM to decide actions on resource for the caller, with the
 // request context S3 sends. It returns one policy.Result per action.
 func simulate(ctx context.Context, api IAMSimulateAPI, calls *calls, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {

@@ -3,8 +3,6 @@ package kmsperm
 import (
 	"encoding/json"
 	"sort"
-
-	"github.com/s3mpu/s3mpu/internal/policy"
 )
 
 // statement is a policy statement in the field order AWS documents use.
@@ -62,14 +60,4 @@ func identityStatement(keyARN string, actions []string, viaService string) json.
 		Condition: viaCondition(viaService),
 	})
 	return b
-}
-
-// principalARN is the ARN to name the caller by in a key policy: a role
-// session is named by its role (a key policy cannot name a session that
-// does not exist yet; a role with a path needs the path added).
-func principalARN(p policy.Principal) string {
-	if p.Type == policy.TypeAssumedRole && p.RoleName != "" && p.Account != "" {
-		return "arn:" + partitionOf(p.ARN) + ":iam::" + p.Account + ":role/" + p.RoleName
-	}
-	return p.ARN
 }

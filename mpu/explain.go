@@ -3,7 +3,7 @@ package mpu
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"strconv"
 )
 
 // PolicyDocument is one policy document's JSON text and the name reasons
@@ -33,11 +33,18 @@ type StatementRef struct {
 
 // String formats the reference as `kind policy "name" statement N (Sid "x")`.
 func (r StatementRef) String() string {
-	s := fmt.Sprintf("%s policy %q statement %d", r.Kind, r.Policy, r.Index)
+	b := make([]byte, 0, 48+len(r.Policy)+len(r.Sid))
+	b = append(b, r.Kind...)
+	b = append(b, " policy "...)
+	b = strconv.AppendQuote(b, r.Policy)
+	b = append(b, " statement "...)
+	b = strconv.AppendInt(b, int64(r.Index), 10)
 	if r.Sid != "" {
-		s += fmt.Sprintf(" (Sid %q)", r.Sid)
+		b = append(b, " (Sid "...)
+		b = strconv.AppendQuote(b, r.Sid)
+		b = append(b, ')')
 	}
-	return s
+	return string(b)
 }
 
 // Gap is a policy source that could not be read, and what would let a

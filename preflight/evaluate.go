@@ -10,17 +10,6 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-func refs(in []policy.StatementRef) []mpu.StatementRef {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]mpu.StatementRef, len(in))
-	for i, r := range in {
-		out[i] = mpu.StatementRef{Policy: r.Policy, Kind: r.Kind, Sid: r.Sid, Index: r.Index, Effect: r.Effect}
-	}
-	return out
-}
-
 // EvalInput is one request to evaluate offline, with everything S3 looks
 // at besides IAM policy logic. Only Caller, Action and Resource are required.
 type EvalInput struct {
@@ -366,7 +355,7 @@ func decide(q *question) (answer, error) {
 	}
 	req := policy.Request{Principal: q.principal, Action: q.action, Resource: q.resource, ResourceAccount: q.resourceAccount, Context: q.context}
 	a.raw = policy.Evaluate(req, set)
-	a.refs = refs(a.raw.Deciding)
+	a.refs = a.raw.Deciding
 	a.reasons = append(a.reasons, a.raw.Reasons...)
 	switch a.raw.Decision {
 	case policy.Allowed:

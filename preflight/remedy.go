@@ -55,7 +55,7 @@ func remedyFor(step mpu.Step, checks []Check, reqs []Requirement, caller policy.
 				if i < len(reqs) && reqs[i].Step == mpu.UploadPartCopy && c.Action != actionPutObject {
 					where = "source bucket policy"
 				}
-				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: where, Statement: statementFor(step, c.Action, c.Resource, principalForGrant(caller))})
+				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: where, Statement: statementFor(step, c.Action, c.Resource, caller.PolicyARN())})
 			}
 		}
 	}
@@ -96,17 +96,4 @@ func remedyFor(step mpu.Step, checks []Check, reqs []Requirement, caller policy.
 	}
 	rm.Summary = strings.Join(parts, "; ")
 	return &rm
-}
-
-// principalForGrant is the ARN a bucket policy should name for caller: the
-// role for an assumed-role session, the caller's ARN otherwise.
-func principalForGrant(p policy.Principal) string {
-	if p.Type == policy.TypeAssumedRole {
-		part := "aws"
-		if f := strings.SplitN(p.ARN, ":", 3); len(f) == 3 {
-			part = f[1]
-		}
-		return "arn:" + part + ":iam::" + p.Account + ":role/" + p.RoleName
-	}
-	return p.ARN
 }

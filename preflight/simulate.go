@@ -59,7 +59,7 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			return nil, err
 		}
 	}
-	source := simulatorSource(caller)
+	source := iamsim.Source(caller)
 	verdicts := make([]simVerdict, len(in.Requirements))
 	if source != "" {
 		if verdicts, err = s.ask(ctx, in, caller, source, ld, &cl); err != nil {
@@ -270,19 +270,6 @@ func fromSim(d iamtypes.PolicyEvaluationDecisionType) mpu.Decision {
 		return mpu.ImplicitDeny
 	}
 	return mpu.Unknown
-}
-
-// simulatorSource is the PolicySourceArn for caller: a user or role ARN;
-// an assumed-role session maps to its role. "" when the simulator cannot
-// simulate the principal (root, federated, anonymous).
-func simulatorSource(p policy.Principal) string {
-	switch p.Type {
-	case policy.TypeUser, policy.TypeRole:
-		return p.ARN
-	case policy.TypeAssumedRole:
-		return principalForGrant(p)
-	}
-	return ""
 }
 
 func sameContext(a, b map[string][]string) bool {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
 )
 
 // API is the IAM policy simulator call. *iam.Client satisfies it.
@@ -61,6 +63,17 @@ func Entries(reqCtx map[string][]string) []iamtypes.ContextEntry {
 		out = append(out, iamtypes.ContextEntry{ContextKeyName: aws.String(k), ContextKeyType: t, ContextKeyValues: append([]string(nil), vals...)})
 	}
 	return out
+}
+
+// Source is the PolicySourceArn the simulator accepts for p: a user or
+// role ARN, a session's role ARN, or "" for a principal it cannot
+// simulate (the root user, a federated user, anonymous).
+func Source(p policy.Principal) string {
+	switch p.Type {
+	case policy.TypeUser, policy.TypeRole, policy.TypeAssumedRole:
+		return p.PolicyARN()
+	}
+	return ""
 }
 
 // maxPages bounds the pages one simulation may take.

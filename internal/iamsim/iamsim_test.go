@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/s3mpu/s3mpu/internal/policy"
 )
 
 func TestEntries(t *testing.T) {
@@ -77,5 +79,27 @@ func TestRunStops(t *testing.T) {
 	boom := errors.New("AccessDenied")
 	if _, err := Run(context.Background(), &pager{err: boom}, &iam.SimulatePrincipalPolicyInput{}, nil); !errors.Is(err, boom) {
 		t.Errorf("failed call: %v", err)
+	}
+}
+
+// TestSource: users and roles are simulated as themselves, a role session
+// as its role (in its partition), and what the simulator cannot take not
+// at all.
+func TestSource(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:iam::111122223333:user/alice":                    "arn:aws:iam::111122223333:user/alice",
+		"arn:aws:iam::111122223333:role/app":                      "arn:aws:iam::111122223333:role/app",
+		"arn:aws:sts::111122223333:assumed-role/app/session-1":    "arn:aws:iam::111122223333:role/app",
+		"arn:aws-cn:sts::111122223333:assumed-role/app/session-1": "arn:aws-cn:iam::111122223333:role/app",
+		"arn:aws:iam::111122223333:root":                          "",
+		"arn:aws:sts::111122223333:federated-user/bob":            "",
+	} {
+		p, err := policy.PrincipalFromARN(arn)
+		if err != nil {
+			t.Fatalf("%s: %v", arn, err)
+		}
+		if got := Source(p); got != want {
+			t.Errorf("Source(%s) = %q, want %q", arn, got, want)
+		}
 	}
 }

@@ -313,3 +313,18 @@ func notPrincipalExcludes(entries []principalEntry, p *Principal) bool {
 		return acct && self
 	}
 }
+
+// PolicyARN is the ARN that names p in a policy statement or to IAM's
+// policy simulator: a role session by its role (a policy cannot name a
+// session that does not exist yet; a role with a path needs the path
+// added), any other principal by its own ARN.
+func (p Principal) PolicyARN() string {
+	if p.Type != TypeAssumedRole || p.RoleName == "" || p.Account == "" {
+		return p.ARN
+	}
+	partition := "aws"
+	if f := strings.SplitN(p.ARN, ":", 3); len(f) == 3 && f[0] == "arn" && f[1] != "" {
+		partition = f[1]
+	}
+	return "arn:" + partition + ":iam::" + p.Account + ":role/" + p.RoleName
+}

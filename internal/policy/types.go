@@ -2,7 +2,8 @@ package policy
 
 import (
 	"fmt"
-	"strconv"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Policy language versions accepted by Parse.
@@ -227,36 +228,10 @@ func (d *Decision) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// StatementRef names one statement of one policy.
-type StatementRef struct {
-	// Policy is the Document.Name.
-	Policy string `json:"policy"`
-	// Kind is KindIdentity, KindResource, KindBoundary, KindSession or
-	// KindEndpoint.
-	Kind string `json:"kind"`
-	// Sid is the statement's Sid ("" when it has none).
-	Sid string `json:"sid,omitempty"`
-	// Index is the statement's position in its document.
-	Index int `json:"index"`
-	// Effect is EffectAllow or EffectDeny.
-	Effect string `json:"effect"`
-}
-
-// String formats the reference as `kind policy "name" statement N (Sid "x")`.
-func (r StatementRef) String() string {
-	b := make([]byte, 0, 48+len(r.Policy)+len(r.Sid))
-	b = append(b, r.Kind...)
-	b = append(b, " policy "...)
-	b = strconv.AppendQuote(b, r.Policy)
-	b = append(b, " statement "...)
-	b = strconv.AppendInt(b, int64(r.Index), 10)
-	if r.Sid != "" {
-		b = append(b, " (Sid "...)
-		b = strconv.AppendQuote(b, r.Sid)
-		b = append(b, ')')
-	}
-	return string(b)
-}
+// StatementRef names one statement of one policy: the module's one
+// statement reference, mpu.StatementRef (Kind is KindIdentity,
+// KindResource, KindBoundary, KindSession or KindEndpoint).
+type StatementRef = mpu.StatementRef
 
 // Result is the outcome of Evaluate.
 type Result struct {
