@@ -31,30 +31,24 @@ func ParseObjectOwnership(s string) (ObjectOwnership, error) {
 	return "", invalidf("unknown object ownership %q (want BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter)", s)
 }
 
-// Permission is an S3 ACL permission.
-type Permission string
-
-// The ACL permissions.
+// The ACL permissions (ACLGrant.Permission).
 const (
-	PermRead        Permission = "READ"
-	PermWrite       Permission = "WRITE"
-	PermReadACP     Permission = "READ_ACP"
-	PermWriteACP    Permission = "WRITE_ACP"
-	PermFullControl Permission = "FULL_CONTROL"
+	permRead        = "READ"
+	permWrite       = "WRITE"
+	permReadACP     = "READ_ACP"
+	permWriteACP    = "WRITE_ACP"
+	permFullControl = "FULL_CONTROL"
 )
 
-// GranteeType is the kind of an ACL grantee.
-type GranteeType string
-
-// The grantee kinds.
+// The grantee kinds (Grantee.Type).
 const (
-	// GranteeAccount is an AWS account ID (a grant to an account is
+	// granteeAccount is an AWS account ID (a grant to an account is
 	// delegated to its principals' identity policies).
-	GranteeAccount GranteeType = "account"
-	// GranteeCanonical is an S3 canonical user ID.
-	GranteeCanonical GranteeType = "canonical"
-	// GranteeGroup is a predefined group, by URI.
-	GranteeGroup GranteeType = "group"
+	granteeAccount = "account"
+	// granteeCanonical is an S3 canonical user ID.
+	granteeCanonical = "canonical"
+	// granteeGroup is a predefined group, by URI.
+	granteeGroup = "group"
 )
 
 // The predefined S3 groups.
@@ -66,20 +60,22 @@ const (
 
 // Grantee is who an ACL grant is for.
 type Grantee struct {
-	Type GranteeType `json:"type"`
+	// Type is "account", "canonical" or "group".
+	Type string `json:"type"`
 	// ID is the account ID, canonical user ID or group URI.
 	ID string `json:"id"`
 }
 
 // ACLGrant is one grant of a bucket ACL.
 type ACLGrant struct {
-	Permission Permission `json:"permission"`
+	// Permission is READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL.
+	Permission string `json:"permission"`
 	Grantee    Grantee    `json:"grantee"`
 }
 
 // String formats the grant as PERMISSION=type:id, the form ParseACLGrant reads.
 func (g ACLGrant) String() string {
-	return string(g.Permission) + "=" + string(g.Grantee.Type) + ":" + g.Grantee.ID
+	return g.Permission + "=" + g.Grantee.Type + ":" + g.Grantee.ID
 }
 
 // BucketACL is a bucket's access control list.
@@ -99,9 +95,9 @@ func ParseACLGrant(s string) (ACLGrant, error) {
 	if !ok {
 		return ACLGrant{}, invalidf("ACL grant %q: want PERMISSION=GRANTEE", s)
 	}
-	g := ACLGrant{Permission: Permission(strings.ToUpper(strings.TrimSpace(perm)))}
+	g := ACLGrant{Permission: strings.ToUpper(strings.TrimSpace(perm))}
 	switch g.Permission {
-	case PermRead, PermWrite, PermReadACP, PermWriteACP, PermFullControl:
+	case permRead, permWrite, permReadACP, permWriteACP, permFullControl:
 	default:
 		return ACLGrant{}, invalidf("ACL grant %q: unknown permission %q", s, perm)
 	}
@@ -109,20 +105,20 @@ func ParseACLGrant(s string) (ACLGrant, error) {
 	if !ok || id == "" {
 		return ACLGrant{}, invalidf("ACL grant %q: grantee must be account:ID, canonical:ID or group:URI", s)
 	}
-	switch GranteeType(strings.ToLower(typ)) {
-	case GranteeAccount:
+	switch strings.ToLower(typ) {
+	case granteeAccount:
 		if !isAccountID(id) {
 			return ACLGrant{}, invalidf("ACL grant %q: %q is not a 12-digit account ID", s, id)
 		}
-		g.Grantee = Grantee{Type: GranteeAccount, ID: id}
-	case GranteeCanonical:
-		g.Grantee = Grantee{Type: GranteeCanonical, ID: id}
-	case GranteeGroup:
+		g.Grantee = Grantee{Type: granteeAccount, ID: id}
+	case granteeCanonical:
+		g.Grantee = Grantee{Type: granteeCanonical, ID: id}
+	case granteeGroup:
 		uri, err := groupURI(id)
 		if err != nil {
 			return ACLGrant{}, invalidf("ACL grant %q: %v", s, err)
 		}
-		g.Grantee = Grantee{Type: GranteeGroup, ID: uri}
+		g.Grantee = Grantee{Type: granteeGroup, ID: uri}
 	default:
 		return ACLGrant{}, invalidf("ACL grant %q: unknown grantee type %q", s, typ)
 	}
@@ -160,9 +156,9 @@ func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canoni
 	for i, g := range acl.Grants {
 		var principal map[string]any
 		switch g.Grantee.Type {
-		case GranteeAccount:
+		case granteeAccount:
 			principal = map[string]any{"AWS": g.Grantee.ID}
-		case GranteeCanonical:
+		case granteeCanonical:
 			id := g.Grantee.ID
 			m, ok := canonical[id]
 			switch {
@@ -175,7 +171,7 @@ func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canoni
 			default:
 				principal = map[string]any{"CanonicalUser": id}
 			}
-		case GranteeGroup:
+		case granteeGroup:
 			if g.Grantee.ID != groupAllUsers && g.Grantee.ID != groupAuthenticatedUsers {
 				continue
 			}

@@ -60,7 +60,7 @@ func TestReportJSONIsSnakeCase(t *testing.T) {
 	}
 	checkSnake(t, "report", v)
 	var acl any
-	b, _ := json.Marshal(BucketACL{OwnerCanonicalID: "o", Grants: []ACLGrant{{Permission: PermRead, Grantee: Grantee{Type: GranteeGroup, ID: "g"}}}})
+	b, _ := json.Marshal(BucketACL{OwnerCanonicalID: "o", Grants: []ACLGrant{{Permission: permRead, Grantee: Grantee{Type: granteeGroup, ID: "g"}}}})
 	_ = json.Unmarshal(b, &acl)
 	checkSnake(t, "acl", acl)
 	var res any

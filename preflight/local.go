@@ -295,12 +295,12 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 		if g.Grantee == nil {
 			continue
 		}
-		grant := ACLGrant{Permission: Permission(g.Permission)}
+		grant := ACLGrant{Permission: string(g.Permission)}
 		switch {
 		case g.Grantee.Type == s3types.TypeGroup && g.Grantee.URI != nil:
-			grant.Grantee = Grantee{Type: GranteeGroup, ID: *g.Grantee.URI}
+			grant.Grantee = Grantee{Type: granteeGroup, ID: *g.Grantee.URI}
 		case g.Grantee.ID != nil:
-			grant.Grantee = Grantee{Type: GranteeCanonical, ID: *g.Grantee.ID}
+			grant.Grantee = Grantee{Type: granteeCanonical, ID: *g.Grantee.ID}
 		default:
 			out.note("a bucket ACL grant by e-mail address was not evaluated")
 			continue

@@ -303,8 +303,8 @@ func TestLocalFetchesIdentity(t *testing.T) {
 	if got := strings.Join(f.calls, " "); got != want {
 		t.Errorf("IAM calls\n%s\nwant\n%s", got, want)
 	}
-	if rep.TotalCalls() != 15 {
-		t.Errorf("total calls %d %v", rep.TotalCalls(), rep.APICalls)
+	if rep.totalCalls() != 15 {
+		t.Errorf("total calls %d %v", rep.totalCalls(), rep.APICalls)
 	}
 	// A server without managed policies or groups: notes, not gaps.
 	f2 := &fakeIAM{user: f.user, fail: map[string]error{

@@ -186,12 +186,6 @@ func (p *Plan) partition() string {
 	return p.Partition
 }
 
-// ObjectARN returns the ARN of the plan's object.
-func (p *Plan) ObjectARN() string { return objectARN(p.partition(), p.Bucket, p.Key) }
-
-// BucketARN returns the ARN of the plan's bucket.
-func (p *Plan) BucketARN() string { return bucketARN(p.partition(), p.Bucket) }
-
 func objectARN(part, bucket, key string) string { return "arn:" + part + ":s3:::" + bucket + "/" + key }
 func bucketARN(part, bucket string) string      { return "arn:" + part + ":s3:::" + bucket }
 

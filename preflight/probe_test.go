@@ -152,8 +152,8 @@ func TestProbeAllAllowed(t *testing.T) {
 	if n := len(store.Uploads()); n != 0 || len(rep.Leftover) != 0 {
 		t.Errorf("%d uploads left, leftover %v", n, rep.Leftover)
 	}
-	if rep.TotalCalls() != 11 {
-		t.Errorf("counted %d calls: %v", rep.TotalCalls(), rep.APICalls)
+	if rep.totalCalls() != 11 {
+		t.Errorf("counted %d calls: %v", rep.totalCalls(), rep.APICalls)
 	}
 	for _, s := range rep.Steps {
 		if s.Evaluator != mpu.EvaluatorProbe {

@@ -87,7 +87,7 @@ func (p Profile) aclEnabled(o ObjectOwnership) bool {
 }
 
 // aclActions returns the actions a bucket ACL permission grants.
-func (p Profile) aclActions(perm Permission) []string {
+func (p Profile) aclActions(perm string) []string {
 	read := []string{"s3:ListBucket", "s3:ListBucketVersions", actionListBucketMultipartUploads}
 	write := []string{actionPutObject, "s3:DeleteObject", "s3:DeleteObjectVersion"}
 	if p == ProfileNoDefaults {
@@ -95,15 +95,15 @@ func (p Profile) aclActions(perm Permission) []string {
 		write = append(write, actionAbortMultipartUpload)
 	}
 	switch perm {
-	case PermRead:
+	case permRead:
 		return read
-	case PermWrite:
+	case permWrite:
 		return write
-	case PermReadACP:
+	case permReadACP:
 		return []string{"s3:GetBucketAcl"}
-	case PermWriteACP:
+	case permWriteACP:
 		return []string{"s3:PutBucketAcl"}
-	case PermFullControl:
+	case permFullControl:
 		out := append(append([]string{}, read...), write...)
 		return append(out, "s3:GetBucketAcl", "s3:PutBucketAcl")
 	}

@@ -215,8 +215,8 @@ func (r *Report) Blocking() []StepResult {
 	return nil
 }
 
-// TotalCalls returns the number of API requests the run made.
-func (r *Report) TotalCalls() int {
+// totalCalls returns the number of API requests the run made.
+func (r *Report) totalCalls() int {
 	n := 0
 	for _, c := range r.APICalls {
 		n += c

@@ -253,7 +253,7 @@ func TestSimulateReadsIdentityOnlyForBlindSpots(t *testing.T) {
 		t.Fatalf("no blind spot: OK %v, IAM calls %v\n%s", rep.OK(), fi.calls, rep)
 	}
 	// One simulator call (no headers), three bucket reads.
-	if rep.TotalCalls() != 4 || rep.APICalls["iam:SimulatePrincipalPolicy"] != 1 {
+	if rep.totalCalls() != 4 || rep.APICalls["iam:SimulatePrincipalPolicy"] != 1 {
 		t.Fatalf("calls %v", rep.APICalls)
 	}
 	// ListParts under the AWS profile is a blind spot (the default rule): IAM is read.
