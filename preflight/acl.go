@@ -69,8 +69,8 @@ type Grantee struct {
 // ACLGrant is one grant of a bucket ACL.
 type ACLGrant struct {
 	// Permission is READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL.
-	Permission string `json:"permission"`
-	Grantee    Grantee    `json:"grantee"`
+	Permission string  `json:"permission"`
+	Grantee    Grantee `json:"grantee"`
 }
 
 // String formats the grant as PERMISSION=type:id, the form ParseACLGrant reads.
