@@ -1,6 +1,8 @@
 // Package s3mem is an in-memory S3 for tests of code that uploads with
 // package uploader, or that calls S3 through an interface with the
-// aws-sdk-go-v2 signatures: pass a *Client where an *s3.Client would go.
+// aws-sdk-go-v2 signatures: pass a *Client where an *s3.Client would go. It
+// is a test double, not a server: it listens on nothing, keeps nothing on
+// disk and evaluates no policy (a denial comes only from a fault hook).
 //
 // A *Client implements uploader.API, uploader.ResumeAPI and
 // uploader.CopyAPI: PutObject, CreateMultipartUpload, UploadPart,

@@ -1,5 +1,6 @@
 // Package s3err is the one place where errors from S3 (and from the network
-// and context beneath it) are sorted into stable categories.
+// and context beneath it) are sorted into stable categories; it only
+// classifies, and never retries, logs or turns an error into a verdict.
 //
 // Every package of the module that talks to S3 classifies errors here, so a
 // retry decision, a permission report and a returned error always agree. The
