@@ -368,13 +368,13 @@ func badLibCases() []badLibCase {
 					&uploader.ResumeInput{UploadInput: *badInput(b, key, relStream(12*relMiB)), StateFile: filepath.Join(b.dir, "stream.state")})
 				return err
 			}},
-		{name: "policy-malformed-json", want: preflight.ErrInvalidInput, words: []string{"alice-policy.json"},
+		{name: "policy-malformed-json", want: mpu.ErrInvalidInput, words: []string{"alice-policy.json"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
 					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []mpu.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`)}}})
 				return err
 			}},
-		{name: "policy-unknown-condition-operator", want: preflight.ErrInvalidInput, words: []string{"StringEqualz"},
+		{name: "policy-unknown-condition-operator", want: mpu.ErrInvalidInput, words: []string{"StringEqualz"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
 					Resource: "arn:aws:s3:::b/k", IdentityPolicies: []mpu.PolicyDocument{{Name: "alice-policy.json", JSON: []byte(
@@ -382,25 +382,25 @@ func badLibCases() []badLibCase {
 						"Condition":{"StringEqualz":{"s3:x-amz-server-side-encryption":"AES256"}}}]}`)}}})
 				return err
 			}},
-		{name: "policy-unknown-effect", want: preflight.ErrInvalidInput, words: []string{"effect"},
+		{name: "policy-unknown-effect", want: mpu.ErrInvalidInput, words: []string{"effect"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "arn:aws:iam::000000000000:user/alice", Action: "s3:PutObject",
 					Resource: "arn:aws:s3:::b/k", BucketPolicy: mpu.PolicyDocument{Name: "bucket-policy.json", JSON: []byte(
 						`{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}`)}})
 				return err
 			}},
-		{name: "policy-caller-not-an-arn", want: preflight.ErrInvalidInput, words: []string{"not-an-arn"},
+		{name: "policy-caller-not-an-arn", want: mpu.ErrInvalidInput, words: []string{"not-an-arn"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := preflight.EvaluateRequest(preflight.EvalInput{Caller: "not-an-arn", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/k"})
 				return err
 			}},
-		{name: "kms-key-malformed", want: kmsperm.ErrInvalidInput, words: []string{"key"},
+		{name: "kms-key-malformed", want: mpu.ErrInvalidInput, words: []string{"key"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				_, err := kmsperm.New(nil).Check(testCtx(t), kmsperm.Input{Caller: "arn:aws:iam::000000000000:user/alice", Region: "us-east-1",
 					Object: kmsperm.Object{Bucket: "b", Key: "k"}, KMSKeyID: "arn:aws:s3:::not-a-kms-key"})
 				return err
 			}},
-		{name: "kms-key-unknown", want: kmsperm.ErrNotFound, words: []string{"1234abcd-0000-0000-0000-000000000000"},
+		{name: "kms-key-unknown", want: mpu.ErrNotFound, words: []string{"1234abcd-0000-0000-0000-000000000000"},
 			run: func(t *testing.T, b *badCtx, _ string) error { return badUnknownKMSKey(t) },
 		},
 	}

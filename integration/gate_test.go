@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -103,7 +104,7 @@ func TestGateEnforceRefusesUndecided(t *testing.T) {
 		_, err := up.Upload(context.Background(), &uploader.UploadInput{Bucket: bucket, Key: "lib.bin", Body: bytes.NewReader(make([]byte, 6<<20))})
 		var ue *uploader.UploadError
 		var pe *preflight.UndecidedError
-		if !errors.Is(err, uploader.ErrUndecided) || !errors.Is(err, preflight.ErrUndecided) || errors.Is(err, uploader.ErrPermissionDenied) ||
+		if !errors.Is(err, uploader.ErrUndecided) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, uploader.ErrPermissionDenied) ||
 			!errors.As(err, &ue) || ue.Op != uploader.OpPreflight || ue.UploadID != "" || !errors.As(err, &pe) || len(pe.Unknown) != 4 {
 			t.Fatalf("library enforce: %v", err)
 		}
@@ -171,7 +172,7 @@ func TestGateBadCredentials(t *testing.T) {
 			}
 			_, err := preflight.New(preflight.NewProbe(env.S3For(env.HTTP(), tc.user), preflight.ProbeOptions{})).
 				Check(context.Background(), &preflight.Plan{Bucket: bucket, Key: "k", Caller: caller, Size: preflight.SizeUnknown})
-			if !errors.Is(err, preflight.ErrCredentials) || errors.Is(err, preflight.ErrPermissionDenied) {
+			if !errors.Is(err, mpu.ErrCredentials) || errors.Is(err, mpu.ErrPermissionDenied) {
 				t.Errorf("library preflight: %v, want ErrCredentials", err)
 			}
 			if left := cliListUploads(t, env, bucket); len(left) != 0 {

@@ -60,9 +60,9 @@ func mustParse(name, text string) *policy.Document {
 // caller's behalf will be allowed, and what to change when they will not.
 //
 // A denial is a result, not an error: Check returns an error only when it
-// cannot evaluate at all — invalid input (ErrInvalidInput), a target key
-// that does not exist (ErrNotFound: kms:DescribeKey answered
-// NotFoundException for Input.KMSKeyID), a canceled context (ErrCanceled).
+// cannot evaluate at all — invalid input (mpu.ErrInvalidInput), a target key
+// that does not exist (mpu.ErrNotFound: kms:DescribeKey answered
+// NotFoundException for Input.KMSKeyID), a canceled context (mpu.ErrCanceled).
 // KMS and IAM calls that fail otherwise (kms:DescribeKey, kms:GetKeyPolicy,
 // iam:SimulatePrincipalPolicy denied) become Gaps, and the decisions that
 // depend on what could not be read are Unknown, never Allowed.
@@ -276,7 +276,7 @@ func (id *identitySide) choose(ctx context.Context, opts Options, n *calls, in I
 			ks := keys[role]
 			res, err := simulate(ctx, opts.IAM, n, iamsim.Source(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
 			if err != nil {
-				if errors.Is(err, ErrCanceled) {
+				if errors.Is(err, mpu.ErrCanceled) {
 					return err
 				}
 				id.mode, id.sim = mpu.EvaluatorNone, nil
@@ -329,9 +329,9 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 		switch {
 		case err == nil:
 			k = dk
-		case errors.Is(err, ErrCanceled):
+		case errors.Is(err, mpu.ErrCanceled):
 			return nil, err
-		case errors.Is(err, ErrNotFound) && role == TargetKey:
+		case errors.Is(err, mpu.ErrNotFound) && role == TargetKey:
 			// The key the upload names does not exist: S3 will fail the upload, so
 			// this is not a verdict to leave unknown. (A denied DescribeKey, below,
 			// only means the key could not be read.)
@@ -340,7 +340,7 @@ func (c *Checker) loadKey(ctx context.Context, rep *Report, role KeyRole, k Key,
 					k.Account, k.Region),
 				cause: err,
 			}, s3err.NotFound)}
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, mpu.ErrNotFound):
 			rep.Gaps = append(rep.Gaps, mpu.Gap{
 				Error: fmt.Sprintf("the %s key %s does not exist (or is not visible to the caller): %v", role, displayKey(k), err),
 				Hint:  "check the key ID, alias and Region; S3 fails the upload with KMS.NotFoundException",

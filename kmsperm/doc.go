@@ -62,10 +62,10 @@
 //
 // A denial is a result, not an error. Check returns an error only when it
 // cannot evaluate: invalid input, a policy document that does not parse, a
-// key in another Region (errors.Is(err, ErrInvalidInput)), a target key
-// that does not exist (ErrNotFound: kms:DescribeKey answered
+// key in another Region (errors.Is(err, mpu.ErrInvalidInput)), a target key
+// that does not exist (mpu.ErrNotFound: kms:DescribeKey answered
 // NotFoundException; the message names the key as given, its account and
-// Region), or a canceled context (ErrCanceled). Other failed KMS and IAM
+// Region), or a canceled context (mpu.ErrCanceled). Other failed KMS and IAM
 // calls become Gaps: a denied kms:DescribeKey means the key could not be
 // read, not that it is missing, and a copy source's key that is not found
 // is a Gap too. Every error is an *Error (errors.As) naming the operation

@@ -6,30 +6,10 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
-// Sentinel errors; errors.Is(err, kmsperm.ErrX) holds for every error this
-// package returns in that category. They are the module-wide sentinels, so
-// errors.Is works across packages.
-var (
-	// ErrInvalidInput: the Input or Options are invalid (bad caller ARN,
-	// malformed key ID, a policy that does not parse, a key in another Region).
-	ErrInvalidInput = s3err.ErrInvalidInput
-	// ErrPermissionDenied: a KMS or IAM call kmsperm made was denied.
-	ErrPermissionDenied = s3err.ErrPermissionDenied
-	// ErrCredentials: KMS, IAM or STS rejected the credentials themselves
-	// (an unknown access key, a wrong secret, an expired session token, a
-	// skewed clock). It is not a permission verdict.
-	ErrCredentials = s3err.ErrCredentials
-	// ErrNotFound: the target KMS key does not exist (kms:DescribeKey
-	// answered NotFoundException).
-	ErrNotFound = s3err.ErrNotFound
-	// ErrCanceled: the context was canceled or its deadline passed.
-	ErrCanceled = s3err.ErrCanceled
-)
-
 // Error is the error type of this package. Op names the operation
 // ("check", "resolve key", "get key policy", "simulate"), Key the KMS key as
 // given (may be empty). Err is the cause; Unwrap exposes it and the
-// category sentinel, so both errors.Is(err, ErrInvalidInput) and
+// category sentinel, so both errors.Is(err, mpu.ErrInvalidInput) and
 // errors.As(err, &apiErr) work.
 type Error struct {
 	Op  string
@@ -48,7 +28,7 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// invalid returns an *Error in the ErrInvalidInput category.
+// invalid returns an *Error in the mpu.ErrInvalidInput category.
 func invalid(op, key, format string, args ...any) error {
 	return &Error{Op: op, Key: key, Err: s3err.MarkAs(fmt.Errorf(format, args...), s3err.InvalidInput)}
 }

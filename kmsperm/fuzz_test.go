@@ -29,7 +29,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		rep, err := kmsperm.New(nil).Check(context.Background(), in)
 		if err != nil {
-			if !errors.Is(err, kmsperm.ErrInvalidInput) {
+			if !errors.Is(err, mpu.ErrInvalidInput) {
 				t.Fatalf("error outside ErrInvalidInput: %v", err)
 			}
 			return

@@ -92,7 +92,7 @@ var (
 // S3 uses when input is empty (the bucket owner's account; "" means the
 // requester's). partition is the ARN partition ("" means "aws").
 //
-// ParseKey returns an error in the ErrInvalidInput category for a malformed
+// ParseKey returns an error in the mpu.ErrInvalidInput category for a malformed
 // key ID or alias, a non-KMS ARN, or a key ARN in a Region other than region
 // (S3 requires the key in the bucket's Region, see docUsingKMSEncryption).
 func ParseKey(input, region, requesterAccount, defaultAccount, partition string) (Key, error) {
@@ -154,7 +154,7 @@ func ParseKey(input, region, requesterAccount, defaultAccount, partition string)
 // describe completes k with kms:DescribeKey. A NotFoundException for the
 // default aws/s3 key is not an error: S3 creates that key the first time it
 // is used. Other failures return an *Error whose category says why
-// (ErrPermissionDenied, ErrNotFound, ...).
+// (mpu.ErrPermissionDenied, mpu.ErrNotFound, ...).
 func describe(ctx context.Context, api KMSAPI, k Key) (Key, error) {
 	id := k.ref()
 	out, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})

@@ -53,7 +53,7 @@ type Input struct {
 	// kms:Decrypt on the copy source's key for UploadPartCopy when
 	// CopySource.KMSKeyID is set. No target key is assumed (not even
 	// aws/s3), no target key appears in the Report, and Report.Seed has no
-	// actions. KMSKeyID and KeyPolicy must then be empty (ErrInvalidInput
+	// actions. KMSKeyID and KeyPolicy must then be empty (mpu.ErrInvalidInput
 	// otherwise). The zero value keeps the SSE-KMS meaning of KMSKeyID.
 	TargetNotKMS bool `json:"target_not_kms,omitempty"`
 	// Checksums is true when the upload sends additional checksums.

@@ -33,7 +33,7 @@ func TestParseKey(t *testing.T) {
 		// The requester is in account B; the bucket belongs to A.
 		k, err := kmsperm.ParseKey(c.in, region, acctB, acctA, "")
 		if c.wantFail {
-			if !errors.Is(err, kmsperm.ErrInvalidInput) {
+			if !errors.Is(err, mpu.ErrInvalidInput) {
 				t.Errorf("ParseKey(%q) err = %v, want ErrInvalidInput", c.in, err)
 			}
 			continue
@@ -46,10 +46,10 @@ func TestParseKey(t *testing.T) {
 			t.Errorf("ParseKey(%q) = %+v", c.in, k)
 		}
 	}
-	if _, err := kmsperm.ParseKey(keyID, "nowhere", acctA, "", ""); !errors.Is(err, kmsperm.ErrInvalidInput) {
+	if _, err := kmsperm.ParseKey(keyID, "nowhere", acctA, "", ""); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("bad Region accepted: %v", err)
 	}
-	if _, err := kmsperm.ParseKey(keyID, region, "12", "", ""); !errors.Is(err, kmsperm.ErrInvalidInput) {
+	if _, err := kmsperm.ParseKey(keyID, region, "12", "", ""); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("bad account accepted: %v", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestCheckInvalidInput(t *testing.T) {
 		in := good
 		mutate(&in)
 		rep, err := kmsperm.New(nil).Check(context.Background(), in)
-		if !errors.Is(err, kmsperm.ErrInvalidInput) || rep != nil {
+		if !errors.Is(err, mpu.ErrInvalidInput) || rep != nil {
 			t.Errorf("%s: err = %v, report %v", name, err, rep != nil)
 			continue
 		}

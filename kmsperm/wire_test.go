@@ -279,7 +279,7 @@ func TestKMSKeyNotFound(t *testing.T) {
 		if rep != nil {
 			t.Errorf("%s: a report with the error", given)
 		}
-		if !errors.Is(err, kmsperm.ErrNotFound) || errors.Is(err, kmsperm.ErrPermissionDenied) {
+		if !errors.Is(err, mpu.ErrNotFound) || errors.Is(err, mpu.ErrPermissionDenied) {
 			t.Errorf("%s: %v is not ErrNotFound", given, err)
 		}
 		var ke *kmsperm.Error
@@ -379,7 +379,7 @@ func TestKMSCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := kmsperm.New(f.client(t)).Check(ctx, baseInput(keyARN))
-	if !errors.Is(err, kmsperm.ErrCanceled) {
+	if !errors.Is(err, mpu.ErrCanceled) {
 		t.Fatalf("err = %v, want ErrCanceled", err)
 	}
 	var e *kmsperm.Error

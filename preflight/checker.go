@@ -62,7 +62,7 @@ func New(eval Evaluator, optFns ...func(*Options)) *Checker {
 
 // Check evaluates every step of the plan and returns the Report. A denial
 // is a verdict in the report; the error is for "could not evaluate":
-// invalid input (ErrInvalidInput), a caller that cannot be found, a
+// invalid input (mpu.ErrInvalidInput), a caller that cannot be found, a
 // canceled context.
 func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) (*Report, error) {
 	opts := c.opts

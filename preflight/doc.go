@@ -53,14 +53,14 @@
 //
 // A denial is a result, not an error: Check returns an error only when it
 // cannot evaluate at all. Invalid plans, options, ARNs, ACL grants and
-// policy documents give errors satisfying errors.Is(err, ErrInvalidInput);
+// policy documents give errors satisfying errors.Is(err, mpu.ErrInvalidInput);
 // a malformed policy document gives a *PolicyError naming the document, the
 // statement and the field. Failed API calls while reading policies become
-// Gaps in the report; credentials the server rejects (ErrCredentials) end
+// Gaps in the report; credentials the server rejects (mpu.ErrCredentials) end
 // the check with an error instead, since they say nothing about
 // permissions. Report.Gate, the rule an upload is judged by, and
-// UploadChecker return a *DeniedError (errors.Is ErrPermissionDenied) for
-// a denied step and an *UndecidedError (errors.Is ErrUndecided) for an
+// UploadChecker return a *DeniedError (errors.Is mpu.ErrPermissionDenied) for
+// a denied step and an *UndecidedError (errors.Is mpu.ErrUndecided) for an
 // unknown one.
 //
 // # JSON

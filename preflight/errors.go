@@ -10,33 +10,9 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Error categories shared with the rest of the module: errors.Is(err,
-// preflight.ErrInvalidInput) holds for every bad-input error this package
-// returns, whichever package created it.
-var (
-	// ErrInvalidInput: a plan, an option, a policy document, an ARN or an
-	// ACL grant is malformed.
-	ErrInvalidInput = s3err.ErrInvalidInput
-	// ErrPermissionDenied: the caller may not make a call preflight needs
-	// to evaluate at all (for example sts:GetCallerIdentity).
-	ErrPermissionDenied = s3err.ErrPermissionDenied
-	// ErrCredentials: the server rejected the credentials a call of the
-	// preflight was made with (an unknown access key, a wrong secret, an
-	// expired session token, a skewed clock). It is returned as an error,
-	// never as a denied step: no policy change fixes it.
-	ErrCredentials = s3err.ErrCredentials
-	// ErrUndecided: a step an upload needs has the verdict Unknown
-	// (UndecidedError, returned by Report.Gate and UploadChecker).
-	ErrUndecided = s3err.ErrUndecided
-	// ErrNotFound: the bucket does not exist.
-	ErrNotFound = s3err.ErrNotFound
-	// ErrCanceled: the context was canceled.
-	ErrCanceled = s3err.ErrCanceled
-)
-
 // PolicyError reports a policy document that could not be parsed. It names
 // the document (PolicyDocument.Name), the statement and the field at fault.
-// errors.Is(err, ErrInvalidInput) holds for it.
+// errors.Is(err, mpu.ErrInvalidInput) holds for it.
 type PolicyError struct {
 	// Policy is the document's name.
 	Policy string
@@ -61,8 +37,8 @@ func (e *PolicyError) Error() string {
 	return fmt.Sprintf("preflight: policy %q: %s", e.Policy, e.Msg)
 }
 
-// Unwrap returns the underlying parse error and ErrInvalidInput.
-func (e *PolicyError) Unwrap() []error { return []error{e.err, ErrInvalidInput} }
+// Unwrap returns the underlying parse error and mpu.ErrInvalidInput.
+func (e *PolicyError) Unwrap() []error { return []error{e.err, mpu.ErrInvalidInput} }
 
 // parseDocument parses one named document, turning parse errors into
 // *PolicyError.
@@ -81,7 +57,7 @@ func parseDocument(d mpu.PolicyDocument) (*policy.Document, error) {
 
 // stops reports whether err, from a call a preflight makes, ends the
 // preflight instead of becoming a gap or a verdict: the context ended, the
-// server rejected the credentials (ErrCredentials), or the call got no
+// server rejected the credentials (mpu.ErrCredentials), or the call got no
 // answer at all (no credentials to sign with, the endpoint unreachable or
 // its certificate not trusted): none says anything about permissions, and
 // every other call of the preflight would fail the same way.
@@ -102,5 +78,5 @@ func callErr(call string, err error) error {
 }
 
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("preflight: "+format+": %w", append(args, ErrInvalidInput)...)
+	return fmt.Errorf("preflight: "+format+": %w", append(args, mpu.ErrInvalidInput)...)
 }

@@ -89,7 +89,7 @@ type EvalResult struct {
 // Object Ownership, the VPC endpoint policy, the owner-or-initiator
 // defaults as the profile says). It makes no network call. Malformed
 // policies, ARNs or grants give an error satisfying errors.Is(err,
-// ErrInvalidInput); a malformed policy gives a *PolicyError naming the
+// mpu.ErrInvalidInput); a malformed policy gives a *PolicyError naming the
 // document and the statement.
 func EvaluateRequest(in EvalInput) (EvalResult, error) {
 	if in.Action == "" || !strings.Contains(in.Action, ":") {

@@ -128,7 +128,7 @@ func TestEvaluateRequestBadInput(t *testing.T) {
 	}
 	for i, in := range bad {
 		_, err := EvaluateRequest(in)
-		if !errors.Is(err, ErrInvalidInput) {
+		if !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("case %d: err %v, want ErrInvalidInput", i, err)
 		}
 	}
@@ -153,7 +153,7 @@ func TestEvaluateUpload(t *testing.T) {
 	if err != nil || res.Decision != mpu.Allowed || res.DefaultRule != ruleInitiator {
 		t.Fatalf("alice listing her own parts: %v %q %v", res.Decision, res.DefaultRule, err)
 	}
-	if _, err := EvaluateUpload(mpu.Complete, in); !errors.Is(err, ErrInvalidInput) {
+	if _, err := EvaluateUpload(mpu.Complete, in); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("Complete: %v", err)
 	}
 }
@@ -183,7 +183,7 @@ func TestParseACLGrant(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"WRITE", "WRITE=", "WRITE=account:12", "LIST=account:111122223333", "READ=group:Friends", "READ=email:a@b"} {
-		if _, err := ParseACLGrant(in); !errors.Is(err, ErrInvalidInput) {
+		if _, err := ParseACLGrant(in); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", in, err)
 		}
 	}
@@ -193,13 +193,13 @@ func TestParseHelpers(t *testing.T) {
 	if p, err := ParseProfile("VersityGW"); err != nil || p != ProfileNoDefaults {
 		t.Errorf("ParseProfile: %v %v", p, err)
 	}
-	if _, err := ParseProfile("minio"); !errors.Is(err, ErrInvalidInput) {
+	if _, err := ParseProfile("minio"); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("ParseProfile(minio): %v", err)
 	}
 	if o, err := ParseObjectOwnership("bucketownerenforced"); err != nil || o != OwnershipBucketOwnerEnforced {
 		t.Errorf("ParseObjectOwnership: %v %v", o, err)
 	}
-	if _, err := ParseObjectOwnership("Mine"); !errors.Is(err, ErrInvalidInput) {
+	if _, err := ParseObjectOwnership("Mine"); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("ParseObjectOwnership(Mine): %v", err)
 	}
 	for _, d := range []mpu.Decision{mpu.Unknown, mpu.Allowed, mpu.ExplicitDeny, mpu.ImplicitDeny} {
@@ -220,7 +220,7 @@ func TestParseContext(t *testing.T) {
 		t.Fatalf("%v %v", ctx, err)
 	}
 	for _, bad := range []string{"novalue", "=x", "plain=1"} {
-		if _, err := parseContext([]string{bad}); !errors.Is(err, ErrInvalidInput) {
+		if _, err := parseContext([]string{bad}); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

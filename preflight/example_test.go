@@ -53,7 +53,7 @@ func ExampleEvaluateRequest_malformed() {
 		IdentityPolicies: []mpu.PolicyDocument{{Name: "team.json", JSON: []byte(`{"Statement":[{"Sid":"Oops","Effect":"Permit","Action":"s3:*","Resource":"*"}]}`)}},
 	})
 	var pe *preflight.PolicyError
-	fmt.Println(errors.Is(err, preflight.ErrInvalidInput), errors.As(err, &pe), pe.Policy, pe.Statement, pe.Sid, pe.Field)
+	fmt.Println(errors.Is(err, mpu.ErrInvalidInput), errors.As(err, &pe), pe.Policy, pe.Statement, pe.Sid, pe.Field)
 	// Output:
 	// true true team.json 0 Oops Effect
 }
@@ -165,7 +165,7 @@ func ExampleUploadChecker() {
 	err := uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete})
 	fmt.Println(err)
 	err = uc.CheckUpload(context.Background(), in, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete, mpu.Abort})
-	fmt.Println(errors.Is(err, preflight.ErrPermissionDenied))
+	fmt.Println(errors.Is(err, mpu.ErrPermissionDenied))
 	fmt.Println(err)
 	// Output:
 	// <nil>

@@ -72,11 +72,11 @@ func TestGateProperties(t *testing.T) {
 		var ue *UndecidedError
 		switch {
 		case len(wantDenied) > 0:
-			if !errors.As(err, &de) || !errors.Is(err, ErrPermissionDenied) || errors.Is(err, ErrUndecided) || !slices.Equal(stepsOf(de.Denied), wantDenied) {
+			if !errors.As(err, &de) || !errors.Is(err, mpu.ErrPermissionDenied) || errors.Is(err, mpu.ErrUndecided) || !slices.Equal(stepsOf(de.Denied), wantDenied) {
 				t.Fatalf("case %d: want denied %v, got %v\n%s", i, wantDenied, err, rep)
 			}
 		case len(wantUnknown) > 0:
-			if !errors.As(err, &ue) || !errors.Is(err, ErrUndecided) || errors.Is(err, ErrPermissionDenied) || !slices.Equal(stepsOf(ue.Unknown), wantUnknown) {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, mpu.ErrPermissionDenied) || !slices.Equal(stepsOf(ue.Unknown), wantUnknown) {
 				t.Fatalf("case %d: want undecided %v, got %v\n%s", i, wantUnknown, err, rep)
 			}
 			if len(ue.Error()) > 30+15*len(wantUnknown) {

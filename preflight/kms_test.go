@@ -526,7 +526,7 @@ func TestUploadCheckerCopyFromKMSSource(t *testing.T) {
 	notAlice := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/bob"},"Action":"kms:*","Resource":"*"}]}`
 	err := checker(notAlice).CheckCopy(context.Background(), dst, "src", "big.bin", "", srcARN, steps)
 	var de *DeniedError
-	if !errors.As(err, &de) || !errors.Is(err, ErrPermissionDenied) {
+	if !errors.As(err, &de) || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("copy from a source key that does not grant kms:Decrypt: %v", err)
 	}
 	if len(de.Denied) != 1 || de.Denied[0].Step != mpu.UploadPartCopy || !strings.Contains(err.Error(), "(implicitDeny: kms:Decrypt on "+srcARN+")") {

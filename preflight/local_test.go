@@ -374,7 +374,7 @@ func TestMalformedSuppliedPolicy(t *testing.T) {
 	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("mine.json", `{"Statement":{"Effect":"Allow","Action":"s3:PutObject"`)}}})
 	_, err := New(local).Check(context.Background(), &Plan{Bucket: "b", Key: "k", Caller: alice})
 	var pe *PolicyError
-	if !errors.As(err, &pe) || pe.Policy != "mine.json" || !errors.Is(err, ErrInvalidInput) {
+	if !errors.As(err, &pe) || pe.Policy != "mine.json" || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("err %v", err)
 	}
 }

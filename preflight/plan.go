@@ -190,7 +190,7 @@ func objectARN(part, bucket, key string) string { return "arn:" + part + ":s3:::
 func bucketARN(part, bucket string) string      { return "arn:" + part + ":s3:::" + bucket }
 
 // Validate reports whether the plan can be evaluated; errors satisfy
-// errors.Is(err, ErrInvalidInput).
+// errors.Is(err, mpu.ErrInvalidInput).
 func (p *Plan) Validate() error {
 	if p == nil {
 		return invalidf("nil plan")

@@ -284,7 +284,7 @@ func TestProbeCredentialsAreAnError(t *testing.T) {
 			p := probePlan()
 			p.CopySource = nil
 			_, err := New(NewProbe(f, ProbeOptions{NoCreate: op == "PutObject"}), func(o *Options) { o.Profile = ProfileNoDefaults }).Check(context.Background(), p)
-			if !errors.Is(err, ErrCredentials) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), code) {
+			if !errors.Is(err, mpu.ErrCredentials) || errors.Is(err, mpu.ErrPermissionDenied) || !strings.Contains(err.Error(), code) {
 				t.Errorf("%s on %s: %v", code, op, err)
 			}
 		}

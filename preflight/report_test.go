@@ -177,13 +177,13 @@ func TestFindCaller(t *testing.T) {
 		t.Fatalf("caller %s calls %v ok %v", rep.Caller, rep.APICalls, rep.OK())
 	}
 	_, err = New(local, func(o *Options) { o.STS = fakeSTS{err: s3fake.AccessDenied("GetCallerIdentity")} }).Check(context.Background(), &Plan{Bucket: "photos", Key: "a"})
-	if !errors.Is(err, ErrPermissionDenied) {
+	if !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("denied STS: %v", err)
 	}
-	if _, err := New(local).Check(context.Background(), &Plan{Bucket: "photos", Key: "a"}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := New(local).Check(context.Background(), &Plan{Bucket: "photos", Key: "a"}); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("no STS: %v", err)
 	}
-	if _, err := New(nil).Check(context.Background(), &Plan{Bucket: "photos", Key: "a", Caller: alice}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := New(nil).Check(context.Background(), &Plan{Bucket: "photos", Key: "a", Caller: alice}); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("no evaluator: %v", err)
 	}
 }

@@ -79,12 +79,12 @@ func TestPlanStepsAndValidate(t *testing.T) {
 		{Bucket: "b", Key: "k", CopySource: &CopySource{Bucket: "s"}},
 	}
 	for i := range bad {
-		if err := bad[i].Validate(); !errors.Is(err, ErrInvalidInput) {
+		if err := bad[i].Validate(); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("plan %d: %v, want ErrInvalidInput", i, err)
 		}
 	}
 	var nilPlan *Plan
-	if err := nilPlan.Validate(); !errors.Is(err, ErrInvalidInput) {
+	if err := nilPlan.Validate(); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("nil plan: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ type PlanChecker interface {
 var _ PlanChecker = (*Checker)(nil)
 
 // DeniedError is returned by Report.Gate and UploadChecker when a step is
-// denied. It wraps ErrPermissionDenied and carries the report.
+// denied. It wraps mpu.ErrPermissionDenied and carries the report.
 type DeniedError struct {
 	// Report is the full preflight report.
 	Report *Report
@@ -84,14 +84,14 @@ func (e *DeniedError) Error() string {
 	return "preflight: " + caller + strings.Join(parts, "; ")
 }
 
-// Unwrap returns ErrPermissionDenied.
-func (e *DeniedError) Unwrap() error { return ErrPermissionDenied }
+// Unwrap returns mpu.ErrPermissionDenied.
+func (e *DeniedError) Unwrap() error { return mpu.ErrPermissionDenied }
 
 // UndecidedError is returned by Report.Gate and UploadChecker when a step
 // the upload needs has the verdict Unknown and none is denied. Its message
 // only names the steps; each step's reasons (what kept it undecided, for
 // example a policy that could not be read or a condition key whose value
-// is unknown) are in Unknown. errors.Is(err, ErrUndecided) holds for it.
+// is unknown) are in Unknown. errors.Is(err, mpu.ErrUndecided) holds for it.
 type UndecidedError struct {
 	// Report is the full preflight report.
 	Report *Report
@@ -109,8 +109,8 @@ func (e *UndecidedError) Error() string {
 	return "preflight: could not decide " + strings.Join(names, ", ")
 }
 
-// Unwrap returns ErrUndecided.
-func (e *UndecidedError) Unwrap() error { return ErrUndecided }
+// Unwrap returns mpu.ErrUndecided.
+func (e *UndecidedError) Unwrap() error { return mpu.ErrUndecided }
 
 // Details describes each undecided step on a line of its own: the step,
 // its actions and why it is unknown; then each policy source that could
@@ -137,8 +137,8 @@ func (e *UndecidedError) Details() string {
 
 // Gate judges the report for an upload that takes steps: it returns nil
 // when each of them is allowed, a *DeniedError (errors.Is
-// ErrPermissionDenied) when any is denied, else an *UndecidedError
-// (errors.Is ErrUndecided) when any is Unknown. A step counts as denied
+// mpu.ErrPermissionDenied) when any is denied, else an *UndecidedError
+// (errors.Is mpu.ErrUndecided) when any is Unknown. A step counts as denied
 // when its own verdict or its SSE-KMS row is denied (Initiate also when
 // the seed row is denied and not Advisory), and as unknown when either is
 // Unknown; a step missing from the report is unknown. Steps of the report
@@ -224,10 +224,10 @@ func kmsRank(d mpu.Decision) int {
 
 // CheckUpload implements the uploader's preflight hook: it evaluates steps
 // for the upload that in starts and judges them with Report.Gate: nil when
-// all are allowed, a *DeniedError (errors.Is ErrPermissionDenied) when one
-// is denied, an *UndecidedError (errors.Is ErrUndecided) when one is
+// all are allowed, a *DeniedError (errors.Is mpu.ErrPermissionDenied) when one
+// is denied, an *UndecidedError (errors.Is mpu.ErrUndecided) when one is
 // Unknown, or the error that kept it from evaluating (errors.Is
-// ErrCredentials when the server rejected the credentials; ErrInvalidInput
+// mpu.ErrCredentials when the server rejected the credentials; mpu.ErrInvalidInput
 // when the SSE-KMS key the upload names does not exist, since the upload
 // would fail at its first request).
 func (u *UploadChecker) CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error {
@@ -266,7 +266,7 @@ func (u *UploadChecker) check(ctx context.Context, in *s3.CreateMultipartUploadI
 	rep, err := u.Checker.Check(ctx, p)
 	if err != nil {
 		var ke *kmsperm.Error
-		if errors.As(err, &ke) && errors.Is(err, kmsperm.ErrNotFound) && !errors.Is(err, ErrInvalidInput) {
+		if errors.As(err, &ke) && errors.Is(err, mpu.ErrNotFound) && !errors.Is(err, mpu.ErrInvalidInput) {
 			// The key the request names does not exist: the request is invalid.
 			return s3err.MarkAs(err, s3err.InvalidInput)
 		}

@@ -31,7 +31,7 @@ func TestUploadCheckerCopyAndUnknown(t *testing.T) {
 	}
 	err := uc.CheckCopy(context.Background(), dst, "src", "big.bin", "v7", "", steps)
 	var de *DeniedError
-	if !errors.As(err, &de) || !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "s3:GetObjectVersion on arn:aws:s3:::src/big.bin") {
+	if !errors.As(err, &de) || !errors.Is(err, mpu.ErrPermissionDenied) || !strings.Contains(err.Error(), "s3:GetObjectVersion on arn:aws:s3:::src/big.bin") {
 		t.Fatalf("version copy: %v", err)
 	}
 	// A condition on a key whose value is unknown: undecided unless allowed.
@@ -40,14 +40,14 @@ func TestUploadCheckerCopyAndUnknown(t *testing.T) {
 		BucketPolicy: &mpu.PolicyDocument{}, ACL: &BucketACL{}, Ownership: OwnershipBucketOwnerEnforced}}))
 	err = uc.CheckUpload(context.Background(), dst, []mpu.Step{mpu.Initiate})
 	var ue *UndecidedError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrUndecided) || errors.Is(err, ErrPermissionDenied) || !strings.Contains(ue.Details(), "aws:SecureTransport") {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, mpu.ErrPermissionDenied) || !strings.Contains(ue.Details(), "aws:SecureTransport") {
 		t.Fatalf("unknown: %v", err)
 	}
 	if msg := err.Error(); msg != "preflight: could not decide Initiate" {
 		t.Fatalf("undecided message %q: want the steps only", msg)
 	}
 	var nilChecker *UploadChecker
-	if err := nilChecker.CheckUpload(context.Background(), dst, nil); !errors.Is(err, ErrInvalidInput) {
+	if err := nilChecker.CheckUpload(context.Background(), dst, nil); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("nil checker: %v", err)
 	}
 }

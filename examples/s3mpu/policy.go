@@ -201,7 +201,7 @@ func policyInputError(err error) error {
 		}
 		return cmdkit.UsageErr(errors.New(msg + ": " + pe.Msg))
 	}
-	if errors.Is(err, preflight.ErrInvalidInput) {
+	if errors.Is(err, mpu.ErrInvalidInput) {
 		return cmdkit.UsageErr(errors.New(trimPkg(err)))
 	}
 	return err

@@ -370,7 +370,7 @@ func (a *app) checker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan 
 
 // preflightError maps a preflight that could not evaluate to the command's error: invalid
 // input and a KMS key that does not exist are usage errors (exit 2); credentials the server
-// refused (preflight.ErrCredentials) keep their API error, which Explain names with the
+// refused (mpu.ErrCredentials) keep their API error, which Explain names with the
 // credential source (exit 1).
 func preflightError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
@@ -383,7 +383,7 @@ func preflightError(ctx context.Context, err error) error {
 		msg := fmt.Sprintf("--sse-kms-key-id %s: %v", ke.Key, ke.Err)
 		return cmdkit.UsageErr(&cmdkit.Relabeled{Msg: msg, Err: err})
 	}
-	if errors.Is(err, preflight.ErrInvalidInput) {
+	if errors.Is(err, mpu.ErrInvalidInput) {
 		return cmdkit.UsageErr(fmt.Errorf("preflight: %s", trimPkg(err)))
 	}
 	return &cmdkit.Relabeled{Msg: "preflight could not evaluate: " + trimPkg(err), Err: err}
@@ -393,7 +393,7 @@ func preflightError(ctx context.Context, err error) error {
 // (kmsperm's ErrNotFound for the key of --sse-kms-key-id).
 func missingKMSKey(err error) bool {
 	var ke *kmsperm.Error
-	return errors.As(err, &ke) && errors.Is(err, kmsperm.ErrNotFound)
+	return errors.As(err, &ke) && errors.Is(err, mpu.ErrNotFound)
 }
 
 // headObjectAPI is the S3 call sourceKeyFacts makes.

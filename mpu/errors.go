@@ -1,0 +1,29 @@
+package mpu
+
+import "github.com/s3mpu/s3mpu/internal/s3err"
+
+// The error categories preflight and kmsperm report (package uploader
+// reports the same values under its own names): errors.Is(err, ErrX)
+// holds for every error of that category, whichever package returned it.
+var (
+	// ErrInvalidInput: a plan, input, option, policy document, ARN, key
+	// ID or ACL grant is malformed.
+	ErrInvalidInput = s3err.ErrInvalidInput
+	// ErrPermissionDenied: a call the check needs in order to evaluate at
+	// all was denied (for example sts:GetCallerIdentity), or, from
+	// UploadChecker, a step is denied (DeniedError).
+	ErrPermissionDenied = s3err.ErrPermissionDenied
+	// ErrCredentials: the server rejected the credentials themselves (an
+	// unknown access key, a wrong secret, an expired session token, a
+	// skewed clock). It is returned as an error, never as a denied step:
+	// no policy change fixes it.
+	ErrCredentials = s3err.ErrCredentials
+	// ErrUndecided: a step an upload needs has the verdict Unknown
+	// (preflight's UndecidedError, returned by Report.Gate and
+	// UploadChecker).
+	ErrUndecided = s3err.ErrUndecided
+	// ErrNotFound: the bucket or the target KMS key does not exist.
+	ErrNotFound = s3err.ErrNotFound
+	// ErrCanceled: the context was canceled or its deadline passed.
+	ErrCanceled = s3err.ErrCanceled
+)
