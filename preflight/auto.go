@@ -10,11 +10,11 @@ package preflight
 // Pass sim only where IAM's simulator is served (AWS, or an IAM endpoint
 // that implements it) and probe only where its side-effect-free calls are
 // wanted.
-func NewAuto(local LocalOptions, sim SimulateAPI, probe *Probe) *Chain {
+func NewAuto(local LocalOptions, sim SimulateAPI, probe *Probe) Evaluator {
 	loc := NewLocal(local)
-	var s *Simulate
+	var s *simulator
 	if sim != nil && len(local.Sources.Identity) == 0 {
-		s = NewSimulate(sim, loc)
+		s = newSimulator(sim, loc)
 	}
 	return newChain(s, loc, probe)
 }

@@ -6,24 +6,24 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Chain combines the evaluators: the simulator first (with the local
+// chain combines the evaluators: the simulator first (with the local
 // engine deciding its blind spots), or the local engine alone when there
 // is no simulator; then the probe for every requirement still Unknown. Any
 // of the three may be nil. It is safe for concurrent use.
-type Chain struct {
-	sim   *Simulate
+type chain struct {
+	sim   *simulator
 	local *Local
 	probe *Probe
 }
 
 // newChain returns a chain of the given evaluators; nil ones are skipped.
 // When sim is set, it should have been built with the same local.
-func newChain(sim *Simulate, local *Local, probe *Probe) *Chain {
-	return &Chain{sim: sim, local: local, probe: probe}
+func newChain(sim *simulator, local *Local, probe *Probe) *chain {
+	return &chain{sim: sim, local: local, probe: probe}
 }
 
 // Evaluate implements Evaluator.
-func (c *Chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
+func (c *chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	var first Evaluator
 	switch {
 	case c.sim != nil:

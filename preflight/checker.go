@@ -258,7 +258,7 @@ func (c *Checker) kmsRows(ctx context.Context, p *Plan, opts Options) (*kmsResul
 		seed := kmsRow(rep.Seed)
 		seed.Seed, seed.Advisory = true, !required
 		if seed.Label == "" {
-			seed.Label = KMSSeedLabel
+			seed.Label = kmsSeedLabel
 		}
 		out.seed = &seed
 	}

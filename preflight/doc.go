@@ -29,11 +29,11 @@
 //     documents it reads (IAM user, group and role policies; bucket
 //     policy, bucket ACL and Object Ownership). Unreadable sources are
 //     gaps: a verdict a gap could change is Unknown, never Allowed.
-//   - Simulate: IAM's policy simulator, batched, with the local engine
+//   - NewSimulate: IAM's policy simulator, batched, with the local engine
 //     deciding what the simulator cannot see.
 //   - Probe: live and side-effect free requests (made-up upload IDs; a
 //     created-and-aborted upload for Initiate, verified gone).
-//   - NewAuto, the one "auto" (a Chain): simulator or local first, the
+//   - NewAuto, the one "auto": simulator or local first, the
 //     probe for what stays Unknown.
 //
 // On top of IAM's logic the package applies S3's own rules: bucket ACL
@@ -83,7 +83,7 @@
 //
 // # Concurrency
 //
-// Checker, Local, Simulate, Probe, Chain and UploadChecker are safe for
+// Checker, UploadChecker and every Evaluator of the package are safe for
 // concurrent use; the package keeps no global mutable state. Reports are
 // plain values owned by the caller.
 package preflight

@@ -7,8 +7,9 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Evaluator decides the requirements of a plan. Local, Simulate, Probe and
-// Chain implement it; the Checker runs one per preflight.
+// Evaluator decides the requirements of a plan. Local, Probe and the
+// evaluators NewSimulate and NewAuto return implement it; the Checker runs
+// one per preflight.
 //
 // Evaluate returns one Check per requirement, in order. A denial is a
 // Check, not an error: the error is for "could not evaluate at all" (a

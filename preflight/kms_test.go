@@ -225,7 +225,7 @@ func TestKMSSeedRow(t *testing.T) {
 	if seed == nil {
 		t.Fatalf("no seed row:\n%s", rep)
 	}
-	if !seed.Seed || !seed.Advisory || seed.Label != KMSSeedLabel || seed.Decision != mpu.ImplicitDeny {
+	if !seed.Seed || !seed.Advisory || seed.Label != kmsSeedLabel || seed.Decision != mpu.ImplicitDeny {
 		t.Errorf("seed row %+v", *seed)
 	}
 	if want := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}; !slices.Equal(seed.Actions, want) {
@@ -365,7 +365,7 @@ func TestKMSJSONAndText(t *testing.T) {
 	if ab := m.KMS[2]; ab["step"] != "Abort" || ab["evaluator"] != "none" || ab["decision"] != "allowed" || ab["remedy"] != nil {
 		t.Errorf("Abort row %v", ab)
 	}
-	if m.KMSSeed == nil || m.KMSSeed["seed"] != true || m.KMSSeed["advisory"] != true || m.KMSSeed["label"] != KMSSeedLabel {
+	if m.KMSSeed == nil || m.KMSSeed["seed"] != true || m.KMSSeed["advisory"] != true || m.KMSSeed["label"] != kmsSeedLabel {
 		t.Errorf("kmsSeed %v", m.KMSSeed)
 	}
 	if _, ok := m.KMSSeed["step"]; ok {

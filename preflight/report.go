@@ -69,7 +69,7 @@ type StepResult struct {
 type KMSRow struct {
 	// Step is the step; zero (and omitted from JSON) for the seed row.
 	Step mpu.Step `json:"step,omitempty"`
-	// Label names the row: the step's name, or KMSSeedLabel.
+	// Label names the row: the step's name, or kmsSeedLabel.
 	Label string `json:"label"`
 	// Seed is true for the seed row (Report.KMSSeed).
 	Seed bool `json:"seed,omitempty"`
@@ -112,8 +112,8 @@ func (k KMSRow) deniedActions() []string {
 	return []string{strings.Join(k.Actions, ",") + " on " + strings.Join(k.Resources, ",")}
 }
 
-// KMSSeedLabel is the Label of the seed row (Report.KMSSeed).
-const KMSSeedLabel = "upload (S3 permission table)"
+// kmsSeedLabel is the Label of the seed row (Report.KMSSeed).
+const kmsSeedLabel = "upload (S3 permission table)"
 
 // Report is the outcome of a preflight: one StepResult per checked step,
 // KMS rows for SSE-KMS plans, the gaps, and what the run cost.
@@ -180,17 +180,6 @@ func (r *Report) OK() bool {
 		return false
 	}
 	return true
-}
-
-// Denied returns the steps that are denied (explicitly or implicitly).
-func (r *Report) Denied() []StepResult {
-	var out []StepResult
-	for _, s := range r.Steps {
-		if s.Decision.Denied() {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // Blocking returns the denied steps that must stop an upload before it

@@ -13,7 +13,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Simulate is the evaluator built on IAM's policy simulator
+// simulator is the evaluator built on IAM's policy simulator
 // (iam:SimulatePrincipalPolicy). It batches every action and resource that
 // share a request context and a bucket into one call (paginated), passes
 // the plan's context keys as ContextEntries and the bucket policy as
@@ -23,14 +23,18 @@ import (
 // context keys it reports missing — is decided by the Local evaluator
 // given to NewSimulate; without one those verdicts are Unknown. KMS key
 // policies are kmsperm's. It is safe for concurrent use.
-type Simulate struct {
+type simulator struct {
 	api   SimulateAPI
 	local *Local
 }
 
 // NewSimulate returns a simulator evaluator; local (may be nil) supplies
 // the bucket policy it passes to the simulator and decides its blind spots.
-func NewSimulate(api SimulateAPI, local *Local) *Simulate { return &Simulate{api: api, local: local} }
+func NewSimulate(api SimulateAPI, local *Local) Evaluator { return newSimulator(api, local) }
+
+func newSimulator(api SimulateAPI, local *Local) *simulator {
+	return &simulator{api: api, local: local}
+}
 
 type simVerdict struct {
 	decision mpu.Decision
@@ -41,7 +45,7 @@ type simVerdict struct {
 }
 
 // Evaluate implements Evaluator.
-func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
+func (s *simulator) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if s.api == nil {
 		return nil, invalidf("simulator without an IAM client")
 	}
@@ -113,7 +117,7 @@ func (s *Simulate) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 // per bucket and request context, and returns a verdict per requirement.
 // A failed call is each verdict's err; only a canceled context is an
 // error.
-func (s *Simulate) ask(ctx context.Context, in *Input, caller policy.Principal, source string, ld *loaded, cl *calls) ([]simVerdict, error) {
+func (s *simulator) ask(ctx context.Context, in *Input, caller policy.Principal, source string, ld *loaded, cl *calls) ([]simVerdict, error) {
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	verdicts := make([]simVerdict, len(in.Requirements))
 	type group struct {
@@ -179,7 +183,7 @@ func (s *Simulate) ask(ctx context.Context, in *Input, caller policy.Principal, 
 }
 
 // blindSpots lists what the simulator could not see for r.
-func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r *Requirement, v simVerdict) []string {
+func (s *simulator) blindSpots(in *Input, caller policy.Principal, ld *loaded, r *Requirement, v simVerdict) []string {
 	var out []string
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	if ld == nil {
@@ -218,7 +222,7 @@ func (s *Simulate) blindSpots(in *Input, caller policy.Principal, ld *loaded, r 
 
 // simulate runs one batched simulation and indexes the results by action
 // and resource.
-func (s *Simulate) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *calls) (map[string]simVerdict, error) {
+func (s *simulator) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *calls) (map[string]simVerdict, error) {
 	ers, err := iamsim.Run(ctx, s.api, in, func() { cl.add("iam:SimulatePrincipalPolicy") })
 	if err != nil {
 		return nil, err

@@ -172,7 +172,7 @@ func TestReportExitAndBlocking(t *testing.T) {
 	}
 	// The seed row counts only when it is not advisory.
 	seed := func(advisory bool, d mpu.Decision) *preflight.KMSRow {
-		return &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: advisory, Decision: d}
+		return &preflight.KMSRow{Label: "upload (S3 permission table)", Seed: true, Advisory: advisory, Decision: d}
 	}
 	advisory := &preflight.Report{Steps: []preflight.StepResult{allowed}, KMSSeed: seed(true, mpu.ImplicitDeny)}
 	if err := reportExit(advisory); err != nil {
@@ -247,7 +247,7 @@ func TestReportJSONShape(t *testing.T) {
 	withKMS := *rep
 	withKMS.KMS = []preflight.KMSRow{{Step: mpu.UploadPart, Label: "UploadPart", Actions: []string{"kms:GenerateDataKey"}, Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"},
 		Decision: mpu.Allowed, Evaluator: mpu.EvaluatorNone}}
-	withKMS.KMSSeed = &preflight.KMSRow{Label: preflight.KMSSeedLabel, Seed: true, Advisory: true, Actions: []string{"kms:Encrypt", "kms:ReEncrypt*"},
+	withKMS.KMSSeed = &preflight.KMSRow{Label: "upload (S3 permission table)", Seed: true, Advisory: true, Actions: []string{"kms:Encrypt", "kms:ReEncrypt*"},
 		Resources: []string{"arn:aws:kms:us-east-1:111122223333:key/k"}, Decision: mpu.ImplicitDeny, Evaluator: mpu.EvaluatorLocal, Reasons: []string{"not allowed"},
 		Remedy: &mpu.Remedy{Summary: "add kms:Encrypt"}}
 	b, _ = json.Marshal(reportJSON(&withKMS))
@@ -262,7 +262,7 @@ func TestReportJSONShape(t *testing.T) {
 		t.Errorf("kms rows %v", kj.KMS)
 	}
 	sd := kj.KMSSeed
-	if sd == nil || sd["label"] != preflight.KMSSeedLabel || sd["advisory"] != true || sd["decision"] != "implicitDeny" || sd["remedy"] == nil {
+	if sd == nil || sd["label"] != "upload (S3 permission table)" || sd["advisory"] != true || sd["decision"] != "implicitDeny" || sd["remedy"] == nil {
 		t.Errorf("kms_seed %v", sd)
 	}
 	if _, ok := sd["step"]; ok {
