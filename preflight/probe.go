@@ -116,13 +116,41 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if p.api == nil {
 		return nil, invalidf("probe without an S3 client")
 	}
-	plan := in.Plan
 	out := &Output{}
 	var cl calls
 	want := map[mpu.Step]bool{}
 	for _, r := range in.Requirements {
 		want[r.Step] = true
 	}
+	res, err := p.madeUp(ctx, in.Plan, want, &cl)
+	if err != nil {
+		return nil, err
+	}
+	var created, realParts, realAbort probeResult
+	if want[mpu.Initiate] {
+		created, realParts, realAbort, err = p.initiate(ctx, in, &cl, out, res["AbortMultipartUpload"].decision == mpu.Allowed)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if realAbort.done && realAbort.decision.Denied() {
+		nd := ProfileNoDefaults
+		out.Learned = &nd
+		if in.Profile == ProfileAWS {
+			out.note("the server denied the initiator aborting its own upload: unless a policy denies it explicitly, the server does not apply S3's owner-or-initiator defaults (ProfileNoDefaults)")
+		}
+	}
+	out.Checks = make([]Check, len(in.Requirements))
+	for i := range in.Requirements {
+		out.Checks[i] = probeCheck(in, &in.Requirements[i], res, created, realParts, realAbort)
+	}
+	out.Calls = cl.snapshot()
+	return out, nil
+}
+
+// madeUp makes the side-effect free calls on a made-up upload ID that the
+// wanted steps need, and returns their outcomes by operation.
+func (p *Probe) madeUp(ctx context.Context, plan *Plan, want map[mpu.Step]bool, cl *calls) (map[string]probeResult, error) {
 	id := fakeUploadID()
 	bucket, key := plan.Bucket, plan.Key
 	owner := expectedOwner(plan)
@@ -207,73 +235,59 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 			return nil, err
 		}
 	}
-	var created, realParts, realAbort probeResult
-	if want[mpu.Initiate] {
-		var err error
-		created, realParts, realAbort, err = p.initiate(ctx, in, &cl, out, res["AbortMultipartUpload"].decision == mpu.Allowed)
-		if err != nil {
-			return nil, err
-		}
-	}
-	if realAbort.done && realAbort.decision.Denied() {
-		nd := ProfileNoDefaults
-		out.Learned = &nd
-		if in.Profile == ProfileAWS {
-			out.note("the server denied the initiator aborting its own upload: unless a policy denies it explicitly, the server does not apply S3's owner-or-initiator defaults (ProfileNoDefaults)")
-		}
-	}
-	out.Checks = make([]Check, len(in.Requirements))
-	for i, r := range in.Requirements {
-		var pr probeResult
-		var extra []string
-		switch r.Step {
-		case mpu.Initiate:
-			pr = created
-		case mpu.UploadPart:
-			pr = res["UploadPart"]
-		case mpu.UploadPartCopy:
-			if r.Action == actionPutObject {
-				cp, head := res["UploadPartCopy"], res["HeadObject"]
-				switch {
-				case cp.decision == mpu.Allowed || (head.decision == mpu.Allowed && cp.done):
-					pr = cp
-				default:
-					pr = res["UploadPart"]
-					extra = append(extra, "inferred from the UploadPart probe: the copy probe was denied and so was reading the source")
-				}
-			} else {
-				pr = res["HeadObject"]
+	return res, nil
+}
+
+// probeCheck turns the probes' outcomes into the verdict on one
+// requirement.
+func probeCheck(in *Input, r *Requirement, res map[string]probeResult, created, realParts, realAbort probeResult) Check {
+	var pr probeResult
+	var extra []string
+	switch r.Step {
+	case mpu.Initiate:
+		pr = created
+	case mpu.UploadPart:
+		pr = res["UploadPart"]
+	case mpu.UploadPartCopy:
+		if r.Action == actionPutObject {
+			cp, head := res["UploadPartCopy"], res["HeadObject"]
+			switch {
+			case cp.decision == mpu.Allowed || (head.decision == mpu.Allowed && cp.done):
+				pr = cp
+			default:
+				pr = res["UploadPart"]
+				extra = append(extra, "inferred from the UploadPart probe: the copy probe was denied and so was reading the source")
 			}
-		case mpu.Complete:
-			pr = res["CompleteMultipartUpload"]
-		case mpu.Abort:
-			pr = pickReal(realAbort, res["AbortMultipartUpload"], "AbortMultipartUpload")
-		case mpu.ListParts:
-			pr = pickReal(realParts, res["ListParts"], "ListParts")
-		case mpu.ListUploads:
-			pr = res["ListMultipartUploads"]
+		} else {
+			pr = res["HeadObject"]
 		}
-		chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: mpu.EvaluatorProbe, Decision: pr.decision}
-		if pr.reason != "" {
-			chk.Reasons = append(chk.Reasons, pr.reason)
-		}
-		chk.Reasons = append(chk.Reasons, extra...)
-		if pr.risk != "" {
-			chk.Risks = append(chk.Risks, pr.risk)
-		}
-		if !pr.done {
-			chk.Decision = mpu.Unknown
-			if pr.reason == "" {
-				chk.Reasons = append(chk.Reasons, "not probed")
-			}
-		}
-		if (r.Step == mpu.Abort || r.Step == mpu.ListParts) && !realAbort.done && in.Profile.Defaults() {
-			chk.Risks = append(chk.Risks, "probed on a made-up upload: for the caller's own uploads S3's owner-or-initiator default may decide differently")
-		}
-		out.Checks[i] = chk
+	case mpu.Complete:
+		pr = res["CompleteMultipartUpload"]
+	case mpu.Abort:
+		pr = pickReal(realAbort, res["AbortMultipartUpload"], "AbortMultipartUpload")
+	case mpu.ListParts:
+		pr = pickReal(realParts, res["ListParts"], "ListParts")
+	case mpu.ListUploads:
+		pr = res["ListMultipartUploads"]
 	}
-	out.Calls = cl.snapshot()
-	return out, nil
+	chk := Check{Action: r.Action, Resource: r.Resource, Evaluator: mpu.EvaluatorProbe, Decision: pr.decision}
+	if pr.reason != "" {
+		chk.Reasons = append(chk.Reasons, pr.reason)
+	}
+	chk.Reasons = append(chk.Reasons, extra...)
+	if pr.risk != "" {
+		chk.Risks = append(chk.Risks, pr.risk)
+	}
+	if !pr.done {
+		chk.Decision = mpu.Unknown
+		if pr.reason == "" {
+			chk.Reasons = append(chk.Reasons, "not probed")
+		}
+	}
+	if (r.Step == mpu.Abort || r.Step == mpu.ListParts) && !realAbort.done && in.Profile.Defaults() {
+		chk.Risks = append(chk.Risks, "probed on a made-up upload: for the caller's own uploads S3's owner-or-initiator default may decide differently")
+	}
+	return chk
 }
 
 func pickReal(real, fake probeResult, op string) probeResult {
