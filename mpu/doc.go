@@ -1,8 +1,9 @@
 // Package mpu is the vocabulary the uploader, preflight and kmsperm
 // packages share: the steps of a multipart upload, S3's multipart limits,
 // a Decision on a step or an action, the EvaluatorKind that reached it,
-// and the PolicyDocument, StatementRef, Gap and Remedy a verdict is
-// explained with. It holds words, not work: it makes no request, reads no
+// the PolicyDocument, StatementRef, Gap and Remedy a verdict is explained
+// with, and the error categories (ErrInvalidInput, ...) preflight and
+// kmsperm report. It holds words, not work: it makes no request, reads no
 // policy and decides nothing, and of the module it imports only the
 // error sentinels (internal/s3err), so every package can use it.
 package mpu
