@@ -40,11 +40,11 @@ var _ CopyAPI = (*s3.Client)(nil)
 type CopyChecker interface {
 	// CheckCopy is given the request that will create the destination (as
 	// for CheckUpload), the source object and its KMS key ID ("" when it
-	// is not SSE-KMS encrypted), and the steps: StepInitiate,
-	// StepUploadPartCopy, StepComplete and, unless parts are left on error,
-	// StepAbort. A single CopyObject is checked as StepInitiate and
-	// StepUploadPartCopy, which need the same permissions.
-	CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []Step) error
+	// is not SSE-KMS encrypted), and the steps: mpu.Initiate,
+	// mpu.UploadPartCopy, mpu.Complete and, unless parts are left on error,
+	// mpu.Abort. A single CopyObject is checked as mpu.Initiate and
+	// mpu.UploadPartCopy, which need the same permissions.
+	CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []mpu.Step) error
 }
 
 // CopyInput describes a server-side copy.
@@ -360,11 +360,11 @@ func (c *copier) check(ctx context.Context, chk *s3.CreateMultipartUploadInput, 
 	up, in := c.up, c.in
 	var err error
 	if cc, ok := up.o.Preflight.(CopyChecker); ok {
-		steps := []Step{StepInitiate, StepUploadPartCopy}
+		steps := []mpu.Step{mpu.Initiate, mpu.UploadPartCopy}
 		if multipart {
-			steps = append(steps, StepComplete)
+			steps = append(steps, mpu.Complete)
 			if !up.o.LeavePartsOnError {
-				steps = append(steps, StepAbort)
+				steps = append(steps, mpu.Abort)
 			}
 		}
 		kmsKey := ""
@@ -373,11 +373,11 @@ func (c *copier) check(ctx context.Context, chk *s3.CreateMultipartUploadInput, 
 		}
 		err = cc.CheckCopy(ctx, chk, in.SourceBucket, in.SourceKey, in.SourceVersionID, kmsKey, steps)
 	} else {
-		steps := []Step{StepInitiate}
+		steps := []mpu.Step{mpu.Initiate}
 		if multipart {
-			steps = append(steps, StepComplete)
+			steps = append(steps, mpu.Complete)
 			if !up.o.LeavePartsOnError {
-				steps = append(steps, StepAbort)
+				steps = append(steps, mpu.Abort)
 			}
 		}
 		err = up.o.Preflight.CheckUpload(ctx, chk, steps)

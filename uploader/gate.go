@@ -3,6 +3,8 @@ package uploader
 import (
 	"context"
 	"errors"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // gate runs the preflight check and applies PreflightMode; it is the one
@@ -50,14 +52,14 @@ func refusesInWarn(err error) bool {
 // ErrPermissionDenied for a denied step, ErrUndecided for a step the
 // checker could not decide, ErrCredentials for credentials the server
 // rejected. steps are the steps to check; nil means those of a multipart
-// Upload: StepInitiate, StepUploadPart, StepComplete and, unless
-// Options.LeavePartsOnError, StepAbort. in.Body is not read and may be
+// Upload: mpu.Initiate, mpu.UploadPart, mpu.Complete and, unless
+// Options.LeavePartsOnError, mpu.Abort. in.Body is not read and may be
 // nil.
 //
 // Use it to check once before starting many uploads that share the same
 // permissions (for example every key under one prefix), then upload with
 // PreflightOff.
-func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []Step, optFns ...func(*Options)) error {
+func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []mpu.Step, optFns ...func(*Options)) error {
 	o := u.options
 	for _, fn := range optFns {
 		fn(&o)
@@ -80,9 +82,9 @@ func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []Step,
 		return bad(invalidf("empty key"))
 	}
 	if steps == nil {
-		steps = []Step{StepInitiate, StepUploadPart, StepComplete}
+		steps = []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.Complete}
 		if !o.LeavePartsOnError {
-			steps = append(steps, StepAbort)
+			steps = append(steps, mpu.Abort)
 		}
 	}
 	algo, typ := o.ChecksumAlgorithm, o.ChecksumType

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // TestGate checks the one place warn and enforce are decided, for every

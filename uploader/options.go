@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Defaults applied by New and Upload to zero-valued Options fields.
@@ -91,17 +91,17 @@ func (m PreflightMode) String() string {
 type Checker interface {
 	// CheckUpload is given the request that will start the upload (bucket,
 	// key and the headers that policy conditions see: SSE, ACL, storage
-	// class, tagging, checksum) and the steps it will take: StepInitiate,
-	// StepUploadPart, StepComplete and, unless parts are left on error,
-	// StepAbort (Resume adds StepListParts). A single PutObject is checked
-	// as StepInitiate alone, which needs the same s3:PutObject permission
+	// class, tagging, checksum) and the steps it will take: mpu.Initiate,
+	// mpu.UploadPart, mpu.Complete and, unless parts are left on error,
+	// mpu.Abort (Resume adds mpu.ListParts). A single PutObject is checked
+	// as mpu.Initiate alone, which needs the same s3:PutObject permission
 	// with the same headers. It returns nil when
 	// every step is allowed, an error wrapping ErrPermissionDenied that
 	// names the missing permissions when one is denied, an error wrapping
 	// ErrUndecided when it could not decide a step, and any other error
 	// when it could not evaluate (ErrCredentials when the server rejected
 	// the credentials).
-	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []Step) error
+	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error
 }
 
 // Options configure an Uploader. The zero value of every field means its

@@ -3,7 +3,7 @@ package uploader
 import (
 	"sync/atomic"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // partRecord is one part of a multipart upload: where its bytes come from

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // ResumeAPI is the part of the S3 client Resume and AbortResumable use:
@@ -619,9 +619,9 @@ func (r *resumer) preflight(ctx context.Context) error {
 	if up.o.PreflightMode == PreflightOff {
 		return nil
 	}
-	steps := []Step{StepInitiate, StepUploadPart, StepListParts, StepComplete}
+	steps := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete}
 	if !r.leave {
-		steps = append(steps, StepAbort)
+		steps = append(steps, mpu.Abort)
 	}
 	return up.checkSteps(ctx, steps)
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // ShardAPI is the part of the S3 client the sharded-upload calls use: API
@@ -101,7 +102,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 		return nil, up.fail(OpReadBody, 0, err)
 	}
 	if o.PreflightMode != PreflightOff {
-		if err := up.checkSteps(ctx, []Step{StepInitiate, StepUploadPart, StepListParts, StepComplete, StepAbort}); err != nil {
+		if err := up.checkSteps(ctx, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete, mpu.Abort}); err != nil {
 			return nil, err
 		}
 	}
@@ -596,7 +597,7 @@ var errPlanNotAborted = errors.New("the plan's upload was not aborted")
 // aborting apply: the bucket owner and the upload's initiator may abort it
 // by default, anyone else needs s3:AbortMultipartUpload, and a bucket
 // policy may deny it to anyone; when Options.Preflight is set, that step
-// (StepAbort) is checked first. A denied abort returns an *UploadError
+// (mpu.Abort) is checked first. A denied abort returns an *UploadError
 // explaining who may abort the upload.
 func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Options)) error {
 	up, _, err := u.planUpload(ctx, p, optFns)
@@ -612,7 +613,7 @@ func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Optio
 	id := p.UploadID
 	if up.o.PreflightMode != PreflightOff {
 		up.uploadID = "" // a denied check must not abort
-		if err := up.checkSteps(ctx, []Step{StepAbort}); err != nil {
+		if err := up.checkSteps(ctx, []mpu.Step{mpu.Abort}); err != nil {
 			return err
 		}
 		up.uploadID = id

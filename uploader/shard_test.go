@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/s3mpu/s3mpu/internal/mpu"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // shardFixture is a file of 8 parts of 5 MiB (the last one 1 MiB), planned
@@ -420,20 +420,20 @@ func (d *denyChecker) CheckUpload(_ context.Context, _ *s3.CreateMultipartUpload
 
 func TestPlanPreflight(t *testing.T) {
 	c := s3fake.New("b")
-	chk := &denyChecker{deny: []mpu.Step{StepAbort}}
+	chk := &denyChecker{deny: []mpu.Step{mpu.Abort}}
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).CreatePlan(context.Background(),
 		&PlanInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(shardData()[:11*mib])}, Shards: 2})
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Op != OpPreflight || c.Count(s3fake.OpCreateMultipartUpload) != 0 {
 		t.Fatalf("got %v", err)
 	}
-	want := []mpu.Step{StepInitiate, StepUploadPart, StepListParts, StepComplete, StepAbort}
+	want := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete, mpu.Abort}
 	if len(chk.asked) != 1 || !slices.Equal(chk.asked[0], want) {
 		t.Fatalf("asked %v", chk.asked)
 	}
 
 	fx := newShardFixture(t)
-	chk = &denyChecker{deny: []mpu.Step{StepAbort}}
+	chk = &denyChecker{deny: []mpu.Step{mpu.Abort}}
 	err = New(fx.c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).AbortPlan(context.Background(), fx.plan)
 	if !errors.As(err, &ue) || ue.Op != OpPreflight || fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
 		t.Fatalf("abort: %v", err)

@@ -21,10 +21,10 @@ var (
 )
 
 // stepLogger is a Checker written, as a program outside this module would
-// write it, with uploader.Step alone.
+// write it, with mpu.Step alone.
 type stepLogger struct{ lines []string }
 
-func (l *stepLogger) CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []uploader.Step) error {
+func (l *stepLogger) CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error {
 	var names []string
 	for _, s := range steps {
 		names = append(names, s.String())
@@ -33,7 +33,7 @@ func (l *stepLogger) CheckUpload(ctx context.Context, in *s3.CreateMultipartUplo
 	return nil
 }
 
-func (l *stepLogger) CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []uploader.Step) error {
+func (l *stepLogger) CheckCopy(ctx context.Context, dst *s3.CreateMultipartUploadInput, srcBucket, srcKey, srcVersionID, srcKMSKeyID string, steps []mpu.Step) error {
 	return l.CheckUpload(ctx, dst, steps)
 }
 
@@ -56,9 +56,7 @@ func ExampleChecker() {
 		fmt.Println(err)
 	}
 	fmt.Println(strings.Join(log.lines, "\n"))
-	fmt.Println(uploader.StepAbort == mpu.Abort)
 	// Output:
 	// my-bucket: Initiate, UploadPart, Complete, Abort
 	// my-bucket: Initiate
-	// true
 }

@@ -580,11 +580,11 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 	if up.o.PreflightMode == PreflightOff {
 		return nil
 	}
-	steps := []Step{StepInitiate}
+	steps := []mpu.Step{mpu.Initiate}
 	if multipart {
-		steps = append(steps, StepUploadPart, StepComplete)
+		steps = append(steps, mpu.UploadPart, mpu.Complete)
 		if !up.o.LeavePartsOnError {
-			steps = append(steps, StepAbort)
+			steps = append(steps, mpu.Abort)
 		}
 	}
 	return up.checkSteps(ctx, steps)
@@ -594,7 +594,7 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 // describes. In PreflightWarn mode a failed check is reported in a
 // Preflight event and nil is returned; in PreflightEnforce mode it fails
 // the upload with Op OpPreflight.
-func (up *upload) checkSteps(ctx context.Context, steps []Step) error {
+func (up *upload) checkSteps(ctx context.Context, steps []mpu.Step) error {
 	cin := up.in.createInput(up.cs)
 	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
 	if err := gate(ctx, up.o.PreflightMode, up.em, func() error { return up.o.Preflight.CheckUpload(ctx, cin, steps) }); err != nil {
