@@ -303,7 +303,7 @@ func TestProbeNoAnswerIsAnError(t *testing.T) {
 		p := probePlan()
 		p.CopySource = nil
 		rep, err := New(NewProbe(f, ProbeOptions{NoCreate: op == "PutObject"}), func(o *Options) { o.Profile = ProfileNoDefaults }).Check(context.Background(), p)
-		if err == nil || errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "no answer from the server") {
+		if err == nil || errors.Is(err, mpu.ErrPermissionDenied) || !strings.Contains(err.Error(), "no answer from the server") {
 			t.Errorf("no answer on %s: report %v, error %v; want an error saying the server gave no answer", op, rep != nil, err)
 		}
 	}
