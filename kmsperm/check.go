@@ -389,7 +389,7 @@ type actionEval struct {
 	sameAccount bool
 	needKey     bool     // the key policy must allow the caller
 	needID      bool     // an identity policy must allow the action
-	texts       []Remedy // remedies that are not statements
+	texts       []remedy // remedies that are not statements
 }
 
 type evaluator struct {
@@ -453,13 +453,13 @@ func (ev *evaluator) unusableKey(e *actionEval, k Key) bool {
 	case k.AWSManaged && !e.sameAccount:
 		ar.Decision = mpu.ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("%s is an AWS managed key of account %s; an AWS managed key cannot be used from another account (caller account %s)", displayKey(k), k.Account, p.Account))
-		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account,
-			Text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", p.PolicyARN())})
+		e.texts = append(e.texts, remedy{where: "key", keyARN: ar.KeyARN, account: k.Account,
+			text: fmt.Sprintf("encrypt with a customer managed key whose key policy allows %s (and name it by its key ARN), instead of the AWS managed key", p.PolicyARN())})
 		return true
 	case k.Described && !k.Enabled:
 		ar.Decision = mpu.ImplicitDeny
 		ar.Reasons = append(ar.Reasons, fmt.Sprintf("key %s is not enabled (state %s): KMS refuses every cryptographic operation with it", displayKey(k), k.State))
-		e.texts = append(e.texts, Remedy{Where: "key", KeyARN: ar.KeyARN, Account: k.Account, Text: "enable the key (or cancel its deletion), or encrypt with another key"})
+		e.texts = append(e.texts, remedy{where: "key", keyARN: ar.KeyARN, account: k.Account, text: "enable the key (or cancel its deletion), or encrypt with another key"})
 		return true
 	}
 	return false
@@ -506,7 +506,7 @@ func (ev *evaluator) withoutKeyPolicy(e *actionEval, ks *keyState, idRes *policy
 	if ks.hint != "" {
 		text = ks.hint + ", then check again"
 	}
-	e.texts = append(e.texts, Remedy{Where: "key policy", KeyARN: ar.KeyARN, Account: k.Account, Text: text})
+	e.texts = append(e.texts, remedy{where: "key policy", keyARN: ar.KeyARN, account: k.Account, text: text})
 }
 
 // verdict is the key policy and the identity side decided together.
@@ -714,6 +714,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 	type group struct{ key, id []string }
 	groups := map[KeyRole]*group{}
 	seenText := map[string]bool{}
+	var rems []remedy
 	for _, e := range evs {
 		if e.ar.Decision == mpu.Allowed {
 			continue
@@ -730,9 +731,9 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 			g.id = appendUnique(g.id, e.ar.Action)
 		}
 		for _, t := range e.texts {
-			if !seenText[t.Where+t.KeyARN+t.Text] {
-				seenText[t.Where+t.KeyARN+t.Text] = true
-				row.Remedies = append(row.Remedies, t)
+			if !seenText[t.where+t.keyARN+t.text] {
+				seenText[t.where+t.keyARN+t.text] = true
+				rems = append(rems, t)
 			}
 		}
 	}
@@ -747,32 +748,57 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 			via = viaService(ks.region, ks.key.Partition)
 		}
 		if len(g.key) > 0 {
-			row.Remedies = append(row.Remedies, Remedy{
-				Where: "key policy", Account: ks.key.Account, KeyARN: displayKey(ks.key),
-				Statement: keyPolicyStatement(ev.caller.PolicyARN(), g.key, via),
-				Text:      fmt.Sprintf("add this statement to the key policy of %s (account %s)", displayKey(ks.key), ks.key.Account),
+			rems = append(rems, remedy{
+				where: "key policy", account: ks.key.Account, keyARN: displayKey(ks.key),
+				statement: keyPolicyStatement(ev.caller.PolicyARN(), g.key, via),
+				text:      fmt.Sprintf("add this statement to the key policy of %s (account %s)", displayKey(ks.key), ks.key.Account),
 			})
 		}
 		if len(g.id) > 0 {
-			row.Remedies = append(row.Remedies, Remedy{
-				Where: "identity policy", Account: ev.caller.Account, KeyARN: displayKey(ks.key),
-				Statement: identityStatement(resourceOf(ks.key), g.id, via),
-				Text:      fmt.Sprintf("add this statement to an identity policy of %s", ev.caller.PolicyARN()),
+			rems = append(rems, remedy{
+				where: "identity policy", account: ev.caller.Account, keyARN: displayKey(ks.key),
+				statement: identityStatement(resourceOf(ks.key), g.id, via),
+				text:      fmt.Sprintf("add this statement to an identity policy of %s", ev.caller.PolicyARN()),
 			})
 		}
 	}
+	row.Remedy = asRemedy(rems)
 	return row
 }
 
-func denyRemedies(deciding []policy.StatementRef, callerAccount, keyARN string) []Remedy {
-	var out []Remedy
+// asRemedy puts a row's remedies in the shared words: one sentence each
+// in the summary, and the statements to add, each named by its policy
+// ("key policy of KEY-ARN", "identity policy") and account.
+func asRemedy(rems []remedy) *mpu.Remedy {
+	if len(rems) == 0 {
+		return nil
+	}
+	rm := &mpu.Remedy{}
+	texts := make([]string, 0, len(rems))
+	for _, m := range rems {
+		texts = append(texts, m.text)
+		if len(m.statement) == 0 {
+			continue
+		}
+		policy := m.where
+		if m.where == "key policy" && m.keyARN != "" {
+			policy = "key policy of " + m.keyARN
+		}
+		rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: policy, Account: m.account, Statement: m.statement})
+	}
+	rm.Summary = strings.Join(texts, "; ")
+	return rm
+}
+
+func denyRemedies(deciding []policy.StatementRef, callerAccount, keyARN string) []remedy {
+	var out []remedy
 	for _, d := range deciding {
 		where, acct := "identity policy", callerAccount
 		if d.Kind == policy.KindResource {
 			where, acct = "key policy", ""
 		}
-		out = append(out, Remedy{Where: where, Account: acct, KeyARN: keyARN,
-			Text: fmt.Sprintf("remove or narrow %s: an explicit Deny cannot be overridden by any Allow", d)})
+		out = append(out, remedy{where: where, account: acct, keyARN: keyARN,
+			text: fmt.Sprintf("remove or narrow %s: an explicit Deny cannot be overridden by any Allow", d)})
 	}
 	return out
 }

@@ -41,9 +41,10 @@
 // policy allows an action the result says grants were not evaluated.
 //
 // Check returns a Report with one Row per step: the actions, a Decision
-// (allowed, explicitDeny, implicitDeny, unknown), reasons and remedies, each
-// remedy a minimal key policy or identity policy statement (JSON) or a
-// described change.
+// (allowed, explicitDeny, implicitDeny, unknown), reasons and a Remedy in
+// package mpu's words: every change in a sentence, and the minimal key
+// policy or identity policy statements (JSON) to add, each with the account
+// that must add it.
 //
 // # JSON
 //
@@ -51,7 +52,7 @@
 // (role, key: input, arn, id, alias, account, region, partition, default,
 // aws_managed, described, enabled, state, spec, usage, origin,
 // multi_region; policy_source, key_policy); rows and seed (step, label,
-// decision, reasons, remedies: where, account, key_arn, statement, text;
+// decision, reasons, remedy: summary, add: [{policy, account, statement}];
 // actions: action, key, key_arn, why, doc, seed, decision, evaluator,
 // deciding, depends_on, reasons, grants_not_evaluated); gaps (source,
 // error, permission, hint); api_calls (requests by operation). Decisions

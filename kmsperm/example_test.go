@@ -56,12 +56,12 @@ func ExampleChecker_Check() {
 		fmt.Println(row.Label, row.Decision)
 	}
 	row, _ := rep.Row(mpu.UploadPart)
-	fmt.Println(row.Remedies[0].Where+":", string(row.Remedies[0].Statement))
+	fmt.Println(row.Remedy.Add[0].Policy+":", string(row.Remedy.Add[0].Statement))
 	// Output:
 	// Initiate allowed
 	// UploadPart implicitDeny
 	// Complete implicitDeny
-	// key policy: {"Sid":"AllowS3MultipartUploadWithThisKey","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/Alice"},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}
+	// key policy of arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab: {"Sid":"AllowS3MultipartUploadWithThisKey","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/Alice"},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}
 }
 
 // Without a key ID S3 uses the AWS managed key aws/s3 of the bucket owner,

@@ -116,8 +116,8 @@ func cases() []tcase {
 			caller: bob, keyID: keyARN, keyPolicy: kpProgrammatic, identity: []string{idResourceAccount}, bucketAcc: acctA, want: deniedAll,
 			check: func(t *testing.T, rep *kmsperm.Report) {
 				row, _ := rep.Row(mpu.UploadPart)
-				if len(row.Remedies) != 1 || row.Remedies[0].Where != "key policy" {
-					t.Errorf("remedies = %s, want only the key policy statement (the IAM policy already allows)", dump(row.Remedies))
+				if texts, add := remedyParts(row); len(texts) != 1 || len(add) != 1 || !policyIs(add[0], "key policy") {
+					t.Errorf("remedy = %s, want only the key policy statement (the IAM policy already allows)", dump(row.Remedy))
 				}
 			}},
 		{name: "cross account, key policy only", source: pageExternal,
@@ -174,8 +174,9 @@ func cases() []tcase {
 				if !strings.Contains(strings.Join(row.Actions[0].Reasons, " "), "AWS managed key cannot be used from another account") {
 					t.Errorf("reasons = %q", row.Actions[0].Reasons)
 				}
-				if len(row.Remedies) == 0 || row.Remedies[0].Where != "key" {
-					t.Errorf("remedies = %+v", row.Remedies)
+				// A change to the key, not a statement.
+				if texts, add := remedyParts(row); len(texts) == 0 || len(add) != 0 || !strings.HasPrefix(texts[0], "encrypt with a customer managed key") {
+					t.Errorf("remedy = %+v", row.Remedy)
 				}
 			}},
 		{name: "aws/s3 alias named explicitly", source: pageS3KMS,
@@ -316,11 +317,12 @@ func checkInvariants(t *testing.T, rep *kmsperm.Report) {
 				t.Errorf("%s %s: no reasons", row.Label, a.Action)
 			}
 		}
-		if row.Decision != mpu.Allowed && len(row.Remedies) == 0 && !hasDependsOn(row) {
+		if row.Decision != mpu.Allowed && row.Remedy == nil && !hasDependsOn(row) {
 			t.Errorf("%s: %s without a remedy", row.Label, row.Decision)
 		}
-		for _, r := range row.Remedies {
-			if r.Statement != nil && !json.Valid(r.Statement) {
+		_, add := remedyParts(row)
+		for _, r := range add {
+			if !json.Valid(r.Statement) {
 				t.Errorf("%s: invalid statement %s", row.Label, r.Statement)
 			}
 		}
@@ -341,13 +343,28 @@ func dump(v any) string {
 	return string(b)
 }
 
+// remedyParts splits a row's remedy into its sentences and statements.
+func remedyParts(row kmsperm.Row) (texts []string, add []mpu.RemedyStatement) {
+	if row.Remedy == nil {
+		return nil, nil
+	}
+	return strings.Split(row.Remedy.Summary, "; "), row.Remedy.Add
+}
+
+// policyIs reports whether a remedy statement's policy is where: "key
+// policy" (of any key) or "identity policy".
+func policyIs(a mpu.RemedyStatement, where string) bool {
+	return a.Policy == where || strings.HasPrefix(a.Policy, where+" of ")
+}
+
 // wantRemedy checks that some row proposes exactly statement for where.
 func wantRemedy(where, statement string) func(*testing.T, *kmsperm.Report) {
 	return func(t *testing.T, rep *kmsperm.Report) {
 		t.Helper()
 		for _, row := range rep.Rows {
-			for _, r := range row.Remedies {
-				if r.Where == where && string(r.Statement) == statement {
+			_, add := remedyParts(row)
+			for _, a := range add {
+				if policyIs(a, where) && string(a.Statement) == statement {
 					return
 				}
 			}
@@ -361,8 +378,9 @@ func wantRemedyWhere(where, account string) func(*testing.T, *kmsperm.Report) {
 	return func(t *testing.T, rep *kmsperm.Report) {
 		t.Helper()
 		for _, row := range rep.Rows {
-			for _, r := range row.Remedies {
-				if r.Where == where && r.Account == account && r.Statement != nil {
+			_, add := remedyParts(row)
+			for _, a := range add {
+				if policyIs(a, where) && a.Account == account && a.Statement != nil {
 					return
 				}
 			}
@@ -375,8 +393,9 @@ func wantRemedyText(prefix string) func(*testing.T, *kmsperm.Report) {
 	return func(t *testing.T, rep *kmsperm.Report) {
 		t.Helper()
 		for _, row := range rep.Rows {
-			for _, r := range row.Remedies {
-				if strings.HasPrefix(r.Text, prefix) {
+			texts, _ := remedyParts(row)
+			for _, text := range texts {
+				if strings.HasPrefix(text, prefix) {
 					return
 				}
 			}

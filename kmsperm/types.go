@@ -163,21 +163,22 @@ type ActionResult struct {
 	GrantsNotEvaluated bool `json:"grants_not_evaluated,omitempty"`
 }
 
-// Remedy is one change that would turn a denial into an allow.
-type Remedy struct {
-	// Where is "key policy", "identity policy" or "key" (a change to the
-	// key or to the upload, described in Text).
-	Where string `json:"where"`
-	// Account is the account that must make the change (the key owner for
+// remedy is one change that would turn a denial into an allow; a row's
+// remedies become its mpu.Remedy.
+type remedy struct {
+	// where is "key policy", "identity policy" or "key" (a change to the
+	// key or to the upload, described in text).
+	where string
+	// account is the account that must make the change (the key owner for
 	// a key policy, the caller's account for an identity policy).
-	Account string `json:"account,omitempty"`
-	// KeyARN is the key the change concerns.
-	KeyARN string `json:"key_arn,omitempty"`
-	// Statement is the policy statement to add, minimal and exact; nil
+	account string
+	// keyARN is the key the change concerns.
+	keyARN string
+	// statement is the policy statement to add, minimal and exact; nil
 	// when the remedy is not a statement.
-	Statement json.RawMessage `json:"statement,omitempty"`
-	// Text describes the change.
-	Text string `json:"text"`
+	statement json.RawMessage
+	// text describes the change.
+	text string
 }
 
 // Row is the KMS verdict for one multipart step.
@@ -195,8 +196,12 @@ type Row struct {
 	Decision mpu.Decision `json:"decision"`
 	// Reasons summarise the decision.
 	Reasons []string `json:"reasons"`
-	// Remedies are the changes that would allow the step.
-	Remedies []Remedy `json:"remedies,omitempty"`
+	// Remedy is what would allow the step, nil when nothing needs to
+	// change: Summary says every change in a sentence each ("; "
+	// between), Add holds the statements to add, each with the policy
+	// ("key policy of KEY-ARN" or "identity policy") and the account that
+	// must add it.
+	Remedy *mpu.Remedy `json:"remedy,omitempty"`
 }
 
 // Report is the result of Check: one row per step, the seed list's row,

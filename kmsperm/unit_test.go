@@ -274,13 +274,14 @@ func TestCheckTargetNotKMS(t *testing.T) {
 		t.Fatalf("UploadPartCopy with the source key not allowing = %s", dump(row))
 	}
 	found := false
-	for _, m := range row.Remedies {
-		if m.Where == "key policy" && m.KeyARN == srcKeyARN && m.Account == acctB && strings.Contains(string(m.Statement), `"kms:Decrypt"`) {
+	_, add := remedyParts(row)
+	for _, m := range add {
+		if m.Policy == "key policy of "+srcKeyARN && m.Account == acctB && strings.Contains(string(m.Statement), `"kms:Decrypt"`) {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no key policy remedy on %s with kms:Decrypt: %s", srcKeyARN, dump(row.Remedies))
+		t.Errorf("no key policy remedy on %s with kms:Decrypt: %s", srcKeyARN, dump(row.Remedy))
 	}
 	if rep.Decision() != mpu.ImplicitDeny {
 		t.Errorf("report decision %s", rep.Decision())

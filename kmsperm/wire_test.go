@@ -261,8 +261,9 @@ func TestKMSDisabledKey(t *testing.T) {
 	if row.Decision != mpu.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "not enabled (state Disabled)") {
 		t.Errorf("row = %s", dump(row))
 	}
-	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key" {
-		t.Errorf("remedies = %+v", row.Remedies)
+	// One change to the key, not a statement.
+	if texts, add := remedyParts(row); len(texts) != 1 || len(add) != 0 || !strings.HasPrefix(texts[0], "enable the key") {
+		t.Errorf("remedy = %+v", row.Remedy)
 	}
 }
 
@@ -503,7 +504,7 @@ func TestSimulatorImplicitDeny(t *testing.T) {
 		t.Errorf("Initiate = %s", d)
 	}
 	row, _ := rep.Row(mpu.Complete)
-	if row.Decision != mpu.ImplicitDeny || len(row.Remedies) != 1 || row.Remedies[0].Where != "identity policy" {
+	if texts, add := remedyParts(row); row.Decision != mpu.ImplicitDeny || len(texts) != 1 || len(add) != 1 || !policyIs(add[0], "identity policy") {
 		t.Errorf("Complete row = %s", dump(row))
 	}
 }
@@ -541,8 +542,8 @@ func TestSimulatorKeyPolicyDoesNotCover(t *testing.T) {
 	if row.Decision != mpu.ImplicitDeny || !strings.Contains(row.Actions[0].Reasons[0], "neither allows the caller nor delegates") {
 		t.Errorf("row = %s", dump(row))
 	}
-	if len(row.Remedies) != 1 || row.Remedies[0].Where != "key policy" {
-		t.Errorf("remedies = %s", dump(row.Remedies))
+	if texts, add := remedyParts(row); len(texts) != 1 || len(add) != 1 || !policyIs(add[0], "key policy") {
+		t.Errorf("remedy = %s", dump(row.Remedy))
 	}
 	if got := f.forms[0].Get("PolicySourceArn"); got != alice {
 		t.Errorf("PolicySourceArn = %s", got)
@@ -557,7 +558,7 @@ func TestSimulatorExplicitDeny(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := rep.Row(mpu.UploadPart)
-	if row.Decision != mpu.ExplicitDeny || len(row.Remedies) == 0 || !strings.Contains(row.Remedies[0].Text, "alice-kms") {
+	if texts, _ := remedyParts(row); row.Decision != mpu.ExplicitDeny || len(texts) == 0 || !strings.Contains(texts[0], "alice-kms") {
 		t.Errorf("row = %s", dump(row))
 	}
 }

@@ -79,6 +79,9 @@ type RemedyStatement struct {
 	// Policy is "identity policy" (the caller's), "bucket policy",
 	// "source bucket policy", or for a KMS row "key policy of KEY-ARN".
 	Policy string `json:"policy"`
+	// Account is the account whose policy it is, when known (for a KMS
+	// key policy, the key owner's).
+	Account string `json:"account,omitempty"`
 	// Statement is the statement's JSON.
 	Statement json.RawMessage `json:"statement"`
 }

@@ -3,7 +3,6 @@ package preflight
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -298,26 +297,6 @@ func kmsRow(r kmsperm.Row) KMSRow {
 			row.Reasons = appendNew(row.Reasons, name+": "+why)
 		}
 	}
-	if len(r.Remedies) > 0 {
-		rm := &mpu.Remedy{}
-		var texts []string
-		for _, m := range r.Remedies {
-			texts = append(texts, m.Text)
-			if len(m.Statement) > 0 {
-				rm.Add = append(rm.Add, mpu.RemedyStatement{Policy: kmsRemedyPolicy(m), Statement: m.Statement})
-			}
-		}
-		rm.Summary = strings.Join(texts, "; ")
-		row.Remedy = rm
-	}
+	row.Remedy = r.Remedy
 	return row
-}
-
-// kmsRemedyPolicy names the policy a KMS remedy statement goes into, in
-// RemedyStatement.Policy's words.
-func kmsRemedyPolicy(m kmsperm.Remedy) string {
-	if m.Where == "key policy" && m.KeyARN != "" {
-		return "key policy of " + m.KeyARN
-	}
-	return m.Where
 }

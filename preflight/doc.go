@@ -71,7 +71,7 @@
 // requests of the KMS check included). Each of steps has step, operation,
 // actions, resources, decision (allowed, explicitDeny, implicitDeny,
 // unknown), evaluator (local, simulate, probe), reasons, missing_context,
-// default_rule, remedy (summary, add: [{policy, statement}], change: [a
+// default_rule, remedy (summary, add: [{policy, account, statement}], change: [a
 // statement reference]), risks and checks (one per action: action,
 // resource, decision, evaluator, reasons, statements, missing_context,
 // default_rule, only_by_default, risks); a statement reference has policy,
