@@ -283,7 +283,17 @@ var payloadHashMiddleware = middleware.FinalizeMiddlewareFunc("s3mpuPartPayloadH
 			}
 			return next.HandleFinalize(ctx, in)
 		}
-		sha, sum, err := awaitHashes(ctx, func() (string, partSum, error) { return body.payloadHashes(!known) })
+		var sha string
+		var sum partSum
+		var err error
+		if body.inMemory {
+			// A part buffer is read in memory, which never blocks; it
+			// must not be read by a goroutine left behind, since the
+			// buffer is reused or unmapped once the upload returns.
+			sha, sum, err = body.payloadHashes(!known)
+		} else {
+			sha, sum, err = awaitHashes(ctx, func() (string, partSum, error) { return body.payloadHashes(!known) })
+		}
 		if err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("hash part payload: %w", err)
 		}
