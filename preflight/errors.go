@@ -56,13 +56,21 @@ func parseDocument(d mpu.PolicyDocument) (*policy.Document, error) {
 }
 
 // stops reports whether err, from a call a preflight makes, ends the
-// preflight instead of becoming a gap or a verdict: the context ended, the
-// server rejected the credentials (mpu.ErrCredentials), or the call got no
-// answer at all (no credentials to sign with, the endpoint unreachable or
-// its certificate not trusted): none says anything about permissions, and
-// every other call of the preflight would fail the same way.
+// preflight instead of becoming a gap or a verdict: the context ended, or
+// the server rejected the credentials (mpu.ErrCredentials), which says
+// nothing about permissions.
 func stops(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || s3err.Classify(err) == s3err.Credentials || s3err.NoAnswer(err)
+	return ctx.Err() != nil || s3err.Classify(err) == s3err.Credentials
+}
+
+// stopsS3 is stops for a call to S3, which also ends the preflight when the
+// call got no answer at all (no credentials to sign with, the endpoint
+// unreachable or its certificate not trusted): the upload would fail the
+// same way at its first request. An IAM call without an answer (a server
+// with no IAM endpoint) leaves a gap instead, so the steps it would decide
+// are reported undecided.
+func stopsS3(ctx context.Context, err error) bool {
+	return stops(ctx, err) || s3err.NoAnswer(err)
 }
 
 // callErr returns err, from call, marked with its category; a credentials

@@ -262,7 +262,7 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 		bs.policy = doc
 	case err == nil:
 	case s3err.Code(err) == "NoSuchBucketPolicy":
-	case stops(ctx, err):
+	case stopsS3(ctx, err):
 		return callErr("s3:GetBucketPolicy", err)
 	default:
 		bs.policyGap = true
@@ -280,7 +280,7 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 	c.add("s3:GetBucketAcl")
 	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
 	if err != nil {
-		if stops(ctx, err) {
+		if stopsS3(ctx, err) {
 			return callErr("s3:GetBucketAcl", err)
 		}
 		bs.aclGap = true
@@ -325,7 +325,7 @@ func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSou
 	case err == nil || s3err.Code(err) == "OwnershipControlsNotFoundError":
 		// No ownership controls: ACLs are enabled, objects owned by their writer.
 		bs.ownership = OwnershipObjectWriter
-	case stops(ctx, err):
+	case stopsS3(ctx, err):
 		return callErr("s3:GetBucketOwnershipControls", err)
 	default:
 		bs.ownershipGap = true

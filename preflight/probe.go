@@ -158,7 +158,7 @@ func (p *Probe) madeUp(ctx context.Context, plan *Plan, want map[mpu.Step]bool, 
 	run := func(name string, f func() error) error {
 		cl.add("s3:" + name)
 		err := f()
-		if err != nil && stops(ctx, err) {
+		if err != nil && stopsS3(ctx, err) {
 			return callErr("s3:"+name, err)
 		}
 		res[name] = probeOutcome(name, err)
@@ -332,7 +332,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	cl.add("s3:CreateMultipartUpload")
 	res, cerr := p.api.CreateMultipartUpload(ctx, cin)
 	if cerr != nil {
-		if stops(ctx, cerr) {
+		if stopsS3(ctx, cerr) {
 			err = callErr("s3:CreateMultipartUpload", cerr)
 			return
 		}
@@ -512,7 +512,7 @@ func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, 
 	const op = "conditional PutObject (If-None-Match: *, a Content-MD5 the empty body fails)"
 	cl.add("s3:PutObject")
 	_, err := api.PutObject(ctx, in)
-	if err != nil && stops(ctx, err) {
+	if err != nil && stopsS3(ctx, err) {
 		return probeResult{}, callErr("s3:PutObject", err)
 	}
 	code, status := s3err.Code(err), s3err.StatusCode(err)
