@@ -217,7 +217,11 @@ func (r *Report) totalCalls() int {
 // remedies of every step that is not plainly allowed.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "preflight s3://%s/%s as %s (server profile %s)\n\n", r.Bucket, r.Key, r.Caller, r.Profile)
+	caller := r.Caller
+	if caller == "" {
+		caller = "an unknown caller"
+	}
+	fmt.Fprintf(&b, "preflight s3://%s/%s as %s (server profile %s)\n\n", r.Bucket, r.Key, caller, r.Profile)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tDECISION\tBY\tACTION\tRESOURCE")
 	for _, s := range r.Steps {
