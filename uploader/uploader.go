@@ -430,8 +430,12 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 	// Part buffers: Concurrency+1 of the part size, or as many as
 	// MaxBufferMemory holds, one of which is being filled while the others
 	// are sent.
-	bufs := min(int64(o.Concurrency)+1, o.MaxBufferMemory/partSize)
-	if bufs < int64(o.Concurrency)+1 {
+	// (Concurrency+1 is not computed when MaxBufferMemory holds fewer:
+	// it overflows for a Concurrency of math.MaxInt.)
+	bufs := o.MaxBufferMemory / partSize
+	if int64(o.Concurrency) < bufs {
+		bufs = int64(o.Concurrency) + 1
+	} else {
 		o.Concurrency, up.clamped = int(max(bufs-1, 1)), true
 	}
 	up.bufMem = o.MaxBufferMemory
