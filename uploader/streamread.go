@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // maxEmptyReads is how many consecutive reads returning no bytes and no
@@ -50,12 +51,13 @@ func (p progressReader) Read(b []byte) (int, error) {
 // never unmapped while a Read may still write into it); a heap buffer is
 // left to the garbage collector.
 type bodyReader struct {
-	st      *stream
-	pool    *bufferPool // where abandoned part buffers go back
-	reqs    chan fillReq
-	res     chan fillRes
-	done    chan struct{} // closed by stop: nobody waits for results any more
-	started bool
+	st       *stream
+	pool     *bufferPool // where abandoned part buffers go back
+	reqs     chan fillReq
+	res      chan fillRes
+	done     chan struct{} // closed by stop: nobody waits for results any more
+	stopOnce sync.Once
+	started  bool
 }
 
 type fillReq struct {
@@ -70,10 +72,31 @@ type fillRes struct {
 }
 
 func newBodyReader(body io.Reader, pool *bufferPool) *bodyReader {
+	done := make(chan struct{})
 	return &bodyReader{
-		st: &stream{r: progressReader{body}}, pool: pool,
-		reqs: make(chan fillReq), res: make(chan fillRes), done: make(chan struct{}),
+		st: &stream{r: progressReader{stopReader{body, done}}}, pool: pool,
+		reqs: make(chan fillReq), res: make(chan fillRes), done: done,
 	}
+}
+
+// errReaderStopped ends the fill of an abandoned reader goroutine.
+var errReaderStopped = errors.New("the upload stopped reading the body")
+
+// stopReader reads r until done is closed: the Read in progress then is
+// the last one, so that once the upload has returned, the body is the
+// caller's again (a fill reads many times to fill a part buffer).
+type stopReader struct {
+	r    io.Reader
+	done <-chan struct{}
+}
+
+func (s stopReader) Read(p []byte) (int, error) {
+	select {
+	case <-s.done:
+		return 0, errReaderStopped
+	default:
+	}
+	return s.r.Read(p)
 }
 
 // fill reads up to len(buf) bytes of the body into buf, as stream.fill
@@ -88,7 +111,11 @@ func (r *bodyReader) fill(ctx context.Context, buf []byte, pooled bool) (n int, 
 		r.started = true
 		go r.loop()
 	}
-	r.reqs <- fillReq{buf: buf, pooled: pooled} // the goroutine is idle between fills
+	select {
+	case r.reqs <- fillReq{buf: buf, pooled: pooled}: // the goroutine is idle between fills
+	case <-r.done: // an earlier fill was abandoned: the body is not read again
+		return 0, false, false, errReaderStopped
+	}
 	select {
 	case res := <-r.res:
 		return res.n, res.more, false, res.err
@@ -98,6 +125,7 @@ func (r *bodyReader) fill(ctx context.Context, buf []byte, pooled bool) (n int, 
 			return res.n, res.more, false, res.err
 		default:
 		}
+		r.stop() // the Read in progress is the last one
 		return 0, false, true, context.Cause(ctx)
 	}
 }
@@ -108,7 +136,7 @@ func (r *bodyReader) read() int64 { return r.st.read }
 
 // stop ends the reader goroutine: at once when it is idle, else when the
 // body's Read it is in returns.
-func (r *bodyReader) stop() { close(r.done) }
+func (r *bodyReader) stop() { r.stopOnce.Do(func() { close(r.done) }) }
 
 func (r *bodyReader) loop() {
 	for {

@@ -158,7 +158,9 @@
 // close or unblock the body to end it. The part buffer it reads into
 // stays its own until then (a buffer mapped outside the heap is unmapped
 // only after the Read returns, never while it may still write into it),
-// and nothing read after Upload returned is used. A body whose Read keeps
+// and nothing read after Upload returned is used. That Read is the last
+// one: the body is not read again once the upload stopped waiting for it,
+// so it is the caller's again when that Read returns. A body whose Read keeps
 // returning no bytes and no error fails with io.ErrNoProgress after 100
 // such reads in a row, as bufio's readers do, instead of spinning; one
 // that reports an impossible byte count or panics fails with OpReadBody.
