@@ -211,6 +211,9 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 		return nil, up.fail(OpValidate, 0, invalidf("the state file %s is the file being uploaded", path))
 	}
 
+	if err := checkStatePath(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, up.fail(OpValidate, 0, err) // not even StartOver replaces it
+	}
 	st, err := ReadState(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

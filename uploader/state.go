@@ -109,8 +109,12 @@ func sseOf(in *UploadInput) StateSSE {
 
 // ReadState reads and validates a state file. A file that does not exist
 // fails with an error for which errors.Is(err, fs.ErrNotExist) holds; a
-// file that is not a valid state fails with ErrInvalidInput.
+// path that is not a regular file (a directory, a FIFO, a device), or a
+// file that is not a valid state, fails with ErrInvalidInput.
 func ReadState(path string) (*State, error) {
+	if err := checkStatePath(path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -128,6 +132,22 @@ func ReadState(path string) (*State, error) {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// checkStatePath fails with ErrInvalidInput when path exists and is not a
+// regular file (after symbolic links): opening a FIFO blocks until someone
+// writes to it, past any context, and writing the state would replace a
+// device (/dev/null) or fail on a directory only after requests were
+// sent. A path that does not exist fails with fs.ErrNotExist.
+func checkStatePath(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return invalidf("state file %s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	return nil
 }
 
 // ParseState decodes and validates a state file's content. Anything but a
