@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,5 +108,43 @@ func TestAbandonedReadNotContinued(t *testing.T) {
 				t.Fatalf("%d uploads left", n)
 			}
 		})
+	}
+}
+
+// TestResumeStateFromTheFuture checks Resume's rule for an interrupted
+// CreateMultipartUpload against state files no run could have written by
+// our clock: a create_last later than now (edited by hand, or written by a
+// clock since set back) must not stretch the window over the uploads of
+// the key started after the state file; the window then rests on
+// create_started alone, as for a state file without create_last.
+func TestResumeStateFromTheFuture(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0).UTC() // the fake clock's start
+	const me = "arn:aws:iam::000000000000:user/me"
+	started := t0.Add(-time.Hour)
+	for _, last := range []time.Time{t0.Add(pendingCreateSkew + time.Second), t0.Add(24 * time.Hour), t0.AddDate(100, 0, 0), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		for _, noInitiators := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/%v", last, noInitiators), func(t *testing.T) {
+				fx := newResumeFixture(t, 11*mib)
+				c := s3fake.New("b")
+				c.Now = newFakeClock().Now
+				orphan := createAt(t, c, "b", "k", me, started.Add(30*time.Second))
+				live := createAt(t, c, "b", "k", me, t0.Add(-10*time.Minute)) // another run's, started since
+				if noInitiators {
+					c.Initiator = ""
+				}
+				interruptedState(t, fx, started, last)
+				rec := &recorder{}
+				if _, err := fx.resume(t, c, rec, nil, func(o *Options) { o.CallerID = me }); err != nil {
+					t.Fatal(err)
+				}
+				if got := uploadIDs(c); !slices.Equal(got, []string{live}) {
+					t.Fatalf("uploads left %v, want only %s (orphan %s)", got, live, orphan)
+				}
+				oc := eventsOf[OrphanCheck](rec)
+				if len(oc) != 1 || !slices.Equal(oc[0].Aborted, []string{orphan}) || oc[0].Until.After(t0) {
+					t.Fatalf("OrphanCheck %+v", oc)
+				}
+			})
+		}
 	}
 }

@@ -77,7 +77,9 @@ var ErrCannotListUploads = errors.New("the client cannot list multipart uploads"
 //     ours). For Resume the attempts' times come from the state file, which
 //     records the first attempt's start and, before and after each attempt,
 //     the latest time one was in progress: an old state file cannot reach
-//     uploads started after it;
+//     uploads started after it (a recorded time later than now plus the
+//     margin, which no run wrote by this clock, is ignored: the window
+//     then rests on the first attempt's start);
 //   - its initiator is the caller (Initiator): the initiator of the upload
 //     the call created, as listed, else Options.CallerID. When the server
 //     reports no initiators (NoInitiators, as versitygw), the window alone

@@ -339,6 +339,13 @@ func (r *resumer) removeState() error {
 func (r *resumer) abortPending(ctx context.Context, st *State, reason string) error {
 	up := r.up
 	w := createWindow{first: st.CreateStarted, last: st.CreateLast}
+	if w.last.After(up.o.clock.Now().Add(pendingCreateSkew)) {
+		// No run recorded an attempt after now: the file was edited, or
+		// written by a clock since set back. Its end would reach the
+		// uploads of the key started since; rest on the start alone, as
+		// for a state file without create_last.
+		w.last = time.Time{}
+	}
 	scan, err := up.pendingUploads(ctx, r.client, w, "")
 	ev := OrphanCheck{
 		Bucket: r.in.Bucket, Key: r.in.Key, Since: w.since(), Until: w.until(),
