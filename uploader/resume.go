@@ -443,11 +443,13 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(up.o.Concurrency)
 	trusted := make([]bool, len(up.parts))
+	listedOnce := make([]bool, len(up.parts))
 	for _, lp := range listed {
 		n := aws.ToInt32(lp.PartNumber)
-		if n < 1 || int(n) > len(up.parts) {
-			continue
+		if n < 1 || int(n) > len(up.parts) || listedOnce[n-1] {
+			continue // a part listed again (pages that overlap) is checked once
 		}
+		listedOnce[n-1] = true
 		rec := up.parts[n-1]
 		if aws.ToInt64(lp.Size) != rec.Size {
 			continue
