@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -176,5 +178,131 @@ func TestResumeListedPartTwice(t *testing.T) {
 	}
 	if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, fx.data) {
 		t.Fatal("object not stored whole")
+	}
+}
+
+// quirkyReader reads data as badly as the io.Reader contract allows: short
+// reads of random length, runs of (0, nil) shorter than maxEmptyReads, and
+// the last bytes returned together with io.EOF.
+type quirkyReader struct {
+	data []byte
+	rnd  *rand.Rand
+}
+
+func (q *quirkyReader) Read(p []byte) (int, error) {
+	if q.rnd.IntN(4) == 0 {
+		return 0, nil // at most a few in a row: never maxEmptyReads
+	}
+	n := copy(p[:q.rnd.IntN(len(p))+1], q.data)
+	q.data = q.data[n:]
+	if len(q.data) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// quirkyReaderAt is a body read in place whose ReadAt returns short reads
+// without error (which io.ReaderAt forbids) and data with io.EOF at the end.
+type quirkyReaderAt struct {
+	data []byte
+	mu   sync.Mutex
+	rnd  *rand.Rand
+}
+
+func (q *quirkyReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(q.data)) {
+		return 0, io.EOF
+	}
+	q.mu.Lock()
+	k := q.rnd.IntN(len(p)) + 1
+	q.mu.Unlock()
+	n := copy(p[:k], q.data[off:])
+	if off+int64(n) == int64(len(q.data)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (q *quirkyReaderAt) Read([]byte) (int, error) {
+	return 0, errors.New("a body read in place is read with ReadAt")
+}
+
+func (q *quirkyReaderAt) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return int64(len(q.data)) + off, nil
+	}
+	return off, nil
+}
+
+// TestQuirkyBodies checks, over random sizes and read patterns, that bodies
+// reading as badly as allowed (and a ReaderAt worse than allowed) are
+// stored exactly, streamed with and without a size and read in place.
+func TestQuirkyBodies(t *testing.T) {
+	for seed := range uint64(6) {
+		rnd := rand.New(rand.NewPCG(seed, 7))
+		size := []int{0, 1, 5 * mib, 5*mib + 1, 10 * mib, rnd.IntN(17 * mib)}[seed%6]
+		data := payload(size)
+		for _, kind := range []string{"stream", "known size", "in place"} {
+			t.Run(fmt.Sprintf("%d/%d/%s", seed, size, kind), func(t *testing.T) {
+				c := s3fake.New("b")
+				in := &UploadInput{Bucket: "b", Key: "k", Body: &quirkyReader{data: data, rnd: rand.New(rand.NewPCG(seed, 1))}}
+				switch kind {
+				case "known size":
+					in.Size = int64(size)
+				case "in place":
+					in.Body = &quirkyReaderAt{data: data, rnd: rand.New(rand.NewPCG(seed, 2))}
+				}
+				if size == 0 && kind == "known size" {
+					return // Size 0 means unknown
+				}
+				if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), in); err != nil {
+					t.Fatal(err)
+				}
+				if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
+					t.Fatal("object not stored exactly")
+				}
+			})
+		}
+	}
+}
+
+// TestAbandonedBufferNotReused checks that the buffer an abandoned Read
+// still writes into is never the buffer of another upload of the same
+// Uploader: the second upload, running while the first one's stalled Read
+// returns and fills its buffer with garbage, stores its own bytes.
+func TestAbandonedBufferNotReused(t *testing.T) {
+	for _, size := range []int64{0, 4 * mib, 12 * mib} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			c := s3fake.New("b")
+			u := New(c, testOptions(newFakeClock(), nil))
+			stalled := newStallBody(payload(int(min(size, 6*mib))))
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { <-stalled.blocked; cancel() }()
+			if _, err := u.Upload(ctx, &UploadInput{Bucket: "b", Key: "stalled", Body: stalled, Size: size}); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err %v", err)
+			}
+			// The second upload's parts are being sent when the first
+			// one's Read returns and writes into its buffer.
+			data := payload(17 * mib)
+			for i := range data {
+				data[i] ^= 0x5A
+			}
+			first := make(chan struct{})
+			var once sync.Once
+			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+				once.Do(func() { close(first); close(stalled.release); <-stalled.done })
+				return next(ctx)
+			})
+			if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data)}); err != nil {
+				t.Fatal(err)
+			}
+			<-first
+			if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
+				t.Fatal("the second upload stored other bytes")
+			}
+			if n := len(c.Uploads()); n != 0 {
+				t.Fatalf("%d uploads left", n)
+			}
+		})
 	}
 }
