@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -299,6 +300,41 @@ func TestAbandonedBufferNotReused(t *testing.T) {
 			<-first
 			if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
 				t.Fatal("the second upload stored other bytes")
+			}
+			if n := len(c.Uploads()); n != 0 {
+				t.Fatalf("%d uploads left", n)
+			}
+		})
+	}
+}
+
+// TestUploadGoneMidRunNotLeftInPlace checks what a Resume whose upload is
+// aborted by someone else mid-run (another process sharing the state file,
+// an operator, a lifecycle rule) says: the error must not claim the upload
+// was left in place with its parts, since it no longer exists.
+func TestUploadGoneMidRunNotLeftInPlace(t *testing.T) {
+	for _, op := range []string{s3fake.OpUploadPart, s3fake.OpCompleteMultipartUpload} {
+		t.Run(op, func(t *testing.T) {
+			fx := newResumeFixture(t, 16*mib)
+			c := s3fake.New("b")
+			var once sync.Once
+			c.Hook(op, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+				once.Do(func() {
+					for _, u := range c.Uploads() {
+						if _, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &u.Bucket, Key: &u.Key, UploadId: &u.UploadID}); err != nil {
+							t.Error(err)
+						}
+					}
+				})
+				return next(ctx)
+			})
+			_, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Concurrency = 1 })
+			var ue *UploadError
+			if !errors.As(err, &ue) || ue.UploadID == "" {
+				t.Fatalf("err %v", err)
+			}
+			if msg := err.Error(); strings.Contains(msg, "left in place") || strings.Contains(msg, "kept") {
+				t.Fatalf("err %q claims the upload was left", msg)
 			}
 			if n := len(c.Uploads()); n != 0 {
 				t.Fatalf("%d uploads left", n)
