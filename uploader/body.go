@@ -541,26 +541,40 @@ func (s *stream) fill(buf []byte) (n int, more bool, err error) {
 		s.hasPeek = false
 		n = 1
 	}
-	m, err := io.ReadFull(s.r, buf[n:])
+	m, err := readFull(s.r, buf[n:])
 	n += m
 	s.read += int64(m)
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
+	case err == io.EOF:
 		return n, false, nil
 	case err != nil:
 		return n, false, err
 	}
-	k, err := io.ReadFull(s.r, s.peek[:])
+	k, err := readFull(s.r, s.peek[:])
 	s.read += int64(k)
 	switch {
-	case k == 1:
+	case k == 1 && (err == nil || err == io.EOF): // the next Read finds the end again
 		s.hasPeek = true
 		return n, true, nil
 	case err == io.EOF:
 		return n, false, nil
-	default:
+	case err != nil:
 		return n, false, err
 	}
+	return n, false, nil
+}
+
+// readFull reads into buf until it is full or a Read fails, as
+// io.ReadFull does, but keeps the error of a Read that also filled buf:
+// io.ReadFull drops it, and a body that reports a fault with its last
+// bytes (one the next Read does not repeat) would be stored as if whole.
+func readFull(r io.Reader, buf []byte) (n int, err error) {
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = r.Read(buf[n:])
+		n += m
+	}
+	return n, err
 }
 
 func bytesOpener(b []byte) func() io.ReadSeeker {

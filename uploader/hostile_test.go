@@ -342,3 +342,56 @@ func TestUploadGoneMidRunNotLeftInPlace(t *testing.T) {
 		})
 	}
 }
+
+var errFault = errors.New("the source reports a fault")
+
+// faultAtReader returns data; the Read that reaches offset at exactly also
+// returns errFault, once.
+type faultAtReader struct {
+	data []byte
+	off  int
+	at   int
+	sent bool
+}
+
+func (r *faultAtReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	end := min(len(r.data), r.off+len(p))
+	if !r.sent && r.off < r.at && end >= r.at {
+		end = r.at
+		n := copy(p, r.data[r.off:end])
+		r.off += n
+		r.sent = true
+		return n, errFault
+	}
+	n := copy(p, r.data[r.off:end])
+	r.off += n
+	return n, nil
+}
+
+// TestReadErrorWithLastBytes checks that an error a body's Read returns
+// together with bytes is never dropped, also when those bytes fill a part
+// buffer exactly (io.ReadFull drops that error) and the next Read carries
+// on without it: the upload fails with it, nothing is stored and no upload
+// is left, wherever the error falls.
+func TestReadErrorWithLastBytes(t *testing.T) {
+	const total = 12 * mib
+	for _, at := range []int{1, 5*mib - 1, 5 * mib, 5*mib + 1, 10 * mib, total - 1, total} {
+		for _, size := range []int64{0, total} {
+			t.Run(fmt.Sprintf("%d/%d", at, size), func(t *testing.T) {
+				c := s3fake.New("b")
+				_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
+					&UploadInput{Bucket: "b", Key: "k", Body: &faultAtReader{data: payload(total), at: at}, Size: size})
+				var ue *UploadError
+				if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, errFault) {
+					t.Fatalf("err %v, want a ReadBody error matching the body's", err)
+				}
+				if c.Object("b", "k") != nil || len(c.Uploads()) != 0 {
+					t.Fatalf("object stored or %d uploads left", len(c.Uploads()))
+				}
+			})
+		}
+	}
+}
