@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"time"
 
@@ -393,5 +394,40 @@ func TestReadErrorWithLastBytes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestListUploadsMarkersCycle checks that a server whose
+// ListMultipartUploads pages come back round to markers already seen (a
+// broken pagination) makes the orphan rules fail after a few pages, not
+// list forever.
+func TestListUploadsMarkersCycle(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	fx := newResumeFixture(t, 11*mib)
+	c := s3fake.New("b")
+	c.Now = newFakeClock().Now
+	createAt(t, c, "b", "k", c.Initiator, t0.Add(-time.Hour))
+	var calls atomic.Int64
+	c.Hook(s3fake.OpListMultipartUploads, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		out, err := next(ctx)
+		if lu, ok := out.(*s3.ListMultipartUploadsOutput); ok && err == nil {
+			n := calls.Add(1)
+			lu.IsTruncated = aws.Bool(true)
+			lu.NextKeyMarker, lu.NextUploadIdMarker = aws.String("k"), aws.String(fmt.Sprintf("marker-%d", n%3))
+		}
+		return out, err
+	})
+	interruptedState(t, fx, t0.Add(-time.Hour), t0.Add(-time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := mustOpen(t, fx.path)
+	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.CallerID = c.Initiator }).
+		Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
+	var ue *UploadError
+	if !errors.As(err, &ue) || ue.Op != OpListMultipartUploads || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want a ListMultipartUploads error", err)
+	}
+	if n := calls.Load(); n > 10 {
+		t.Fatalf("%d pages listed", n)
 	}
 }

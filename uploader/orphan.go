@@ -241,6 +241,7 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 		ownInit  string
 		reported bool // some upload of the key has an initiator
 	)
+	seen := map[[2]string]bool{{"", ""}: true} // page markers, to stop a listing that comes round again
 	for page := 0; ; page++ {
 		var out *s3.ListMultipartUploadsOutput
 		_, err := up.retry(ctx, OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
@@ -270,9 +271,10 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 		if !aws.ToBool(out.IsTruncated) || km == "" && um == "" {
 			break
 		}
-		if km == aws.ToString(in.KeyMarker) && um == aws.ToString(in.UploadIdMarker) {
-			return scan, fmt.Errorf("ListMultipartUploads returned the same page markers twice (page %d)", page+1)
+		if seen[[2]string{km, um}] {
+			return scan, fmt.Errorf("ListMultipartUploads returned page markers it had returned before (page %d): its pagination is broken", page+1)
 		}
+		seen[[2]string{km, um}] = true
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
 	if own != "" && !ownFound {
