@@ -118,9 +118,11 @@ func TestResumeInterruptedCreateWindowServer(t *testing.T) {
 		name         string
 		old          bool // the state file's window is an hour old (else it ends now)
 		insideWindow bool // bob's upload is made inside the window
+		future       bool // with old: create_last edited to a day from now
 	}{
-		{"OldStateFileReachesNothingNewer", true, false},
-		{"InsideWindowByTimeAlone", false, true},
+		{"OldStateFileReachesNothingNewer", true, false, false},
+		{"InsideWindowByTimeAlone", false, true, false},
+		{"CreateLastInTheFutureReachesNothingNewer", true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bucket := env.NewBucket(t)
@@ -139,6 +141,9 @@ func TestResumeInterruptedCreateWindowServer(t *testing.T) {
 			var started, last time.Time
 			if tc.old {
 				started = now.Add(-time.Hour) // and no create_last: the window ends at started + 2 min
+				if tc.future {
+					last = now.Add(24 * time.Hour) // no run wrote it: ignored, the window ends at started + 2 min
+				}
 			} else {
 				started, last = now.Add(-10*time.Second), now.Add(10*time.Second)
 			}

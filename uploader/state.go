@@ -145,7 +145,18 @@ func checkStatePath(path string) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return invalidf("state file %s is not a regular file (%v)", path, fi.Mode().Type())
+		kind := "a " + fi.Mode().Type().String()
+		switch t := fi.Mode().Type(); {
+		case t&fs.ModeDir != 0:
+			kind = "a directory"
+		case t&fs.ModeNamedPipe != 0:
+			kind = "a named pipe"
+		case t&fs.ModeDevice != 0:
+			kind = "a device"
+		case t&fs.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return invalidf("state file %s is not a regular file but %s: give the path of a file to create or of an earlier run's state file", path, kind)
 	}
 	return nil
 }
