@@ -44,7 +44,11 @@ type ResumeInput struct {
 	// StateFile is the path of the state file (required). Its directory
 	// must exist. Resume creates the file when it does not exist and
 	// removes it once the object is stored. One state file serves one
-	// upload at a time: two concurrent calls must not share it.
+	// upload at a time: while a Resume runs, it holds a lock on the hidden
+	// file .NAME.lock beside it (removed with the state file), and another
+	// Resume or AbortResumable of the same state file fails at once with
+	// ErrStateInUse (on Linux, macOS and the BSDs; elsewhere two
+	// concurrent calls must not share it).
 	StateFile string
 	// StartOver makes Resume abort the upload the state file names and
 	// start a new one when the source no longer matches the state file,
@@ -214,6 +218,11 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	if err := checkStatePath(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, up.fail(OpValidate, 0, err) // not even StartOver replaces it
 	}
+	lock, err := lockState(path)
+	if err != nil {
+		return nil, up.fail(OpResume, 0, err)
+	}
+	defer lock.unlock()
 	st, err := ReadState(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -753,6 +762,14 @@ func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns 
 	if err != nil {
 		return &UploadError{Op: OpValidate, Err: err}
 	}
+	if err := checkStatePath(statePath); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	lock, err := lockState(statePath)
+	if err != nil {
+		return &UploadError{Op: OpResume, Err: err}
+	}
+	defer lock.unlock()
 	st, err := ReadState(statePath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
