@@ -431,3 +431,45 @@ func TestListUploadsMarkersCycle(t *testing.T) {
 		t.Fatalf("%d pages listed", n)
 	}
 }
+
+// TestInitiatorFormatsNeverMatchLoosely checks that Resume's rule for an
+// interrupted CreateMultipartUpload compares initiators exactly: a caller
+// named in another form than the server's (a role ARN for an assumed-role
+// session, another session of the same role, a user ARN without its path,
+// other case, stray spaces, the account root for a canonical ID) never
+// aborts the upload; it is kept and named. Only the exact identity aborts.
+func TestInitiatorFormatsNeverMatchLoosely(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for _, tc := range []struct{ initiator, caller string }{
+		{"arn:aws:sts::111122223333:assumed-role/Builder/run-1", "arn:aws:iam::111122223333:role/Builder"},
+		{"arn:aws:sts::111122223333:assumed-role/Builder/run-1", "arn:aws:sts::111122223333:assumed-role/Builder/run-2"},
+		{"arn:aws:iam::111122223333:user/team/alice", "arn:aws:iam::111122223333:user/alice"},
+		{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/Alice"},
+		{"arn:aws:iam::111122223333:user/alice", " arn:aws:iam::111122223333:user/alice"},
+		{"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "arn:aws:iam::111122223333:root"},
+		{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice"}, // the same: aborted
+	} {
+		t.Run(tc.caller, func(t *testing.T) {
+			fx := newResumeFixture(t, 11*mib)
+			c := s3fake.New("b")
+			c.Now = newFakeClock().Now
+			id := createAt(t, c, "b", "k", tc.initiator, t0.Add(-time.Hour))
+			interruptedState(t, fx, t0.Add(-time.Hour), t0.Add(-time.Hour))
+			rec := &recorder{}
+			if _, err := fx.resume(t, c, rec, nil, func(o *Options) { o.CallerID = tc.caller }); err != nil {
+				t.Fatal(err)
+			}
+			oc := eventsOf[OrphanCheck](rec)
+			same := tc.initiator == tc.caller
+			left := slices.Contains(uploadIDs(c), id)
+			if len(oc) != 1 || left == same || same != slices.Equal(oc[0].Aborted, []string{id}) || !same && !slices.Equal(oc[0].Kept, []string{id}) {
+				t.Fatalf("OrphanCheck %+v, upload left %v", oc, left)
+			}
+			if left {
+				if _, err := c.AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k"), UploadId: &id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
