@@ -27,9 +27,9 @@ import (
 // nor overflow the number of part buffers: the upload is stored whole and
 // the Started event reports a sane concurrency, whatever the body.
 func TestHugeConcurrencyAndMemory(t *testing.T) {
-	data := payload(12*mib + 1)
-	for _, conc := range []int{math.MaxInt, math.MaxInt - 1, math.MaxInt32, 1 << 40} {
-		for _, mem := range []int64{0, 5 * mib, math.MaxInt64, math.MaxInt64 - 1} {
+	data := payload(10*mib + 1)
+	for _, conc := range []int{math.MaxInt, math.MaxInt32, 1 << 40} {
+		for _, mem := range []int64{0, 5 * mib, math.MaxInt64} {
 			for _, body := range []string{"stream", "known size", "in place"} {
 				t.Run(fmt.Sprintf("%d/%d/%s", conc, mem, body), func(t *testing.T) {
 					c := s3fake.New("b")
