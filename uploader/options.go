@@ -203,9 +203,6 @@ type clock interface {
 	NewTimer() backoff.Timer
 }
 
-// Copy returns a copy of o.
-func (o Options) Copy() Options { return o }
-
 // resolve returns o with defaults applied, or an error wrapping
 // ErrInvalidInput when a field is out of range.
 func (o Options) resolve() (Options, error) {
