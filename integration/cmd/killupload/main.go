@@ -17,20 +17,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"flag"
-	"fmt"
-	"net/http"
 	"os"
-	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
+	"github.com/s3mpu/s3mpu/integration/cmd/internal/child"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -47,22 +38,15 @@ func main() {
 }
 
 func run(bucket, key, file, state string, partSize int64, concurrency int, rateLimit int64) int {
-	out := bufio.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	say := func(format string, a ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(out, format+"\n", a...)
-		out.Flush()
-	}
-	cli, err := client()
+	p := child.NewPrinter(os.Stdout)
+	cli, err := child.S3Client("KILLUPLOAD")
 	if err != nil {
-		say("error %v", err)
+		p.Say("error %v", err)
 		return 2
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		say("error %v", err)
+		p.Say("error %v", err)
 		return 2
 	}
 	defer f.Close()
@@ -70,18 +54,7 @@ func run(bucket, key, file, state string, partSize int64, concurrency int, rateL
 		o.PartSize = partSize
 		o.Concurrency = concurrency
 		o.RateLimit = rateLimit
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-			switch e := e.(type) {
-			case uploader.Started:
-				say("started %s", e.UploadID)
-			case uploader.PartDone:
-				say("part %d", e.PartNumber)
-			case uploader.Resumed:
-				say("resumed %d %d", e.PartsStored, e.PartsToSend)
-			case uploader.Restarted:
-				say("restarted %s", e.OldUploadID)
-			}
-		})
+		o.Listener = uploader.ListenerFunc(p.Event)
 	})
 	in := uploader.UploadInput{Bucket: bucket, Key: key, Body: f}
 	var res *uploader.UploadOutput
@@ -91,33 +64,9 @@ func run(bucket, key, file, state string, partSize int64, concurrency int, rateL
 		res, err = up.Upload(context.Background(), &in)
 	}
 	if err != nil {
-		say("error %v", err)
+		p.Say("error %v", err)
 		return 1
 	}
-	say("completed %s", res.ETag)
+	p.Say("completed %s", res.ETag)
 	return 0
-}
-
-func client() (*s3.Client, error) {
-	endpoint := os.Getenv("KILLUPLOAD_ENDPOINT")
-	if endpoint == "" {
-		return nil, fmt.Errorf("KILLUPLOAD_ENDPOINT is not set")
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if ca := os.Getenv("KILLUPLOAD_CA_FILE"); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
-		HTTPClient:   &http.Client{Transport: tr},
-	}), nil
 }

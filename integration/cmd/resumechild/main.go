@@ -22,22 +22,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/s3mpu/s3mpu/integration/cmd/internal/child"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -53,22 +47,9 @@ func main() {
 	os.Exit(run(*bucket, *key, *file, *state, *partSize, *concurrency, *pause))
 }
 
-// printer writes whole lines to stdout, flushed at once.
-type printer struct {
-	mu  sync.Mutex
-	out *bufio.Writer
-}
-
-func (p *printer) say(format string, a ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.out, format+"\n", a...)
-	p.out.Flush()
-}
-
 // hold announces the pause point and blocks forever: the test kills the process.
-func (p *printer) hold(point string) {
-	p.say("paused %s", point)
+func hold(p *child.Printer, point string) {
+	p.Say("paused %s", point)
 	select {}
 }
 
@@ -76,68 +57,63 @@ func (p *printer) hold(point string) {
 // CompleteMultipartUpload.
 type client struct {
 	*s3.Client
-	p     *printer
+	p     *child.Printer
 	pause string
 }
 
 func (c *client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
 	if c.pause == "before-create" {
-		c.p.hold(c.pause)
+		hold(c.p, c.pause)
 	}
 	out, err := c.Client.CreateMultipartUpload(ctx, in, optFns...)
 	if err == nil && c.pause == "after-create" {
-		c.p.hold(c.pause)
+		hold(c.p, c.pause)
 	}
 	return out, err
 }
 
 func (c *client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	if c.pause == "before-complete" {
-		c.p.hold(c.pause)
+		hold(c.p, c.pause)
 	}
 	out, err := c.Client.CompleteMultipartUpload(ctx, in, optFns...)
 	if err == nil && c.pause == "after-complete" {
-		c.p.hold(c.pause)
+		hold(c.p, c.pause)
 	}
 	return out, err
 }
 
 func run(bucket, key, file, state string, partSize int64, concurrency int, pause string) int {
-	p := &printer{out: bufio.NewWriter(os.Stdout)}
-	s3c, err := newS3Client()
+	p := child.NewPrinter(os.Stdout)
+	s3c, err := child.S3Client("RESUMECHILD")
 	if err != nil {
-		p.say("error %v", err)
+		p.Say("error %v", err)
 		return 2
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		p.say("error %v", err)
+		p.Say("error %v", err)
 		return 2
 	}
 	defer f.Close()
 	var partsDone atomic.Int32
 	partBytes := map[int32]int64{}
 	listener := uploader.ListenerFunc(func(e uploader.Event) {
+		p.Event(e)
 		switch e := e.(type) {
 		case uploader.Started:
-			p.say("started %s", e.UploadID)
 			if pause == "started" {
-				p.hold(pause)
+				hold(p, pause)
 			}
-		case uploader.Resumed:
-			p.say("resumed %d %d", e.PartsStored, e.PartsToSend)
-		case uploader.Restarted:
-			p.say("restarted %s", e.OldUploadID)
 		case uploader.PartDone:
-			p.say("part %d", e.PartNumber)
 			if n := partsDone.Add(1); pause == fmt.Sprintf("part-%d", n) {
-				p.hold(pause)
+				hold(p, pause)
 			}
 		case uploader.BytesSent:
 			// Events are serialized: no lock needed for partBytes.
 			partBytes[e.PartNumber] += e.Bytes
 			if pause == fmt.Sprintf("mid-part-%d", e.PartNumber) && partBytes[e.PartNumber] >= partSize/2 {
-				p.hold(pause)
+				hold(p, pause)
 			}
 		}
 	})
@@ -155,33 +131,9 @@ func run(bucket, key, file, state string, partSize int64, concurrency int, pause
 		if errors.Is(err, uploader.ErrSourceChanged) {
 			kind = "source-changed"
 		}
-		p.say("error %s %v", kind, err)
+		p.Say("error %s %v", kind, err)
 		return 1
 	}
-	p.say("completed %s", res.ETag)
+	p.Say("completed %s", res.ETag)
 	return 0
-}
-
-func newS3Client() (*s3.Client, error) {
-	endpoint := os.Getenv("RESUMECHILD_ENDPOINT")
-	if endpoint == "" {
-		return nil, errors.New("RESUMECHILD_ENDPOINT is not set")
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if ca := os.Getenv("RESUMECHILD_CA_FILE"); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
-		HTTPClient:   &http.Client{Transport: tr},
-	}), nil
 }

@@ -1,0 +1,83 @@
+// Package child holds what the child programs the integration tests start and kill
+// (killupload, resumechild) share: an S3 client configured from the environment, and
+// progress printed as whole lines on stdout.
+package child
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3mpu/s3mpu/uploader"
+)
+
+// S3Client returns a client for the test server named by the environment: PREFIX_ENDPOINT
+// (required), PREFIX_CA_FILE (a CA bundle, optional), AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY. Secrets come from the environment, never from the command line,
+// where other processes could read them.
+func S3Client(prefix string) (*s3.Client, error) {
+	endpoint := os.Getenv(prefix + "_ENDPOINT")
+	if endpoint == "" {
+		return nil, fmt.Errorf("%s_ENDPOINT is not set", prefix)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if ca := os.Getenv(prefix + "_CA_FILE"); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
+		HTTPClient:   &http.Client{Transport: tr},
+	}), nil
+}
+
+// Printer writes whole lines, each flushed at once, from any goroutine.
+type Printer struct {
+	mu  sync.Mutex
+	out *bufio.Writer
+}
+
+// NewPrinter returns a Printer writing to w.
+func NewPrinter(w io.Writer) *Printer {
+	return &Printer{out: bufio.NewWriter(w)}
+}
+
+// Say prints one line.
+func (p *Printer) Say(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format+"\n", a...)
+	p.out.Flush()
+}
+
+// Event prints the line of an uploader event the tests follow: "started ID",
+// "resumed STORED TO-SEND", "restarted OLD-ID" or "part N"; other events print nothing.
+func (p *Printer) Event(e uploader.Event) {
+	switch e := e.(type) {
+	case uploader.Started:
+		p.Say("started %s", e.UploadID)
+	case uploader.PartDone:
+		p.Say("part %d", e.PartNumber)
+	case uploader.Resumed:
+		p.Say("resumed %d %d", e.PartsStored, e.PartsToSend)
+	case uploader.Restarted:
+		p.Say("restarted %s", e.OldUploadID)
+	}
+}
