@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -98,25 +94,11 @@ type copyResult struct {
 	Retries           int64   `json:"retries"`
 }
 
-func sseCFields(path string) (alg, key, md5sum string, err error) {
-	k, err := readSSECKey(path)
-	if err != nil {
-		return "", "", "", err
-	}
-	sum := md5.Sum(k)
-	return "AES256", base64.StdEncoding.EncodeToString(k), base64.StdEncoding.EncodeToString(sum[:]), nil
-}
-
 // validate checks the copy's own flags and returns the part size and the copy threshold
 // (0: the defaults).
 func (cf *cpFlags) validate() (partSize, threshold int64, err error) {
-	if cf.partSize != "" {
-		if partSize, err = cmdkit.ParseSize(cf.partSize); err != nil {
-			return 0, 0, cmdkit.UsageErrorf("--part-size: %v", err)
-		}
-		if partSize < 5<<20 || partSize > 5<<30 {
-			return 0, 0, cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", cf.partSize)
-		}
+	if partSize, err = parsePartSize(cf.partSize); err != nil {
+		return 0, 0, err
 	}
 	if cf.copyThreshold != "" {
 		if threshold, err = cmdkit.ParseSize(cf.copyThreshold); err != nil {
@@ -130,8 +112,8 @@ func (cf *cpFlags) validate() (partSize, threshold int64, err error) {
 			return 0, 0, cmdkit.UsageErrorf("--copy-threshold %s: a single CopyObject copies at most 5GiB", cf.copyThreshold)
 		}
 	}
-	if cf.concurrency < 1 {
-		return 0, 0, cmdkit.UsageErrorf("--concurrency %d: must be at least 1", cf.concurrency)
+	if err := checkConcurrency(cf.concurrency); err != nil {
+		return 0, 0, err
 	}
 	if err := cmdkit.ValidateGate(cf.preflightMode); err != nil {
 		return 0, 0, err
@@ -139,34 +121,25 @@ func (cf *cpFlags) validate() (partSize, threshold int64, err error) {
 	return partSize, threshold, nil
 }
 
-// copyInput returns the copy of src to dst as the flags describe it.
+// copyInput returns the copy of src to dst as the flags describe it: the destination's
+// settings are those of an upload to dst.
 func copyInput(src, dst cmdkit.URL, cf *cpFlags, of *objectFlags) (*uploader.CopyInput, error) {
-	var err error
+	d, err := of.uploadInput(dst)
+	if err != nil {
+		return nil, err
+	}
 	in := &uploader.CopyInput{
 		SourceBucket: src.Bucket, SourceKey: src.Key, SourceVersionID: cf.sourceVersionID,
-		Bucket: dst.Bucket, Key: dst.Key,
-		ReplaceMetadata: cf.replaceMetadata, ContentType: of.contentType,
-		ACL: types.ObjectCannedACL(of.acl), StorageClass: types.StorageClass(of.storageClass),
-		ServerSideEncryption: types.ServerSideEncryption(of.sseAlgorithm()), SSEKMSKeyID: of.kmsKeyID,
-		SSEKMSEncryptionContext: of.kmsContextHeader(),
-		ChecksumAlgorithm:       types.ChecksumAlgorithm(strings.ToUpper(of.checksumAlgo)),
+		Bucket: d.Bucket, Key: d.Key,
+		ReplaceMetadata: cf.replaceMetadata, ContentType: d.ContentType, Metadata: d.Metadata,
+		ACL: d.ACL, StorageClass: d.StorageClass,
+		ServerSideEncryption: d.ServerSideEncryption, SSEKMSKeyID: d.SSEKMSKeyID,
+		SSEKMSEncryptionContext: d.SSEKMSEncryptionContext, BucketKeyEnabled: d.BucketKeyEnabled,
+		SSECustomerAlgorithm: d.SSECustomerAlgorithm, SSECustomerKey: d.SSECustomerKey, SSECustomerKeyMD5: d.SSECustomerKeyMD5,
+		ChecksumAlgorithm: d.ChecksumAlgorithm,
 	}
 	if of.tagging != "" {
 		in.ReplaceTagging, in.Tagging = true, of.tagging
-	}
-	if of.bucketKey {
-		in.BucketKeyEnabled = aws.Bool(true)
-	}
-	if in.Metadata, err = cmdkit.ParseKeyValues("metadata", of.metadata); err != nil {
-		return nil, cmdkit.UsageErr(err)
-	}
-	if of.sseC != "" || of.sseCKeyFile != "" {
-		if of.sseC == "" || of.sseCKeyFile == "" {
-			return nil, cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
-		}
-		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
-			return nil, err
-		}
 	}
 	if cf.sourceSSECKeyFile != "" {
 		if in.SourceSSECustomerAlgorithm, in.SourceSSECustomerKey, in.SourceSSECustomerKeyMD5, err = sseCFields(cf.sourceSSECKeyFile); err != nil {
@@ -188,14 +161,8 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if src == dst && cf.sourceVersionID == "" && !cf.replaceMetadata && of.storageClass == "" && of.sse == "" && of.sseCKeyFile == "" {
 		return cmdkit.UsageErrorf("copying %s onto itself changes nothing: give --replace-metadata, --storage-class or encryption flags", src)
 	}
-	if err := of.validate(); err != nil {
-		return err
-	}
-	prof, err := chk.validate()
+	prof, err := validateFlags(of, chk, true)
 	if err != nil {
-		return err
-	}
-	if err := chk.validateKMS(of, true); err != nil {
 		return err
 	}
 	if !cf.replaceMetadata && (of.contentType != "" || len(of.metadata) > 0) {
@@ -205,12 +172,9 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if err != nil {
 		return err
 	}
-	pmode, err := parseProgressMode(cf.progress)
+	pmode, err := a.progressMode(cf.progress)
 	if err != nil {
-		return cmdkit.UsageErr(err)
-	}
-	if a.g.quiet {
-		pmode = progressNone
+		return err
 	}
 	in, err := copyInput(src, dst, cf, of)
 	if err != nil {
@@ -223,32 +187,19 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	if err != nil {
 		return err
 	}
-	var gate *preflightGate // nil with --preflight off
-	if cf.preflightMode != "off" {
-		if _, err := chk.sources(); err != nil {
-			return err
-		}
-		if _, _, err := chk.keyPolicies(); err != nil {
-			return err // a policy file the user named must be readable, whatever the mode
-		}
+	gate, err := a.openGate(ctx, cli, chk, prof, cf.preflightMode, "copy", "copying", func() (*preflight.Plan, error) {
 		of.copySource = src.String()
 		plan, err := of.plan(dst, -1, chk)
-		if err != nil {
-			return err
-		}
-		if plan.CopySource != nil {
+		if err == nil && plan.CopySource != nil {
 			plan.CopySource.VersionID = cf.sourceVersionID
 		}
-		if gate, err = a.newPreflightGate(ctx, cli, chk, plan, prof, cf.preflightMode, "copy", "copying"); err != nil {
-			return err
-		}
+		return plan, err
+	}) // nil with --preflight off
+	if err != nil {
+		return err
 	}
 
-	prog := newProgress(pmode, a.stderr, "copy "+src.String()+" -> "+dst.String(), a.now)
-	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }, copy: true}
-	if gate != nil {
-		lis.preflight = gate.warn
-	}
+	lis := a.transferListener(pmode, "copy "+src.String()+" -> "+dst.String(), gate, true)
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = cf.concurrency
@@ -259,7 +210,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	})
 	start := a.now()
 	out, err := up.Copy(ctx, in)
-	prog.finish(err == nil)
+	lis.p.finish(err == nil)
 	if err != nil {
 		if errors.Is(err, uploader.ErrSourceChanged) {
 			return fmt.Errorf("%w\n(the source was replaced during the copy; nothing of the mix was stored)", err)

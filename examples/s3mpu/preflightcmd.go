@@ -281,20 +281,7 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 // (cmdkit.ErrNoSuchBucket), and so are credentials the server refuses: not a report of
 // unknown or denied verdicts.
 func (a *app) runPreflight(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (*preflight.Report, error) {
-	cfg, err := a.AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if plan.Region == "" {
-		plan.Region = cfg.Region
-	}
-	if plan.Transport == preflight.TransportUnknown {
-		plan.Transport = preflight.TransportHTTPS
-		if a.G.Insecure() {
-			plan.Transport = preflight.TransportHTTP
-		}
-	}
-	chk, err := a.checker(ctx, cli, cf, plan, prof)
+	chk, err := a.gateChecker(ctx, cli, cf, plan, prof)
 	if err != nil {
 		return nil, err
 	}
@@ -458,14 +445,8 @@ func (a *app) preflightCmd() *cobra.Command {
 		if err != nil {
 			return cmdkit.UsageErr(err)
 		}
-		if err := of.validate(); err != nil {
-			return err
-		}
-		prof, err := cf.validate()
+		prof, err := validateFlags(&of, &cf, of.copySource != "")
 		if err != nil {
-			return err
-		}
-		if err := cf.validateKMS(&of, of.copySource != ""); err != nil {
 			return err
 		}
 		size := preflight.SizeUnknown
@@ -700,8 +681,8 @@ func (a *app) newPreflightGate(ctx context.Context, cli *s3.Client, cf *checkFla
 	return g, nil
 }
 
-// gateChecker returns the checker of an upload's gate, with the plan's region and transport
-// filled in.
+// gateChecker returns the checker of an upload's gate or of the preflight command, with the
+// plan's region and transport filled in.
 func (a *app) gateChecker(ctx context.Context, cli *s3.Client, cf *checkFlags, plan *preflight.Plan, prof preflight.Profile) (cmdkit.Checker, error) {
 	cfg, err := a.AWSConfig(ctx)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -140,14 +141,9 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 	if err := cf.validateKMS(of, false); err != nil {
 		return err
 	}
-	var partSize int64
-	if pf.partSize != "" {
-		if partSize, err = cmdkit.ParseSize(pf.partSize); err != nil {
-			return cmdkit.UsageErrorf("--part-size: %v", err)
-		}
-		if partSize < minPartSize || partSize > maxPartSize {
-			return cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", pf.partSize)
-		}
+	partSize, err := parsePartSize(pf.partSize)
+	if err != nil {
+		return err
 	}
 	if err := cmdkit.ValidateGate(pf.preflightMode); err != nil {
 		return err
@@ -162,9 +158,9 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 			return cmdkit.UsageErrorf("--plan-out %s exists: discard its upload first (s3mpu uploads abort --plan %s) or choose another path", pf.planOut, pf.planOut)
 		}
 	}
-	f, err := os.Open(src)
+	f, err := openInput(src)
 	if err != nil {
-		return cmdkit.UsageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
+		return err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -196,23 +192,13 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 			return cmdkit.UsageErrorf("--plan-out %s exists: discard its upload first (s3mpu uploads abort --plan %s) or choose another key", pf.planOut, pf.planOut)
 		}
 	}
-	var gate *preflightGate // nil with --preflight off
-	if pf.preflightMode != "off" {
-		if _, err := cf.sources(); err != nil {
-			return err
-		}
-		if _, _, err := cf.keyPolicies(); err != nil {
-			return err
-		}
-		plan, err := of.plan(u, fi.Size(), cf)
-		if err != nil {
-			return err
-		}
-		// CreatePlan checks the steps of every call the plan takes: Initiate, UploadPart,
-		// ListParts, Complete and Abort.
-		if gate, err = a.newPreflightGate(ctx, cli, cf, plan, prof, pf.preflightMode, "sharded upload", "planning"); err != nil {
-			return err
-		}
+	// CreatePlan checks the steps of every call the plan takes: Initiate, UploadPart,
+	// ListParts, Complete and Abort.
+	gate, err := a.openGate(ctx, cli, cf, prof, pf.preflightMode, "sharded upload", "planning", func() (*preflight.Plan, error) {
+		return of.plan(u, fi.Size(), cf)
+	}) // nil with --preflight off
+	if err != nil {
+		return err
 	}
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
@@ -352,21 +338,16 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	if err != nil {
 		return err
 	}
-	if sf.concurrency < 1 {
-		return cmdkit.UsageErrorf("--concurrency %d: must be at least 1", sf.concurrency)
+	if err := checkConcurrency(sf.concurrency); err != nil {
+		return err
 	}
-	var rate int64
-	if sf.rateLimit != "" {
-		if rate, err = cmdkit.ParseRate(sf.rateLimit); err != nil {
-			return cmdkit.UsageErrorf("--rate-limit: %v", err)
-		}
-	}
-	pmode, err := parseProgressMode(sf.progress)
+	rate, err := parseRateLimit(sf.rateLimit)
 	if err != nil {
-		return cmdkit.UsageErr(err)
+		return err
 	}
-	if a.g.quiet {
-		pmode = progressNone
+	pmode, err := a.progressMode(sf.progress)
+	if err != nil {
+		return err
 	}
 	p, err := a.readPlan(ctx, sf.plan)
 	if err != nil {
@@ -382,9 +363,9 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	if path == "" {
 		return cmdkit.UsageErrorf("the plan names no file: give --file")
 	}
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		return cmdkit.UsageErrorf("cannot open %s: %v", path, errors.Unwrap(err))
+		return err
 	}
 	defer f.Close()
 
@@ -493,9 +474,9 @@ func (a *app) runComplete(ctx context.Context, planArg string, verify bool, file
 		if file == "" {
 			file = p.Source.Path
 		}
-		f, err := os.Open(file)
+		f, err := openInput(file)
 		if err != nil {
-			return cmdkit.UsageErrorf("cannot open %s: %v", file, errors.Unwrap(err))
+			return err
 		}
 		defer f.Close()
 		in.Source = f
@@ -523,7 +504,7 @@ func (a *app) runComplete(ctx context.Context, planArg string, verify bool, file
 	if !a.g.quiet {
 		fmt.Fprintf(a.stdout, "completed s3://%s/%s: %s in %d parts; checksum %s %s %s verified; ETag %s\n", p.Bucket, p.Key,
 			cmdkit.FormatBytes(out.Size), len(out.Parts), res.ChecksumAlgorithm,
-			strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, res.ETag)
+			checksumTypeText(res.ChecksumType), res.Checksum, res.ETag)
 	}
 	return nil
 }

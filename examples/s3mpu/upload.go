@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -103,26 +104,17 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if err != nil {
 		return cmdkit.UsageErr(err)
 	}
-	if err := of.validate(); err != nil {
-		return err
-	}
-	prof, err := cf.validate()
+	prof, err := validateFlags(of, cf, false)
 	if err != nil {
-		return err
-	}
-	if err := cf.validateKMS(of, false); err != nil {
 		return err
 	}
 	partSize, rate, err := uf.validate(src)
 	if err != nil {
 		return err
 	}
-	pmode, err := parseProgressMode(uf.progress)
+	pmode, err := a.progressMode(uf.progress)
 	if err != nil {
-		return cmdkit.UsageErr(err)
-	}
-	if a.g.quiet {
-		pmode = progressNone
+		return err
 	}
 	in, err := of.uploadInput(u)
 	if err != nil {
@@ -144,28 +136,14 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		return err
 	}
 
-	var gate *preflightGate // nil with --preflight off
-	if uf.preflightMode != "off" {
-		if _, err := cf.sources(); err != nil {
-			return err // a policy file the user named must be readable, whatever the mode
-		}
-		if _, _, err := cf.keyPolicies(); err != nil {
-			return err // as must the key policy files
-		}
-		plan, err := of.plan(u, size, cf)
-		if err != nil {
-			return err
-		}
-		if gate, err = a.newPreflightGate(ctx, cli, cf, plan, prof, uf.preflightMode, "upload", "uploading"); err != nil {
-			return err
-		}
+	gate, err := a.openGate(ctx, cli, cf, prof, uf.preflightMode, "upload", "uploading", func() (*preflight.Plan, error) {
+		return of.plan(u, size, cf)
+	}) // nil with --preflight off
+	if err != nil {
+		return err
 	}
 
-	prog := newProgress(pmode, a.stderr, "upload "+u.String(), a.now)
-	lis := &progressListener{p: prog, note: func(msg string) { a.Info("%s", msg) }}
-	if gate != nil {
-		lis.preflight = gate.warn
-	}
+	lis := a.transferListener(pmode, "upload "+u.String(), gate, false)
 	up := uploader.New(cli, func(o *uploader.Options) {
 		o.PartSize = partSize
 		o.Concurrency = uf.concurrency
@@ -182,7 +160,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	} else {
 		out, err = up.Upload(ctx, in)
 	}
-	prog.finish(err == nil)
+	lis.p.finish(err == nil)
 	if err != nil {
 		return a.uploadError(ctx, err, u, uf.state, gate)
 	}
@@ -216,7 +194,7 @@ func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdk
 			when = ""
 		}
 		fmt.Fprintf(a.stdout, "checksum %s %s %s verified%s; ETag %s\n",
-			res.ChecksumAlgorithm, strings.ToLower(strings.ReplaceAll(res.ChecksumType, "_", "-")), res.Checksum, when, res.ETag)
+			res.ChecksumAlgorithm, checksumTypeText(res.ChecksumType), res.Checksum, when, res.ETag)
 	}
 	return nil
 }
@@ -238,9 +216,9 @@ func (a *app) uploadBody(src, sizeFlag string, in *uploader.UploadInput) (label 
 	if sizeFlag != "" {
 		return "", nil, cmdkit.UsageErrorf("--size is only for stdin (-); a file's size is known")
 	}
-	f, err := os.Open(src)
+	f, err := openInput(src)
 	if err != nil {
-		return "", nil, cmdkit.UsageErrorf("cannot open %s: %v", src, errors.Unwrap(err))
+		return "", nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -266,21 +244,14 @@ func (a *app) uploadBody(src, sizeFlag string, in *uploader.UploadInput) (label 
 // validate checks the upload's own flags and returns the part size (0: the default) and the
 // rate limit (0: none).
 func (uf *uploadFlags) validate(src string) (partSize, rate int64, err error) {
-	if uf.partSize != "" {
-		if partSize, err = cmdkit.ParseSize(uf.partSize); err != nil {
-			return 0, 0, cmdkit.UsageErrorf("--part-size: %v", err)
-		}
-		if partSize < 5<<20 || partSize > 5<<30 {
-			return 0, 0, cmdkit.UsageErrorf("--part-size %s: S3 allows 5MiB to 5GiB", uf.partSize)
-		}
+	if partSize, err = parsePartSize(uf.partSize); err != nil {
+		return 0, 0, err
 	}
-	if uf.concurrency < 1 {
-		return 0, 0, cmdkit.UsageErrorf("--concurrency %d: must be at least 1", uf.concurrency)
+	if err := checkConcurrency(uf.concurrency); err != nil {
+		return 0, 0, err
 	}
-	if uf.rateLimit != "" {
-		if rate, err = cmdkit.ParseRate(uf.rateLimit); err != nil {
-			return 0, 0, cmdkit.UsageErrorf("--rate-limit: %v", err)
-		}
+	if rate, err = parseRateLimit(uf.rateLimit); err != nil {
+		return 0, 0, err
 	}
 	if uf.startOver && uf.state == "" {
 		return 0, 0, cmdkit.UsageErrorf("--start-over needs --state")
@@ -315,14 +286,9 @@ func (of *objectFlags) uploadInput(u cmdkit.URL) (*uploader.UploadInput, error) 
 		if of.sseC == "" || of.sseCKeyFile == "" {
 			return nil, cmdkit.UsageErrorf("SSE-C needs both --sse-c AES256 and --sse-c-key-file")
 		}
-		key, err := readSSECKey(of.sseCKeyFile)
-		if err != nil {
+		if in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, err = sseCFields(of.sseCKeyFile); err != nil {
 			return nil, err
 		}
-		sum := md5.Sum(key)
-		in.SSECustomerAlgorithm = "AES256"
-		in.SSECustomerKey = base64.StdEncoding.EncodeToString(key)
-		in.SSECustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
 	}
 	return in, nil
 }
@@ -362,6 +328,16 @@ func (a *app) uploadError(ctx context.Context, err error, u cmdkit.URL, state st
 		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))
 	}
 	return err
+}
+
+// sseCFields returns the SSE-C algorithm, key and key MD5 of the key in the file at path.
+func sseCFields(path string) (alg, key, md5sum string, err error) {
+	k, err := readSSECKey(path)
+	if err != nil {
+		return "", "", "", err
+	}
+	sum := md5.Sum(k)
+	return "AES256", base64.StdEncoding.EncodeToString(k), base64.StdEncoding.EncodeToString(sum[:]), nil
 }
 
 // readSSECKey reads a 256-bit SSE-C key: 32 raw bytes, or their base64. The key's bytes are
