@@ -40,12 +40,8 @@ func (a *app) newAbortJudge(ctx context.Context, cli *s3.Client, bucket string, 
 		return nil, err
 	}
 	j := &abortJudge{caller: id.caller, bucket: bucket, bucketOwner: id.bucketOwner, partition: "aws", profile: prof}
-	for _, p := range id.identityPolicies {
-		d, err := readPolicyFile("--identity-policy", p)
-		if err != nil {
-			return nil, err
-		}
-		j.identity = append(j.identity, d)
+	if j.identity, err = readPolicyFiles("--identity-policy", id.identityPolicies); err != nil {
+		return nil, err
 	}
 	if id.bucketPolicy != "" {
 		if j.bucketPol, err = readPolicyFile("--bucket-policy", id.bucketPolicy); err != nil {

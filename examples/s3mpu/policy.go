@@ -13,16 +13,7 @@ import (
 )
 
 func (a *app) policyCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "policy",
-		Short: "Evaluate IAM and S3 policies offline",
-		Args:  cmdkit.ExactArgs(0),
-		RunE: a.RunE(func(cmd *cobra.Command, _ []string) error {
-			return cmdkit.UsageErrorf("%s: missing subcommand (eval)", cmd.CommandPath())
-		}),
-	}
-	cmd.AddCommand(a.policyEvalCmd())
-	return cmd
+	return a.groupCmd("policy", "Evaluate IAM and S3 policies offline", a.policyEvalCmd())
 }
 
 // policyEvalFlags are the flags of `s3mpu policy eval`.
@@ -118,12 +109,8 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 	}
 	in := preflight.EvalInput{Caller: f.caller, Action: f.action, Resource: f.resource, ResourceAccount: f.resourceAccount, Initiator: f.initiator, BucketKey: f.bucketKey}
 	var err error
-	for _, p := range f.identityPolicies {
-		d, err := readPolicyFile("--identity-policy", p)
-		if err != nil {
-			return in, err
-		}
-		in.IdentityPolicies = append(in.IdentityPolicies, d)
+	if in.IdentityPolicies, err = readPolicyFiles("--identity-policy", f.identityPolicies); err != nil {
+		return in, err
 	}
 	if in.BucketPolicy, err = readOptionalPolicy("--bucket-policy", f.bucketPolicy); err != nil {
 		return in, err
@@ -137,24 +124,16 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 	if in.Boundary, err = readOptionalPolicy("--permissions-boundary", f.boundary); err != nil {
 		return in, err
 	}
-	for _, p := range f.sessionPolicies {
-		d, err := readPolicyFile("--session-policy", p)
-		if err != nil {
-			return in, err
-		}
-		in.Session = append(in.Session, d)
+	if in.Session, err = readPolicyFiles("--session-policy", f.sessionPolicies); err != nil {
+		return in, err
 	}
 	if f.objectOwnership != "" {
 		if in.ObjectOwnership, err = preflight.ParseObjectOwnership(f.objectOwnership); err != nil {
 			return in, cmdkit.UsageErrorf("--object-ownership: %v", trimPkg(err))
 		}
 	}
-	for _, g := range f.aclGrants {
-		grant, err := preflight.ParseACLGrant(g)
-		if err != nil {
-			return in, cmdkit.UsageErrorf("--acl-grant: %v", trimPkg(err))
-		}
-		in.ACLGrants = append(in.ACLGrants, grant)
+	if in.ACLGrants, err = parseACLGrants(f.aclGrants); err != nil {
+		return in, err
 	}
 	if in.Context, err = cmdkit.ParseMultiKeyValues("context", f.context); err != nil {
 		return in, cmdkit.UsageErr(err)
@@ -175,6 +154,32 @@ func readPolicyFile(flag, path string) (mpu.PolicyDocument, error) {
 		return mpu.PolicyDocument{}, cmdkit.UsageErrorf("%s: policy file %s is empty", flag, path)
 	}
 	return mpu.PolicyDocument{Name: path, JSON: b}, nil
+}
+
+// readPolicyFiles reads the policy files of a repeatable flag, in order.
+func readPolicyFiles(flag string, paths []string) ([]mpu.PolicyDocument, error) {
+	var docs []mpu.PolicyDocument
+	for _, p := range paths {
+		d, err := readPolicyFile(flag, p)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// parseACLGrants parses the --acl-grant flags, in order.
+func parseACLGrants(flags []string) ([]preflight.ACLGrant, error) {
+	var grants []preflight.ACLGrant
+	for _, g := range flags {
+		grant, err := preflight.ParseACLGrant(g)
+		if err != nil {
+			return nil, cmdkit.UsageErrorf("--acl-grant: %s", trimPkg(err))
+		}
+		grants = append(grants, grant)
+	}
+	return grants, nil
 }
 
 func readOptionalPolicy(flag, path string) (mpu.PolicyDocument, error) {

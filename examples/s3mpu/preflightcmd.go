@@ -220,32 +220,23 @@ func (f *checkFlags) validateKMS(of *objectFlags, copy bool) error {
 
 // keyPolicies reads the --key-policy and --source-key-policy files; nil for a flag not given.
 func (f *checkFlags) keyPolicies() (key, source []byte, err error) {
-	if f.keyPolicy != "" {
-		d, err := readPolicyFile("--key-policy", f.keyPolicy)
-		if err != nil {
-			return nil, nil, err
-		}
-		key = d.JSON
+	k, err := readOptionalPolicy("--key-policy", f.keyPolicy)
+	if err != nil {
+		return nil, nil, err
 	}
-	if f.sourceKeyPolicy != "" {
-		d, err := readPolicyFile("--source-key-policy", f.sourceKeyPolicy)
-		if err != nil {
-			return nil, nil, err
-		}
-		source = d.JSON
+	s, err := readOptionalPolicy("--source-key-policy", f.sourceKeyPolicy)
+	if err != nil {
+		return nil, nil, err
 	}
-	return key, source, nil
+	return k.JSON, s.JSON, nil
 }
 
 // sources reads the supplied policy files and bucket settings.
 func (f *checkFlags) sources() (preflight.Sources, error) {
 	var s preflight.Sources
-	for _, p := range f.identityPolicies {
-		d, err := readPolicyFile("--identity-policy", p)
-		if err != nil {
-			return s, err
-		}
-		s.Identity = append(s.Identity, d)
+	var err error
+	if s.Identity, err = readPolicyFiles("--identity-policy", f.identityPolicies); err != nil {
+		return s, err
 	}
 	if f.bucketPolicy != "" {
 		d, err := readPolicyFile("--bucket-policy", f.bucketPolicy)
@@ -262,15 +253,11 @@ func (f *checkFlags) sources() (preflight.Sources, error) {
 		s.Ownership = o
 	}
 	if len(f.aclGrants) > 0 {
-		acl := &preflight.BucketACL{}
-		for _, g := range f.aclGrants {
-			grant, err := preflight.ParseACLGrant(g)
-			if err != nil {
-				return s, cmdkit.UsageErrorf("--acl-grant: %s", trimPkg(err))
-			}
-			acl.Grants = append(acl.Grants, grant)
+		grants, err := parseACLGrants(f.aclGrants)
+		if err != nil {
+			return s, err
 		}
-		s.ACL = acl
+		s.ACL = &preflight.BucketACL{Grants: grants}
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,6 +103,25 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.uploadCmd(), a.cpCmd(), a.preflightCmd(), a.policyCmd(), a.uploadsCmd())
 	root.AddCommand(a.shardCmds()...)
 	return root
+}
+
+// groupCmd returns a command that holds subcommands: run alone, it is a usage error that
+// names them.
+func (a *app) groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.Name()
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cmdkit.ExactArgs(0),
+		RunE: a.RunE(func(cmd *cobra.Command, _ []string) error {
+			return cmdkit.UsageErrorf("%s: missing subcommand (%s)", cmd.CommandPath(), strings.Join(names, ", "))
+		}),
+	}
+	cmd.AddCommand(subs...)
+	return cmd
 }
 
 // stringArrayFlag registers a repeatable string flag that keeps commas (unlike StringSlice).

@@ -31,15 +31,13 @@ func parsePartSize(s string) (int64, error) {
 }
 
 // parseRateLimit parses --rate-limit: "" is no limit (0).
-func parseRateLimit(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
+func parseRateLimit(s string) (rate int64, err error) {
+	if s != "" {
+		if rate, err = cmdkit.ParseRate(s); err != nil {
+			return 0, cmdkit.UsageErrorf("--rate-limit: %v", err)
+		}
 	}
-	n, err := cmdkit.ParseRate(s)
-	if err != nil {
-		return 0, cmdkit.UsageErrorf("--rate-limit: %v", err)
-	}
-	return n, nil
+	return rate, nil
 }
 
 // checkConcurrency checks --concurrency.

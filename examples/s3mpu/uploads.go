@@ -17,16 +17,8 @@ import (
 )
 
 func (a *app) uploadsCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "uploads",
-		Short: "List, abort and clean up multipart uploads in progress",
-		Args:  cmdkit.ExactArgs(0),
-		RunE: a.RunE(func(cmd *cobra.Command, _ []string) error {
-			return cmdkit.UsageErrorf("%s: missing subcommand (ls, abort, cleanup)", cmd.CommandPath())
-		}),
-	}
-	cmd.AddCommand(a.uploadsLsCmd(), a.uploadsAbortCmd(), a.uploadsCleanupCmd())
-	return cmd
+	return a.groupCmd("uploads", "List, abort and clean up multipart uploads in progress",
+		a.uploadsLsCmd(), a.uploadsAbortCmd(), a.uploadsCleanupCmd())
 }
 
 // uploadInfo is one multipart upload in progress, as shown by `uploads ls` and `cleanup`.
@@ -76,23 +68,10 @@ func (a *app) uploadsLsCmd() *cobra.Command {
 		if err != nil {
 			return cmdkit.UsageErr(err)
 		}
-		if _, err := id.validate(); err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		cli, err := a.S3Client(ctx)
+		_, judge, infos, err := a.judgedUploads(cmd.Context(), u, id)
 		if err != nil {
 			return err
 		}
-		judge, err := a.newAbortJudge(ctx, cli, u.Bucket, id)
-		if err != nil {
-			return err
-		}
-		ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
-		if err != nil {
-			return fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
-		}
-		infos := a.describeUploads(ups, judge)
 		if a.g.json {
 			return a.PrintJSON(map[string]any{"bucket": u.Bucket, "prefix": u.Key, "caller": judge.caller, "uploads": infos})
 		}
@@ -127,6 +106,28 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// judgedUploads lists the multipart uploads in progress under u (a bucket and a prefix),
+// each with whether the caller the identity flags describe may abort it. It returns the S3
+// client and the judge too.
+func (a *app) judgedUploads(ctx context.Context, u cmdkit.URL, id identityFlags) (*s3.Client, *abortJudge, []uploadInfo, error) {
+	if _, err := id.validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	cli, err := a.S3Client(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	judge, err := a.newAbortJudge(ctx, cli, u.Bucket, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
+	}
+	return cli, judge, a.describeUploads(ups, judge), nil
 }
 
 func (a *app) describeUploads(ups []types.MultipartUpload, judge *abortJudge) []uploadInfo {
@@ -301,25 +302,14 @@ func (a *app) uploadsCleanupCmd() *cobra.Command {
 				return cmdkit.UsageErrorf("--older-than: %v", err)
 			}
 		}
-		if _, err := id.validate(); err != nil {
-			return err
-		}
 		ctx := cmd.Context()
-		cli, err := a.S3Client(ctx)
+		cli, judge, infos, err := a.judgedUploads(ctx, u, id)
 		if err != nil {
 			return err
-		}
-		judge, err := a.newAbortJudge(ctx, cli, u.Bucket, id)
-		if err != nil {
-			return err
-		}
-		ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
-		if err != nil {
-			return fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
 		}
 		var results []cleanupResult
 		var aborted, denied, failed int
-		for _, i := range a.describeUploads(ups, judge) {
+		for _, i := range infos {
 			if time.Duration(i.AgeSec)*time.Second < age {
 				continue
 			}
