@@ -71,18 +71,22 @@ func (f *manifestFlags) readOptions(d destination) readOptions {
 	return readOptions{prefix: d.Prefix, key: f.key, maxSize: f.maxSize}
 }
 
-// loadManifestFor loads the bucket's manifest of d for verify and restore: validated, its
-// MAC checked when a key is set. sum gets a warning when no key is set.
-func (a *app) loadManifestFor(ctx context.Context, client *s3.Client, d destination, sum *summary) (*manifest, error) {
+// openBackup returns the S3 client and the bucket's manifest of d for verify and restore:
+// validated, its MAC checked when a key is set. sum gets a warning when no key is set.
+func (a *app) openBackup(ctx context.Context, d destination, sum *summary) (*s3.Client, *manifest, error) {
+	client, err := a.s3Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := a.mf.load(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := loadRemoteManifest(ctx, client, d, a.mf.readOptions(d))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m == nil {
-		return nil, fmt.Errorf("no backup at %s: the manifest %s does not exist", d, d.manifestKey())
+		return nil, nil, fmt.Errorf("no backup at %s: the manifest %s does not exist", d, d.manifestKey())
 	}
 	if a.mf.key == nil {
 		if m.MAC != "" {
@@ -90,5 +94,18 @@ func (a *app) loadManifestFor(ctx context.Context, client *s3.Client, d destinat
 		}
 		sum.warn("%s", noKeyWarning)
 	}
-	return m, nil
+	return client, m, nil
+}
+
+// backupArgs parses the first argument of verify and restore, s3://bucket/prefix, and checks
+// their --concurrency.
+func backupArgs(args []string, concurrency int) (destination, error) {
+	d, err := parseDestination(args[0])
+	if err != nil {
+		return d, usageErrorf("%v", err)
+	}
+	if concurrency < 1 {
+		return d, usageErrorf("--concurrency must be at least 1")
+	}
+	return d, nil
 }

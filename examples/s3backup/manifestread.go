@@ -134,29 +134,9 @@ func decodeManifestObject(dec *json.Decoder, m *manifest) error {
 		case "mac":
 			err = dec.Decode(&m.MAC)
 		case "files":
-			err = decodeEntries(dec, func(rel string) error {
-				var e *manifestEntry
-				if err := dec.Decode(&e); err != nil {
-					return err
-				}
-				if e == nil {
-					return fmt.Errorf("%w: %s: manifest entry is null", errManifestInvalid, strconv.Quote(rel))
-				}
-				m.Files[rel] = e
-				return nil
-			}, func(rel string) bool { return m.Files[rel] != nil })
+			err = decodeEntryMap(dec, m.Files, "manifest entry")
 		case "dirs":
-			err = decodeEntries(dec, func(rel string) error {
-				var d *dirEntry
-				if err := dec.Decode(&d); err != nil {
-					return err
-				}
-				if d == nil {
-					return fmt.Errorf("%w: %s: directory entry is null", errManifestInvalid, strconv.Quote(rel))
-				}
-				m.Dirs[rel] = d
-				return nil
-			}, func(rel string) bool { return m.Dirs[rel] != nil })
+			err = decodeEntryMap(dec, m.Dirs, "directory entry")
 		default:
 			var skip json.RawMessage // a field of a later version: bounded by the size cap
 			err = dec.Decode(&skip)
@@ -175,6 +155,22 @@ func decodeManifestObject(dec *json.Decoder, m *manifest) error {
 		return err
 	}
 	return nil
+}
+
+// decodeEntryMap reads an object of path -> entry, or null, into into; what names an entry
+// in the error for a null one.
+func decodeEntryMap[E any](dec *json.Decoder, into map[string]*E, what string) error {
+	return decodeEntries(dec, func(rel string) error {
+		var e *E
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		if e == nil {
+			return fmt.Errorf("%w: %s: %s is null", errManifestInvalid, strconv.Quote(rel), what)
+		}
+		into[rel] = e
+		return nil
+	}, func(rel string) bool { return into[rel] != nil })
 }
 
 // decodeEntries reads an object of path -> value, or null, calling one for each value.

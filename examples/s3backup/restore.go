@@ -52,14 +52,11 @@ needed, or at the file itself, fails that file. A file stops at its first failed
 the directories created for it are removed.`,
 		Args: exactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
-			d, err := parseDestination(args[0])
-			if err != nil {
-				return usageErrorf("%v", err)
+			var err error
+			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
+				return err
 			}
-			o.dest, o.dir = d, args[1]
-			if o.concurrency < 1 {
-				return usageErrorf("--concurrency must be at least 1")
-			}
+			o.dir = args[1]
 			if o.partSize, err = parseBytes(o.partSizeFlag); err != nil || o.partSize < 1<<20 {
 				return usageErrorf("--part-size must be a size of at least 1MiB")
 			}
@@ -118,11 +115,7 @@ func (rf *restoreFile) failed() bool {
 var restoreHookForTests func(dirRel string)
 
 func (a *app) doRestore(ctx context.Context, o *restoreOptions, sum *summary) error {
-	client, err := a.s3Client(ctx)
-	if err != nil {
-		return err
-	}
-	m, err := a.loadManifestFor(ctx, client, o.dest, sum)
+	client, m, err := a.openBackup(ctx, o.dest, sum)
 	if err != nil {
 		return err
 	}

@@ -214,29 +214,7 @@ func (a *app) backup(ctx context.Context, o *runOptions) error {
 	if err != nil && !errors.Is(err, errDenied) {
 		sum.Error = a.ErrorText(err)
 	}
-	if a.g.json {
-		if perr := a.printJSON(sum); perr != nil {
-			return perr
-		}
-	} else {
-		sum.writeText(a.stdout)
-	}
-	switch {
-	case errors.Is(err, errDenied):
-		return silentExit(exitDenied)
-	case ctx.Err() != nil:
-		return silentExit(exitInterrupted)
-	case err != nil:
-		var ee *exitError
-		if errors.As(err, &ee) {
-			ee.Silent = true
-			return ee
-		}
-		return silentExit(exitFailure)
-	case len(sum.Failed) > 0:
-		return silentExit(exitFailure)
-	}
-	return nil
+	return a.endCommand(ctx, sum, err)
 }
 
 // errDenied stops a run that preflight found denied as a whole.
@@ -318,13 +296,19 @@ func (b *backupRun) do(ctx context.Context) error {
 
 // scan walks DIR and records what was skipped, excluded or unreadable.
 func (b *backupRun) scan(ctx context.Context, flt *filter) (*walkResult, error) {
-	wr, err := walkTree(ctx, b.o.dir, walkOptions{followSymlinks: b.o.followSymlinks, filter: flt, reserved: isReserved})
+	return scanDir(ctx, b.o.dir, b.o.followSymlinks, flt, b.sum)
+}
+
+// scanDir walks dir as run and verify do and records in sum what was skipped, excluded or
+// unreadable.
+func scanDir(ctx context.Context, dir string, followSymlinks bool, flt *filter, sum *summary) (*walkResult, error) {
+	wr, err := walkTree(ctx, dir, walkOptions{followSymlinks: followSymlinks, filter: flt, reserved: isReserved})
 	if err != nil {
-		return nil, fmt.Errorf("walking %s: %w", b.o.dir, err)
+		return nil, fmt.Errorf("walking %s: %w", dir, err)
 	}
-	b.sum.Skipped, b.sum.Excluded, b.sum.Files = wr.skipped, wr.excluded, len(wr.files)
+	sum.Skipped, sum.Excluded, sum.Files = wr.skipped, wr.excluded, len(wr.files)
 	for _, e := range wr.errors {
-		b.sum.fail(e.Rel, "", e.Reason)
+		sum.fail(e.Rel, "", e.Reason)
 	}
 	return wr, nil
 }

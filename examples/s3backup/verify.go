@@ -47,14 +47,11 @@ validated first, and with --manifest-key its MAC is checked; without a key, obje
 manifest changed together cannot be detected (a warning says so).`,
 		Args: exactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
-			d, err := parseDestination(args[0])
-			if err != nil {
-				return usageErrorf("%v", err)
+			var err error
+			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
+				return err
 			}
-			o.dest, o.dir = d, args[1]
-			if o.concurrency < 1 {
-				return usageErrorf("--concurrency must be at least 1")
-			}
+			o.dir = args[1]
 			if _, err := newFilter(o.include, o.exclude); err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -80,22 +77,14 @@ func (a *app) verify(ctx context.Context, o *verifyOptions) error {
 }
 
 func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog *progress) error {
-	client, err := a.s3Client(ctx)
-	if err != nil {
-		return err
-	}
-	m, err := a.loadManifestFor(ctx, client, o.dest, sum)
+	client, m, err := a.openBackup(ctx, o.dest, sum)
 	if err != nil {
 		return err
 	}
 	flt, _ := newFilter(o.include, o.exclude)
-	wr, err := walkTree(ctx, o.dir, walkOptions{followSymlinks: o.followSymlinks, filter: flt, reserved: isReserved})
+	wr, err := scanDir(ctx, o.dir, o.followSymlinks, flt, sum)
 	if err != nil {
-		return fmt.Errorf("walking %s: %w", o.dir, err)
-	}
-	sum.Skipped, sum.Excluded, sum.Files = wr.skipped, wr.excluded, len(wr.files)
-	for _, e := range wr.errors {
-		sum.fail(e.Rel, "", e.Reason)
+		return err
 	}
 	local := make(map[string]localFile, len(wr.files))
 	for _, f := range wr.files {
@@ -281,7 +270,8 @@ func verifyDirs(o *verifyOptions, m *manifest, flt *filter, local []localDir, su
 	}
 }
 
-// finishCommand prints the summary and maps the outcome to the exit status.
+// finishCommand prints the summary of verify or restore and maps the outcome to the exit
+// status.
 func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, err error) error {
 	sum.finish(d)
 	if ctx.Err() != nil {
@@ -290,6 +280,13 @@ func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, 
 	if err != nil && ctx.Err() == nil {
 		sum.Error = a.ErrorText(err)
 	}
+	return a.endCommand(ctx, sum, err)
+}
+
+// endCommand prints the finished summary (as JSON with --json) and maps the outcome to the
+// exit status: 3 for a run preflight denied, 130 interrupted, 1 for an error or a failed
+// file, the error's own status when it has one.
+func (a *app) endCommand(ctx context.Context, sum *summary, err error) error {
 	if a.g.json {
 		if perr := a.printJSON(sum); perr != nil {
 			return perr
@@ -298,6 +295,8 @@ func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, 
 		sum.writeText(a.stdout)
 	}
 	switch {
+	case errors.Is(err, errDenied):
+		return silentExit(exitDenied)
 	case ctx.Err() != nil:
 		return silentExit(exitInterrupted)
 	case err != nil:
