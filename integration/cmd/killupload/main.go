@@ -38,15 +38,8 @@ func main() {
 }
 
 func run(bucket, key, file, state string, partSize int64, concurrency int, rateLimit int64) int {
-	p := child.NewPrinter(os.Stdout)
-	cli, err := child.S3Client("KILLUPLOAD")
-	if err != nil {
-		p.Say("error %v", err)
-		return 2
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		p.Say("error %v", err)
+	p, cli, f, ok := child.Start("KILLUPLOAD", file)
+	if !ok {
 		return 2
 	}
 	defer f.Close()
@@ -58,6 +51,7 @@ func run(bucket, key, file, state string, partSize int64, concurrency int, rateL
 	})
 	in := uploader.UploadInput{Bucket: bucket, Key: key, Body: f}
 	var res *uploader.UploadOutput
+	var err error
 	if state != "" {
 		res, err = up.Resume(context.Background(), &uploader.ResumeInput{UploadInput: in, StateFile: state})
 	} else {

@@ -61,38 +61,36 @@ type client struct {
 	pause string
 }
 
-func (c *client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
-	if c.pause == "before-create" {
+// around makes the call, stopping at the point before it and, when it succeeds, at the
+// point after it.
+func (c *client) around(before, after string, call func() error) {
+	if c.pause == before {
 		hold(c.p, c.pause)
 	}
-	out, err := c.Client.CreateMultipartUpload(ctx, in, optFns...)
-	if err == nil && c.pause == "after-create" {
+	if err := call(); err == nil && c.pause == after {
 		hold(c.p, c.pause)
 	}
+}
+
+func (c *client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (out *s3.CreateMultipartUploadOutput, err error) {
+	c.around("before-create", "after-create", func() error {
+		out, err = c.Client.CreateMultipartUpload(ctx, in, optFns...)
+		return err
+	})
 	return out, err
 }
 
-func (c *client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
-	if c.pause == "before-complete" {
-		hold(c.p, c.pause)
-	}
-	out, err := c.Client.CompleteMultipartUpload(ctx, in, optFns...)
-	if err == nil && c.pause == "after-complete" {
-		hold(c.p, c.pause)
-	}
+func (c *client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (out *s3.CompleteMultipartUploadOutput, err error) {
+	c.around("before-complete", "after-complete", func() error {
+		out, err = c.Client.CompleteMultipartUpload(ctx, in, optFns...)
+		return err
+	})
 	return out, err
 }
 
 func run(bucket, key, file, state string, partSize int64, concurrency int, pause string) int {
-	p := child.NewPrinter(os.Stdout)
-	s3c, err := child.S3Client("RESUMECHILD")
-	if err != nil {
-		p.Say("error %v", err)
-		return 2
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		p.Say("error %v", err)
+	p, s3c, f, ok := child.Start("RESUMECHILD", file)
+	if !ok {
 		return 2
 	}
 	defer f.Close()

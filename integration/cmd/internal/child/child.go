@@ -48,6 +48,22 @@ func S3Client(prefix string) (*s3.Client, error) {
 	}), nil
 }
 
+// Start begins a child's run: a Printer on stdout, the S3 client of S3Client(prefix) and the
+// file to upload, opened. When either fails it prints "error MESSAGE" and returns ok false
+// (the child then exits with status 2).
+func Start(prefix, file string) (p *Printer, cli *s3.Client, f *os.File, ok bool) {
+	p = NewPrinter(os.Stdout)
+	cli, err := S3Client(prefix)
+	if err == nil {
+		f, err = os.Open(file)
+	}
+	if err != nil {
+		p.Say("error %v", err)
+		return p, nil, nil, false
+	}
+	return p, cli, f, true
+}
+
 // Printer writes whole lines, each flushed at once, from any goroutine.
 type Printer struct {
 	mu  sync.Mutex
