@@ -76,10 +76,8 @@ the directories created for it are removed.`,
 }
 
 func (a *app) restore(ctx context.Context, o *restoreOptions) error {
-	start := time.Now()
 	sum := &summary{Command: "restore", Source: o.dest.String(), Destination: o.dir}
-	err := a.doRestore(ctx, o, sum)
-	return a.finishCommand(ctx, sum, time.Since(start), err)
+	return a.runCommand(ctx, sum, func() error { return a.doRestore(ctx, o, sum) })
 }
 
 // restoreFile is one file being downloaded.

@@ -69,11 +69,8 @@ manifest changed together cannot be detected (a warning says so).`,
 }
 
 func (a *app) verify(ctx context.Context, o *verifyOptions) error {
-	start := time.Now()
 	sum := &summary{Command: "verify", Source: o.dest.String(), Destination: o.dir}
-	prog := &progress{}
-	err := a.doVerify(ctx, o, sum, prog)
-	return a.finishCommand(ctx, sum, time.Since(start), err)
+	return a.runCommand(ctx, sum, func() error { return a.doVerify(ctx, o, sum, &progress{}) })
 }
 
 func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog *progress) error {
@@ -270,10 +267,12 @@ func verifyDirs(o *verifyOptions, m *manifest, flt *filter, local []localDir, su
 	}
 }
 
-// finishCommand prints the summary of verify or restore and maps the outcome to the exit
-// status.
-func (a *app) finishCommand(ctx context.Context, sum *summary, d time.Duration, err error) error {
-	sum.finish(d)
+// runCommand runs verify's or restore's work, prints the summary and maps the outcome to
+// the exit status.
+func (a *app) runCommand(ctx context.Context, sum *summary, do func() error) error {
+	start := time.Now()
+	err := do()
+	sum.finish(time.Since(start))
 	if ctx.Err() != nil {
 		sum.Interrupted = true
 	}

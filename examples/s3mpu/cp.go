@@ -183,11 +183,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cli, err := a.S3Client(ctx)
-	if err != nil {
-		return err
-	}
-	gate, err := a.openGate(ctx, cli, chk, prof, cf.preflightMode, "copy", "copying", func() (*preflight.Plan, error) {
+	cli, gate, err := a.connect(ctx, chk, prof, cf.preflightMode, "copy", "copying", func() (*preflight.Plan, error) {
 		of.copySource = src.String()
 		plan, err := of.plan(dst, -1, chk)
 		if err == nil && plan.CopySource != nil {

@@ -112,17 +112,18 @@ func (f *policyEvalFlags) evalInput() (preflight.EvalInput, error) {
 	if in.IdentityPolicies, err = readPolicyFiles("--identity-policy", f.identityPolicies); err != nil {
 		return in, err
 	}
-	if in.BucketPolicy, err = readOptionalPolicy("--bucket-policy", f.bucketPolicy); err != nil {
-		return in, err
-	}
-	if in.KeyPolicy, err = readOptionalPolicy("--key-policy", f.keyPolicy); err != nil {
-		return in, err
-	}
-	if in.VPCEndpointPolicy, err = readOptionalPolicy("--vpce-policy", f.vpcePolicy); err != nil {
-		return in, err
-	}
-	if in.Boundary, err = readOptionalPolicy("--permissions-boundary", f.boundary); err != nil {
-		return in, err
+	for _, p := range []struct {
+		flag, path string
+		doc        *mpu.PolicyDocument
+	}{
+		{"--bucket-policy", f.bucketPolicy, &in.BucketPolicy},
+		{"--key-policy", f.keyPolicy, &in.KeyPolicy},
+		{"--vpce-policy", f.vpcePolicy, &in.VPCEndpointPolicy},
+		{"--permissions-boundary", f.boundary, &in.Boundary},
+	} {
+		if *p.doc, err = readOptionalPolicy(p.flag, p.path); err != nil {
+			return in, err
+		}
 	}
 	if in.Session, err = readPolicyFiles("--session-policy", f.sessionPolicies); err != nil {
 		return in, err

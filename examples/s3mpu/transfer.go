@@ -73,6 +73,16 @@ func validateFlags(of *objectFlags, cf *checkFlags, copy bool) (preflight.Profil
 	return prof, cf.validateKMS(of, copy)
 }
 
+// connect returns the S3 client of a transfer and its preflight gate (see openGate).
+func (a *app) connect(ctx context.Context, cf *checkFlags, prof preflight.Profile, mode, noun, verb string, plan func() (*preflight.Plan, error)) (*s3.Client, *preflightGate, error) {
+	cli, err := a.S3Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gate, err := a.openGate(ctx, cli, cf, prof, mode, noun, verb, plan)
+	return cli, gate, err
+}
+
 // openGate builds the preflight gate of a transfer for --preflight mode; nil for off. The
 // policy files the user named must be readable, whatever the mode. plan returns the
 // preflight plan of the transfer.

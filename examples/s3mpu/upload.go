@@ -131,12 +131,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cli, err := a.S3Client(ctx)
-	if err != nil {
-		return err
-	}
-
-	gate, err := a.openGate(ctx, cli, cf, prof, uf.preflightMode, "upload", "uploading", func() (*preflight.Plan, error) {
+	cli, gate, err := a.connect(ctx, cf, prof, uf.preflightMode, "upload", "uploading", func() (*preflight.Plan, error) {
 		return of.plan(u, size, cf)
 	}) // nil with --preflight off
 	if err != nil {
