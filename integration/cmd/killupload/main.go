@@ -26,34 +26,29 @@ import (
 )
 
 func main() {
-	bucket := flag.String("bucket", "", "bucket")
-	key := flag.String("key", "", "object key")
-	file := flag.String("file", "", "file to upload")
-	partSize := flag.Int64("part-size", 5<<20, "part size in bytes")
-	concurrency := flag.Int("concurrency", 2, "parts in flight")
+	fl := child.RegisterFlags(2)
 	rateLimit := flag.Int64("rate", 0, "bytes per second, 0 for no limit")
-	state := flag.String("state", "", "state file: resume the upload it names, or start one recorded in it")
 	flag.Parse()
-	os.Exit(run(*bucket, *key, *file, *state, *partSize, *concurrency, *rateLimit))
+	os.Exit(run(fl, *rateLimit))
 }
 
-func run(bucket, key, file, state string, partSize int64, concurrency int, rateLimit int64) int {
-	p, cli, f, ok := child.Start("KILLUPLOAD", file)
+func run(fl *child.Flags, rateLimit int64) int {
+	p, cli, f, ok := child.Start("KILLUPLOAD", fl.File)
 	if !ok {
 		return 2
 	}
 	defer f.Close()
 	up := uploader.New(cli, func(o *uploader.Options) {
-		o.PartSize = partSize
-		o.Concurrency = concurrency
+		o.PartSize = fl.PartSize
+		o.Concurrency = fl.Concurrency
 		o.RateLimit = rateLimit
 		o.Listener = uploader.ListenerFunc(p.Event)
 	})
-	in := uploader.UploadInput{Bucket: bucket, Key: key, Body: f}
+	in := uploader.UploadInput{Bucket: fl.Bucket, Key: fl.Key, Body: f}
 	var res *uploader.UploadOutput
 	var err error
-	if state != "" {
-		res, err = up.Resume(context.Background(), &uploader.ResumeInput{UploadInput: in, StateFile: state})
+	if fl.State != "" {
+		res, err = up.Resume(context.Background(), &uploader.ResumeInput{UploadInput: in, StateFile: fl.State})
 	} else {
 		res, err = up.Upload(context.Background(), &in)
 	}

@@ -36,15 +36,10 @@ import (
 )
 
 func main() {
-	bucket := flag.String("bucket", "", "bucket")
-	key := flag.String("key", "", "object key")
-	file := flag.String("file", "", "file to upload")
-	state := flag.String("state", "", "state file")
-	partSize := flag.Int64("part-size", 5<<20, "part size in bytes")
-	concurrency := flag.Int("concurrency", 4, "parts in flight")
+	fl := child.RegisterFlags(4)
 	pause := flag.String("pause", "", "point at which to stop and wait to be killed")
 	flag.Parse()
-	os.Exit(run(*bucket, *key, *file, *state, *partSize, *concurrency, *pause))
+	os.Exit(run(fl, *pause))
 }
 
 // hold announces the pause point and blocks forever: the test kills the process.
@@ -88,8 +83,8 @@ func (c *client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 	return out, err
 }
 
-func run(bucket, key, file, state string, partSize int64, concurrency int, pause string) int {
-	p, s3c, f, ok := child.Start("RESUMECHILD", file)
+func run(fl *child.Flags, pause string) int {
+	p, s3c, f, ok := child.Start("RESUMECHILD", fl.File)
 	if !ok {
 		return 2
 	}
@@ -110,19 +105,19 @@ func run(bucket, key, file, state string, partSize int64, concurrency int, pause
 		case uploader.BytesSent:
 			// Events are serialized: no lock needed for partBytes.
 			partBytes[e.PartNumber] += e.Bytes
-			if pause == fmt.Sprintf("mid-part-%d", e.PartNumber) && partBytes[e.PartNumber] >= partSize/2 {
+			if pause == fmt.Sprintf("mid-part-%d", e.PartNumber) && partBytes[e.PartNumber] >= fl.PartSize/2 {
 				hold(p, pause)
 			}
 		}
 	})
 	up := uploader.New(&client{Client: s3c, p: p, pause: pause}, func(o *uploader.Options) {
-		o.PartSize = partSize
-		o.Concurrency = concurrency
+		o.PartSize = fl.PartSize
+		o.Concurrency = fl.Concurrency
 		o.Listener = listener
 	})
 	res, err := up.Resume(context.Background(), &uploader.ResumeInput{
-		UploadInput: uploader.UploadInput{Bucket: bucket, Key: key, Body: f},
-		StateFile:   state,
+		UploadInput: uploader.UploadInput{Bucket: fl.Bucket, Key: fl.Key, Body: f},
+		StateFile:   fl.State,
 	})
 	if err != nil {
 		kind := "other"

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,6 +47,27 @@ func S3Client(prefix string) (*s3.Client, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
 		HTTPClient:   &http.Client{Transport: tr},
 	}), nil
+}
+
+// Flags are the command-line flags every child takes: the object, the file to upload, the
+// state file (uploader.Resume) and the uploader's part size and concurrency.
+type Flags struct {
+	Bucket, Key, File, State string
+	PartSize                 int64
+	Concurrency              int
+}
+
+// RegisterFlags registers the Flags on the command line (flag.CommandLine); concurrency is
+// the default of -concurrency.
+func RegisterFlags(concurrency int) *Flags {
+	f := &Flags{}
+	flag.StringVar(&f.Bucket, "bucket", "", "bucket")
+	flag.StringVar(&f.Key, "key", "", "object key")
+	flag.StringVar(&f.File, "file", "", "file to upload")
+	flag.StringVar(&f.State, "state", "", "state file: resume the upload it names, or start one recorded in it")
+	flag.Int64Var(&f.PartSize, "part-size", 5<<20, "part size in bytes")
+	flag.IntVar(&f.Concurrency, "concurrency", concurrency, "parts in flight")
+	return f
 }
 
 // Start begins a child's run: a Printer on stdout, the S3 client of S3Client(prefix) and the
