@@ -220,18 +220,32 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 		return a.shardError(err)
 	}
 	up = uploader.New(cli, func(o *uploader.Options) { o.PartSize = partSize }) // discarding the plan needs no check
+	if err := a.savePlan(ctx, cli, up, p, pf.planOut, planURL, planIsS3); err != nil {
+		return err
+	}
+	return a.printPlanResult(p, u, pf.planOut)
+}
+
+// savePlan writes the plan p to planOut; when it cannot, it discards the plan's upload (up
+// aborts it), since without the plan nobody can finish it.
+func (a *app) savePlan(ctx context.Context, cli *s3.Client, up *uploader.Uploader, p *uploader.Plan, planOut string, planURL cmdkit.URL, planIsS3 bool) error {
 	data, err := uploader.MarshalPlan(p)
 	if err == nil {
-		err = a.writePlan(ctx, cli, pf.planOut, planURL, planIsS3, data)
+		err = a.writePlan(ctx, cli, planOut, planURL, planIsS3, data)
 	}
 	if err != nil {
-		// Without the plan nobody can finish the upload: discard it.
 		if aerr := up.AbortPlan(context.WithoutCancel(ctx), p); aerr != nil {
 			return fmt.Errorf("writing the plan: %w\n(and aborting its upload %s failed: %w)", err, p.UploadID, aerr)
 		}
 		return fmt.Errorf("writing the plan: %w\n(its upload %s was aborted: nothing is left behind)", err, p.UploadID)
 	}
-	res := planResult{Plan: pf.planOut, Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Source: p.Source.Path,
+	return nil
+}
+
+// printPlanResult prints the result of `s3mpu plan`: what was planned and the next
+// commands, or with --json the documented object.
+func (a *app) printPlanResult(p *uploader.Plan, u cmdkit.URL, planOut string) error {
+	res := planResult{Plan: planOut, Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Source: p.Source.Path,
 		Size: p.Size, PartSize: p.PartSize, Parts: p.Parts, Shards: len(p.Shards)}
 	if a.g.json {
 		return a.PrintJSON(res)
@@ -240,7 +254,7 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 		fmt.Fprintf(a.stdout, "planned %s: %s in %d parts of %s, %d shards; upload %s\n", u, cmdkit.FormatBytes(p.Size), p.Parts,
 			cmdkit.FormatBytes(p.PartSize), len(p.Shards), p.UploadID)
 		fmt.Fprintf(a.stdout, "plan written to %s\nnext: s3mpu upload-shard --plan %s --shard I (I = 0 to %d), then s3mpu complete --plan %s\n",
-			pf.planOut, pf.planOut, len(p.Shards)-1, pf.planOut)
+			planOut, planOut, len(p.Shards)-1, planOut)
 	}
 	return nil
 }
