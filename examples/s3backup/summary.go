@@ -147,58 +147,8 @@ func (s *summary) writeText(w io.Writer) {
 		title += " (dry run: nothing was changed)"
 	}
 	fmt.Fprintf(&b, "s3backup %s: %s -> %s\n", title, termPath(s.Source), termPath(s.Destination))
-	if p := s.Preflight; p != nil {
-		verdict := "ok"
-		if !p.OK {
-			verdict = "problems found"
-		}
-		if p.Mode == "off" {
-			verdict = "skipped (--preflight off)"
-		}
-		fmt.Fprintf(&b, "  preflight:  %s (%s, server profile %s)\n", verdict, p.Mode, p.Profile)
-		for _, pr := range p.Problems {
-			fmt.Fprintf(&b, "              %s\n", termText(pr))
-		}
-		for _, n := range p.Notes {
-			fmt.Fprintf(&b, "              note: %s\n", termText(n))
-		}
-	}
-	switch s.Command {
-	case "run":
-		if s.DryRun {
-			fmt.Fprintf(&b, "  would upload: %d files\n", len(s.WouldUpload))
-			for _, p := range s.WouldUpload {
-				fmt.Fprintf(&b, "                %s\n", termPath(p))
-			}
-			fmt.Fprintf(&b, "  would delete: %d objects\n", len(s.WouldDelete))
-			for _, p := range s.WouldDelete {
-				fmt.Fprintf(&b, "                %s\n", termPath(p))
-			}
-		} else {
-			fmt.Fprintf(&b, "  uploaded:   %d files, %s\n", s.Uploaded, formatBytes(s.UploadedBytes))
-		}
-		fmt.Fprintf(&b, "  unchanged:  %d files, %s (not read)\n", s.Unchanged, formatBytes(s.UnchangedBytes))
-		if s.MetadataOnly > 0 {
-			fmt.Fprintf(&b, "  mode only:  %d files (manifest updated, nothing sent)\n", s.MetadataOnly)
-		}
-		if !s.DryRun {
-			fmt.Fprintf(&b, "  deleted:    %d objects\n", len(s.Deleted))
-		}
-		fmt.Fprintf(&b, "  excluded:   %d files\n", s.Excluded)
-		if s.EmptyDirs > 0 {
-			fmt.Fprintf(&b, "  empty dirs: %d recorded\n", s.EmptyDirs)
-		}
-	case "verify":
-		fmt.Fprintf(&b, "  verified:   %d files\n", s.Verified)
-		if s.EmptyDirs > 0 {
-			fmt.Fprintf(&b, "  empty dirs: %d verified\n", s.EmptyDirs)
-		}
-	case "restore":
-		fmt.Fprintf(&b, "  restored:   %d files, %s\n", s.Restored, formatBytes(s.RestoredBytes))
-		if s.EmptyDirs > 0 {
-			fmt.Fprintf(&b, "  empty dirs: %d created\n", s.EmptyDirs)
-		}
-	}
+	s.writePreflight(&b)
+	s.writeCounts(&b)
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(&b, "  skipped:    %d paths\n", len(s.Skipped))
 		for _, sk := range s.Skipped {
@@ -239,4 +189,64 @@ func (s *summary) writeText(w io.Writer) {
 		fmt.Fprintf(&b, "  error:      %s\n", termText(s.Error))
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// writePreflight writes the preflight lines of the summary (s.mu held).
+func (s *summary) writePreflight(b *strings.Builder) {
+	if p := s.Preflight; p != nil {
+		verdict := "ok"
+		if !p.OK {
+			verdict = "problems found"
+		}
+		if p.Mode == "off" {
+			verdict = "skipped (--preflight off)"
+		}
+		fmt.Fprintf(b, "  preflight:  %s (%s, server profile %s)\n", verdict, p.Mode, p.Profile)
+		for _, pr := range p.Problems {
+			fmt.Fprintf(b, "              %s\n", termText(pr))
+		}
+		for _, n := range p.Notes {
+			fmt.Fprintf(b, "              note: %s\n", termText(n))
+		}
+	}
+}
+
+// writeCounts writes the counts of the command's work (s.mu held).
+func (s *summary) writeCounts(b *strings.Builder) {
+	switch s.Command {
+	case "run":
+		if s.DryRun {
+			fmt.Fprintf(b, "  would upload: %d files\n", len(s.WouldUpload))
+			for _, p := range s.WouldUpload {
+				fmt.Fprintf(b, "                %s\n", termPath(p))
+			}
+			fmt.Fprintf(b, "  would delete: %d objects\n", len(s.WouldDelete))
+			for _, p := range s.WouldDelete {
+				fmt.Fprintf(b, "                %s\n", termPath(p))
+			}
+		} else {
+			fmt.Fprintf(b, "  uploaded:   %d files, %s\n", s.Uploaded, formatBytes(s.UploadedBytes))
+		}
+		fmt.Fprintf(b, "  unchanged:  %d files, %s (not read)\n", s.Unchanged, formatBytes(s.UnchangedBytes))
+		if s.MetadataOnly > 0 {
+			fmt.Fprintf(b, "  mode only:  %d files (manifest updated, nothing sent)\n", s.MetadataOnly)
+		}
+		if !s.DryRun {
+			fmt.Fprintf(b, "  deleted:    %d objects\n", len(s.Deleted))
+		}
+		fmt.Fprintf(b, "  excluded:   %d files\n", s.Excluded)
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(b, "  empty dirs: %d recorded\n", s.EmptyDirs)
+		}
+	case "verify":
+		fmt.Fprintf(b, "  verified:   %d files\n", s.Verified)
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(b, "  empty dirs: %d verified\n", s.EmptyDirs)
+		}
+	case "restore":
+		fmt.Fprintf(b, "  restored:   %d files, %s\n", s.Restored, formatBytes(s.RestoredBytes))
+		if s.EmptyDirs > 0 {
+			fmt.Fprintf(b, "  empty dirs: %d created\n", s.EmptyDirs)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -108,16 +109,7 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 		if rel != "" {
 			childRel = rel + "/" + name
 		}
-		if !utf8.ValidString(name) {
-			w.res.skipped = append(w.res.skipped, skippedPath{Rel: fmt.Sprintf("%q", childRel), Reason: "name is not valid UTF-8; S3 keys must be"})
-			continue
-		}
-		if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-			w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: "name contains a control character, which the manifest does not accept"})
-			continue
-		}
-		if w.opts.reserved != nil && w.opts.reserved(childRel) {
-			w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: "name reserved for the backup's manifest"})
+		if w.skipName(name, childRel) {
 			continue
 		}
 		typ := d.Type()
@@ -149,14 +141,7 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 					continue
 				}
 			}
-			loop := false
-			for _, a := range ancestors {
-				if os.SameFile(a, info) {
-					loop = true
-					break
-				}
-			}
-			if loop {
+			if slices.ContainsFunc(ancestors, func(a os.FileInfo) bool { return os.SameFile(a, info) }) {
 				w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: "symbolic link loop (points to one of its own parent directories)"})
 				continue
 			}
@@ -187,6 +172,24 @@ func (w *walker) dir(osPath, rel string, ancestors []os.FileInfo) error {
 		}
 	}
 	return nil
+}
+
+// skipName reports whether an entry's name cannot be backed up (it is not valid UTF-8,
+// holds a control character or is reserved), recording it as skipped.
+func (w *walker) skipName(name, childRel string) bool {
+	reason := ""
+	switch {
+	case !utf8.ValidString(name):
+		childRel, reason = fmt.Sprintf("%q", childRel), "name is not valid UTF-8; S3 keys must be"
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		reason = "name contains a control character, which the manifest does not accept"
+	case w.opts.reserved != nil && w.opts.reserved(childRel):
+		reason = "name reserved for the backup's manifest"
+	default:
+		return false
+	}
+	w.res.skipped = append(w.res.skipped, skippedPath{Rel: childRel, Reason: reason})
+	return true
 }
 
 func describeType(t fs.FileMode) string {
