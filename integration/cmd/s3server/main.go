@@ -276,6 +276,38 @@ func start(dir, bin string) error {
 		}},
 	}
 	sock := filepath.Join(dir, "iam.sock")
+	if err := startGateways(dir, gw, sock, e, ports, keyFile); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ic := iamClient(e)
+	for _, name := range []string{"alice", "bob"} {
+		u, err := createUser(ctx, ic, name)
+		if err != nil {
+			return fmt.Errorf("provision %s: %w", name, err)
+		}
+		e.Users[name] = u
+	}
+	if err := writeEnv(dir, e); err != nil {
+		return err
+	}
+	if err := healthy(e); err != nil {
+		return err
+	}
+	if err := ensureBucket(e); err != nil {
+		return err
+	}
+	fmt.Printf("s3server: versitygw %s running: HTTP %s, HTTPS %s, IAM %s\n", versitygwVersion, e.HTTPEndpoint, e.HTTPSEndpoint, e.IAMEndpoint)
+	printUsage(dir)
+	return nil
+}
+
+// startGateways starts versitygw's IAM service and its HTTP and HTTPS gateways on ports (in
+// that order), recording each PID in the env file as soon as it exists, and waits until each
+// answers.
+func startGateways(dir, gw, sock string, e *Env, ports []int, keyFile string) error {
+	certFile := e.CAFile
 	rootUser := e.Users["root"]
 	environ := append(os.Environ(), "ROOT_ACCESS_KEY="+rootUser.AccessKey, "ROOT_SECRET_KEY="+rootUser.SecretKey)
 	// The gateways keep connections alive, as S3 does: without --keep-alive versitygw closes
@@ -317,27 +349,6 @@ func start(dir, bin string) error {
 			return fmt.Errorf("versitygw %s: %w (see %s)", p.name, err, logf.Name())
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ic := iamClient(e)
-	for _, name := range []string{"alice", "bob"} {
-		u, err := createUser(ctx, ic, name)
-		if err != nil {
-			return fmt.Errorf("provision %s: %w", name, err)
-		}
-		e.Users[name] = u
-	}
-	if err := writeEnv(dir, e); err != nil {
-		return err
-	}
-	if err := healthy(e); err != nil {
-		return err
-	}
-	if err := ensureBucket(e); err != nil {
-		return err
-	}
-	fmt.Printf("s3server: versitygw %s running: HTTP %s, HTTPS %s, IAM %s\n", versitygwVersion, e.HTTPEndpoint, e.HTTPSEndpoint, e.IAMEndpoint)
-	printUsage(dir)
 	return nil
 }
 
