@@ -114,38 +114,48 @@ type planResult struct {
 	Shards   int    `json:"shards"`
 }
 
+// validate checks plan's own flags and the object and check flags that need no I/O, and
+// returns the server profile and the part size (0: the default).
+func (pf *planFlags) validate(of *objectFlags, cf *checkFlags) (preflight.Profile, int64, error) {
+	if pf.shards < 1 || pf.shards > maxParts {
+		return 0, 0, cmdkit.UsageErrorf("--shards %d: want 1 to %d", pf.shards, maxParts)
+	}
+	if pf.planOut == "" {
+		return 0, 0, cmdkit.UsageErrorf("--plan-out is required: a local path or an s3:// URL")
+	}
+	if err := of.validate(); err != nil {
+		return 0, 0, err
+	}
+	if of.sseC != "" || of.sseCKeyFile != "" {
+		return 0, 0, cmdkit.UsageErrorf("a sharded upload cannot use SSE-C: every worker would need the key")
+	}
+	if of.size != "" {
+		return 0, 0, cmdkit.UsageErrorf("--size is only for stdin; a plan's file has a known size")
+	}
+	prof, err := cf.validate()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := cf.validateKMS(of, false); err != nil {
+		return 0, 0, err
+	}
+	partSize, err := parsePartSize(pf.partSize)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := cmdkit.ValidateGate(pf.preflightMode); err != nil {
+		return 0, 0, err
+	}
+	return prof, partSize, nil
+}
+
 func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *objectFlags, cf *checkFlags) error {
 	u, err := cmdkit.ParseObjectURL(dst)
 	if err != nil {
 		return cmdkit.UsageErr(err)
 	}
-	if pf.shards < 1 || pf.shards > maxParts {
-		return cmdkit.UsageErrorf("--shards %d: want 1 to %d", pf.shards, maxParts)
-	}
-	if pf.planOut == "" {
-		return cmdkit.UsageErrorf("--plan-out is required: a local path or an s3:// URL")
-	}
-	if err := of.validate(); err != nil {
-		return err
-	}
-	if of.sseC != "" || of.sseCKeyFile != "" {
-		return cmdkit.UsageErrorf("a sharded upload cannot use SSE-C: every worker would need the key")
-	}
-	if of.size != "" {
-		return cmdkit.UsageErrorf("--size is only for stdin; a plan's file has a known size")
-	}
-	prof, err := cf.validate()
+	prof, partSize, err := pf.validate(of, cf)
 	if err != nil {
-		return err
-	}
-	if err := cf.validateKMS(of, false); err != nil {
-		return err
-	}
-	partSize, err := parsePartSize(pf.partSize)
-	if err != nil {
-		return err
-	}
-	if err := cmdkit.ValidateGate(pf.preflightMode); err != nil {
 		return err
 	}
 	planURL, planIsS3, err := parsePlanArg("--plan-out", pf.planOut)
