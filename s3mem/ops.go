@@ -277,93 +277,148 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 		if in.ChecksumType != "" && in.ChecksumType != u.ChecksumType {
 			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using the %q checksum mode. The complete request must use the same checksum mode.", u.ChecksumType))
 		}
-		var (
-			data     []byte
-			sums     []string
-			md5s     []byte
-			prev     int32
-			partList = in.MultipartUpload.Parts
-		)
-		for _, cp := range partList {
-			n := aws.ToInt32(cp.PartNumber)
-			if n <= prev {
-				return nilOut, invalid(op, "InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
-			}
-			prev = n
+		partList := in.MultipartUpload.Parts
+		if err := checkPartOrder(partList); err != nil {
+			return nilOut, err
 		}
-		for i, cp := range partList {
-			n := aws.ToInt32(cp.PartNumber)
-			p := u.Parts[n]
-			if p == nil || aws.ToString(cp.ETag) != p.ETag && `"`+strings.Trim(aws.ToString(cp.ETag), `"`)+`"` != p.ETag {
-				return nilOut, invalid(op, "InvalidPart", fmt.Sprintf("One or more of the specified parts could not be found (part %d).", n))
-			}
-			if i < len(partList)-1 && int64(len(p.Data)) < c.MinPartSize {
-				return nilOut, invalid(op, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
-			}
-			if u.ChecksumAlgo != "" {
-				got := partChecksum(u.ChecksumAlgo, cp)
-				if got == nil {
-					return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgo, n))
-				}
-				if *got != p.Checksum {
-					return nilOut, invalid(op, "InvalidPart", fmt.Sprintf("The checksum of part %d does not match.", n))
-				}
-				sums = append(sums, p.Checksum)
-			}
-			data = append(data, p.Data...)
-			sum := md5.Sum(p.Data)
-			md5s = append(md5s, sum[:]...)
+		a, err := c.assemble(u, partList)
+		if err != nil {
+			return nilOut, err
 		}
-		if in.MpuObjectSize != nil && *in.MpuObjectSize != int64(len(data)) {
-			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *in.MpuObjectSize, len(data)))
+		if in.MpuObjectSize != nil && *in.MpuObjectSize != int64(len(a.data)) {
+			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *in.MpuObjectSize, len(a.data)))
 		}
-		var sum string
-		switch u.ChecksumType {
-		case types.ChecksumTypeFullObject:
-			sum = Checksum(u.ChecksumAlgo, data)
-		case types.ChecksumTypeComposite:
-			if sum, err = compositeChecksum(u.ChecksumAlgo, sums); err != nil {
-				return nilOut, invalid(op, "InvalidRequest", "malformed part checksum")
-			}
+		sum, err := objectChecksum(u, a)
+		if err != nil {
+			return nilOut, err
 		}
-		if u.ChecksumAlgo != "" {
-			prov := checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}.provided()
-			for a, v := range prov {
-				if a != u.ChecksumAlgo {
-					return nilOut, invalid(op, "InvalidRequest", "checksum algorithm differs from the upload's")
-				}
-				if u.ChecksumType == types.ChecksumTypeComposite && !strings.Contains(v, "-") {
-					v = fmt.Sprintf("%s-%d", v, len(partList))
-				}
-				if v != sum {
-					return nilOut, invalid(op, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", a))
-				}
-			}
+		if err := checkObjectChecksum(u, in, sum, len(partList)); err != nil {
+			return nilOut, err
 		}
-		mh := md5.Sum(md5s)
-		ci := u.Input.(*s3.CreateMultipartUploadInput)
-		o := &Object{
-			Bucket: u.Bucket, Key: u.Key, Data: data,
-			ETag:      fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(mh[:]), len(partList)),
-			VersionID: c.newID("v"), ContentType: aws.ToString(ci.ContentType), Metadata: maps.Clone(ci.Metadata),
-			ChecksumAlgo: u.ChecksumAlgo, ChecksumType: u.ChecksumType, Checksum: sum, PartsCount: len(partList),
-			ServerSideEnc: ci.ServerSideEncryption, SSEKMSKeyID: aws.ToString(ci.SSEKMSKeyId),
-			SSECustomerAlgo: aws.ToString(ci.SSECustomerAlgorithm), StorageClass: ci.StorageClass, ACL: ci.ACL,
-			Tagging: aws.ToString(ci.Tagging), LastModified: c.now(), Input: ci,
-		}
-		c.objects[u.Bucket+"/"+u.Key] = o
-		delete(c.uploads, u.UploadID)
+		o := c.storeObject(u, a, sum, len(partList))
 		cs := set(o.ChecksumAlgo, sum)
 		return &s3.CompleteMultipartUploadOutput{
 			Bucket: in.Bucket, Key: in.Key, ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
 			Location:      aws.String(fmt.Sprintf("https://%s.s3mem.invalid/%s", u.Bucket, u.Key)),
 			ChecksumCRC32: cs.CRC32, ChecksumCRC32C: cs.CRC32C, ChecksumCRC64NVME: cs.CRC64NVME,
 			ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256, ChecksumType: o.ChecksumType,
-			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: ci.SSEKMSKeyId,
+			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: u.Input.(*s3.CreateMultipartUploadInput).SSEKMSKeyId,
 		}, nil
 	})
 	res, _ := out.(*s3.CompleteMultipartUploadOutput)
 	return res, err
+}
+
+// checkPartOrder rejects a CompleteMultipartUpload part list whose part
+// numbers are not strictly ascending.
+func checkPartOrder(parts []types.CompletedPart) error {
+	var prev int32
+	for _, cp := range parts {
+		n := aws.ToInt32(cp.PartNumber)
+		if n <= prev {
+			return invalid(OpCompleteMultipartUpload, "InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
+		}
+		prev = n
+	}
+	return nil
+}
+
+// assembled is the content of the parts a CompleteMultipartUpload names, in order.
+type assembled struct {
+	data []byte   // the object's content
+	sums []string // the parts' checksums, when the upload has a checksum algorithm
+	md5s []byte   // the parts' MD5 digests, concatenated, for the multipart ETag
+}
+
+// assemble checks each listed part against the stored one (ETag, minimum
+// size of all but the last, checksum) and concatenates them. c.mu must be held.
+func (c *Client) assemble(u *Upload, parts []types.CompletedPart) (assembled, error) {
+	const op = OpCompleteMultipartUpload
+	var a assembled
+	for i, cp := range parts {
+		n := aws.ToInt32(cp.PartNumber)
+		p := u.Parts[n]
+		if p == nil || aws.ToString(cp.ETag) != p.ETag && `"`+strings.Trim(aws.ToString(cp.ETag), `"`)+`"` != p.ETag {
+			return a, invalid(op, "InvalidPart", fmt.Sprintf("One or more of the specified parts could not be found (part %d).", n))
+		}
+		if i < len(parts)-1 && int64(len(p.Data)) < c.MinPartSize {
+			return a, invalid(op, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+		}
+		if u.ChecksumAlgo != "" {
+			got := partChecksum(u.ChecksumAlgo, cp)
+			if got == nil {
+				return a, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgo, n))
+			}
+			if *got != p.Checksum {
+				return a, invalid(op, "InvalidPart", fmt.Sprintf("The checksum of part %d does not match.", n))
+			}
+			a.sums = append(a.sums, p.Checksum)
+		}
+		a.data = append(a.data, p.Data...)
+		sum := md5.Sum(p.Data)
+		a.md5s = append(a.md5s, sum[:]...)
+	}
+	return a, nil
+}
+
+// objectChecksum computes the object's checksum for the upload's checksum
+// type: over the whole content (full object) or over the parts' checksums
+// (composite); "" when the upload has none.
+func objectChecksum(u *Upload, a assembled) (string, error) {
+	switch u.ChecksumType {
+	case types.ChecksumTypeFullObject:
+		return Checksum(u.ChecksumAlgo, a.data), nil
+	case types.ChecksumTypeComposite:
+		sum, err := compositeChecksum(u.ChecksumAlgo, a.sums)
+		if err != nil {
+			return "", invalid(OpCompleteMultipartUpload, "InvalidRequest", "malformed part checksum")
+		}
+		return sum, nil
+	}
+	return "", nil
+}
+
+// checkObjectChecksum compares the object checksums the request provides
+// with the computed sum; a composite checksum given without its "-N" part
+// count is compared as if it had one.
+func checkObjectChecksum(u *Upload, in *s3.CompleteMultipartUploadInput, sum string, nparts int) error {
+	const op = OpCompleteMultipartUpload
+	if u.ChecksumAlgo == "" {
+		return nil
+	}
+	prov := checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}.provided()
+	for a, v := range prov {
+		if a != u.ChecksumAlgo {
+			return invalid(op, "InvalidRequest", "checksum algorithm differs from the upload's")
+		}
+		if u.ChecksumType == types.ChecksumTypeComposite && !strings.Contains(v, "-") {
+			v = fmt.Sprintf("%s-%d", v, nparts)
+		}
+		if v != sum {
+			return invalid(op, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", a))
+		}
+	}
+	return nil
+}
+
+// storeObject turns the completed upload into an object carrying the
+// attributes CreateMultipartUpload was given, stores it and forgets the
+// upload. c.mu must be held.
+func (c *Client) storeObject(u *Upload, a assembled, sum string, nparts int) *Object {
+	mh := md5.Sum(a.md5s)
+	ci := u.Input.(*s3.CreateMultipartUploadInput)
+	o := &Object{
+		Bucket: u.Bucket, Key: u.Key, Data: a.data,
+		ETag:      fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(mh[:]), nparts),
+		VersionID: c.newID("v"), ContentType: aws.ToString(ci.ContentType), Metadata: maps.Clone(ci.Metadata),
+		ChecksumAlgo: u.ChecksumAlgo, ChecksumType: u.ChecksumType, Checksum: sum, PartsCount: nparts,
+		ServerSideEnc: ci.ServerSideEncryption, SSEKMSKeyID: aws.ToString(ci.SSEKMSKeyId),
+		SSECustomerAlgo: aws.ToString(ci.SSECustomerAlgorithm), StorageClass: ci.StorageClass, ACL: ci.ACL,
+		Tagging: aws.ToString(ci.Tagging), LastModified: c.now(), Input: ci,
+	}
+	c.objects[u.Bucket+"/"+u.Key] = o
+	delete(c.uploads, u.UploadID)
+	return o
 }
 
 // AbortMultipartUpload discards an upload and its parts.
