@@ -300,125 +300,156 @@ func (e *evalCtx) evalCondition(c *ccond, mode resolveMode) (result, absent bool
 func (e *evalCtx) matchOne(c *ccond, v string, mode resolveMode) bool {
 	switch c.op.kind {
 	case opString, opStringIgnoreCase, opStringLike, opArn:
-		for i := range c.vals {
-			cv := &c.vals[i]
-			if c.op.kind == opArn && !cv.pat.hasVars {
-				if cv.arn.match(v) {
-					return true
-				}
-				continue
-			}
-			g, ok, wild := e.resolve(&cv.pat, mode)
-			if !ok {
-				continue
-			}
-			switch c.op.kind {
-			case opString:
-				if wild && g.match(v) || !wild && g.equalString(v, false) {
-					return true
-				}
-			case opStringIgnoreCase:
-				if wild && g.lower().match(strings.ToLower(v)) || !wild && g.equalString(v, true) {
-					return true
-				}
-			case opStringLike:
-				if g.match(v) {
-					return true
-				}
-			case opArn:
-				a := compileARNGlob(g)
-				if a.match(v) {
-					return true
-				}
-			}
-		}
-		return false
+		return e.matchPattern(c, v, mode)
 	case opNumericEquals, opNumericLess, opNumericLessEq, opNumericGreater, opNumericGreaterEq:
-		n, ok := parseNumber(v)
-		if !ok {
-			return false
-		}
-		for _, cv := range c.vals {
-			var r bool
-			switch c.op.kind {
-			case opNumericEquals:
-				r = n == cv.num
-			case opNumericLess:
-				r = n < cv.num
-			case opNumericLessEq:
-				r = n <= cv.num
-			case opNumericGreater:
-				r = n > cv.num
-			case opNumericGreaterEq:
-				r = n >= cv.num
-			}
-			if r {
-				return true
-			}
-		}
-		return false
+		return matchNumber(c, v)
 	case opDateEquals, opDateLess, opDateLessEq, opDateGreater, opDateGreaterEq:
-		t, ok := parseDate(v)
-		if !ok {
-			return false
-		}
-		for _, cv := range c.vals {
-			var r bool
-			switch c.op.kind {
-			case opDateEquals:
-				r = t.Equal(cv.t)
-			case opDateLess:
-				r = t.Before(cv.t)
-			case opDateLessEq:
-				r = !t.After(cv.t)
-			case opDateGreater:
-				r = t.After(cv.t)
-			case opDateGreaterEq:
-				r = !t.Before(cv.t)
-			}
-			if r {
-				return true
-			}
-		}
-		return false
+		return matchDate(c, v)
 	case opBool:
-		var b bool
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true":
-			b = true
-		case "false":
-		default:
-			return false
-		}
-		for _, cv := range c.vals {
-			if cv.bool == b {
-				return true
-			}
-		}
-		return false
+		return matchBool(c, v)
 	case opBinary:
-		rb, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return false
-		}
-		for _, cv := range c.vals {
-			if bytes.Equal(rb, cv.bin) {
-				return true
-			}
-		}
-		return false
+		return matchBinary(c, v)
 	case opIP:
-		a, err := netip.ParseAddr(strings.TrimSpace(v))
-		if err != nil {
-			return false
-		}
-		a = a.Unmap()
-		for _, cv := range c.vals {
-			if cv.pfx.Contains(a) {
+		return matchIP(c, v)
+	}
+	return false
+}
+
+// matchPattern is matchOne for the string and ARN operators, whose policy
+// values may hold policy variables.
+func (e *evalCtx) matchPattern(c *ccond, v string, mode resolveMode) bool {
+	for i := range c.vals {
+		cv := &c.vals[i]
+		if c.op.kind == opArn && !cv.pat.hasVars {
+			if cv.arn.match(v) {
 				return true
 			}
+			continue
 		}
+		g, ok, wild := e.resolve(&cv.pat, mode)
+		if ok && patternMatches(c.op.kind, g, wild, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// patternMatches reports whether v matches the resolved policy value g under
+// operator kind; wild says whether g holds wildcards from an open variable,
+// which StringEquals and StringEqualsIgnoreCase then match as a pattern.
+func patternMatches(kind opKind, g glob, wild bool, v string) bool {
+	switch kind {
+	case opString:
+		return wild && g.match(v) || !wild && g.equalString(v, false)
+	case opStringIgnoreCase:
+		return wild && g.lower().match(strings.ToLower(v)) || !wild && g.equalString(v, true)
+	case opStringLike:
+		return g.match(v)
+	case opArn:
+		a := compileARNGlob(g)
+		return a.match(v)
+	}
+	return false
+}
+
+// numberTests compares a request number (left) with a policy number (right)
+// for each numeric operator.
+var numberTests = map[opKind]func(n, p float64) bool{
+	opNumericEquals:    func(n, p float64) bool { return n == p },
+	opNumericLess:      func(n, p float64) bool { return n < p },
+	opNumericLessEq:    func(n, p float64) bool { return n <= p },
+	opNumericGreater:   func(n, p float64) bool { return n > p },
+	opNumericGreaterEq: func(n, p float64) bool { return n >= p },
+}
+
+// dateTests compares a request time (left) with a policy time (right) for
+// each date operator.
+var dateTests = map[opKind]func(t, p time.Time) bool{
+	opDateEquals:    func(t, p time.Time) bool { return t.Equal(p) },
+	opDateLess:      func(t, p time.Time) bool { return t.Before(p) },
+	opDateLessEq:    func(t, p time.Time) bool { return !t.After(p) },
+	opDateGreater:   func(t, p time.Time) bool { return t.After(p) },
+	opDateGreaterEq: func(t, p time.Time) bool { return !t.Before(p) },
+}
+
+// matchNumber is matchOne for the numeric operators; a request value that
+// is not a number matches nothing.
+func matchNumber(c *ccond, v string) bool {
+	n, ok := parseNumber(v)
+	if !ok {
 		return false
+	}
+	test := numberTests[c.op.kind]
+	for _, cv := range c.vals {
+		if test(n, cv.num) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchDate is matchOne for the date operators; a request value that is not
+// a date matches nothing.
+func matchDate(c *ccond, v string) bool {
+	t, ok := parseDate(v)
+	if !ok {
+		return false
+	}
+	test := dateTests[c.op.kind]
+	for _, cv := range c.vals {
+		if test(t, cv.t) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchBool is matchOne for Bool: the request value is "true" or "false",
+// in any case and surrounding space; anything else matches nothing.
+func matchBool(c *ccond, v string) bool {
+	var b bool
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		b = true
+	case "false":
+	default:
+		return false
+	}
+	for _, cv := range c.vals {
+		if cv.bool == b {
+			return true
+		}
+	}
+	return false
+}
+
+// matchBinary is matchOne for BinaryEquals: the request value is base64 and
+// is compared byte for byte.
+func matchBinary(c *ccond, v string) bool {
+	rb, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return false
+	}
+	for _, cv := range c.vals {
+		if bytes.Equal(rb, cv.bin) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchIP is matchOne for IpAddress: the request value is an address
+// (IPv4-mapped IPv6 ones count as IPv4) inside one of the policy's prefixes.
+func matchIP(c *ccond, v string) bool {
+	a, err := netip.ParseAddr(strings.TrimSpace(v))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, cv := range c.vals {
+		if cv.pfx.Contains(a) {
+			return true
+		}
 	}
 	return false
 }
