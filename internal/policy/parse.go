@@ -222,107 +222,152 @@ func (p *parser) statement(raw []byte, vars bool) (*Statement, error) {
 		return nil, p.errf("", err, "statement is not a JSON object: %v", err)
 	}
 	st := &Statement{}
+	// The elements are checked in this order, so that a statement with
+	// several faults always reports the same one.
+	for _, field := range []func(*Statement, map[string]json.RawMessage) error{
+		p.sidField, p.knownElements, p.effectField, p.actionField,
+		p.resourceField, p.principalField, p.conditionField,
+	} {
+		if err := field(st, m); err != nil {
+			return nil, err
+		}
+	}
+	return p.compile(st, vars)
+}
+
+// sidField decodes the optional Sid, which later errors then name.
+func (p *parser) sidField(st *Statement, m map[string]json.RawMessage) error {
 	if r, ok := m["Sid"]; ok {
 		if err := json.Unmarshal(r, &st.Sid); err != nil {
-			return nil, p.errf("Sid", err, "must be a string")
+			return p.errf("Sid", err, "must be a string")
 		}
 		p.sid = st.Sid
 	}
+	return nil
+}
+
+// knownElements rejects elements a statement cannot have.
+func (p *parser) knownElements(_ *Statement, m map[string]json.RawMessage) error {
 	for k := range m {
 		switch k {
 		case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition":
 		default:
-			return nil, p.errf(k, nil, "unknown element")
+			return p.errf(k, nil, "unknown element")
 		}
 	}
+	return nil
+}
+
+// effectField decodes the required Effect, Allow or Deny.
+func (p *parser) effectField(st *Statement, m map[string]json.RawMessage) error {
 	r, ok := m["Effect"]
 	if !ok {
-		return nil, p.errf("Effect", nil, "missing")
+		return p.errf("Effect", nil, "missing")
 	}
 	if err := json.Unmarshal(r, &st.Effect); err != nil {
-		return nil, p.errf("Effect", err, "must be a string")
+		return p.errf("Effect", err, "must be a string")
 	}
 	if st.Effect != EffectAllow && st.Effect != EffectDeny {
-		return nil, p.errf("Effect", nil, "must be %q or %q, not %q", EffectAllow, EffectDeny, st.Effect)
+		return p.errf("Effect", nil, "must be %q or %q, not %q", EffectAllow, EffectDeny, st.Effect)
 	}
+	return nil
+}
 
-	// Action / NotAction.
-	ra, hasA := m["Action"]
-	rna, hasNA := m["NotAction"]
+// either returns whichever of the element name and its negated form
+// "Not"+name m holds, as its field name and raw value (field is "" when
+// neither is there), and rejects a statement with both.
+func (p *parser) either(m map[string]json.RawMessage, name string) (field string, raw json.RawMessage, err error) {
+	r, has := m[name]
+	rn, hasNot := m["Not"+name]
 	switch {
-	case hasA && hasNA:
-		return nil, p.errf("NotAction", nil, "a statement cannot have both Action and NotAction")
-	case !hasA && !hasNA:
-		return nil, p.errf("Action", nil, "missing (a statement needs Action or NotAction)")
+	case has && hasNot:
+		return "", nil, p.errf("Not"+name, nil, "a statement cannot have both %s and Not%s", name, name)
+	case hasNot:
+		return "Not" + name, rn, nil
+	case has:
+		return name, r, nil
 	}
-	field, rawA := "Action", ra
-	if hasNA {
-		field, rawA = "NotAction", rna
-	}
-	acts, err := p.stringList(field, rawA)
+	return "", nil, nil
+}
+
+// actionField decodes the required Action or NotAction; each entry is "*"
+// or "service:action".
+func (p *parser) actionField(st *Statement, m map[string]json.RawMessage) error {
+	field, raw, err := p.either(m, "Action")
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if field == "" {
+		return p.errf("Action", nil, "missing (a statement needs Action or NotAction)")
+	}
+	acts, err := p.stringList(field, raw)
+	if err != nil {
+		return err
 	}
 	for _, a := range acts {
 		if err := checkAction(a); err != nil {
-			return nil, p.errf(field, nil, "%v", err)
+			return p.errf(field, nil, "%v", err)
 		}
 	}
-	if hasNA {
+	if field == "NotAction" {
 		st.NotAction = acts
 	} else {
 		st.Action = acts
 	}
+	return nil
+}
 
-	// Resource / NotResource (optional).
-	rr, hasR := m["Resource"]
-	rnr, hasNR := m["NotResource"]
-	if hasR && hasNR {
-		return nil, p.errf("NotResource", nil, "a statement cannot have both Resource and NotResource")
+// resourceField decodes the optional Resource or NotResource.
+func (p *parser) resourceField(st *Statement, m map[string]json.RawMessage) error {
+	field, raw, err := p.either(m, "Resource")
+	if err != nil || field == "" {
+		return err
 	}
-	if hasR || hasNR {
-		field, rawR := "Resource", rr
-		if hasNR {
-			field, rawR = "NotResource", rnr
-		}
-		res, err := p.stringList(field, rawR)
-		if err != nil {
-			return nil, err
-		}
-		if hasNR {
-			st.NotResource = res
-		} else {
-			st.Resource = res
-		}
+	res, err := p.stringList(field, raw)
+	if err != nil {
+		return err
 	}
+	if field == "NotResource" {
+		st.NotResource = res
+	} else {
+		st.Resource = res
+	}
+	return nil
+}
 
-	// Principal / NotPrincipal (optional).
-	rp, hasP := m["Principal"]
-	rnp, hasNP := m["NotPrincipal"]
-	if hasP && hasNP {
-		return nil, p.errf("NotPrincipal", nil, "a statement cannot have both Principal and NotPrincipal")
+// principalField decodes the optional Principal or NotPrincipal.
+func (p *parser) principalField(st *Statement, m map[string]json.RawMessage) error {
+	field, raw, err := p.either(m, "Principal")
+	if err != nil || field == "" {
+		return err
 	}
-	if hasP {
-		if st.Principal, err = p.principals("Principal", rp); err != nil {
-			return nil, err
-		}
+	if field == "Principal" {
+		st.Principal, err = p.principals(field, raw)
+		return err
 	}
-	if hasNP {
-		// AWS: "NotPrincipal must be used with Effect Deny. Using it with
-		// Allow is not supported." (reference_policies_elements_notprincipal)
-		if st.Effect != EffectDeny {
-			return nil, p.errf("NotPrincipal", nil, "NotPrincipal is only supported with Effect Deny")
-		}
-		if st.NotPrincipal, err = p.principals("NotPrincipal", rnp); err != nil {
-			return nil, err
-		}
+	// AWS: "NotPrincipal must be used with Effect Deny. Using it with
+	// Allow is not supported." (reference_policies_elements_notprincipal)
+	if st.Effect != EffectDeny {
+		return p.errf("NotPrincipal", nil, "NotPrincipal is only supported with Effect Deny")
 	}
+	st.NotPrincipal, err = p.principals(field, raw)
+	return err
+}
 
-	if rc, ok := m["Condition"]; ok {
-		if st.Condition, err = p.conditions(rc); err != nil {
-			return nil, err
-		}
+// conditionField decodes the optional Condition block.
+func (p *parser) conditionField(st *Statement, m map[string]json.RawMessage) error {
+	rc, ok := m["Condition"]
+	if !ok {
+		return nil
 	}
+	var err error
+	st.Condition, err = p.conditions(rc)
+	return err
+}
+
+// compile builds the statement's matching form, rejecting conditions that
+// do not compile and policy variables whose names hold control characters.
+func (p *parser) compile(st *Statement, vars bool) (*Statement, error) {
 	c, err := compileStatement(st, vars)
 	if err != nil {
 		var pe *ParseError
