@@ -191,45 +191,14 @@ type stmtMatch struct {
 // outcome are recorded as missing.
 func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, boundary bool) stmtMatch {
 	var m stmtMatch
-	principalKind := kind == KindResource || kind == KindEndpoint
-	p := &e.req.Principal
-	switch {
-	case !principalKind && c.hasPrinc:
-		return m // identity-type policies cannot name principals (AWS rejects them)
-	case principalKind && !c.hasPrinc:
-		if kind == KindResource {
-			return m // a resource policy statement without Principal names nobody
-		}
-		m.pm = identityMatch{any: true, direct: true, self: true}
-	case principalKind && c.notPrinc:
-		// AWS: a NotPrincipal Deny always denies an IAM principal that has
-		// a permissions boundary, whatever NotPrincipal lists.
-		if st.Effect != EffectDeny {
-			return m // NotPrincipal with Allow is not supported by AWS; Parse rejects it
-		}
-		iamPrincipal := p.Type == TypeUser || p.Type == TypeRole || p.Type == TypeAssumedRole
-		if !(boundary && iamPrincipal) && notPrincipalExcludes(c.principal, p) {
-			return m
-		}
-		m.pm = identityMatch{any: true, direct: true}
-	case principalKind:
-		m.pm = matchPrincipals(c.principal, p)
-		if !m.pm.any {
-			return m
-		}
-	}
-
-	hit := false
-	for _, g := range c.actions {
-		if g.match(e.action) {
-			hit = true
-			break
-		}
-	}
-	if hit == c.notAction {
+	var ok bool
+	if m.pm, ok = e.matchPrincipal(st, c, kind, boundary); !ok {
 		return m
 	}
-
+	if !e.matchAction(c) {
+		return m
+	}
+	principalKind := kind == KindResource || kind == KindEndpoint
 	if !c.hasRes && !principalKind {
 		return m // identity-type statements need Resource or NotResource
 	}
@@ -245,13 +214,69 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 	resOK := true
 	var could []string // absent variables whose value could matter
 	if c.hasRes {
+		var hit bool
 		hit, could = e.matchResources(c)
 		resOK = hit != c.notRes
 		if !resOK && len(could) == 0 {
 			return m
 		}
 	}
+	condOK := e.matchConditions(c, could) // always run: it records missing keys
+	m.applies = resOK && condOK
+	return m
+}
 
+// matchPrincipal matches the request's principal against the statement's
+// Principal or NotPrincipal, as far as a policy of kind can name one; ok
+// reports whether the statement can apply to it.
+func (e *evalCtx) matchPrincipal(st *Statement, c *compiled, kind string, boundary bool) (pm identityMatch, ok bool) {
+	principalKind := kind == KindResource || kind == KindEndpoint
+	p := &e.req.Principal
+	switch {
+	case !principalKind && c.hasPrinc:
+		return pm, false // identity-type policies cannot name principals (AWS rejects them)
+	case !principalKind:
+		return pm, true
+	case !c.hasPrinc:
+		if kind == KindResource {
+			return pm, false // a resource policy statement without Principal names nobody
+		}
+		return identityMatch{any: true, direct: true, self: true}, true
+	case c.notPrinc:
+		// AWS: a NotPrincipal Deny always denies an IAM principal that has
+		// a permissions boundary, whatever NotPrincipal lists.
+		if st.Effect != EffectDeny {
+			return pm, false // NotPrincipal with Allow is not supported by AWS; Parse rejects it
+		}
+		iamPrincipal := p.Type == TypeUser || p.Type == TypeRole || p.Type == TypeAssumedRole
+		if !(boundary && iamPrincipal) && notPrincipalExcludes(c.principal, p) {
+			return pm, false
+		}
+		return identityMatch{any: true, direct: true}, true
+	}
+	pm = matchPrincipals(c.principal, p)
+	return pm, pm.any
+}
+
+// matchAction reports whether the request's action is covered by the
+// statement's Action, or not excluded by its NotAction.
+func (e *evalCtx) matchAction(c *compiled) bool {
+	hit := false
+	for _, g := range c.actions {
+		if g.match(e.action) {
+			hit = true
+			break
+		}
+	}
+	return hit != c.notAction
+}
+
+// matchConditions reports whether all of c's conditions hold. Unless one
+// fails on values the request has, which settles that the statement does
+// not apply, the absent keys the conditions refer to, the absent variables
+// in could and those in condition values whose value could change a result
+// are recorded as missing.
+func (e *evalCtx) matchConditions(c *compiled, could []string) bool {
 	ok := true
 	decisive := false // a condition failed on values the request has
 	var absentKeys []string
@@ -262,19 +287,7 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 		if absent {
 			absentKeys = append(absentKeys, cc.key)
 		} else if cc.hasVars {
-			for j := range cc.vals {
-				condVars = e.appendOpenVars(condVars, &cc.vals[j].pat)
-			}
-			// The result is monotone in which policy values match: if
-			// the open variables matching nothing and matching all they
-			// could give the same result, no value of them changes it.
-			if len(condVars) > 0 {
-				rmin, _ := e.evalCondition(cc, resolveMin)
-				rmax, _ := e.evalCondition(cc, resolveMax)
-				if rmin == r && rmax == r {
-					condVars = nil
-				}
-			}
+			condVars = e.condOpenVars(cc, r)
 			could = append(could, condVars...)
 		}
 		if !r {
@@ -292,8 +305,27 @@ func (e *evalCtx) matchStatement(st *Statement, c *compiled, kind string, bounda
 			e.noteMissing(k)
 		}
 	}
-	m.applies = resOK && ok
-	return m
+	return ok
+}
+
+// condOpenVars returns the variables the request lacks in cc's policy
+// values whose value could change the condition's result r.
+func (e *evalCtx) condOpenVars(cc *ccond, r bool) []string {
+	var open []string
+	for j := range cc.vals {
+		open = e.appendOpenVars(open, &cc.vals[j].pat)
+	}
+	// The result is monotone in which policy values match: if
+	// the open variables matching nothing and matching all they
+	// could give the same result, no value of them changes it.
+	if len(open) > 0 {
+		rmin, _ := e.evalCondition(cc, resolveMin)
+		rmax, _ := e.evalCondition(cc, resolveMax)
+		if rmin == r && rmax == r {
+			return nil
+		}
+	}
+	return open
 }
 
 // matchResources matches the request's resource against the Resource or
