@@ -460,113 +460,165 @@ func Evaluate(req Request, set PolicySet) Result {
 	return res
 }
 
-// decide applies AWS's allow rules once no Deny applies.
+// decide applies AWS's allow rules once no Deny applies: the identity and
+// resource policies must allow as the caller's account requires, and then
+// every guardrail policy type that is given must allow too.
 func decide(req *Request, set *PolicySet, allows [5][]matchRef, res *Result) {
-	p := &req.Principal
-	idAllows, resAllows := allows[0], allows[1]
-	anonymous := p.Type == TypeAnonymous || (p.Account == "" && p.Type != TypeService)
-	resAcct := req.ResourceAccount
-	if resAcct == "" {
-		resAcct = p.Account
+	f := newAllowFacts(req, allows[0], allows[1], res)
+	if !f.identityOK && f.p.Type == TypeRoot && !f.anonymous {
+		f.identityOK = true
+		f.note("the account root user needs no identity policy")
 	}
-	sameAccount := !anonymous && resAcct == p.Account
-
-	var resDirect, resViaAccount []StatementRef
-	for _, a := range resAllows {
-		if a.pm.direct {
-			resDirect = append(resDirect, a.ref)
-		} else {
-			resViaAccount = append(resViaAccount, a.ref)
-		}
-	}
-	var idRefs []StatementRef
-	for _, a := range idAllows {
-		idRefs = append(idRefs, a.ref)
-	}
-	identityOK := len(idRefs) > 0
-	rootImplicit := p.Type == TypeRoot && !anonymous
-	if rootImplicit && !identityOK {
-		identityOK = true
-		res.Reasons = append(res.Reasons, "the account root user needs no identity policy")
-	}
-
-	var deciding []StatementRef
-	base := false
-	switch {
-	case p.Type == TypeService:
-		base = len(resDirect) > 0
-		deciding = append(deciding, resDirect...)
-		if !base {
-			res.Reasons = append(res.Reasons, "no resource policy statement allows the service principal")
-		}
-	case anonymous:
-		base = len(resDirect) > 0
-		deciding = append(deciding, resDirect...)
-		if !base {
-			res.Reasons = append(res.Reasons, "a caller outside any account (anonymous) needs a resource policy statement that names it or everyone (\"*\"), and none does")
-		}
-	case set.KeyPolicyMode && sameAccount:
-		switch {
-		case len(resDirect) > 0:
-			base = true
-			deciding = append(deciding, resDirect...)
-			res.Reasons = append(res.Reasons, "the key policy allows the caller directly")
-		case len(resViaAccount) > 0 && identityOK:
-			base = true
-			deciding = append(deciding, resViaAccount...)
-			deciding = append(deciding, idRefs...)
-			res.Reasons = append(res.Reasons, "the key policy delegates to the account's identity policies, and an identity policy allows")
-		case len(resViaAccount) > 0:
-			res.Reasons = append(res.Reasons, "the key policy delegates to the account's identity policies, but no identity policy allows")
-		default:
-			if identityOK {
-				res.Reasons = append(res.Reasons, "an identity policy allows, but the key policy neither allows the caller nor delegates to the account root")
-			} else {
-				res.Reasons = append(res.Reasons, "the key policy does not allow the caller")
-			}
-		}
-	case sameAccount:
-		if identityOK {
-			base = true
-			deciding = append(deciding, idRefs...)
-		}
-		if len(resDirect) > 0 {
-			base = true
-			deciding = append(deciding, resDirect...)
-		}
-		if len(resViaAccount) > 0 && identityOK {
-			deciding = append(deciding, resViaAccount...)
-		}
-		if !base {
-			if len(resViaAccount) > 0 {
-				res.Reasons = append(res.Reasons, "the resource policy allows the account, which delegates to identity policies, and no identity policy allows")
-			} else {
-				res.Reasons = append(res.Reasons, "no identity or resource policy statement allows the request")
-			}
-		}
-	default: // cross-account
-		resOK := len(resDirect) > 0 || len(resViaAccount) > 0
-		switch {
-		case identityOK && resOK:
-			base = true
-			deciding = append(deciding, idRefs...)
-			deciding = append(deciding, resDirect...)
-			deciding = append(deciding, resViaAccount...)
-			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): both an identity policy and the resource policy allow", p.Account, resAcct))
-		case identityOK:
-			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): an identity policy allows, but the resource policy does not", p.Account, resAcct))
-		case resOK:
-			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): the resource policy allows, but no identity policy of the caller does", p.Account, resAcct))
-		default:
-			res.Reasons = append(res.Reasons, fmt.Sprintf("cross-account request (caller %s, resource %s): neither an identity policy nor the resource policy allows", p.Account, resAcct))
-		}
-	}
-	if !base {
+	deciding, ok := f.baseAllow(set.KeyPolicyMode)
+	if !ok {
 		res.Decision = ImplicitDeny
 		return
 	}
+	guards, ok := f.guardrails(set, allows)
+	if !ok {
+		res.Decision = ImplicitDeny
+		return
+	}
+	deciding = append(deciding, guards...)
+	res.Decision = Allowed
+	res.Deciding = deciding
+	for _, d := range deciding {
+		res.Reasons = append(res.Reasons, "allowed by "+d.String())
+	}
+}
 
-	// Guardrails: each given policy type must also allow.
+// allowFacts is what decide's rules look at: where the caller stands
+// relative to the resource's account, and which Allow statements of the
+// identity and resource policies apply. Reasons go to res.
+type allowFacts struct {
+	p           *Principal
+	res         *Result
+	resAcct     string // the resource's account (the caller's when not given)
+	anonymous   bool   // the caller is in no account
+	sameAccount bool   // the caller is in the resource's account
+
+	identityOK    bool           // an identity policy allows (or the account root needs none)
+	idRefs        []StatementRef // identity policy Allows
+	resAllows     []matchRef     // resource policy Allows
+	resDirect     []StatementRef // resource policy Allows that name the caller itself
+	resViaAccount []StatementRef // resource policy Allows that name only the caller's account
+}
+
+// newAllowFacts sorts the request and the matched identity and resource
+// policy Allows into the facts decide's rules look at.
+func newAllowFacts(req *Request, idAllows, resAllows []matchRef, res *Result) *allowFacts {
+	p := &req.Principal
+	f := &allowFacts{p: p, res: res, resAcct: req.ResourceAccount, resAllows: resAllows}
+	f.anonymous = p.Type == TypeAnonymous || (p.Account == "" && p.Type != TypeService)
+	if f.resAcct == "" {
+		f.resAcct = p.Account
+	}
+	f.sameAccount = !f.anonymous && f.resAcct == p.Account
+	for _, a := range resAllows {
+		if a.pm.direct {
+			f.resDirect = append(f.resDirect, a.ref)
+		} else {
+			f.resViaAccount = append(f.resViaAccount, a.ref)
+		}
+	}
+	for _, a := range idAllows {
+		f.idRefs = append(f.idRefs, a.ref)
+	}
+	f.identityOK = len(f.idRefs) > 0
+	return f
+}
+
+func (f *allowFacts) note(reason string) { f.res.Reasons = append(f.res.Reasons, reason) }
+
+// baseAllow applies the rule for the caller's standing; ok reports whether
+// the identity and resource policies allow, and deciding lists the
+// statements that do.
+func (f *allowFacts) baseAllow(keyPolicyMode bool) (deciding []StatementRef, ok bool) {
+	switch {
+	case f.p.Type == TypeService:
+		return f.directOnly("no resource policy statement allows the service principal")
+	case f.anonymous:
+		return f.directOnly("a caller outside any account (anonymous) needs a resource policy statement that names it or everyone (\"*\"), and none does")
+	case keyPolicyMode && f.sameAccount:
+		return f.keyPolicy()
+	case f.sameAccount:
+		return f.sameAccountAllow()
+	}
+	return f.crossAccount()
+}
+
+// directOnly is the rule for callers that identity policies cannot speak
+// for (service principals, anonymous callers): a resource policy statement
+// must name them; otherwise the reason is noted.
+func (f *allowFacts) directOnly(otherwise string) ([]StatementRef, bool) {
+	if len(f.resDirect) == 0 {
+		f.note(otherwise)
+		return nil, false
+	}
+	return append([]StatementRef(nil), f.resDirect...), true
+}
+
+// keyPolicy is the rule for a KMS key policy in the caller's account: the
+// key policy must allow the caller, or allow the account and so delegate
+// to its identity policies, one of which must allow.
+func (f *allowFacts) keyPolicy() ([]StatementRef, bool) {
+	switch {
+	case len(f.resDirect) > 0:
+		f.note("the key policy allows the caller directly")
+		return append([]StatementRef(nil), f.resDirect...), true
+	case len(f.resViaAccount) > 0 && f.identityOK:
+		f.note("the key policy delegates to the account's identity policies, and an identity policy allows")
+		return concatRefs(f.resViaAccount, f.idRefs), true
+	case len(f.resViaAccount) > 0:
+		f.note("the key policy delegates to the account's identity policies, but no identity policy allows")
+	case f.identityOK:
+		f.note("an identity policy allows, but the key policy neither allows the caller nor delegates to the account root")
+	default:
+		f.note("the key policy does not allow the caller")
+	}
+	return nil, false
+}
+
+// sameAccountAllow is the rule within one account: an identity policy or a
+// resource policy statement naming the caller suffices.
+func (f *allowFacts) sameAccountAllow() ([]StatementRef, bool) {
+	if !f.identityOK && len(f.resDirect) == 0 {
+		if len(f.resViaAccount) > 0 {
+			f.note("the resource policy allows the account, which delegates to identity policies, and no identity policy allows")
+		} else {
+			f.note("no identity or resource policy statement allows the request")
+		}
+		return nil, false
+	}
+	if !f.identityOK {
+		return append([]StatementRef(nil), f.resDirect...), true
+	}
+	return concatRefs(f.idRefs, f.resDirect, f.resViaAccount), true
+}
+
+// crossAccount is the rule across accounts: both an identity policy of the
+// caller and the resource policy must allow.
+func (f *allowFacts) crossAccount() ([]StatementRef, bool) {
+	resOK := len(f.resDirect) > 0 || len(f.resViaAccount) > 0
+	prefix := fmt.Sprintf("cross-account request (caller %s, resource %s): ", f.p.Account, f.resAcct)
+	switch {
+	case f.identityOK && resOK:
+		f.note(prefix + "both an identity policy and the resource policy allow")
+		return concatRefs(f.idRefs, f.resDirect, f.resViaAccount), true
+	case f.identityOK:
+		f.note(prefix + "an identity policy allows, but the resource policy does not")
+	case resOK:
+		f.note(prefix + "the resource policy allows, but no identity policy of the caller does")
+	default:
+		f.note(prefix + "neither an identity policy nor the resource policy allows")
+	}
+	return nil, false
+}
+
+// guardrails checks that each guardrail policy type that is given
+// (permissions boundary, session policy, VPC endpoint policy) also allows;
+// refs lists their allowing statements.
+func (f *allowFacts) guardrails(set *PolicySet, allows [5][]matchRef) (refs []StatementRef, ok bool) {
 	guards := [...]struct {
 		kind, what string
 		docs       []*Document
@@ -581,23 +633,27 @@ func decide(req *Request, set *PolicySet, allows [5][]matchRef, res *Result) {
 			continue
 		}
 		if len(g.refs) == 0 {
-			if g.kind != KindEndpoint && sameAccount && !set.KeyPolicyMode && selfGrant(resAllows) {
-				res.Reasons = append(res.Reasons, fmt.Sprintf("the %s does not allow, but the resource policy names the caller itself in the same account, which the %s does not limit", g.what, g.what))
+			if g.kind != KindEndpoint && f.sameAccount && !set.KeyPolicyMode && selfGrant(f.resAllows) {
+				f.note(fmt.Sprintf("the %s does not allow, but the resource policy names the caller itself in the same account, which the %s does not limit", g.what, g.what))
 				continue
 			}
-			res.Decision = ImplicitDeny
-			res.Reasons = append(res.Reasons, fmt.Sprintf("the %s does not allow the request", g.what))
-			return
+			f.note(fmt.Sprintf("the %s does not allow the request", g.what))
+			return nil, false
 		}
 		for _, r := range g.refs {
-			deciding = append(deciding, r.ref)
+			refs = append(refs, r.ref)
 		}
 	}
-	res.Decision = Allowed
-	res.Deciding = deciding
-	for _, d := range deciding {
-		res.Reasons = append(res.Reasons, "allowed by "+d.String())
+	return refs, true
+}
+
+// concatRefs returns the lists joined into a new slice.
+func concatRefs(lists ...[]StatementRef) []StatementRef {
+	var out []StatementRef
+	for _, l := range lists {
+		out = append(out, l...)
 	}
+	return out
 }
 
 // selfGrant reports whether a resource policy Allow names the caller's own
