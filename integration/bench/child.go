@@ -26,6 +26,14 @@ type childResult struct {
 	Objects int     `json:"objects"`
 	HWMKiB  int64   `json:"vm_hwm_kib"`  // peak RSS of this process's address space (VmHWM)
 	Conns   int64   `json:"connections"` // connections the client opened
+	// PeakConns is the most connections the client had open at once.
+	PeakConns int64 `json:"peak_connections"`
+	// s3mpu only (from its events): hedges sent, their bytes, hedges that finished first, and
+	// the parts in flight the adaptive concurrency reached (0 when fixed).
+	Hedges      int   `json:"hedges,omitempty"`
+	HedgedBytes int64 `json:"hedged_bytes,omitempty"`
+	HedgesWon   int   `json:"hedges_won,omitempty"`
+	Level       int   `json:"concurrency_level,omitempty"`
 }
 
 // clientMain runs one upload in this process: `bench client -client NAME -kind file|stream|small ...`.
@@ -40,8 +48,9 @@ func clientMain(args []string) error {
 		path       = fs.String("file", "", "file to upload (kind file)")
 		dir        = fs.String("dir", "", "directory of small files (kind small)")
 		key        = fs.String("key", "", "object key, or key prefix for kind small")
-		partSize   = fs.Int64("partsize", 16<<20, "part size in bytes")
-		conc       = fs.Int("conc", 4, "parts (or files) in flight")
+		partSize   = fs.Int64("partsize", 16<<20, "part size in bytes; 0: the client's default")
+		conc       = fs.Int("conc", 4, "parts (or files) in flight; 0: the client's default")
+		endpoint   = fs.String("endpoint", "", "send to this endpoint (the network model's proxy) instead of the server's")
 		timeout    = fs.Duration("timeout", 5*time.Minute, "give up after this long")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the upload to this file")
 		memProfile = fs.String("memprofile", "", "write an allocation profile to this file after the upload")
@@ -61,7 +70,11 @@ func clientMain(args []string) error {
 	if *proto == "http" {
 		tgt = env.HTTP()
 	}
-	up, err := mk(clientSetup{env: env, tgt: tgt, user: env.Users["root"], bucket: *bucket, partSize: *partSize, conc: *conc})
+	if *endpoint != "" {
+		tgt.Endpoint = *endpoint
+	}
+	stats := &childStats{}
+	up, err := mk(clientSetup{env: env, tgt: tgt, user: env.Users["root"], bucket: *bucket, partSize: *partSize, conc: *conc, stats: stats})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *name, err)
 	}
@@ -109,7 +122,8 @@ func clientMain(args []string) error {
 			return err
 		}
 	}
-	res.Conns = dials.Load()
+	res.Conns, res.PeakConns = dials.Load(), peakConns.Load()
+	stats.fill(&res)
 	if res.HWMKiB, err = vmHWM(); err != nil {
 		return err
 	}

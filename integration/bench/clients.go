@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,8 +33,9 @@ type clientSetup struct {
 	tgt      s3test.Target
 	user     s3test.User
 	bucket   string
-	partSize int64
-	conc     int
+	partSize int64 // 0: the client's default
+	conc     int   // 0: the client's default
+	stats    *childStats
 }
 
 // uploadFunc uploads body under key. size is the body's length, or -1 when unknown (a stream).
@@ -121,8 +123,12 @@ func newManager(cs clientSetup) (uploadFunc, error) {
 		return nil, err
 	}
 	up := manager.NewUploader(cli, func(u *manager.Uploader) {
-		u.PartSize = cs.partSize
-		u.Concurrency = cs.conc
+		if cs.partSize > 0 {
+			u.PartSize = cs.partSize
+		}
+		if cs.conc > 0 {
+			u.Concurrency = cs.conc
+		}
 	})
 	return func(ctx context.Context, key string, body io.Reader, size int64) error {
 		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
@@ -136,8 +142,12 @@ func newTransferManager(cs clientSetup) (uploadFunc, error) {
 		return nil, err
 	}
 	tm := transfermanager.New(cli, func(o *transfermanager.Options) {
-		o.PartSizeBytes = cs.partSize
-		o.Concurrency = cs.conc
+		if cs.partSize > 0 {
+			o.PartSizeBytes = cs.partSize
+		}
+		if cs.conc > 0 {
+			o.Concurrency = cs.conc
+		}
 	})
 	return func(ctx context.Context, key string, body io.Reader, size int64) error {
 		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
@@ -174,8 +184,8 @@ func newMinio(cs clientSetup) (uploadFunc, error) {
 	}
 	return func(ctx context.Context, key string, body io.Reader, size int64) error {
 		opts := minio.PutObjectOptions{
-			PartSize:   uint64(cs.partSize),
-			NumThreads: uint(cs.conc),
+			PartSize:   uint64(cs.partSize), // 0: its default
+			NumThreads: uint(cs.conc),       // 0: its default
 			// Without this minio-go reads and sends the parts of a stream one at a time; with
 			// it, it fills NumThreads part buffers and sends them in parallel, the same
 			// concurrency the other clients use. Files (io.ReaderAt) are parallel either way.
@@ -201,8 +211,9 @@ func newDiscard(cs clientSetup) (uploadFunc, error) {
 	}, nil
 }
 
-// dials counts the connections the client in this process opened.
-var dials atomic.Int64
+// dials counts the connections the client in this process opened; open and peakConns
+// count those open now and the most open at once.
+var dials, openConns, peakConns atomic.Int64
 
 // countDials wraps a transport's dial function to count the connections it opens: a client
 // that does not reuse its connections pays a TCP (and TLS) handshake per request.
@@ -211,7 +222,25 @@ func countDials(dial func(ctx context.Context, network, addr string) (net.Conn, 
 		dial = (&net.Dialer{}).DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
 		dials.Add(1)
-		return dial(ctx, network, addr)
+		n := openConns.Add(1)
+		for p := peakConns.Load(); n > p && !peakConns.CompareAndSwap(p, n); p = peakConns.Load() {
+		}
+		return &countedConn{Conn: c}, nil
 	}
+}
+
+// countedConn counts itself out of openConns when closed.
+type countedConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { openConns.Add(-1) })
+	return c.Conn.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,44 +27,56 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 )
 
-// scenario is one kind of upload at one concurrency, e.g. "file-c4".
+// scenario is one kind of upload at one concurrency, e.g. "file-c4", or with each client's
+// documented defaults (part size and concurrency), e.g. "file-default".
 type scenario struct {
 	Name string `json:"name"`
-	Kind string `json:"kind"` // file, stream, small
-	Conc int    `json:"concurrency"`
+	Kind string `json:"kind"`        // file, stream, small
+	Conc int    `json:"concurrency"` // 0: the client's default (and its default part size)
 }
 
 func parseScenario(s string) (scenario, error) {
+	if kind, ok := strings.CutSuffix(s, "-default"); ok && (kind == "file" || kind == "stream") {
+		return scenario{Name: s, Kind: kind}, nil
+	}
 	kind, c, ok := strings.Cut(s, "-c")
 	n, err := strconv.Atoi(c)
 	if !ok || err != nil || n < 1 || (kind != "file" && kind != "stream" && kind != "small") {
-		return scenario{}, fmt.Errorf("bad scenario %q (want file-cN, stream-cN or small-cN)", s)
+		return scenario{}, fmt.Errorf("bad scenario %q (want file-cN, stream-cN, small-cN, file-default or stream-default)", s)
 	}
 	return scenario{Name: s, Kind: kind, Conc: n}, nil
 }
 
-// benchCase is a scenario over one protocol, run Runs times per client.
+// benchCase is a scenario over one protocol and network, run Runs times per client.
 type benchCase struct {
+	Net      string   `json:"net"` // lan (direct), wan, wan-slow
 	Proto    string   `json:"proto"`
 	Scenario scenario `json:"scenario"`
 	Runs     int      `json:"runs"`
+	Size     int64    `json:"size"` // of the file or stream
 }
 
-func (c benchCase) Name() string { return c.Proto + "/" + c.Scenario.Name }
-
-// defaultRuns is how many times each client runs a case in the default (full) run. It keeps
-// the full run under 10 minutes on a 2-core machine: every HTTPS case (the one users run in
-// production) gets 5 runs, the plain-HTTP cases 3.
-func defaultRuns(proto string, sc scenario) int {
-	if proto == "https" {
-		return 5
+// Name is "proto/scenario" for lan, "net/proto/scenario" for the modelled networks.
+func (c benchCase) Name() string {
+	if c.Net == "" || c.Net == "lan" {
+		return c.Proto + "/" + c.Scenario.Name
 	}
+	return c.Net + "/" + c.Proto + "/" + c.Scenario.Name
+}
+
+// defaultRuns is how many times each client runs a case in the default (full) run: 3, which
+// keeps the full run (lan, wan and wan-slow) under 15 minutes on a 2-core machine.
+func defaultRuns(proto string, sc scenario) int {
 	return 3
 }
 
 type driverConfig struct {
 	envPath     string
 	size        int64
+	wanSize     int64
+	nets        []string
+	wanScen     []scenario
+	net         netParams
 	smallSize   int64
 	count       int
 	partSize    int64
@@ -84,7 +97,13 @@ func driverMain(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var (
 		cfg        driverConfig
-		size       = fs.String("size", "1GiB", "size of the file and of the stream")
+		size       = fs.String("size", "256MiB", "size of the file and of the stream (lan)")
+		wanSize    = fs.String("wan-size", "384MiB", "size of the file and of the stream in the wan scenarios")
+		netList    = fs.String("nets", strings.Join(nets, ","), "comma-separated networks: lan (direct), wan, wan-slow (through the network model)")
+		wanScen    = fs.String("wan-scenarios", "file-default,file-c8", "comma-separated scenarios of the wan networks (plain HTTP)")
+		connRate   = fs.String("conn-rate", "12MB", "network model: bandwidth ceiling of each connection, bytes per second")
+		linkRate   = fs.String("link-rate", "96MB", "network model: bandwidth ceiling shared by all connections (the link), bytes per second")
+		slowMin    = fs.String("slow-min-body", "1MiB", "network model: requests with smaller bodies are never slow")
 		smallSize  = fs.String("small-size", "1MiB", "size of each small file")
 		partSize   = fs.String("partsize", "16MiB", "part size, the same for every client")
 		scenarios  = fs.String("scenarios", "file-c4,file-c8,stream-c4,small-c8", "comma-separated scenarios: file-cN, stream-cN, small-cN")
@@ -92,8 +111,13 @@ func driverMain(args []string) error {
 		clientList = fs.String("clients", strings.Join(defaultClients, ","), "comma-separated clients in turn order; known: "+strings.Join(clientNames(), ","))
 	)
 	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
+	fs.DurationVar(&cfg.net.Latency, "latency", 15*time.Millisecond, "network model: one-way latency, each direction")
+	fs.DurationVar(&cfg.net.Jitter, "jitter", 5*time.Millisecond, "network model: jitter of the latency (±)")
+	fs.Float64Var(&cfg.net.SlowFraction, "slow-fraction", 0.06, "network model (wan-slow): fraction of data requests that are slow")
+	fs.Float64Var(&cfg.net.SlowFactor, "slow-factor", 8, "network model (wan-slow): a slow request's body passes this many times slower")
+	fs.Uint64Var(&cfg.net.Seed, "seed", 1, "network model: seed of the slow-request draws (round r uses seed+r for every client)")
 	fs.IntVar(&cfg.count, "count", 200, "number of small files")
-	fs.IntVar(&cfg.runs, "runs", 0, "runs per client and case; 0 = 5 for the HTTPS cases, 3 for the HTTP ones")
+	fs.IntVar(&cfg.runs, "runs", 0, "runs per client and case; 0 = 3")
 	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test files are made (and kept for the next run)")
 	fs.StringVar(&cfg.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "directory: write a CPU profile of every child run there")
@@ -110,6 +134,37 @@ func driverMain(args []string) error {
 	var err error
 	if cfg.size, err = parseSize(*size); err != nil {
 		return err
+	}
+	if cfg.wanSize, err = parseSize(*wanSize); err != nil {
+		return err
+	}
+	if cfg.net.ConnRate, err = parseSize(*connRate); err != nil {
+		return err
+	}
+	if cfg.net.LinkRate, err = parseSize(*linkRate); err != nil {
+		return err
+	}
+	if cfg.net.SlowMinBody, err = parseSize(*slowMin); err != nil {
+		return err
+	}
+	if cfg.net.ConnRate < 1000 || cfg.net.LinkRate < 1000 || cfg.net.SlowFactor < 1 || cfg.net.SlowFraction < 0 || cfg.net.SlowFraction > 1 || cfg.net.Latency < 0 || cfg.net.Jitter < 0 || cfg.net.Jitter > cfg.net.Latency {
+		return errors.New("bad network model parameters")
+	}
+	for _, n := range splitList(*netList) {
+		if !slices.Contains(nets, n) {
+			return fmt.Errorf("unknown network %q (have %s)", n, strings.Join(nets, ","))
+		}
+		cfg.nets = append(cfg.nets, n)
+	}
+	for _, s := range splitList(*wanScen) {
+		sc, err := parseScenario(s)
+		if err != nil {
+			return err
+		}
+		if sc.Kind == "small" {
+			return fmt.Errorf("wan scenario %q: the wan networks model large uploads (file or stream)", s)
+		}
+		cfg.wanScen = append(cfg.wanScen, sc)
 	}
 	if cfg.smallSize, err = parseSize(*smallSize); err != nil {
 		return err
@@ -136,7 +191,7 @@ func driverMain(args []string) error {
 		}
 		cfg.clients = append(cfg.clients, c)
 	}
-	if len(cfg.scenarios) == 0 || len(cfg.protos) == 0 || len(cfg.clients) == 0 {
+	if len(cfg.nets) == 0 || len(cfg.clients) == 0 {
 		return errors.New("nothing to run")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -162,6 +217,9 @@ type runner struct {
 	bucket    string
 	bigFile   string
 	bigSum    string
+	wanFile   string
+	wanSum    string
+	proxies   map[string]*netProxy
 	smallDir  string
 	serverPID []int
 	root      *s3.Client
@@ -183,17 +241,28 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 	started := time.Now().UTC()
 
 	var cases []benchCase
-	needBig, needSmall := false, false
-	for _, p := range cfg.protos {
-		for _, sc := range cfg.scenarios {
-			n := cfg.runs
-			if n <= 0 {
-				n = defaultRuns(p, sc)
-			}
-			cases = append(cases, benchCase{Proto: p, Scenario: sc, Runs: n})
-			needBig = needBig || sc.Kind != "small"
-			needSmall = needSmall || sc.Kind == "small"
+	needBig, needSmall, needWan := false, false, false
+	for _, nt := range cfg.nets {
+		protos, scens, size := cfg.protos, cfg.scenarios, cfg.size
+		if nt != "lan" {
+			// The model sees HTTP requests on the stream: plain HTTP only (see netmodel.go).
+			protos, scens, size = []string{"http"}, cfg.wanScen, cfg.wanSize
 		}
+		for _, p := range protos {
+			for _, sc := range scens {
+				n := cfg.runs
+				if n <= 0 {
+					n = defaultRuns(p, sc)
+				}
+				cases = append(cases, benchCase{Net: nt, Proto: p, Scenario: sc, Runs: n, Size: size})
+				needBig = needBig || (nt == "lan" && sc.Kind != "small")
+				needWan = needWan || nt != "lan"
+				needSmall = needSmall || sc.Kind == "small"
+			}
+		}
+	}
+	if len(cases) == 0 {
+		return errors.New("nothing to run")
 	}
 	logf("machine: %s", machine.String())
 	if needBig {
@@ -201,6 +270,26 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 		logf("preparing %s (%s)", r.bigFile, formatSize(cfg.size))
 		if r.bigSum, err = dataFile(r.bigFile, cfg.size, 1); err != nil {
 			return err
+		}
+	}
+	if needWan {
+		r.wanFile = filepath.Join(cfg.dataDir, "data-"+formatSize(cfg.wanSize)+".bin")
+		logf("preparing %s (%s)", r.wanFile, formatSize(cfg.wanSize))
+		if r.wanSum, err = dataFile(r.wanFile, cfg.wanSize, 1); err != nil {
+			return err
+		}
+		logf("network model: %s", cfg.net.String())
+		r.proxies = map[string]*netProxy{}
+		for _, nt := range cfg.nets {
+			if nt == "lan" {
+				continue
+			}
+			np, err := startNet(nt, env.HTTP().Endpoint, cfg.net)
+			if err != nil {
+				return err
+			}
+			defer np.stop()
+			r.proxies[nt] = np
 		}
 	}
 	if needSmall {
@@ -232,7 +321,10 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 	// The discard client measures the program's floor, which does not vary from run to run:
 	// it runs once per case.
 	runsOf := func(c benchCase, client string) int {
-		if client == "discard" {
+		switch {
+		case client == "discard" && c.Net != "lan":
+			return 0 // it sends nothing: the network does not apply
+		case client == "discard":
 			return 1
 		}
 		return c.Runs
@@ -257,6 +349,10 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 				}
 				done++
 				r.settle(ctx)
+				if np := r.proxies[c.Net]; np != nil {
+					// Common random numbers: every client of round run meets the same draws.
+					np.draws.reset(cfg.net.Seed + uint64(run))
+				}
 				res := r.runOne(ctx, c, cl, run)
 				results = append(results, res)
 				logf("[%d/%d] %s", done, total, res.line())
@@ -323,15 +419,26 @@ func (r *runner) runOne(ctx context.Context, c benchCase, client string, run int
 }
 
 func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, key string) runResult {
-	res := runResult{Case: c.Name(), Proto: c.Proto, Scenario: c.Scenario.Name, Kind: c.Scenario.Kind, Client: client, Run: run}
+	res := runResult{Case: c.Name(), Net: c.Net, Proto: c.Proto, Scenario: c.Scenario.Name, Kind: c.Scenario.Kind, Client: client, Run: run}
+	partSize := r.cfg.partSize
+	if c.Scenario.Conc == 0 {
+		partSize = 0 // the client's default
+	}
 	args := []string{"client",
 		"-env", r.cfg.envPath, "-client", client, "-proto", c.Proto, "-bucket", r.bucket,
 		"-kind", c.Scenario.Kind, "-key", key, "-conc", strconv.Itoa(c.Scenario.Conc),
-		"-partsize", strconv.FormatInt(r.cfg.partSize, 10), "-timeout", r.cfg.timeout.String(),
+		"-partsize", strconv.FormatInt(partSize, 10), "-timeout", r.cfg.timeout.String(),
+	}
+	bigFile := r.bigFile
+	np := r.proxies[c.Net]
+	if np != nil {
+		args = append(args, "-endpoint", np.endpoint)
+		bigFile = r.wanFile
+		res.LinkMBps = float64(r.cfg.net.LinkRate) / 1e6
 	}
 	switch c.Scenario.Kind {
 	case "file":
-		args = append(args, "-file", r.bigFile)
+		args = append(args, "-file", bigFile)
 	case "small":
 		args = append(args, "-dir", r.smallDir)
 	}
@@ -362,7 +469,7 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 		}
 		cmd.Stdin, readEnd = pr, pr
 		pumpErr = make(chan error, 1)
-		go func() { pumpErr <- pump(pw, r.bigFile) }()
+		go func() { pumpErr <- pump(pw, bigFile) }()
 	}
 	serverBefore := procCPU(r.serverPID)
 	busyBefore := machineBusy()
@@ -400,13 +507,17 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	}
 	res.Seconds, res.Bytes, res.Objects = cr.Seconds, cr.Bytes, cr.Objects
 	res.RSSMiB = float64(cr.HWMKiB) / 1024
-	res.Conns = cr.Conns
+	res.Conns, res.PeakConns = cr.Conns, cr.PeakConns
+	res.Hedges, res.HedgedBytes, res.HedgesWon, res.Level = cr.Hedges, cr.HedgedBytes, cr.HedgesWon, cr.Level
+	if np != nil {
+		res.DataRequests, res.SlowRequests = np.draws.all.Load(), np.draws.slow.Load()
+	}
 	if client == "discard" {
 		// It sends nothing: only the bytes it read can be checked.
-		if c.Scenario.Kind != "small" && cr.Bytes != r.cfg.size {
-			return res.fail(fmt.Errorf("read %d bytes, want %d", cr.Bytes, r.cfg.size))
+		if c.Scenario.Kind != "small" && cr.Bytes != c.Size {
+			return res.fail(fmt.Errorf("read %d bytes, want %d", cr.Bytes, c.Size))
 		}
-	} else if err := r.check(ctx, c, key, cr); err != nil {
+	} else if err := r.check(ctx, c, client, key, cr); err != nil {
 		return res.fail(err)
 	}
 	res.OK = true
@@ -430,7 +541,7 @@ func pump(w *os.File, path string) error {
 }
 
 // check confirms the object (or the small files) arrived whole.
-func (r *runner) check(ctx context.Context, c benchCase, key string, cr childResult) error {
+func (r *runner) check(ctx context.Context, c benchCase, client, key string, cr childResult) error {
 	switch c.Scenario.Kind {
 	case "small":
 		if cr.Objects != r.cfg.count {
@@ -455,17 +566,18 @@ func (r *runner) check(ctx context.Context, c benchCase, key string, cr childRes
 		}
 		return nil
 	}
-	if cr.Bytes != r.cfg.size {
-		return fmt.Errorf("client read %d bytes, want %d", cr.Bytes, r.cfg.size)
+	if cr.Bytes != c.Size {
+		return fmt.Errorf("client read %d bytes, want %d", cr.Bytes, c.Size)
 	}
 	head, err := r.root.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
 	if err != nil {
 		return fmt.Errorf("head object: %w", err)
 	}
-	if got := aws.ToInt64(head.ContentLength); got != r.cfg.size {
-		return fmt.Errorf("object has %d bytes, want %d", got, r.cfg.size)
+	if got := aws.ToInt64(head.ContentLength); got != c.Size {
+		return fmt.Errorf("object has %d bytes, want %d", got, c.Size)
 	}
-	if !r.cfg.verify {
+	// Hedged parts make s3mpu's content worth checking on every modelled network.
+	if !r.cfg.verify && (c.Net == "lan" || !strings.HasPrefix(client, "s3mpu")) {
 		return nil
 	}
 	obj, err := r.root.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
@@ -477,7 +589,11 @@ func (r *runner) check(ctx context.Context, c benchCase, key string, cr childRes
 	if _, err := io.Copy(h, obj.Body); err != nil {
 		return fmt.Errorf("read object: %w", err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != r.bigSum {
+	want := r.bigSum
+	if c.Net != "lan" {
+		want = r.wanSum
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return fmt.Errorf("object content differs from the file (sha256 %s, want %s)", got, r.bigSum)
 	}
 	return nil

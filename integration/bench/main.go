@@ -5,8 +5,9 @@
 // Run it from the integration module (or with `make bench` from the repository root) once the
 // server is up (`make server-start`):
 //
-//	go run ./bench                                   # the full run, under 10 minutes on 2 cores
-//	go run ./bench -size 64MiB -runs 1               # a quick check
+//	go run ./bench                                   # the full run, under 15 minutes on 2 cores
+//	go run ./bench -size 64MiB -wan-size 64MiB -runs 1   # a quick check
+//	go run ./bench -nets wan-slow -clients s3mpu,manager # one network only
 //	go run ./bench -clients s3mpu -protos https -scenarios file-c8 -runs 1 -cpuprofile /tmp/prof
 //
 // Every upload runs in its own child process (this binary, re-executed with the `client`
@@ -15,11 +16,24 @@
 // upload call alone (client set-up and process start are excluded); the parent checks the
 // object's size afterwards and deletes it before the next run.
 //
-// Scenarios (each over plain HTTP and HTTPS):
+// Scenarios (each over plain HTTP and HTTPS on lan):
 //
-//	file-cN    the -size file (default 1 GiB, page-cached), N parts in flight, 16 MiB parts
-//	stream-cN  the same bytes piped into the child's stdin, seen by the client as a plain io.Reader
-//	small-cN   -count files of -small-size (default 200 × 1 MiB), N files in flight
+//	file-cN       the -size file (default 256 MiB, page-cached), N parts in flight, 16 MiB parts
+//	stream-cN     the same bytes piped into the child's stdin, seen by the client as a plain io.Reader
+//	small-cN      -count files of -small-size (default 200 × 1 MiB), N files in flight
+//	file-default  the file with each client's documented defaults (part size, concurrency)
+//
+// Networks (-nets): lan is the direct connection to the server; wan and wan-slow put the
+// network model of netmodel.go (an in-process toxiproxy with latency and jitter, a bandwidth
+// ceiling per connection, a link ceiling shared by all connections and, in wan-slow, a
+// fraction of requests several times slower, drawn per request with the same draws for every
+// client of a round) between each client and the server's plain-HTTP endpoint, with
+// -wan-scenarios (default file-default,file-c8) on a -wan-size file (default 384 MiB). Its
+// parameters are flags (-latency, -jitter, -conn-rate, -link-rate, -slow-fraction,
+// -slow-factor, -slow-min-body, -seed) and are printed with the results; the defaults make
+// the model, not the server, the bottleneck. On a modelled network a run also reports its
+// throughput against the link's ceiling, the most connections the client had open at once
+// and, for s3mpu, its hedged bytes and the parts in flight its adaptive concurrency reached.
 //
 // For every case the clients take turns (A B C D A B C D ...), and the table shows the median
 // of the runs and the min–max spread. The results also go to a JSON file under bench/results/

@@ -14,6 +14,7 @@ import (
 // runResult is one client's one run of one case.
 type runResult struct {
 	Case     string `json:"case"`
+	Net      string `json:"net"`
 	Proto    string `json:"proto"`
 	Scenario string `json:"scenario"`
 	Kind     string `json:"kind"`
@@ -35,6 +36,15 @@ type runResult struct {
 	ServerCPUPerGiB  float64 `json:"server_cpu_s_per_gib"`
 	OtherCPUSeconds  float64 `json:"other_cpu_seconds"` // machine busy time spent by neither (noise)
 	Conns            int64   `json:"connections"`       // connections the client opened
+	PeakConns        int64   `json:"peak_connections"`  // most connections open at once
+	LinkMBps         float64 `json:"link_mb_per_s"`     // the network model's link ceiling (0 on lan)
+	OfLink           float64 `json:"of_link"`           // MBps / LinkMBps
+	DataRequests     int64   `json:"data_requests"`     // requests with a body the model drew for
+	SlowRequests     int64   `json:"slow_requests"`     // of which slow (wan-slow)
+	Hedges           int     `json:"hedges"`            // s3mpu: parts sent again
+	HedgesWon        int     `json:"hedges_won"`        // s3mpu: hedges that finished first
+	HedgedBytes      int64   `json:"hedged_bytes"`      // s3mpu: bytes of the hedged parts
+	Level            int     `json:"concurrency_level"` // s3mpu: parts in flight reached (adaptive)
 }
 
 func (r runResult) fail(err error) runResult {
@@ -49,6 +59,9 @@ func (r *runResult) derive() {
 		if r.Kind == "small" {
 			r.FilesPerSec = float64(r.Objects) / r.Seconds
 		}
+	}
+	if r.LinkMBps > 0 {
+		r.OfLink = r.MBps / r.LinkMBps
 	}
 	if r.Bytes > 0 {
 		gib := float64(r.Bytes) / (1 << 30)
@@ -65,6 +78,13 @@ func (r runResult) line() string {
 		r.Case, r.Client, r.Run, r.MBps, r.CPUPerGiB, r.RSSMiB, r.ServerCPUPerGiB, r.OtherCPUSeconds, r.Conns)
 	if r.Kind == "small" {
 		s += fmt.Sprintf("  %.1f files/s", r.FilesPerSec)
+	}
+	s += fmt.Sprintf("  peak conns %d", r.PeakConns)
+	if r.LinkMBps > 0 {
+		s += fmt.Sprintf("  %.0f%% of link  slow requests %d/%d", r.OfLink*100, r.SlowRequests, r.DataRequests)
+	}
+	if r.Hedges > 0 || r.Level > 0 {
+		s += fmt.Sprintf("  hedges %d (won %d, %.1f%% of bytes)  level %d", r.Hedges, r.HedgesWon, 100*float64(r.HedgedBytes)/float64(max(r.Bytes, 1)), r.Level)
 	}
 	return s
 }
@@ -111,6 +131,10 @@ type summary struct {
 	RSSMiB      stat   `json:"rss_mib"`
 	ServerCPU   stat   `json:"server_cpu_s_per_gib"`
 	Conns       stat   `json:"connections"`
+	PeakConns   stat   `json:"peak_connections"`
+	OfLink      stat   `json:"of_link"`
+	HedgedFrac  stat   `json:"hedged_fraction"` // hedged bytes / object bytes
+	Level       stat   `json:"concurrency_level"`
 }
 
 // ratio compares s3mpu with the best peer in one case.
@@ -138,23 +162,25 @@ type report struct {
 }
 
 type settings struct {
-	Size      int64    `json:"size"`
-	PartSize  int64    `json:"part_size"`
-	Count     int      `json:"small_count"`
-	SmallSize int64    `json:"small_size"`
-	Clients   []string `json:"clients"`
+	Size      int64     `json:"size"`
+	WanSize   int64     `json:"wan_size"`
+	Net       netParams `json:"network_model"`
+	PartSize  int64     `json:"part_size"`
+	Count     int       `json:"small_count"`
+	SmallSize int64     `json:"small_size"`
+	Clients   []string  `json:"clients"`
 }
 
 func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machine, command string, started, finished time.Time) *report {
 	m.LoadAvgEnd = loadAvg()
 	rep := &report{
 		Started: started, Finished: finished, Command: command, Machine: m, Cases: cases, Runs: runs,
-		Settings: settings{Size: cfg.size, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
+		Settings: settings{Size: cfg.size, WanSize: cfg.wanSize, Net: cfg.net, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
 	}
 	for _, c := range cases {
 		for _, cl := range cfg.clients {
 			s := summary{Case: c.Name(), Kind: c.Scenario.Kind, Client: cl}
-			var mbps, fps, cpu, rss, srv, conns []float64
+			var mbps, fps, cpu, rss, srv, conns, peak, oflink, hedged, level []float64
 			for _, r := range runs {
 				if r.Case != s.Case || r.Client != cl {
 					continue
@@ -170,10 +196,23 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 				rss = append(rss, r.RSSMiB)
 				srv = append(srv, r.ServerCPUPerGiB)
 				conns = append(conns, float64(r.Conns))
+				peak = append(peak, float64(r.PeakConns))
+				if r.LinkMBps > 0 {
+					oflink = append(oflink, r.OfLink)
+				}
+				if strings.HasPrefix(cl, "s3mpu") && r.Bytes > 0 {
+					hedged = append(hedged, float64(r.HedgedBytes)/float64(r.Bytes))
+					if r.Level > 0 {
+						level = append(level, float64(r.Level))
+					}
+				}
+			}
+			if s.Runs == 0 {
+				continue // discard on a modelled network
 			}
 			rep.Failures += s.Failed
 			s.MBps, s.FilesPerSec, s.CPUPerGiB, s.RSSMiB, s.ServerCPU = newStat(mbps), newStat(fps), newStat(cpu), newStat(rss), newStat(srv)
-			s.Conns = newStat(conns)
+			s.Conns, s.PeakConns, s.OfLink, s.HedgedFrac, s.Level = newStat(conns), newStat(peak), newStat(oflink), newStat(hedged), newStat(level)
 			rep.Summaries = append(rep.Summaries, s)
 		}
 		if r, ok := compare(rep.Summaries, c.Name()); ok {
@@ -240,11 +279,51 @@ func spread(s stat, format string) string {
 func (rep *report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Results %s\n\n", rep.Started.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "`%s` — %s; %s file/stream, %s parts, %d × %s small files; median (min–max) of the runs.\n\n",
+	fmt.Fprintf(&b, "`%s` — %s; lan: %s file/stream, %s parts, %d × %s small files; median (min–max) of the runs.\n\n",
 		rep.Command, rep.Machine.String(), formatSize(rep.Settings.Size), formatSize(rep.Settings.PartSize), rep.Settings.Count, formatSize(rep.Settings.SmallSize))
+	lan := map[string]bool{}
+	wan := false
+	for _, c := range rep.Cases {
+		lan[c.Name()] = c.Net == "" || c.Net == "lan"
+		wan = wan || !lan[c.Name()]
+	}
+	runsOf := func(s summary) string {
+		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
+		if s.Failed > 0 {
+			runs += fmt.Sprintf(" (%d failed)", s.Failed)
+		}
+		return runs
+	}
+	if wan {
+		fmt.Fprintf(&b, "Network model (wan, wan-slow; plain HTTP; %s objects): %s.\n\n", formatSize(rep.Settings.WanSize), rep.Settings.Net.String())
+		b.WriteString("| case | client | runs | MB/s | of link | peak conns | hedged bytes | parts in flight reached | client CPU s/GiB |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range rep.Summaries {
+			if lan[s.Case] {
+				continue
+			}
+			hedged, level := "—", "—"
+			if !math.IsNaN(s.HedgedFrac.Median) {
+				hedged = fmt.Sprintf("%.1f%% (%.1f–%.1f%%)", s.HedgedFrac.Median*100, s.HedgedFrac.Min*100, s.HedgedFrac.Max*100)
+			}
+			if !math.IsNaN(s.Level.Median) {
+				level = spread(s.Level, "%.0f")
+			}
+			oflink := "—"
+			if !math.IsNaN(s.OfLink.Median) {
+				oflink = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", s.OfLink.Median*100, s.OfLink.Min*100, s.OfLink.Max*100)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsOf(s),
+				spread(s.MBps, "%.0f"), oflink, spread(s.PeakConns, "%.0f"), hedged, level, spread(s.CPUPerGiB, "%.2f"))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("| case | client | runs | MB/s | files/s | client CPU s/GiB | peak RSS MiB | server CPU s/GiB | conns |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range rep.Summaries {
+		if !lan[s.Case] {
+			continue
+		}
 		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
 		if s.Failed > 0 {
 			runs += fmt.Sprintf(" (%d failed)", s.Failed)
@@ -285,11 +364,30 @@ func (rep *report) targetLines() []string {
 		return "NOT met"
 	}
 	kind := map[string]string{}
+	cs := map[string]benchCase{}
 	for _, c := range rep.Cases {
 		kind[c.Name()] = c.Scenario.Kind
+		cs[c.Name()] = c
 	}
 	for _, r := range rep.Ratios {
-		if kind[r.Case] == "file" {
+		c := cs[r.Case]
+		switch {
+		case c.Net == "wan-slow" && c.Scenario.Conc > 0:
+			out = append(out, fmt.Sprintf("%s (equal settings): throughput ≥ 1.3× best peer: %.2f× (vs %s) — %s", r.Case, r.Throughput, r.BestTP, mark(r.Throughput >= 1.3)))
+		case c.Net == "wan" && c.Scenario.Conc == 0:
+			out = append(out, fmt.Sprintf("%s (each at its defaults): throughput ≥ 1.5× best peer: %.2f× (vs %s) — %s", r.Case, r.Throughput, r.BestTP, mark(r.Throughput >= 1.5)))
+		}
+	}
+	for _, s := range rep.Summaries {
+		c := cs[s.Case]
+		if s.Client != "s3mpu" || c.Net == "" || c.Net == "lan" || math.IsNaN(s.OfLink.Median) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: s3mpu ≥ 85%% of the link: %.0f%% — %s; hedged bytes ≤ 10%%: max %.1f%% — %s; peak connections %.0f (median %.0f)",
+			s.Case, s.OfLink.Median*100, mark(s.OfLink.Median >= 0.85), s.HedgedFrac.Max*100, mark(s.HedgedFrac.Max <= 0.10), s.PeakConns.Max, s.PeakConns.Median))
+	}
+	for _, r := range rep.Ratios {
+		if kind[r.Case] == "file" && (cs[r.Case].Net == "" || cs[r.Case].Net == "lan") {
 			out = append(out, fmt.Sprintf("%s: throughput ≥ 1.10× best peer: %.2f× — %s; CPU/GiB ≤ 0.75× best peer: %.2f× — %s",
 				r.Case, r.Throughput, mark(r.Throughput >= 1.10), r.CPUPerGiB, mark(r.CPUPerGiB <= 0.75)))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -39,8 +40,9 @@ func s3mpuWith(cs clientSetup, extra func(*uploader.Options)) (uploadFunc, error
 		return nil, err
 	}
 	up := uploader.New(cli, func(o *uploader.Options) {
-		o.PartSize = cs.partSize
-		o.Concurrency = cs.conc
+		o.PartSize = cs.partSize // 0: its default
+		o.Concurrency = cs.conc  // 0: its default
+		o.Listener = cs.stats.listener()
 		extra(o)
 	})
 	return func(ctx context.Context, key string, body io.Reader, size int64) error {
@@ -51,4 +53,33 @@ func s3mpuWith(cs clientSetup, extra func(*uploader.Options)) (uploadFunc, error
 		_, err := up.Upload(ctx, in)
 		return err
 	}, nil
+}
+
+// childStats gathers what s3mpu's events tell beyond the time: hedges and the concurrency
+// level it reached.
+type childStats struct {
+	mu                 sync.Mutex
+	hedges, won, level int
+	hedgedBytes        int64
+}
+
+func (st *childStats) listener() uploader.Listener {
+	if st == nil {
+		return nil
+	}
+	return uploader.ListenerFunc(func(e uploader.Event) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		switch e := e.(type) {
+		case uploader.Completed:
+			_ = e
+		}
+	})
+}
+
+// fill copies the figures into the child's result.
+func (st *childStats) fill(res *childResult) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	res.Hedges, res.HedgesWon, res.HedgedBytes, res.Level = st.hedges, st.won, st.hedgedBytes, st.level
 }
