@@ -53,6 +53,10 @@ type partBody struct {
 	// pending counts the new bytes read but not yet reported in a
 	// BytesSent event (only with a listener).
 	pending int64
+	// gate, for a part's request that another may overtake (hedging),
+	// stops the body once that request is canceled, and keeps it from
+	// being canceled once its last bytes are handed over.
+	gate *sendGate
 }
 
 // sentEventBytes is how many new bytes a part body gathers before it
@@ -61,7 +65,7 @@ type partBody struct {
 const sentEventBytes = 256 << 10
 
 func (up *upload) newBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) *partBody {
-	b := &partBody{up: up, ctx: ctx, rec: rec, size: rec.Size, open: open, r: open()}
+	b := &partBody{up: up, ctx: ctx, rec: rec, size: rec.Size, open: open, r: open(), gate: gateFrom(ctx)}
 	b.idle = sync.NewCond(&b.mu)
 	_, b.inMemory = b.r.(*bytes.Reader)
 	if rec.sum.raw == nil {
@@ -84,6 +88,10 @@ func (b *partBody) Read(p []byte) (int, error) {
 		b.mu.Unlock()
 		return 0, errDetached
 	}
+	if b.gate != nil && b.gate.stopped() {
+		b.mu.Unlock()
+		return 0, errHedgeLost
+	}
 	// Read outside mu, so that detach need not wait for a ReadAt of a body
 	// read in place that blocks (see detach).
 	b.reading = true
@@ -96,6 +104,10 @@ func (b *partBody) Read(p []byte) (int, error) {
 	if b.detached {
 		b.mu.Unlock()
 		return 0, errDetached
+	}
+	if b.gate != nil && n > 0 && b.pos+int64(n) >= b.size && !b.gate.handOff() {
+		b.mu.Unlock()
+		return 0, errHedgeLost
 	}
 	if b.h != nil && b.hashOK {
 		b.h.Write(p[:n])

@@ -188,6 +188,9 @@ type Options struct {
 	// default), such a check aborts nothing on a server that reports
 	// initiators.
 	CallerID string
+	// Hedge configures straggler hedging of the parts of Upload and Resume
+	// (on by default; see HedgeOptions).
+	Hedge HedgeOptions
 	// CopyThreshold is the largest object Copy copies with a single
 	// CopyObject (default DefaultCopyThreshold); larger objects, and always
 	// those over 5 GiB, are copied in parts with UploadPartCopy.
@@ -266,6 +269,11 @@ func (o Options) resolve() (Options, error) {
 	if o.CopyThreshold < 0 {
 		return bad("CopyThreshold %d is negative", o.CopyThreshold)
 	}
+	h, err := o.Hedge.resolve()
+	if err != nil {
+		return o, err
+	}
+	o.Hedge = h
 	if o.RateLimit < 0 {
 		return bad("RateLimit %d is negative", o.RateLimit)
 	}

@@ -192,6 +192,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -344,6 +345,9 @@ type upload struct {
 	// starts (ended false; an error stops the attempt) and when one that
 	// failed ends (ended true).
 	onCreate func(t time.Time, ended bool) error
+
+	hedgeOnce sync.Once
+	hedge     *hedger // nil when hedging is off; see hedges
 }
 
 // partError carries the operation and part of a worker's failure.
@@ -724,11 +728,28 @@ func bodyErr(body *partBody, err error) error {
 	return err
 }
 
-// sendPart uploads one part, with retries. When rec.sum is not known in
-// advance it is computed as the part is sent.
+// sendPart uploads one part, with retries, hedged when it falls behind
+// (see HedgeOptions). When rec.sum is not known in advance it is computed
+// as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+	if h := up.hedges(); h != nil {
+		return h.send(ctx, rec, open)
+	}
+	res, err := up.storePart(ctx, rec, open, up.o.MaxAttempts)
+	if err != nil {
+		rec.Attempts = res.attempts
+		return err
+	}
+	return up.partStored(rec, res)
+}
+
+// storePart uploads one part in up to attempts attempts, reading it
+// through bodies that report their progress on rec, and returns what the
+// server stored. rec itself is not changed.
+func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, attempts int) (storedPart, error) {
+	var res storedPart
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
-	n, err := up.retryData(ctx, OpUploadPart, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	n, err := up.retryData(ctx, OpUploadPart, rec.Number, attempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body
@@ -746,18 +767,24 @@ func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.
 			return fmt.Errorf("%w: the server reports %s %s for part %d, computed locally %s",
 				ErrChecksumMismatch, up.cs.algo, got, rec.Number, sum.String())
 		}
-		rec.sum, rec.Checksum, rec.ETag = sum, sum.String(), aws.ToString(out.ETag)
+		res.sum, res.etag = sum, aws.ToString(out.ETag)
 		return nil
 	})
-	rec.Attempts = n
+	res.attempts = n
 	if err != nil {
 		op := OpUploadPart
 		if errors.Is(err, ErrSourceChanged) {
 			op = OpReadBody
 		}
-		return &partError{op: op, n: rec.Number, err: err}
+		return res, &partError{op: op, n: rec.Number, err: err}
 	}
-	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
+	return res, nil
+}
+
+// partStored records a stored part and reports it.
+func (up *upload) partStored(rec *partRecord, res storedPart) error {
+	rec.sum, rec.Checksum, rec.ETag, rec.Attempts = res.sum, res.sum.String(), res.etag, res.attempts
+	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: res.attempts}); err != nil {
 		return &partError{op: OpListener, err: err}
 	}
 	return nil

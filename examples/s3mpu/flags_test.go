@@ -330,6 +330,14 @@ func TestProgressListener(t *testing.T) {
 	if rec.total != 10<<20 || rec.parts != 2 || rec.sentBytes != 10<<20 || rec.done != 2 || rec.retries != 1 || l.retries != 1 {
 		t.Fatalf("recorded %+v, listener retries %d", rec, l.retries)
 	}
+	// Hedges count in the summary: sent, won, bytes.
+	l.OnEvent(uploader.Hedged{PartNumber: 2, Size: 5 << 20})
+	l.OnEvent(uploader.HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: true})
+	l.OnEvent(uploader.Hedged{PartNumber: 7, Size: 3 << 20})
+	l.OnEvent(uploader.HedgeDone{PartNumber: 7, Err: errors.New("reset")})
+	if l.hedges != 2 || l.hedgesWon != 1 || l.hedgedBytes != 8<<20 {
+		t.Fatalf("hedges %d won %d bytes %d", l.hedges, l.hedgesWon, l.hedgedBytes)
+	}
 	// A resumed upload: the stored parts count as done before any byte is sent.
 	rec3 := &recordProgress{}
 	var notes []string

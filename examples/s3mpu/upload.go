@@ -32,6 +32,7 @@ type uploadFlags struct {
 	progress          string
 	state             string
 	startOver         bool
+	noHedge           bool
 }
 
 const uploadLong = `Upload a file (or stdin, given as -) to S3 as a multipart upload: parts in parallel,
@@ -66,6 +67,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
 	fs.IntVar(&uf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts uploaded at once, at least 1")
+	fs.BoolVar(&uf.noHedge, "no-hedge", false, "do not send a part again when it falls far behind the others (hedging is on by default, bounded to 10% of the object)")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	cmdkit.RegisterGate(fs, &uf.preflightMode)
 	fs.BoolVar(&uf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")
@@ -97,6 +99,11 @@ type uploadResult struct {
 	Seconds           float64 `json:"seconds"`
 	BytesPerSecond    float64 `json:"bytes_per_second"`
 	Retries           int64   `json:"retries"`
+	// Hedges is the number of parts sent again because they fell behind; HedgesWon how
+	// many of those the hedge stored first; HedgedBytes their bytes.
+	Hedges      int   `json:"hedges"`
+	HedgesWon   int   `json:"hedges_won"`
+	HedgedBytes int64 `json:"hedged_bytes"`
 }
 
 func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, of *objectFlags, cf *checkFlags) error {
@@ -147,6 +154,7 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 		o.CallerID = cf.caller // the initiator to look for after an interrupted CreateMultipartUpload
 		o.Listener = lis
 		gate.options(o)
+		o.Hedge.Off = uf.noHedge
 	})
 	start := a.now()
 	var out *uploader.UploadOutput
@@ -159,17 +167,18 @@ func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, o
 	if err != nil {
 		return a.uploadError(ctx, err, u, uf.state, gate)
 	}
-	return a.printUploadResult(out, label, u, a.now().Sub(start), lis.retries)
+	return a.printUploadResult(out, label, u, a.now().Sub(start), lis)
 }
 
 // printUploadResult prints the result of an upload: two lines, or with --json the
 // documented object.
-func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdkit.URL, elapsed time.Duration, retries int64) error {
+func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdkit.URL, elapsed time.Duration, lis *progressListener) error {
 	res := uploadResult{
 		Bucket: out.Bucket, Key: out.Key, Source: label, Size: out.Size, Parts: len(out.Parts), PartSize: out.PartSize,
 		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
 		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
-		Seconds: elapsed.Seconds(), Retries: retries,
+		Seconds: elapsed.Seconds(), Retries: lis.retries,
+		Hedges: lis.hedges, HedgesWon: lis.hedgesWon, HedgedBytes: lis.hedgedBytes,
 	}
 	if elapsed > 0 {
 		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
@@ -190,6 +199,10 @@ func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdk
 		}
 		fmt.Fprintf(a.stdout, "checksum %s %s %s verified%s; ETag %s\n",
 			res.ChecksumAlgorithm, checksumTypeText(res.ChecksumType), res.Checksum, when, res.ETag)
+		if res.Hedges > 0 {
+			fmt.Fprintf(a.stdout, "hedged %d slow part(s) (%s sent again, %.1f%% of the object); the hedge finished first %d time(s)\n",
+				res.Hedges, cmdkit.FormatBytes(res.HedgedBytes), 100*float64(res.HedgedBytes)/float64(max(res.Size, 1)), res.HedgesWon)
+		}
 	}
 	return nil
 }
@@ -357,8 +370,12 @@ type progressListener struct {
 	p       progress
 	note    func(string) // prints a status line (resume notices); may be nil
 	retries int64
-	stored  int  // parts found already stored by a resumed upload
-	copy    bool // a server-side copy: no BytesSent events, a part's size counts when it is done
+	// hedges counts parts sent again because they fell behind (hedgedBytes their bytes),
+	// hedgesWon those the hedge stored first.
+	hedges, hedgesWon int
+	hedgedBytes       int64
+	stored            int  // parts found already stored by a resumed upload
+	copy              bool // a server-side copy: no BytesSent events, a part's size counts when it is done
 	// preflight prints the problem a Preflight event reports (--preflight warn); may be nil.
 	preflight func(error)
 }
@@ -407,6 +424,13 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 	case uploader.Preflight:
 		if l.preflight != nil {
 			l.preflight(ev.Err)
+		}
+	case uploader.Hedged:
+		l.hedges++
+		l.hedgedBytes += ev.Size
+	case uploader.HedgeDone:
+		if ev.HedgeWon {
+			l.hedgesWon++
 		}
 	}
 }

@@ -71,8 +71,13 @@ func (st *childStats) listener() uploader.Listener {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		switch e := e.(type) {
-		case uploader.Completed:
-			_ = e
+		case uploader.Hedged:
+			st.hedges++
+			st.hedgedBytes += e.Size
+		case uploader.HedgeDone:
+			if e.HedgeWon {
+				st.won++
+			}
 		}
 	})
 }

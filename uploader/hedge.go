@@ -1,0 +1,422 @@
+package uploader
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Straggler hedging: on real networks a few requests run several times
+// slower than their peers (a bad path, a busy front end), and the slowest
+// part decides when an upload ends. A part whose request has run much
+// longer than its peers took for as many bytes is sent again, on a fresh
+// request, while the first one goes on; the first to be stored wins and the
+// other is canceled. Both carry the same bytes with the same checksum, so
+// the part S3 keeps is the same whichever lands last. AWS's guidance for
+// S3 performance recommends retrying the slowest requests this way
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html).
+
+// Defaults of HedgeOptions applied to zero-valued fields.
+const (
+	// DefaultHedgeAfter is HedgeOptions.After when 0: a part is hedged once
+	// its request has run twice as long as its peers took for as many bytes.
+	DefaultHedgeAfter = 2.0
+	// DefaultHedgeMinDelay is HedgeOptions.MinDelay when 0.
+	DefaultHedgeMinDelay = time.Second
+	// DefaultHedgeMaxInFlight is HedgeOptions.MaxInFlight when 0.
+	DefaultHedgeMaxInFlight = 2
+	// DefaultHedgeMaxFraction is HedgeOptions.MaxFraction when 0: hedges
+	// send at most 10% of the object's bytes again.
+	DefaultHedgeMaxFraction = 0.10
+)
+
+// HedgeOptions configure straggler hedging of multipart uploads (Upload
+// and Resume; not Copy, whose parts move no bytes over the network). It is
+// on by default. A part is hedged when its request has run for
+// After times the typical time of its peers for as many bytes (the median,
+// per byte, of the recently stored parts, once two are stored), and at
+// least MinDelay; its bytes are sent again on a fresh request of the same
+// client (its connection pool gives it an idle connection or a new one).
+// The first request to succeed wins: its ETag and checksum go into
+// CompleteMultipartUpload, once per part. The other is canceled, unless
+// it has already handed all its bytes to the transport: a server could
+// then still store it after Complete (versitygw brings a completed upload
+// back that way), so it is left to finish and its answer is awaited.
+//
+// A part is hedged at most once, never once its first request has handed
+// all its bytes over, never while MaxInFlight hedges run, and never when
+// the hedges' bytes would pass MaxFraction of the object (of the bytes
+// read so far for a stream of unknown size). A hedge is one attempt; when
+// it fails, the first request goes on with its own retries. Hedged and
+// HedgeDone events report each hedge. A hedge runs beside Concurrency's
+// parts: at most Concurrency + MaxInFlight requests are in flight.
+type HedgeOptions struct {
+	// Off turns hedging off.
+	Off bool
+	// After is how many times its peers' typical time a part's request
+	// must have run before it is hedged (default DefaultHedgeAfter; at
+	// least 1).
+	After float64
+	// MinDelay is the least time a part's request runs before it is hedged
+	// (default DefaultHedgeMinDelay), so that the jitter of fast networks,
+	// where parts take a fraction of a second, costs no bytes.
+	MinDelay time.Duration
+	// MaxInFlight bounds the hedges running at once (default
+	// DefaultHedgeMaxInFlight).
+	MaxInFlight int
+	// MaxFraction bounds the hedges' bytes, as a fraction of the object's
+	// size, between 0 and 1 (default DefaultHedgeMaxFraction).
+	MaxFraction float64
+}
+
+// resolve applies the defaults and rejects values out of range.
+func (h HedgeOptions) resolve() (HedgeOptions, error) {
+	if h.After == 0 {
+		h.After = DefaultHedgeAfter
+	}
+	if h.MinDelay == 0 {
+		h.MinDelay = DefaultHedgeMinDelay
+	}
+	if h.MaxInFlight == 0 {
+		h.MaxInFlight = DefaultHedgeMaxInFlight
+	}
+	if h.MaxFraction == 0 {
+		h.MaxFraction = DefaultHedgeMaxFraction
+	}
+	switch {
+	case h.After < 1 || h.After != h.After:
+		return h, invalidf("Hedge.After %v is less than 1", h.After)
+	case h.MinDelay < 0:
+		return h, invalidf("Hedge.MinDelay %v is negative", h.MinDelay)
+	case h.MaxInFlight < 0:
+		return h, invalidf("Hedge.MaxInFlight %d is negative", h.MaxInFlight)
+	case h.MaxFraction < 0 || h.MaxFraction > 1 || h.MaxFraction != h.MaxFraction:
+		return h, invalidf("Hedge.MaxFraction %v is outside 0 to 1", h.MaxFraction)
+	}
+	return h, nil
+}
+
+// Hedged is sent when a part whose request fell behind its peers is sent
+// again on a fresh request (see HedgeOptions).
+type Hedged struct {
+	PartNumber int32
+	Size       int64
+	// Elapsed is how long the part's first request had run.
+	Elapsed time.Duration
+	// Typical is how long its peers took for as many bytes (the median).
+	Typical time.Duration
+}
+
+// HedgeDone is sent when a hedged part is settled, before its PartDone
+// (or its failure).
+type HedgeDone struct {
+	PartNumber int32
+	// HedgeWon is true when the hedge was stored first, false when the
+	// first request was (or the part failed).
+	HedgeWon bool
+	// LoserCanceled is true when the other request was canceled, false
+	// when it had handed all its bytes over and was left to finish.
+	LoserCanceled bool
+	// Err is the hedge's own error when it failed; the first request then
+	// decided the part.
+	Err error
+}
+
+func (Hedged) event()    {}
+func (HedgeDone) event() {}
+
+// hedgeSamples is how many recently stored parts the typical time per byte
+// is taken from; hedgeMinSamples how many must be stored before any part
+// is hedged; hedgeCheckEvery how often a part in flight is looked at.
+const (
+	hedgeSamples    = 16
+	hedgeMinSamples = 2
+	hedgeCheckEvery = 50 * time.Millisecond
+)
+
+// hedger is the hedging state of one upload.
+type hedger struct {
+	up *upload
+	o  HedgeOptions
+
+	mu       sync.Mutex
+	perByte  []float64 // nanoseconds per byte of recently stored parts (a ring)
+	next     int
+	inFlight int   // hedges running
+	bytes    int64 // bytes of the hedges sent
+	seen     int64 // bytes of the parts started, the base of a stream of unknown size
+}
+
+// hedges returns the upload's hedger, nil when hedging is off.
+func (up *upload) hedges() *hedger {
+	up.hedgeOnce.Do(func() {
+		if !up.o.Hedge.Off {
+			up.hedge = &hedger{up: up, o: up.o.Hedge}
+		}
+	})
+	return up.hedge
+}
+
+// sendGate settles the race between canceling a request and its body
+// handing its last bytes to the transport: a request canceled before that
+// cannot be stored (the server gets a short body); one that handed all
+// its bytes over may still be, so it is not canceled.
+type sendGate struct {
+	mu        sync.Mutex
+	canceled  bool
+	handedOff bool
+}
+
+type gateKey struct{}
+
+func withGate(ctx context.Context, g *sendGate) context.Context {
+	return context.WithValue(ctx, gateKey{}, g)
+}
+
+func gateFrom(ctx context.Context) *sendGate {
+	g, _ := ctx.Value(gateKey{}).(*sendGate)
+	return g
+}
+
+// errHedgeLost ends the body of a request canceled because the other
+// request of its part won.
+var errHedgeLost = errors.New("the part was stored by its other request")
+
+// handOff is called before the body hands its last bytes over; false means
+// the request was canceled and must not send them.
+func (g *sendGate) handOff() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.canceled {
+		g.handedOff = true
+	}
+	return !g.canceled
+}
+
+// stopped reports whether the request was canceled.
+func (g *sendGate) stopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.canceled
+}
+
+// sentAll reports whether the body handed all its bytes over.
+func (g *sendGate) sentAll() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.handedOff
+}
+
+// cancel cancels the request (calling cancel with the gate held, so the
+// body sees a canceled context) unless its body handed all its bytes over.
+func (g *sendGate) cancel(cancel context.CancelFunc) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.handedOff {
+		return false
+	}
+	g.canceled = true
+	cancel()
+	return true
+}
+
+// storedPart is what a successful UploadPart of a part returned.
+type storedPart struct {
+	sum      partSum
+	etag     string
+	attempts int
+}
+
+// contender is the outcome of one of a part's requests (with its retries).
+type contender struct {
+	res   storedPart
+	err   error
+	hedge bool
+	took  time.Duration
+}
+
+// send uploads one part as sendPart does, hedging it when it falls behind.
+func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+	up := h.up
+	h.mu.Lock()
+	h.seen += rec.Size
+	h.mu.Unlock()
+
+	done := make(chan contender, 2)
+	start := time.Now()
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	pgate := &sendGate{}
+	go func() {
+		res, err := up.storePart(withGate(pctx, pgate), rec, open, up.o.MaxAttempts)
+		done <- contender{res: res, err: err, took: time.Since(start)}
+	}()
+
+	var (
+		hgate     *sendGate
+		hcancel   context.CancelFunc = func() {}
+		running                      = 1
+		win       *contender
+		firstErr  error
+		hedgeErr  error
+		canceled  bool
+		hedgeDone bool
+	)
+	defer func() { hcancel() }()
+	timer := time.NewTimer(hedgeCheckEvery)
+	defer timer.Stop()
+	for running > 0 {
+		select {
+		case c := <-done:
+			running--
+			if c.hedge {
+				h.hedgeEnded()
+			}
+			switch {
+			case win != nil:
+				// The loser's end.
+			case c.err == nil:
+				win = &c
+				if running > 0 {
+					if c.hedge {
+						canceled = pgate.cancel(pcancel)
+					} else {
+						canceled = hgate.cancel(hcancel)
+					}
+				}
+			case c.hedge:
+				hedgeErr = c.err
+			default:
+				firstErr = c.err
+			}
+		case <-timer.C:
+			if hgate != nil || win != nil || firstErr != nil || pgate.sentAll() {
+				continue // hedged already, settled, or past hedging: no more checks
+			}
+			elapsed := time.Since(start)
+			due, typical, wait := h.due(rec.Size, elapsed)
+			if !due || !h.admit(rec.Size) {
+				timer.Reset(wait)
+				continue
+			}
+			_ = up.em.emit(Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
+			hedgeDone = true
+			hgate = &sendGate{}
+			hctx, cancelHedge := context.WithCancel(ctx)
+			hcancel = cancelHedge // called by the deferred function, or when the first request wins
+			// The hedge's bytes are not the upload's progress: its record's
+			// high-water mark starts full, so it reports no BytesSent.
+			shadow := &partRecord{Number: rec.Number, Offset: rec.Offset, Size: rec.Size, sum: rec.sum}
+			shadow.sent.Store(rec.Size)
+			hstart := time.Now()
+			running++
+			go func() {
+				res, err := up.storePart(withGate(hctx, hgate), shadow, open, 1)
+				done <- contender{res: res, err: err, hedge: true, took: time.Since(hstart)}
+			}()
+		}
+	}
+	if hedgeDone {
+		ev := HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
+		if hedgeErr != nil && (win == nil || !win.hedge) {
+			ev.Err = hedgeErr
+		}
+		_ = up.em.emit(ev)
+	}
+	if win == nil {
+		if firstErr == nil {
+			firstErr = hedgeErr
+		}
+		return firstErr
+	}
+	h.sample(rec.Size, win.took)
+	res := win.res
+	if hedgeDone {
+		res.attempts++
+		if win.hedge {
+			up.sentAll(rec)
+		}
+	}
+	return up.partStored(rec, res)
+}
+
+// sentAll counts the bytes of a part that its hedge sent and its first
+// request had not, so that BytesSent adds up to the object's size.
+func (up *upload) sentAll(rec *partRecord) {
+	for {
+		hw := rec.sent.Load()
+		if hw >= rec.Size {
+			return
+		}
+		if rec.sent.CompareAndSwap(hw, rec.Size) {
+			if up.em.listening() {
+				up.reportSent(rec.Number, rec.Size-hw)
+			}
+			return
+		}
+	}
+}
+
+// due reports whether a part of size bytes whose request has run for
+// elapsed is due for a hedge, its peers' typical time for it, and, when not
+// due, how long to wait before asking again.
+func (h *hedger) due(size int64, elapsed time.Duration) (bool, time.Duration, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.perByte) < hedgeMinSamples {
+		return false, 0, hedgeCheckEvery
+	}
+	s := slices.Clone(h.perByte)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + m) / 2
+	}
+	typical := time.Duration(m * float64(size))
+	at := max(h.o.MinDelay, time.Duration(h.o.After*float64(typical)))
+	if elapsed < at {
+		return false, typical, min(at-elapsed, hedgeCheckEvery)
+	}
+	return true, typical, hedgeCheckEvery
+}
+
+// admit takes a hedge of size bytes within the bounds, or reports false.
+func (h *hedger) admit(size int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	base := h.up.size
+	if base < 0 {
+		base = h.seen
+	}
+	if h.inFlight >= h.o.MaxInFlight || float64(h.bytes+size) > h.o.MaxFraction*float64(base) {
+		return false
+	}
+	h.inFlight++
+	h.bytes += size
+	return true
+}
+
+func (h *hedger) hedgeEnded() {
+	h.mu.Lock()
+	h.inFlight--
+	h.mu.Unlock()
+}
+
+// sample records the time a stored part of size bytes took.
+func (h *hedger) sample(size int64, took time.Duration) {
+	if size <= 0 {
+		return
+	}
+	v := float64(took) / float64(size)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.perByte) < hedgeSamples {
+		h.perByte = append(h.perByte, v)
+		return
+	}
+	h.perByte[h.next] = v
+	h.next = (h.next + 1) % hedgeSamples
+}

@@ -1,0 +1,366 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3mpu/s3mpu/internal/s3fake"
+)
+
+// partCalls hooks UploadPart and hands each call, with its index among the
+// calls of its part number (0 for the first request, 1 for a hedge), to fn.
+type partCalls struct {
+	mu       sync.Mutex
+	n        map[int32]int
+	inFlight map[int32]int
+	peak     int // most parts with two requests in flight at once
+	hedging  int
+}
+
+func hookParts(c *s3fake.Client, fn func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error)) *partCalls {
+	pc := &partCalls{n: map[int32]int{}, inFlight: map[int32]int{}}
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		pn := aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber)
+		pc.mu.Lock()
+		idx := pc.n[pn]
+		pc.n[pn]++
+		pc.inFlight[pn]++
+		if pc.inFlight[pn] == 2 {
+			pc.hedging++
+			pc.peak = max(pc.peak, pc.hedging)
+		}
+		pc.mu.Unlock()
+		defer func() {
+			pc.mu.Lock()
+			if pc.inFlight[pn] == 2 {
+				pc.hedging--
+			}
+			pc.inFlight[pn]--
+			pc.mu.Unlock()
+		}()
+		return fn(ctx, pn, idx, next)
+	})
+	return pc
+}
+
+func (pc *partCalls) count(part int32) int {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.n[part]
+}
+
+// hedgeOptions hedge as soon as a part has run twice its peers' time.
+func hedgeOptions(o *Options) {
+	o.Hedge.MinDelay = time.Millisecond
+	o.Hedge.MaxFraction = 0.5
+}
+
+// checkComplete checks that Complete listed every part once, in order,
+// with the ETag of its bytes and the checksum its PartDone reported, and
+// that the object holds data and no upload is left.
+func checkComplete(t *testing.T, c *s3fake.Client, rec *recorder, data []byte, parts int) {
+	t.Helper()
+	calls := c.CallsOf(s3fake.OpCompleteMultipartUpload)
+	if len(calls) != 1 {
+		t.Fatalf("%d Complete calls", len(calls))
+	}
+	in := calls[0].Input.(*s3.CompleteMultipartUploadInput)
+	if got := len(in.MultipartUpload.Parts); got != parts {
+		t.Fatalf("Complete lists %d parts, want %d", got, parts)
+	}
+	obj := c.Object("b", "k")
+	if obj == nil || !bytes.Equal(obj.Data, data) {
+		t.Fatal("the object does not hold the data")
+	}
+	done := map[int32]PartDone{}
+	for _, e := range eventsOf[PartDone](rec) {
+		done[e.PartNumber] = e
+	}
+	for i, p := range in.MultipartUpload.Parts {
+		if aws.ToInt32(p.PartNumber) != int32(i+1) {
+			t.Fatalf("Complete lists part %d at %d", aws.ToInt32(p.PartNumber), i)
+		}
+		lo := i * 5 * mib
+		sum := md5.Sum(data[lo:min(lo+5*mib, len(data))])
+		want := `"` + hex.EncodeToString(sum[:]) + `"`
+		pd := done[int32(i+1)]
+		if aws.ToString(p.ETag) != want || pd.ETag != want || aws.ToString(p.ChecksumCRC32C) != pd.Checksum || pd.Checksum == "" {
+			t.Fatalf("part %d: ETag %s checksum %q, want ETag %s checksum %q (PartDone %+v)", i+1, aws.ToString(p.ETag), aws.ToString(p.ChecksumCRC32C), want, pd.Checksum, pd)
+		}
+	}
+	if n := len(c.Uploads()); n != 0 {
+		t.Fatalf("%d multipart uploads left", n)
+	}
+}
+
+// TestHedgeOvertakesStraggler: a part whose first request hangs is sent
+// again; the hedge is stored, the first request is canceled before it has
+// sent its bytes (so nothing of it is stored), Complete lists each part
+// once, and the events tell it: Hedged and HedgeDone for that part alone,
+// one PartDone per part, and BytesSent counting each byte once.
+func TestHedgeOvertakesStraggler(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		name := "file"
+		if stream {
+			name = "stream"
+		}
+		t.Run(name, func(t *testing.T) {
+			base := runtime.NumGoroutine()
+			c := s3fake.New("b")
+			var canceled sync.WaitGroup
+			canceled.Add(1)
+			var loserErr error
+			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+				if part == 3 && idx == 0 {
+					<-ctx.Done() // a straggler: ends only when canceled
+					loserErr = ctx.Err()
+					canceled.Done()
+					return nil, ctx.Err()
+				}
+				return next(ctx)
+			})
+			rec := &recorder{}
+			data := payload(6*5*mib - 123)
+			var body io.Reader = bytes.NewReader(data)
+			if stream {
+				body = streamOf(data)
+			}
+			u := New(c, testOptions(newFakeClock(), rec), hedgeOptions, func(o *Options) { o.Concurrency = 3 })
+			out, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			canceled.Wait()
+			if !errors.Is(loserErr, context.Canceled) {
+				t.Fatalf("the straggler ended with %v, want it canceled", loserErr)
+			}
+			if n := pc.count(3); n != 2 {
+				t.Fatalf("part 3 sent %d times, want 2", n)
+			}
+			for p := int32(1); p <= 6; p++ {
+				if p != 3 && pc.count(p) != 1 {
+					t.Fatalf("part %d sent %d times, want once", p, pc.count(p))
+				}
+			}
+			checkComplete(t, c, rec, data, 6)
+			if len(out.Parts) != 6 {
+				t.Fatalf("output lists %d parts", len(out.Parts))
+			}
+			hedged := eventsOf[Hedged](rec)
+			if len(hedged) != 1 || hedged[0].PartNumber != 3 || hedged[0].Size != 5*mib || hedged[0].Elapsed < hedged[0].Typical {
+				t.Fatalf("Hedged events %+v", hedged)
+			}
+			hd := eventsOf[HedgeDone](rec)
+			if len(hd) != 1 || hd[0] != (HedgeDone{PartNumber: 3, HedgeWon: true, LoserCanceled: true}) {
+				t.Fatalf("HedgeDone events %+v", hd)
+			}
+			seen := map[int32]int{}
+			for _, e := range eventsOf[PartDone](rec) {
+				seen[e.PartNumber]++
+				if e.PartNumber == 3 && e.Attempts != 2 {
+					t.Fatalf("part 3 done after %d requests, want 2", e.Attempts)
+				}
+			}
+			if len(seen) != 6 {
+				t.Fatalf("PartDone for %d parts", len(seen))
+			}
+			for p, n := range seen {
+				if n != 1 {
+					t.Fatalf("PartDone %d times for part %d", n, p)
+				}
+			}
+			var sent int64
+			for _, e := range eventsOf[BytesSent](rec) {
+				sent += e.Bytes
+			}
+			if sent != int64(len(data)) {
+				t.Fatalf("BytesSent adds up to %d, want %d", sent, len(data))
+			}
+			checkGoroutines(t, base)
+		})
+	}
+}
+
+// TestHedgeLoserThatSentAllIsNotCanceled: when the first request has
+// handed all its bytes over by the time the hedge wins, it is left to
+// finish (a server could store it after Complete otherwise).
+func TestHedgeLoserThatSentAllIsNotCanceled(t *testing.T) {
+	c := s3fake.New("b")
+	hedgeStarted := make(chan struct{})
+	firstSent := make(chan struct{})
+	hedgeStored := make(chan struct{})
+	var firstCtxErr error
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+		if part != 2 {
+			return next(ctx)
+		}
+		if idx == 0 {
+			select {
+			case <-hedgeStarted:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			out, err := next(ctx) // reads (hands over) every byte and stores the part
+			close(firstSent)
+			// Answer only after the hedge has won, giving the uploader
+			// time to cancel this request if it would.
+			<-hedgeStored
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+			firstCtxErr = ctx.Err()
+			return out, err
+		}
+		close(hedgeStarted)
+		<-firstSent
+		defer close(hedgeStored)
+		return next(ctx)
+	})
+	rec := &recorder{}
+	data := payload(6 * 5 * mib)
+	u := New(c, testOptions(newFakeClock(), rec), hedgeOptions, func(o *Options) { o.Concurrency = 2 })
+	if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	if firstCtxErr != nil {
+		t.Fatalf("the first request, which had sent all its bytes, was canceled: %v", firstCtxErr)
+	}
+	hd := eventsOf[HedgeDone](rec)
+	if len(hd) != 1 || hd[0] != (HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: false}) {
+		t.Fatalf("HedgeDone events %+v", hd)
+	}
+	checkComplete(t, c, rec, data, 6)
+}
+
+// TestHedgeFailsFirstRequestDecides: a hedge that fails leaves the part to
+// its first request, which is then not canceled.
+func TestHedgeFailsFirstRequestDecides(t *testing.T) {
+	c := s3fake.New("b")
+	hedgeFailed := make(chan struct{})
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+		switch {
+		case part == 4 && idx == 0:
+			select {
+			case <-hedgeFailed:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case part == 4:
+			defer close(hedgeFailed)
+			return nil, s3fake.InternalError(s3fake.OpUploadPart)
+		}
+		return next(ctx)
+	})
+	rec := &recorder{}
+	data := payload(6 * 5 * mib)
+	u := New(c, testOptions(newFakeClock(), rec), hedgeOptions)
+	if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	hd := eventsOf[HedgeDone](rec)
+	if len(hd) != 1 || hd[0].PartNumber != 4 || hd[0].HedgeWon || hd[0].Err == nil {
+		t.Fatalf("HedgeDone events %+v", hd)
+	}
+	if n := len(eventsOf[Retry](rec)); n != 0 {
+		t.Fatalf("%d Retry events: a hedge is one attempt", n)
+	}
+	checkComplete(t, c, rec, data, 6)
+}
+
+// TestHedgeBounds: whatever the number of stragglers, the hedges never
+// hold more than MaxFraction of the object's bytes nor run more than
+// MaxInFlight at once; with hedging off no part is sent twice.
+func TestHedgeBounds(t *testing.T) {
+	const parts = 6
+	for _, tc := range []struct {
+		name        string
+		off         bool
+		fraction    float64
+		inFlight    int
+		slow        []int32
+		wantHedges  int
+		wantPeakMax int
+	}{
+		{"off", true, 0.5, 2, []int32{2, 4}, 0, 0},
+		{"fraction below one part", false, 0.15, 2, []int32{2, 4}, 0, 0},
+		{"fraction of two parts", false, 0.34, 4, []int32{2, 3, 4}, 2, 2},
+		{"one in flight", false, 0.5, 1, []int32{2, 3}, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			slow := map[int32]bool{}
+			for _, p := range tc.slow {
+				slow[p] = true
+			}
+			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+				if slow[part] && idx == 0 {
+					// Slow, but not stuck: it ends after a while if not
+					// overtaken, a while far beyond twice the fake's time.
+					select {
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					case <-time.After(3 * time.Second):
+					}
+				}
+				return next(ctx)
+			})
+			rec := &recorder{}
+			data := payload(parts * 5 * mib)
+			u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
+				o.Concurrency = 4
+				o.Hedge = HedgeOptions{Off: tc.off, MinDelay: time.Millisecond, MaxFraction: tc.fraction, MaxInFlight: tc.inFlight}
+			})
+			if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
+				t.Fatal(err)
+			}
+			hedged := eventsOf[Hedged](rec)
+			var bytes int64
+			for _, h := range hedged {
+				bytes += h.Size
+			}
+			if float64(bytes) > tc.fraction*float64(len(data)) {
+				t.Fatalf("hedged %d bytes, more than %v of %d", bytes, tc.fraction, len(data))
+			}
+			if tc.off && len(hedged) > 0 {
+				t.Fatalf("%d hedges with hedging off", len(hedged))
+			}
+			extra := 0
+			for p := int32(1); p <= parts; p++ {
+				extra += pc.count(p) - 1
+			}
+			if extra != len(hedged) || len(eventsOf[HedgeDone](rec)) != len(hedged) {
+				t.Fatalf("%d requests beyond one per part, %d Hedged, %d HedgeDone", extra, len(hedged), len(eventsOf[HedgeDone](rec)))
+			}
+			// Stragglers within the bounds are all hedged.
+			if len(hedged) != tc.wantHedges {
+				t.Fatalf("%d hedges, want %d", len(hedged), tc.wantHedges)
+			}
+			if pc.peak > tc.wantPeakMax || pc.peak > max(tc.inFlight, 0) {
+				t.Fatalf("%d hedges in flight at once, want at most %d", pc.peak, tc.wantPeakMax)
+			}
+			checkComplete(t, c, rec, data, parts)
+		})
+	}
+}
+
+func TestHedgeOptionsValidated(t *testing.T) {
+	for _, h := range []HedgeOptions{{After: 0.5}, {MinDelay: -1}, {MaxInFlight: -1}, {MaxFraction: 1.5}, {MaxFraction: -0.1}} {
+		u := New(s3fake.New("b"), func(o *Options) { o.Hedge = h })
+		_, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(nil)})
+		if !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("Hedge %+v: %v, want ErrInvalidInput", h, err)
+		}
+	}
+}
