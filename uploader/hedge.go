@@ -38,7 +38,10 @@ const (
 // on by default. A part is hedged when its request has run for
 // After times the typical time of its peers for as many bytes (the median,
 // per byte, of the recently stored parts, once two are stored), and at
-// least MinDelay; its bytes are sent again on a fresh request of the same
+// least MinDelay, and when the parts in flight beside it, if any, hand
+// their bytes to the transport at more than After times its pace (so
+// that parts all slowed alike, by more of them sharing a link, are not
+// hedged); its bytes are sent again on a fresh request of the same
 // client (its connection pool gives it an idle connection or a new one).
 // The first request to succeed wins: its ETag and checksum go into
 // CompleteMultipartUpload, once per part. The other is canceled, unless
@@ -145,9 +148,10 @@ type hedger struct {
 	mu       sync.Mutex
 	perByte  []float64 // nanoseconds per byte of recently stored parts (a ring)
 	next     int
-	inFlight int   // hedges running
-	bytes    int64 // bytes of the hedges sent
-	seen     int64 // bytes of the parts started, the base of a stream of unknown size
+	inFlight int                       // hedges running
+	bytes    int64                     // bytes of the hedges sent
+	seen     int64                     // bytes of the parts started, the base of a stream of unknown size
+	flights  map[*partRecord]time.Time // parts in flight and when their first request started
 }
 
 // hedges returns the upload's hedger, nil when hedging is off.
@@ -241,12 +245,21 @@ type contender struct {
 // send uploads one part as sendPart does, hedging it when it falls behind.
 func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
 	up := h.up
+	start := time.Now()
 	h.mu.Lock()
 	h.seen += rec.Size
+	if h.flights == nil {
+		h.flights = map[*partRecord]time.Time{}
+	}
+	h.flights[rec] = start
 	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.flights, rec)
+		h.mu.Unlock()
+	}()
 
 	done := make(chan contender, 2)
-	start := time.Now()
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
 	pgate := &sendGate{}
@@ -297,7 +310,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 				continue // hedged already, settled, or past hedging: no more checks
 			}
 			elapsed := time.Since(start)
-			due, typical, wait := h.due(rec.Size, elapsed)
+			due, typical, wait := h.due(rec, elapsed)
 			if !due || !h.admit(rec.Size) {
 				timer.Reset(wait)
 				continue
@@ -360,27 +373,48 @@ func (up *upload) sentAll(rec *partRecord) {
 	}
 }
 
-// due reports whether a part of size bytes whose request has run for
-// elapsed is due for a hedge, its peers' typical time for it, and, when not
-// due, how long to wait before asking again.
-func (h *hedger) due(size int64, elapsed time.Duration) (bool, time.Duration, time.Duration) {
+// due reports whether part rec, whose request has run for elapsed, is due
+// for a hedge, its peers' typical time for it, and, when not due, how long
+// to wait before asking again. It is due when it has run After times as
+// long as the stored parts took for as many bytes (the median), and, when
+// other parts are in flight beside it, its bytes handed to the transport
+// so far come at less than 1/After of their median pace: parts that are
+// all slow (more of them sharing the link, say) are not stragglers.
+func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.perByte) < hedgeMinSamples {
 		return false, 0, hedgeCheckEvery
 	}
-	s := slices.Clone(h.perByte)
+	typical := time.Duration(median(h.perByte) * float64(rec.Size))
+	at := max(h.o.MinDelay, time.Duration(h.o.After*float64(typical)))
+	if elapsed < at {
+		return false, typical, min(at-elapsed, hedgeCheckEvery)
+	}
+	now := time.Now()
+	var peers []float64
+	for r, start := range h.flights {
+		if d := now.Sub(start); r != rec && d >= hedgeCheckEvery {
+			peers = append(peers, float64(r.sent.Load())/d.Seconds())
+		}
+	}
+	if len(peers) > 0 {
+		if pace := float64(rec.sent.Load()) / elapsed.Seconds(); pace*h.o.After > median(peers) {
+			return false, typical, hedgeCheckEvery
+		}
+	}
+	return true, typical, hedgeCheckEvery
+}
+
+// median returns the median of v (not empty), leaving v as it is.
+func median(v []float64) float64 {
+	s := slices.Clone(v)
 	slices.Sort(s)
 	m := s[len(s)/2]
 	if len(s)%2 == 0 {
 		m = (s[len(s)/2-1] + m) / 2
 	}
-	typical := time.Duration(m * float64(size))
-	at := max(h.o.MinDelay, time.Duration(h.o.After*float64(typical)))
-	if elapsed < at {
-		return false, typical, min(at-elapsed, hedgeCheckEvery)
-	}
-	return true, typical, hedgeCheckEvery
+	return m
 }
 
 // admit takes a hedge of size bytes within the bounds, or reports false.

@@ -364,3 +364,56 @@ func TestHedgeOptionsValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestHedgeDue: a part is due once it has run After times its peers'
+// typical time, and, with parts in flight beside it, only when its bytes
+// come at less than 1/After of their pace.
+func TestHedgeDue(t *testing.T) {
+	o, err := HedgeOptions{MinDelay: time.Millisecond}.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 1 << 20
+	perByte := float64(100*time.Millisecond) / size // a part took 100 ms
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		samples  int
+		elapsed  time.Duration
+		sent     int64
+		peerSent []int64 // bytes of the peers in flight, each started elapsed ago
+		want     bool
+	}{
+		{"too few stored parts", 1, time.Second, 0, nil, false},
+		{"not yet twice the typical time", 3, 150 * time.Millisecond, 0, nil, false},
+		{"twice the typical time, alone", 3, 250 * time.Millisecond, 0, nil, true},
+		{"behind its peers", 3, 250 * time.Millisecond, 100, []int64{size, size / 2}, true},
+		{"as fast as its peers", 3, 250 * time.Millisecond, size / 2, []int64{size / 2, size / 2}, false},
+		{"just over 1/After of their pace", 3, 250 * time.Millisecond, size/4 + 10, []int64{size / 2}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &hedger{up: &upload{size: 10 * size}, o: o, flights: map[*partRecord]time.Time{}}
+			for range tc.samples {
+				h.perByte = append(h.perByte, perByte)
+			}
+			rec := &partRecord{Number: 1, Size: size}
+			rec.sent.Store(tc.sent)
+			h.flights[rec] = now.Add(-tc.elapsed)
+			for i, s := range tc.peerSent {
+				p := &partRecord{Number: int32(i + 2), Size: size}
+				p.sent.Store(s)
+				h.flights[p] = now.Add(-tc.elapsed)
+			}
+			due, typical, wait := h.due(rec, tc.elapsed)
+			if due != tc.want {
+				t.Fatalf("due = %v, want %v (typical %v)", due, tc.want, typical)
+			}
+			if tc.samples >= hedgeMinSamples && (typical < 99*time.Millisecond || typical > 101*time.Millisecond) {
+				t.Fatalf("typical %v, want 100ms", typical)
+			}
+			if wait <= 0 || wait > hedgeCheckEvery {
+				t.Fatalf("wait %v", wait)
+			}
+		})
+	}
+}

@@ -74,6 +74,7 @@ type driverConfig struct {
 	envPath     string
 	size        int64
 	wanSize     int64
+	wanPartSize int64
 	nets        []string
 	wanScen     []scenario
 	net         netParams
@@ -98,11 +99,12 @@ func driverMain(args []string) error {
 	var (
 		cfg        driverConfig
 		size       = fs.String("size", "256MiB", "size of the file and of the stream (lan)")
-		wanSize    = fs.String("wan-size", "384MiB", "size of the file and of the stream in the wan scenarios")
+		wanSize    = fs.String("wan-size", "256MiB", "size of the file and of the stream in the wan scenarios")
+		wanPart    = fs.String("wan-partsize", "8MiB", "part size of the wan scenarios with equal settings, the same for every client")
 		netList    = fs.String("nets", strings.Join(nets, ","), "comma-separated networks: lan (direct), wan, wan-slow (through the network model)")
 		wanScen    = fs.String("wan-scenarios", "file-default,file-c8", "comma-separated scenarios of the wan networks (plain HTTP)")
-		connRate   = fs.String("conn-rate", "12MB", "network model: bandwidth ceiling of each connection, bytes per second")
-		linkRate   = fs.String("link-rate", "96MB", "network model: bandwidth ceiling shared by all connections (the link), bytes per second")
+		connRate   = fs.String("conn-rate", "6MB", "network model: bandwidth ceiling of each connection, bytes per second")
+		linkRate   = fs.String("link-rate", "48MB", "network model: bandwidth ceiling shared by all connections (the link), bytes per second")
 		slowMin    = fs.String("slow-min-body", "1MiB", "network model: requests with smaller bodies are never slow")
 		smallSize  = fs.String("small-size", "1MiB", "size of each small file")
 		partSize   = fs.String("partsize", "16MiB", "part size, the same for every client")
@@ -136,6 +138,9 @@ func driverMain(args []string) error {
 		return err
 	}
 	if cfg.wanSize, err = parseSize(*wanSize); err != nil {
+		return err
+	}
+	if cfg.wanPartSize, err = parseSize(*wanPart); err != nil {
 		return err
 	}
 	if cfg.net.ConnRate, err = parseSize(*connRate); err != nil {
@@ -421,6 +426,9 @@ func (r *runner) runOne(ctx context.Context, c benchCase, client string, run int
 func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, key string) runResult {
 	res := runResult{Case: c.Name(), Net: c.Net, Proto: c.Proto, Scenario: c.Scenario.Name, Kind: c.Scenario.Kind, Client: client, Run: run}
 	partSize := r.cfg.partSize
+	if c.Net != "lan" {
+		partSize = r.cfg.wanPartSize
+	}
 	if c.Scenario.Conc == 0 {
 		partSize = 0 // the client's default
 	}

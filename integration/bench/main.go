@@ -28,7 +28,8 @@
 // ceiling per connection, a link ceiling shared by all connections and, in wan-slow, a
 // fraction of requests several times slower, drawn per request with the same draws for every
 // client of a round) between each client and the server's plain-HTTP endpoint, with
-// -wan-scenarios (default file-default,file-c8) on a -wan-size file (default 384 MiB). Its
+// -wan-scenarios (default file-default,file-c8) on a -wan-size file (default 256 MiB, in
+// -wan-partsize parts at equal settings, default 8 MiB). Its
 // parameters are flags (-latency, -jitter, -conn-rate, -link-rate, -slow-fraction,
 // -slow-factor, -slow-min-body, -seed) and are printed with the results; the defaults make
 // the model, not the server, the bottleneck. On a modelled network a run also reports its

@@ -164,6 +164,7 @@ type report struct {
 type settings struct {
 	Size      int64     `json:"size"`
 	WanSize   int64     `json:"wan_size"`
+	WanPart   int64     `json:"wan_part_size"`
 	Net       netParams `json:"network_model"`
 	PartSize  int64     `json:"part_size"`
 	Count     int       `json:"small_count"`
@@ -175,7 +176,7 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 	m.LoadAvgEnd = loadAvg()
 	rep := &report{
 		Started: started, Finished: finished, Command: command, Machine: m, Cases: cases, Runs: runs,
-		Settings: settings{Size: cfg.size, WanSize: cfg.wanSize, Net: cfg.net, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
+		Settings: settings{Size: cfg.size, WanSize: cfg.wanSize, WanPart: cfg.wanPartSize, Net: cfg.net, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
 	}
 	for _, c := range cases {
 		for _, cl := range cfg.clients {
@@ -295,7 +296,8 @@ func (rep *report) markdown() string {
 		return runs
 	}
 	if wan {
-		fmt.Fprintf(&b, "Network model (wan, wan-slow; plain HTTP; %s objects): %s.\n\n", formatSize(rep.Settings.WanSize), rep.Settings.Net.String())
+		fmt.Fprintf(&b, "Network model (wan, wan-slow; plain HTTP; %s objects, %s parts at equal settings): %s.\n\n",
+			formatSize(rep.Settings.WanSize), formatSize(rep.Settings.WanPart), rep.Settings.Net.String())
 		b.WriteString("| case | client | runs | MB/s | of link | peak conns | hedged bytes | parts in flight reached | client CPU s/GiB |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range rep.Summaries {
