@@ -38,8 +38,9 @@ const (
 // on by default. A part is hedged when its request has run for
 // After times the typical time of its peers for as many bytes (the median,
 // per byte, of the recently stored parts, once two are stored), and at
-// least MinDelay, and when the parts in flight beside it, if any, hand
-// their bytes to the transport at more than After times its pace (so
+// least MinDelay, and when the parts in flight beside it that are not
+// late themselves, if any, hand their bytes to the transport at more than
+// After times its pace (so
 // that parts all slowed alike, by more of them sharing a link, are not
 // hedged); its bytes are sent again on a fresh request of the same
 // client (its connection pool gives it an idle connection or a new one).
@@ -377,24 +378,29 @@ func (up *upload) sentAll(rec *partRecord) {
 // for a hedge, its peers' typical time for it, and, when not due, how long
 // to wait before asking again. It is due when it has run After times as
 // long as the stored parts took for as many bytes (the median), and, when
-// other parts are in flight beside it, its bytes handed to the transport
-// so far come at less than 1/After of their median pace: parts that are
-// all slow (more of them sharing the link, say) are not stragglers.
+// other parts that are not late themselves are in flight beside it, its
+// bytes handed to the transport so far come at less than 1/After of their
+// median pace: parts that are all slow (more of them sharing the link,
+// say) are not stragglers.
 func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.perByte) < hedgeMinSamples {
 		return false, 0, hedgeCheckEvery
 	}
-	typical := time.Duration(median(h.perByte) * float64(rec.Size))
-	at := max(h.o.MinDelay, time.Duration(h.o.After*float64(typical)))
-	if elapsed < at {
+	perByte := median(h.perByte)
+	late := func(size int64) time.Duration {
+		return max(h.o.MinDelay, time.Duration(h.o.After*perByte*float64(size)))
+	}
+	typical := time.Duration(perByte * float64(rec.Size))
+	if at := late(rec.Size); elapsed < at {
 		return false, typical, min(at-elapsed, hedgeCheckEvery)
 	}
+	// The pace of the parts in flight that are not late themselves.
 	now := time.Now()
 	var peers []float64
 	for r, start := range h.flights {
-		if d := now.Sub(start); r != rec && d >= hedgeCheckEvery {
+		if d := now.Sub(start); r != rec && d >= hedgeCheckEvery && d < late(r.Size) {
 			peers = append(peers, float64(r.sent.Load())/d.Seconds())
 		}
 	}

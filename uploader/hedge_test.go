@@ -381,15 +381,17 @@ func TestHedgeDue(t *testing.T) {
 		samples  int
 		elapsed  time.Duration
 		sent     int64
-		peerSent []int64 // bytes of the peers in flight, each started elapsed ago
+		peerSent []int64       // bytes of the peers in flight
+		peerAgo  time.Duration // when they started (150 ms ago when 0)
 		want     bool
 	}{
-		{"too few stored parts", 1, time.Second, 0, nil, false},
-		{"not yet twice the typical time", 3, 150 * time.Millisecond, 0, nil, false},
-		{"twice the typical time, alone", 3, 250 * time.Millisecond, 0, nil, true},
-		{"behind its peers", 3, 250 * time.Millisecond, 100, []int64{size, size / 2}, true},
-		{"as fast as its peers", 3, 250 * time.Millisecond, size / 2, []int64{size / 2, size / 2}, false},
-		{"just over 1/After of their pace", 3, 250 * time.Millisecond, size/4 + 10, []int64{size / 2}, false},
+		{"too few stored parts", 1, time.Second, 0, nil, 0, false},
+		{"not yet twice the typical time", 3, 150 * time.Millisecond, 0, nil, 0, false},
+		{"twice the typical time, alone", 3, 250 * time.Millisecond, 0, nil, 0, true},
+		{"behind its peers", 3, 250 * time.Millisecond, 100, []int64{size, size / 2}, 0, true},
+		{"as fast as its peers", 3, 250 * time.Millisecond, size / 2, []int64{size * 3 / 10, size * 3 / 10}, 0, false},
+		{"just over 1/After of their pace", 3, 250 * time.Millisecond, size/4 + 10, []int64{size * 3 / 10}, 0, false},
+		{"beside a part as late as itself", 3, 250 * time.Millisecond, 100, []int64{200}, 250 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &hedger{up: &upload{size: 10 * size}, o: o, flights: map[*partRecord]time.Time{}}
@@ -402,7 +404,11 @@ func TestHedgeDue(t *testing.T) {
 			for i, s := range tc.peerSent {
 				p := &partRecord{Number: int32(i + 2), Size: size}
 				p.sent.Store(s)
-				h.flights[p] = now.Add(-tc.elapsed)
+				ago := tc.peerAgo
+				if ago == 0 {
+					ago = 150 * time.Millisecond
+				}
+				h.flights[p] = now.Add(-ago)
 			}
 			due, typical, wait := h.due(rec, tc.elapsed)
 			if due != tc.want {

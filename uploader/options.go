@@ -16,8 +16,9 @@ import (
 const (
 	// DefaultPartSize is the part size when Options.PartSize is 0: 16 MiB.
 	DefaultPartSize int64 = 16 << 20
-	// DefaultConcurrency is the number of parts in flight when
-	// Options.Concurrency is 0.
+	// DefaultConcurrency is the number of parts in flight of a stream when
+	// Options.Concurrency is 0, and the level a file's adaptive
+	// concurrency starts from.
 	DefaultConcurrency = 4
 	// DefaultMaxAttempts is the number of attempts (the first one included)
 	// of each request when Options.MaxAttempts is 0.
@@ -114,9 +115,12 @@ type Options struct {
 	// 1,000 parts so a stream of up to 5 TiB fits. Bodies no larger than
 	// PartSize are sent with a single PutObject.
 	PartSize int64
-	// Concurrency is the number of parts uploaded at once (default
-	// DefaultConcurrency). Streamed bodies hold at most Concurrency+1
-	// part buffers, within MaxBufferMemory.
+	// Concurrency is the number of parts uploaded at once. 0 (the default)
+	// adapts it: a file (a body read in place) starts with
+	// DefaultConcurrency parts in flight, doubled while the throughput
+	// rises, up to DefaultMaxConcurrency (ConcurrencyChanged events report
+	// the level); a stream uses DefaultConcurrency. Streamed bodies hold at
+	// most Concurrency+1 part buffers, within MaxBufferMemory.
 	Concurrency int
 	// MaxBufferMemory bounds the memory of the part buffers of a streamed
 	// body (one that is not read in place), in bytes. Default: the larger
@@ -198,6 +202,8 @@ type Options struct {
 
 	// clock, when set, replaces the real clock and timers of the retries.
 	clock clock
+	// adaptive is set by resolve when Concurrency was 0.
+	adaptive bool
 }
 
 // clock provides the time and timers of the retries, so tests need not sleep.
@@ -219,7 +225,7 @@ func (o Options) resolve() (Options, error) {
 		return bad("PartSize %d is outside S3's range of %d to %d bytes", o.PartSize, mpu.MinPartSize, mpu.MaxPartSize)
 	}
 	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
+		o.Concurrency, o.adaptive = DefaultConcurrency, true
 	}
 	if o.Concurrency < 1 {
 		return bad("Concurrency %d is less than 1", o.Concurrency)

@@ -347,7 +347,8 @@ type upload struct {
 	onCreate func(t time.Time, ended bool) error
 
 	hedgeOnce sync.Once
-	hedge     *hedger // nil when hedging is off; see hedges
+	hedge     *hedger    // nil when hedging is off; see hedges
+	slots     *partSlots // the adaptive concurrency's parts in flight; nil when fixed
 }
 
 // partError carries the operation and part of a worker's failure.
@@ -684,12 +685,13 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 	pctx, pcancel := context.WithCancelCause(ctx)
 	defer pcancel(nil)
 	g, gctx := errgroup.WithContext(pctx)
-	g.SetLimit(up.o.Concurrency)
+	stopParts := up.startParts(gctx, g)
 	perr := produce(gctx, g)
 	if perr != nil {
 		pcancel(perr)
 	}
 	werr := g.Wait()
+	stopParts()
 	if perr != nil {
 		return nil, up.failErr(perr)
 	}
@@ -732,6 +734,12 @@ func bodyErr(body *partBody, err error) error {
 // (see HedgeOptions). When rec.sum is not known in advance it is computed
 // as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+	if up.slots != nil {
+		if up.slots.acquire(ctx) != nil {
+			return nil // a sibling failed, or the caller canceled: multipart tells
+		}
+		defer up.slots.release()
+	}
 	if h := up.hedges(); h != nil {
 		return h.send(ctx, rec, open)
 	}

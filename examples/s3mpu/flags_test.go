@@ -338,6 +338,11 @@ func TestProgressListener(t *testing.T) {
 	if l.hedges != 2 || l.hedgesWon != 1 || l.hedgedBytes != 8<<20 {
 		t.Fatalf("hedges %d won %d bytes %d", l.hedges, l.hedgesWon, l.hedgedBytes)
 	}
+	l.OnEvent(uploader.ConcurrencyChanged{Parts: 8, Previous: 4})
+	l.OnEvent(uploader.ConcurrencyChanged{Parts: 4, Previous: 8, Settled: true})
+	if l.level != 4 {
+		t.Fatalf("level %d, want the last one, 4", l.level)
+	}
 	// A resumed upload: the stored parts count as done before any byte is sent.
 	rec3 := &recordProgress{}
 	var notes []string

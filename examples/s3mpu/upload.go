@@ -66,7 +66,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&uf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts uploaded at once, at least 1")
+	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once; 0 adapts it to the throughput (a file: from %d, doubled while the throughput rises, up to %d; stdin: %d)", uploader.DefaultConcurrency, uploader.DefaultMaxConcurrency, uploader.DefaultConcurrency))
 	fs.BoolVar(&uf.noHedge, "no-hedge", false, "do not send a part again when it falls far behind the others (hedging is on by default, bounded to 10% of the object)")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	cmdkit.RegisterGate(fs, &uf.preflightMode)
@@ -104,6 +104,9 @@ type uploadResult struct {
 	Hedges      int   `json:"hedges"`
 	HedgesWon   int   `json:"hedges_won"`
 	HedgedBytes int64 `json:"hedged_bytes"`
+	// Concurrency is the parts in flight the adaptive concurrency settled on (or reached);
+	// 0 when it did not change (or --concurrency was given).
+	Concurrency int `json:"concurrency_reached,omitempty"`
 }
 
 func (a *app) runUpload(ctx context.Context, src, dst string, uf *uploadFlags, of *objectFlags, cf *checkFlags) error {
@@ -178,7 +181,7 @@ func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdk
 		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
 		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
 		Seconds: elapsed.Seconds(), Retries: lis.retries,
-		Hedges: lis.hedges, HedgesWon: lis.hedgesWon, HedgedBytes: lis.hedgedBytes,
+		Hedges: lis.hedges, HedgesWon: lis.hedgesWon, HedgedBytes: lis.hedgedBytes, Concurrency: lis.level,
 	}
 	if elapsed > 0 {
 		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
@@ -199,6 +202,9 @@ func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdk
 		}
 		fmt.Fprintf(a.stdout, "checksum %s %s %s verified%s; ETag %s\n",
 			res.ChecksumAlgorithm, checksumTypeText(res.ChecksumType), res.Checksum, when, res.ETag)
+		if res.Concurrency > 0 {
+			fmt.Fprintf(a.stdout, "parts in flight adapted to the throughput: %d\n", res.Concurrency)
+		}
 		if res.Hedges > 0 {
 			fmt.Fprintf(a.stdout, "hedged %d slow part(s) (%s sent again, %.1f%% of the object); the hedge finished first %d time(s)\n",
 				res.Hedges, cmdkit.FormatBytes(res.HedgedBytes), 100*float64(res.HedgedBytes)/float64(max(res.Size, 1)), res.HedgesWon)
@@ -255,7 +261,7 @@ func (uf *uploadFlags) validate(src string) (partSize, rate int64, err error) {
 	if partSize, err = parsePartSize(uf.partSize); err != nil {
 		return 0, 0, err
 	}
-	if err := checkConcurrency(uf.concurrency); err != nil {
+	if err := checkConcurrency(uf.concurrency); uf.concurrency != 0 && err != nil {
 		return 0, 0, err
 	}
 	if rate, err = parseRateLimit(uf.rateLimit); err != nil {
@@ -374,6 +380,7 @@ type progressListener struct {
 	// hedgesWon those the hedge stored first.
 	hedges, hedgesWon int
 	hedgedBytes       int64
+	level             int  // parts in flight set by the adaptive concurrency (0: unchanged)
 	stored            int  // parts found already stored by a resumed upload
 	copy              bool // a server-side copy: no BytesSent events, a part's size counts when it is done
 	// preflight prints the problem a Preflight event reports (--preflight warn); may be nil.
@@ -432,6 +439,8 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 		if ev.HedgeWon {
 			l.hedgesWon++
 		}
+	case uploader.ConcurrencyChanged:
+		l.level = ev.Parts
 	}
 }
 

@@ -78,6 +78,8 @@ func (st *childStats) listener() uploader.Listener {
 			if e.HedgeWon {
 				st.won++
 			}
+		case uploader.ConcurrencyChanged:
+			st.level = e.Parts
 		}
 	})
 }

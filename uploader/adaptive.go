@@ -1,0 +1,207 @@
+package uploader
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Adaptive parts in flight: when Options.Concurrency is 0, an upload of a
+// file (a body read in place) starts with DefaultConcurrency parts in
+// flight and doubles them while the throughput rises, up to
+// DefaultMaxConcurrency; a rise too small sends it back to the level
+// before, where it stays. On a link whose connections each carry a
+// fraction of its capacity more parts fill it; where the server or the
+// client's CPU is the limit the level stays where it started. A stream's
+// parts are held in buffers, so a stream keeps DefaultConcurrency (the
+// buffers' bound) either way. A Concurrency set by the caller is used as
+// it is.
+
+const (
+	// DefaultMaxConcurrency bounds the parts in flight that the adaptive
+	// concurrency of a file upload reaches (each is a connection).
+	DefaultMaxConcurrency = 16
+	// adaptWindow is how long the throughput is measured at each level,
+	// after a window of the same length for the new parts to get going.
+	adaptWindow = 300 * time.Millisecond
+	// adaptGain is the rise in throughput a doubling must bring to be kept.
+	adaptGain = 1.2
+)
+
+// ConcurrencyChanged is sent when the adaptive concurrency (Options.Concurrency
+// 0, a file body) changes the number of parts in flight, and when it settles
+// at its bound (Parts then equals Previous).
+type ConcurrencyChanged struct {
+	// Parts is the number of parts in flight from now on; Previous the
+	// number before.
+	Parts, Previous int
+	// BytesPerSecond is the throughput measured at Previous parts.
+	BytesPerSecond float64
+	// Settled is true when the level stays at Parts for the rest of the
+	// upload.
+	Settled bool
+}
+
+func (ConcurrencyChanged) event() {}
+
+// adaptCtl decides the level from throughput samples: it has no clock of
+// its own, so tests feed it times and byte counts.
+type adaptCtl struct {
+	level, max int
+	window     time.Duration
+	gain       float64
+
+	t0        time.Time
+	b0        int64
+	warm      bool // the window under way lets the new parts get going
+	prevLevel int
+	prevRate  float64
+	settled   bool
+}
+
+func newAdaptCtl(start, max int) *adaptCtl {
+	return &adaptCtl{level: start, max: max, window: adaptWindow, gain: adaptGain, settled: start >= max}
+}
+
+// observe takes the bytes sent so far at now and returns the change of
+// level it decides, if any.
+func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool) {
+	if c.settled {
+		return ConcurrencyChanged{}, false
+	}
+	if c.t0.IsZero() {
+		c.t0, c.b0, c.warm = now, bytes, true
+		return ConcurrencyChanged{}, false
+	}
+	d := now.Sub(c.t0)
+	if d < c.window {
+		return ConcurrencyChanged{}, false
+	}
+	rate := float64(bytes-c.b0) / d.Seconds()
+	c.t0, c.b0 = now, bytes
+	if c.warm {
+		c.warm = false
+		return ConcurrencyChanged{}, false
+	}
+	ev := ConcurrencyChanged{Previous: c.level, BytesPerSecond: rate}
+	if c.prevRate > 0 && rate < c.prevRate*c.gain {
+		// Not worth its connections: back to the level before, for good.
+		c.level, c.settled = c.prevLevel, true
+		ev.Parts, ev.Settled = c.level, true
+		return ev, true
+	}
+	if c.level >= c.max {
+		// Worth it, and as far as it goes.
+		c.settled = true
+		ev.Parts, ev.Settled = c.level, true
+		return ev, true
+	}
+	c.prevLevel, c.prevRate = c.level, rate
+	c.level = min(c.max, c.level*2)
+	c.warm = true
+	ev.Parts = c.level
+	return ev, true
+}
+
+// partSlots lets at most level parts run at once; the level may change.
+type partSlots struct {
+	mu    sync.Mutex
+	level int
+	busy  int
+	wake  chan struct{}
+}
+
+func newPartSlots(level int) *partSlots {
+	return &partSlots{level: level, wake: make(chan struct{})}
+}
+
+// acquire waits for a slot.
+func (s *partSlots) acquire(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if s.busy < s.level {
+			s.busy++
+			s.mu.Unlock()
+			return nil
+		}
+		wake := s.wake
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+func (s *partSlots) release() {
+	s.mu.Lock()
+	s.busy--
+	s.signal()
+	s.mu.Unlock()
+}
+
+func (s *partSlots) setLevel(n int) {
+	s.mu.Lock()
+	s.level = n
+	s.signal()
+	s.mu.Unlock()
+}
+
+// signal wakes the waiters; s.mu is held.
+func (s *partSlots) signal() {
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// startParts sets g's limit for the parts of a multipart upload and, with
+// the adaptive concurrency, starts the controller; the function it returns
+// stops it (after the parts are done).
+func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func()) {
+	if !up.o.adaptive || up.pool != nil || up.o.Concurrency >= DefaultMaxConcurrency {
+		// A fixed Concurrency, or a stream, whose buffers bound its parts.
+		g.SetLimit(up.o.Concurrency)
+		return func() {}
+	}
+	g.SetLimit(DefaultMaxConcurrency)
+	up.slots = newPartSlots(up.o.Concurrency)
+	ctl := newAdaptCtl(up.o.Concurrency, DefaultMaxConcurrency)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(adaptWindow / 4)
+		defer t.Stop()
+		for {
+			ev, changed := ctl.observe(time.Now(), up.partBytesSent())
+			if changed {
+				up.slots.setLevel(ev.Parts)
+				_ = up.em.emit(ev)
+			}
+			if ctl.settled {
+				return
+			}
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// partBytesSent returns the bytes of the parts handed to the transport so
+// far (of a body read in place, whose parts are all planned up front).
+func (up *upload) partBytesSent() int64 {
+	var n int64
+	for _, rec := range up.parts {
+		n += rec.sent.Load()
+	}
+	return n
+}

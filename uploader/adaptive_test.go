@@ -1,0 +1,189 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/s3mpu/s3mpu/internal/s3fake"
+)
+
+// runCtl feeds the controller samples every window/4 from a throughput
+// model (bytes per second at a level) and returns the events and the level
+// after the given time.
+func runCtl(c *adaptCtl, model func(level int) float64, d time.Duration) ([]ConcurrencyChanged, int) {
+	t := time.Unix(1_700_000_000, 0)
+	var bytes float64
+	var evs []ConcurrencyChanged
+	step := c.window / 4
+	for el := time.Duration(0); el <= d; el += step {
+		if ev, ok := c.observe(t.Add(el), int64(bytes)); ok {
+			evs = append(evs, ev)
+		}
+		bytes += model(c.level) * step.Seconds()
+	}
+	return evs, c.level
+}
+
+// TestAdaptCtl: the level doubles while the throughput rises by at least
+// the gain, goes back to the level before when it does not, and stays.
+func TestAdaptCtl(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		model  func(level int) float64
+		want   int
+		events []int
+	}{
+		// 6 MB/s per connection, a 48 MB/s link: 8 connections fill it.
+		{"link of 8 connections", func(l int) float64 { return min(6e6*float64(l), 48e6) }, 8, []int{8, 16, 8}},
+		// The server is the limit already: 4 stays.
+		{"flat", func(l int) float64 { return 400e6 }, 4, []int{8, 4}},
+		// Each connection adds: up to the bound.
+		{"per connection", func(l int) float64 { return 6e6 * float64(l) }, 16, []int{8, 16, 16}},
+		// A small rise is not worth the connections.
+		{"small rise", func(l int) float64 { return 100e6 + float64(l)*1e6 }, 4, []int{8, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newAdaptCtl(4, 16)
+			evs, level := runCtl(c, tc.model, 10*time.Second)
+			if level != tc.want || !c.settled {
+				t.Fatalf("level %d (settled %v), want %d", level, c.settled, tc.want)
+			}
+			var got []int
+			for i, ev := range evs {
+				got = append(got, ev.Parts)
+				if i > 0 && ev.Previous != evs[i-1].Parts {
+					t.Fatalf("event %d: Previous %d, the level was %d", i, ev.Previous, evs[i-1].Parts)
+				}
+				if ev.BytesPerSecond <= 0 {
+					t.Fatalf("event %+v without a throughput", ev)
+				}
+			}
+			if len(got) != len(tc.events) {
+				t.Fatalf("levels %v, want %v", got, tc.events)
+			}
+			for i := range got {
+				if got[i] != tc.events[i] {
+					t.Fatalf("levels %v, want %v", got, tc.events)
+				}
+			}
+			if !evs[len(evs)-1].Settled {
+				t.Fatalf("last event %+v not settled", evs[len(evs)-1])
+			}
+		})
+	}
+}
+
+// TestAdaptCtlWaitsForWindows: no decision before a warm-up window and a
+// measuring window have passed at a level.
+func TestAdaptCtlWaitsForWindows(t *testing.T) {
+	c := newAdaptCtl(4, 16)
+	t0 := time.Unix(0, 0)
+	if _, ok := c.observe(t0, 0); ok {
+		t.Fatal("decided at the first sample")
+	}
+	if _, ok := c.observe(t0.Add(adaptWindow), 1e6); ok {
+		t.Fatal("decided after the warm-up window")
+	}
+	if _, ok := c.observe(t0.Add(2*adaptWindow-time.Millisecond), 2e6); ok {
+		t.Fatal("decided before the measuring window ended")
+	}
+	ev, ok := c.observe(t0.Add(2*adaptWindow), 2e6)
+	if !ok || ev.Parts != 8 || ev.Previous != 4 {
+		t.Fatalf("after two windows: %+v %v", ev, ok)
+	}
+	if c := newAdaptCtl(16, 16); !c.settled {
+		t.Fatal("a controller at its bound is not settled")
+	}
+}
+
+// TestPartSlots: never more than the level at once, and a raised level
+// lets waiting parts in.
+func TestPartSlots(t *testing.T) {
+	s := newPartSlots(2)
+	var in, peak atomic.Int64
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range 6 {
+		wg.Go(func() {
+			if err := s.acquire(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			n := in.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			<-release
+			in.Add(-1)
+			s.release()
+		})
+	}
+	for in.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if peak.Load() != 2 {
+		t.Fatalf("%d in at level 2", peak.Load())
+	}
+	s.setLevel(5)
+	for in.Load() < 5 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if peak.Load() != 5 {
+		t.Fatalf("peak %d at level 5", peak.Load())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.setLevel(0)
+	cancel()
+	if err := s.acquire(ctx); err == nil {
+		t.Fatal("acquired a slot at level 0 with a canceled context")
+	}
+}
+
+// TestAdaptiveOnlyWhenConcurrencyUnset: with Concurrency 0 a file's parts
+// go through the adaptive slots; a fixed Concurrency or a stream does not,
+// and every upload is whole.
+func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		conc     int
+		stream   bool
+		adaptive bool
+	}{
+		{"file, unset", 0, false, true},
+		{"file, fixed", 3, false, false},
+		{"stream, unset", 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			data := payload(3*5*mib + 7)
+			var body = bytes.NewReader(data)
+			o, err := (Options{PartSize: 5 * mib, Concurrency: tc.conc}).resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, _ := checksumFor(o.ChecksumAlgorithm, "")
+			in := &UploadInput{Bucket: "b", Key: "k", Body: body}
+			if tc.stream {
+				in.Body = streamOf(data)
+			}
+			up := &upload{client: c, o: o, in: in, cs: cs, size: SizeUnknown}
+			if _, err := up.run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if (up.slots != nil) != tc.adaptive {
+				t.Fatalf("adaptive slots %v, want %v", up.slots != nil, tc.adaptive)
+			}
+			if up.slots != nil && up.slots.busy != 0 {
+				t.Fatalf("%d slots still taken", up.slots.busy)
+			}
+			if !bytes.Equal(c.Object("b", "k").Data, data) {
+				t.Fatal("object")
+			}
+		})
+	}
+}
