@@ -475,6 +475,7 @@ func TestCLIServer(t *testing.T) {
 			{"upload", file, "s3://bucket-x/k", "--part-size", "1MiB"},
 			{"upload", file, "s3://bucket-x/k", "--part-size", "lots"},
 			{"upload", file, "s3://bucket-x/k", "--concurrency", "-1"},
+			{"upload", file, "s3://bucket-x/k", "--concurrency", "0"},
 			{"upload", file, "s3://bucket-x/k", "--part-size", "0"},
 			{"upload", file, "s3://bucket-x/k", "--rate-limit", "0.5"},
 			{"upload", file, "s3://bucket-x/k", "--kms-require-seed-actions"},

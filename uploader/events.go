@@ -27,8 +27,8 @@ type ListenerFunc func(e Event)
 func (f ListenerFunc) OnEvent(e Event) { f(e) }
 
 // Event is one of Started, BytesSent, PartDone, Retry, Preflight,
-// OrphanCheck, Completed, Failed and Aborted (and, for Resume, Resumed and
-// Restarted). Use a type switch.
+// OrphanCheck, Hedged, HedgeDone, ConcurrencyChanged, Completed, Failed and
+// Aborted (and, for Resume, Resumed and Restarted). Use a type switch.
 type Event interface{ event() }
 
 // Started is sent once the upload has begun: after CreateMultipartUpload

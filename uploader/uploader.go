@@ -40,6 +40,13 @@
 //   - A body that is a file is checked before Complete: if its size or
 //     modification time changed during the upload, the upload fails with
 //     ErrSourceChanged and is aborted, instead of storing a mix.
+//   - A part whose request runs far longer than its peers took is sent
+//     again on a fresh request; the first stored wins, the other is
+//     canceled (hedging, bounded to a few requests and 10% of the object;
+//     see HedgeOptions).
+//   - Left at 0, Concurrency adapts: a file starts with DefaultConcurrency
+//     parts in flight and doubles them while the throughput rises, up to
+//     DefaultMaxConcurrency (see ConcurrencyChanged).
 //
 // Resume does the same with a state file (see ResumeInput and State): a
 // later call with the same file, after a failure, a cancellation or a

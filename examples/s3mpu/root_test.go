@@ -46,7 +46,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"preflight unknown step", []string{"preflight", "s3://bucket/key", "--steps", "Initiate,Teleport"}, "--steps"},
 		{"preflight copy step without source", []string{"preflight", "s3://bucket/key", "--steps", "UploadPartCopy"}, "copy source"},
 		// An explicit zero is validated, not read as "the default".
-		{"upload concurrency negative", []string{"upload", "file", "s3://bucket/key", "--concurrency", "-1"}, "--concurrency -1: must be 0 (adaptive) or more"},
+		{"upload concurrency 0", []string{"upload", "file", "s3://bucket/key", "--concurrency", "0"}, "--concurrency 0: must be at least 1"},
+		{"upload concurrency negative", []string{"upload", "file", "s3://bucket/key", "--concurrency", "-1"}, "--concurrency -1: must be at least 1"},
 		{"upload part size 0", []string{"upload", "file", "s3://bucket/key", "--part-size", "0"}, "--part-size 0"},
 		{"upload rate below a byte", []string{"upload", "file", "s3://bucket/key", "--rate-limit", "0.5"}, "--rate-limit"},
 		{"cp concurrency 0", []string{"cp", "s3://src-bucket/k", "s3://dst-bucket/k", "--concurrency", "0"}, "--concurrency 0: must be at least 1"},

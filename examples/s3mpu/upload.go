@@ -26,6 +26,7 @@ import (
 type uploadFlags struct {
 	partSize          string
 	concurrency       int
+	concurrencySet    bool // --concurrency given; absent, the uploader adapts it
 	rateLimit         string
 	preflightMode     string
 	leavePartsOnError bool
@@ -66,7 +67,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once; 0 adapts it to the throughput (a file: from %d, doubled while the throughput rises, up to %d; stdin: %d)", uploader.DefaultConcurrency, uploader.DefaultMaxConcurrency, uploader.DefaultConcurrency))
+	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once, at least 1 (default: adapted to the throughput, for a file from %d, doubled while the throughput rises, up to %d; for stdin %d)", uploader.DefaultConcurrency, uploader.DefaultMaxConcurrency, uploader.DefaultConcurrency))
 	fs.BoolVar(&uf.noHedge, "no-hedge", false, "do not send a part again when it falls far behind the others (hedging is on by default, bounded to 10% of the object)")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	cmdkit.RegisterGate(fs, &uf.preflightMode)
@@ -77,6 +78,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	of.register(fs, true)
 	cf.register(fs)
 	cmd.RunE = a.RunE(func(cmd *cobra.Command, args []string) error {
+		uf.concurrencySet = cmd.Flags().Changed("concurrency")
 		return a.runUpload(cmd.Context(), args[0], args[1], &uf, &of, &cf)
 	})
 	return cmd
@@ -261,7 +263,7 @@ func (uf *uploadFlags) validate(src string) (partSize, rate int64, err error) {
 	if partSize, err = parsePartSize(uf.partSize); err != nil {
 		return 0, 0, err
 	}
-	if err := checkConcurrency(uf.concurrency); uf.concurrency != 0 && err != nil {
+	if err := checkConcurrency(uf.concurrency); uf.concurrencySet && err != nil {
 		return 0, 0, err
 	}
 	if rate, err = parseRateLimit(uf.rateLimit); err != nil {
