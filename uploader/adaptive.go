@@ -11,8 +11,8 @@ import (
 // Adaptive parts in flight: when Options.Concurrency is 0, an upload of a
 // file (a body read in place) starts with DefaultConcurrency parts in
 // flight and doubles them while the throughput rises, up to
-// DefaultMaxConcurrency; a rise too small sends it back to the level
-// before, where it stays. On a link whose connections each carry a
+// DefaultMaxConcurrency; a rise too small, in two windows in a row, sends
+// it back to the level before, where it stays. On a link whose connections each carry a
 // fraction of its capacity more parts fill it; where the server or the
 // client's CPU is the limit the level stays where it started. A stream's
 // parts are held in buffers, so a stream keeps DefaultConcurrency (the
@@ -24,8 +24,10 @@ const (
 	// concurrency of a file upload reaches (each is a connection).
 	DefaultMaxConcurrency = 16
 	// adaptWindow is how long the throughput is measured at each level,
-	// after a window of the same length for the new parts to get going.
-	adaptWindow = 300 * time.Millisecond
+	// after a window of the same length for the new parts to get going
+	// (two at the start, while the first connections' send buffers grow:
+	// bytes handed to the transport run ahead of the network until then).
+	adaptWindow = 400 * time.Millisecond
 	// adaptGain is the rise in throughput a doubling must bring to be kept.
 	adaptGain = 1.2
 )
@@ -55,7 +57,8 @@ type adaptCtl struct {
 
 	t0        time.Time
 	b0        int64
-	warm      bool // the window under way lets the new parts get going
+	warm      int  // windows still to let the new parts get going
+	doubt     bool // one window at this level showed too small a rise; a second decides
 	prevLevel int
 	prevRate  float64
 	settled   bool
@@ -72,7 +75,7 @@ func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool
 		return ConcurrencyChanged{}, false
 	}
 	if c.t0.IsZero() {
-		c.t0, c.b0, c.warm = now, bytes, true
+		c.t0, c.b0, c.warm = now, bytes, 2
 		return ConcurrencyChanged{}, false
 	}
 	d := now.Sub(c.t0)
@@ -81,17 +84,22 @@ func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool
 	}
 	rate := float64(bytes-c.b0) / d.Seconds()
 	c.t0, c.b0 = now, bytes
-	if c.warm {
-		c.warm = false
+	if c.warm > 0 {
+		c.warm--
 		return ConcurrencyChanged{}, false
 	}
 	ev := ConcurrencyChanged{Previous: c.level, BytesPerSecond: rate}
 	if c.prevRate > 0 && rate < c.prevRate*c.gain {
+		if !c.doubt {
+			c.doubt = true // one window may be noise: measure another
+			return ConcurrencyChanged{}, false
+		}
 		// Not worth its connections: back to the level before, for good.
 		c.level, c.settled = c.prevLevel, true
 		ev.Parts, ev.Settled = c.level, true
 		return ev, true
 	}
+	c.doubt = false
 	if c.level >= c.max {
 		// Worth it, and as far as it goes.
 		c.settled = true
@@ -100,7 +108,7 @@ func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool
 	}
 	c.prevLevel, c.prevRate = c.level, rate
 	c.level = min(c.max, c.level*2)
-	c.warm = true
+	c.warm = 1
 	ev.Parts = c.level
 	return ev, true
 }
