@@ -27,7 +27,7 @@ const (
 	// after a window of the same length for the new parts to get going
 	// (two at the start, while the first connections' send buffers grow:
 	// bytes handed to the transport run ahead of the network until then).
-	adaptWindow = 400 * time.Millisecond
+	adaptWindow = 250 * time.Millisecond
 	// adaptGain is the rise in throughput a doubling must bring to be kept.
 	adaptGain = 1.2
 )
