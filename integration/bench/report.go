@@ -371,6 +371,8 @@ func (rep *report) targetLines() []string {
 		kind[c.Name()] = c.Scenario.Kind
 		cs[c.Name()] = c
 	}
+	out = append(out, fmt.Sprintf("every run: 0 orphans, 0 corrupt objects (a multipart upload left behind, a wrong size or, for s3mpu on the modelled networks, a wrong SHA-256 fails a run): %d failed — %s",
+		rep.Failures, mark(rep.Failures == 0)))
 	for _, r := range rep.Ratios {
 		c := cs[r.Case]
 		switch {

@@ -97,7 +97,7 @@ func TestCompareAgainstBestPeer(t *testing.T) {
 	if len(lines) != 1 || lines[0] != "ratio s3mpu/best-peer https/file-c4 throughput=1.10 cpu_per_gib=0.75 rss=0.50" {
 		t.Errorf("ratio lines %q", lines)
 	}
-	if tl := rep.targetLines(); len(tl) != 1 || !strings.Contains(tl[0], "1.10× — met") || !strings.Contains(tl[0], "0.75× — met") {
+	if tl := rep.targetLines(); len(tl) != 2 || !strings.Contains(tl[0], "0 failed — met") || !strings.Contains(tl[1], "1.10× — met") || !strings.Contains(tl[1], "0.75× — met") {
 		t.Errorf("target lines %q", tl)
 	}
 }
@@ -109,8 +109,42 @@ func TestStreamRSSTarget(t *testing.T) {
 		Summaries: []summary{{Case: "https/stream-c4", Kind: "stream", Client: "s3mpu", RSSMiB: stat{Median: 90, Min: 90, Max: 97}}},
 	}
 	tl := rep.targetLines()
-	if len(tl) != 1 || !strings.Contains(tl[0], "= 96 MiB: max 97 MiB — NOT met") {
+	if len(tl) != 2 || !strings.Contains(tl[1], "= 96 MiB: max 97 MiB — NOT met") {
 		t.Errorf("target lines %q", tl)
+	}
+}
+
+// TestWanTargets: the modelled networks' targets: wan-slow at equal settings against 1.3×, wan
+// at defaults against 1.5×, s3mpu's share of the link, its hedged bytes, and failed runs.
+func TestWanTargets(t *testing.T) {
+	rep := &report{
+		Failures: 1,
+		Cases: []benchCase{
+			{Net: "wan-slow", Proto: "http", Scenario: scenario{Name: "file-c8", Kind: "file", Conc: 8}},
+			{Net: "wan", Proto: "http", Scenario: scenario{Name: "file-default", Kind: "file"}},
+		},
+		Ratios: []ratio{
+			{Case: "wan-slow/http/file-c8", Throughput: 1.31, BestTP: "manager"},
+			{Case: "wan/http/file-default", Throughput: 1.49, BestTP: "minio"},
+		},
+		Summaries: []summary{
+			{Case: "wan/http/file-default", Client: "s3mpu", OfLink: stat{Median: 0.86}, HedgedFrac: stat{Max: 0.11}, PeakConns: stat{Median: 16, Max: 17}},
+			{Case: "wan/http/file-default", Client: "manager", OfLink: stat{Median: 0.5}},
+		},
+	}
+	got := strings.Join(rep.targetLines(), "\n")
+	for _, want := range []string{
+		"1 failed — NOT met",
+		"wan-slow/http/file-c8 (equal settings): throughput ≥ 1.3× best peer: 1.31× (vs manager) — met",
+		"wan/http/file-default (each at its defaults): throughput ≥ 1.5× best peer: 1.49× (vs minio) — NOT met",
+		"wan/http/file-default: s3mpu ≥ 85% of the link: 86% — met; hedged bytes ≤ 10%: max 11.0% — NOT met; peak connections 17",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("target lines lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "of the link") != 1 {
+		t.Errorf("a link line for a peer:\n%s", got)
 	}
 }
 
