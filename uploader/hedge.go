@@ -270,14 +270,14 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 	}()
 
 	var (
-		hgate     *sendGate
-		hcancel   context.CancelFunc = func() {}
-		running                      = 1
-		win       *contender
-		firstErr  error
-		hedgeErr  error
-		canceled  bool
-		hedgeDone bool
+		hgate    *sendGate
+		hcancel  context.CancelFunc = func() {}
+		running                     = 1
+		win      *contender
+		firstErr error
+		hedgeErr error
+		canceled bool
+		hedged   bool
 	)
 	defer func() { hcancel() }()
 	timer := time.NewTimer(hedgeCheckEvery)
@@ -317,7 +317,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 				continue
 			}
 			_ = up.em.emit(Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
-			hedgeDone = true
+			hedged = true
 			hgate = &sendGate{}
 			hctx, cancelHedge := context.WithCancel(ctx)
 			hcancel = cancelHedge // called by the deferred function, or when the first request wins
@@ -333,7 +333,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 			}()
 		}
 	}
-	if hedgeDone {
+	if hedged {
 		ev := HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
 		if hedgeErr != nil && (win == nil || !win.hedge) {
 			ev.Err = hedgeErr
@@ -348,7 +348,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 	}
 	h.sample(rec.Size, win.took)
 	res := win.res
-	if hedgeDone {
+	if hedged {
 		res.attempts++
 		if win.hedge {
 			up.sentAll(rec)
