@@ -25,8 +25,8 @@ const (
 	DefaultMaxConcurrency = 16
 	// adaptWindow is how long the throughput is measured at each level,
 	// after a window of the same length for the new parts to get going
-	// (two at the start, while the first connections' send buffers grow:
-	// bytes handed to the transport run ahead of the network until then).
+	// (bytes handed to the transport run ahead of the network while the
+	// new connections' send buffers fill).
 	adaptWindow = 250 * time.Millisecond
 	// adaptGain is the rise in throughput a doubling must bring to be kept.
 	adaptGain = 1.2
@@ -75,7 +75,7 @@ func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool
 		return ConcurrencyChanged{}, false
 	}
 	if c.t0.IsZero() {
-		c.t0, c.b0, c.warm = now, bytes, 2
+		c.t0, c.b0, c.warm = now, bytes, 1
 		return ConcurrencyChanged{}, false
 	}
 	d := now.Sub(c.t0)
