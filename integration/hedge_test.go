@@ -87,15 +87,20 @@ func TestUploaderHedgesStraggler(t *testing.T) {
 			key := "hedge/" + tgt.Name
 			out, err := uploader.New(cli, func(o *uploader.Options) {
 				o.PartSize, o.Concurrency, o.Listener = upPart, 3, l
-				// 10% of 30 MiB is less than a part: allow one.
-				o.Hedge.MinDelay, o.Hedge.MaxFraction = 100*time.Millisecond, 0.2
+				// 10% of 30 MiB is less than a part: allow a few, as a part
+				// of a loaded machine may be hedged beside the crawling one.
+				o.Hedge.MinDelay, o.Hedge.MaxFraction = 500*time.Millisecond, 0.5
 			}).Upload(upCtx(t), &uploader.UploadInput{Bucket: bucket, Key: key, Body: f})
 			if err != nil {
 				t.Fatal(err)
 			}
 			mu.Lock()
-			if len(hedged) != 1 || hedged[0].PartNumber != 2 || len(done) != 1 || !done[0].HedgeWon || !done[0].LoserCanceled {
-				t.Fatalf("Hedged %+v, HedgeDone %+v", hedged, done)
+			ok := false
+			for _, d := range done {
+				ok = ok || d.PartNumber == 2 && d.HedgeWon && d.LoserCanceled
+			}
+			if !ok || len(hedged) != len(done) {
+				t.Fatalf("part 2 not overtaken with its first request canceled: Hedged %+v, HedgeDone %+v", hedged, done)
 			}
 			mu.Unlock()
 			upVerify(t, root, bucket, key, data, out)
