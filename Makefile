@@ -4,7 +4,7 @@
 #                       the local server (started if needed, stopped again if this run started it)
 #   make server-start   start the local versitygw test server (installs it on first use)
 #   make server-stop    stop it and remove its data
-#   make bench          benchmarks side by side with the peer clients
+#   make bench          benchmarks side by side with the peer clients, on lan and on a modelled wan
 #   make soak           long fault and kill runs
 
 GO        ?= go
