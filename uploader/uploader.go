@@ -423,37 +423,10 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 	in, o := up.in, &up.o
 	known := in.Size > 0
-	// The parent context: when it ends while a read is pending, the
-	// upload fails as waiting for the body, not as a sibling's failure.
-	parent := ctx
-	readErr := func(n int32, err error) error {
-		return &partError{op: OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
+	partSize, err := up.streamSizing(known)
+	if err != nil {
+		return nil, err
 	}
-	partSize := o.PartSize
-	if known && in.Size > o.PartSize {
-		ps, err := partSizeFor(in.Size, o.PartSize)
-		if err != nil {
-			return nil, up.fail(OpValidate, 0, err)
-		}
-		if ps > o.MaxBufferMemory {
-			return nil, up.fail(OpValidate, 0, invalidf("a body of %d bytes needs parts of %d bytes, more than MaxBufferMemory (%d bytes) holds", in.Size, ps, o.MaxBufferMemory))
-		}
-		partSize, up.size = ps, in.Size
-	}
-	up.partSize = partSize
-	// Part buffers: Concurrency+1 of the part size, or as many as
-	// MaxBufferMemory holds, one of which is being filled while the others
-	// are sent.
-	// (Concurrency+1 is not computed when MaxBufferMemory holds fewer:
-	// it overflows for a Concurrency of math.MaxInt.)
-	bufs := o.MaxBufferMemory / partSize
-	if int64(o.Concurrency) < bufs {
-		bufs = int64(o.Concurrency) + 1
-	} else {
-		o.Concurrency, up.clamped = int(max(bufs-1, 1)), true
-	}
-	up.bufMem = o.MaxBufferMemory
-	up.pool = newBufferPool(int(bufs), o.MaxBufferMemory)
 	// Deferred first, run last: after the part goroutines (multipart waits
 	// for them), the deferred put of a single part's buffer, and the stop
 	// of the reader goroutine (which gives back a buffer it still holds
@@ -466,7 +439,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 		buf := make([]byte, in.Size)
 		n, more, _, err := br.fill(ctx, buf, false)
 		if err != nil {
-			return nil, up.failErr(readErr(0, err))
+			return nil, up.failErr(streamReadErr(0, err))
 		}
 		if int64(n) != in.Size || more {
 			return nil, up.fail(OpReadBody, 0, sizeMismatch(in.Size, br.read(), more))
@@ -493,7 +466,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			if !abandoned {
 				up.pool.put(buf)
 			}
-			return nil, up.failErr(readErr(1, err))
+			return nil, up.failErr(streamReadErr(1, err))
 		}
 		if !more {
 			defer up.pool.put(buf)
@@ -514,76 +487,133 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 	}
 
 	return up.multipart(ctx, func(gctx context.Context, g *errgroup.Group) error {
-		var offset int64
-		for number := int32(1); ; number++ {
-			size := streamPartSize(partSize, number)
-			if known {
-				size = min(partSize, in.Size-offset)
+		return up.produceStream(gctx, ctx, g, br, partSize, streamFirst{buf: first, n: firstN, more: firstMore})
+	})
+}
+
+// streamSizing sets the part size of a stream (grown to fit a known Size
+// in mpu.MaxParts parts) and its buffer pool: Concurrency+1 part buffers,
+// or as many as MaxBufferMemory holds, one of which is being filled while
+// the others are sent; Concurrency is clamped to the buffers. It returns
+// the part size, or the error to fail with.
+func (up *upload) streamSizing(known bool) (int64, error) {
+	in, o := up.in, &up.o
+	partSize := o.PartSize
+	if known && in.Size > o.PartSize {
+		ps, err := partSizeFor(in.Size, o.PartSize)
+		if err != nil {
+			return 0, up.fail(OpValidate, 0, err)
+		}
+		if ps > o.MaxBufferMemory {
+			return 0, up.fail(OpValidate, 0, invalidf("a body of %d bytes needs parts of %d bytes, more than MaxBufferMemory (%d bytes) holds", in.Size, ps, o.MaxBufferMemory))
+		}
+		partSize, up.size = ps, in.Size
+	}
+	up.partSize = partSize
+	// (Concurrency+1 is not computed when MaxBufferMemory holds fewer:
+	// it overflows for a Concurrency of math.MaxInt.)
+	bufs := o.MaxBufferMemory / partSize
+	if int64(o.Concurrency) < bufs {
+		bufs = int64(o.Concurrency) + 1
+	} else {
+		o.Concurrency, up.clamped = int(max(bufs-1, 1)), true
+	}
+	up.bufMem = o.MaxBufferMemory
+	up.pool = newBufferPool(int(bufs), o.MaxBufferMemory)
+	return partSize, nil
+}
+
+// streamFirst is a stream's first part when it was read before the
+// upload started (a body of unknown size), else empty.
+type streamFirst struct {
+	buf  []byte
+	n    int
+	more bool
+}
+
+// streamReadErr is the part error of a failed read of the body.
+func streamReadErr(n int32, err error) error {
+	return &partError{op: OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
+}
+
+// produceStream reads a stream's parts one after the other into pooled
+// buffers and hands each to g to send; each buffer goes back to the pool
+// when its part is sent. parent is the upload's context: when it ends
+// while a read is pending, the upload fails as waiting for the body, not
+// as a sibling's failure.
+func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group, br *bodyReader, partSize int64, first streamFirst) error {
+	in := up.in
+	known := in.Size > 0
+	var offset int64
+	for number := int32(1); ; number++ {
+		size := streamPartSize(partSize, number)
+		if known {
+			size = min(partSize, in.Size-offset)
+		}
+		var (
+			buf  []byte
+			n    int
+			more bool
+		)
+		if first.buf != nil {
+			buf, n, more = first.buf, first.n, first.more
+			first = streamFirst{}
+		} else {
+			if number > mpu.MaxParts {
+				return &partError{op: OpReadBody, n: number, err: invalidf(
+					"the body is larger than %d parts can hold (%d bytes read so far); give its size or a larger PartSize", mpu.MaxParts, offset)}
 			}
-			var (
-				buf  []byte
-				n    int
-				more bool
-			)
-			if first != nil {
-				buf, n, more, first = first, firstN, firstMore, nil
-			} else {
-				if number > mpu.MaxParts {
-					return &partError{op: OpReadBody, n: number, err: invalidf(
-						"the body is larger than %d parts can hold (%d bytes read so far); give its size or a larger PartSize", mpu.MaxParts, offset)}
-				}
-				var err error
-				if buf, err = up.pool.get(gctx, size); err != nil {
-					if gctx.Err() != nil {
-						return nil
-					}
-					return &partError{op: OpReadBody, n: number, err: err}
-				}
-				var abandoned bool
-				if n, more, abandoned, err = br.fill(gctx, buf, true); err != nil {
-					if !abandoned {
-						up.pool.put(buf)
-					}
-					if gctx.Err() != nil && parent.Err() == nil {
-						return nil // a sibling failed: its error is the one to report
-					}
-					return readErr(number, err)
-				}
-			}
-			offset += int64(n)
-			last := !more
-			if known {
-				if int64(n) < size || offset == in.Size && more {
-					up.pool.put(buf)
-					return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, br.read(), more)}
-				}
-				last = offset == in.Size
-			}
-			if n == 0 {
-				// An empty part can only follow a body that ended exactly
-				// at a part boundary; fill reports that as the end already.
-				up.pool.put(buf)
-				return nil
-			}
-			rec := &partRecord{Number: number, Offset: offset - int64(n), Size: int64(n)}
-			up.parts = append(up.parts, rec)
-			if gctx.Err() != nil {
-				up.pool.put(buf)
-				return nil
-			}
-			data := buf[:n]
-			g.Go(func() error {
-				defer up.pool.put(buf)
+			var err error
+			if buf, err = up.pool.get(gctx, size); err != nil {
 				if gctx.Err() != nil {
-					return nil // a sibling failed while this part waited for a slot
+					return nil
 				}
-				return up.sendPart(gctx, rec, bytesOpener(data))
-			})
-			if last {
-				return nil
+				return &partError{op: OpReadBody, n: number, err: err}
+			}
+			var abandoned bool
+			if n, more, abandoned, err = br.fill(gctx, buf, true); err != nil {
+				if !abandoned {
+					up.pool.put(buf)
+				}
+				if gctx.Err() != nil && parent.Err() == nil {
+					return nil // a sibling failed: its error is the one to report
+				}
+				return streamReadErr(number, err)
 			}
 		}
-	})
+		offset += int64(n)
+		last := !more
+		if known {
+			if int64(n) < size || offset == in.Size && more {
+				up.pool.put(buf)
+				return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, br.read(), more)}
+			}
+			last = offset == in.Size
+		}
+		if n == 0 {
+			// An empty part can only follow a body that ended exactly
+			// at a part boundary; fill reports that as the end already.
+			up.pool.put(buf)
+			return nil
+		}
+		rec := &partRecord{Number: number, Offset: offset - int64(n), Size: int64(n)}
+		up.parts = append(up.parts, rec)
+		if gctx.Err() != nil {
+			up.pool.put(buf)
+			return nil
+		}
+		data := buf[:n]
+		g.Go(func() error {
+			defer up.pool.put(buf)
+			if gctx.Err() != nil {
+				return nil // a sibling failed while this part waited for a slot
+			}
+			return up.sendPart(gctx, rec, bytesOpener(data))
+		})
+		if last {
+			return nil
+		}
+	}
 }
 
 func sizeMismatch(want, read int64, more bool) error {
