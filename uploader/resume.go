@@ -442,9 +442,39 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 		return nil, false, up.fail(OpListParts, 0, err)
 	}
 
-	// Trust a listed part only when its size and checksum match the local
-	// data: the checksum the server reports or, when it reports none, the
-	// one recorded with the same ETag in the state file.
+	trusted, err := r.trustStored(ctx, st, listed, cs)
+	if err != nil {
+		return nil, false, up.failErr(err)
+	}
+	st.Parts = st.Parts[:0]
+	stored := 0
+	for i, rec := range up.parts {
+		if trusted[i] {
+			stored++
+			st.Parts = append(st.Parts, StatePart{Number: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
+		} else {
+			rec.ETag = ""
+		}
+	}
+	st.Completing = false
+	r.st = st
+	if err := r.save(); err != nil {
+		return nil, false, up.fail(OpResume, 0, err)
+	}
+	r.stored = trusted
+	if e := up.em.emit(Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
+		return nil, false, up.fail(OpListener, 0, e)
+	}
+	return nil, false, nil
+}
+
+// trustStored returns which of up.parts the listing shows stored with the
+// local data: a listed part is trusted only when its size and checksum match
+// the local data's, the checksum being the one the server reports or, when
+// it reports none, the one recorded with the same ETag in the state file.
+// It sets the trusted parts' ETag, checksum and sum.
+func (r *resumer) trustStored(ctx context.Context, st *State, listed []types.Part, cs *checksum) ([]bool, error) {
+	up := r.up
 	recorded := map[int32]StatePart{}
 	for _, p := range st.Parts {
 		recorded[p.Number] = p
@@ -488,29 +518,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, false, up.failErr(err)
-	}
-	st.Parts = st.Parts[:0]
-	stored := 0
-	for i, rec := range up.parts {
-		if trusted[i] {
-			stored++
-			st.Parts = append(st.Parts, StatePart{Number: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
-		} else {
-			rec.ETag = ""
-		}
-	}
-	st.Completing = false
-	r.st = st
-	if err := r.save(); err != nil {
-		return nil, false, up.fail(OpResume, 0, err)
-	}
-	r.stored = trusted
-	if e := up.em.emit(Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
-		return nil, false, up.fail(OpListener, 0, e)
-	}
-	return nil, false, nil
+	return trusted, g.Wait()
 }
 
 func trimETag(s string) string { return strings.Trim(s, `"`) }
