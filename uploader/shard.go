@@ -284,23 +284,7 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		return nil, up.fail(OpListener, 0, e)
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(up.o.Concurrency)
-	for i, rec := range up.parts {
-		if stored[i] {
-			continue
-		}
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil // a sibling failed while this part waited for a slot
-			}
-			return up.sendPart(gctx, rec, sectionOpener(in.Body, rec.Offset, rec.Size))
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if err := up.sendMissing(ctx, in.Body, stored); err != nil {
 		return nil, up.failErr(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -320,6 +304,29 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		out.Parts = append(out.Parts, Part{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum})
 	}
 	return out, nil
+}
+
+// sendMissing sends the parts of up.parts that are not stored, reading
+// each from body, at most Concurrency at once; the first failure cancels
+// the others.
+func (up *upload) sendMissing(ctx context.Context, body io.ReaderAt, stored []bool) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(up.o.Concurrency)
+	for i, rec := range up.parts {
+		if stored[i] {
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // a sibling failed while this part waited for a slot
+			}
+			return up.sendPart(gctx, rec, sectionOpener(body, rec.Offset, rec.Size))
+		})
+	}
+	return g.Wait()
 }
 
 // confirmShard lists the shard's parts once its parts are sent and checks
@@ -379,12 +386,14 @@ func (up *upload) trustListed(ctx context.Context, ra io.ReaderAt, listed []type
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(up.o.Concurrency)
 	size := up.cs.new().Size()
+	listedOnce := make([]bool, len(up.parts))
 	for _, lp := range listed {
 		n := aws.ToInt32(lp.PartNumber)
 		i := int(n - first)
-		if i < 0 || i >= len(up.parts) {
-			continue
+		if i < 0 || i >= len(up.parts) || listedOnce[i] {
+			continue // a part listed again (pages that overlap) is checked once
 		}
+		listedOnce[i] = true
 		rec := up.parts[i]
 		if aws.ToInt64(lp.Size) != rec.Size {
 			continue
