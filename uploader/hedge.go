@@ -318,27 +318,13 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 			}
 			_ = up.em.emit(Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
 			hedged = true
-			hgate = &sendGate{}
-			hctx, cancelHedge := context.WithCancel(ctx)
-			hcancel = cancelHedge // called by the deferred function, or when the first request wins
-			// The hedge's bytes are not the upload's progress: its record's
-			// high-water mark starts full, so it reports no BytesSent.
-			shadow := &partRecord{Number: rec.Number, Offset: rec.Offset, Size: rec.Size, sum: rec.sum}
-			shadow.sent.Store(rec.Size)
-			hstart := time.Now()
+			// hcancel is called by the deferred function, or when the first request wins.
+			hgate, hcancel = h.startHedge(ctx, rec, open, done)
 			running++
-			go func() {
-				res, err := up.storePart(withGate(hctx, hgate), shadow, open, 1)
-				done <- contender{res: res, err: err, hedge: true, took: time.Since(hstart)}
-			}()
 		}
 	}
 	if hedged {
-		ev := HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
-		if hedgeErr != nil && (win == nil || !win.hedge) {
-			ev.Err = hedgeErr
-		}
-		_ = up.em.emit(ev)
+		h.reportHedge(rec, win, canceled, hedgeErr)
 	}
 	if win == nil {
 		if firstErr == nil {
@@ -355,6 +341,34 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 		}
 	}
 	return up.partStored(rec, res)
+}
+
+// reportHedge sends the HedgeDone event of a hedged part: which request
+// won (win is nil when neither stored it), whether the loser was canceled,
+// and the hedge's error when the hedge did not win.
+func (h *hedger) reportHedge(rec *partRecord, win *contender, canceled bool, hedgeErr error) {
+	ev := HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
+	if hedgeErr != nil && (win == nil || !win.hedge) {
+		ev.Err = hedgeErr
+	}
+	_ = h.up.em.emit(ev)
+}
+
+// startHedge sends rec again on a request of its own, which reports to
+// done; it returns the hedge's gate and the function that cancels it.
+func (h *hedger) startHedge(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, done chan<- contender) (*sendGate, context.CancelFunc) {
+	gate := &sendGate{}
+	hctx, cancel := context.WithCancel(ctx)
+	// The hedge's bytes are not the upload's progress: its record's
+	// high-water mark starts full, so it reports no BytesSent.
+	shadow := &partRecord{Number: rec.Number, Offset: rec.Offset, Size: rec.Size, sum: rec.sum}
+	shadow.sent.Store(rec.Size)
+	start := time.Now()
+	go func() {
+		res, err := h.up.storePart(withGate(hctx, gate), shadow, open, 1)
+		done <- contender{res: res, err: err, hedge: true, took: time.Since(start)}
+	}()
+	return gate, cancel
 }
 
 // sentAll counts the bytes of a part that its hedge sent and its first
