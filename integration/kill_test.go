@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/uploader"
 )
 
 // killMoment says when the child is killed.
@@ -279,8 +280,11 @@ func TestKillWithStateResumes(t *testing.T) {
 		// nothing (the uploader finds the object with HeadObject).
 		// (When the killed run had also removed its state file, there is nothing to resume
 		// and the final run is a new upload.)
+		// (A later killed run that found no state file starts a new upload of the same key:
+		// its state file then names an upload still in progress, which the final run
+		// resumes, whatever object an earlier run stored.)
 		storedBefore := false
-		if _, err := os.Stat(it.state); err == nil {
+		if st, err := uploader.ReadState(it.state); err == nil && !relUploadExists(t, env, bucket, it.key, st.UploadID) {
 			if n, got, err := relObjectSum(testCtx(t), env.Root(env.HTTP()), bucket, it.key); err == nil && n == it.src.size && got == it.src.sum() {
 				storedBefore = true
 			}
@@ -437,4 +441,14 @@ func TestKillCLIUploadResumes(t *testing.T) {
 		t.Errorf("orphan: %s (%s)", aws.ToString(u.Key), aws.ToString(u.UploadId))
 	}
 	t.Logf("tally: %d CLI uploads killed and rerun, %d reruns resumed the killed upload (the others started over), %d orphans", n, resumed, len(left))
+}
+
+// relUploadExists reports whether the multipart upload id of key is still in progress.
+func relUploadExists(t *testing.T, env *s3test.Env, bucket, key, id string) bool {
+	t.Helper()
+	if id == "" {
+		return false
+	}
+	_, err := env.Root(env.HTTP()).ListParts(testCtx(t), &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id)})
+	return err == nil
 }
