@@ -117,42 +117,44 @@ func s3Client(cs clientSetup) (*s3.Client, error) {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), nil
 }
 
-func newManager(cs clientSetup) (uploadFunc, error) {
+// onS3Client builds a client's upload function on the S3 client of cs.
+func onS3Client(cs clientSetup, build func(*s3.Client) uploadFunc) (uploadFunc, error) {
 	cli, err := s3Client(cs)
 	if err != nil {
 		return nil, err
 	}
-	up := manager.NewUploader(cli, func(u *manager.Uploader) {
-		if cs.partSize > 0 {
-			u.PartSize = cs.partSize
-		}
-		if cs.conc > 0 {
-			u.Concurrency = cs.conc
+	return build(cli), nil
+}
+
+// setIfSet sets the client's part size and concurrency to those of cs where cs sets them
+// (0: the client keeps its default).
+func setIfSet(cs clientSetup, partSize *int64, conc *int) {
+	if cs.partSize > 0 {
+		*partSize = cs.partSize
+	}
+	if cs.conc > 0 {
+		*conc = cs.conc
+	}
+}
+
+func newManager(cs clientSetup) (uploadFunc, error) {
+	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
+		up := manager.NewUploader(cli, func(u *manager.Uploader) { setIfSet(cs, &u.PartSize, &u.Concurrency) })
+		return func(ctx context.Context, key string, body io.Reader, size int64) error {
+			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
+			return err
 		}
 	})
-	return func(ctx context.Context, key string, body io.Reader, size int64) error {
-		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
-		return err
-	}, nil
 }
 
 func newTransferManager(cs clientSetup) (uploadFunc, error) {
-	cli, err := s3Client(cs)
-	if err != nil {
-		return nil, err
-	}
-	tm := transfermanager.New(cli, func(o *transfermanager.Options) {
-		if cs.partSize > 0 {
-			o.PartSizeBytes = cs.partSize
-		}
-		if cs.conc > 0 {
-			o.Concurrency = cs.conc
+	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
+		tm := transfermanager.New(cli, func(o *transfermanager.Options) { setIfSet(cs, &o.PartSizeBytes, &o.Concurrency) })
+		return func(ctx context.Context, key string, body io.Reader, size int64) error {
+			_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
+			return err
 		}
 	})
-	return func(ctx context.Context, key string, body io.Reader, size int64) error {
-		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
-		return err
-	}, nil
 }
 
 func newMinio(cs clientSetup) (uploadFunc, error) {

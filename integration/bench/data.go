@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -34,6 +35,37 @@ func parseSize(s string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
+// sizeFlag is a flag holding a size in the notation of parseSize.
+type sizeFlag struct {
+	n    *int64
+	text string
+}
+
+func (f *sizeFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.text
+}
+
+func (f *sizeFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*f.n, f.text = n, s
+	return nil
+}
+
+// sizeVar defines a size flag: value (a constant of the caller's) is its default.
+func sizeVar(fs *flag.FlagSet, p *int64, name, value, usage string) {
+	f := &sizeFlag{n: p}
+	if err := f.Set(value); err != nil {
+		*p, f.text = 0, "0"
+	}
+	fs.Var(f, name, usage)
+}
+
 // formatSize prints n in the largest binary unit that divides it.
 func formatSize(n int64) string {
 	switch {
@@ -45,6 +77,14 @@ func formatSize(n int64) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// bigFile makes (or reuses) the data file of size bytes in dir and returns its path and SHA-256.
+func bigFile(dir string, size int64) (path, sum string, err error) {
+	path = filepath.Join(dir, "data-"+formatSize(size)+".bin")
+	logf("preparing %s (%s)", path, formatSize(size))
+	sum, err = dataFile(path, size, 1)
+	return path, sum, err
 }
 
 // dataFile makes (or reuses) a file of size pseudo-random, incompressible bytes derived from

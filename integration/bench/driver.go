@@ -95,29 +95,50 @@ type driverConfig struct {
 }
 
 func driverMain(args []string) error {
+	cfg, err := parseDriverFlags(args)
+	if err != nil {
+		return err
+	}
+	return untilSignal(func(ctx context.Context) error {
+		return drive(ctx, cfg, strings.Join(append([]string{"go run ./bench"}, args...), " "))
+	})
+}
+
+// untilSignal runs fn with a context cancelled on SIGINT or SIGTERM.
+func untilSignal(fn func(context.Context) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return fn(ctx)
+}
+
+// listFlags are the driver's comma-separated flags, checked by setLists.
+type listFlags struct {
+	nets, wanScen, scenarios, protos, clients string
+}
+
+// parseDriverFlags reads the driver's flags into its configuration.
+func parseDriverFlags(args []string) (driverConfig, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var (
-		cfg        driverConfig
-		size       = fs.String("size", "256MiB", "size of the file and of the stream (lan)")
-		wanSize    = fs.String("wan-size", "256MiB", "size of the file and of the stream in the wan scenarios")
-		wanPart    = fs.String("wan-partsize", "8MiB", "part size of the wan scenarios with equal settings, the same for every client")
-		netList    = fs.String("nets", strings.Join(nets, ","), "comma-separated networks: lan (direct), wan, wan-slow (through the network model)")
-		wanScen    = fs.String("wan-scenarios", "file-default,file-c8", "comma-separated scenarios of the wan networks (plain HTTP)")
-		connRate   = fs.String("conn-rate", "6MB", "network model: bandwidth ceiling of each connection, bytes per second")
-		linkRate   = fs.String("link-rate", "48MB", "network model: bandwidth ceiling shared by all connections (the link), bytes per second")
-		slowMin    = fs.String("slow-min-body", "1MiB", "network model: requests with smaller bodies are never slow")
-		smallSize  = fs.String("small-size", "1MiB", "size of each small file")
-		partSize   = fs.String("partsize", "16MiB", "part size, the same for every client")
-		scenarios  = fs.String("scenarios", "file-c4,file-c8,stream-c4,small-c8", "comma-separated scenarios: file-cN, stream-cN, small-cN")
-		protos     = fs.String("protos", "http,https", "comma-separated protocols")
-		clientList = fs.String("clients", strings.Join(defaultClients, ","), "comma-separated clients in turn order; known: "+strings.Join(clientNames(), ","))
+		cfg   driverConfig
+		lists listFlags
 	)
-	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
-	fs.DurationVar(&cfg.net.Latency, "latency", 15*time.Millisecond, "network model: one-way latency, each direction")
-	fs.DurationVar(&cfg.net.Jitter, "jitter", 5*time.Millisecond, "network model: jitter of the latency (±)")
+	sizeVar(fs, &cfg.size, "size", "256MiB", "size of the file and of the stream (lan)")
+	sizeVar(fs, &cfg.wanSize, "wan-size", "256MiB", "size of the file and of the stream in the wan scenarios")
+	sizeVar(fs, &cfg.wanPartSize, "wan-partsize", "8MiB", "part size of the wan scenarios with equal settings, the same for every client")
+	fs.StringVar(&lists.nets, "nets", strings.Join(nets, ","), "comma-separated networks: lan (direct), wan, wan-slow (through the network model)")
+	fs.StringVar(&lists.wanScen, "wan-scenarios", "file-default,file-c8", "comma-separated scenarios of the wan networks (plain HTTP)")
+	netFlags(fs, &cfg.net, "48MB", "network model: bandwidth ceiling shared by all connections (the link), bytes per second")
+	sizeVar(fs, &cfg.net.SlowMinBody, "slow-min-body", "1MiB", "network model: requests with smaller bodies are never slow")
 	fs.Float64Var(&cfg.net.SlowFraction, "slow-fraction", 0.06, "network model (wan-slow): fraction of data requests that are slow")
 	fs.Float64Var(&cfg.net.SlowFactor, "slow-factor", 8, "network model (wan-slow): a slow request's body passes this many times slower")
 	fs.Uint64Var(&cfg.net.Seed, "seed", 1, "network model: seed of the slow-request draws (round r uses seed+r for every client)")
+	sizeVar(fs, &cfg.smallSize, "small-size", "1MiB", "size of each small file")
+	sizeVar(fs, &cfg.partSize, "partsize", "16MiB", "part size, the same for every client")
+	fs.StringVar(&lists.scenarios, "scenarios", "file-c4,file-c8,stream-c4,small-c8", "comma-separated scenarios: file-cN, stream-cN, small-cN")
+	fs.StringVar(&lists.protos, "protos", "http,https", "comma-separated protocols")
+	fs.StringVar(&lists.clients, "clients", strings.Join(defaultClients, ","), "comma-separated clients in turn order; known: "+strings.Join(clientNames(), ","))
+	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
 	fs.IntVar(&cfg.count, "count", 200, "number of small files")
 	fs.IntVar(&cfg.runs, "runs", 0, "runs per client and case; 0 = 3")
 	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test files are made (and kept for the next run)")
@@ -128,69 +149,44 @@ func driverMain(args []string) error {
 	fs.BoolVar(&cfg.childStderr, "child-stderr", false, "pass the children's stderr through (e.g. with GODEBUG=gctrace=1)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one child run")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	var err error
-	if cfg.size, err = parseSize(*size); err != nil {
-		return err
+	if err := cfg.net.check(); err != nil {
+		return cfg, err
 	}
-	if cfg.wanSize, err = parseSize(*wanSize); err != nil {
-		return err
-	}
-	if cfg.wanPartSize, err = parseSize(*wanPart); err != nil {
-		return err
-	}
-	if cfg.net.ConnRate, err = parseSize(*connRate); err != nil {
-		return err
-	}
-	if cfg.net.LinkRate, err = parseSize(*linkRate); err != nil {
-		return err
-	}
-	if cfg.net.SlowMinBody, err = parseSize(*slowMin); err != nil {
-		return err
-	}
-	if cfg.net.ConnRate < 1000 || cfg.net.LinkRate < 1000 || cfg.net.SlowFactor < 1 || cfg.net.SlowFraction < 0 || cfg.net.SlowFraction > 1 || cfg.net.Latency < 0 || cfg.net.Jitter < 0 || cfg.net.Jitter > cfg.net.Latency {
-		return errors.New("bad network model parameters")
-	}
-	for _, n := range splitList(*netList) {
+	return cfg, cfg.setLists(lists)
+}
+
+// setLists checks the comma-separated flags and sets what they name.
+func (cfg *driverConfig) setLists(l listFlags) error {
+	for _, n := range splitList(l.nets) {
 		if !slices.Contains(nets, n) {
 			return fmt.Errorf("unknown network %q (have %s)", n, strings.Join(nets, ","))
 		}
 		cfg.nets = append(cfg.nets, n)
 	}
-	for _, s := range splitList(*wanScen) {
-		sc, err := parseScenario(s)
-		if err != nil {
-			return err
-		}
+	var err error
+	if cfg.wanScen, err = parseScenarios(l.wanScen); err != nil {
+		return err
+	}
+	for _, sc := range cfg.wanScen {
 		if sc.Kind == "small" {
-			return fmt.Errorf("wan scenario %q: the wan networks model large uploads (file or stream)", s)
+			return fmt.Errorf("wan scenario %q: the wan networks model large uploads (file or stream)", sc.Name)
 		}
-		cfg.wanScen = append(cfg.wanScen, sc)
 	}
-	if cfg.smallSize, err = parseSize(*smallSize); err != nil {
+	if cfg.scenarios, err = parseScenarios(l.scenarios); err != nil {
 		return err
 	}
-	if cfg.partSize, err = parseSize(*partSize); err != nil {
-		return err
-	}
-	for _, s := range splitList(*scenarios) {
-		sc, err := parseScenario(s)
-		if err != nil {
-			return err
-		}
-		cfg.scenarios = append(cfg.scenarios, sc)
-	}
-	for _, p := range splitList(*protos) {
+	for _, p := range splitList(l.protos) {
 		if p != "http" && p != "https" {
 			return fmt.Errorf("bad protocol %q", p)
 		}
 		cfg.protos = append(cfg.protos, p)
 	}
-	for _, c := range splitList(*clientList) {
+	for _, c := range splitList(l.clients) {
 		if _, ok := clients[c]; !ok {
 			return fmt.Errorf("unknown client %q (have %s)", c, strings.Join(clientNames(), ","))
 		}
@@ -199,9 +195,20 @@ func driverMain(args []string) error {
 	if len(cfg.nets) == 0 || len(cfg.clients) == 0 {
 		return errors.New("nothing to run")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return drive(ctx, cfg, strings.Join(append([]string{"go run ./bench"}, args...), " "))
+	return nil
+}
+
+// parseScenarios reads a comma-separated list of scenarios.
+func parseScenarios(s string) ([]scenario, error) {
+	var out []scenario
+	for _, f := range splitList(s) {
+		sc, err := parseScenario(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -216,37 +223,90 @@ func splitList(s string) []string {
 
 // runner holds what every run of one benchmark invocation shares.
 type runner struct {
-	cfg       driverConfig
-	env       *s3test.Env
-	exe       string
-	bucket    string
-	bigFile   string
-	bigSum    string
-	wanFile   string
-	wanSum    string
-	proxies   map[string]*netProxy
-	smallDir  string
-	serverPID []int
-	root      *s3.Client
+	cfg           driverConfig
+	env           *s3test.Env
+	exe           string
+	bucket        string
+	bigFile       string
+	bigSum        string
+	wanFile       string
+	wanSum        string
+	proxies       map[string]*netProxy
+	smallDir      string
+	serverPID     []int
+	serverVersion string
+	root          *s3.Client
 }
 
-func drive(ctx context.Context, cfg driverConfig, command string) error {
+// openRunner reads the server's env file; the bucket is made by createBucket.
+func openRunner(cfg driverConfig) (*runner, error) {
 	env, err := s3test.Open(cfg.envPath)
 	if err != nil {
-		return fmt.Errorf("%w\nstart the server with `make server-start` in the repository root", err)
+		return nil, fmt.Errorf("%w\nstart the server with `make server-start` in the repository root", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
+		return nil, err
+	}
+	meta := readServerMeta(cfg.envPath)
+	return &runner{cfg: cfg, env: env, exe: exe, root: env.Root(env.HTTP()), serverPID: meta.PIDs, serverVersion: meta.Version}, nil
+}
+
+// createBucket makes the bucket every run uploads to; deleteBucket removes it with what is left.
+func (r *runner) createBucket(ctx context.Context) error {
+	r.bucket = s3test.UniqueName("bench")
+	if _, err := r.root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(r.bucket)}); err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	return nil
+}
+
+func (r *runner) deleteBucket(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if err := r.env.DeleteBucket(ctx, r.bucket); err != nil {
+		logf("cleanup of bucket %s: %v", r.bucket, err)
+	}
+}
+
+func drive(ctx context.Context, cfg driverConfig, command string) error {
+	r, err := openRunner(cfg)
+	if err != nil {
 		return err
 	}
-	r := &runner{cfg: cfg, env: env, exe: exe, root: env.Root(env.HTTP())}
-	meta := readServerMeta(cfg.envPath)
-	r.serverPID = meta.PIDs
-	machine := describeMachine(meta.Version)
+	machine := describeMachine(r.serverVersion)
 	started := time.Now().UTC()
+	cases := planCases(cfg)
+	if len(cases) == 0 {
+		return errors.New("nothing to run")
+	}
+	logf("machine: %s", machine.String())
+	defer r.stopProxies()
+	if err := r.prepare(cases); err != nil {
+		return err
+	}
+	if err := r.createBucket(ctx); err != nil {
+		return err
+	}
+	defer r.deleteBucket(ctx)
+	for _, dir := range []string{cfg.cpuProfile, cfg.memProfile} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	results, err := r.runAll(ctx, cases)
+	if err != nil {
+		return err
+	}
+	rep := buildReport(results, cases, cfg, machine, command, started, time.Now().UTC())
+	return rep.print(cfg.outDir)
+}
 
+// planCases lists the cases of the run: every scenario of every protocol of every network.
+func planCases(cfg driverConfig) []benchCase {
 	var cases []benchCase
-	needBig, needSmall, needWan := false, false, false
 	for _, nt := range cfg.nets {
 		protos, scens, size := cfg.protos, cfg.scenarios, cfg.size
 		if nt != "lan" {
@@ -260,125 +320,110 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 					n = defaultRuns(p, sc)
 				}
 				cases = append(cases, benchCase{Net: nt, Proto: p, Scenario: sc, Runs: n, Size: size})
-				needBig = needBig || (nt == "lan" && sc.Kind != "small")
-				needWan = needWan || nt != "lan"
-				needSmall = needSmall || sc.Kind == "small"
 			}
 		}
 	}
-	if len(cases) == 0 {
-		return errors.New("nothing to run")
+	return cases
+}
+
+// prepare makes the files the cases upload and starts the proxies of the modelled networks.
+func (r *runner) prepare(cases []benchCase) error {
+	needBig, needSmall, needWan := false, false, false
+	for _, c := range cases {
+		needBig = needBig || (c.Net == "lan" && c.Scenario.Kind != "small")
+		needWan = needWan || c.Net != "lan"
+		needSmall = needSmall || c.Scenario.Kind == "small"
 	}
-	logf("machine: %s", machine.String())
+	var err error
 	if needBig {
-		r.bigFile = filepath.Join(cfg.dataDir, "data-"+formatSize(cfg.size)+".bin")
-		logf("preparing %s (%s)", r.bigFile, formatSize(cfg.size))
-		if r.bigSum, err = dataFile(r.bigFile, cfg.size, 1); err != nil {
+		if r.bigFile, r.bigSum, err = bigFile(r.cfg.dataDir, r.cfg.size); err != nil {
 			return err
 		}
 	}
 	if needWan {
-		r.wanFile = filepath.Join(cfg.dataDir, "data-"+formatSize(cfg.wanSize)+".bin")
-		logf("preparing %s (%s)", r.wanFile, formatSize(cfg.wanSize))
-		if r.wanSum, err = dataFile(r.wanFile, cfg.wanSize, 1); err != nil {
+		if r.wanFile, r.wanSum, err = bigFile(r.cfg.dataDir, r.cfg.wanSize); err != nil {
 			return err
 		}
-		logf("network model: %s", cfg.net.String())
-		r.proxies = map[string]*netProxy{}
-		for _, nt := range cfg.nets {
-			if nt == "lan" {
-				continue
-			}
-			np, err := startNet(nt, env.HTTP().Endpoint, cfg.net)
-			if err != nil {
-				return err
-			}
-			defer np.stop()
-			r.proxies[nt] = np
+		if err := r.startProxies(); err != nil {
+			return err
 		}
 	}
 	if needSmall {
-		r.smallDir = filepath.Join(cfg.dataDir, fmt.Sprintf("small-%dx%s", cfg.count, formatSize(cfg.smallSize)))
-		logf("preparing %d files of %s in %s", cfg.count, formatSize(cfg.smallSize), r.smallDir)
-		if err := smallFiles(r.smallDir, cfg.count, cfg.smallSize); err != nil {
+		r.smallDir = filepath.Join(r.cfg.dataDir, fmt.Sprintf("small-%dx%s", r.cfg.count, formatSize(r.cfg.smallSize)))
+		logf("preparing %d files of %s in %s", r.cfg.count, formatSize(r.cfg.smallSize), r.smallDir)
+		if err := smallFiles(r.smallDir, r.cfg.count, r.cfg.smallSize); err != nil {
 			return err
 		}
 	}
-	r.bucket = s3test.UniqueName("bench")
-	if _, err := r.root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(r.bucket)}); err != nil {
-		return fmt.Errorf("create bucket: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if err := env.DeleteBucket(cctx, r.bucket); err != nil {
-			logf("cleanup of bucket %s: %v", r.bucket, err)
-		}
-	}()
-	for _, dir := range []string{cfg.cpuProfile, cfg.memProfile} {
-		if dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-		}
-	}
+	return nil
+}
 
-	// The discard client measures the program's floor, which does not vary from run to run:
-	// it runs once per case.
-	runsOf := func(c benchCase, client string) int {
-		switch {
-		case client == "discard" && c.Net != "lan":
-			return 0 // it sends nothing: the network does not apply
-		case client == "discard":
-			return 1
+// startProxies starts the network model's proxy of every modelled network.
+func (r *runner) startProxies() error {
+	logf("network model: %s", r.cfg.net.String())
+	r.proxies = map[string]*netProxy{}
+	for _, nt := range r.cfg.nets {
+		if nt == "lan" {
+			continue
 		}
-		return c.Runs
+		np, err := startNet(nt, r.env.HTTP().Endpoint, r.cfg.net)
+		if err != nil {
+			return err
+		}
+		r.proxies[nt] = np
 	}
+	return nil
+}
+
+func (r *runner) stopProxies() {
+	for _, np := range r.proxies {
+		np.stop()
+	}
+}
+
+// runsOf is how many times client runs case c. The discard client measures the program's
+// floor, which does not vary from run to run: it runs once per lan case.
+func runsOf(c benchCase, client string) int {
+	switch {
+	case client == "discard" && c.Net != "lan":
+		return 0 // it sends nothing: the network does not apply
+	case client == "discard":
+		return 1
+	}
+	return c.Runs
+}
+
+// runAll runs every case, the clients taking turns within each round.
+func (r *runner) runAll(ctx context.Context, cases []benchCase) ([]runResult, error) {
 	total := 0
 	for _, c := range cases {
-		for _, cl := range cfg.clients {
+		for _, cl := range r.cfg.clients {
 			total += runsOf(c, cl)
 		}
 	}
 	logf("%d cases, %d child runs, bucket %s", len(cases), total, r.bucket)
 	var results []runResult
-	done := 0
 	for _, c := range cases {
 		for run := 1; run <= c.Runs; run++ {
-			for _, cl := range turnOrder(cfg.clients, run) {
+			for _, cl := range turnOrder(r.cfg.clients, run) {
 				if run > runsOf(c, cl) {
 					continue
 				}
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return nil, ctx.Err()
 				}
-				done++
 				r.settle(ctx)
 				if np := r.proxies[c.Net]; np != nil {
 					// Common random numbers: every client of round run meets the same draws.
-					np.draws.reset(cfg.net.Seed + uint64(run))
+					np.draws.reset(r.cfg.net.Seed + uint64(run))
 				}
 				res := r.runOne(ctx, c, cl, run)
 				results = append(results, res)
-				logf("[%d/%d] %s", done, total, res.line())
+				logf("[%d/%d] %s", len(results), total, res.line())
 			}
 		}
 	}
-
-	rep := buildReport(results, cases, cfg, machine, command, started, time.Now().UTC())
-	md := rep.markdown()
-	fmt.Print(md)
-	if err := rep.write(cfg.outDir); err != nil {
-		return err
-	}
-	fmt.Println()
-	for _, l := range rep.ratioLines() {
-		fmt.Println(l)
-	}
-	if n := rep.Failures; n > 0 {
-		return fmt.Errorf("%d run(s) failed", n)
-	}
-	return nil
+	return results, nil
 }
 
 // turnOrder returns the order in which the clients take their turn in the given run: every
@@ -389,11 +434,11 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 // follows a given one pays for it. Seen here: with the order manager, s3mpu, minio, manager
 // (after minio) got 494–580 MB/s and the server spent 2.6–3.1 CPU-s/GiB on its uploads, while
 // s3mpu got 604–632 MB/s and 2.3–2.4; in the order s3mpu, manager, minio it was the reverse.
-func turnOrder(clients []string, run int) []string {
-	n := len(clients)
-	out := make([]string, 0, n)
+func turnOrder[T any](items []T, run int) []T {
+	n := len(items)
+	out := make([]T, 0, n)
 	for i := range n {
-		out = append(out, clients[(i+run-1)%n])
+		out = append(out, items[(i+run-1)%n])
 	}
 	return out
 }
@@ -419,104 +464,31 @@ func (r *runner) settle(ctx context.Context) {
 func (r *runner) runOne(ctx context.Context, c benchCase, client string, run int) runResult {
 	key := fmt.Sprintf("%s/%s/%s/r%d", c.Proto, c.Scenario.Name, client, run)
 	res := r.exec(ctx, c, client, run, key)
-	r.cleanup(ctx, &res, key, c.Scenario.Kind)
+	res.addErr(r.removeRun(ctx, key, c.Scenario.Kind))
 	return res
 }
 
+// exec runs the child, reads its result and checks the upload.
 func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, key string) runResult {
 	res := runResult{Case: c.Name(), Net: c.Net, Proto: c.Proto, Scenario: c.Scenario.Name, Kind: c.Scenario.Kind, Client: client, Run: run}
-	partSize := r.cfg.partSize
-	if c.Net != "lan" {
-		partSize = r.cfg.wanPartSize
-	}
-	if c.Scenario.Conc == 0 {
-		partSize = 0 // the client's default
-	}
-	args := []string{"client",
-		"-env", r.cfg.envPath, "-client", client, "-proto", c.Proto, "-bucket", r.bucket,
-		"-kind", c.Scenario.Kind, "-key", key, "-conc", strconv.Itoa(c.Scenario.Conc),
-		"-partsize", strconv.FormatInt(partSize, 10), "-timeout", r.cfg.timeout.String(),
-	}
-	bigFile := r.bigFile
 	np := r.proxies[c.Net]
 	if np != nil {
-		args = append(args, "-endpoint", np.endpoint)
-		bigFile = r.wanFile
 		res.LinkMBps = float64(r.cfg.net.LinkRate) / 1e6
 	}
-	switch c.Scenario.Kind {
-	case "file":
-		args = append(args, "-file", bigFile)
-	case "small":
-		args = append(args, "-dir", r.smallDir)
-	}
-	prof := fmt.Sprintf("%s-%s-%s-r%d.prof", c.Proto, c.Scenario.Name, client, run)
-	if r.cfg.cpuProfile != "" {
-		args = append(args, "-cpuprofile", filepath.Join(r.cfg.cpuProfile, "cpu-"+prof))
-	}
-	if r.cfg.memProfile != "" {
-		args = append(args, "-memprofile", filepath.Join(r.cfg.memProfile, "mem-"+prof))
-	}
-
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.timeout+30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, r.exe, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if r.cfg.childStderr {
-		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
-	}
-	var (
-		pumpErr chan error
-		readEnd *os.File
-	)
+	args, source := r.childArgs(c, client, run, key)
+	stdin := ""
 	if c.Scenario.Kind == "stream" {
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			return res.fail(err)
-		}
-		cmd.Stdin, readEnd = pr, pr
-		pumpErr = make(chan error, 1)
-		go func() { pumpErr <- pump(pw, bigFile) }()
+		stdin = source
 	}
-	serverBefore := procCPU(r.serverPID)
-	busyBefore := machineBusy()
-	err := cmd.Run()
-	busyAfter := machineBusy()
-	serverAfter := procCPU(r.serverPID)
-	if readEnd != nil {
-		// The child has exited: with the last read end closed, the pump gets EPIPE and stops.
-		readEnd.Close()
-	}
-
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			res.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
-			res.RusageMaxRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
-		}
-	}
-	res.ServerCPUSeconds = serverAfter - serverBefore
-	res.OtherCPUSeconds = max(0, busyAfter-busyBefore-res.CPUSeconds-res.ServerCPUSeconds)
-	if pumpErr != nil {
-		if perr := <-pumpErr; perr != nil && err == nil {
-			err = fmt.Errorf("feeding the stream: %w", perr)
-		}
-	}
+	out, err := r.runChild(ctx, args, stdin, &res)
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return res.fail(errors.New(lastLines(msg, 5)))
+		return res.fail(err)
 	}
 	var cr childResult
-	if err := json.Unmarshal(lastLine(stdout.Bytes()), &cr); err != nil {
-		return res.fail(fmt.Errorf("child output %q: %w", stdout.String(), err))
+	if err := json.Unmarshal(lastLine(out), &cr); err != nil {
+		return res.fail(fmt.Errorf("child output %q: %w", out, err))
 	}
-	res.Seconds, res.Bytes, res.Objects = cr.Seconds, cr.Bytes, cr.Objects
-	res.RSSMiB = float64(cr.HWMKiB) / 1024
-	res.Conns, res.PeakConns = cr.Conns, cr.PeakConns
-	res.Hedges, res.HedgedBytes, res.HedgesWon, res.Level = cr.Hedges, cr.HedgedBytes, cr.HedgesWon, cr.Level
+	res.fromChild(cr)
 	if np != nil {
 		res.DataRequests, res.SlowRequests = np.draws.all.Load(), np.draws.slow.Load()
 	}
@@ -531,6 +503,99 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	res.OK = true
 	res.derive()
 	return res
+}
+
+// childArgs returns the child's command line for one run and the file whose bytes it uploads
+// (as a file or, for a stream, through its stdin).
+func (r *runner) childArgs(c benchCase, client string, run int, key string) (args []string, source string) {
+	partSize, source := r.cfg.partSize, r.bigFile
+	if c.Net != "lan" {
+		partSize, source = r.cfg.wanPartSize, r.wanFile
+	}
+	if c.Scenario.Conc == 0 {
+		partSize = 0 // the client's default
+	}
+	args = []string{"client",
+		"-env", r.cfg.envPath, "-client", client, "-proto", c.Proto, "-bucket", r.bucket,
+		"-kind", c.Scenario.Kind, "-key", key, "-conc", strconv.Itoa(c.Scenario.Conc),
+		"-partsize", strconv.FormatInt(partSize, 10), "-timeout", r.cfg.timeout.String(),
+	}
+	if np := r.proxies[c.Net]; np != nil {
+		args = append(args, "-endpoint", np.endpoint)
+	}
+	switch c.Scenario.Kind {
+	case "file":
+		args = append(args, "-file", source)
+	case "small":
+		args = append(args, "-dir", r.smallDir)
+	}
+	prof := fmt.Sprintf("%s-%s-%s-r%d.prof", c.Proto, c.Scenario.Name, client, run)
+	if r.cfg.cpuProfile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(r.cfg.cpuProfile, "cpu-"+prof))
+	}
+	if r.cfg.memProfile != "" {
+		args = append(args, "-memprofile", filepath.Join(r.cfg.memProfile, "mem-"+prof))
+	}
+	return args, source
+}
+
+// runChild runs this program as a child with args (its stdin fed from the file stdin, if
+// set), records the CPU it, the server and the rest of the machine spent, and returns its
+// stdout.
+func (r *runner) runChild(ctx context.Context, args []string, stdin string, res *runResult) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.timeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, r.exe, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if r.cfg.childStderr {
+		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+	}
+	fed := func() error { return nil }
+	if stdin != "" {
+		var err error
+		if fed, err = feedStdin(cmd, stdin); err != nil {
+			return nil, err
+		}
+	}
+	before := takeCPU(r.serverPID)
+	err := cmd.Run()
+	d := takeCPU(r.serverPID).since(before)
+	if perr := fed(); perr != nil && err == nil {
+		err = fmt.Errorf("feeding the stream: %w", perr)
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			res.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+			res.RusageMaxRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
+		}
+	}
+	res.ServerCPUSeconds = d.server
+	res.OtherCPUSeconds = max(0, d.busy-res.CPUSeconds-res.ServerCPUSeconds)
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, errors.New(lastLines(msg, 5))
+	}
+	return stdout.Bytes(), nil
+}
+
+// feedStdin pipes the file into cmd's stdin. Call the returned function once cmd has exited:
+// it closes the pipe's read end (so the copy gets EPIPE and stops) and returns the copy's error.
+func feedStdin(cmd *exec.Cmd, path string) (func() error, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = pr
+	pumpErr := make(chan error, 1)
+	go func() { pumpErr <- pump(pw, path) }()
+	return func() error {
+		pr.Close()
+		return <-pumpErr
+	}, nil
 }
 
 // pump copies the file into the pipe the child reads as its stdin, then closes the pipe.
@@ -550,43 +615,75 @@ func pump(w *os.File, path string) error {
 
 // check confirms the object (or the small files) arrived whole.
 func (r *runner) check(ctx context.Context, c benchCase, client, key string, cr childResult) error {
-	switch c.Scenario.Kind {
-	case "small":
+	if c.Scenario.Kind == "small" {
 		if cr.Objects != r.cfg.count {
 			return fmt.Errorf("child uploaded %d files, want %d", cr.Objects, r.cfg.count)
 		}
-		n := 0
-		p := s3.NewListObjectsV2Paginator(r.root, &s3.ListObjectsV2Input{Bucket: aws.String(r.bucket), Prefix: aws.String(key + "/")})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, o := range page.Contents {
-				if aws.ToInt64(o.Size) != r.cfg.smallSize {
-					return fmt.Errorf("%s: size %d, want %d", aws.ToString(o.Key), aws.ToInt64(o.Size), r.cfg.smallSize)
-				}
-				n++
-			}
-		}
-		if n != r.cfg.count {
-			return fmt.Errorf("%d objects on the server, want %d", n, r.cfg.count)
-		}
-		return nil
+		return r.checkSmall(ctx, key)
 	}
 	if cr.Bytes != c.Size {
 		return fmt.Errorf("client read %d bytes, want %d", cr.Bytes, c.Size)
 	}
+	// Hedged parts make s3mpu's content worth checking on every modelled network.
+	if !r.cfg.verify && (c.Net == "lan" || !strings.HasPrefix(client, "s3mpu")) {
+		return r.checkSize(ctx, key, c.Size)
+	}
+	want := r.bigSum
+	if c.Net != "lan" {
+		want = r.wanSum
+	}
+	return r.verifyObject(ctx, key, c.Size, want)
+}
+
+// checkSmall confirms that every small file is stored under prefix/ with its size.
+func (r *runner) checkSmall(ctx context.Context, prefix string) error {
+	n := 0
+	err := r.eachPage(ctx, prefix+"/", func(objs []types.Object) error {
+		for _, o := range objs {
+			if aws.ToInt64(o.Size) != r.cfg.smallSize {
+				return fmt.Errorf("%s: size %d, want %d", aws.ToString(o.Key), aws.ToInt64(o.Size), r.cfg.smallSize)
+			}
+			n++
+		}
+		return nil
+	})
+	if err == nil && n != r.cfg.count {
+		err = fmt.Errorf("%d objects on the server, want %d", n, r.cfg.count)
+	}
+	return err
+}
+
+// eachPage calls fn with every page of the objects under prefix.
+func (r *runner) eachPage(ctx context.Context, prefix string, fn func([]types.Object) error) error {
+	p := s3.NewListObjectsV2Paginator(r.root, &s3.ListObjectsV2Input{Bucket: aws.String(r.bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(page.Contents); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSize confirms the object has size bytes.
+func (r *runner) checkSize(ctx context.Context, key string, size int64) error {
 	head, err := r.root.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
 	if err != nil {
 		return fmt.Errorf("head object: %w", err)
 	}
-	if got := aws.ToInt64(head.ContentLength); got != c.Size {
-		return fmt.Errorf("object has %d bytes, want %d", got, c.Size)
+	if got := aws.ToInt64(head.ContentLength); got != size {
+		return fmt.Errorf("object has %d bytes, want %d", got, size)
 	}
-	// Hedged parts make s3mpu's content worth checking on every modelled network.
-	if !r.cfg.verify && (c.Net == "lan" || !strings.HasPrefix(client, "s3mpu")) {
-		return nil
+	return nil
+}
+
+// verifyObject confirms the object has size bytes and that its content has the SHA-256 sum.
+func (r *runner) verifyObject(ctx context.Context, key string, size int64, sum string) error {
+	if err := r.checkSize(ctx, key, size); err != nil {
+		return err
 	}
 	obj, err := r.root.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)})
 	if err != nil {
@@ -597,39 +694,32 @@ func (r *runner) check(ctx context.Context, c benchCase, client, key string, cr 
 	if _, err := io.Copy(h, obj.Body); err != nil {
 		return fmt.Errorf("read object: %w", err)
 	}
-	want := r.bigSum
-	if c.Net != "lan" {
-		want = r.wanSum
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("object content differs from the file (sha256 %s, want %s)", got, r.bigSum)
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		return fmt.Errorf("object content differs from the file (sha256 %s, want %s)", got, sum)
 	}
 	return nil
 }
 
-// cleanup deletes what the run stored, and fails the run if a multipart upload was left.
-func (r *runner) cleanup(ctx context.Context, res *runResult, key, kind string) {
+// removeRun deletes what the run stored under key (the object, or the small files under
+// key/), and returns an error if a multipart upload was left behind (which it aborts).
+func (r *runner) removeRun(ctx context.Context, key, kind string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	var errs []error
 	if kind == "small" {
-		p := s3.NewListObjectsV2Paginator(r.root, &s3.ListObjectsV2Input{Bucket: aws.String(r.bucket), Prefix: aws.String(key + "/")})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
+		errs = append(errs, r.eachPage(ctx, key+"/", func(objs []types.Object) error {
 			var ids []types.ObjectIdentifier
-			for _, o := range page.Contents {
+			for _, o := range objs {
 				ids = append(ids, types.ObjectIdentifier{Key: o.Key})
 			}
-			if len(ids) > 0 {
-				if _, err := r.root.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(r.bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
-					errs = append(errs, fmt.Errorf("delete objects: %w", err))
-				}
+			if len(ids) == 0 {
+				return nil
 			}
-		}
+			if _, err := r.root.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(r.bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+				return fmt.Errorf("delete objects: %w", err)
+			}
+			return nil
+		}))
 	} else if _, err := r.root.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(key)}); err != nil {
 		errs = append(errs, fmt.Errorf("delete object: %w", err))
 	}
@@ -643,14 +733,7 @@ func (r *runner) cleanup(ctx context.Context, res *runResult, key, kind string) 
 	}
 	// Write back what the server wrote so that the next run does not pay for it.
 	syscall.Sync()
-	if err := errors.Join(errs...); err != nil {
-		if res.OK {
-			res.OK = false
-			res.Err = err.Error()
-		} else {
-			res.Err += "; " + err.Error()
-		}
-	}
+	return errors.Join(errs...)
 }
 
 func tvSeconds(tv syscall.Timeval) float64 {

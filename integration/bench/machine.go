@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc (100 on every Linux this runs on).
@@ -160,4 +162,27 @@ func machineBusy() float64 {
 		busy += n
 	}
 	return float64(busy) / clockTicks
+}
+
+// cpuSample is a moment's CPU counters: the server's processes, this process (which runs the
+// proxies) and the whole machine.
+type cpuSample struct {
+	at                 time.Time
+	server, self, busy float64
+}
+
+// cpuDelta is what was spent between two samples; wall is in seconds.
+type cpuDelta struct{ wall, server, self, busy float64 }
+
+func takeCPU(serverPID []int) cpuSample {
+	s := cpuSample{at: time.Now(), server: procCPU(serverPID), busy: machineBusy()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.self = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+	}
+	return s
+}
+
+func (s cpuSample) since(before cpuSample) cpuDelta {
+	return cpuDelta{wall: s.at.Sub(before.at).Seconds(), server: s.server - before.server, self: s.self - before.self, busy: s.busy - before.busy}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"net/url"
@@ -48,6 +50,29 @@ type netParams struct {
 func (p netParams) String() string {
 	return fmt.Sprintf("latency %v±%v each way, %.0f MB/s per connection, link %.0f MB/s shared, slow requests (wan-slow) %.0f%% of bodies ≥ %s at 1/%.0f of the connection's rate, seed %d",
 		p.Latency, p.Jitter, float64(p.ConnRate)/1e6, float64(p.LinkRate)/1e6, p.SlowFraction*100, formatSize(p.SlowMinBody), p.SlowFactor, p.Seed)
+}
+
+// netFlags defines the flags of the parameters every network model has: latency, jitter, the
+// ceiling of each connection and the link's (linkRate is its default, linkUsage its text).
+func netFlags(fs *flag.FlagSet, p *netParams, linkRate, linkUsage string) {
+	fs.DurationVar(&p.Latency, "latency", 15*time.Millisecond, "network model: one-way latency, each direction")
+	fs.DurationVar(&p.Jitter, "jitter", 5*time.Millisecond, "network model: jitter of the latency (±)")
+	sizeVar(fs, &p.ConnRate, "conn-rate", "6MB", "network model: bandwidth ceiling of each connection, bytes per second")
+	sizeVar(fs, &p.LinkRate, "link-rate", linkRate, linkUsage)
+}
+
+// check rejects parameters the model cannot apply.
+func (p netParams) check() error {
+	if p.ConnRate < 1000 || p.LinkRate < 1000 || p.SlowFactor < 1 || p.SlowFraction < 0 || p.SlowFraction > 1 || p.Latency < 0 || p.Jitter < 0 || p.Jitter > p.Latency {
+		return errors.New("bad network model parameters")
+	}
+	return nil
+}
+
+// workerString describes a model without slow requests whose link is one worker's own.
+func (p netParams) workerString() string {
+	return fmt.Sprintf("latency %v±%v each way, %.0f MB/s per connection, link %.0f MB/s per worker (each worker has its own proxy and link)",
+		p.Latency, p.Jitter, float64(p.ConnRate)/1e6, float64(p.LinkRate)/1e6)
 }
 
 // nets are the network scenarios: lan is the direct connection to the server.
@@ -160,6 +185,21 @@ func splitmix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
+// nextChunk waits for the next chunk of a toxic's input. It returns false when the toxic is
+// to return: stop was closed, or the input ended (then the stub is closed as well).
+func nextChunk(stub *toxics.ToxicStub, stop <-chan struct{}) (*stream.StreamChunk, bool) {
+	select {
+	case <-stop:
+		return nil, false
+	case c := <-stub.Input:
+		if c == nil {
+			stub.Close()
+			return nil, false
+		}
+		return c, true
+	}
+}
+
 // linkToxic passes the bytes of every connection through one shared token bucket.
 type linkToxic struct {
 	Key string `json:"key"`
@@ -179,14 +219,8 @@ func (t *linkToxic) Pipe(stub *toxics.ToxicStub) {
 		}
 	}()
 	for {
-		var c *stream.StreamChunk
-		select {
-		case <-ctx.Done():
-			return
-		case c = <-stub.Input:
-		}
-		if c == nil {
-			stub.Close()
+		c, ok := nextChunk(stub, ctx.Done())
+		if !ok {
 			return
 		}
 		for data := c.Data; len(data) > 0; {
@@ -221,14 +255,8 @@ func (t *requestToxic) Pipe(stub *toxics.ToxicStub) {
 	var debt time.Duration // pacing owed by the slow bytes passed so far
 	start := time.Now()
 	for {
-		var c *stream.StreamChunk
-		select {
-		case <-stub.Interrupt:
-			return
-		case c = <-stub.Input:
-		}
-		if c == nil {
-			stub.Close()
+		c, ok := nextChunk(stub, stub.Interrupt)
+		if !ok {
 			return
 		}
 		for data := c.Data; len(data) > 0; {

@@ -53,6 +53,27 @@ func (r runResult) fail(err error) runResult {
 	return r
 }
 
+// addErr fails the result with err too (nil: nothing to add).
+func (r *runResult) addErr(err error) {
+	if err == nil {
+		return
+	}
+	if r.OK {
+		r.OK = false
+		r.Err = err.Error()
+	} else {
+		r.Err += "; " + err.Error()
+	}
+}
+
+// fromChild copies what the child measured.
+func (r *runResult) fromChild(cr childResult) {
+	r.Seconds, r.Bytes, r.Objects = cr.Seconds, cr.Bytes, cr.Objects
+	r.RSSMiB = float64(cr.HWMKiB) / 1024
+	r.Conns, r.PeakConns = cr.Conns, cr.PeakConns
+	r.Hedges, r.HedgedBytes, r.HedgesWon, r.Level = cr.Hedges, cr.HedgedBytes, cr.HedgesWon, cr.Level
+}
+
 func (r *runResult) derive() {
 	if r.Seconds > 0 {
 		r.MBps = float64(r.Bytes) / r.Seconds / 1e6
@@ -148,11 +169,21 @@ type ratio struct {
 	BestRSS    string  `json:"best_rss_peer"`
 }
 
+// runInfo says when, how and where a report's runs were made.
+type runInfo struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Command  string    `json:"command"`
+	Machine  machine   `json:"machine"` // with the load average at the end
+}
+
+func newRunInfo(m machine, command string, started, finished time.Time) runInfo {
+	m.LoadAvgEnd = loadAvg()
+	return runInfo{Started: started, Finished: finished, Command: command, Machine: m}
+}
+
 type report struct {
-	Started   time.Time   `json:"started"`
-	Finished  time.Time   `json:"finished"`
-	Command   string      `json:"command"`
-	Machine   machine     `json:"machine"`
+	runInfo
 	Settings  settings    `json:"settings"`
 	Cases     []benchCase `json:"cases"`
 	Summaries []summary   `json:"summaries"`
@@ -173,9 +204,8 @@ type settings struct {
 }
 
 func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machine, command string, started, finished time.Time) *report {
-	m.LoadAvgEnd = loadAvg()
 	rep := &report{
-		Started: started, Finished: finished, Command: command, Machine: m, Cases: cases, Runs: runs,
+		runInfo: newRunInfo(m, command, started, finished), Cases: cases, Runs: runs,
 		Settings: settings{Size: cfg.size, WanSize: cfg.wanSize, WanPart: cfg.wanPartSize, Net: cfg.net, PartSize: cfg.partSize, Count: cfg.count, SmallSize: cfg.smallSize, Clients: cfg.clients},
 	}
 	for _, c := range cases {
@@ -276,6 +306,23 @@ func spread(s stat, format string) string {
 	return fmt.Sprintf(format+" ("+format+"–"+format+")", s.Median, s.Min, s.Max)
 }
 
+// runsText prints the number of successful runs, and of failed ones if any.
+func runsText(runs, failed int) string {
+	s := fmt.Sprintf("%d", runs-failed)
+	if failed > 0 {
+		s += fmt.Sprintf(" (%d failed)", failed)
+	}
+	return s
+}
+
+// spreadPct prints a fraction's median and spread in per cent.
+func spreadPct(s stat) string {
+	if math.IsNaN(s.Median) {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", s.Median*100, s.Min*100, s.Max*100)
+}
+
 // markdown renders the summaries as a table, followed by the targets.
 func (rep *report) markdown() string {
 	var b strings.Builder
@@ -287,13 +334,6 @@ func (rep *report) markdown() string {
 	for _, c := range rep.Cases {
 		lan[c.Name()] = c.Net == "" || c.Net == "lan"
 		wan = wan || !lan[c.Name()]
-	}
-	runsOf := func(s summary) string {
-		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
-		if s.Failed > 0 {
-			runs += fmt.Sprintf(" (%d failed)", s.Failed)
-		}
-		return runs
 	}
 	if wan {
 		fmt.Fprintf(&b, "Network model (wan, wan-slow; plain HTTP; %s objects, %s parts at equal settings): %s.\n\n",
@@ -311,12 +351,8 @@ func (rep *report) markdown() string {
 			if !math.IsNaN(s.Level.Median) {
 				level = spread(s.Level, "%.0f")
 			}
-			oflink := "—"
-			if !math.IsNaN(s.OfLink.Median) {
-				oflink = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", s.OfLink.Median*100, s.OfLink.Min*100, s.OfLink.Max*100)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsOf(s),
-				spread(s.MBps, "%.0f"), oflink, spread(s.PeakConns, "%.0f"), hedged, level, spread(s.CPUPerGiB, "%.2f"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsText(s.Runs, s.Failed),
+				spread(s.MBps, "%.0f"), spreadPct(s.OfLink), spread(s.PeakConns, "%.0f"), hedged, level, spread(s.CPUPerGiB, "%.2f"))
 		}
 		b.WriteString("\n")
 	}
@@ -326,10 +362,6 @@ func (rep *report) markdown() string {
 		if !lan[s.Case] {
 			continue
 		}
-		runs := fmt.Sprintf("%d", s.Runs-s.Failed)
-		if s.Failed > 0 {
-			runs += fmt.Sprintf(" (%d failed)", s.Failed)
-		}
 		fps := "—"
 		if s.Kind == "small" {
 			fps = spread(s.FilesPerSec, "%.0f")
@@ -338,7 +370,7 @@ func (rep *report) markdown() string {
 		if !math.IsNaN(s.Conns.Median) {
 			conns = fmt.Sprintf("%.0f", s.Conns.Median)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runs,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsText(s.Runs, s.Failed),
 			spread(s.MBps, "%.0f"), fps, spread(s.CPUPerGiB, "%.2f"), spread(s.RSSMiB, "%.0f"), spread(s.ServerCPU, "%.2f"), conns)
 	}
 	if len(rep.Ratios) > 0 {
@@ -413,8 +445,26 @@ func (rep *report) targetLines() []string {
 	return out
 }
 
-// write stores the report as JSON and Markdown, stamped with its start time, and as latest.*.
-func (rep *report) write(dir string) error {
+// print prints the report and its ratio lines, writes it to dir and fails if a run failed.
+func (rep *report) print(dir string) error {
+	md := rep.markdown()
+	fmt.Print(md)
+	if err := writeResults(dir, "bench", rep.Started, rep, md); err != nil {
+		return err
+	}
+	fmt.Println()
+	for _, l := range rep.ratioLines() {
+		fmt.Println(l)
+	}
+	if n := rep.Failures; n > 0 {
+		return fmt.Errorf("%d run(s) failed", n)
+	}
+	return nil
+}
+
+// writeResults stores a report as JSON and Markdown in dir, as PREFIX-STAMP.* (stamped with
+// its start time) and as latest.* ("bench") or PREFIX-latest.* (any other prefix).
+func writeResults(dir, prefix string, started time.Time, rep any, md string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -422,16 +472,19 @@ func (rep *report) write(dir string) error {
 	if err != nil {
 		return err
 	}
-	stamp := rep.Started.Format("20060102T150405Z")
-	md := []byte(rep.markdown())
+	stamp := prefix + "-" + started.Format("20060102T150405Z")
+	latest := prefix + "-latest"
+	if prefix == "bench" {
+		latest = "latest"
+	}
 	for name, data := range map[string][]byte{
-		"bench-" + stamp + ".json": js, "latest.json": js,
-		"bench-" + stamp + ".md": md, "latest.md": md,
+		stamp + ".json": js, latest + ".json": js,
+		stamp + ".md": []byte(md), latest + ".md": []byte(md),
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
-	logf("results written to %s", filepath.Join(dir, "bench-"+stamp+".{json,md}"))
+	logf("results written to %s", filepath.Join(dir, stamp+".{json,md}"))
 	return nil
 }

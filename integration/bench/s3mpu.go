@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/uploader"
@@ -35,24 +36,22 @@ func newS3MPUCRC32(cs clientSetup) (uploadFunc, error) {
 }
 
 func s3mpuWith(cs clientSetup, extra func(*uploader.Options)) (uploadFunc, error) {
-	cli, err := s3Client(cs)
-	if err != nil {
-		return nil, err
-	}
-	up := uploader.New(cli, func(o *uploader.Options) {
-		o.PartSize = cs.partSize // 0: its default
-		o.Concurrency = cs.conc  // 0: its default
-		o.Listener = cs.stats.listener()
-		extra(o)
-	})
-	return func(ctx context.Context, key string, body io.Reader, size int64) error {
-		in := &uploader.UploadInput{Bucket: cs.bucket, Key: key, Body: body}
-		if size < 0 {
-			in.Size = uploader.SizeUnknown
+	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
+		up := uploader.New(cli, func(o *uploader.Options) {
+			o.PartSize = cs.partSize // 0: its default
+			o.Concurrency = cs.conc  // 0: its default
+			o.Listener = cs.stats.listener()
+			extra(o)
+		})
+		return func(ctx context.Context, key string, body io.Reader, size int64) error {
+			in := &uploader.UploadInput{Bucket: cs.bucket, Key: key, Body: body}
+			if size < 0 {
+				in.Size = uploader.SizeUnknown
+			}
+			_, err := up.Upload(ctx, in)
+			return err
 		}
-		_, err := up.Upload(ctx, in)
-		return err
-	}, nil
+	})
 }
 
 // childStats gathers what s3mpu's events tell beyond the time: hedges and the concurrency
