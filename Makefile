@@ -5,6 +5,7 @@
 #   make server-start   start the local versitygw test server (installs it on first use)
 #   make server-stop    stop it and remove its data
 #   make bench          benchmarks side by side with the peer clients, on lan and on a modelled wan
+#   make bench-shards   one sharded upload against the number of workers, each behind its own link
 #   make soak           long fault and kill runs
 
 GO        ?= go
@@ -19,7 +20,7 @@ PROGRESS  := scripts/progress.sh
 
 export S3MPU_REQUIRE_SERVER ?= 1
 
-.PHONY: test check vet unit fuzz integration server-start server-stop demo bench soak build fmt
+.PHONY: test check vet unit fuzz integration server-start server-stop demo bench bench-shards soak build fmt
 
 build:
 	$(GO) build ./...
@@ -71,12 +72,21 @@ integration:
 demo:
 	bash examples/demo.sh
 
+# WITH_SERVER runs the command $(1) with the local server up: it starts the server when none is
+# running, and stops it afterwards only in that case.
+define WITH_SERVER
+@started=0; \
+if ! $(S3SERVER) status >/dev/null 2>&1; then $(S3SERVER) start || exit 1; started=1; fi; \
+rc=0; $(1) || rc=$$?; \
+if [ $$started = 1 ]; then $(S3SERVER) stop >/dev/null; fi; \
+exit $$rc
+endef
+
 bench: $(S3SERVER)
-	@started=0; \
-	if ! $(S3SERVER) status >/dev/null 2>&1; then $(S3SERVER) start || exit 1; started=1; fi; \
-	rc=0; (cd integration && $(GO) run ./bench $(BENCHFLAGS)) || rc=$$?; \
-	if [ $$started = 1 ]; then $(S3SERVER) stop >/dev/null; fi; \
-	exit $$rc
+	$(call WITH_SERVER,(cd integration && $(GO) run ./bench $(BENCHFLAGS)))
+
+bench-shards: $(S3SERVER)
+	$(call WITH_SERVER,(cd integration && $(GO) run ./bench shards $(BENCHFLAGS)))
 
 soak:
 	cd integration && S3MPU_SOAK=1 $(GO) test -count=1 -timeout 120m -run 'Soak|Fault|Kill' ./...

@@ -59,6 +59,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "shards" {
+		if err := shardsMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench shards:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := driverMain(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
