@@ -36,6 +36,13 @@
 // throughput against the link's ceiling, the most connections the client had open at once
 // and, for s3mpu, its hedged bytes and the parts in flight its adaptive concurrency reached.
 //
+// `go run ./bench shards` (or `make bench-shards`) measures something else: one sharded upload
+// of the s3mpu CLI (plan, then W upload-shard processes at once, then complete) against the
+// number of workers W (-workers, default 1,2,4,8), each worker behind a network-model proxy of
+// its own with its own link ceiling (-link-rate, default 16 MB/s; -conn-rate, -latency,
+// -jitter as above), on a -size file (default 256 MiB) in -partsize parts (default 8 MiB),
+// -runs times per W (default 3; about 2 minutes in all). See shards.go.
+//
 // For every case the clients take turns (A B C D A B C D ...), and the table shows the median
 // of the runs and the min–max spread. The results also go to a JSON file under bench/results/
 // and the output ends with lines

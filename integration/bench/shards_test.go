@@ -51,7 +51,7 @@ func TestShardsReportHolds(t *testing.T) {
 		t.Errorf("holds() = %q, want it to end with %q", got, want)
 	}
 	md := rep.markdown()
-	for _, want := range []string{"| 2 | 1 (1 failed) | 32 | 29 (29–29) | 90% (90–90%) | 14 (14–14) |", "16 MB/s per worker"} {
+	for _, want := range []string{"| 2 | 1 (1 failed) | 32 | 29 (29–29) | 90% (90–90%) | 0.9 (0.9–0.9) | 14 (14–14) |", "16 MB/s per worker"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -31,6 +31,9 @@ type shardRun struct {
 	Busy             float64 `json:"machine_busy"` // BusyCPUSeconds / (Seconds × CPUs)
 	ServerCPUs       float64 `json:"server_cpus"`  // ServerCPUSeconds / Seconds: CPUs the server kept busy
 	RunCPUs          float64 `json:"run_cpus"`     // (workers + proxies + server) CPU seconds / Seconds
+	// Excess is the time over Bytes / (W × link): what the links alone do not explain (process
+	// starts, listing the parts, connections through the latency, the last parts' tail, CPU).
+	Excess float64 `json:"excess_seconds"`
 }
 
 // addErr fails the run with err too (nil: nothing to add).
@@ -57,6 +60,7 @@ func (r *shardRun) derive(cpus int) {
 	}
 	if r.LinkMBps > 0 {
 		r.OfLink = r.MBps / r.LinkMBps
+		r.Excess = r.Seconds - float64(r.Bytes)/(r.LinkMBps*1e6)
 	}
 	gib := float64(r.Bytes) / (1 << 30)
 	r.WorkerCPUPerGiB, r.ProxyCPUPerGiB, r.ServerCPUPerGiB = r.WorkerCPUSeconds/gib, r.ProxyCPUSeconds/gib, r.ServerCPUSeconds/gib
@@ -66,8 +70,8 @@ func (r shardRun) line() string {
 	if !r.OK {
 		return fmt.Sprintf("workers %d run %d FAILED: %s", r.Workers, r.Run, r.Err)
 	}
-	return fmt.Sprintf("workers %d run %d: %6.1f MB/s (%3.0f%% of %3.0f)  end to end %6.1f MB/s  cpu s/GiB: workers %5.2f proxies %5.2f server %5.2f  CPUs: server %4.2f run %4.2f  machine busy %3.0f%%",
-		r.Workers, r.Run, r.MBps, r.OfLink*100, r.LinkMBps, r.TotalMBps, r.WorkerCPUPerGiB, r.ProxyCPUPerGiB, r.ServerCPUPerGiB, r.ServerCPUs, r.RunCPUs, r.Busy*100)
+	return fmt.Sprintf("workers %d run %d: %6.1f MB/s (%3.0f%% of %3.0f)  end to end %6.1f MB/s  cpu s/GiB: workers %5.2f proxies %5.2f server %5.2f  CPUs: server %4.2f run %4.2f  machine busy %3.0f%%  %.2f s over bytes/(W × link)",
+		r.Workers, r.Run, r.MBps, r.OfLink*100, r.LinkMBps, r.TotalMBps, r.WorkerCPUPerGiB, r.ProxyCPUPerGiB, r.ServerCPUPerGiB, r.ServerCPUs, r.RunCPUs, r.Busy*100, r.Excess)
 }
 
 // shardRow is one number of workers over its runs.
@@ -85,6 +89,7 @@ type shardRow struct {
 	Busy       stat    `json:"machine_busy"`
 	ServerCPUs stat    `json:"server_cpus"`
 	RunCPUs    stat    `json:"run_cpus"`
+	Excess     stat    `json:"excess_seconds"`
 }
 
 // shardsSettings are the parameters of a shards run.
@@ -112,7 +117,7 @@ func buildShardsReport(runs []shardRun, cfg shardsConfig, m machine, command str
 			Concurrency: cfg.conc, Runs: cfg.runs, Workers: cfg.workers, Net: cfg.net}}
 	for _, w := range cfg.workers {
 		row := shardRow{Workers: w, LinkMBps: float64(w) * float64(cfg.net.LinkRate) / 1e6}
-		var mbps, oflink, total, wcpu, pcpu, scpu, busy, scpus, rcpus []float64
+		var mbps, oflink, total, wcpu, pcpu, scpu, busy, scpus, rcpus, excess []float64
 		for _, r := range runs {
 			if r.Workers != w {
 				continue
@@ -124,12 +129,12 @@ func buildShardsReport(runs []shardRun, cfg shardsConfig, m machine, command str
 			}
 			mbps, oflink, total = append(mbps, r.MBps), append(oflink, r.OfLink), append(total, r.TotalMBps)
 			wcpu, pcpu, scpu, busy = append(wcpu, r.WorkerCPUPerGiB), append(pcpu, r.ProxyCPUPerGiB), append(scpu, r.ServerCPUPerGiB), append(busy, r.Busy)
-			scpus, rcpus = append(scpus, r.ServerCPUs), append(rcpus, r.RunCPUs)
+			scpus, rcpus, excess = append(scpus, r.ServerCPUs), append(rcpus, r.RunCPUs), append(excess, r.Excess)
 		}
 		rep.Failures += row.Failed
 		row.MBps, row.OfLink, row.TotalMBps = newStat(mbps), newStat(oflink), newStat(total)
 		row.WorkerCPU, row.ProxyCPU, row.ServerCPU, row.Busy = newStat(wcpu), newStat(pcpu), newStat(scpu), newStat(busy)
-		row.ServerCPUs, row.RunCPUs = newStat(scpus), newStat(rcpus)
+		row.ServerCPUs, row.RunCPUs, row.Excess = newStat(scpus), newStat(rcpus), newStat(excess)
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep
@@ -143,15 +148,15 @@ func (rep *shardsReport) markdown() string {
 	fmt.Fprintf(&b, "`%s` — %s (at the end: %s).\n\n", rep.Command, rep.Machine.String(), rep.Machine.LoadAvgEnd)
 	fmt.Fprintf(&b, "One %s file (page-cached) in %d parts of %s; `s3mpu plan --shards W`, then W `s3mpu upload-shard` processes started together (%d parts in flight each), then `s3mpu complete`; the object's size and SHA-256 are checked and no multipart upload may be left. "+
 		"Each worker reaches the server through its own proxy: %s. The plan and the complete go straight to the server (plain HTTP). "+
-		"MB/s: the object's bytes (10^6 B/s) over the time from the first worker's start to the last one's exit; end to end: from the plan's start to the complete's exit. "+
+		"MB/s: the object's bytes (10^6 B/s) over the time from the first worker's start to the last one's exit; end to end: from the plan's start to the complete's exit; s over: the workers' time less the object's bytes / (W × link), the time the links do not explain. "+
 		"CPU per GiB: the workers' (user+sys), the proxies' (the bench process), the server's (versitygw); CPUs: the server's CPU time, and the workers', proxies' and server's together, over the workers' time; machine busy: the machine's busy CPU time (other work included) over the workers' time × %d CPUs. "+
 		"%d runs per W, the order rotated from round to round; median (min–max).\n\n",
 		formatSize(st.Size), st.Parts, formatSize(st.PartSize), st.Concurrency, st.Net.workerString(), rep.Machine.CPUs, st.Runs)
-	b.WriteString("| workers | runs | W × link MB/s | MB/s | of W × link | end to end MB/s | worker CPU s/GiB | proxy CPU s/GiB | server CPU s/GiB | server CPUs | run CPUs | machine busy |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| workers | runs | W × link MB/s | MB/s | of W × link | s over | end to end MB/s | worker CPU s/GiB | proxy CPU s/GiB | server CPU s/GiB | server CPUs | run CPUs | machine busy |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Workers, runsText(r.Runs, r.Failed), r.LinkMBps,
-			spread(r.MBps, "%.0f"), spreadPct(r.OfLink), spread(r.TotalMBps, "%.0f"),
+		fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Workers, runsText(r.Runs, r.Failed), r.LinkMBps,
+			spread(r.MBps, "%.0f"), spreadPct(r.OfLink), spread(r.Excess, "%.1f"), spread(r.TotalMBps, "%.0f"),
 			spread(r.WorkerCPU, "%.2f"), spread(r.ProxyCPU, "%.2f"), spread(r.ServerCPU, "%.2f"),
 			spread(r.ServerCPUs, "%.2f"), spread(r.RunCPUs, "%.2f"), spreadPct(r.Busy))
 	}
