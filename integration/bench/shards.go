@@ -75,6 +75,12 @@ func parseShardsFlags(args []string) (shardsConfig, error) {
 	return cfg, nil
 }
 
+// workerCeiling is L, the most one worker can send in MB/s: its link, or its parts in flight
+// times the ceiling of each connection if that is lower.
+func (c shardsConfig) workerCeiling() float64 {
+	return float64(min(c.net.LinkRate, int64(c.conc)*c.net.ConnRate)) / 1e6
+}
+
 // parseInts reads a comma-separated list of positive integers.
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -246,7 +252,7 @@ func (sr *shardRunner) runCLI(ctx context.Context, args ...string) error {
 
 // runOne plans, uploads with w workers, completes, checks and removes the object.
 func (sr *shardRunner) runOne(ctx context.Context, w, run int) shardRun {
-	res := shardRun{Workers: w, Run: run, LinkMBps: float64(w) * float64(sr.scfg.net.LinkRate) / 1e6, Bytes: sr.scfg.size}
+	res := shardRun{Workers: w, Run: run, CeilMBps: float64(w) * sr.scfg.workerCeiling(), Bytes: sr.scfg.size}
 	key := fmt.Sprintf("shards/w%d/r%d", w, run)
 	plan := filepath.Join(sr.home, fmt.Sprintf("plan-w%d-r%d.json", w, run))
 	start := time.Now()

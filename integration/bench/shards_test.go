@@ -37,13 +37,16 @@ func TestShardsReportHolds(t *testing.T) {
 	// Throughput per W: W=1 at the link, W=2 at 90% of 2 links in one run and failed in the
 	// other, W=4 at half of 4 links.
 	mk := func(w, run int, mbps float64, ok bool) shardRun {
-		r := shardRun{Workers: w, Run: run, OK: ok, Bytes: cfg.size, LinkMBps: float64(w) * 16,
+		r := shardRun{Workers: w, Run: run, OK: ok, Bytes: cfg.size, CeilMBps: float64(w) * cfg.workerCeiling(),
 			Seconds: float64(cfg.size) / 1e6 / mbps, TotalSeconds: 2 * float64(cfg.size) / 1e6 / mbps}
 		r.derive(2)
 		return r
 	}
 	runs := []shardRun{mk(1, 1, 16, true), mk(1, 2, 16, true), mk(2, 1, 28.8, true), mk(2, 2, 1, false), mk(4, 1, 32, true), mk(4, 2, 32, true)}
 	rep := buildShardsReport(runs, cfg, machine{CPUs: 2}, "test", time.Now(), time.Now())
+	if cfg.workerCeiling() != 16 {
+		t.Errorf("ceiling %v MB/s, want the 16 MB/s link (4 × 6 MB/s connections is more)", cfg.workerCeiling())
+	}
 	if rep.Failures != 1 {
 		t.Errorf("failures = %d, want 1", rep.Failures)
 	}
