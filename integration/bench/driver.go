@@ -252,21 +252,28 @@ func openRunner(cfg driverConfig) (*runner, error) {
 	return &runner{cfg: cfg, env: env, exe: exe, root: env.Root(env.HTTP()), serverPID: meta.PIDs, serverVersion: meta.Version}, nil
 }
 
-// createBucket makes the bucket every run uploads to; deleteBucket removes it with what is left.
-func (r *runner) createBucket(ctx context.Context) error {
+// start describes the machine, logs it and returns it with the start time of the runs.
+func (r *runner) start() (machine, time.Time) {
+	m := describeMachine(r.serverVersion)
+	logf("machine: %s", m.String())
+	return m, time.Now().UTC()
+}
+
+// withBucket makes the bucket every run uploads to, calls fn and deletes the bucket with
+// whatever is left in it.
+func (r *runner) withBucket(ctx context.Context, fn func() error) error {
 	r.bucket = s3test.UniqueName("bench")
 	if _, err := r.root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(r.bucket)}); err != nil {
 		return fmt.Errorf("create bucket: %w", err)
 	}
-	return nil
-}
-
-func (r *runner) deleteBucket(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	if err := r.env.DeleteBucket(ctx, r.bucket); err != nil {
-		logf("cleanup of bucket %s: %v", r.bucket, err)
-	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := r.env.DeleteBucket(ctx, r.bucket); err != nil {
+			logf("cleanup of bucket %s: %v", r.bucket, err)
+		}
+	}()
+	return fn()
 }
 
 func drive(ctx context.Context, cfg driverConfig, command string) error {
@@ -274,21 +281,15 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 	if err != nil {
 		return err
 	}
-	machine := describeMachine(r.serverVersion)
-	started := time.Now().UTC()
 	cases := planCases(cfg)
 	if len(cases) == 0 {
 		return errors.New("nothing to run")
 	}
-	logf("machine: %s", machine.String())
+	machine, started := r.start()
 	defer r.stopProxies()
 	if err := r.prepare(cases); err != nil {
 		return err
 	}
-	if err := r.createBucket(ctx); err != nil {
-		return err
-	}
-	defer r.deleteBucket(ctx)
 	for _, dir := range []string{cfg.cpuProfile, cfg.memProfile} {
 		if dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -296,12 +297,13 @@ func drive(ctx context.Context, cfg driverConfig, command string) error {
 			}
 		}
 	}
-	results, err := r.runAll(ctx, cases)
-	if err != nil {
-		return err
-	}
-	rep := buildReport(results, cases, cfg, machine, command, started, time.Now().UTC())
-	return rep.print(cfg.outDir)
+	return r.withBucket(ctx, func() error {
+		results, err := r.runAll(ctx, cases)
+		if err != nil {
+			return err
+		}
+		return buildReport(results, cases, cfg, machine, command, started, time.Now().UTC()).print(cfg.outDir)
+	})
 }
 
 // planCases lists the cases of the run: every scenario of every protocol of every network.

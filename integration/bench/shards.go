@@ -122,29 +122,18 @@ func driveShards(ctx context.Context, cfg shardsConfig, command string) error {
 		return err
 	}
 	sr := &shardRunner{runner: r, scfg: cfg}
-	machine := describeMachine(r.serverVersion)
-	started := time.Now().UTC()
-	logf("machine: %s", machine.String())
+	machine, started := r.start()
 	defer sr.stop()
 	if err := sr.prepare(ctx); err != nil {
 		return err
 	}
-	if err := r.createBucket(ctx); err != nil {
-		return err
-	}
-	defer r.deleteBucket(ctx)
-	logf("%d runs (%d per number of workers), bucket %s", cfg.runs*len(cfg.workers), cfg.runs, r.bucket)
 	var runs []shardRun
-	for run := 1; run <= cfg.runs; run++ {
-		for _, w := range turnOrder(cfg.workers, run) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			r.settle(ctx)
-			res := sr.runOne(ctx, w, run)
-			runs = append(runs, res)
-			logf("[%d/%d] %s", len(runs), cfg.runs*len(cfg.workers), res.line())
-		}
+	err = r.withBucket(ctx, func() error {
+		runs, err = sr.runAll(ctx)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	rep := buildShardsReport(runs, cfg, machine, command, started, time.Now().UTC())
 	md := rep.markdown()
@@ -156,6 +145,25 @@ func driveShards(ctx context.Context, cfg shardsConfig, command string) error {
 		return fmt.Errorf("%d run(s) failed", rep.Failures)
 	}
 	return nil
+}
+
+// runAll runs every number of workers cfg.runs times, in an order rotated from round to round.
+func (sr *shardRunner) runAll(ctx context.Context) ([]shardRun, error) {
+	cfg := sr.scfg
+	logf("%d runs (%d per number of workers), bucket %s", cfg.runs*len(cfg.workers), cfg.runs, sr.bucket)
+	var runs []shardRun
+	for run := 1; run <= cfg.runs; run++ {
+		for _, w := range turnOrder(cfg.workers, run) {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			sr.settle(ctx)
+			res := sr.runOne(ctx, w, run)
+			runs = append(runs, res)
+			logf("[%d/%d] %s", len(runs), cfg.runs*len(cfg.workers), res.line())
+		}
+	}
+	return runs, nil
 }
 
 // prepare makes the file, the CLI and one proxy per worker.
