@@ -53,7 +53,7 @@ func parseShardsFlags(args []string) (shardsConfig, error) {
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per number of workers")
 	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test file is made (and kept for the next run)")
 	fs.StringVar(&cfg.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
-	fs.StringVar(&cfg.s3mpu, "s3mpu", "", "the s3mpu CLI to run (default: built from this repository's examples/s3mpu)")
+	fs.StringVar(&cfg.s3mpu, "s3mpu", "", "the s3mpu CLI to run (default: built from this repository's examples/s3mpu into a temporary directory)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one CLI run")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -177,7 +177,7 @@ func (sr *shardRunner) prepare(ctx context.Context) error {
 		return err
 	}
 	if sr.cli = cfg.s3mpu; sr.cli == "" {
-		if sr.cli, err = buildCLI(ctx, cfg.dataDir); err != nil {
+		if sr.cli, err = buildCLI(ctx, sr.home); err != nil {
 			return err
 		}
 	}
@@ -202,7 +202,8 @@ func (sr *shardRunner) stop() {
 	}
 }
 
-// buildCLI builds the s3mpu CLI of this repository into dir.
+// buildCLI builds the s3mpu CLI of this repository into dir (the run's own, so that runs from
+// other checkouts at the same time do not overwrite it).
 func buildCLI(ctx context.Context, dir string) (string, error) {
 	top, err := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
