@@ -56,22 +56,17 @@ func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b,
 // the metadata and tagging directives and a new checksum algorithm.
 func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	const op = OpCopyObject
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.CopyObjectOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.CopyObjectOutput, error) {
 		src, err := c.copySource(op, aws.ToString(in.CopySource))
 		if err != nil {
-			return (*s3.CopyObjectOutput)(nil), err
+			return nil, err
 		}
 		if m := aws.ToString(in.CopySourceIfMatch); m != "" && !sameETag(m, src.ETag) {
-			return (*s3.CopyObjectOutput)(nil), preconditionFailed(op)
+			return nil, preconditionFailed(op)
 		}
 		b := aws.ToString(in.Bucket)
 		if !c.buckets[b] {
-			return (*s3.CopyObjectOutput)(nil), noSuchBucket(op)
+			return nil, noSuchBucket(op)
 		}
 		o := &Object{
 			Bucket: b, Key: aws.ToString(in.Key), Data: slices.Clone(src.Data), ETag: etagOf(src.Data),
@@ -89,7 +84,7 @@ func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 		}
 		if a := in.ChecksumAlgorithm; a != "" {
 			if newHash(a) == nil {
-				return (*s3.CopyObjectOutput)(nil), invalid(op, "InvalidRequest", "unsupported checksum algorithm")
+				return nil, invalid(op, "InvalidRequest", "unsupported checksum algorithm")
 			}
 			o.ChecksumAlgo, o.ChecksumType, o.Checksum = a, types.ChecksumTypeFullObject, Checksum(a, o.Data)
 		} else if o.ChecksumType == types.ChecksumTypeComposite {
@@ -108,33 +103,26 @@ func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 			},
 		}, nil
 	})
-	res, _ := out.(*s3.CopyObjectOutput)
-	return res, err
 }
 
 // UploadPartCopy stores a byte range of an object as a part.
 func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
 	const op = OpUploadPartCopy
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, call *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.UploadPartCopyOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(call *Call) (*s3.UploadPartCopyOutput, error) {
 		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
-			return (*s3.UploadPartCopyOutput)(nil), err
+			return nil, err
 		}
 		src, err := c.copySource(op, aws.ToString(in.CopySource))
 		if err != nil {
-			return (*s3.UploadPartCopyOutput)(nil), err
+			return nil, err
 		}
 		if m := aws.ToString(in.CopySourceIfMatch); m != "" && !sameETag(m, src.ETag) {
-			return (*s3.UploadPartCopyOutput)(nil), preconditionFailed(op)
+			return nil, preconditionFailed(op)
 		}
 		n := aws.ToInt32(in.PartNumber)
 		if n < 1 || n > 10000 {
-			return (*s3.UploadPartCopyOutput)(nil), invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+			return nil, invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 		}
 		data := src.Data
 		if r := aws.ToString(in.CopySourceRange); r != "" {
@@ -143,12 +131,12 @@ func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 			first, e1 := strconv.ParseInt(a, 10, 64)
 			last, e2 := strconv.ParseInt(b, 10, 64)
 			if !ok || !dash || e1 != nil || e2 != nil || first < 0 || last < first || last >= int64(len(data)) {
-				return (*s3.UploadPartCopyOutput)(nil), invalid(op, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+				return nil, invalid(op, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
 			}
 			data = data[first : last+1]
 		}
 		if int64(len(data)) > 5<<30 {
-			return (*s3.UploadPartCopyOutput)(nil), invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+			return nil, invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
 		}
 		p := &Part{Number: n, Data: slices.Clone(data), ETag: etagOf(data), Modified: c.now()}
 		if u.ChecksumAlgo != "" {
@@ -166,26 +154,19 @@ func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 			},
 		}, nil
 	})
-	res, _ := out.(*s3.UploadPartCopyOutput)
-	return res, err
 }
 
 // GetObjectTagging returns an object's tag set.
 func (c *Client) GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error) {
 	const op = OpGetObjectTagging
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.GetObjectTaggingOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.GetObjectTaggingOutput, error) {
 		o, err := c.object(op, in.Bucket, in.Key)
 		if err != nil {
-			return (*s3.GetObjectTaggingOutput)(nil), err
+			return nil, err
 		}
 		q, err := url.ParseQuery(o.Tagging)
 		if err != nil {
-			return (*s3.GetObjectTaggingOutput)(nil), fmt.Errorf("stored tagging %q: %w", o.Tagging, err)
+			return nil, fmt.Errorf("stored tagging %q: %w", o.Tagging, err)
 		}
 		res := &s3.GetObjectTaggingOutput{VersionId: aws.String(o.VersionID), TagSet: []types.Tag{}}
 		for _, k := range slices.Sorted(maps.Keys(q)) {
@@ -195,6 +176,4 @@ func (c *Client) GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingIn
 		}
 		return res, nil
 	})
-	res, _ := out.(*s3.GetObjectTaggingOutput)
-	return res, err
 }

@@ -94,21 +94,21 @@ func checkChecksum(op string, algo types.ChecksumAlgorithm, cs checksums, data [
 
 // PutObject stores an object.
 func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	out, err := c.do(ctx, OpPutObject, in, optFns, func(ctx context.Context, call *Call) (any, error) {
+	return serve(c, ctx, OpPutObject, in, optFns, func(ctx context.Context, call *Call) (*s3.PutObjectOutput, error) {
 		data, err := readBody(ctx, OpPutObject, in.Body, in.ContentLength, call)
 		if err != nil {
-			return (*s3.PutObjectOutput)(nil), err
+			return nil, err
 		}
 		algo, sum, err := checkChecksum(OpPutObject, in.ChecksumAlgorithm,
 			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
 		if err != nil {
-			return (*s3.PutObjectOutput)(nil), err
+			return nil, err
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		b, k := aws.ToString(in.Bucket), aws.ToString(in.Key)
 		if !c.buckets[b] {
-			return (*s3.PutObjectOutput)(nil), noSuchBucket(OpPutObject)
+			return nil, noSuchBucket(OpPutObject)
 		}
 		o := &Object{
 			Bucket: b, Key: k, Data: data, ETag: etagOf(data), VersionID: c.newID("v"),
@@ -130,23 +130,21 @@ func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ..
 			ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: in.SSEKMSKeyId,
 		}, nil
 	})
-	res, _ := out.(*s3.PutObjectOutput)
-	return res, err
 }
 
 // CreateMultipartUpload starts a multipart upload.
 func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
 	const op = OpCreateMultipartUpload
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
+	return serve(c, ctx, op, in, optFns, func(ctx context.Context, _ *Call) (*s3.CreateMultipartUploadOutput, error) {
 		if err := ctx.Err(); err != nil {
-			return (*s3.CreateMultipartUploadOutput)(nil), canceled(op, err)
+			return nil, canceled(op, err)
 		}
 		algo, typ := in.ChecksumAlgorithm, in.ChecksumType
 		switch {
 		case algo == "" && typ != "":
-			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+			return nil, invalid(op, "InvalidRequest", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
 		case algo != "" && newHash(algo) == nil:
-			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", "unsupported checksum algorithm")
+			return nil, invalid(op, "InvalidRequest", "unsupported checksum algorithm")
 		case algo != "" && typ == "":
 			typ = types.ChecksumTypeComposite
 			if algo == types.ChecksumAlgorithmCrc64nvme {
@@ -154,13 +152,13 @@ func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipa
 			}
 		case typ == types.ChecksumTypeFullObject && (algo == types.ChecksumAlgorithmSha1 || algo == types.ChecksumAlgorithmSha256),
 			typ == types.ChecksumTypeComposite && algo == types.ChecksumAlgorithmCrc64nvme:
-			return (*s3.CreateMultipartUploadOutput)(nil), invalid(op, "InvalidRequest", fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.", typ, algo))
+			return nil, invalid(op, "InvalidRequest", fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.", typ, algo))
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		b := aws.ToString(in.Bucket)
 		if !c.buckets[b] {
-			return (*s3.CreateMultipartUploadOutput)(nil), noSuchBucket(op)
+			return nil, noSuchBucket(op)
 		}
 		u := &Upload{
 			Bucket: b, Key: aws.ToString(in.Key), UploadID: c.newID("upload"), Initiated: c.now(),
@@ -173,8 +171,6 @@ func (c *Client) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipa
 			ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: in.SSEKMSKeyId,
 		}, nil
 	})
-	res, _ := out.(*s3.CreateMultipartUploadOutput)
-	return res, err
 }
 
 // upload returns the upload named by id for bucket and key, or NoSuchUpload.
@@ -193,28 +189,28 @@ func (c *Client) upload(op string, bucket, key, id *string) (*Upload, error) {
 // UploadPart stores a part.
 func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	const op = OpUploadPart
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, call *Call) (any, error) {
+	return serve(c, ctx, op, in, optFns, func(ctx context.Context, call *Call) (*s3.UploadPartOutput, error) {
 		data, err := readBody(ctx, op, in.Body, in.ContentLength, call)
 		if err != nil {
-			return (*s3.UploadPartOutput)(nil), err
+			return nil, err
 		}
 		n := aws.ToInt32(in.PartNumber)
 		if n < 1 || n > 10000 {
-			return (*s3.UploadPartOutput)(nil), invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+			return nil, invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 		}
 		if int64(len(data)) > 5<<30 {
-			return (*s3.UploadPartOutput)(nil), invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+			return nil, invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
 		}
 		algo, sum, err := checkChecksum(op, in.ChecksumAlgorithm,
 			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
 		if err != nil {
-			return (*s3.UploadPartOutput)(nil), err
+			return nil, err
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
-			return (*s3.UploadPartOutput)(nil), err
+			return nil, err
 		}
 		if u.ChecksumAlgo != "" {
 			switch algo {
@@ -222,7 +218,7 @@ func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns 
 			case "":
 				algo, sum = u.ChecksumAlgo, Checksum(u.ChecksumAlgo, data)
 			default:
-				return (*s3.UploadPartOutput)(nil), invalid(op, "InvalidRequest",
+				return nil, invalid(op, "InvalidRequest",
 					fmt.Sprintf("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s", u.ChecksumAlgo, algo))
 			}
 		}
@@ -237,8 +233,6 @@ func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns 
 			ChecksumCRC64NVME: cs.CRC64NVME, ChecksumSHA1: cs.SHA1, ChecksumSHA256: cs.SHA256,
 		}, nil
 	})
-	res, _ := out.(*s3.UploadPartOutput)
-	return res, err
 }
 
 func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
@@ -260,40 +254,34 @@ func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
 // CompleteMultipartUpload assembles the parts into an object.
 func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	const op = OpCompleteMultipartUpload
-	nilOut := (*s3.CompleteMultipartUploadOutput)(nil)
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return nilOut, canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.CompleteMultipartUploadOutput, error) {
 		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
-			return nilOut, err
+			return nil, err
 		}
 		if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
-			return nilOut, invalid(op, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+			return nil, invalid(op, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 		}
 		if in.ChecksumType != "" && in.ChecksumType != u.ChecksumType {
-			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using the %q checksum mode. The complete request must use the same checksum mode.", u.ChecksumType))
+			return nil, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using the %q checksum mode. The complete request must use the same checksum mode.", u.ChecksumType))
 		}
 		partList := in.MultipartUpload.Parts
 		if err := checkPartOrder(partList); err != nil {
-			return nilOut, err
+			return nil, err
 		}
 		a, err := c.assemble(u, partList)
 		if err != nil {
-			return nilOut, err
+			return nil, err
 		}
 		if in.MpuObjectSize != nil && *in.MpuObjectSize != int64(len(a.data)) {
-			return nilOut, invalid(op, "InvalidRequest", fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *in.MpuObjectSize, len(a.data)))
+			return nil, invalid(op, "InvalidRequest", fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *in.MpuObjectSize, len(a.data)))
 		}
 		sum, err := objectChecksum(u, a)
 		if err != nil {
-			return nilOut, err
+			return nil, err
 		}
 		if err := checkObjectChecksum(u, in, sum, len(partList)); err != nil {
-			return nilOut, err
+			return nil, err
 		}
 		o := c.storeObject(u, a, sum, len(partList))
 		cs := set(o.ChecksumAlgo, sum)
@@ -305,8 +293,6 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: u.Input.(*s3.CreateMultipartUploadInput).SSEKMSKeyId,
 		}, nil
 	})
-	res, _ := out.(*s3.CompleteMultipartUploadOutput)
-	return res, err
 }
 
 // checkPartOrder rejects a CompleteMultipartUpload part list whose part
@@ -424,41 +410,29 @@ func (c *Client) storeObject(u *Upload, a assembled, sum string, nparts int) *Ob
 // AbortMultipartUpload discards an upload and its parts.
 func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
 	const op = OpAbortMultipartUpload
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.AbortMultipartUploadOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.AbortMultipartUploadOutput, error) {
 		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
-			return (*s3.AbortMultipartUploadOutput)(nil), err
+			return nil, err
 		}
 		delete(c.uploads, u.UploadID)
 		return &s3.AbortMultipartUploadOutput{}, nil
 	})
-	res, _ := out.(*s3.AbortMultipartUploadOutput)
-	return res, err
 }
 
 // ListParts lists an upload's parts in part-number order, paginated by
 // PartNumberMarker and MaxParts (default 1000).
 func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
 	const op = OpListParts
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.ListPartsOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.ListPartsOutput, error) {
 		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
-			return (*s3.ListPartsOutput)(nil), err
+			return nil, err
 		}
 		marker := 0
 		if s := aws.ToString(in.PartNumberMarker); s != "" {
 			if marker, err = strconv.Atoi(s); err != nil {
-				return (*s3.ListPartsOutput)(nil), invalid(op, "InvalidArgument", "invalid part number marker")
+				return nil, invalid(op, "InvalidArgument", "invalid part number marker")
 			}
 		}
 		max := int(aws.ToInt32(in.MaxParts))
@@ -492,8 +466,6 @@ func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ..
 		}
 		return res, nil
 	})
-	res, _ := out.(*s3.ListPartsOutput)
-	return res, err
 }
 
 // ListMultipartUploads lists a bucket's in-progress uploads sorted by key
@@ -501,15 +473,10 @@ func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ..
 // UploadIdMarker and MaxUploads (default 1000).
 func (c *Client) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
 	const op = OpListMultipartUploads
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.ListMultipartUploadsOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.ListMultipartUploadsOutput, error) {
 		b := aws.ToString(in.Bucket)
 		if !c.buckets[b] {
-			return (*s3.ListMultipartUploadsOutput)(nil), noSuchBucket(op)
+			return nil, noSuchBucket(op)
 		}
 		prefix, km, um := aws.ToString(in.Prefix), aws.ToString(in.KeyMarker), aws.ToString(in.UploadIdMarker)
 		var list []*Upload
@@ -550,8 +517,6 @@ func (c *Client) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartU
 		}
 		return res, nil
 	})
-	res, _ := out.(*s3.ListMultipartUploadsOutput)
-	return res, err
 }
 
 func (c *Client) object(op string, bucket, key *string) (*Object, error) {
@@ -572,15 +537,10 @@ func (c *Client) object(op string, bucket, key *string) (*Object, error) {
 // ChecksumMode is ENABLED, as S3 does.
 func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	const op = OpHeadObject
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.HeadObjectOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.HeadObjectOutput, error) {
 		o, err := c.object(op, in.Bucket, in.Key)
 		if err != nil {
-			return (*s3.HeadObjectOutput)(nil), err
+			return nil, err
 		}
 		res := &s3.HeadObjectOutput{
 			ContentLength: aws.Int64(int64(len(o.Data))), ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
@@ -600,23 +560,16 @@ func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 		}
 		return res, nil
 	})
-	res, _ := out.(*s3.HeadObjectOutput)
-	return res, err
 }
 
 // GetObject returns an object's data, or the byte range "bytes=a-b" or
 // "bytes=a-" asked for.
 func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	const op = OpGetObject
-	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, _ *Call) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return (*s3.GetObjectOutput)(nil), canceled(op, err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
+	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.GetObjectOutput, error) {
 		o, err := c.object(op, in.Bucket, in.Key)
 		if err != nil {
-			return (*s3.GetObjectOutput)(nil), err
+			return nil, err
 		}
 		data := o.Data
 		res := &s3.GetObjectOutput{
@@ -633,7 +586,7 @@ func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 				last, e2 = strconv.ParseInt(b, 10, 64)
 			}
 			if !ok || !dash || e1 != nil || e2 != nil || first < 0 || first >= int64(len(data)) || last < first {
-				return (*s3.GetObjectOutput)(nil), APIError(op, 416, "InvalidRange", "The requested range is not satisfiable")
+				return nil, APIError(op, 416, "InvalidRange", "The requested range is not satisfiable")
 			}
 			last = min(last, int64(len(data))-1)
 			res.ContentRange = aws.String(fmt.Sprintf("bytes %d-%d/%d", first, last, len(data)))
@@ -647,6 +600,4 @@ func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 		res.Body = io.NopCloser(bytes.NewReader(data))
 		return res, nil
 	})
-	res, _ := out.(*s3.GetObjectOutput)
-	return res, err
 }

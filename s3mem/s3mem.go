@@ -339,3 +339,27 @@ func etagOf(data []byte) string {
 	sum := md5.Sum(data)
 	return `"` + hex.EncodeToString(sum[:]) + `"`
 }
+
+// serve runs fn as the operation op through c.do and returns its output with
+// the SDK's type. fn's output is recorded in the Call as it is, a typed nil
+// with an error.
+func serve[O any](c *Client, ctx context.Context, op string, in any, optFns []func(*s3.Options), fn func(context.Context, *Call) (*O, error)) (*O, error) {
+	out, err := c.do(ctx, op, in, optFns, func(ctx context.Context, call *Call) (any, error) {
+		return fn(ctx, call)
+	})
+	res, _ := out.(*O)
+	return res, err
+}
+
+// serveLocked is serve for an operation that reads no request body: it fails
+// with a canceled error when ctx has ended, and runs fn with c.mu held.
+func serveLocked[O any](c *Client, ctx context.Context, op string, in any, optFns []func(*s3.Options), fn func(*Call) (*O, error)) (*O, error) {
+	return serve(c, ctx, op, in, optFns, func(ctx context.Context, call *Call) (*O, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, canceled(op, err)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return fn(call)
+	})
+}
