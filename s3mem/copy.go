@@ -108,11 +108,7 @@ func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 // UploadPartCopy stores a byte range of an object as a part.
 func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
 	const op = OpUploadPartCopy
-	return serveLocked(c, ctx, op, in, optFns, func(call *Call) (*s3.UploadPartCopyOutput, error) {
-		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
-		if err != nil {
-			return nil, err
-		}
+	return serveUpload(c, ctx, op, in, optFns, in.Bucket, in.Key, in.UploadId, func(u *Upload, call *Call) (*s3.UploadPartCopyOutput, error) {
 		src, err := c.copySource(op, aws.ToString(in.CopySource))
 		if err != nil {
 			return nil, err
@@ -159,11 +155,7 @@ func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 // GetObjectTagging returns an object's tag set.
 func (c *Client) GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error) {
 	const op = OpGetObjectTagging
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.GetObjectTaggingOutput, error) {
-		o, err := c.object(op, in.Bucket, in.Key)
-		if err != nil {
-			return nil, err
-		}
+	return serveObject(c, ctx, op, in, optFns, in.Bucket, in.Key, func(o *Object) (*s3.GetObjectTaggingOutput, error) {
 		q, err := url.ParseQuery(o.Tagging)
 		if err != nil {
 			return nil, fmt.Errorf("stored tagging %q: %w", o.Tagging, err)

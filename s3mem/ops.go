@@ -254,11 +254,7 @@ func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
 // CompleteMultipartUpload assembles the parts into an object.
 func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	const op = OpCompleteMultipartUpload
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.CompleteMultipartUploadOutput, error) {
-		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
-		if err != nil {
-			return nil, err
-		}
+	return serveUpload(c, ctx, op, in, optFns, in.Bucket, in.Key, in.UploadId, func(u *Upload, _ *Call) (*s3.CompleteMultipartUploadOutput, error) {
 		if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
 			return nil, invalid(op, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 		}
@@ -410,11 +406,7 @@ func (c *Client) storeObject(u *Upload, a assembled, sum string, nparts int) *Ob
 // AbortMultipartUpload discards an upload and its parts.
 func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
 	const op = OpAbortMultipartUpload
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.AbortMultipartUploadOutput, error) {
-		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
-		if err != nil {
-			return nil, err
-		}
+	return serveUpload(c, ctx, op, in, optFns, in.Bucket, in.Key, in.UploadId, func(u *Upload, _ *Call) (*s3.AbortMultipartUploadOutput, error) {
 		delete(c.uploads, u.UploadID)
 		return &s3.AbortMultipartUploadOutput{}, nil
 	})
@@ -424,13 +416,10 @@ func (c *Client) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipart
 // PartNumberMarker and MaxParts (default 1000).
 func (c *Client) ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
 	const op = OpListParts
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.ListPartsOutput, error) {
-		u, err := c.upload(op, in.Bucket, in.Key, in.UploadId)
-		if err != nil {
-			return nil, err
-		}
+	return serveUpload(c, ctx, op, in, optFns, in.Bucket, in.Key, in.UploadId, func(u *Upload, _ *Call) (*s3.ListPartsOutput, error) {
 		marker := 0
 		if s := aws.ToString(in.PartNumberMarker); s != "" {
+			var err error
 			if marker, err = strconv.Atoi(s); err != nil {
 				return nil, invalid(op, "InvalidArgument", "invalid part number marker")
 			}
@@ -537,11 +526,7 @@ func (c *Client) object(op string, bucket, key *string) (*Object, error) {
 // ChecksumMode is ENABLED, as S3 does.
 func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	const op = OpHeadObject
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.HeadObjectOutput, error) {
-		o, err := c.object(op, in.Bucket, in.Key)
-		if err != nil {
-			return nil, err
-		}
+	return serveObject(c, ctx, op, in, optFns, in.Bucket, in.Key, func(o *Object) (*s3.HeadObjectOutput, error) {
 		res := &s3.HeadObjectOutput{
 			ContentLength: aws.Int64(int64(len(o.Data))), ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID),
 			ContentType: aws.String(o.ContentType), Metadata: maps.Clone(o.Metadata), LastModified: aws.Time(o.LastModified),
@@ -566,11 +551,7 @@ func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 // "bytes=a-" asked for.
 func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	const op = OpGetObject
-	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.GetObjectOutput, error) {
-		o, err := c.object(op, in.Bucket, in.Key)
-		if err != nil {
-			return nil, err
-		}
+	return serveObject(c, ctx, op, in, optFns, in.Bucket, in.Key, func(o *Object) (*s3.GetObjectOutput, error) {
 		data := o.Data
 		res := &s3.GetObjectOutput{
 			ETag: aws.String(o.ETag), VersionId: aws.String(o.VersionID), ContentType: aws.String(o.ContentType),

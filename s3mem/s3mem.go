@@ -363,3 +363,28 @@ func serveLocked[O any](c *Client, ctx context.Context, op string, in any, optFn
 		return fn(call)
 	})
 }
+
+// serveUpload is serveLocked for an operation on the upload named by bucket,
+// key and id: it fails with NoSuchBucket or NoSuchUpload when there is none.
+func serveUpload[O any](c *Client, ctx context.Context, op string, in any, optFns []func(*s3.Options), bucket, key, id *string, fn func(*Upload, *Call) (*O, error)) (*O, error) {
+	return serveLocked(c, ctx, op, in, optFns, func(call *Call) (*O, error) {
+		u, err := c.upload(op, bucket, key, id)
+		if err != nil {
+			return nil, err
+		}
+		return fn(u, call)
+	})
+}
+
+// serveObject is serveLocked for an operation on the object named by bucket
+// and key: it fails with NoSuchBucket, or NoSuchKey (NotFound for
+// HeadObject), when there is none.
+func serveObject[O any](c *Client, ctx context.Context, op string, in any, optFns []func(*s3.Options), bucket, key *string, fn func(*Object) (*O, error)) (*O, error) {
+	return serveLocked(c, ctx, op, in, optFns, func(*Call) (*O, error) {
+		o, err := c.object(op, bucket, key)
+		if err != nil {
+			return nil, err
+		}
+		return fn(o)
+	})
+}
