@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -380,12 +381,7 @@ func matchNumber(c *ccond, v string) bool {
 		return false
 	}
 	test := numberTests[c.op.kind]
-	for _, cv := range c.vals {
-		if test(n, cv.num) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return test(n, cv.num) })
 }
 
 // matchDate is matchOne for the date operators; a request value that is not
@@ -396,12 +392,7 @@ func matchDate(c *ccond, v string) bool {
 		return false
 	}
 	test := dateTests[c.op.kind]
-	for _, cv := range c.vals {
-		if test(t, cv.t) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return test(t, cv.t) })
 }
 
 // matchBool is matchOne for Bool: the request value is "true" or "false",
@@ -415,12 +406,7 @@ func matchBool(c *ccond, v string) bool {
 	default:
 		return false
 	}
-	for _, cv := range c.vals {
-		if cv.bool == b {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return cv.bool == b })
 }
 
 // matchBinary is matchOne for BinaryEquals: the request value is base64 and
@@ -430,12 +416,7 @@ func matchBinary(c *ccond, v string) bool {
 	if err != nil {
 		return false
 	}
-	for _, cv := range c.vals {
-		if bytes.Equal(rb, cv.bin) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return bytes.Equal(rb, cv.bin) })
 }
 
 // matchIP is matchOne for IpAddress: the request value is an address
@@ -446,10 +427,5 @@ func matchIP(c *ccond, v string) bool {
 		return false
 	}
 	a = a.Unmap()
-	for _, cv := range c.vals {
-		if cv.pfx.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return cv.pfx.Contains(a) })
 }

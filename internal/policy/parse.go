@@ -290,49 +290,47 @@ func (p *parser) either(m map[string]json.RawMessage, name string) (field string
 	return "", nil, nil
 }
 
+// listField decodes whichever of the element name and "Not"+name m holds
+// as a list of strings into *pos or *neg, and returns its field name ("" when
+// neither is there) and the list.
+func (p *parser) listField(m map[string]json.RawMessage, name string, pos, neg *[]string) (field string, list []string, err error) {
+	field, raw, err := p.either(m, name)
+	if err != nil || field == "" {
+		return field, nil, err
+	}
+	if list, err = p.stringList(field, raw); err != nil {
+		return field, nil, err
+	}
+	if field == name {
+		*pos = list
+	} else {
+		*neg = list
+	}
+	return field, list, nil
+}
+
 // actionField decodes the required Action or NotAction; each entry is "*"
 // or "service:action".
 func (p *parser) actionField(st *Statement, m map[string]json.RawMessage) error {
-	field, raw, err := p.either(m, "Action")
+	field, acts, err := p.listField(m, "Action", &st.Action, &st.NotAction)
 	if err != nil {
 		return err
 	}
 	if field == "" {
 		return p.errf("Action", nil, "missing (a statement needs Action or NotAction)")
 	}
-	acts, err := p.stringList(field, raw)
-	if err != nil {
-		return err
-	}
 	for _, a := range acts {
 		if err := checkAction(a); err != nil {
 			return p.errf(field, nil, "%v", err)
 		}
-	}
-	if field == "NotAction" {
-		st.NotAction = acts
-	} else {
-		st.Action = acts
 	}
 	return nil
 }
 
 // resourceField decodes the optional Resource or NotResource.
 func (p *parser) resourceField(st *Statement, m map[string]json.RawMessage) error {
-	field, raw, err := p.either(m, "Resource")
-	if err != nil || field == "" {
-		return err
-	}
-	res, err := p.stringList(field, raw)
-	if err != nil {
-		return err
-	}
-	if field == "NotResource" {
-		st.NotResource = res
-	} else {
-		st.Resource = res
-	}
-	return nil
+	_, _, err := p.listField(m, "Resource", &st.Resource, &st.NotResource)
+	return err
 }
 
 // principalField decodes the optional Principal or NotPrincipal.
