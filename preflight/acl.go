@@ -107,7 +107,7 @@ func ParseACLGrant(s string) (ACLGrant, error) {
 	}
 	switch strings.ToLower(typ) {
 	case granteeAccount:
-		if !isAccountID(id) {
+		if !policy.IsAccountID(id) {
 			return ACLGrant{}, invalidf("ACL grant %q: %q is not a 12-digit account ID", s, id)
 		}
 		g.Grantee = Grantee{Type: granteeAccount, ID: id}
@@ -162,7 +162,7 @@ func aclDocument(name, part, bucket string, acl *BucketACL, prof Profile, canoni
 			id := g.Grantee.ID
 			m, ok := canonical[id]
 			switch {
-			case ok && (isAccountID(m) || strings.HasPrefix(m, "arn:")):
+			case ok && (policy.IsAccountID(m) || strings.HasPrefix(m, "arn:")):
 				principal = map[string]any{"AWS": m}
 			case prof == ProfileAWS && id == caller.CanonicalID && caller.Account != "":
 				principal = map[string]any{"AWS": caller.Account}

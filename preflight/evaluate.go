@@ -108,7 +108,7 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 			return EvalResult{}, invalidf("initiator %q: %v", in.Initiator, err)
 		}
 	}
-	if in.ResourceAccount != "" && !isAccountID(in.ResourceAccount) {
+	if in.ResourceAccount != "" && !policy.IsAccountID(in.ResourceAccount) {
 		return EvalResult{}, invalidf("resource account %q is not a 12-digit account ID", in.ResourceAccount)
 	}
 	q := question{
@@ -118,7 +118,7 @@ func EvaluateRequest(in EvalInput) (EvalResult, error) {
 	}
 	q.resourceAccount = in.ResourceAccount
 	if q.resourceAccount == "" {
-		if f := strings.SplitN(in.Resource, ":", 6); len(f) == 6 && isAccountID(f[4]) {
+		if f := strings.SplitN(in.Resource, ":", 6); len(f) == 6 && policy.IsAccountID(f[4]) {
 			q.resourceAccount = f[4]
 		}
 	}

@@ -215,7 +215,7 @@ func (p *Plan) Validate() error {
 	if c := p.CopySource; c != nil && (c.Bucket == "" || c.Key == "") {
 		return invalidf("copy source needs a bucket and a key")
 	}
-	if c := p.CopySource; c != nil && c.Account != "" && !isAccountID(c.Account) {
+	if c := p.CopySource; c != nil && c.Account != "" && !policy.IsAccountID(c.Account) {
 		return invalidf("copy source account %q is not a 12-digit account ID", c.Account)
 	}
 	if !slices.Contains(checksumAlgorithms, strings.ToUpper(p.ChecksumAlgorithm)) {
@@ -226,7 +226,7 @@ func (p *Plan) Validate() error {
 			return invalidf("caller %q: %v", p.Caller, err)
 		}
 	}
-	if p.BucketOwner != "" && !isAccountID(p.BucketOwner) {
+	if p.BucketOwner != "" && !policy.IsAccountID(p.BucketOwner) {
 		return invalidf("bucket owner %q is not a 12-digit account ID", p.BucketOwner)
 	}
 	if p.SourceIP != "" {
@@ -238,16 +238,4 @@ func (p *Plan) Validate() error {
 		return invalidf("unknown SSE algorithm %q", p.SSE.Algorithm)
 	}
 	return nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -61,7 +61,7 @@ func DefaultManagers(bucketOwner, initiator string) []string {
 		}
 		out = append(out, s)
 	}
-	if isAccountID(bucketOwner) {
+	if policy.IsAccountID(bucketOwner) {
 		add("arn:aws:iam::" + bucketOwner + ":root")
 	}
 	if ip, err := policy.PrincipalFromARN(initiator); err == nil && ip.Type != policy.TypeAnonymous && ip.Type != policy.TypeService {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 )
@@ -74,7 +75,7 @@ func (id identityFlags) validate() (preflight.Profile, error) {
 	if err != nil {
 		return prof, err
 	}
-	if id.bucketOwner != "" && !isAccountID(id.bucketOwner) {
+	if id.bucketOwner != "" && !policy.IsAccountID(id.bucketOwner) {
 		return prof, cmdkit.UsageErrorf("--bucket-owner %q: want a 12-digit account ID", id.bucketOwner)
 	}
 	if id.caller != "" && !strings.HasPrefix(id.caller, "arn:") {
@@ -104,18 +105,6 @@ func arnField(arn string, i int) string {
 		return ""
 	}
 	return f[i]
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func (j *abortJudge) objectARN(key string) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
@@ -192,7 +193,7 @@ func (f *checkFlags) validate() (preflight.Profile, error) {
 	if f.caller != "" && !strings.HasPrefix(f.caller, "arn:") {
 		return prof, cmdkit.UsageErrorf("--caller %q: want a principal ARN", f.caller)
 	}
-	if f.bucketOwner != "" && !isAccountID(f.bucketOwner) {
+	if f.bucketOwner != "" && !policy.IsAccountID(f.bucketOwner) {
 		return prof, cmdkit.UsageErrorf("--bucket-owner %q: want a 12-digit account ID", f.bucketOwner)
 	}
 	if f.sourceIP != "" {

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// isAccountID reports whether s is a 12-digit AWS account ID.
-func isAccountID(s string) bool {
+// IsAccountID reports whether s is a 12-digit AWS account ID.
+func IsAccountID(s string) bool {
 	if len(s) != 12 {
 		return false
 	}
@@ -57,7 +57,7 @@ func PrincipalFromARN(arn string) (Principal, error) {
 	switch {
 	case arn == "*" || arn == "anonymous":
 		return Principal{Type: TypeAnonymous}, nil
-	case isAccountID(arn):
+	case IsAccountID(arn):
 		return Principal{ARN: "arn:aws:iam::" + arn + ":root", Account: arn, Type: TypeRoot}, nil
 	case !strings.HasPrefix(arn, "arn:") && strings.HasSuffix(arn, ".amazonaws.com") && !strings.ContainsAny(arn, "/:*? "):
 		return Principal{Type: TypeService, Service: arn}, nil
@@ -70,7 +70,7 @@ func PrincipalFromARN(arn string) (Principal, error) {
 	// CloudFront origin access identities are IAM users of the pseudo
 	// account "cloudfront" (S3 bucket policy examples).
 	cloudfront := svc == "iam" && acct == "cloudfront" && strings.HasPrefix(res, "user/")
-	if part == "" || region != "" || !(isAccountID(acct) || cloudfront) {
+	if part == "" || region != "" || !(IsAccountID(acct) || cloudfront) {
 		return Principal{}, fmt.Errorf("policy: %q is not an IAM principal ARN (want arn:PARTITION:iam::ACCOUNT:...)", arn)
 	}
 	if strings.ContainsAny(arn, "*?") {
@@ -113,7 +113,7 @@ func lastSegment(path string) string {
 
 // checkAWSPrincipal validates one value of {"AWS": ...}.
 func checkAWSPrincipal(s string) error {
-	if s == "*" || isAccountID(s) || isUniqueID(s) {
+	if s == "*" || IsAccountID(s) || isUniqueID(s) {
 		return nil
 	}
 	if strings.ContainsAny(s, "*?") {
@@ -152,7 +152,7 @@ func compilePrincipals(ps *Principals) []principalEntry {
 		switch {
 		case s == "*":
 			out = append(out, principalEntry{all: true})
-		case isAccountID(s):
+		case IsAccountID(s):
 			out = append(out, principalEntry{account: s})
 		case isUniqueID(s):
 			out = append(out, principalEntry{uid: s})
