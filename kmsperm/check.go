@@ -10,6 +10,7 @@ import (
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/internal/uniq"
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
@@ -662,8 +663,8 @@ func (ev *evaluator) seedEvals(forStep bool) []actionEval {
 				agg.ar.KeyARN, agg.ar.Evaluator, agg.sameAccount = e.ar.KeyARN, e.ar.Evaluator, e.sameAccount
 			}
 			agg.ar.Decision = mpu.Worse(agg.ar.Decision, e.ar.Decision)
-			agg.ar.Deciding = appendUnique(agg.ar.Deciding, e.ar.Deciding...)
-			agg.ar.DependsOn = appendUnique(agg.ar.DependsOn, e.ar.DependsOn...)
+			agg.ar.Deciding = uniq.Append(agg.ar.Deciding, e.ar.Deciding...)
+			agg.ar.DependsOn = uniq.Append(agg.ar.DependsOn, e.ar.DependsOn...)
 			for _, r := range e.ar.Reasons {
 				prefix := ""
 				if len(seedExpansion[sa]) > 1 {
@@ -703,7 +704,7 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 		if e.ar.Key == SourceKey {
 			name += " (source key)"
 		}
-		counts[e.ar.Decision] = appendUnique(counts[e.ar.Decision], name)
+		counts[e.ar.Decision] = uniq.Append(counts[e.ar.Decision], name)
 	}
 	for _, d := range []mpu.Decision{mpu.ExplicitDeny, mpu.ImplicitDeny, mpu.Unknown, mpu.Allowed} {
 		if len(counts[d]) > 0 {
@@ -725,10 +726,10 @@ func (ev *evaluator) finishRow(row Row, evs []actionEval, viaS3 bool) Row {
 			groups[e.ar.Key] = g
 		}
 		if e.needKey {
-			g.key = appendUnique(g.key, e.ar.Action)
+			g.key = uniq.Append(g.key, e.ar.Action)
 		}
 		if e.needID {
-			g.id = appendUnique(g.id, e.ar.Action)
+			g.id = uniq.Append(g.id, e.ar.Action)
 		}
 		for _, t := range e.texts {
 			if !seenText[t.where+t.keyARN+t.text] {
@@ -816,7 +817,7 @@ func fromPolicy(d policy.Decision) mpu.Decision {
 func refs(rs []policy.StatementRef) []string {
 	var out []string
 	for _, r := range rs {
-		out = appendUnique(out, r.String())
+		out = uniq.Append(out, r.String())
 	}
 	return out
 }
@@ -832,26 +833,10 @@ func withoutStandIn(rs []policy.StatementRef) []policy.StatementRef {
 }
 
 func union(a, b []string) []string {
-	out := appendUnique(nil, a...)
-	out = appendUnique(out, b...)
+	out := uniq.Append(nil, a...)
+	out = uniq.Append(out, b...)
 	sort.Strings(out)
 	return out
-}
-
-func appendUnique(list []string, items ...string) []string {
-	for _, it := range items {
-		found := false
-		for _, l := range list {
-			if l == it {
-				found = true
-				break
-			}
-		}
-		if !found {
-			list = append(list, it)
-		}
-	}
-	return list
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 
+	"github.com/s3mpu/s3mpu/internal/uniq"
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
@@ -67,7 +68,7 @@ func (c *chain) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		}
 		before := out.Checks[i]
 		pc.Reasons = append(pc.Reasons, before.Reasons...)
-		pc.Risks = appendNew(pc.Risks, before.Risks...)
+		pc.Risks = uniq.Append(pc.Risks, before.Risks...)
 		pc.MissingContext = before.MissingContext
 		out.Checks[i] = pc
 	}

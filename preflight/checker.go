@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/internal/uniq"
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/mpu"
 )
@@ -167,8 +168,8 @@ func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement
 				}
 				sr.Reasons = append(sr.Reasons, why)
 			}
-			sr.Risks = appendNew(sr.Risks, c.Risks...)
-			sr.MissingContext = appendNew(sr.MissingContext, c.MissingContext...)
+			sr.Risks = uniq.Append(sr.Risks, c.Risks...)
+			sr.MissingContext = uniq.Append(sr.MissingContext, c.MissingContext...)
 			if c.OnlyByDefault && sr.DefaultRule == "" {
 				sr.DefaultRule = c.DefaultRule
 			}
@@ -184,22 +185,6 @@ func assemble(p *Plan, prof Profile, caller policy.Principal, reqs []Requirement
 		out = append(out, sr)
 	}
 	return out
-}
-
-func appendNew(list []string, items ...string) []string {
-	for _, it := range items {
-		dup := false
-		for _, have := range list {
-			if have == it {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			list = append(list, it)
-		}
-	}
-	return list
 }
 
 // kmsResult is the KMS side of a report.
@@ -278,8 +263,8 @@ func kmsRow(r kmsperm.Row) KMSRow {
 	}
 	worst := mpu.Allowed
 	for i, a := range r.Actions {
-		row.Actions = appendNew(row.Actions, a.Action)
-		row.Resources = appendNew(row.Resources, a.KeyARN)
+		row.Actions = uniq.Append(row.Actions, a.Action)
+		row.Resources = uniq.Append(row.Resources, a.KeyARN)
 		d := a.Decision
 		if i == 0 || mpu.Worse(worst, d) != worst {
 			worst, row.Evaluator = mpu.Worse(worst, d), a.Evaluator
@@ -291,10 +276,10 @@ func kmsRow(r kmsperm.Row) KMSRow {
 		}
 		name := a.Action + " on " + a.KeyARN
 		if d.Denied() {
-			row.denied = appendNew(row.denied, name)
+			row.denied = uniq.Append(row.denied, name)
 		}
 		for _, why := range a.Reasons {
-			row.Reasons = appendNew(row.Reasons, name+": "+why)
+			row.Reasons = uniq.Append(row.Reasons, name+": "+why)
 		}
 	}
 	row.Remedy = r.Remedy

@@ -10,6 +10,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/uniq"
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
@@ -144,8 +145,8 @@ func (s *simulator) ask(ctx context.Context, in *Input, caller policy.Principal,
 		in2 := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &source, ContextEntries: iamsim.Entries(g.ctx)}
 		var actions, resources []string
 		for _, i := range g.idx {
-			actions = appendNew(actions, in.Requirements[i].Action)
-			resources = appendNew(resources, in.Requirements[i].Resource)
+			actions = uniq.Append(actions, in.Requirements[i].Action)
+			resources = uniq.Append(resources, in.Requirements[i].Resource)
 		}
 		sort.Strings(actions)
 		sort.Strings(resources)
