@@ -8,28 +8,17 @@ import (
 	"regexp"
 	"strings"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/smithy-go"
+
+	"github.com/s3mpu/s3mpu/internal/s3err"
 )
 
 // APICode returns the S3 error code of err ("AccessDenied", "NoSuchUpload", ...), or "".
-func APICode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
+func APICode(err error) string { return s3err.Code(err) }
 
 // HTTPStatus returns the HTTP status of a failed request, or 0.
-func HTTPStatus(err error) int {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
+func HTTPStatus(err error) int { return s3err.StatusCode(err) }
 
 // IsAccessDenied reports whether the server refused the request for lack of permission.
 func IsAccessDenied(err error) bool {
