@@ -68,6 +68,13 @@ func (o *Output) merge(other *Output) {
 	}
 }
 
+// gap records a source that could not be read: it sets the source's flag and
+// adds g to o.Gaps.
+func (o *Output) gap(flag *bool, g mpu.Gap) {
+	*flag = true
+	o.Gaps = append(o.Gaps, g)
+}
+
 func (o *Output) note(n string) {
 	for _, have := range o.Notes {
 		if have == n {

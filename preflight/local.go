@@ -237,16 +237,30 @@ func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *ca
 			}
 		}
 	default:
-		ld.identityGap = true
-		ld.out.Gaps = append(ld.out.Gaps, mpu.Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
+		ld.out.gap(&ld.identityGap, mpu.Gap{Source: "identity policies", Error: "not supplied, and no IAM client to read them"})
 	}
+	return nil
+}
+
+// noS3Client is the gap error of a bucket source that was neither supplied
+// nor readable.
+const noS3Client = "not supplied, and no S3 client to read it"
+
+// readFailed handles the failure err of the S3 call action that reads a
+// bucket source: an error that stops every S3 call (stopsS3) is returned,
+// any other is recorded as the gap g, with err's text as its Error.
+func readFailed(ctx context.Context, err error, action string, out *Output, flag *bool, g mpu.Gap) error {
+	if stopsS3(ctx, err) {
+		return callErr(action, err)
+	}
+	g.Error = errText(err)
+	out.gap(flag, g)
 	return nil
 }
 
 func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
-		bs.policyGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: name, Error: "not supplied, and no S3 client to read it"})
+		out.gap(&bs.policyGap, mpu.Gap{Source: name, Error: noS3Client})
 		return nil
 	}
 	c.add("s3:GetBucketPolicy")
@@ -255,37 +269,27 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 	case err == nil && res.Policy != nil && strings.TrimSpace(*res.Policy) != "":
 		doc, perr := parseDocument(mpu.PolicyDocument{Name: name, JSON: []byte(*res.Policy)})
 		if perr != nil {
-			bs.policyGap = true
-			out.Gaps = append(out.Gaps, mpu.Gap{Source: name, Error: perr.Error()})
+			out.gap(&bs.policyGap, mpu.Gap{Source: name, Error: perr.Error()})
 			return nil
 		}
 		bs.policy = doc
 	case err == nil:
 	case s3err.Code(err) == "NoSuchBucketPolicy":
-	case stopsS3(ctx, err):
-		return callErr("s3:GetBucketPolicy", err)
 	default:
-		bs.policyGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")", Error: errText(err)})
+		return readFailed(ctx, err, "s3:GetBucketPolicy", out, &bs.policyGap, mpu.Gap{Source: name + " (s3:GetBucketPolicy on " + bucket + ")"})
 	}
 	return nil
 }
 
 func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
-		bs.aclGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: "bucket ACL of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		out.gap(&bs.aclGap, mpu.Gap{Source: "bucket ACL of " + bucket, Error: noS3Client, AllowOnly: true})
 		return nil
 	}
 	c.add("s3:GetBucketAcl")
 	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
 	if err != nil {
-		if stopsS3(ctx, err) {
-			return callErr("s3:GetBucketAcl", err)
-		}
-		bs.aclGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", Error: errText(err), AllowOnly: true})
-		return nil
+		return readFailed(ctx, err, "s3:GetBucketAcl", out, &bs.aclGap, mpu.Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", AllowOnly: true})
 	}
 	acl := &BucketACL{}
 	if res.Owner != nil && res.Owner.ID != nil {
@@ -313,8 +317,7 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 
 func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
 	if l.opts.S3 == nil {
-		bs.ownershipGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: "object ownership of " + bucket, Error: "not supplied, and no S3 client to read it", AllowOnly: true})
+		out.gap(&bs.ownershipGap, mpu.Gap{Source: "object ownership of " + bucket, Error: noS3Client, AllowOnly: true})
 		return nil
 	}
 	c.add("s3:GetBucketOwnershipControls")
@@ -325,11 +328,9 @@ func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSou
 	case err == nil || s3err.Code(err) == "OwnershipControlsNotFoundError":
 		// No ownership controls: ACLs are enabled, objects owned by their writer.
 		bs.ownership = OwnershipObjectWriter
-	case stopsS3(ctx, err):
-		return callErr("s3:GetBucketOwnershipControls", err)
 	default:
-		bs.ownershipGap = true
-		out.Gaps = append(out.Gaps, mpu.Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", Error: errText(err), AllowOnly: true})
+		return readFailed(ctx, err, "s3:GetBucketOwnershipControls", out, &bs.ownershipGap,
+			mpu.Gap{Source: "object ownership (s3:GetBucketOwnershipControls on " + bucket + ")", AllowOnly: true})
 	}
 	return nil
 }
