@@ -80,11 +80,14 @@ var kindNames = [...]string{
 }
 
 // String returns the kind's name, e.g. "503-slow-down".
-func (k Kind) String() string {
-	if k >= 0 && k < numKinds {
-		return kindNames[k]
+func (k Kind) String() string { return enumName(kindNames[:], k, "kind") }
+
+// enumName returns names[v], or "what(v)" for a value the table does not name.
+func enumName[T ~int](names []string, v T, what string) string {
+	if v >= 0 && int(v) < len(names) {
+		return names[v]
 	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
+	return what + "(" + strconv.Itoa(int(v)) + ")"
 }
 
 // Op is the S3 operation a request performs, as far as the proxy can tell from its method,
@@ -124,12 +127,7 @@ var opNames = [...]string{
 }
 
 // String returns the operation's S3 name, e.g. "UploadPart".
-func (o Op) String() string {
-	if o >= 0 && o < numOps {
-		return opNames[o]
-	}
-	return "op(" + strconv.Itoa(int(o)) + ")"
-}
+func (o Op) String() string { return enumName(opNames[:], o, "op") }
 
 // Classify tells which S3 operation a path-style request performs.
 func Classify(r *http.Request) Op {
