@@ -612,28 +612,15 @@ func scalar(raw json.RawMessage) (string, error) {
 // grouped by operator and sorted. Parse(d.JSON()) yields an equal document.
 func (d *Document) JSON() []byte {
 	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	field := func(k string, v any) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		writeJSON(&b, k)
-		b.WriteByte(':')
-		writeJSON(&b, v)
-	}
+	o := newJSONObject(&b)
 	if d.Version != "" {
-		field("Version", d.Version)
+		o.field("Version", d.Version)
 	}
 	if d.ID != "" {
-		field("Id", d.ID)
+		o.field("Id", d.ID)
 	}
-	if !first {
-		b.WriteByte(',')
-	}
-	first = true
-	b.WriteString(`"Statement":[`)
+	o.key("Statement")
+	b.WriteByte('[')
 	for i := range d.Statements {
 		if i > 0 {
 			b.WriteByte(',')
@@ -645,17 +632,7 @@ func (d *Document) JSON() []byte {
 }
 
 func (s *Statement) writeJSON(b *bytes.Buffer) {
-	b.WriteByte('{')
-	first := true
-	field := func(k string, v any) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		writeJSON(b, k)
-		b.WriteByte(':')
-		writeJSON(b, v)
-	}
+	o := newJSONObject(b)
 	list := func(l []string) any {
 		if len(l) == 1 {
 			return l[0]
@@ -663,26 +640,26 @@ func (s *Statement) writeJSON(b *bytes.Buffer) {
 		return l
 	}
 	if s.Sid != "" {
-		field("Sid", s.Sid)
+		o.field("Sid", s.Sid)
 	}
-	field("Effect", s.Effect)
+	o.field("Effect", s.Effect)
 	if s.Principal != nil {
-		field("Principal", s.Principal.jsonValue())
+		o.field("Principal", s.Principal.jsonValue())
 	}
 	if s.NotPrincipal != nil {
-		field("NotPrincipal", s.NotPrincipal.jsonValue())
+		o.field("NotPrincipal", s.NotPrincipal.jsonValue())
 	}
 	if len(s.Action) > 0 {
-		field("Action", list(s.Action))
+		o.field("Action", list(s.Action))
 	}
 	if len(s.NotAction) > 0 {
-		field("NotAction", list(s.NotAction))
+		o.field("NotAction", list(s.NotAction))
 	}
 	if len(s.Resource) > 0 {
-		field("Resource", list(s.Resource))
+		o.field("Resource", list(s.Resource))
 	}
 	if len(s.NotResource) > 0 {
-		field("NotResource", list(s.NotResource))
+		o.field("NotResource", list(s.NotResource))
 	}
 	if len(s.Condition) > 0 {
 		m := map[string]map[string]any{}
@@ -692,7 +669,7 @@ func (s *Statement) writeJSON(b *bytes.Buffer) {
 			}
 			m[c.Operator][c.Key] = list(c.Values)
 		}
-		field("Condition", m)
+		o.field("Condition", m)
 	}
 	b.WriteByte('}')
 }
@@ -716,6 +693,35 @@ func (p *Principals) jsonValue() any {
 	add("CanonicalUser", p.CanonicalUser)
 	add("Federated", p.Federated)
 	return m
+}
+
+// jsonObject writes the members of a JSON object: newJSONObject writes its
+// '{', each member is preceded by a ',' but the first, and the caller writes
+// the closing '}'.
+type jsonObject struct {
+	b *bytes.Buffer
+	n int // members written
+}
+
+func newJSONObject(b *bytes.Buffer) *jsonObject {
+	b.WriteByte('{')
+	return &jsonObject{b: b}
+}
+
+// key starts the member named k; its value follows.
+func (o *jsonObject) key(k string) {
+	if o.n > 0 {
+		o.b.WriteByte(',')
+	}
+	o.n++
+	writeJSON(o.b, k)
+	o.b.WriteByte(':')
+}
+
+// field writes the member k: v.
+func (o *jsonObject) field(k string, v any) {
+	o.key(k)
+	writeJSON(o.b, v)
 }
 
 func writeJSON(b *bytes.Buffer, v any) {
