@@ -376,37 +376,42 @@ var dateTests = map[opKind]func(t, p time.Time) bool{
 // matchNumber is matchOne for the numeric operators; a request value that
 // is not a number matches nothing.
 func matchNumber(c *ccond, v string) bool {
-	n, ok := parseNumber(v)
-	if !ok {
-		return false
-	}
-	test := numberTests[c.op.kind]
-	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return test(n, cv.num) })
+	return matchParsed(c, v, parseNumber, numberTests[c.op.kind], func(cv cvalue) float64 { return cv.num })
 }
 
 // matchDate is matchOne for the date operators; a request value that is not
 // a date matches nothing.
 func matchDate(c *ccond, v string) bool {
-	t, ok := parseDate(v)
-	if !ok {
-		return false
-	}
-	test := dateTests[c.op.kind]
-	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return test(t, cv.t) })
+	return matchParsed(c, v, parseDate, dateTests[c.op.kind], func(cv cvalue) time.Time { return cv.t })
 }
 
 // matchBool is matchOne for Bool: the request value is "true" or "false",
 // in any case and surrounding space; anything else matches nothing.
 func matchBool(c *ccond, v string) bool {
-	var b bool
+	return matchParsed(c, v, parseBool, func(r, p bool) bool { return r == p }, func(cv cvalue) bool { return cv.bool })
+}
+
+// parseBool reads a request value of the Bool operator.
+func parseBool(v string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true":
-		b = true
+		return true, true
 	case "false":
-	default:
+		return false, true
+	}
+	return false, false
+}
+
+// matchParsed is matchOne for the operators whose values parse as T: a
+// request value that parse rejects matches nothing; one that parses matches
+// when test(request, policy) holds for one of the policy values, as value
+// reads them from the compiled ones.
+func matchParsed[T any](c *ccond, v string, parse func(string) (T, bool), test func(r, p T) bool, value func(cvalue) T) bool {
+	r, ok := parse(v)
+	if !ok {
 		return false
 	}
-	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return cv.bool == b })
+	return slices.ContainsFunc(c.vals, func(cv cvalue) bool { return test(r, value(cv)) })
 }
 
 // matchBinary is matchOne for BinaryEquals: the request value is base64 and
