@@ -22,9 +22,10 @@ const (
 )
 
 // copySource returns the object named by a CopySource value
-// ("bucket/url-encoded-key[?versionId=ID]"). c.mu must be held.
-func (c *Client) copySource(op, src string) (*Object, error) {
-	path, query, _ := strings.Cut(strings.TrimPrefix(src, "/"), "?")
+// ("bucket/url-encoded-key[?versionId=ID]"), or PreconditionFailed when
+// ifMatch (CopySourceIfMatch) is set and is not its ETag. c.mu must be held.
+func (c *Client) copySource(op string, src, ifMatch *string) (*Object, error) {
+	path, query, _ := strings.Cut(strings.TrimPrefix(aws.ToString(src), "/"), "?")
 	bucket, rawKey, ok := strings.Cut(path, "/")
 	key, err := url.PathUnescape(rawKey)
 	if !ok || err != nil || bucket == "" || key == "" {
@@ -43,6 +44,9 @@ func (c *Client) copySource(op, src string) (*Object, error) {
 			return nil, APIError(op, 404, "NoSuchVersion", "The specified version does not exist.")
 		}
 	}
+	if m := aws.ToString(ifMatch); m != "" && !sameETag(m, o.ETag) {
+		return nil, preconditionFailed(op)
+	}
 	return o, nil
 }
 
@@ -57,12 +61,9 @@ func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b,
 func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	const op = OpCopyObject
 	return serveLocked(c, ctx, op, in, optFns, func(_ *Call) (*s3.CopyObjectOutput, error) {
-		src, err := c.copySource(op, aws.ToString(in.CopySource))
+		src, err := c.copySource(op, in.CopySource, in.CopySourceIfMatch)
 		if err != nil {
 			return nil, err
-		}
-		if m := aws.ToString(in.CopySourceIfMatch); m != "" && !sameETag(m, src.ETag) {
-			return nil, preconditionFailed(op)
 		}
 		b := aws.ToString(in.Bucket)
 		if !c.buckets[b] {
@@ -109,12 +110,9 @@ func (c *Client) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 func (c *Client) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
 	const op = OpUploadPartCopy
 	return serveUpload(c, ctx, op, in, optFns, in.Bucket, in.Key, in.UploadId, func(u *Upload, call *Call) (*s3.UploadPartCopyOutput, error) {
-		src, err := c.copySource(op, aws.ToString(in.CopySource))
+		src, err := c.copySource(op, in.CopySource, in.CopySourceIfMatch)
 		if err != nil {
 			return nil, err
-		}
-		if m := aws.ToString(in.CopySourceIfMatch); m != "" && !sameETag(m, src.ETag) {
-			return nil, preconditionFailed(op)
 		}
 		n := aws.ToInt32(in.PartNumber)
 		if n < 1 || n > 10000 {
