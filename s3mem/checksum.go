@@ -62,38 +62,48 @@ type checksums struct {
 	CRC32, CRC32C, CRC64NVME, SHA1, SHA256 *string
 }
 
+// provided returns the checksums set in c, by algorithm.
 func (c checksums) provided() map[types.ChecksumAlgorithm]string {
 	m := map[types.ChecksumAlgorithm]string{}
-	add := func(a types.ChecksumAlgorithm, v *string) {
-		if v != nil {
+	for _, a := range types.ChecksumAlgorithm("").Values() {
+		if v := c.get(a); v != nil {
 			m[a] = *v
 		}
 	}
-	add(types.ChecksumAlgorithmCrc32, c.CRC32)
-	add(types.ChecksumAlgorithmCrc32c, c.CRC32C)
-	add(types.ChecksumAlgorithmCrc64nvme, c.CRC64NVME)
-	add(types.ChecksumAlgorithmSha1, c.SHA1)
-	add(types.ChecksumAlgorithmSha256, c.SHA256)
 	return m
+}
+
+// field returns the field of c that holds algorithm a's checksum, nil for
+// an algorithm it has none for.
+func (c *checksums) field(a types.ChecksumAlgorithm) **string {
+	switch a {
+	case types.ChecksumAlgorithmCrc32:
+		return &c.CRC32
+	case types.ChecksumAlgorithmCrc32c:
+		return &c.CRC32C
+	case types.ChecksumAlgorithmCrc64nvme:
+		return &c.CRC64NVME
+	case types.ChecksumAlgorithmSha1:
+		return &c.SHA1
+	case types.ChecksumAlgorithmSha256:
+		return &c.SHA256
+	}
+	return nil
+}
+
+// get returns algorithm a's checksum in c, or nil.
+func (c checksums) get(a types.ChecksumAlgorithm) *string {
+	if f := c.field(a); f != nil {
+		return *f
+	}
+	return nil
 }
 
 // set returns checksums with only algorithm a's field set to v.
 func set(a types.ChecksumAlgorithm, v string) checksums {
 	var c checksums
-	if v == "" {
-		return c
-	}
-	switch a {
-	case types.ChecksumAlgorithmCrc32:
-		c.CRC32 = &v
-	case types.ChecksumAlgorithmCrc32c:
-		c.CRC32C = &v
-	case types.ChecksumAlgorithmCrc64nvme:
-		c.CRC64NVME = &v
-	case types.ChecksumAlgorithmSha1:
-		c.SHA1 = &v
-	case types.ChecksumAlgorithmSha256:
-		c.SHA256 = &v
+	if f := c.field(a); f != nil && v != "" {
+		*f = &v
 	}
 	return c
 }

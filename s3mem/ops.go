@@ -235,22 +235,6 @@ func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns 
 	})
 }
 
-func partChecksum(a types.ChecksumAlgorithm, p types.CompletedPart) *string {
-	switch a {
-	case types.ChecksumAlgorithmCrc32:
-		return p.ChecksumCRC32
-	case types.ChecksumAlgorithmCrc32c:
-		return p.ChecksumCRC32C
-	case types.ChecksumAlgorithmCrc64nvme:
-		return p.ChecksumCRC64NVME
-	case types.ChecksumAlgorithmSha1:
-		return p.ChecksumSHA1
-	case types.ChecksumAlgorithmSha256:
-		return p.ChecksumSHA256
-	}
-	return nil
-}
-
 // CompleteMultipartUpload assembles the parts into an object.
 func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	const op = OpCompleteMultipartUpload
@@ -327,7 +311,7 @@ func (c *Client) assemble(u *Upload, parts []types.CompletedPart) (assembled, er
 			return a, invalid(op, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
 		}
 		if u.ChecksumAlgo != "" {
-			got := partChecksum(u.ChecksumAlgo, cp)
+			got := checksums{cp.ChecksumCRC32, cp.ChecksumCRC32C, cp.ChecksumCRC64NVME, cp.ChecksumSHA1, cp.ChecksumSHA256}.get(u.ChecksumAlgo)
 			if got == nil {
 				return a, invalid(op, "InvalidRequest", fmt.Sprintf("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgo, n))
 			}
