@@ -100,19 +100,8 @@ Exit codes:
   130  interrupted (Ctrl-C); completed files are in the manifest, the next run continues`
 
 func (a *app) rootCmd() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "s3backup",
-		Short:         "Incremental directory backup to S3, with verify and restore",
-		Long:          rootLong,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return a.G.Validate()
-		},
-	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	root := a.Root("Incremental directory backup to S3, with verify and restore", rootLong)
 	pf := root.PersistentFlags()
-	a.G.Register(pf)
 	pf.BoolVar(&a.g.json, "json", false, "print the summary as JSON on stdout (errors as JSON on stderr)")
 	pf.BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress display; print only the summary")
 	pf.StringVar(&a.g.cacheDir, "cache-dir", "", "base directory of the local manifest cache (default: the user cache directory); each destination gets s3backup/<hash> below it")

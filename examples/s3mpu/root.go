@@ -83,21 +83,10 @@ Exit codes:
   130  interrupted (Ctrl-C); the upload was aborted, or kept for resume with --state`
 
 func (a *app) rootCmd() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "s3mpu",
-		Short:         "Multipart uploads to S3 with permission preflight",
-		Long:          rootLong,
-		Version:       versionString(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return a.G.Validate()
-		},
-	}
+	root := a.Root("Multipart uploads to S3 with permission preflight", rootLong)
+	root.Version = versionString()
 	root.SetVersionTemplate("s3mpu {{.Version}}\n")
-	root.CompletionOptions.DisableDefaultCmd = true
 	pf := root.PersistentFlags()
-	a.G.Register(pf)
 	pf.BoolVar(&a.g.json, "json", false, "print results as JSON on stdout (errors as JSON on stderr)")
 	pf.BoolVarP(&a.g.quiet, "quiet", "q", false, "print nothing but errors (and the --json result)")
 	root.AddCommand(a.uploadCmd(), a.cpCmd(), a.preflightCmd(), a.policyCmd(), a.uploadsCmd())

@@ -116,6 +116,26 @@ func termLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
+// Root returns the program's root command, named a.Name, with what every program shares:
+// cobra prints neither usage nor errors (Execute does), the global flags are persistent
+// flags checked before any command runs, and there is no completion command. The caller
+// adds its own flags and commands.
+func (a *App) Root(short, long string) *cobra.Command {
+	root := &cobra.Command{
+		Use:           a.Name,
+		Short:         short,
+		Long:          long,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.G.Validate()
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	a.G.Register(root.PersistentFlags())
+	return root
+}
+
 // RunE wraps a command's body: it marks that flag parsing is over, so errors from here on
 // are the command's own.
 func (a *App) RunE(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
