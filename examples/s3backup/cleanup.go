@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // cleanupStale aborts the multipart uploads under the prefix that this tool left behind
@@ -24,7 +26,7 @@ import (
 // is aborted: the uploads that would be are listed.
 func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, dry bool) error {
 	d := b.o.dest
-	ups, err := listUploads(ctx, b.client, d)
+	ups, err := cmdkit.ListUploads(ctx, b.client, d.Bucket, d.Prefix)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -84,26 +86,6 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 		b.sum.AbortedUploads = append(b.sum.AbortedUploads, su)
 	}
 	return nil
-}
-
-// listUploads returns every multipart upload under the destination's prefix.
-func listUploads(ctx context.Context, client *s3.Client, d destination) ([]types.MultipartUpload, error) {
-	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(d.Bucket)}
-	if d.Prefix != "" {
-		in.Prefix = aws.String(d.Prefix)
-	}
-	var all []types.MultipartUpload
-	for {
-		out, err := client.ListMultipartUploads(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, out.Uploads...)
-		if !aws.ToBool(out.IsTruncated) || (aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "") {
-			return all, nil
-		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
-	}
 }
 
 // initiatorOf returns the upload's initiator as an ARN, or "" when the server did not say.

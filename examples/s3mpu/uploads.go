@@ -123,7 +123,7 @@ func (a *app) judgedUploads(ctx context.Context, u cmdkit.URL, id identityFlags)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ups, err := listUploads(ctx, cli, u.Bucket, u.Key)
+	ups, err := cmdkit.ListUploads(ctx, cli, u.Bucket, u.Key)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("listing multipart uploads in s3://%s: %w", u.Bucket, err)
 	}
@@ -170,29 +170,6 @@ func initiatorName(in *types.Initiator) string {
 		return id
 	}
 	return aws.ToString(in.DisplayName)
-}
-
-// listUploads returns every multipart upload in progress in bucket under prefix.
-func listUploads(ctx context.Context, cli *s3.Client, bucket, prefix string) ([]types.MultipartUpload, error) {
-	var all []types.MultipartUpload
-	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)}
-	if prefix != "" {
-		in.Prefix = aws.String(prefix)
-	}
-	for page := 0; ; page++ {
-		out, err := cli.ListMultipartUploads(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, out.Uploads...)
-		if !aws.ToBool(out.IsTruncated) || page > 100000 {
-			return all, nil
-		}
-		if aws.ToString(out.NextKeyMarker) == aws.ToString(in.KeyMarker) && aws.ToString(out.NextUploadIdMarker) == aws.ToString(in.UploadIdMarker) {
-			return all, nil // a server that does not advance its markers: stop rather than loop
-		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
-	}
 }
 
 func (a *app) uploadsAbortCmd() *cobra.Command {
