@@ -2,11 +2,11 @@ package kmsperm
 
 import (
 	"context"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 )
 
@@ -30,34 +30,18 @@ var (
 	_ IAMSimulateAPI = (*iam.Client)(nil)
 )
 
-// calls counts the API requests of one Check by operation
-// ("kms:DescribeKey"), for Report.APICalls.
-type calls struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *calls) add(op string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[op]++
-}
-
 // counted is a KMSAPI that counts its requests.
 type counted struct {
 	api   KMSAPI
-	calls *calls
+	calls *apicalls.Counter
 }
 
 func (c counted) DescribeKey(ctx context.Context, params *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
-	c.calls.add("kms:DescribeKey")
+	c.calls.Add("kms:DescribeKey")
 	return c.api.DescribeKey(ctx, params, optFns...)
 }
 
 func (c counted) GetKeyPolicy(ctx context.Context, params *kms.GetKeyPolicyInput, optFns ...func(*kms.Options)) (*kms.GetKeyPolicyOutput, error) {
-	c.calls.add("kms:GetKeyPolicy")
+	c.calls.Add("kms:GetKeyPolicy")
 	return c.api.GetKeyPolicy(ctx, params, optFns...)
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
@@ -89,8 +90,8 @@ func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options))
 		return nil, err
 	}
 	rep := &Report{Caller: in.Caller, SeedRequired: opts.RequireSeedActions && !in.TargetNotKMS}
-	n := &calls{}
-	defer func() { rep.APICalls = n.n }()
+	n := &apicalls.Counter{}
+	defer func() { rep.APICalls = n.Snapshot() }()
 	cc := *c
 	if c.kms != nil {
 		cc.kms = counted{api: c.kms, calls: n}
@@ -266,7 +267,7 @@ func neededActions(steps []mpu.Step, ropts RequirementOptions, targetNotKMS bool
 // choose decides how the identity side is evaluated: locally over the
 // supplied policies, by the IAM policy simulator (asked here, once per
 // key), or not at all, recording a gap.
-func (id *identitySide) choose(ctx context.Context, opts Options, n *calls, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
+func (id *identitySide) choose(ctx context.Context, opts Options, n *apicalls.Counter, in Input, caller policy.Principal, keys map[KeyRole]*keyState, needed map[KeyRole]map[string]bool, rep *Report) error {
 	switch {
 	case in.Identity != nil || caller.Type == policy.TypeRoot:
 		id.mode = mpu.EvaluatorLocal

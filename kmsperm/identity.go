@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
@@ -46,14 +47,14 @@ func parseNamed(kind string, ps []mpu.PolicyDocument) ([]*policy.Document, error
 
 // simulate asks IAM to decide actions on resource for the caller, with the
 // request context S3 sends. It returns one policy.Result per action.
-func simulate(ctx context.Context, api IAMSimulateAPI, calls *calls, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {
+func simulate(ctx context.Context, api IAMSimulateAPI, calls *apicalls.Counter, source string, actions []string, resource string, reqCtx map[string][]string) (map[string]policy.Result, error) {
 	in := &iam.SimulatePrincipalPolicyInput{
 		PolicySourceArn: aws.String(source),
 		ActionNames:     actions,
 		ResourceArns:    []string{resource},
 		ContextEntries:  iamsim.Entries(reqCtx),
 	}
-	ers, err := iamsim.Run(ctx, api, in, func() { calls.add("iam:SimulatePrincipalPolicy") })
+	ers, err := iamsim.Run(ctx, api, in, func() { calls.Add("iam:SimulatePrincipalPolicy") })
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, &Error{Op: "simulate", Key: resource, Err: s3err.MarkAs(errors.Join(ctx.Err(), err), s3err.Canceled)}

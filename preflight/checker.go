@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/uniq"
@@ -76,10 +77,10 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 		return nil, err
 	}
 	plan := *p
-	cl := &calls{}
+	cl := &apicalls.Counter{}
 	if plan.Caller == "" {
 		caller, err := FindCaller(ctx, opts.STS)
-		cl.add("sts:GetCallerIdentity")
+		cl.Add("sts:GetCallerIdentity")
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +102,7 @@ func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) 
 		Gaps: out.Gaps, Notes: out.Notes, Leftover: out.Leftover, LearnedProfile: out.Learned}
 	caller, _ := callerPrincipal(&plan) // validated above
 	rep.Steps = assemble(&plan, opts.Profile, caller, reqs, out.Checks)
-	all := &Output{Calls: cl.snapshot()}
+	all := &Output{Calls: cl.Snapshot()}
 	all.merge(&Output{Calls: out.Calls})
 	sourceKMS := plan.sourceKMS()
 	switch {

@@ -2,7 +2,6 @@ package preflight
 
 import (
 	"context"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -56,28 +55,3 @@ var (
 	_ SimulateAPI   = (*iam.Client)(nil)
 	_ STSAPI        = (*sts.Client)(nil)
 )
-
-// calls counts API requests by operation name ("s3:GetBucketPolicy").
-type calls struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *calls) add(op string) {
-	c.mu.Lock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[op]++
-	c.mu.Unlock()
-}
-
-func (c *calls) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.n))
-	for k, v := range c.n {
-		out[k] = v
-	}
-	return out
-}

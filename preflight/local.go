@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamread"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
@@ -95,7 +96,7 @@ func (l *Local) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c calls
+	var c apicalls.Counter
 	ld, err := l.load(ctx, in, caller, &c)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (l *Local) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	for i := range in.Requirements {
 		ld.out.Checks[i] = l.decideRequirement(in, caller, ld, &in.Requirements[i])
 	}
-	ld.out.Calls = c.snapshot()
+	ld.out.Calls = c.Snapshot()
 	return &ld.out, nil
 }
 
@@ -118,13 +119,13 @@ func callerPrincipal(p *Plan) (policy.Principal, error) {
 	return pr, nil
 }
 
-func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c *calls) (*loaded, error) {
+func (l *Local) load(ctx context.Context, in *Input, caller policy.Principal, c *apicalls.Counter) (*loaded, error) {
 	return l.loadSources(ctx, in, caller, c, true)
 }
 
 // loadSources reads every source; with identity false, identity policies
 // that would be fetched through IAM are left for loadIdentity.
-func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Principal, c *calls, identity bool) (*loaded, error) {
+func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Principal, c *apicalls.Counter, identity bool) (*loaded, error) {
 	ld := &loaded{buckets: map[string]*bucketSources{}}
 	src := l.opts.Sources
 	if identity || src.Identity != nil || l.opts.IAM == nil {
@@ -207,7 +208,7 @@ func (l *Local) loadSources(ctx context.Context, in *Input, caller policy.Princi
 
 // loadIdentity reads the caller's identity policies (supplied, or through
 // IAM) into ld.
-func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *calls, ld *loaded) error {
+func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *apicalls.Counter, ld *loaded) error {
 	ld.identityPending = false
 	src := l.opts.Sources
 	switch {
@@ -258,12 +259,12 @@ func readFailed(ctx context.Context, err error, action string, out *Output, flag
 	return nil
 }
 
-func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *calls, out *Output) error {
+func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
 	if l.opts.S3 == nil {
 		out.gap(&bs.policyGap, mpu.Gap{Source: name, Error: noS3Client})
 		return nil
 	}
-	c.add("s3:GetBucketPolicy")
+	c.Add("s3:GetBucketPolicy")
 	res, err := l.opts.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
 	switch {
 	case err == nil && res.Policy != nil && strings.TrimSpace(*res.Policy) != "":
@@ -281,12 +282,12 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 	return nil
 }
 
-func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
+func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
 	if l.opts.S3 == nil {
 		out.gap(&bs.aclGap, mpu.Gap{Source: "bucket ACL of " + bucket, Error: noS3Client, AllowOnly: true})
 		return nil
 	}
-	c.add("s3:GetBucketAcl")
+	c.Add("s3:GetBucketAcl")
 	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
 	if err != nil {
 		return readFailed(ctx, err, "s3:GetBucketAcl", out, &bs.aclGap, mpu.Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", AllowOnly: true})
@@ -315,12 +316,12 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 	return nil
 }
 
-func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *calls, out *Output) error {
+func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
 	if l.opts.S3 == nil {
 		out.gap(&bs.ownershipGap, mpu.Gap{Source: "object ownership of " + bucket, Error: noS3Client, AllowOnly: true})
 		return nil
 	}
-	c.add("s3:GetBucketOwnershipControls")
+	c.Add("s3:GetBucketOwnershipControls")
 	res, err := l.opts.S3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: &bucket})
 	switch {
 	case err == nil && res.OwnershipControls != nil && len(res.OwnershipControls.Rules) > 0:
@@ -406,7 +407,7 @@ func applyUncertainty(chk *Check, r *Requirement, missing []string) {
 // the server does not implement count as "none", with a note; other
 // failures are gaps; a canceled context or rejected credentials end the
 // evaluation.
-func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *calls, out *Output) (docs, boundary []*policy.Document, err error) {
+func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal, c *apicalls.Counter, out *Output) (docs, boundary []*policy.Document, err error) {
 	var kind iamread.Kind
 	var name string
 	switch caller.Type {
@@ -419,7 +420,7 @@ func fetchIdentity(ctx context.Context, api IAMReadAPI, caller policy.Principal,
 		return nil, nil, nil
 	}
 	err = iamread.Read(ctx, api, kind, name, iamread.Sink{
-		Call: c.add,
+		Call: c.Add,
 		Policy: func(name string, data []byte, isBoundary bool) {
 			doc, err := parseDocument(mpu.PolicyDocument{Name: name, JSON: data})
 			switch {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
 )
@@ -117,7 +118,7 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 		return nil, invalidf("probe without an S3 client")
 	}
 	out := &Output{}
-	var cl calls
+	var cl apicalls.Counter
 	want := map[mpu.Step]bool{}
 	for _, r := range in.Requirements {
 		want[r.Step] = true
@@ -144,19 +145,19 @@ func (p *Probe) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	for i := range in.Requirements {
 		out.Checks[i] = probeCheck(in, &in.Requirements[i], res, created, realParts, realAbort)
 	}
-	out.Calls = cl.snapshot()
+	out.Calls = cl.Snapshot()
 	return out, nil
 }
 
 // madeUp makes the side-effect free calls on a made-up upload ID that the
 // wanted steps need, and returns their outcomes by operation.
-func (p *Probe) madeUp(ctx context.Context, plan *Plan, want map[mpu.Step]bool, cl *calls) (map[string]probeResult, error) {
+func (p *Probe) madeUp(ctx context.Context, plan *Plan, want map[mpu.Step]bool, cl *apicalls.Counter) (map[string]probeResult, error) {
 	id := fakeUploadID()
 	bucket, key := plan.Bucket, plan.Key
 	owner := expectedOwner(plan)
 	res := map[string]probeResult{}
 	run := func(name string, f func() error) error {
-		cl.add("s3:" + name)
+		cl.Add("s3:" + name)
 		err := f()
 		if err != nil && stopsS3(ctx, err) {
 			return callErr("s3:"+name, err)
@@ -302,7 +303,7 @@ func pickReal(real, fake probeResult, op string) probeResult {
 
 // initiate creates a real upload with the plan's headers, lists its parts,
 // aborts it, and checks that nothing is left.
-func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output, mayAbort bool) (created, parts, abort probeResult, err error) {
+func (p *Probe) initiate(ctx context.Context, in *Input, cl *apicalls.Counter, out *Output, mayAbort bool) (created, parts, abort probeResult, err error) {
 	plan := in.Plan
 	h := probeHeadersOf(plan)
 	if plan.SSE.CustomerAlgorithm != "" {
@@ -329,7 +330,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 		ChecksumAlgorithm: h.checksum, Tagging: h.tagging, GrantFullControl: h.grantFull, GrantRead: h.grantRead,
 		GrantReadACP: h.grantReadACP, GrantWriteACP: h.grantWriteACP, ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold,
 		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5}
-	cl.add("s3:CreateMultipartUpload")
+	cl.Add("s3:CreateMultipartUpload")
 	res, cerr := p.api.CreateMultipartUpload(ctx, cin)
 	if cerr != nil {
 		if stopsS3(ctx, cerr) {
@@ -350,11 +351,11 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 	id := *res.UploadId
 	// Everything below runs even if ctx is canceled: the upload must go.
 	cctx := context.WithoutCancel(ctx)
-	cl.add("s3:ListParts")
+	cl.Add("s3:ListParts")
 	_, lerr := p.api.ListParts(cctx, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner,
 		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5})
 	parts = probeOutcome("ListParts on the caller's own upload", lerr)
-	cl.add("s3:AbortMultipartUpload")
+	cl.Add("s3:AbortMultipartUpload")
 	_, aerr := p.api.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner})
 	abort = probeOutcome("AbortMultipartUpload of the caller's own upload", aerr)
 	if abort.decision == mpu.Unknown && s3err.Code(aerr) == "NoSuchUpload" {
@@ -366,7 +367,7 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 			out.Leftover = append(out.Leftover, id)
 			return
 		}
-		cl.add("s3:AbortMultipartUpload")
+		cl.Add("s3:AbortMultipartUpload")
 		if _, cerr := p.opts.Cleanup.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id, ExpectedBucketOwner: owner}); cerr != nil && s3err.Code(cerr) != "NoSuchUpload" {
 			out.Leftover = append(out.Leftover, id)
 			return
@@ -387,10 +388,10 @@ func (p *Probe) initiate(ctx context.Context, in *Input, cl *calls, out *Output,
 }
 
 // uploadExists reports whether upload id of key is still listed.
-func uploadExists(ctx context.Context, api ProbeAPI, bucket, key string, owner *string, id string, cl *calls) (bool, error) {
+func uploadExists(ctx context.Context, api ProbeAPI, bucket, key string, owner *string, id string, cl *apicalls.Counter) (bool, error) {
 	var keyMarker, idMarker *string
 	for page := 0; page < 100; page++ {
-		cl.add("s3:ListMultipartUploads")
+		cl.Add("s3:ListMultipartUploads")
 		res, err := api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &key, KeyMarker: keyMarker, UploadIdMarker: idMarker, ExpectedBucketOwner: owner})
 		if err != nil {
 			return false, err
@@ -495,7 +496,7 @@ const conditionalRisk = "Initiate was decided by a conditional PutObject (If-Non
 // conditionalPut decides Initiate with the request ConditionalPutAPI
 // describes. A result that is not done means the server gave no usable
 // answer (or the client cannot send it); its reason says why.
-func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, cl *calls, out *Output) (probeResult, error) {
+func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, cl *apicalls.Counter, out *Output) (probeResult, error) {
 	api, ok := p.api.(ConditionalPutAPI)
 	if !ok {
 		return probeResult{mpu.Unknown, "the probe's client cannot send the conditional PutObject that would decide it", false, ""}, nil
@@ -510,7 +511,7 @@ func (p *Probe) conditionalPut(ctx context.Context, plan *Plan, h probeHeaders, 
 		ObjectLockMode: h.lockMode, ObjectLockLegalHoldStatus: h.legalHold,
 		SSECustomerAlgorithm: h.ssecAlgo, SSECustomerKey: h.ssecKey, SSECustomerKeyMD5: h.ssecKeyMD5}
 	const op = "conditional PutObject (If-None-Match: *, a Content-MD5 the empty body fails)"
-	cl.add("s3:PutObject")
+	cl.Add("s3:PutObject")
 	_, err := api.PutObject(ctx, in)
 	if err != nil && stopsS3(ctx, err) {
 		return probeResult{}, callErr("s3:PutObject", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/uniq"
@@ -54,7 +55,7 @@ func (s *simulator) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cl calls
+	var cl apicalls.Counter
 	out := &Output{}
 	var ld *loaded
 	if s.local != nil {
@@ -110,7 +111,7 @@ func (s *simulator) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 	if ld != nil {
 		out.merge(&Output{Gaps: ld.out.Gaps, Notes: ld.out.Notes})
 	}
-	out.Calls = cl.snapshot()
+	out.Calls = cl.Snapshot()
 	return out, nil
 }
 
@@ -118,7 +119,7 @@ func (s *simulator) Evaluate(ctx context.Context, in *Input) (*Output, error) {
 // per bucket and request context, and returns a verdict per requirement.
 // A failed call is each verdict's err; only a canceled context is an
 // error.
-func (s *simulator) ask(ctx context.Context, in *Input, caller policy.Principal, source string, ld *loaded, cl *calls) ([]simVerdict, error) {
+func (s *simulator) ask(ctx context.Context, in *Input, caller policy.Principal, source string, ld *loaded, cl *apicalls.Counter) ([]simVerdict, error) {
 	isRole := caller.Type == policy.TypeRole || caller.Type == policy.TypeAssumedRole
 	verdicts := make([]simVerdict, len(in.Requirements))
 	type group struct {
@@ -223,8 +224,8 @@ func (s *simulator) blindSpots(in *Input, caller policy.Principal, ld *loaded, r
 
 // simulate runs one batched simulation and indexes the results by action
 // and resource.
-func (s *simulator) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *calls) (map[string]simVerdict, error) {
-	ers, err := iamsim.Run(ctx, s.api, in, func() { cl.add("iam:SimulatePrincipalPolicy") })
+func (s *simulator) simulate(ctx context.Context, in *iam.SimulatePrincipalPolicyInput, cl *apicalls.Counter) (map[string]simVerdict, error) {
+	ers, err := iamsim.Run(ctx, s.api, in, func() { cl.Add("iam:SimulatePrincipalPolicy") })
 	if err != nil {
 		return nil, err
 	}
