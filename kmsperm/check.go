@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -213,7 +215,7 @@ func (c *Checker) loadKeys(ctx context.Context, rep *Report, in Input, caller po
 		keys[TargetKey] = target
 	}
 	cs := in.CopySource
-	if cs == nil || cs.KMSKeyID == "" || !containsStep(steps, mpu.UploadPartCopy) {
+	if cs == nil || cs.KMSKeyID == "" || !slices.Contains(steps, mpu.UploadPartCopy) {
 		return keys, false, nil
 	}
 	if cs.Bucket == "" || cs.Key == "" {
@@ -276,7 +278,7 @@ func (id *identitySide) choose(ctx context.Context, opts Options, n *apicalls.Co
 		id.sim = map[simKey]policy.Result{}
 		for role, acts := range needed {
 			ks := keys[role]
-			res, err := simulate(ctx, opts.IAM, n, iamsim.Source(caller), sortedKeys(acts), resourceOf(ks.key), ks.ctx)
+			res, err := simulate(ctx, opts.IAM, n, iamsim.Source(caller), slices.Sorted(maps.Keys(acts)), resourceOf(ks.key), ks.ctx)
 			if err != nil {
 				if errors.Is(err, mpu.ErrCanceled) {
 					return err
@@ -838,24 +840,6 @@ func union(a, b []string) []string {
 	out = uniq.Append(out, b...)
 	sort.Strings(out)
 	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func containsStep(steps []mpu.Step, s mpu.Step) bool {
-	for _, x := range steps {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func partitionOf(arn string) string {

@@ -2,7 +2,6 @@ package preflight
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -397,16 +396,6 @@ func decide(q *question) (answer, error) {
 	a.onlyDefault = true
 	a.reasons = append(a.reasons, fmt.Sprintf("allowed by S3's %s (no policy grants %s; only an explicit Deny could stop it)", rule, q.action))
 	return a, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // parseContext parses KEY=VALUE pairs into a request context; a key given

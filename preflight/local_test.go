@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,7 +76,7 @@ func page(names []string, marker *string, size int) ([]string, *string, bool) {
 	return names[start : start+size], aws.String(names[start+size]), true
 }
 
-func keys(m map[string]string) []string { return sortedKeys(m) }
+func keys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (f *fakeIAM) ListUserPolicies(_ context.Context, in *iam.ListUserPoliciesInput, _ ...func(*iam.Options)) (*iam.ListUserPoliciesOutput, error) {
 	if err := f.rec("ListUserPolicies"); err != nil {

@@ -3,6 +3,8 @@ package preflight
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ func TestRequirementsGolden(t *testing.T) {
 
 func headerKeysOf(ctx map[string][]string) []string {
 	var out []string
-	for _, k := range sortedKeys(ctx) {
+	for _, k := range slices.Sorted(maps.Keys(ctx)) {
 		if headerKey(k) {
 			out = append(out, k)
 		}
