@@ -22,21 +22,6 @@ const (
 	exitInterrupted = cmdkit.ExitInterrupted
 )
 
-// The shared plumbing under the short names the commands use.
-type exitError = cmdkit.ExitError
-
-var (
-	usageErrorf = cmdkit.UsageErrorf
-	silentExit  = cmdkit.SilentExit
-	exactArgs   = cmdkit.ExactArgs
-	parseBytes  = cmdkit.ParseSize
-	formatBytes = cmdkit.FormatBytes
-	formatRate  = cmdkit.FormatRate
-	apiCode     = cmdkit.APICode
-	errText     = cmdkit.ErrText
-	errMessage  = cmdkit.Message
-)
-
 // globalFlags are the output and cache flags; the AWS ones are cmdkit.Globals.
 type globalFlags struct {
 	json     bool

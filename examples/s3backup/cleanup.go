@@ -31,7 +31,7 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b.sum.warn("could not list the multipart uploads under the prefix (%s): uploads left by an interrupted run were not cleaned up", errText(err))
+		b.sum.warn("could not list the multipart uploads under the prefix (%s): uploads left by an interrupted run were not cleaned up", cmdkit.ErrText(err))
 		return nil
 	}
 	for _, u := range ups {
@@ -71,12 +71,12 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 			continue
 		}
 		_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(d.Bucket), Key: u.Key, UploadId: u.UploadId})
-		if err != nil && apiCode(err) != "NoSuchUpload" {
+		if err != nil && cmdkit.APICode(err) != "NoSuchUpload" {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			su.Reason = "abort failed: " + errText(err)
-			if apiCode(err) == "AccessDenied" {
+			su.Reason = "abort failed: " + cmdkit.ErrText(err)
+			if cmdkit.APICode(err) == "AccessDenied" {
 				su.Reason += "; " + b.perm.whoMayAbort(key, initiator)
 			}
 			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -143,9 +144,9 @@ func describeUploadErr(err error, base string) string {
 	if ue.PartNumber > 0 {
 		s += fmt.Sprintf(" part %d", ue.PartNumber)
 	}
-	s += ": " + errText(ue.Err)
+	s += ": " + cmdkit.ErrText(ue.Err)
 	if ue.UploadID != "" && !ue.Aborted && ue.AbortErr != nil {
-		s += fmt.Sprintf(" (upload %s NOT aborted: %s)", ue.UploadID, errText(ue.AbortErr))
+		s += fmt.Sprintf(" (upload %s NOT aborted: %s)", ue.UploadID, cmdkit.ErrText(ue.AbortErr))
 	}
 	return s
 }

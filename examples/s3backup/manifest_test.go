@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 func TestManifestRoundTrip(t *testing.T) {
@@ -353,14 +355,14 @@ func TestParseDestination(t *testing.T) {
 
 func TestParseBytes(t *testing.T) {
 	for in, want := range map[string]int64{"0": 0, "1024": 1024, "5MiB": 5 << 20, "5m": 5 << 20, "1.5KiB": 1536, "2MB": 2 << 20, "1g": 1 << 30} {
-		got, err := parseBytes(in)
+		got, err := cmdkit.ParseSize(in)
 		if err != nil || got != want {
-			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "x", "-1", "5 parsecs", "1e30"} {
-		if _, err := parseBytes(bad); err == nil {
-			t.Errorf("parseBytes(%q) accepted it", bad)
+		if _, err := cmdkit.ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted it", bad)
 		}
 	}
 }

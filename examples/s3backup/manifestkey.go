@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/pflag"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // manifestKeyEnv names the environment variable that gives the manifest key file when
@@ -42,9 +44,9 @@ func (f *manifestFlags) load() error {
 	if f.loaded {
 		return nil
 	}
-	n, err := parseBytes(f.maxSizeFlag)
+	n, err := cmdkit.ParseSize(f.maxSizeFlag)
 	if err != nil || n < 1 {
-		return usageErrorf("--max-manifest-size must be a positive size")
+		return cmdkit.UsageErrorf("--max-manifest-size must be a positive size")
 	}
 	f.maxSize = n
 	path, from := f.keyFile, "--manifest-key"
@@ -54,11 +56,11 @@ func (f *manifestFlags) load() error {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return usageErrorf("%s: cannot read the key file: %s", from, pathErrText(err))
+			return cmdkit.UsageErrorf("%s: cannot read the key file: %s", from, pathErrText(err))
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) < minManifestKey {
-			return usageErrorf("%s: the key file holds %d bytes; at least %d are needed", from, len(b), minManifestKey)
+			return cmdkit.UsageErrorf("%s: the key file holds %d bytes; at least %d are needed", from, len(b), minManifestKey)
 		}
 		f.key = b
 	}
@@ -102,10 +104,10 @@ func (a *app) openBackup(ctx context.Context, d destination, sum *summary) (*s3.
 func backupArgs(args []string, concurrency int) (destination, error) {
 	d, err := parseDestination(args[0])
 	if err != nil {
-		return d, usageErrorf("%v", err)
+		return d, cmdkit.UsageErrorf("%v", err)
 	}
 	if concurrency < 1 {
-		return d, usageErrorf("--concurrency must be at least 1")
+		return d, cmdkit.UsageErrorf("--concurrency must be at least 1")
 	}
 	return d, nil
 }

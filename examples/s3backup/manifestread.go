@@ -18,6 +18,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // Limits a manifest is checked against.
@@ -70,7 +72,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.read += int64(n)
 	if c.read > c.max {
-		return 0, fmt.Errorf("%w (%s; raise it with --max-manifest-size)", errManifestTooLarge, formatBytes(c.max))
+		return 0, fmt.Errorf("%w (%s; raise it with --max-manifest-size)", errManifestTooLarge, cmdkit.FormatBytes(c.max))
 	}
 	return n, err
 }

@@ -58,14 +58,14 @@ func (p *preflightOptions) validate() error {
 	for _, f := range p.identityFiles {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return usageErrorf("--identity-policy: %v", err)
+			return cmdkit.UsageErrorf("--identity-policy: %v", err)
 		}
 		p.identityPolicy = append(p.identityPolicy, mpu.PolicyDocument{Name: f, JSON: b})
 	}
 	if p.bucketPolicy != "" {
 		b, err := os.ReadFile(p.bucketPolicy)
 		if err != nil {
-			return usageErrorf("--bucket-policy: %v", err)
+			return cmdkit.UsageErrorf("--bucket-policy: %v", err)
 		}
 		p.bucketDoc = &mpu.PolicyDocument{Name: p.bucketPolicy, JSON: b}
 	}
@@ -263,7 +263,7 @@ func stepProblem(s preflight.StepResult) string {
 // its verdict (with the reasons and the fix) is the reason, since some servers answer a
 // denied upload with a reset connection rather than a 403.
 func (p *permissions) explainFailure(ctx context.Context, key string, multipart bool, err error) string {
-	base := errText(err)
+	base := cmdkit.ErrText(err)
 	base = describeUploadErr(err, base)
 	if p.checker == nil || ctx.Err() != nil {
 		return base

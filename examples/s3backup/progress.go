@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // progress counts the work of a command; the counters are updated by the workers and read
@@ -56,7 +58,7 @@ func (d *display) line() string {
 	el := time.Since(d.start)
 	done := d.p.bytesDone.Load()
 	s := fmt.Sprintf("%s %d/%d files, %s/%s, %s", d.verb, d.p.filesDone.Load(), d.p.filesTotal.Load(),
-		formatBytes(done), formatBytes(d.p.bytesTotal.Load()), formatRate(done, el))
+		cmdkit.FormatBytes(done), cmdkit.FormatBytes(d.p.bytesTotal.Load()), cmdkit.FormatRate(done, el))
 	if f := d.p.failed.Load(); f > 0 {
 		s += fmt.Sprintf(", %d failed", f)
 	}

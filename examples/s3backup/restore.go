@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 type restoreOptions struct {
@@ -50,18 +52,18 @@ the whole manifest), and with --manifest-key its MAC is checked. Paths below DIR
 through one handle on DIR without following symbolic links: a link where a directory is
 needed, or at the file itself, fails that file. A file stops at its first failed range, and
 the directories created for it are removed.`,
-		Args: exactArgs(2),
+		Args: cmdkit.ExactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			var err error
 			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
 				return err
 			}
 			o.dir = args[1]
-			if o.partSize, err = parseBytes(o.partSizeFlag); err != nil || o.partSize < 1<<20 {
-				return usageErrorf("--part-size must be a size of at least 1MiB")
+			if o.partSize, err = cmdkit.ParseSize(o.partSizeFlag); err != nil || o.partSize < 1<<20 {
+				return cmdkit.UsageErrorf("--part-size must be a size of at least 1MiB")
 			}
 			if _, err := newFilter(o.include, o.exclude); err != nil {
-				return usageErrorf("%v", err)
+				return cmdkit.UsageErrorf("%v", err)
 			}
 			return a.restore(cmd.Context(), o)
 		}),
@@ -299,13 +301,13 @@ func (a *app) getRange(ctx context.Context, client *s3.Client, o *restoreOptions
 	}
 	out, err := client.GetObject(ctx, in)
 	if err != nil {
-		if apiCode(err) == "PreconditionFailed" {
+		if cmdkit.APICode(err) == "PreconditionFailed" {
 			return errors.New("the object was replaced since the backup (its ETag differs from the manifest's)")
 		}
-		if apiCode(err) == "InvalidRange" {
+		if cmdkit.APICode(err) == "InvalidRange" {
 			return fmt.Errorf("GetObject %s: the object is smaller than the manifest's %d bytes", *in.Range, rf.e.Size)
 		}
-		return fmt.Errorf("GetObject %s: %s", *in.Range, errText(err))
+		return fmt.Errorf("GetObject %s: %s", *in.Range, cmdkit.ErrText(err))
 	}
 	defer out.Body.Close()
 	if total, ok := rangeTotal(aws.ToString(out.ContentRange)); ok && total != rf.e.Size {
@@ -375,7 +377,7 @@ func (a *app) finishRestore(root *restoreRoot, rf *restoreFile, sum *summary, pr
 	if err != nil {
 		root.removeCreated(rf.rel)
 		prog.failed.Add(1)
-		msg := errMessage(err)
+		msg := cmdkit.Message(err)
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			msg = pe.Op + ": " + pe.Err.Error()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -79,7 +80,7 @@ func (b *backupRun) discardUnused(ctx context.Context, sending map[string]bool, 
 			return
 		}
 		if err := up.AbortResumable(ctx, path); err != nil {
-			su.Reason = "abort failed: " + describeUploadErr(err, errText(err))
+			su.Reason = "abort failed: " + describeUploadErr(err, cmdkit.ErrText(err))
 			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
 			return
 		}

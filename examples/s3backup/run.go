@@ -89,12 +89,12 @@ number of directories; a pattern without "/" matches a file or directory name at
 directory excludes everything below it. With --include, only matching files are backed up.
 Excludes win. Files that become excluded keep their objects (--delete removes only files that
 are gone).`,
-		Args: exactArgs(2),
+		Args: cmdkit.ExactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			o.dir = args[0]
 			d, err := parseDestination(args[1])
 			if err != nil {
-				return usageErrorf("%v", err)
+				return cmdkit.UsageErrorf("%v", err)
 			}
 			o.dest = d
 			if err := o.validate(); err != nil {
@@ -125,50 +125,50 @@ are gone).`,
 func (o *runOptions) validate() error {
 	fi, err := os.Stat(o.dir)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return cmdkit.UsageErrorf("%v", err)
 	}
 	if !fi.IsDir() {
-		return usageErrorf("%s is not a directory", o.dir)
+		return cmdkit.UsageErrorf("%s is not a directory", o.dir)
 	}
 	if o.concurrency < 1 || o.concurrency > 1024 {
-		return usageErrorf("--concurrency must be 1 to 1024, got %d", o.concurrency)
+		return cmdkit.UsageErrorf("--concurrency must be 1 to 1024, got %d", o.concurrency)
 	}
 	if o.partConcurrency < 1 {
-		return usageErrorf("--part-concurrency must be at least 1, got %d", o.partConcurrency)
+		return cmdkit.UsageErrorf("--part-concurrency must be at least 1, got %d", o.partConcurrency)
 	}
-	if o.partSize, err = parseBytes(o.partSizeFlag); err != nil {
-		return usageErrorf("--part-size: %v", err)
+	if o.partSize, err = cmdkit.ParseSize(o.partSizeFlag); err != nil {
+		return cmdkit.UsageErrorf("--part-size: %v", err)
 	}
 	if o.partSize < minPartSize || o.partSize > 5<<30 {
-		return usageErrorf("--part-size must be 5MiB to 5GiB, got %s", formatBytes(o.partSize))
+		return cmdkit.UsageErrorf("--part-size must be 5MiB to 5GiB, got %s", cmdkit.FormatBytes(o.partSize))
 	}
 	o.threshold = o.partSize
 	if o.thresholdFlag != "" {
-		if o.threshold, err = parseBytes(o.thresholdFlag); err != nil {
-			return usageErrorf("--multipart-threshold: %v", err)
+		if o.threshold, err = cmdkit.ParseSize(o.thresholdFlag); err != nil {
+			return cmdkit.UsageErrorf("--multipart-threshold: %v", err)
 		}
 		if o.threshold < 1 || o.threshold > 5<<30 {
-			return usageErrorf("--multipart-threshold must be 1 byte to 5GiB (the largest single PutObject)")
+			return cmdkit.UsageErrorf("--multipart-threshold must be 1 byte to 5GiB (the largest single PutObject)")
 		}
 	}
 	if o.rateFlag != "" {
-		if o.rate, err = parseBytes(o.rateFlag); err != nil {
-			return usageErrorf("--rate-limit: %v", err)
+		if o.rate, err = cmdkit.ParseSize(o.rateFlag); err != nil {
+			return cmdkit.UsageErrorf("--rate-limit: %v", err)
 		}
 		if o.rate < 1024 {
-			return usageErrorf("--rate-limit must be at least 1KiB per second")
+			return cmdkit.UsageErrorf("--rate-limit must be at least 1KiB per second")
 		}
 	}
 	switch o.sse {
 	case "", "AES256", "aws:kms":
 	default:
-		return usageErrorf("--sse must be AES256 or aws:kms, got %q", o.sse)
+		return cmdkit.UsageErrorf("--sse must be AES256 or aws:kms, got %q", o.sse)
 	}
 	if o.kmsKeyID != "" && o.sse != "aws:kms" {
-		return usageErrorf("--sse-kms-key-id needs --sse aws:kms")
+		return cmdkit.UsageErrorf("--sse-kms-key-id needs --sse aws:kms")
 	}
 	if _, err := newFilter(o.include, o.exclude); err != nil {
-		return usageErrorf("%v", err)
+		return cmdkit.UsageErrorf("%v", err)
 	}
 	return o.preflight.validate()
 }
@@ -235,7 +235,7 @@ func (b *backupRun) do(ctx context.Context) error {
 	}
 	flt, err := newFilter(o.include, o.exclude)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return cmdkit.UsageErrorf("%v", err)
 	}
 	// 1. The directory.
 	wr, err := b.scan(ctx, flt)
@@ -780,7 +780,7 @@ func (b *backupRun) deleteAll(ctx context.Context, rels []string) {
 			_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.o.dest.Bucket), Key: aws.String(key)})
 			if err != nil {
 				if ctx.Err() == nil {
-					b.sum.fail(rel, key, "delete: "+errText(err))
+					b.sum.fail(rel, key, "delete: "+cmdkit.ErrText(err))
 				}
 				return nil
 			}
@@ -851,7 +851,7 @@ func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination, r
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(d.manifestKey())})
 	if err != nil {
 		var nk *types.NoSuchKey
-		if errors.As(err, &nk) || apiCode(err) == "NoSuchKey" || apiCode(err) == "NotFound" {
+		if errors.As(err, &nk) || cmdkit.APICode(err) == "NoSuchKey" || cmdkit.APICode(err) == "NotFound" {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading the manifest s3://%s/%s: %w", d.Bucket, d.manifestKey(), err)
@@ -859,7 +859,7 @@ func loadRemoteManifest(ctx context.Context, client *s3.Client, d destination, r
 	defer out.Body.Close()
 	if n := aws.ToInt64(out.ContentLength); ro.maxSize > 0 && n > ro.maxSize {
 		return nil, fmt.Errorf("s3://%s/%s: %w (%s > %s; raise it with --max-manifest-size)", d.Bucket, d.manifestKey(),
-			errManifestTooLarge, formatBytes(n), formatBytes(ro.maxSize))
+			errManifestTooLarge, cmdkit.FormatBytes(n), cmdkit.FormatBytes(ro.maxSize))
 	}
 	m, err := readManifest(out.Body, ro)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // fileFailure is a file that could not be backed up (or verified, or restored).
@@ -181,7 +183,7 @@ func (s *summary) writeText(w io.Writer) {
 	for _, f := range s.Failed {
 		fmt.Fprintf(&b, "              %s: %s\n", termPath(f.Path), termText(f.Reason))
 	}
-	fmt.Fprintf(&b, "  bytes:      %s in %s (%s)\n", formatBytes(s.Bytes), s.Duration.Round(time.Millisecond), formatRate(s.Bytes, s.Duration))
+	fmt.Fprintf(&b, "  bytes:      %s in %s (%s)\n", cmdkit.FormatBytes(s.Bytes), s.Duration.Round(time.Millisecond), cmdkit.FormatRate(s.Bytes, s.Duration))
 	if s.Interrupted {
 		b.WriteString("  INTERRUPTED: completed files are recorded; run again to continue\n")
 	}
@@ -225,9 +227,9 @@ func (s *summary) writeCounts(b *strings.Builder) {
 				fmt.Fprintf(b, "                %s\n", termPath(p))
 			}
 		} else {
-			fmt.Fprintf(b, "  uploaded:   %d files, %s\n", s.Uploaded, formatBytes(s.UploadedBytes))
+			fmt.Fprintf(b, "  uploaded:   %d files, %s\n", s.Uploaded, cmdkit.FormatBytes(s.UploadedBytes))
 		}
-		fmt.Fprintf(b, "  unchanged:  %d files, %s (not read)\n", s.Unchanged, formatBytes(s.UnchangedBytes))
+		fmt.Fprintf(b, "  unchanged:  %d files, %s (not read)\n", s.Unchanged, cmdkit.FormatBytes(s.UnchangedBytes))
 		if s.MetadataOnly > 0 {
 			fmt.Fprintf(b, "  mode only:  %d files (manifest updated, nothing sent)\n", s.MetadataOnly)
 		}
@@ -244,7 +246,7 @@ func (s *summary) writeCounts(b *strings.Builder) {
 			fmt.Fprintf(b, "  empty dirs: %d verified\n", s.EmptyDirs)
 		}
 	case "restore":
-		fmt.Fprintf(b, "  restored:   %d files, %s\n", s.Restored, formatBytes(s.RestoredBytes))
+		fmt.Fprintf(b, "  restored:   %d files, %s\n", s.Restored, cmdkit.FormatBytes(s.RestoredBytes))
 		if s.EmptyDirs > 0 {
 			fmt.Fprintf(b, "  empty dirs: %d created\n", s.EmptyDirs)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 type verifyOptions struct {
@@ -45,7 +47,7 @@ func (a *app) verifyCmd() *cobra.Command {
 Every difference is listed; the exit status is 1 when there is any. The manifest is
 validated first, and with --manifest-key its MAC is checked; without a key, objects and
 manifest changed together cannot be detected (a warning says so).`,
-		Args: exactArgs(2),
+		Args: cmdkit.ExactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			var err error
 			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
@@ -53,7 +55,7 @@ manifest changed together cannot be detected (a warning says so).`,
 			}
 			o.dir = args[1]
 			if _, err := newFilter(o.include, o.exclude); err != nil {
-				return usageErrorf("%v", err)
+				return cmdkit.UsageErrorf("%v", err)
 			}
 			return a.verify(cmd.Context(), o)
 		}),
@@ -147,10 +149,10 @@ func verifyObject(ctx context.Context, client *s3.Client, o *verifyOptions, key 
 			return nil
 		}
 		var nf *types.NotFound
-		if errors.As(err, &nf) || apiCode(err) == "NotFound" || apiCode(err) == "NoSuchKey" {
+		if errors.As(err, &nf) || cmdkit.APICode(err) == "NotFound" || cmdkit.APICode(err) == "NoSuchKey" {
 			return []string{"object is missing"}
 		}
-		return []string{"object: " + errText(err)}
+		return []string{"object: " + cmdkit.ErrText(err)}
 	}
 	var p []string
 	if got := aws.ToInt64(h.ContentLength); got != e.Size {
@@ -188,13 +190,13 @@ func verifyObject(ctx context.Context, client *s3.Client, o *verifyOptions, key 
 		}
 		out, err := client.GetObject(ctx, gin)
 		if err != nil {
-			return append(p, "object read: "+errText(err))
+			return append(p, "object read: "+cmdkit.ErrText(err))
 		}
 		sum, n, err := fileCRC32C(out.Body)
 		out.Body.Close()
 		switch {
 		case err != nil:
-			p = append(p, "object read: "+errMessage(err))
+			p = append(p, "object read: "+cmdkit.Message(err))
 		case n != e.Size || sum != e.CRC32C:
 			p = append(p, fmt.Sprintf("object content has CRC32C %s (%d bytes), the manifest says %s (%d bytes)", sum, n, e.CRC32C, e.Size))
 		}
@@ -295,18 +297,18 @@ func (a *app) endCommand(ctx context.Context, sum *summary, err error) error {
 	}
 	switch {
 	case errors.Is(err, errDenied):
-		return silentExit(exitDenied)
+		return cmdkit.SilentExit(exitDenied)
 	case ctx.Err() != nil:
-		return silentExit(exitInterrupted)
+		return cmdkit.SilentExit(exitInterrupted)
 	case err != nil:
-		var ee *exitError
+		var ee *cmdkit.ExitError
 		if errors.As(err, &ee) {
 			ee.Silent = true
 			return ee
 		}
-		return silentExit(exitFailure)
+		return cmdkit.SilentExit(exitFailure)
 	case len(sum.Failed) > 0:
-		return silentExit(exitFailure)
+		return cmdkit.SilentExit(exitFailure)
 	}
 	return nil
 }
