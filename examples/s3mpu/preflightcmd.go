@@ -542,14 +542,9 @@ func (a *app) printReport(w io.Writer, rep *preflight.Report) error {
 
 // stepJSON is one step of `preflight --json`.
 type stepJSON struct {
-	Step           string             `json:"step"`
-	Operation      string             `json:"operation"`
-	Actions        []string           `json:"actions"`
-	Resources      []string           `json:"resources"`
-	Decision       string             `json:"decision"`
-	Evaluator      string             `json:"evaluator"`
-	Reasons        []string           `json:"reasons"`
-	Remedy         *mpu.Remedy        `json:"remedy"`
+	Step      string `json:"step"`
+	Operation string `json:"operation"`
+	verdictJSON
 	MissingContext []string           `json:"missing_context"`
 	DefaultRule    string             `json:"default_rule,omitempty"`
 	Risks          []string           `json:"risks"`
@@ -559,15 +554,27 @@ type stepJSON struct {
 // kmsJSON is one KMS row of `preflight --json`: a step's row in "kms", or the seed row
 // (the S3 permission table's full KMS list for the upload as a whole) in "kms_seed".
 type kmsJSON struct {
-	Step      string      `json:"step,omitempty"` // "" for the seed row
-	Label     string      `json:"label"`
-	Advisory  bool        `json:"advisory"` // true: does not count for "ok" or the exit status
+	Step     string `json:"step,omitempty"` // "" for the seed row
+	Label    string `json:"label"`
+	Advisory bool   `json:"advisory"` // true: does not count for "ok" or the exit status
+	verdictJSON
+}
+
+// verdictJSON is what a step row and a KMS row of `preflight --json` both say: the actions
+// and resources checked and the decision on them, with its reasons and remedy.
+type verdictJSON struct {
 	Actions   []string    `json:"actions"`
 	Resources []string    `json:"resources"`
 	Decision  string      `json:"decision"`
 	Evaluator string      `json:"evaluator"`
 	Reasons   []string    `json:"reasons"`
 	Remedy    *mpu.Remedy `json:"remedy"`
+}
+
+// newVerdictJSON returns the JSON form of a row's verdict, with empty lists rather than null.
+func newVerdictJSON(actions, resources []string, d mpu.Decision, e mpu.EvaluatorKind, reasons []string, remedy *mpu.Remedy) verdictJSON {
+	return verdictJSON{Actions: nonNil(actions), Resources: nonNil(resources), Decision: d.String(), Evaluator: string(e),
+		Reasons: nonNil(reasons), Remedy: remedy}
 }
 
 // preflightJSON is the documented shape of `preflight --json`.
@@ -595,8 +602,8 @@ func reportJSON(rep *preflight.Report) preflightJSON {
 		out.APICalls = map[string]int{}
 	}
 	for _, s := range rep.Steps {
-		sj := stepJSON{Step: s.Step.String(), Operation: s.Operation, Actions: nonNil(s.Actions), Resources: nonNil(s.Resources),
-			Decision: s.Decision.String(), Evaluator: string(s.Evaluator), Reasons: nonNil(s.Reasons), Remedy: s.Remedy,
+		sj := stepJSON{Step: s.Step.String(), Operation: s.Operation,
+			verdictJSON:    newVerdictJSON(s.Actions, s.Resources, s.Decision, s.Evaluator, s.Reasons, s.Remedy),
 			MissingContext: nonNil(s.MissingContext), DefaultRule: s.DefaultRule, Risks: nonNil(s.Risks), Statements: []mpu.StatementRef{}}
 		for _, c := range s.Checks {
 			sj.Statements = append(sj.Statements, c.Statements...)
@@ -614,8 +621,8 @@ func reportJSON(rep *preflight.Report) preflightJSON {
 }
 
 func kmsRowJSON(k preflight.KMSRow) kmsJSON {
-	kj := kmsJSON{Label: k.Label, Advisory: k.Advisory, Actions: nonNil(k.Actions), Resources: nonNil(k.Resources),
-		Decision: k.Decision.String(), Evaluator: string(k.Evaluator), Reasons: nonNil(k.Reasons), Remedy: k.Remedy}
+	kj := kmsJSON{Label: k.Label, Advisory: k.Advisory,
+		verdictJSON: newVerdictJSON(k.Actions, k.Resources, k.Decision, k.Evaluator, k.Reasons, k.Remedy)}
 	if !k.Seed {
 		kj.Step = k.Step.String()
 	}
