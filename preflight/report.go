@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/s3mpu/s3mpu/internal/termtext"
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
@@ -214,14 +215,18 @@ func (r *Report) totalCalls() int {
 }
 
 // WriteText renders the report as a table, then the reasons, risks and
-// remedies of every step that is not plainly allowed.
+// remedies of every step that is not plainly allowed. Text that comes from
+// elsewhere (names, policy statements, a server's error messages) is written
+// with every control or format character escaped as in a Go string (\x1b,
+// \n, \u202e), so a hostile policy, key or server cannot move the cursor or
+// forge a line of the report.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	caller := r.Caller
 	if caller == "" {
 		caller = "an unknown caller"
 	}
-	fmt.Fprintf(&b, "preflight s3://%s/%s as %s (server profile %s)\n\n", r.Bucket, r.Key, caller, r.Profile)
+	fmt.Fprintf(&b, "preflight s3://%s/%s as %s (server profile %s)\n\n", esc(r.Bucket), esc(r.Key), esc(caller), r.Profile)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tDECISION\tBY\tACTION\tRESOURCE")
 	for _, s := range r.Steps {
@@ -233,11 +238,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			if s.DefaultRule != "" && i == 0 {
 				dec += " (default)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", step, dec, by, c.Action, c.Resource)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", step, dec, esc(by), esc(c.Action), esc(c.Resource))
 		}
 	}
 	for _, k := range r.kmsRows() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.textLabel(), k.textDecision(), k.Evaluator, orDash(strings.Join(k.Actions, ",")), orDash(strings.Join(k.Resources, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(k.textLabel()), k.textDecision(), esc(string(k.Evaluator)), esc(orDash(strings.Join(k.Actions, ","))), esc(orDash(strings.Join(k.Resources, ","))))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -248,10 +253,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "\n%s: %s\n", s.Step, s.Decision)
 		for _, why := range s.Reasons {
-			fmt.Fprintf(&b, "  - %s\n", why)
+			fmt.Fprintf(&b, "  - %s\n", esc(why))
 		}
 		for _, risk := range s.Risks {
-			fmt.Fprintf(&b, "  risk: %s\n", risk)
+			fmt.Fprintf(&b, "  risk: %s\n", esc(risk))
 		}
 		writeRemedy(&b, s.Remedy)
 	}
@@ -259,23 +264,23 @@ func (r *Report) WriteText(w io.Writer) error {
 		if k.Decision == mpu.Allowed {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s: %s\n", k.textLabel(), k.textDecision())
+		fmt.Fprintf(&b, "\n%s: %s\n", esc(k.textLabel()), k.textDecision())
 		for _, why := range k.Reasons {
-			fmt.Fprintf(&b, "  - %s\n", why)
+			fmt.Fprintf(&b, "  - %s\n", esc(why))
 		}
 		writeRemedy(&b, k.Remedy)
 	}
 	for _, g := range r.Gaps {
-		fmt.Fprintf(&b, "\ngap: %s could not be read: %s\n", g.Source, g.Error)
+		fmt.Fprintf(&b, "\ngap: %s could not be read: %s\n", esc(g.Source), esc(g.Error))
 		if g.Hint != "" {
-			fmt.Fprintf(&b, "  hint: %s\n", g.Hint)
+			fmt.Fprintf(&b, "  hint: %s\n", esc(g.Hint))
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", esc(n))
 	}
 	for _, id := range r.Leftover {
-		fmt.Fprintf(&b, "warning: probe upload %s could not be removed\n", id)
+		fmt.Fprintf(&b, "warning: probe upload %s could not be removed\n", esc(id))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -310,6 +315,9 @@ func (k KMSRow) textDecision() string {
 	return k.Decision.String()
 }
 
+// esc is text from elsewhere, made safe for the text report.
+func esc(s string) string { return termtext.Escape(s) }
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -321,12 +329,12 @@ func writeRemedy(b *strings.Builder, rm *mpu.Remedy) {
 	if rm == nil {
 		return
 	}
-	fmt.Fprintf(b, "  fix: %s\n", rm.Summary)
+	fmt.Fprintf(b, "  fix: %s\n", esc(rm.Summary))
 	for _, a := range rm.Add {
-		fmt.Fprintf(b, "    add to the %s: %s\n", a.Policy, a.Statement)
+		fmt.Fprintf(b, "    add to the %s: %s\n", esc(string(a.Policy)), esc(string(a.Statement)))
 	}
 	for _, c := range rm.Change {
-		fmt.Fprintf(b, "    change: %s\n", c)
+		fmt.Fprintf(b, "    change: %s\n", esc(c.String()))
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/s3mpu/s3mpu/internal/termtext"
 )
 
 // ErrInvalidPolicy is matched by every *ParseError:
@@ -50,26 +52,7 @@ func (e *ParseError) Error() string {
 		fmt.Fprintf(&b, ": %s", e.Field)
 	}
 	fmt.Fprintf(&b, ": %s", e.Msg)
-	return escapeControls(b.String())
-}
-
-// escapeControls returns s with each control character (C0, DEL, C1) written as its Go
-// escape (\x1b, \n, \u009b), so that text from a policy document others may write never
-// reaches a terminal raw.
-func escapeControls(s string) string {
-	if !hasControl(s) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return termtext.Escape(b.String())
 }
 
 // hasControl reports whether s holds a control character.
