@@ -45,7 +45,8 @@ reasons follow. With --json: one object with "decision" and "reasons" (and the d
 statements, missing context keys and risks).
 
 Exit status: 0 allowed, 3 denied, 2 bad input (an unreadable or malformed policy is named with
-its file and statement).`
+its file and statement), 1 allowed only while a condition key the policies refer to is absent
+from the request context (listed as "missing context"; give it with --context KEY=VALUE).`
 
 func (a *app) policyEvalCmd() *cobra.Command {
 	var f policyEvalFlags
@@ -90,6 +91,12 @@ func (a *app) policyEvalCmd() *cobra.Command {
 		}
 		if res.Decision != mpu.Allowed {
 			return cmdkit.SilentExit(cmdkit.ExitDenied)
+		}
+		if len(res.MissingKeys) > 0 {
+			// Allowed only while the missing keys are absent: a statement that
+			// needs them (a Deny's condition, say) could still refuse the real
+			// request, so exit 0 would promise more than was shown.
+			return cmdkit.SilentExit(cmdkit.ExitFailure)
 		}
 		return nil
 	})
@@ -246,7 +253,7 @@ func (a *app) printEval(in preflight.EvalInput, res preflight.EvalResult) error 
 	var b strings.Builder
 	b.WriteString(res.Decision.String() + "\n")
 	for _, r := range res.Reasons {
-		b.WriteString("  " + r + "\n")
+		b.WriteString("  " + cmdkit.TermText(r) + "\n")
 	}
 	for _, s := range res.Statements {
 		fmt.Fprintf(&b, "  deciding: %s (%s)\n", s, s.Effect)
@@ -255,10 +262,13 @@ func (a *app) printEval(in preflight.EvalInput, res preflight.EvalResult) error 
 		fmt.Fprintf(&b, "  default rule: %s\n", res.DefaultRule)
 	}
 	for _, k := range res.MissingKeys {
-		fmt.Fprintf(&b, "  missing context: %s\n", k)
+		fmt.Fprintf(&b, "  missing context: %s\n", cmdkit.TermText(k))
+	}
+	if res.Decision == mpu.Allowed && len(res.MissingKeys) > 0 {
+		b.WriteString("  not decided: allowed only while the missing context above is absent; give it with --context KEY=VALUE\n")
 	}
 	for _, r := range res.Risks {
-		fmt.Fprintf(&b, "  risk: %s\n", r)
+		fmt.Fprintf(&b, "  risk: %s\n", cmdkit.TermText(r))
 	}
 	_, err := fmt.Fprint(a.stdout, b.String())
 	return err

@@ -34,6 +34,9 @@ func TestPolicyEvalBoundaryAndSession(t *testing.T) {
 	// A Deny whose first Resource entry has a variable with no value for a role session.
 	deny := file("deny.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},
 		{"Sid":"NoParts","Effect":"Deny","Action":"s3:GetObject","Resource":["arn:aws:s3:::bkt/home/${aws:username}/*","arn:aws:s3:::bkt/*/part.bin"]}]}`)
+	// A Deny that needs a condition key the request may not be given.
+	denyTag := file("deny-tag.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},
+		{"Sid":"OnlyTeam","Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"blocked"}}}]}`)
 	bad := file("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"s3:*","Resource":"*"}]}`)
 
 	base := func(caller, action, resource string) []string {
@@ -52,6 +55,9 @@ func TestPolicyEvalBoundaryAndSession(t *testing.T) {
 		{"session policy allows", append(base(sess, "s3:PutObject", obj), "--session-policy", get, "--session-policy", put), "allowed", 0, "session", `session policy "` + put + `" statement 0 (Sid "Put")`},
 		{"no session policy allows", append(base(sess, "s3:DeleteObject", obj), "--session-policy", get, "--session-policy", put), "implicitDeny", 3, "", "the session policy does not allow the request"},
 		{"session policy Deny with a variable that has no value", append(base(sess, "s3:GetObject", part), "--session-policy", deny), "explicitDeny", 3, "session", `Sid "NoParts"`},
+		{"allowed only while a Deny's key is missing", []string{"policy", "eval", "--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", denyTag}, "allowed", cmdkit.ExitFailure, "", "not decided: allowed only while the missing context above is absent"},
+		{"the key given: the Deny applies", []string{"policy", "eval", "--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", denyTag, "--context", "aws:RequestTag/team=blocked"}, "explicitDeny", 3, "identity", `Sid "OnlyTeam"`},
+		{"the key given: nothing denies", []string{"policy", "eval", "--caller", alice, "--action", "s3:PutObject", "--resource", obj, "--identity-policy", denyTag, "--context", "aws:RequestTag/team=ok"}, "allowed", 0, "", "allowed"},
 		{"boundary on the root user", append(base("arn:aws:iam::111122223333:root", "s3:GetObject", obj), "--permissions-boundary", get), "", cmdkit.ExitUsage, "", "a permissions boundary applies only to IAM users and roles"},
 		{"session policy for an IAM user", append(base(alice, "s3:GetObject", obj), "--session-policy", get), "", cmdkit.ExitUsage, "", "session policies apply only to role sessions and federated users"},
 		{"malformed session policy", append(base(sess, "s3:GetObject", obj), "--session-policy", get, "--session-policy", bad), "", cmdkit.ExitUsage, "", "malformed policy in file " + bad + ": statement 0"},
