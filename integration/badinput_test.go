@@ -120,19 +120,19 @@ func badSSECKey(n int) (string, string) {
 func badLibCases() []badLibCase {
 	small := func() io.Reader { return bytes.NewReader(make([]byte, 1024)) }
 	bucketCase := func(name, bucket string) badLibCase {
-		return badLibCase{name: "bucket-" + name, want: uploader.ErrInvalidInput, words: []string{"bucket"},
+		return badLibCase{name: "bucket-" + name, want: mpu.ErrInvalidInput, words: []string{"bucket"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				return b.upload(testCtx(t), &uploader.UploadInput{Bucket: bucket, Key: "k", Body: small()})
 			}}
 	}
 	optCase := func(name string, words []string, fn func(*uploader.Options)) badLibCase {
-		return badLibCase{name: name, key: "opt-" + name, want: uploader.ErrInvalidInput, words: words,
+		return badLibCase{name: name, key: "opt-" + name, want: mpu.ErrInvalidInput, words: words,
 			run: func(t *testing.T, b *badCtx, key string) error {
 				return b.upload(testCtx(t), badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB))), fn)
 			}}
 	}
 	sizeCase := func(name string, body func() io.Reader, size int64, words ...string) badLibCase {
-		return badLibCase{name: name, key: name, want: uploader.ErrInvalidInput, words: words,
+		return badLibCase{name: name, key: name, want: mpu.ErrInvalidInput, words: words,
 			run: func(t *testing.T, b *badCtx, key string) error {
 				in := badInput(b, key, body())
 				in.Size = size
@@ -146,7 +146,7 @@ func badLibCases() []badLibCase {
 			}}
 	}
 	sseCCase := func(name string, words []string, mod func(in *uploader.UploadInput)) badLibCase {
-		return badLibCase{name: name, key: name, want: uploader.ErrInvalidInput, words: words,
+		return badLibCase{name: name, key: name, want: mpu.ErrInvalidInput, words: words,
 			run: func(t *testing.T, b *badCtx, key string) error {
 				in := badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB)))
 				in.SSECustomerAlgorithm = "AES256"
@@ -165,15 +165,15 @@ func badLibCases() []badLibCase {
 		bucketCase("too-long", strings.Repeat("b", 64)),
 		bucketCase("ip-address", "192.168.5.4"),
 		bucketCase("slash", "bucket/with/slash"),
-		{name: "key-empty", want: uploader.ErrInvalidInput, words: []string{"key"},
+		{name: "key-empty", want: mpu.ErrInvalidInput, words: []string{"key"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				return b.upload(testCtx(t), badInput(b, "", small()))
 			}},
-		{name: "key-too-long", want: uploader.ErrInvalidInput, words: []string{"key", "1024"},
+		{name: "key-too-long", want: mpu.ErrInvalidInput, words: []string{"key", "1024"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				return b.upload(testCtx(t), badInput(b, strings.Repeat("k", 1025), small()))
 			}},
-		{name: "key-invalid-utf8", want: uploader.ErrInvalidInput, words: []string{"key", "UTF-8"},
+		{name: "key-invalid-utf8", want: mpu.ErrInvalidInput, words: []string{"key", "UTF-8"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				return b.upload(testCtx(t), badInput(b, "bad-\xff\xfe-key", small()))
 			}},
@@ -185,7 +185,7 @@ func badLibCases() []badLibCase {
 		optCase("checksum-algorithm-unknown", []string{"checksum"}, func(o *uploader.Options) { o.ChecksumAlgorithm = "MD5" }),
 		sizeCase("more-than-10000-parts", small, 5<<40+1, "size|part"),
 		sizeCase("size-negative", small, -2, "negative"),
-		{name: "body-nil", key: "body-nil", want: uploader.ErrInvalidInput, words: []string{"body"},
+		{name: "body-nil", key: "body-nil", want: mpu.ErrInvalidInput, words: []string{"body"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				return b.upload(testCtx(t), badInput(b, key, nil))
 			}},
@@ -195,7 +195,7 @@ func badLibCases() []badLibCase {
 		sizeCase("stream-longer-than-size-multipart", func() io.Reader { return relStream(8 * relMiB) }, 6*relMiB, "size"),
 		sizeCase("stream-shorter-than-size-single", func() io.Reader { return relStream(100 * relKiB) }, relMiB, "size"),
 		sizeCase("stream-longer-than-size-single", func() io.Reader { return relStream(2 * relMiB) }, relMiB, "size"),
-		{name: "file-grows-during-upload", key: "file-grows", want: uploader.ErrSourceChanged, words: []string{"changed"},
+		{name: "file-grows-during-upload", key: "file-grows", want: mpu.ErrSourceChanged, words: []string{"changed"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				return badChangingFile(t, b, key, func(p string) error {
 					f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
@@ -207,7 +207,7 @@ func badLibCases() []badLibCase {
 					return err
 				})
 			}},
-		{name: "file-shrinks-during-upload", key: "file-shrinks", want: uploader.ErrSourceChanged, words: []string{"changed"},
+		{name: "file-shrinks-during-upload", key: "file-shrinks", want: mpu.ErrSourceChanged, words: []string{"changed"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				return badChangingFile(t, b, key, func(p string) error { return os.Truncate(p, 7*relMiB) })
 			}},
@@ -225,7 +225,7 @@ func badLibCases() []badLibCase {
 				defer w.Close()
 				return b.upload(testCtx(t), badInput(b, key, w))
 			}},
-		{name: "directory-instead-of-file", key: "directory", want: uploader.ErrInvalidInput, words: []string{"directory"},
+		{name: "directory-instead-of-file", key: "directory", want: mpu.ErrInvalidInput, words: []string{"directory"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				d, err := os.Open(b.dir)
 				if err != nil {
@@ -234,27 +234,27 @@ func badLibCases() []badLibCase {
 				defer d.Close()
 				return b.upload(testCtx(t), badInput(b, key, d))
 			}},
-		{name: "bucket-nonexistent-single", want: uploader.ErrNotFound, words: []string{"bucket"},
+		{name: "bucket-nonexistent-single", want: mpu.ErrNotFound, words: []string{"bucket"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				return b.upload(testCtx(t), &uploader.UploadInput{Bucket: s3test.UniqueName("no-such"), Key: "k", Body: small()})
 			}},
-		{name: "bucket-nonexistent-multipart", want: uploader.ErrNotFound, words: []string{"bucket"},
+		{name: "bucket-nonexistent-multipart", want: mpu.ErrNotFound, words: []string{"bucket"},
 			run: func(t *testing.T, b *badCtx, _ string) error {
 				return b.upload(testCtx(t), &uploader.UploadInput{Bucket: s3test.UniqueName("no-such"), Key: "k", Body: bytes.NewReader(make([]byte, 12*relMiB))})
 			}},
-		userCase("region-wrong", uploader.ErrPermissionDenied, []string{"region"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("region-wrong", mpu.ErrPermissionDenied, []string{"region"}, func(t *testing.T, b *badCtx) *s3.Client {
 			return b.env.S3For(b.tgt, b.env.Users["root"], func(o *s3.Options) { o.Region = "eu-west-1" })
 		}),
-		userCase("credentials-wrong-secret", uploader.ErrCredentials, []string{"signature"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-wrong-secret", mpu.ErrCredentials, []string{"signature"}, func(t *testing.T, b *badCtx) *s3.Client {
 			u := b.env.Users["root"]
 			u.SecretKey = "wrong-secret-" + strings.Repeat("x", 20)
 			b.secrets = append(b.secrets, u.SecretKey)
 			return b.env.S3For(b.tgt, u)
 		}),
-		userCase("credentials-unknown-key", uploader.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-unknown-key", mpu.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
 			return b.env.S3For(b.tgt, s3test.User{Name: "nobody", AccessKey: "AKIANOBODY0000000000", SecretKey: "nobody-secret-0123456789"})
 		}),
-		userCase("credentials-revoked", uploader.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-revoked", mpu.ErrCredentials, []string{"access key"}, func(t *testing.T, b *badCtx) *s3.Client {
 			u := b.env.NewUser(t, "revoked")
 			if _, err := b.env.IAM(t).DeleteAccessKey(testCtx(t), &iam.DeleteAccessKeyInput{UserName: aws.String(u.Name), AccessKeyId: aws.String(u.AccessKey)}); err != nil {
 				t.Fatal(err)
@@ -262,24 +262,24 @@ func badLibCases() []badLibCase {
 			b.secrets = append(b.secrets, u.SecretKey)
 			return b.env.S3For(b.tgt, u)
 		}),
-		userCase("credentials-no-permission", uploader.ErrPermissionDenied, []string{"denied"}, func(t *testing.T, b *badCtx) *s3.Client {
+		userCase("credentials-no-permission", mpu.ErrPermissionDenied, []string{"denied"}, func(t *testing.T, b *badCtx) *s3.Client {
 			u := b.env.NewUser(t, "nopolicy")
 			b.secrets = append(b.secrets, u.SecretKey)
 			return b.env.S3For(b.tgt, u)
 		}),
-		{name: "expected-bucket-owner-wrong", key: "owner-wrong", want: uploader.ErrPermissionDenied, words: []string{"denied"},
+		{name: "expected-bucket-owner-wrong", key: "owner-wrong", want: mpu.ErrPermissionDenied, words: []string{"denied"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				in := badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB)))
 				in.ExpectedBucketOwner = "111122223333"
 				return b.upload(testCtx(t), in)
 			}},
-		{name: "context-canceled", key: "canceled", want: uploader.ErrCanceled, words: []string{"cancel"},
+		{name: "context-canceled", key: "canceled", want: mpu.ErrCanceled, words: []string{"cancel"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
 				return b.upload(ctx, badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB))))
 			}},
-		{name: "context-canceled-midway", key: "canceled-midway", want: uploader.ErrCanceled, words: []string{"cancel"},
+		{name: "context-canceled-midway", key: "canceled-midway", want: mpu.ErrCanceled, words: []string{"cancel"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
@@ -310,7 +310,7 @@ func badLibCases() []badLibCase {
 		sseCCase("ssec-key-without-algorithm", []string{"SSE-C|customer"}, func(in *uploader.UploadInput) {
 			in.SSECustomerAlgorithm = ""
 		}),
-		{name: "sse-kms-and-ssec-together", key: "sse-both", want: uploader.ErrInvalidInput, words: []string{"SSE"},
+		{name: "sse-kms-and-ssec-together", key: "sse-both", want: mpu.ErrInvalidInput, words: []string{"SSE"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				in := badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB)))
 				in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
@@ -319,13 +319,13 @@ func badLibCases() []badLibCase {
 				b.secrets = append(b.secrets, in.SSECustomerKey)
 				return b.upload(testCtx(t), in)
 			}},
-		{name: "tagging-malformed", key: "tagging", want: uploader.ErrInvalidInput, words: []string{"tag"},
+		{name: "tagging-malformed", key: "tagging", want: mpu.ErrInvalidInput, words: []string{"tag"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				in := badInput(b, key, bytes.NewReader(make([]byte, 12*relMiB)))
 				in.Tagging = "a=b=c&&="
 				return b.upload(testCtx(t), in)
 			}},
-		{name: "state-file-malformed", key: "state-malformed", want: uploader.ErrInvalidInput, words: []string{"state"},
+		{name: "state-file-malformed", key: "state-malformed", want: mpu.ErrInvalidInput, words: []string{"state"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				state := filepath.Join(b.dir, "bad.state")
 				if err := os.WriteFile(state, []byte(`{"bucket": "b", "uploadId": 12,`), 0o600); err != nil {
@@ -335,7 +335,7 @@ func badLibCases() []badLibCase {
 					&uploader.ResumeInput{UploadInput: *badInput(b, key, b.file(t, "state-malformed", 12*relMiB)), StateFile: state})
 				return err
 			}},
-		{name: "state-file-of-another-object", key: "state-other", want: uploader.ErrInvalidInput, words: []string{"state"},
+		{name: "state-file-of-another-object", key: "state-other", want: mpu.ErrInvalidInput, words: []string{"state"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				state := filepath.Join(b.dir, "other.state")
 				up := uploader.New(b.client(), func(o *uploader.Options) { o.PartSize = 5 * relMiB; o.Concurrency = 1 })
@@ -362,7 +362,7 @@ func badLibCases() []badLibCase {
 				_, err = up.Resume(testCtx(t), &uploader.ResumeInput{UploadInput: *badInput(b, key, b.file(t, "second", 12*relMiB)), StateFile: state})
 				return err
 			}},
-		{name: "resume-of-a-stream", key: "resume-stream", want: uploader.ErrInvalidInput, words: []string{"stream|resum"},
+		{name: "resume-of-a-stream", key: "resume-stream", want: mpu.ErrInvalidInput, words: []string{"stream|resum"},
 			run: func(t *testing.T, b *badCtx, key string) error {
 				_, err := uploader.New(b.client(), func(o *uploader.Options) { o.PartSize = 5 * relMiB }).Resume(testCtx(t),
 					&uploader.ResumeInput{UploadInput: *badInput(b, key, relStream(12*relMiB)), StateFile: filepath.Join(b.dir, "stream.state")})

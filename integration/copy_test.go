@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -139,7 +140,7 @@ func TestCopyDeniedOnSource(t *testing.T) {
 					SourceBucket: srcBucket, SourceKey: "secret", Bucket: dstBucket, Key: key,
 				})
 				var ue *uploader.UploadError
-				if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrPermissionDenied) || ue.UploadID != "" {
+				if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.UploadID != "" {
 					t.Fatalf("threshold %d: got %v", threshold, err)
 				}
 				t.Logf("threshold %d: %v", threshold, err)
@@ -184,7 +185,7 @@ func TestCopySourceReplacedAborts(t *testing.T) {
 		})
 	}).Copy(testCtx(t), &uploader.CopyInput{SourceBucket: srcBucket, SourceKey: "obj", Bucket: dstBucket, Key: "copy"})
 	var ue *uploader.UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrSourceChanged) || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	t.Logf("%v", err)

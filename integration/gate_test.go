@@ -104,7 +104,7 @@ func TestGateEnforceRefusesUndecided(t *testing.T) {
 		_, err := up.Upload(context.Background(), &uploader.UploadInput{Bucket: bucket, Key: "lib.bin", Body: bytes.NewReader(make([]byte, 6<<20))})
 		var ue *uploader.UploadError
 		var pe *preflight.UndecidedError
-		if !errors.Is(err, uploader.ErrUndecided) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, uploader.ErrPermissionDenied) ||
+		if !errors.Is(err, mpu.ErrUndecided) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, mpu.ErrPermissionDenied) ||
 			!errors.As(err, &ue) || ue.Op != uploader.OpPreflight || ue.UploadID != "" || !errors.As(err, &pe) || len(pe.Unknown) != 4 {
 			t.Fatalf("library enforce: %v", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -39,7 +40,7 @@ func owInterruptedState(t *testing.T, cl *s3.Client, bucket, key, file, state st
 	})
 	_, err = uploader.New(cl, func(o *uploader.Options) { o.PartSize, o.Listener = upPart, stop }).
 		Resume(ctx, &uploader.ResumeInput{UploadInput: uploader.UploadInput{Bucket: bucket, Key: key, Body: f}, StateFile: state})
-	if !errors.Is(err, uploader.ErrCanceled) {
+	if !errors.Is(err, mpu.ErrCanceled) {
 		t.Fatalf("interrupted Resume: %v", err)
 	}
 	b, err := os.ReadFile(state)

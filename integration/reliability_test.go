@@ -26,6 +26,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/faultproxy"
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -200,13 +201,13 @@ func relCause(err error) string {
 		name string
 		err  error
 	}{
-		{"checksum", uploader.ErrChecksumMismatch},
-		{"throttled", uploader.ErrThrottled},
-		{"transient", uploader.ErrTransient},
-		{"canceled", uploader.ErrCanceled},
-		{"not-found", uploader.ErrNotFound},
-		{"denied", uploader.ErrPermissionDenied},
-		{"invalid", uploader.ErrInvalidInput},
+		{"checksum", mpu.ErrChecksumMismatch},
+		{"throttled", mpu.ErrThrottled},
+		{"transient", mpu.ErrTransient},
+		{"canceled", mpu.ErrCanceled},
+		{"not-found", mpu.ErrNotFound},
+		{"denied", mpu.ErrPermissionDenied},
+		{"invalid", mpu.ErrInvalidInput},
 	} {
 		if errors.Is(err, c.err) {
 			return op + "/" + c.name

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -335,7 +336,7 @@ func interruptInProcess(t *testing.T, cli *s3.Client, bucket, key, path, state s
 	})
 	_, err := resumeInProcess(ctx, cli, bucket, key, path, state, l, nil)
 	var ue *uploader.UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrCanceled) || ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || ue.Aborted {
 		t.Fatalf("interrupted upload: %v", err)
 	}
 	st, err := uploader.ReadState(state)
@@ -399,7 +400,7 @@ func TestResumeModifiedFile(t *testing.T) {
 			ctx := testCtx(t)
 			_, err = resumeInProcess(ctx, cli, bucket, "k", path, state, nil, nil)
 			var ue *uploader.UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrSourceChanged) || ue.Op != uploader.OpResume {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != uploader.OpResume {
 				t.Fatalf("got %v", err)
 			}
 			t.Logf("refused: %v", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -99,7 +100,7 @@ func TestStalledBodyServer(t *testing.T) {
 				}
 				if kind == "Blocking" {
 					at := canceledAt.Load()
-					if at == nil || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, uploader.ErrCanceled) {
+					if at == nil || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mpu.ErrCanceled) {
 						t.Fatalf("err %v, want the context's end", err)
 					}
 					took := returned.Sub(*at)
@@ -284,7 +285,7 @@ func TestStalledReaderAtServer(t *testing.T) {
 			took := returned.Sub(*at)
 			t.Logf("returned %v after the context ended: %v", took.Round(time.Millisecond), err)
 			var ue *uploader.UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrCanceled) || !ue.Aborted {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || !ue.Aborted {
 				t.Fatalf("err %v, want a cancellation with the upload aborted", err)
 			}
 			if took > stallReturnBound {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -234,7 +235,7 @@ func TestUploaderDeniedMidway(t *testing.T) {
 			if ue.Op != uploader.OpUploadPart || ue.PartNumber < 3 || !ue.Aborted || ue.AbortErr != nil {
 				t.Fatalf("%+v", ue)
 			}
-			if !errors.Is(err, uploader.ErrPermissionDenied) && !errors.Is(err, uploader.ErrTransient) {
+			if !errors.Is(err, mpu.ErrPermissionDenied) && !errors.Is(err, mpu.ErrTransient) {
 				t.Fatalf("neither denied nor a connection failure: %v", err)
 			}
 			t.Logf("failed as expected: %v", err)
@@ -262,7 +263,7 @@ func TestUploaderCanceled(t *testing.T) {
 			_, err := uploader.New(env.Root(tgt), func(o *uploader.Options) { o.PartSize = upPart; o.Concurrency = 2; o.Listener = l }).
 				Upload(ctx, &uploader.UploadInput{Bucket: bucket, Key: "canceled", Body: bytes.NewReader(upRandom(t, 8*upPart))})
 			var ue *uploader.UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, uploader.ErrCanceled) || !ue.Aborted || ue.UploadID == "" {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || !ue.Aborted || ue.UploadID == "" {
 				t.Fatalf("%v", err)
 			}
 		})
@@ -296,7 +297,7 @@ func TestUploaderAbortDenied(t *testing.T) {
 			if !errors.As(err, &ue) || ue.Aborted || ue.UploadID == "" {
 				t.Fatalf("%v", err)
 			}
-			if !errors.Is(ue.AbortErr, uploader.ErrPermissionDenied) || !errors.Is(err, uploader.ErrCanceled) {
+			if !errors.Is(ue.AbortErr, mpu.ErrPermissionDenied) || !errors.Is(err, mpu.ErrCanceled) {
 				t.Fatalf("abort error %v; err %v", ue.AbortErr, err)
 			}
 			msg := err.Error()

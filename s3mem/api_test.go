@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
@@ -29,13 +30,13 @@ func TestFaultsReachUploaderCategories(t *testing.T) {
 		err  func(op string) error
 		want error
 	}{
-		{"AccessDenied", s3mem.AccessDenied, uploader.ErrPermissionDenied},
-		{"SlowDown", s3mem.SlowDown, uploader.ErrThrottled},
-		{"InternalError", s3mem.InternalError, uploader.ErrTransient},
-		{"NoSuchUpload", s3mem.NoSuchUpload, uploader.ErrNotFound},
+		{"AccessDenied", s3mem.AccessDenied, mpu.ErrPermissionDenied},
+		{"SlowDown", s3mem.SlowDown, mpu.ErrThrottled},
+		{"InternalError", s3mem.InternalError, mpu.ErrTransient},
+		{"NoSuchUpload", s3mem.NoSuchUpload, mpu.ErrNotFound},
 		{"NoSuchBucket", func(op string) error {
 			return s3mem.APIError(op, 404, "NoSuchBucket", "The specified bucket does not exist")
-		}, uploader.ErrNotFound},
+		}, mpu.ErrNotFound},
 	}
 	ops := []string{s3mem.OpCreateMultipartUpload, s3mem.OpUploadPart, s3mem.OpCompleteMultipartUpload}
 	for _, f := range faults {
@@ -96,7 +97,7 @@ func TestHookOrderAndClear(t *testing.T) {
 	client.ClearHooks(s3mem.OpPutObject)
 	client.Hook(s3mem.OpPutObject, s3mem.Fail(s3mem.AccessDenied(s3mem.OpPutObject)))
 	in.Body = strings.NewReader("y")
-	if _, err := u.Upload(context.Background(), in); !errors.Is(err, uploader.ErrPermissionDenied) {
+	if _, err := u.Upload(context.Background(), in); !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("after ClearHooks and a Fail hook: %v", err)
 	}
 	if len(order) != 2 {

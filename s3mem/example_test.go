@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -48,7 +49,7 @@ func ExampleClient_Hook() {
 		Bucket: "my-bucket", Key: "k", Body: strings.NewReader(strings.Repeat("x", 12<<20)),
 	})
 	var apiErr smithy.APIError
-	fmt.Println(errors.Is(err, uploader.ErrPermissionDenied), errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied")
+	fmt.Println(errors.Is(err, mpu.ErrPermissionDenied), errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied")
 	fmt.Println(client.Ops())
 	fmt.Println("uploads left:", len(client.Uploads()))
 	// Output:

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // apiOnly hides every method of the fake but those of API (ListParts
@@ -38,7 +39,7 @@ func failingUpload(t *testing.T, client API, clk *fakeClock, rec *recorder) *Upl
 	_, err := New(client, testOptions(clk, rec), func(o *Options) { o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.PartNumber != 3 || !errors.Is(err, ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.PartNumber != 3 || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("err = %v", err)
 	}
 	return ue
@@ -80,7 +81,7 @@ func TestAbortGivesUpWhenUploadStaysListed(t *testing.T) {
 	c.Hook(s3fake.OpAbortMultipartUpload, fakeAbortOnce(1000))
 	rec := &recorder{}
 	ue := failingUpload(t, c, newFakeClock(), rec)
-	if ue.Aborted || ue.AbortErr == nil || !errors.Is(ue, ErrPermissionDenied) {
+	if ue.Aborted || ue.AbortErr == nil || !errors.Is(ue, mpu.ErrPermissionDenied) {
 		t.Fatalf("want a failed abort: %+v", ue)
 	}
 	if n := c.Count(s3fake.OpAbortMultipartUpload); n != abortVerifyRounds {
@@ -109,7 +110,7 @@ func TestAbortVerifyDenied(t *testing.T) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
 	ab := eventsOf[Aborted](rec)
-	if len(ab) != 1 || ab[0].Err != nil || ab[0].Verified || !errors.Is(ab[0].VerifyErr, ErrPermissionDenied) {
+	if len(ab) != 1 || ab[0].Err != nil || ab[0].Verified || !errors.Is(ab[0].VerifyErr, mpu.ErrPermissionDenied) {
 		t.Fatalf("aborted events %+v", ab)
 	}
 	if len(c.Uploads()) != 0 {

@@ -16,6 +16,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/s3mpu/s3mpu/mpu"
 	"golang.org/x/time/rate"
 )
 
@@ -115,7 +116,7 @@ func (b *partBody) Read(p []byte) (int, error) {
 	b.pos += int64(n)
 	if err == io.EOF && b.pos < b.size {
 		b.short = true
-		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", ErrSourceChanged, b.pos, b.size)
+		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", mpu.ErrSourceChanged, b.pos, b.size)
 	}
 	var emit int64
 	if hw := b.rec.sent.Load(); b.pos > hw {
@@ -232,7 +233,7 @@ func (b *partBody) sum(md middleware.Metadata) (partSum, error) {
 		return partSum{}, err
 	}
 	if n != b.size {
-		return partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", ErrSourceChanged, n, b.size)
+		return partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", mpu.ErrSourceChanged, n, b.size)
 	}
 	return b.up.cs.sum(h), nil
 }
@@ -252,7 +253,7 @@ func (b *partBody) payloadHashes(withChecksum bool) (sha string, sum partSum, er
 		return "", partSum{}, err
 	}
 	if n != b.size {
-		return "", partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", ErrSourceChanged, n, b.size)
+		return "", partSum{}, fmt.Errorf("%w: the body holds %d bytes of a %d-byte part", mpu.ErrSourceChanged, n, b.size)
 	}
 	if ch != nil {
 		sum = b.up.cs.sum(ch)
@@ -394,7 +395,7 @@ func readerAtBody(body io.Reader) (ra io.ReaderAt, off, size int64, ok bool) {
 }
 
 // hashSection checksums n bytes of ra at off and fails with
-// ErrSourceChanged when fewer are there. It returns when ctx ends, even
+// mpu.ErrSourceChanged when fewer are there. It returns when ctx ends, even
 // while a ReadAt blocks (see await).
 func (up *upload) hashSection(ctx context.Context, ra io.ReaderAt, off, n int64) (partSum, error) {
 	return await(ctx, func() (partSum, error) { return up.hashSectionNow(ra, off, n) })
@@ -409,7 +410,7 @@ func (up *upload) hashSectionNow(ra io.ReaderAt, off, n int64) (partSum, error) 
 		return partSum{}, fmt.Errorf("read body at offset %d: %w", off, err)
 	}
 	if got != n {
-		return partSum{}, fmt.Errorf("%w: body has %d bytes at offset %d, %d expected", ErrSourceChanged, got, off, n)
+		return partSum{}, fmt.Errorf("%w: body has %d bytes at offset %d, %d expected", mpu.ErrSourceChanged, got, off, n)
 	}
 	return up.cs.sum(h), nil
 }

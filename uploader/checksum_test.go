@@ -121,7 +121,7 @@ func TestChecksumFor(t *testing.T) {
 		}
 		if err != nil {
 			if !isInvalid(err) {
-				t.Errorf("%s/%s: err %v does not wrap ErrInvalidInput", tc.algo, tc.typ, err)
+				t.Errorf("%s/%s: err %v does not wrap mpu.ErrInvalidInput", tc.algo, tc.typ, err)
 			}
 			continue
 		}

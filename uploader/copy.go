@@ -210,7 +210,7 @@ func (in *CopyInput) copySource() string {
 // Upload (Started, PartDone, Retry, Completed, Failed, Aborted; there are
 // no BytesSent events: no bytes are sent). Every request that reads the
 // source is conditional on the ETag HeadObject saw, so a source replaced
-// during the copy fails the copy with ErrSourceChanged instead of mixing
+// during the copy fails the copy with mpu.ErrSourceChanged instead of mixing
 // two versions.
 //
 // The destination keeps the source's metadata, HTTP headers and tags
@@ -386,11 +386,11 @@ func (c *copier) check(ctx context.Context, chk *s3.CreateMultipartUploadInput, 
 }
 
 // sourceErr turns a failed precondition on the source's ETag into
-// ErrSourceChanged.
+// mpu.ErrSourceChanged.
 func (c *copier) sourceErr(err error) error {
 	if err != nil && (s3err.Code(err) == "PreconditionFailed" || s3err.StatusCode(err) == 412) {
 		return fmt.Errorf("%w: the copy source s3://%s/%s is no longer the object with ETag %s: %w",
-			ErrSourceChanged, c.in.SourceBucket, c.in.SourceKey, c.etag, err)
+			mpu.ErrSourceChanged, c.in.SourceBucket, c.in.SourceKey, c.etag, err)
 	}
 	return err
 }
@@ -489,7 +489,7 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 	return res, nil
 }
 
-// compareChecksum fails with ErrChecksumMismatch when the destination's
+// compareChecksum fails with mpu.ErrChecksumMismatch when the destination's
 // full-object checksum differs from the source's of the same algorithm.
 func (c *copier) compareChecksum(algo types.ChecksumAlgorithm, typ types.ChecksumType, got string) error {
 	if got == "" || algo != c.srcAlgo || c.srcType != types.ChecksumTypeFullObject || strings.Contains(got, "-") ||
@@ -497,7 +497,7 @@ func (c *copier) compareChecksum(algo types.ChecksumAlgorithm, typ types.Checksu
 		return nil
 	}
 	if got != c.srcSum {
-		return fmt.Errorf("%w: the copy's %s is %s, the source's %s; the object was stored", ErrChecksumMismatch, algo, got, c.srcSum)
+		return fmt.Errorf("%w: the copy's %s is %s, the source's %s; the object was stored", mpu.ErrChecksumMismatch, algo, got, c.srcSum)
 	}
 	return nil
 }
@@ -687,7 +687,7 @@ func (c *copier) completePlain(ctx context.Context, res *CopyOutput) error {
 		return fmt.Errorf("check the copy with HeadObject: %w", err)
 	}
 	if got := aws.ToInt64(head.ContentLength); got != res.Size {
-		return fmt.Errorf("%w: the copy has %d bytes, the source %d", ErrChecksumMismatch, got, res.Size)
+		return fmt.Errorf("%w: the copy has %d bytes, the source %d", mpu.ErrChecksumMismatch, got, res.Size)
 	}
 	res.ETag, res.VersionID = aws.ToString(out.ETag), aws.ToString(out.VersionId)
 	if res.ETag == "" {

@@ -182,7 +182,7 @@ func TestCopyPartFailureAborts(t *testing.T) {
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Op != OpUploadPartCopy || ue.PartNumber != 2 || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != OpUploadPartCopy || ue.PartNumber != 2 || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if ops := c.Ops(); len(ops) < 2 || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
@@ -226,7 +226,7 @@ func TestCopySourceReplacedDuringCopy(t *testing.T) {
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if len(c.Uploads()) != 0 || c.Object("dst", "copy") != nil {
@@ -241,7 +241,7 @@ func TestCopySourceDenied(t *testing.T) {
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Op != OpHeadObject || ue.UploadID != "" {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != OpHeadObject || ue.UploadID != "" {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), "copy source s3://src/a/b c") || !strings.Contains(err.Error(), "s3:GetObject on arn:aws:s3:::src/a/b c") {
@@ -308,7 +308,7 @@ func (k *copyChecker) CheckCopy(ctx context.Context, in *s3.CreateMultipartUploa
 	}
 	k.calls = append(k.calls, "copy "+aws.ToString(in.Bucket)+" from "+srcBucket+"/"+srcKey+" kms="+srcKMSKeyID+" "+stepsString(steps))
 	if k.denied {
-		return ErrPermissionDenied
+		return mpu.ErrPermissionDenied
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func TestCopyPreflight(t *testing.T) {
 	k.denied = true
 	_, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy3"})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("got %v", err)
 	}
 	if got := c.Ops(); !slices.Equal(got, []string{"HeadObject", "GetObjectTagging"}) {
@@ -387,14 +387,14 @@ func TestCopyInvalidInput(t *testing.T) {
 		"bad algorithm":   {SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k", ChecksumAlgorithm: "MD5"},
 		"long source key": {SourceBucket: "src", SourceKey: strings.Repeat("k", 1025), Bucket: "dst", Key: "k"},
 	} {
-		if _, err := u.Copy(context.Background(), in); !errors.Is(err, ErrInvalidInput) {
+		if _, err := u.Copy(context.Background(), in); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := New(onlyAPI{c}).Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k"}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := New(onlyAPI{c}).Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k"}); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("client without copy calls: %v", err)
 	}
-	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k"}, func(o *Options) { o.CopyThreshold = -1 }); !errors.Is(err, ErrInvalidInput) {
+	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "k"}, func(o *Options) { o.CopyThreshold = -1 }); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("negative threshold: %v", err)
 	}
 	if ops := c.Ops(); len(ops) != 0 {
@@ -413,7 +413,7 @@ func TestCopySourceVersion(t *testing.T) {
 	if out.SourceVersionID != v || aws.ToString(c.CallsOf(s3fake.OpCopyObject)[0].Input.(*s3.CopyObjectInput).CopySource) != "src/a/b%20c?versionId="+v {
 		t.Fatalf("output %+v", out)
 	}
-	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", SourceVersionID: "nope", Bucket: "dst", Key: "k"}); !errors.Is(err, ErrNotFound) {
+	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", SourceVersionID: "nope", Bucket: "dst", Key: "k"}); !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("missing version: %v", err)
 	}
 }

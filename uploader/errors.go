@@ -6,41 +6,15 @@ import (
 	"strings"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Error categories. Every error Upload returns matches (errors.Is) the
-// categories of its cause and, when an abort failed, of the abort error.
+// ErrListenerPanic: a Listener panicked; the upload was stopped. The
+// other categories (permission denied, not found, throttled, ...) are
+// mpu's: errors.Is(err, mpu.ErrPermissionDenied) and so on hold for every
+// error Upload returns, by the categories of its cause and, when an abort
+// failed, of the abort error.
 var (
-	// ErrPermissionDenied: a request was denied (AccessDenied, 403, a KMS denial).
-	ErrPermissionDenied = s3err.ErrPermissionDenied
-	// ErrCredentials: the server rejected the credentials themselves (an
-	// unknown access key, a wrong secret, an expired session token, a
-	// skewed clock). Not a permission verdict, and not retried.
-	ErrCredentials = s3err.ErrCredentials
-	// ErrUndecided: the preflight could not decide whether a step the
-	// upload needs is allowed (Op OpPreflight); under PreflightEnforce the
-	// upload is then not started, as for a denial.
-	ErrUndecided = s3err.ErrUndecided
-	// ErrNotFound: the bucket, the upload or the object does not exist.
-	ErrNotFound = s3err.ErrNotFound
-	// ErrInvalidInput: the input or the options are invalid, or the body
-	// did not hold the declared size. Returned before any request when it
-	// can be known then.
-	ErrInvalidInput = s3err.ErrInvalidInput
-	// ErrThrottled: the server kept asking to slow down until the retries
-	// ran out.
-	ErrThrottled = s3err.ErrThrottled
-	// ErrCanceled: the caller's context ended.
-	ErrCanceled = s3err.ErrCanceled
-	// ErrTransient: a failure that retries did not cure (5xx, timeouts,
-	// connection resets).
-	ErrTransient = s3err.ErrTransient
-	// ErrChecksumMismatch: a checksum the server reported differs from the
-	// one computed locally, or the server rejected a part's (or a
-	// PutObject's) bytes as not matching their checksum on every attempt.
-	ErrChecksumMismatch = s3err.ErrChecksumMismatch
-	// ErrSourceChanged: the file being uploaded changed during the upload.
-	ErrSourceChanged = s3err.ErrSourceChanged
 	// ErrListenerPanic: a Listener panicked; the upload was stopped.
 	ErrListenerPanic = errors.New("listener panicked")
 )
@@ -128,7 +102,7 @@ func (e *UploadError) Error() string {
 		fmt.Fprintf(&b, " (upload %s aborted)", e.UploadID)
 	case e.AbortErr != nil:
 		fmt.Fprintf(&b, "; abort of upload %s failed: %v", e.UploadID, e.AbortErr)
-		if errors.Is(e.AbortErr, ErrPermissionDenied) {
+		if errors.Is(e.AbortErr, mpu.ErrPermissionDenied) {
 			b.WriteString("; " + abortDeniedHelp(e.Bucket, e.Key, e.UploadID))
 		} else {
 			b.WriteString("; " + cleanupHelp(e.Bucket, e.Key, e.UploadID))
@@ -166,9 +140,9 @@ func cleanupHelp(bucket, key, id string) string {
 		bucket, key, id, bucket, key)
 }
 
-// invalidf returns an error wrapping ErrInvalidInput.
+// invalidf returns an error wrapping mpu.ErrInvalidInput.
 func invalidf(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w: %s", mpu.ErrInvalidInput, fmt.Sprintf(format, a...))
 }
 
-func isInvalid(err error) bool { return errors.Is(err, ErrInvalidInput) }
+func isInvalid(err error) bool { return errors.Is(err, mpu.ErrInvalidInput) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -47,7 +48,7 @@ func ExampleUploadError() {
 	if errors.As(err, &ue) {
 		fmt.Println(ue.Op, ue.PartNumber, ue.Aborted)
 	}
-	fmt.Println(errors.Is(err, uploader.ErrPermissionDenied))
+	fmt.Println(errors.Is(err, mpu.ErrPermissionDenied))
 	// Output:
 	// UploadPart 1 true
 	// true

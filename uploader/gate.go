@@ -13,12 +13,12 @@ import (
 // fail with; upload.fail reports a listener's panic as OpListener.
 //
 // PreflightOff skips the check. PreflightEnforce refuses on any error of
-// the checker: a denial (ErrPermissionDenied), a step it could not decide
-// (ErrUndecided), or a failure to evaluate. PreflightWarn sends the error
+// the checker: a denial (mpu.ErrPermissionDenied), a step it could not decide
+// (mpu.ErrUndecided), or a failure to evaluate. PreflightWarn sends the error
 // in a Preflight event and lets the upload start, except for errors that
 // say the upload itself would fail at once, which refuse in every mode: a
-// canceled context (ErrCanceled), credentials the server rejected
-// (ErrCredentials) and invalid input (ErrInvalidInput, for example an
+// canceled context (mpu.ErrCanceled), credentials the server rejected
+// (mpu.ErrCredentials) and invalid input (mpu.ErrInvalidInput, for example an
 // SSE-KMS key that does not exist).
 func gate(ctx context.Context, mode PreflightMode, em *emitter, check func() error) error {
 	if mode == PreflightOff {
@@ -28,8 +28,8 @@ func gate(ctx context.Context, mode PreflightMode, em *emitter, check func() err
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil && !errors.Is(err, ErrCanceled) {
-		err = errors.Join(err, ErrCanceled)
+	if ctx.Err() != nil && !errors.Is(err, mpu.ErrCanceled) {
+		err = errors.Join(err, mpu.ErrCanceled)
 	}
 	if mode == PreflightWarn && !refusesInWarn(err) {
 		return em.emit(Preflight{Err: err})
@@ -40,7 +40,7 @@ func gate(ctx context.Context, mode PreflightMode, em *emitter, check func() err
 // refusesInWarn reports whether a checker's error stops the upload even
 // under PreflightWarn: the upload would fail at its first request anyway.
 func refusesInWarn(err error) bool {
-	return errors.Is(err, ErrCanceled) || errors.Is(err, ErrCredentials) || errors.Is(err, ErrInvalidInput)
+	return errors.Is(err, mpu.ErrCanceled) || errors.Is(err, mpu.ErrCredentials) || errors.Is(err, mpu.ErrInvalidInput)
 }
 
 // Preflight runs the permission check Upload would run for in, before any
@@ -49,8 +49,8 @@ func refusesInWarn(err error) bool {
 // Preflight checker, PreflightOff, or PreflightWarn after the problem was
 // sent to the Listener in a Preflight event), else an *UploadError with Op
 // OpPreflight whose cause is the checker's error: errors.Is
-// ErrPermissionDenied for a denied step, ErrUndecided for a step the
-// checker could not decide, ErrCredentials for credentials the server
+// mpu.ErrPermissionDenied for a denied step, mpu.ErrUndecided for a step the
+// checker could not decide, mpu.ErrCredentials for credentials the server
 // rejected. steps are the steps to check; nil means those of a multipart
 // Upload: mpu.Initiate, mpu.UploadPart, mpu.Complete and, unless
 // Options.LeavePartsOnError, mpu.Abort. in.Body is not read and may be

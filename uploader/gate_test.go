@@ -24,12 +24,12 @@ func TestGate(t *testing.T) {
 		err       error
 		refuseAll bool // refuses under warn too
 	}{
-		{"denied", fmt.Errorf("Abort is denied: %w", ErrPermissionDenied), false},
-		{"undecided", fmt.Errorf("could not decide Initiate: %w", ErrUndecided), false},
+		{"denied", fmt.Errorf("Abort is denied: %w", mpu.ErrPermissionDenied), false},
+		{"undecided", fmt.Errorf("could not decide Initiate: %w", mpu.ErrUndecided), false},
 		{"evaluation failed", errors.New("reading the bucket policy: connection reset"), false},
-		{"credentials", fmt.Errorf("preflight: s3:UploadPart: %w", ErrCredentials), true},
-		{"invalid", fmt.Errorf("the KMS key does not exist: %w", ErrInvalidInput), true},
-		{"canceled", fmt.Errorf("stopped: %w", ErrCanceled), true},
+		{"credentials", fmt.Errorf("preflight: s3:UploadPart: %w", mpu.ErrCredentials), true},
+		{"invalid", fmt.Errorf("the KMS key does not exist: %w", mpu.ErrInvalidInput), true},
+		{"canceled", fmt.Errorf("stopped: %w", mpu.ErrCanceled), true},
 	}
 	for _, k := range kinds {
 		for _, mode := range []PreflightMode{PreflightWarn, PreflightEnforce} {
@@ -75,7 +75,7 @@ func TestGate(t *testing.T) {
 			t.Fatalf("leave %v: steps %v", leave, ck.steps)
 		}
 	}
-	if err := New(s3fake.New("b")).Preflight(context.Background(), &UploadInput{Bucket: "b"}, nil); !errors.Is(err, ErrInvalidInput) {
+	if err := New(s3fake.New("b")).Preflight(context.Background(), &UploadInput{Bucket: "b"}, nil); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("no key: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // partCalls hooks UploadPart and hands each call, with its index among the
@@ -373,8 +374,8 @@ func TestHedgeOptionsValidated(t *testing.T) {
 	for _, h := range []HedgeOptions{{After: 0.5}, {MinDelay: -1}, {MaxInFlight: -1}, {MaxFraction: 1.5}, {MaxFraction: -0.1}} {
 		u := New(s3fake.New("b"), func(o *Options) { o.Hedge = h })
 		_, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(nil)})
-		if !errors.Is(err, ErrInvalidInput) {
-			t.Errorf("Hedge %+v: %v, want ErrInvalidInput", h, err)
+		if !errors.Is(err, mpu.ErrInvalidInput) {
+			t.Errorf("Hedge %+v: %v, want mpu.ErrInvalidInput", h, err)
 		}
 	}
 }

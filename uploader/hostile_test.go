@@ -15,9 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"time"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 )

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // TestResumeStateFileNotRegular checks that a state file path naming
 // something other than a regular file (a FIFO nobody writes to, a
-// directory, a device) fails with ErrInvalidInput at once, before any
+// directory, a device) fails with mpu.ErrInvalidInput at once, before any
 // request, instead of blocking in open or read past the context, and is
 // left as it was; AbortResumable and ReadState too.
 func TestResumeStateFileNotRegular(t *testing.T) {
@@ -47,18 +48,18 @@ func TestResumeStateFileNotRegular(t *testing.T) {
 				_, err = New(c, testOptions(newFakeClock(), nil)).Resume(ctx, in)
 				cancel()
 				var ue *UploadError
-				if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) || errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("start over %v: err %v, want ErrInvalidInput", startOver, err)
+				if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("start over %v: err %v, want mpu.ErrInvalidInput", startOver, err)
 				}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			err = New(c, testOptions(newFakeClock(), nil)).AbortResumable(ctx, path)
 			cancel()
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("AbortResumable: %v, want ErrInvalidInput", err)
+			if !errors.Is(err, mpu.ErrInvalidInput) {
+				t.Fatalf("AbortResumable: %v, want mpu.ErrInvalidInput", err)
 			}
-			if _, err := ReadState(path); !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("ReadState: %v, want ErrInvalidInput", err)
+			if _, err := ReadState(path); !errors.Is(err, mpu.ErrInvalidInput) {
+				t.Fatalf("ReadState: %v, want mpu.ErrInvalidInput", err)
 			}
 			if n := len(c.Calls()); n != 0 {
 				t.Fatalf("%d requests sent", n)

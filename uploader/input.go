@@ -31,7 +31,7 @@ type UploadInput struct {
 	//
 	// Bucket is a bucket name or an S3 access point or Outposts ARN. It is
 	// checked before any request, and only for what can never name a
-	// bucket: a name is rejected (ErrInvalidInput) when it is empty, longer
+	// bucket: a name is rejected (mpu.ErrInvalidInput) when it is empty, longer
 	// than 255 bytes (the limit of the oldest us-east-1 buckets), not valid
 	// UTF-8, or holds a '/', white space or a control character; an ARN
 	// ("arn:partition:service:region:account:resource") when it lacks a
@@ -47,13 +47,13 @@ type UploadInput struct {
 	// copying; any other reader is streamed through part buffers. A body
 	// with a Stat method (an *os.File) is checked before any request: a
 	// directory, or a file that is neither regular nor a pipe, socket or
-	// device, fails with ErrInvalidInput.
+	// device, fails with mpu.ErrInvalidInput.
 	Body io.Reader
 	// Size is the number of bytes Body yields. 0 means "find out": from
 	// the body when it is an io.ReaderAt and io.Seeker (the bytes from its
 	// current offset to its end), otherwise unknown. SizeUnknown (-1)
 	// streams until EOF. A positive size must match what the body yields:
-	// a mismatch fails with ErrInvalidInput, before any request when it
+	// a mismatch fails with mpu.ErrInvalidInput, before any request when it
 	// can be seen then, otherwise before Complete, and the upload is aborted.
 	Size int64
 
@@ -77,7 +77,7 @@ type UploadInput struct {
 	BucketKeyEnabled        *bool
 	// SSECustomerAlgorithm, SSECustomerKey and SSECustomerKeyMD5 select
 	// SSE-C; they are sent with every part. They are checked before any
-	// request, and fail with ErrInvalidInput unless the algorithm is
+	// request, and fail with mpu.ErrInvalidInput unless the algorithm is
 	// "AES256", the key is the standard base64 encoding of a 256-bit
 	// (32-byte) key, and the MD5, when given, is the base64 MD5 digest of
 	// those 32 bytes; an empty MD5 is computed. The key never appears in

@@ -61,12 +61,12 @@ const (
 	// PreflightWarn runs the check, reports a failure (a denial, a step it
 	// could not decide, a failure to evaluate) in a Preflight event and
 	// uploads anyway; only errors that say the upload would fail at once
-	// (ErrCanceled, ErrCredentials, ErrInvalidInput) still refuse it.
+	// (mpu.ErrCanceled, mpu.ErrCredentials, mpu.ErrInvalidInput) still refuse it.
 	PreflightWarn
 	// PreflightEnforce runs the check and returns its error (an
 	// *UploadError with Op "Preflight") before the first request: a
-	// denied step (ErrPermissionDenied), a step the checker could not
-	// decide (ErrUndecided), or a failure to evaluate. An upload it cannot
+	// denied step (mpu.ErrPermissionDenied), a step the checker could not
+	// decide (mpu.ErrUndecided), or a failure to evaluate. An upload it cannot
 	// judge is never started.
 	PreflightEnforce
 )
@@ -97,17 +97,17 @@ type Checker interface {
 	// mpu.Abort (Resume adds mpu.ListParts). A single PutObject is checked
 	// as mpu.Initiate alone, which needs the same s3:PutObject permission
 	// with the same headers. It returns nil when
-	// every step is allowed, an error wrapping ErrPermissionDenied that
+	// every step is allowed, an error wrapping mpu.ErrPermissionDenied that
 	// names the missing permissions when one is denied, an error wrapping
-	// ErrUndecided when it could not decide a step, and any other error
-	// when it could not evaluate (ErrCredentials when the server rejected
+	// mpu.ErrUndecided when it could not decide a step, and any other error
+	// when it could not evaluate (mpu.ErrCredentials when the server rejected
 	// the credentials).
 	CheckUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, steps []mpu.Step) error
 }
 
 // Options configure an Uploader. The zero value of every field means its
 // default; New and Upload resolve the defaults in one place and reject
-// invalid values with an error wrapping ErrInvalidInput.
+// invalid values with an error wrapping mpu.ErrInvalidInput.
 type Options struct {
 	// PartSize is the size of each part but the last, between 5 MiB and
 	// 5 GiB (default DefaultPartSize). It grows when needed to fit a known
@@ -129,7 +129,7 @@ type Options struct {
 	// in it, fewer parts are sent at once (one less than the buffers that
 	// fit, at least one), and the Started event reports it
 	// (ConcurrencyClamped). A value that cannot hold one part of PartSize
-	// fails with ErrInvalidInput; so does a stream whose part size grows
+	// fails with mpu.ErrInvalidInput; so does a stream whose part size grows
 	// beyond it (a body of known size needing larger parts, or an unknown
 	// size past 1,000 parts, where the part size doubles). Bodies read in
 	// place (files, io.ReaderAt) use no part buffers and are not affected.
@@ -213,7 +213,7 @@ type clock interface {
 }
 
 // resolve returns o with defaults applied, or an error wrapping
-// ErrInvalidInput when a field is out of range.
+// mpu.ErrInvalidInput when a field is out of range.
 func (o Options) resolve() (Options, error) {
 	bad := func(format string, a ...any) (Options, error) {
 		return o, invalidf(format, a...)

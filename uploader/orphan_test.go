@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // loseFirstCreateAnswer makes the first CreateMultipartUpload create its
@@ -235,7 +236,7 @@ func TestUploadOrphanCheckFailureDoesNotFailUpload(t *testing.T) {
 			if len(checks) != 1 || checks[0].Err == nil || len(checks[0].Aborted) != 0 {
 				t.Fatalf("OrphanCheck %+v", checks)
 			}
-			if name != "own upload not listed" && !errors.Is(checks[0].Err, ErrPermissionDenied) {
+			if name != "own upload not listed" && !errors.Is(checks[0].Err, mpu.ErrPermissionDenied) {
 				t.Fatalf("Err %v", checks[0].Err)
 			}
 			if got := uploadIDs(c); !slices.Equal(got, []string{orphan()}) {
@@ -329,7 +330,7 @@ func TestResumeKeepsStateWhenCreateRefusedAfterLostAnswer(t *testing.T) {
 		_, err = New(c, testOptions(clk, rec), func(o *Options) { o.CallerID = c.Initiator }).Resume(context.Background(), &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
 		return err
 	}
-	if err := resume(&recorder{}); !errors.Is(err, ErrPermissionDenied) {
+	if err := resume(&recorder{}); !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("got %v", err)
 	}
 	if st, err := ReadState(fx.state); err != nil || st.UploadID != "" || st.CreateStarted.IsZero() {

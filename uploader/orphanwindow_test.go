@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // interruptedState writes a state file as a run interrupted before
@@ -144,7 +145,7 @@ func TestResumeRecordsCreateAttempts(t *testing.T) {
 	clk := newFakeClock()
 	_, err := New(c, testOptions(clk, nil), func(o *Options) { o.MaxAttempts = 3 }).Resume(context.Background(),
 		&ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: mustOpen(t, fx.path)}, StateFile: fx.state})
-	if !errors.Is(err, ErrTransient) {
+	if !errors.Is(err, mpu.ErrTransient) {
 		t.Fatalf("err %v", err)
 	}
 	st, err := ReadState(fx.state)

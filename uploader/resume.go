@@ -39,7 +39,7 @@ type ResumeInput struct {
 	// UploadInput describes the object and the body, as for Upload. The
 	// body must be readable at any offset and of known size: a regular
 	// *os.File, or any io.ReaderAt that is also an io.Seeker. A stream
-	// cannot be resumed and fails with ErrInvalidInput.
+	// cannot be resumed and fails with mpu.ErrInvalidInput.
 	UploadInput
 	// StateFile is the path of the state file (required). Its directory
 	// must exist. Resume creates the file when it does not exist and
@@ -99,9 +99,9 @@ func (Restarted) event() {}
 // no state file.
 //
 // With a state file, Resume checks that it is for the same object and
-// encryption settings (or fails with ErrInvalidInput) and that the source
+// encryption settings (or fails with mpu.ErrInvalidInput) and that the source
 // still has the recorded size, modification time and fingerprint (or fails
-// with ErrSourceChanged, leaving the upload and the state file in place,
+// with mpu.ErrSourceChanged, leaving the upload and the state file in place,
 // unless in.StartOver). It then lists the parts on the server
 // (ListParts, paginated) and trusts a part only when its size and checksum
 // match the local data; the others are uploaded again, and the upload is
@@ -251,7 +251,7 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 			if !r.in.StartOver {
 				up.uploadID = st.UploadID
 				return nil, up.fail(OpResume, 0, fmt.Errorf("%w since state file %s was written: %s; "+
-					"resume with the original data, or start over to abort the old upload and send the new data", ErrSourceChanged, path, d))
+					"resume with the original data, or start over to abort the old upload and send the new data", mpu.ErrSourceChanged, path, d))
 			}
 			if err := r.discard(ctx, st, "the source changed: "+d); err != nil {
 				return nil, err
@@ -733,7 +733,7 @@ func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 	return up.finish(out)
 }
 
-// checkSource fails with ErrSourceChanged when the file changed since
+// checkSource fails with mpu.ErrSourceChanged when the file changed since
 // Resume started.
 func (r *resumer) checkSource() error { return r.stamp.check() }
 
@@ -742,7 +742,7 @@ func (r *resumer) checkSource() error { return r.stamp.check() }
 // the old data or the new.
 func (r *resumer) failErr(err error) *UploadError {
 	up := r.up
-	if errors.Is(err, ErrSourceChanged) && !r.leave {
+	if errors.Is(err, mpu.ErrSourceChanged) && !r.leave {
 		up.o.LeavePartsOnError = false
 		e := up.failErr(err)
 		if e.Aborted {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -62,7 +63,7 @@ func ExampleUploader_Resume() {
 		return nil
 	}))
 	err = upload()
-	fmt.Println("first run denied:", errors.Is(err, uploader.ErrPermissionDenied))
+	fmt.Println("first run denied:", errors.Is(err, mpu.ErrPermissionDenied))
 	st, _ := uploader.ReadState(state)
 	fmt.Println("parts recorded:", len(st.Parts))
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // resumeFixture is a file of 3 parts of 5 MiB (the last one 1 MiB) and a
@@ -68,7 +69,7 @@ func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32
 	_, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Concurrency = 1 })
 	c.ClearHooks(s3fake.OpUploadPart)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Aborted {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	if len(c.Uploads()) != 1 {
@@ -239,7 +240,7 @@ func TestResumeSourceChanged(t *testing.T) {
 
 	_, err := fx.resume(t, c, nil, nil)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || ue.Op != OpResume || ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != OpResume || ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), "start over") {
@@ -324,7 +325,7 @@ func TestResumeAfterCompleteSucceeded(t *testing.T) {
 	defer f.Close()
 	u := New(c, testOptions(newFakeClock(), nil))
 	_, err = u.Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
-	if !errors.Is(err, ErrCanceled) {
+	if !errors.Is(err, mpu.ErrCanceled) {
 		t.Fatalf("got %v", err)
 	}
 	st, err := ReadState(fx.state)
@@ -369,7 +370,7 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 	}
 	defer f.Close()
 	_, err = New(c, testOptions(newFakeClock(), nil)).Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
-	if !errors.Is(err, ErrCanceled) {
+	if !errors.Is(err, mpu.ErrCanceled) {
 		t.Fatalf("got %v", err)
 	}
 	orphan := c.Uploads()
@@ -401,7 +402,7 @@ func TestResumeCreateDeniedRemovesState(t *testing.T) {
 	c := s3fake.New("b")
 	c.Hook(s3fake.OpCreateMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCreateMultipartUpload)))
 	_, err := fx.resume(t, c, nil, nil)
-	if !errors.Is(err, ErrPermissionDenied) {
+	if !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
@@ -421,14 +422,14 @@ func TestResumeRefusals(t *testing.T) {
 	} {
 		_, err := u.Resume(ctx, in)
 		var ue *UploadError
-		if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) || ue.Op != OpValidate {
+		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != OpValidate {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := u.Resume(ctx, nil); !errors.Is(err, ErrInvalidInput) {
+	if _, err := u.Resume(ctx, nil); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("nil input: %v", err)
 	}
-	if _, err := New(onlyAPI{c}).Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(fx.data)}, StateFile: fx.state}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := New(onlyAPI{c}).Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(fx.data)}, StateFile: fx.state}); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Errorf("client without ListParts: %v", err)
 	}
 	if ops := c.Ops(); len(ops) != 0 {
@@ -453,7 +454,7 @@ func TestResumeStateForOtherObjectOrKey(t *testing.T) {
 		return func(in *ResumeInput) { in.SSECustomerAlgorithm, in.SSECustomerKey = "AES256", k }
 	}
 	c.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
-	if _, err := fx.resume(t, c, nil, sse(key)); !errors.Is(err, ErrPermissionDenied) {
+	if _, err := fx.resume(t, c, nil, sse(key)); !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatal(err)
 	}
 	c.ClearHooks("")
@@ -470,10 +471,10 @@ func TestResumeStateForOtherObjectOrKey(t *testing.T) {
 	}
 	c.ResetCalls()
 	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
-	if _, err := fx.resume(t, c, nil, sse(other)); !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "SSE-C key") {
+	if _, err := fx.resume(t, c, nil, sse(other)); !errors.Is(err, mpu.ErrInvalidInput) || !strings.Contains(err.Error(), "SSE-C key") {
 		t.Fatalf("other SSE-C key: %v", err)
 	}
-	if _, err := fx.resume(t, c, nil, func(in *ResumeInput) { sse(key)(in); in.Key = "other" }); !errors.Is(err, ErrInvalidInput) {
+	if _, err := fx.resume(t, c, nil, func(in *ResumeInput) { sse(key)(in); in.Key = "other" }); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("other key: %v", err)
 	}
 	if ops := c.Ops(); len(ops) != 0 {
@@ -497,7 +498,7 @@ func TestResumeCorruptStateFile(t *testing.T) {
 	}
 	_, err := fx.resume(t, c, nil, nil)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) || ue.Op != OpResume {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != OpResume {
 		t.Fatalf("got %v", err)
 	}
 	rec := &recorder{}
@@ -547,7 +548,7 @@ func TestResumeCancelKeepsUploadAndState(t *testing.T) {
 	_, err = New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrCanceled) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
 		t.Fatalf("got %v", err)
 	}
 	st, err := ReadState(fx.state)
@@ -578,7 +579,7 @@ func TestResumeFileChangedDuringUpload(t *testing.T) {
 	})
 	_, err := fx.resume(t, c, nil, nil)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if c.Count(s3fake.OpCompleteMultipartUpload) != 0 || len(c.Uploads()) != 0 {
@@ -608,7 +609,7 @@ func TestUploadFileChangedDuringUpload(t *testing.T) {
 	defer f.Close()
 	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: f})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || !ue.Aborted || ue.Op != OpReadBody {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted || ue.Op != OpReadBody {
 		t.Fatalf("got %v", err)
 	}
 	if got := opsCompact(c.Ops()); !slices.Equal(got, []string{"CreateMultipartUpload", "UploadPart×4", "AbortMultipartUpload", "ListParts"}) {
@@ -668,7 +669,7 @@ func TestResumeStateFileIsTheBody(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
 	c := s3fake.New("b")
 	_, err := fx.resume(t, c, nil, func(in *ResumeInput) { in.StateFile = fx.path })
-	if !errors.Is(err, ErrInvalidInput) {
+	if !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("got %v", err)
 	}
 	if got, err := os.ReadFile(fx.path); err != nil || !bytes.Equal(got, fx.data) {

@@ -196,7 +196,7 @@ type ShardOutput struct {
 // that a rerun, after a crash or a kill at any point, is cheap and safe.
 //
 // It first checks that the source is the plan's (size, modification time,
-// first and last MiB; a difference fails with ErrSourceChanged and sends
+// first and last MiB; a difference fails with mpu.ErrSourceChanged and sends
 // nothing), then lists the shard's parts on the server (ListParts) and
 // skips each part stored with the planned size and a checksum equal to
 // the local data's (reported in a Resumed event). The other parts are
@@ -204,16 +204,16 @@ type ShardOutput struct {
 // checksummed as it is read, retried on throttling, transient errors and
 // damage in transit, with PartDone events. Before returning it checks that
 // the source's size and modification time did not change meanwhile
-// (ErrSourceChanged), and lists the shard's parts again: a nil error means
+// (mpu.ErrSourceChanged), and lists the shard's parts again: a nil error means
 // the server holds every part of the shard as this call sent or found it.
-// An upload aborted meanwhile fails with ErrNotFound (a part in flight
+// An upload aborted meanwhile fails with mpu.ErrNotFound (a part in flight
 // during an abort may still succeed); a part replaced meanwhile (by another
 // worker with other data) fails with ErrPlanIncomplete, naming it.
 //
 // A failure never aborts the upload, since other shards belong to it: the
 // *UploadError it returns leaves the upload and its parts in place for a
 // rerun, and AbortPlan discards them. A plan whose upload is gone fails
-// with ErrNotFound. The client must implement ShardAPI.
+// with mpu.ErrNotFound. The client must implement ShardAPI.
 func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
 	invalid := func(err error) (*ShardOutput, error) {
 		e := &UploadError{Op: OpValidate, Err: err}
@@ -251,7 +251,7 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		return nil, up.fail(OpReadBody, 0, err)
 	}
 	if d := src.differs(p.Source); d != "" {
-		return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", ErrSourceChanged, d))
+		return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", mpu.ErrSourceChanged, d))
 	}
 
 	sh := p.Shards[in.Shard]
@@ -334,7 +334,7 @@ func (up *upload) sendMissing(ctx context.Context, body io.ReaderAt, stored []bo
 // a part in flight while the upload is aborted may still succeed (S3's
 // AbortMultipartUpload documentation says so), and another worker may
 // have replaced a part meanwhile. It returns the error UploadShard fails
-// with: ErrNotFound when the upload is gone, else an *IncompleteError
+// with: mpu.ErrNotFound when the upload is gone, else an *IncompleteError
 // (ErrPlanIncomplete) for the shard.
 func (up *upload) confirmShard(ctx context.Context, client ShardAPI, p *Plan, sh PlanShard) error {
 	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
@@ -476,7 +476,7 @@ type CompletePlanInput struct {
 // whole object; COMPOSITE: the checksum of the checksums), sends it with
 // CompleteMultipartUpload, compares it with the server's answer, and
 // verifies the stored object with HeadObject (size and checksum); a
-// difference fails with ErrChecksumMismatch.
+// difference fails with mpu.ErrChecksumMismatch.
 //
 // A failure never aborts the upload: the shards can be run again, or the
 // plan discarded with AbortPlan. The client must implement ShardAPI.
@@ -513,7 +513,7 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 			return nil, up.fail(OpReadBody, 0, err)
 		}
 		if d := src.differs(p.Source); d != "" {
-			return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", ErrSourceChanged, d))
+			return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", mpu.ErrSourceChanged, d))
 		}
 	}
 
@@ -542,7 +542,7 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 	}
 	if _, err := up.verifyStored(ctx, out.Size, out.Checksum); err != nil {
 		if s3err.Classify(err) == s3err.Unknown {
-			err = fmt.Errorf("%w: %w", ErrChecksumMismatch, err)
+			err = fmt.Errorf("%w: %w", mpu.ErrChecksumMismatch, err)
 		}
 		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("the upload was completed but the object does not verify: %w", err))
 	}

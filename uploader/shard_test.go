@@ -284,7 +284,7 @@ func TestShardRerunSkipsStoredParts(t *testing.T) {
 	}))
 	_, err := fx.shard(t, 1, func(o *Options) { o.Concurrency = 1 })
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrPermissionDenied) || ue.Aborted || ue.PartNumber != 5 {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Aborted || ue.PartNumber != 5 {
 		t.Fatalf("got %v", err)
 	}
 	if fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
@@ -348,14 +348,14 @@ func TestShardChangedSource(t *testing.T) {
 			tc.change(t, fx.path)
 			_, err := fx.shard(t, 1)
 			var ue *UploadError
-			if !errors.Is(err, ErrSourceChanged) || !errors.As(err, &ue) || ue.Aborted {
-				t.Fatalf("got %v, want ErrSourceChanged", err)
+			if !errors.Is(err, mpu.ErrSourceChanged) || !errors.As(err, &ue) || ue.Aborted {
+				t.Fatalf("got %v, want mpu.ErrSourceChanged", err)
 			}
 			if fx.c.Count(s3fake.OpUploadPart) != 0 {
 				t.Fatal("parts of a changed source were sent")
 			}
 			_, err = fx.complete(t, &CompletePlanInput{Source: fx.open(t)})
-			if !errors.Is(err, ErrSourceChanged) || fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+			if !errors.Is(err, mpu.ErrSourceChanged) || fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
 				t.Fatalf("complete: %v", err)
 			}
 			if err := New(fx.c).AbortPlan(context.Background(), fx.plan); err != nil {
@@ -371,7 +371,7 @@ func TestAbortPlan(t *testing.T) {
 	fx.c.Hook(s3fake.OpAbortMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpAbortMultipartUpload)))
 	err := New(fx.c, testOptions(newFakeClock(), nil)).AbortPlan(context.Background(), fx.plan)
 	var ue *UploadError
-	if !errors.Is(err, ErrPermissionDenied) || !errors.As(err, &ue) || ue.UploadID != fx.plan.UploadID ||
+	if !errors.Is(err, mpu.ErrPermissionDenied) || !errors.As(err, &ue) || ue.UploadID != fx.plan.UploadID ||
 		!strings.Contains(err.Error(), "initiator") {
 		t.Fatalf("denied abort: %v", err)
 	}
@@ -390,12 +390,12 @@ func TestAbortPlan(t *testing.T) {
 	if err := New(fx.c, testOptions(newFakeClock(), nil)).AbortPlan(context.Background(), fx.plan); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fx.shard(t, 1); !errors.Is(err, ErrNotFound) {
+	if _, err := fx.shard(t, 1); !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("shard after abort: %v", err)
 	} else if strings.Contains(err.Error(), "left in place") {
 		t.Fatalf("shard after abort says the gone upload was left in place: %v", err)
 	}
-	if _, err := fx.complete(t, nil); !errors.Is(err, ErrNotFound) {
+	if _, err := fx.complete(t, nil); !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("complete after abort: %v", err)
 	} else if strings.Contains(err.Error(), "left in place") {
 		t.Fatalf("complete after abort says the gone upload was left in place: %v", err)
@@ -412,7 +412,7 @@ func (d *denyChecker) CheckUpload(_ context.Context, _ *s3.CreateMultipartUpload
 	d.asked = append(d.asked, steps)
 	for _, s := range steps {
 		if slices.Contains(d.deny, s) {
-			return ErrPermissionDenied
+			return mpu.ErrPermissionDenied
 		}
 	}
 	return nil
@@ -477,7 +477,7 @@ func TestCreatePlanInvalid(t *testing.T) {
 			tc.mod(in)
 			_, err := New(c, testOptions(newFakeClock(), nil)).CreatePlan(context.Background(), in)
 			var ue *UploadError
-			if !errors.Is(err, ErrInvalidInput) || !errors.As(err, &ue) || ue.Op != OpValidate || len(c.Calls()) != 0 {
+			if !errors.Is(err, mpu.ErrInvalidInput) || !errors.As(err, &ue) || ue.Op != OpValidate || len(c.Calls()) != 0 {
 				t.Fatalf("got %v after %v", err, c.Ops())
 			}
 		})
@@ -548,7 +548,7 @@ func TestParsePlan(t *testing.T) {
 		"trailing":      func(s string) string { return s + "{}" },
 		"not json":      func(string) string { return "plan" },
 	} {
-		if _, err := ParsePlan([]byte(edit(string(data)))); !errors.Is(err, ErrInvalidInput) {
+		if _, err := ParsePlan([]byte(edit(string(data)))); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -575,8 +575,8 @@ func FuzzParsePlan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePlan(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("error not ErrInvalidInput: %v", err)
+			if !errors.Is(err, mpu.ErrInvalidInput) {
+				t.Fatalf("error not mpu.ErrInvalidInput: %v", err)
 			}
 			return
 		}
@@ -617,7 +617,7 @@ func TestShardAbortedWhileSending(t *testing.T) {
 	if err == nil {
 		t.Fatalf("UploadShard reported shard 0 stored (%d parts sent) on an upload aborted meanwhile", len(out.PartsSent))
 	}
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no longer exists") {
+	if !errors.Is(err, mpu.ErrNotFound) || !strings.Contains(err.Error(), "no longer exists") {
 		t.Fatalf("shard on an upload aborted meanwhile: %v", err)
 	}
 	if len(fx.c.Uploads()) != 0 {

@@ -119,7 +119,7 @@ func splitShards(size, partSize int64, parts int32, n int) []PlanShard {
 // Validate checks that the plan is well formed and consistent: a known
 // version, an object, an upload ID, a part size and checksum settings S3
 // accepts, and shards that cover every part once, in order. It returns an
-// error wrapping ErrInvalidInput.
+// error wrapping mpu.ErrInvalidInput.
 func (p *Plan) Validate() error {
 	if p == nil {
 		return invalidf("nil plan")
@@ -193,7 +193,7 @@ func MarshalPlan(p *Plan) ([]byte, error) {
 
 // ParsePlan parses and validates a plan written by MarshalPlan. Unknown
 // fields, a plan larger than 8 MiB and an invalid plan fail with
-// ErrInvalidInput.
+// mpu.ErrInvalidInput.
 func ParsePlan(data []byte) (*Plan, error) {
 	if len(data) > maxPlanSize {
 		return nil, invalidf("plan is larger than %d bytes", maxPlanSize)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // fingerprintSpan is how many bytes at each end of a source its
@@ -73,7 +75,7 @@ func crcOf(ra io.ReaderAt, off, n int64) (string, error) {
 		return "", fmt.Errorf("read body at offset %d: %w", off, err)
 	}
 	if got != n {
-		return "", fmt.Errorf("%w: body has %d bytes at offset %d, %d expected", ErrSourceChanged, got, off, n)
+		return "", fmt.Errorf("%w: body has %d bytes at offset %d, %d expected", mpu.ErrSourceChanged, got, off, n)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -118,7 +120,7 @@ func stampOf(body any) *fileStamp {
 	return &fileStamp{f: st, size: fi.Size(), modTime: fi.ModTime()}
 }
 
-// check fails with ErrSourceChanged when the file's size or modification
+// check fails with mpu.ErrSourceChanged when the file's size or modification
 // time is no longer what it was at the start.
 func (s *fileStamp) check() error {
 	if s == nil {
@@ -130,10 +132,10 @@ func (s *fileStamp) check() error {
 	}
 	switch {
 	case fi.Size() != s.size:
-		return fmt.Errorf("%w: the file's size went from %d to %d bytes during the upload", ErrSourceChanged, s.size, fi.Size())
+		return fmt.Errorf("%w: the file's size went from %d to %d bytes during the upload", mpu.ErrSourceChanged, s.size, fi.Size())
 	case !fi.ModTime().Equal(s.modTime):
 		return fmt.Errorf("%w: the file was modified during the upload (modification time %s, was %s)",
-			ErrSourceChanged, fi.ModTime().Format(time.RFC3339Nano), s.modTime.Format(time.RFC3339Nano))
+			mpu.ErrSourceChanged, fi.ModTime().Format(time.RFC3339Nano), s.modTime.Format(time.RFC3339Nano))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // stallBody yields data, then blocks in Read until release is closed, as
@@ -123,8 +124,8 @@ func TestStalledBody(t *testing.T) {
 			}
 			t.Logf("returned %v after the deadline (%v after the body blocked): %v", took.Round(time.Millisecond), timeout, err)
 			var ue *UploadError
-			if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrCanceled) {
-				t.Fatalf("err %v, want a ReadBody error matching context.DeadlineExceeded and ErrCanceled", err)
+			if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mpu.ErrCanceled) {
+				t.Fatalf("err %v, want a ReadBody error matching context.DeadlineExceeded and mpu.ErrCanceled", err)
 			}
 			select {
 			case <-body.blocked:
@@ -295,13 +296,13 @@ func TestMaxBufferMemoryLimits(t *testing.T) {
 	// Too small for one part: rejected before any request.
 	_, err := New(c, opts, func(o *Options) { o.MaxBufferMemory = 5*mib - 1 }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(payload(mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, ErrInvalidInput) {
+	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("err %v, want a Validate error", err)
 	}
 	// A known size whose parts must grow past the ceiling: rejected before any request.
 	big := int64(10_001) * 5 * mib
 	_, err = New(c, opts, func(o *Options) { o.MaxBufferMemory = 5 * mib }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(nil), Size: big})
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, ErrInvalidInput) {
+	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("err %v, want a Validate error", err)
 	}
 	if n := len(c.Calls()); n != 0 {
@@ -444,7 +445,7 @@ func TestStalledReaderAt(t *testing.T) {
 			took := returned.Sub(*at)
 			t.Logf("returned %v after the context ended: %v", took.Round(time.Millisecond), err)
 			var ue *UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, ErrCanceled) {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) {
 				t.Fatalf("err %v, want a cancellation", err)
 			}
 			if took > 5*time.Second {

@@ -110,7 +110,7 @@ func sseOf(in *UploadInput) StateSSE {
 // ReadState reads and validates a state file. A file that does not exist
 // fails with an error for which errors.Is(err, fs.ErrNotExist) holds; a
 // path that is not a regular file (a directory, a FIFO, a device), or a
-// file that is not a valid state, fails with ErrInvalidInput.
+// file that is not a valid state, fails with mpu.ErrInvalidInput.
 func ReadState(path string) (*State, error) {
 	if err := checkStatePath(path); err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func ReadState(path string) (*State, error) {
 	return st, nil
 }
 
-// checkStatePath fails with ErrInvalidInput when path exists and is not a
+// checkStatePath fails with mpu.ErrInvalidInput when path exists and is not a
 // regular file (after symbolic links): opening a FIFO blocks until someone
 // writes to it, past any context, and writing the state would replace a
 // device (/dev/null) or fail on a directory only after requests were
@@ -162,7 +162,7 @@ func checkStatePath(path string) error {
 }
 
 // ParseState decodes and validates a state file's content. Anything but a
-// well-formed state of version StateVersion fails with ErrInvalidInput.
+// well-formed state of version StateVersion fails with mpu.ErrInvalidInput.
 func ParseState(data []byte) (*State, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 func validState() *State {
@@ -85,7 +87,7 @@ func TestParseStateRejects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseState(data); !errors.Is(err, ErrInvalidInput) {
+		if _, err := ParseState(data); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -95,7 +97,7 @@ func TestParseStateRejects(t *testing.T) {
 		"unknown field": `{"version":1,"secret_key":"x"}`,
 		"trailing data": `{"version":1} {}`,
 	} {
-		if _, err := ParseState([]byte(data)); !errors.Is(err, ErrInvalidInput) {
+		if _, err := ParseState([]byte(data)); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -106,13 +108,13 @@ func TestReadStateTooLarge(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat(" ", maxStateSize+1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadState(path); !errors.Is(err, ErrInvalidInput) {
+	if _, err := ReadState(path); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 // FuzzParseState checks that the parser never panics, rejects with
-// ErrInvalidInput only, and that whatever it accepts survives a round trip
+// mpu.ErrInvalidInput only, and that whatever it accepts survives a round trip
 // through the writer's encoding unchanged.
 func FuzzParseState(f *testing.F) {
 	good, err := json.Marshal(validState())
@@ -127,8 +129,8 @@ func FuzzParseState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseState(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("error not ErrInvalidInput: %v", err)
+			if !errors.Is(err, mpu.ErrInvalidInput) {
+				t.Fatalf("error not mpu.ErrInvalidInput: %v", err)
 			}
 			return
 		}

@@ -28,7 +28,7 @@
 //   - Each part carries its checksum (CRC32C by default), computed locally;
 //     after Complete the object's checksum reported by S3 is compared with
 //     the one computed locally, and a difference fails with
-//     ErrChecksumMismatch.
+//     mpu.ErrChecksumMismatch.
 //   - Once a multipart upload exists, every failure ends in
 //     AbortMultipartUpload, on a context the caller's cancellation does not
 //     end, with its own timeout and retries, unless
@@ -39,7 +39,7 @@
 //     still listed is aborted again, up to 3 times in all (see Aborted).
 //   - A body that is a file is checked before Complete: if its size or
 //     modification time changed during the upload, the upload fails with
-//     ErrSourceChanged and is aborted, instead of storing a mix.
+//     mpu.ErrSourceChanged and is aborted, instead of storing a mix.
 //   - A part whose request runs far longer than its peers took is sent
 //     again on a fresh request; the first stored wins, the other is
 //     canceled (hedging, bounded to a few requests and 10% of the object;
@@ -120,14 +120,14 @@
 // or fails does not change that, and is reported in Aborted.VerifyErr,
 // while an upload still listed after the last abort fails it.
 //
-// errors.Is with ErrPermissionDenied, ErrCredentials, ErrUndecided,
-// ErrNotFound, ErrInvalidInput, ErrThrottled, ErrCanceled, ErrTransient,
-// ErrChecksumMismatch or ErrSourceChanged tests the category, and
+// errors.Is with mpu.ErrPermissionDenied, mpu.ErrCredentials, mpu.ErrUndecided,
+// mpu.ErrNotFound, mpu.ErrInvalidInput, mpu.ErrThrottled, mpu.ErrCanceled, mpu.ErrTransient,
+// mpu.ErrChecksumMismatch or mpu.ErrSourceChanged tests the category, and
 // errors.As still reaches the SDK's errors (smithy.APIError and others).
 // A preflight refusal has Op OpPreflight and no upload ID: nothing was
 // sent.
 //
-// Invalid input or options fail with ErrInvalidInput (Op OpValidate)
+// Invalid input or options fail with mpu.ErrInvalidInput (Op OpValidate)
 // before any request and without events, among them:
 //
 //   - a bucket that can never name one: empty, over 255 bytes, not UTF-8,
@@ -151,7 +151,7 @@
 // A part or a PutObject the server rejects because its bytes do not match
 // their checksum (BadDigest, XAmzContentSHA256Mismatch, InvalidDigest) is
 // sent again within Options.MaxAttempts; when every attempt is rejected the
-// error matches ErrChecksumMismatch, as does a checksum the server reports
+// error matches mpu.ErrChecksumMismatch, as does a checksum the server reports
 // that differs from the local one.
 //
 // # Stalled bodies
@@ -160,7 +160,7 @@
 // while its context lasts. When the context ends while that goroutine is
 // in the body's Read (a pipe whose writer stalls, a hung network reader),
 // Upload returns at once with an error wrapping the context's cause and
-// ErrCanceled (Op OpReadBody), after aborting the multipart upload as on
+// mpu.ErrCanceled (Op OpReadBody), after aborting the multipart upload as on
 // any failure. The goroutine stays blocked in that Read until it returns:
 // close or unblock the body to end it. The part buffer it reads into
 // stays its own until then (a buffer mapped outside the heap is unmapped
@@ -233,7 +233,7 @@ type Uploader struct {
 }
 
 // New returns an Uploader using client, with options set by optFns.
-// Invalid options are reported by Upload, as errors wrapping ErrInvalidInput.
+// Invalid options are reported by Upload, as errors wrapping mpu.ErrInvalidInput.
 func New(client API, optFns ...func(*Options)) *Uploader {
 	u := &Uploader{client: client}
 	for _, fn := range optFns {
@@ -275,7 +275,7 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 // begin is the setup Upload, Resume and Copy share: it applies optFns to
 // a copy of the Uploader's options, checks the context and the client
 // (clientErr is the caller's verdict on it) and resolves the options.
-// Every error wraps ErrInvalidInput.
+// Every error wraps mpu.ErrInvalidInput.
 func (u *Uploader) begin(ctx context.Context, clientErr error, optFns []func(*Options)) (Options, error) {
 	o := u.options
 	for _, fn := range optFns {
@@ -681,7 +681,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	})
 	if err != nil {
 		op := OpPutObject
-		if errors.Is(err, ErrSourceChanged) {
+		if errors.Is(err, mpu.ErrSourceChanged) {
 			op = OpReadBody
 		}
 		return nil, up.fail(op, 0, err)
@@ -690,7 +690,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
 	if got != "" && got != rec.Checksum {
 		return nil, up.fail(OpPutObject, 0, fmt.Errorf("%w: the server reports %s %s for the object, computed locally %s; the object was stored",
-			ErrChecksumMismatch, up.cs.algo, got, rec.Checksum))
+			mpu.ErrChecksumMismatch, up.cs.algo, got, rec.Checksum))
 	}
 	res := &UploadOutput{
 		Bucket: up.in.Bucket, Key: up.in.Key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId),
@@ -755,14 +755,14 @@ func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
 	return out, nil
 }
 
-// bodyErr is the error of a failed request: ErrSourceChanged when the
+// bodyErr is the error of a failed request: mpu.ErrSourceChanged when the
 // body ended early (whatever the transport made of it), else err.
 func bodyErr(body *partBody, err error) error {
 	body.mu.Lock()
 	short := body.short
 	body.mu.Unlock()
-	if short && !errors.Is(err, ErrSourceChanged) {
-		return fmt.Errorf("%w: the body ended early (%w)", ErrSourceChanged, err)
+	if short && !errors.Is(err, mpu.ErrSourceChanged) {
+		return fmt.Errorf("%w: the body ended early (%w)", mpu.ErrSourceChanged, err)
 	}
 	return err
 }
@@ -810,7 +810,7 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 		got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
 		if got != "" && got != sum.String() {
 			return fmt.Errorf("%w: the server reports %s %s for part %d, computed locally %s",
-				ErrChecksumMismatch, up.cs.algo, got, rec.Number, sum.String())
+				mpu.ErrChecksumMismatch, up.cs.algo, got, rec.Number, sum.String())
 		}
 		res.sum, res.etag = sum, aws.ToString(out.ETag)
 		return nil
@@ -818,7 +818,7 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 	res.attempts = n
 	if err != nil {
 		op := OpUploadPart
-		if errors.Is(err, ErrSourceChanged) {
+		if errors.Is(err, mpu.ErrSourceChanged) {
 			op = OpReadBody
 		}
 		return res, &partError{op: op, n: rec.Number, err: err}
@@ -890,7 +890,7 @@ func (up *upload) complete(ctx context.Context) (*UploadOutput, error) {
 	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
 	if got != "" && !sameChecksum(got, expected, len(up.parts)) {
 		return nil, fmt.Errorf("%w: the server reports %s %s (%s) for the object, computed locally %s; the object was stored",
-			ErrChecksumMismatch, up.cs.algo, got, up.cs.typ, expected)
+			mpu.ErrChecksumMismatch, up.cs.algo, got, up.cs.typ, expected)
 	}
 	parts := make([]Part, len(up.parts))
 	for i, p := range up.parts {

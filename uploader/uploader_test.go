@@ -181,7 +181,7 @@ func TestSizeMismatch(t *testing.T) {
 			c := s3fake.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: tc.body, Size: tc.size})
 			var ue *UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, ErrInvalidInput) {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) {
 				t.Fatalf("err = %v", err)
 			}
 			if c.Object("b", "k") != nil || len(c.Uploads()) != 0 {
@@ -239,7 +239,7 @@ func TestInvalidInput(t *testing.T) {
 			}
 			out, err := New(c).Upload(context.Background(), tc.in, opts...)
 			var ue *UploadError
-			if out != nil || !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, ErrInvalidInput) {
+			if out != nil || !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 				t.Fatalf("out %v err %v", out, err)
 			}
 			if len(c.Calls()) != 0 {
@@ -248,7 +248,7 @@ func TestInvalidInput(t *testing.T) {
 		})
 	}
 	//lint:ignore SA1012 checking that a nil context is rejected, not panicked on
-	if _, err := New(s3fake.New("b")).Upload(nil, &UploadInput{Bucket: "b", Key: "k", Body: body}); !errors.Is(err, ErrInvalidInput) { //nolint:staticcheck
+	if _, err := New(s3fake.New("b")).Upload(nil, &UploadInput{Bucket: "b", Key: "k", Body: body}); !errors.Is(err, mpu.ErrInvalidInput) { //nolint:staticcheck
 		t.Fatal(err)
 	}
 }
@@ -279,7 +279,7 @@ func TestPartFailsAfterRetries(t *testing.T) {
 	if ue.Op != OpUploadPart || ue.PartNumber != 2 || !ue.Aborted || ue.AbortErr != nil || ue.UploadID == "" {
 		t.Fatalf("%+v", ue)
 	}
-	if !errors.Is(err, ErrTransient) || s3err.Code(err) != "InternalError" {
+	if !errors.Is(err, mpu.ErrTransient) || s3err.Code(err) != "InternalError" {
 		t.Fatalf("category: %v", err)
 	}
 	want := []string{"CreateMultipartUpload", "UploadPart×5", "AbortMultipartUpload", "ListParts"}
@@ -326,7 +326,7 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.PartNumber != 3 || !ue.Aborted || !errors.Is(err, ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.PartNumber != 3 || !ue.Aborted || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("%v", err)
 	}
 	var ae smithy.APIError
@@ -389,7 +389,7 @@ func TestMaxElapsedBoundsRetries(t *testing.T) {
 		o.InitialBackoff = 1e9 // 1s
 		o.MaxElapsed = 10e9    // 10s
 	}).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: strings.NewReader("hello")})
-	if !errors.Is(err, ErrThrottled) {
+	if !errors.Is(err, mpu.ErrThrottled) {
 		t.Fatal(err)
 	}
 	n := c.Count(s3fake.OpPutObject)
@@ -406,7 +406,7 @@ func TestCompleteFailure(t *testing.T) {
 	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCompleteMultipartUpload)))
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !ue.Aborted || !errors.Is(err, ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !ue.Aborted || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("%v", err)
 	}
 	want := []string{"CreateMultipartUpload", "UploadPart×2", "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts"}
@@ -461,7 +461,7 @@ func TestCompleteNoSuchUploadOtherObject(t *testing.T) {
 	})
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !errors.Is(err, ErrNotFound) {
+	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("%v", err)
 	}
 	if !strings.Contains(err.Error(), "does not show an earlier attempt completed it") {
@@ -487,7 +487,7 @@ func TestCancelMidUpload(t *testing.T) {
 	err := <-errc
 	checkGoroutines(t, base)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrCanceled) || !errors.Is(err, context.Canceled) {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v", err)
 	}
 	if !ue.Aborted || ue.AbortErr != nil {
@@ -513,7 +513,7 @@ func TestAbortFails(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Aborted || ue.AbortErr == nil {
 		t.Fatalf("%+v", ue)
 	}
-	if !errors.Is(err, ErrPermissionDenied) || !errors.Is(err, ErrTransient) || !errors.Is(ue.AbortErr, ErrTransient) || errors.Is(ue.Err, ErrTransient) {
+	if !errors.Is(err, mpu.ErrPermissionDenied) || !errors.Is(err, mpu.ErrTransient) || !errors.Is(ue.AbortErr, mpu.ErrTransient) || errors.Is(ue.Err, mpu.ErrTransient) {
 		t.Fatalf("categories: %v", err)
 	}
 	if n := c.Count(s3fake.OpAbortMultipartUpload); n != 3 {
@@ -535,7 +535,7 @@ func TestAbortDenied(t *testing.T) {
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Aborted || !errors.Is(ue.AbortErr, ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Aborted || !errors.Is(ue.AbortErr, mpu.ErrPermissionDenied) {
 		t.Fatalf("%v", err)
 	}
 	if n := c.Count(s3fake.OpAbortMultipartUpload); n != 1 {
@@ -615,7 +615,7 @@ func TestChecksumMismatchReported(t *testing.T) {
 		}))
 		_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 		var ue *UploadError
-		if !errors.As(err, &ue) || !errors.Is(err, ErrChecksumMismatch) || !ue.Aborted || ue.PartNumber != 1 {
+		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrChecksumMismatch) || !ue.Aborted || ue.PartNumber != 1 {
 			t.Fatalf("%v", err)
 		}
 		if n := len(partNumbers(c)); n != 2 {
@@ -635,7 +635,7 @@ func TestChecksumMismatchReported(t *testing.T) {
 		})
 		_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 		var ue *UploadError
-		if !errors.As(err, &ue) || !errors.Is(err, ErrChecksumMismatch) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
+		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrChecksumMismatch) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
 			t.Fatalf("%v", err)
 		}
 		if !strings.Contains(err.Error(), "the object was stored") {
@@ -651,7 +651,7 @@ func TestChecksumMismatchReported(t *testing.T) {
 			return &o, err
 		})
 		_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: strings.NewReader("abc")})
-		if !errors.Is(err, ErrChecksumMismatch) {
+		if !errors.Is(err, mpu.ErrChecksumMismatch) {
 			t.Fatal(err)
 		}
 	})
@@ -691,7 +691,7 @@ func TestSourceChanged(t *testing.T) {
 	c := s3fake.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrSourceChanged) || ue.Op != OpReadBody || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != OpReadBody || !ue.Aborted {
 		t.Fatalf("%v", err)
 	}
 	if c.Object("b", "k") != nil {
@@ -799,14 +799,14 @@ func (c *checker) CheckUpload(_ context.Context, in *s3.CreateMultipartUploadInp
 }
 
 func TestPreflight(t *testing.T) {
-	denied := fmt.Errorf("s3:PutObject denied by bucket policy statement 1: %w", ErrPermissionDenied)
+	denied := fmt.Errorf("s3:PutObject denied by bucket policy statement 1: %w", mpu.ErrPermissionDenied)
 	t.Run("enforce", func(t *testing.T) {
 		c := s3fake.New("b")
 		ck := &checker{err: denied}
 		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = ck }).
 			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
 		var ue *UploadError
-		if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, ErrPermissionDenied) {
+		if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
 			t.Fatal(err)
 		}
 		if len(c.Calls()) != 0 {
@@ -828,7 +828,7 @@ func TestPreflight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := eventsOf[Preflight](rec); len(p) != 1 || !errors.Is(p[0].Err, ErrPermissionDenied) {
+		if p := eventsOf[Preflight](rec); len(p) != 1 || !errors.Is(p[0].Err, mpu.ErrPermissionDenied) {
 			t.Fatal("no Preflight event")
 		}
 		if !slices.Equal(ck.steps, []mpu.Step{mpu.Initiate}) {
@@ -849,7 +849,7 @@ func TestCreateFails(t *testing.T) {
 	c := s3fake.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "nope", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCreateMultipartUpload || ue.UploadID != "" || ue.Aborted || !errors.Is(err, ErrNotFound) {
+	if !errors.As(err, &ue) || ue.Op != OpCreateMultipartUpload || ue.UploadID != "" || ue.Aborted || !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("%v", err)
 	}
 	if got := c.Ops(); !slices.Equal(got, []string{"CreateMultipartUpload"}) {
@@ -891,7 +891,7 @@ func TestPartSizes(t *testing.T) {
 			t.Errorf("%d parts", n)
 		}
 	}
-	if _, err := partSizeFor(mpu.MaxObjectSize+1, 16*mib); !errors.Is(err, ErrInvalidInput) {
+	if _, err := partSizeFor(mpu.MaxObjectSize+1, 16*mib); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Error("oversize accepted")
 	}
 	for _, base := range []int64{mpu.MinPartSize, DefaultPartSize, 100 * mib, mpu.MaxPartSize} {
@@ -1016,9 +1016,9 @@ func TestBodySumAfterSeeks(t *testing.T) {
 	if sum, err := b2.sum(middleware.Metadata{}); err != nil || sum.String() != s3fake.Checksum("CRC32C", data) {
 		t.Fatalf("sum after rewind %v, %v", sum, err)
 	}
-	// A body shorter than its part reports ErrSourceChanged.
+	// A body shorter than its part reports mpu.ErrSourceChanged.
 	short := up.newBody(context.Background(), &partRecord{Size: 20}, bytesOpener(data))
-	if _, err := io.ReadAll(short); !errors.Is(err, ErrSourceChanged) {
+	if _, err := io.ReadAll(short); !errors.Is(err, mpu.ErrSourceChanged) {
 		t.Fatalf("short body: %v", err)
 	}
 }

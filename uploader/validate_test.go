@@ -18,15 +18,16 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // rejectedBefore fails unless err is an *UploadError of OpValidate
-// wrapping ErrInvalidInput whose message has every word, and c saw no call.
+// wrapping mpu.ErrInvalidInput whose message has every word, and c saw no call.
 func rejectedBefore(t *testing.T, c *s3fake.Client, err error, words ...string) {
 	t.Helper()
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, ErrInvalidInput) {
-		t.Fatalf("got %v, want a Validate error wrapping ErrInvalidInput", err)
+	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
+		t.Fatalf("got %v, want a Validate error wrapping mpu.ErrInvalidInput", err)
 	}
 	for _, w := range words {
 		if !strings.Contains(err.Error(), w) {
@@ -352,7 +353,7 @@ func TestDigestMismatchEveryAttempt(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Op != OpUploadPart || ue.PartNumber != 2 || !ue.Aborted {
 		t.Fatalf("%v", err)
 	}
-	if !errors.Is(err, ErrChecksumMismatch) || s3err.Code(err) != "BadDigest" {
+	if !errors.Is(err, mpu.ErrChecksumMismatch) || s3err.Code(err) != "BadDigest" {
 		t.Fatalf("category: %v", err)
 	}
 	if got := partNumbers(c); !slices.Equal(got, []int32{1, 2, 2, 2}) {
@@ -365,7 +366,7 @@ func TestDigestMismatchEveryAttempt(t *testing.T) {
 	c = s3fake.New("b")
 	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(digestErr(s3fake.OpCompleteMultipartUpload, "InvalidDigest")))
 	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
-	if !errors.Is(err, ErrChecksumMismatch) || c.Count(s3fake.OpCompleteMultipartUpload) != 1 {
+	if !errors.Is(err, mpu.ErrChecksumMismatch) || c.Count(s3fake.OpCompleteMultipartUpload) != 1 {
 		t.Fatalf("Complete: %d calls, %v", c.Count(s3fake.OpCompleteMultipartUpload), err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -43,7 +44,7 @@ func (b *backupRun) putLarge(ctx context.Context, j uploadJob, slots int) (*mani
 	statePath := b.states.statePath(j.file.Rel)
 	rin := &uploader.ResumeInput{UploadInput: *in, StateFile: statePath, StartOver: true}
 	out, err := up.Resume(ctx, rin)
-	if err != nil && errors.Is(err, uploader.ErrInvalidInput) && ctx.Err() == nil {
+	if err != nil && errors.Is(err, mpu.ErrInvalidInput) && ctx.Err() == nil {
 		// The state file is for other settings (e.g. another --sse): discard it, start afresh.
 		if derr := up.AbortResumable(ctx, statePath); derr == nil {
 			out, err = up.Resume(ctx, rin)

@@ -198,7 +198,7 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	in := &uploader.UploadInput{Bucket: p.o.dest.Bucket, Key: key, SSEKMSKeyID: p.o.kmsKeyID,
 		ServerSideEncryption: s3types.ServerSideEncryption(p.o.sse), StorageClass: s3types.StorageClass(p.o.storageClass)}
 	err := up.Preflight(ctx, in, nil)
-	refused := err != nil && (errors.Is(err, uploader.ErrPermissionDenied) || errors.Is(err, uploader.ErrUndecided))
+	refused := err != nil && (errors.Is(err, mpu.ErrPermissionDenied) || errors.Is(err, mpu.ErrUndecided))
 	if err != nil && !refused {
 		cause := err
 		var ue *uploader.UploadError
@@ -208,7 +208,7 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 		ps.Problems = append(ps.Problems, "could not evaluate: "+cause.Error())
 		if ctx.Err() == nil {
 			p.evalErr = fmt.Errorf("preflight could not evaluate the permissions: %w (--preflight warn or off goes on without it)", cause)
-			if errors.Is(err, uploader.ErrCredentials) {
+			if errors.Is(err, mpu.ErrCredentials) {
 				p.evalErr = fmt.Errorf("preflight: %w", cause) // not a permission verdict; the message names the credentials
 			}
 		}

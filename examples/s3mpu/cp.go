@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -208,7 +209,7 @@ func (a *app) runCopy(ctx context.Context, srcArg, dstArg string, cf *cpFlags, o
 	out, err := up.Copy(ctx, in)
 	lis.p.finish(err == nil)
 	if err != nil {
-		if errors.Is(err, uploader.ErrSourceChanged) {
+		if errors.Is(err, mpu.ErrSourceChanged) {
 			return fmt.Errorf("%w\n(the source was replaced during the copy; nothing of the mix was stored)", err)
 		}
 		return a.uploadError(ctx, err, dst, "", gate)

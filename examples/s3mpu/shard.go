@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -409,7 +410,7 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	start := a.now()
 	out, err := up.UploadShard(ctx, p, &uploader.ShardInput{Shard: idx, Body: f})
 	prog.finish(err == nil)
-	if errors.Is(err, uploader.ErrSourceChanged) {
+	if errors.Is(err, mpu.ErrSourceChanged) {
 		return fmt.Errorf("%w\n(give the planned file, or discard the upload with `s3mpu uploads abort --plan %s` and plan again)", err, sf.plan)
 	}
 	if err != nil {
@@ -564,9 +565,9 @@ func (a *app) shardError(err error) error {
 			msg += fmt.Sprintf("; upload %s kept with its parts: run the same command again to go on", ue.UploadID)
 		}
 		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
-	case errors.Is(err, uploader.ErrInvalidInput):
+	case errors.Is(err, mpu.ErrInvalidInput):
 		return cmdkit.UsageErr(err)
-	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, uploader.ErrPermissionDenied):
+	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, mpu.ErrPermissionDenied):
 		return cmdkit.DeniedErr(err)
 	}
 	return err

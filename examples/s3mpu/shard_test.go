@@ -1,11 +1,12 @@
 package main
 
 import (
-	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 func TestShardIndex(t *testing.T) {

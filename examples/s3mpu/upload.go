@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -334,11 +335,11 @@ func (a *app) uploadError(ctx context.Context, err error, u cmdkit.URL, state st
 			}
 		}
 		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
-	case errors.Is(err, uploader.ErrSourceChanged) && state != "":
+	case errors.Is(err, mpu.ErrSourceChanged) && state != "":
 		return fmt.Errorf("%w\n(--start-over aborts the old upload and sends the file as it is now)", err)
 	case ue != nil && ue.Op == uploader.OpPreflight && gate != nil:
 		return gate.refused(ctx, err)
-	case errors.Is(err, uploader.ErrInvalidInput):
+	case errors.Is(err, mpu.ErrInvalidInput):
 		return cmdkit.UsageErr(err)
 	case state != "" && ue != nil && ue.UploadID != "" && !ue.Aborted && ue.AbortErr == nil:
 		return fmt.Errorf("%w\n%s", err, kept(ue.UploadID))

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
 )
@@ -204,7 +205,7 @@ func (a *app) uploadsAbortCmd() *cobra.Command {
 				return err
 			}
 			if err := uploader.New(cli).AbortResumable(ctx, state); err != nil {
-				if errors.Is(err, uploader.ErrInvalidInput) {
+				if errors.Is(err, mpu.ErrInvalidInput) {
 					return cmdkit.UsageErr(err)
 				}
 				return err

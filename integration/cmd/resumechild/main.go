@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/integration/cmd/internal/child"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -121,7 +122,7 @@ func run(fl *child.Flags, pause string) int {
 	})
 	if err != nil {
 		kind := "other"
-		if errors.Is(err, uploader.ErrSourceChanged) {
+		if errors.Is(err, mpu.ErrSourceChanged) {
 			kind = "source-changed"
 		}
 		p.Say("error %s %v", kind, err)

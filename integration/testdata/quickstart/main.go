@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 )
@@ -102,22 +103,22 @@ func run(ctx context.Context, caller, profileName, path, bucket, key string) int
 		fmt.Fprintln(os.Stderr, "not started:", denied)
 		return 3
 	case errors.As(err, &undecided):
-		// The preflight could not decide a step (errors.Is(err, uploader.ErrUndecided)), for
+		// The preflight could not decide a step (errors.Is(err, mpu.ErrUndecided)), for
 		// example a policy it could not read; nothing was sent. Details says why. Grant the
 		// reads, pass the policies in LocalOptions.Sources, probe with preflight.NewProbe, or
 		// choose uploader.PreflightWarn to upload anyway.
 		fmt.Fprintf(os.Stderr, "not started, permissions undecided: %v\n%s", undecided, undecided.Details())
 		return 4
-	case errors.Is(err, uploader.ErrCredentials):
+	case errors.Is(err, mpu.ErrCredentials):
 		// The server rejected the credentials themselves (an unknown access key, a wrong
 		// secret, an expired session token, a skewed clock): not a permission verdict.
 		fmt.Fprintln(os.Stderr, "credentials rejected:", err)
 		return 1
-	case errors.Is(err, uploader.ErrPermissionDenied) && errors.As(err, &ue):
+	case errors.Is(err, mpu.ErrPermissionDenied) && errors.As(err, &ue):
 		// S3 denied a request during the upload; ue says what became of it.
 		fmt.Fprintf(os.Stderr, "denied at %s (upload aborted: %t): %v\n", ue.Op, ue.Aborted, err)
 		return 3
-	case errors.Is(err, uploader.ErrNotFound):
+	case errors.Is(err, mpu.ErrNotFound):
 		fmt.Fprintln(os.Stderr, "not found (does the bucket exist?):", err)
 		return 1
 	default:
