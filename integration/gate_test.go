@@ -105,7 +105,7 @@ func TestGateEnforceRefusesUndecided(t *testing.T) {
 		var ue *uploader.UploadError
 		var pe *preflight.UndecidedError
 		if !errors.Is(err, mpu.ErrUndecided) || !errors.Is(err, mpu.ErrUndecided) || errors.Is(err, mpu.ErrPermissionDenied) ||
-			!errors.As(err, &ue) || ue.Op != uploader.OpPreflight || ue.UploadID != "" || !errors.As(err, &pe) || len(pe.Unknown) != 4 {
+			!errors.As(err, &ue) || ue.Op != mpu.OpPreflight || ue.UploadID != "" || !errors.As(err, &pe) || len(pe.Unknown) != 4 {
 			t.Fatalf("library enforce: %v", err)
 		}
 		if len(pe.Error()) > 80 || !strings.Contains(pe.Details(), "identity policies") {

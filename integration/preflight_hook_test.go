@@ -57,7 +57,7 @@ func TestPreflightUploaderHook(t *testing.T) {
 
 	_, err := up.Upload(ctx, &uploader.UploadInput{Bucket: bucket, Key: "denied.bin", Body: bytes.NewReader(body)})
 	var ue *uploader.UploadError
-	if !errors.As(err, &ue) || ue.Op != uploader.OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("upload with Abort denied: %v", err)
 	}
 	if !strings.Contains(err.Error(), "s3:AbortMultipartUpload") {

@@ -400,7 +400,7 @@ func TestResumeModifiedFile(t *testing.T) {
 			ctx := testCtx(t)
 			_, err = resumeInProcess(ctx, cli, bucket, "k", path, state, nil, nil)
 			var ue *uploader.UploadError
-			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != uploader.OpResume {
+			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != mpu.OpResume {
 				t.Fatalf("got %v", err)
 			}
 			t.Logf("refused: %v", err)

@@ -95,7 +95,7 @@ func TestStalledBodyServer(t *testing.T) {
 					Upload(ctx, &uploader.UploadInput{Bucket: bucket, Key: "stall.bin", Body: body, Size: tc.size})
 				returned := time.Now()
 				var ue *uploader.UploadError
-				if !errors.As(err, &ue) || ue.Op != uploader.OpReadBody {
+				if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody {
 					t.Fatalf("err %v, want a ReadBody error", err)
 				}
 				if kind == "Blocking" {

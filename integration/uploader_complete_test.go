@@ -11,6 +11,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/faultproxy"
 	"github.com/s3mpu/s3mpu/integration/s3test"
+	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 )
 
@@ -80,7 +81,7 @@ func (c *upHeadCounter) HeadObject(ctx context.Context, in *s3.HeadObjectInput, 
 type upRetries struct{ complete int }
 
 func (r *upRetries) OnEvent(e uploader.Event) {
-	if rt, ok := e.(uploader.Retry); ok && rt.Op == uploader.OpCompleteMultipartUpload {
+	if rt, ok := e.(uploader.Retry); ok && rt.Op == mpu.OpCompleteMultipartUpload {
 		r.complete++
 	}
 }

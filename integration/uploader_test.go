@@ -232,7 +232,7 @@ func TestUploaderDeniedMidway(t *testing.T) {
 			if !errors.As(err, &ue) {
 				t.Fatalf("err = %v", err)
 			}
-			if ue.Op != uploader.OpUploadPart || ue.PartNumber < 3 || !ue.Aborted || ue.AbortErr != nil {
+			if ue.Op != mpu.OpUploadPart || ue.PartNumber < 3 || !ue.Aborted || ue.AbortErr != nil {
 				t.Fatalf("%+v", ue)
 			}
 			if !errors.Is(err, mpu.ErrPermissionDenied) && !errors.Is(err, mpu.ErrTransient) {

@@ -59,7 +59,7 @@ func TestFaultsReachUploaderCategories(t *testing.T) {
 					t.Fatalf("Upload error %v does not match %v", err, f.want)
 				}
 				var ue *uploader.UploadError
-				if !errors.As(err, &ue) || ue.Op != uploader.Op(op) {
+				if !errors.As(err, &ue) || ue.Op != mpu.Op(op) {
 					t.Fatalf("Upload error %v: want an *UploadError for %s", err, op)
 				}
 				if left := client.Uploads(); len(left) != 0 {

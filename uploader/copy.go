@@ -224,10 +224,10 @@ func (in *CopyInput) copySource() string {
 // fails before anything is created.
 func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Options)) (*CopyOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
 	}
 	invalid := func(err error) (*CopyOutput, error) {
-		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
+		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
 	var clientErr error
 	client, ok := u.client.(CopyAPI)
@@ -279,7 +279,7 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 		SSECustomerAlgorithm: optString(in.SourceSSECustomerAlgorithm), SSECustomerKey: optString(in.SourceSSECustomerKey),
 		SSECustomerKeyMD5: optString(in.SourceSSECustomerKeyMD5),
 	}
-	_, err := up.retry(ctx, OpHeadObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retry(ctx, mpu.OpHeadObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		h, err := c.client.HeadObject(ctx, hin, up.ctlOpts...)
 		c.head = h
 		return err
@@ -302,7 +302,7 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 		if s3err.Classify(err) == s3err.PermissionDenied {
 			hint = fmt.Sprintf(" (copying needs s3:GetObject on arn:aws:s3:::%s/%s, and kms:Decrypt on its key when it is SSE-KMS encrypted)", in.SourceBucket, in.SourceKey)
 		}
-		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("read the copy source s3://%s/%s%s: %w", in.SourceBucket, in.SourceKey, hint, err))
+		return nil, up.fail(mpu.OpHeadObject, 0, fmt.Errorf("read the copy source s3://%s/%s%s: %w", in.SourceBucket, in.SourceKey, hint, err))
 	}
 	c.etag = aws.ToString(c.head.ETag)
 	size := aws.ToInt64(c.head.ContentLength)
@@ -349,7 +349,7 @@ func (c *copier) preflight(ctx context.Context, cin *s3.CreateMultipartUploadInp
 	chk := *cin
 	chk.SSECustomerKey = nil
 	if err := gate(ctx, up.o.PreflightMode, up.em, func() error { return c.check(ctx, &chk, multipart) }); err != nil {
-		return up.fail(OpPreflight, 0, err)
+		return up.fail(mpu.OpPreflight, 0, err)
 	}
 	return nil
 }
@@ -455,10 +455,10 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 		cin.TaggingDirective, cin.Tagging = types.TaggingDirectiveReplace, optString(in.Tagging)
 	}
 	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1, Concurrency: 1}); err != nil {
-		return nil, up.fail(OpListener, 0, err)
+		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 	var out *s3.CopyObjectOutput
-	_, err := up.retry(ctx, OpCopyObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retry(ctx, mpu.OpCopyObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		o, err := c.client.CopyObject(ctx, cin, up.ctlOpts...)
 		out = o
 		return err
@@ -467,7 +467,7 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 		err = errors.New("CopyObject returned no result")
 	}
 	if err != nil {
-		return nil, up.fail(OpCopyObject, 0, c.sourceErr(err))
+		return nil, up.fail(mpu.OpCopyObject, 0, c.sourceErr(err))
 	}
 	up.completed = true
 	r := out.CopyObjectResult
@@ -484,7 +484,7 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 		res.ChecksumAlgorithm, res.Checksum = algo, fields.get(algo)
 	}
 	if err := c.compareChecksum(res.ChecksumAlgorithm, res.ChecksumType, res.Checksum); err != nil {
-		return nil, up.fail(OpCopyObject, 0, err)
+		return nil, up.fail(mpu.OpCopyObject, 0, err)
 	}
 	return res, nil
 }
@@ -507,14 +507,14 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 	up, in := c.up, c.in
 	ps, err := partSizeFor(size, up.o.PartSize)
 	if err != nil {
-		return nil, up.fail(OpValidate, 0, err)
+		return nil, up.fail(mpu.OpValidate, 0, err)
 	}
 	up.partSize = ps
 	up.parts = planParts(0, size, ps)
 	var cs *checksum
 	if in.ChecksumAlgorithm != "" {
 		if cs, err = checksumFor(in.ChecksumAlgorithm, ""); err != nil {
-			return nil, up.fail(OpValidate, 0, err)
+			return nil, up.fail(mpu.OpValidate, 0, err)
 		}
 	}
 	up.cs = cs
@@ -523,7 +523,7 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 		tagging = ""
 		if aws.ToInt32(c.head.TagCount) > 0 {
 			if tagging, err = c.sourceTags(ctx); err != nil {
-				return nil, up.fail(OpGetObjectTagging, 0, fmt.Errorf("read the tags of the copy source s3://%s/%s: %w", in.SourceBucket, in.SourceKey, err))
+				return nil, up.fail(mpu.OpGetObjectTagging, 0, fmt.Errorf("read the tags of the copy source s3://%s/%s: %w", in.SourceBucket, in.SourceKey, err))
 			}
 		}
 	}
@@ -532,10 +532,10 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 		return nil, err
 	}
 	if err := up.create(ctx, cin); err != nil {
-		return nil, up.fail(OpCreateMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCreateMultipartUpload, 0, err)
 	}
 	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts), Concurrency: up.o.Concurrency}); err != nil {
-		return nil, up.fail(OpListener, 0, err)
+		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -555,7 +555,7 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 		return nil, up.failErr(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, up.fail(OpUploadPartCopy, 0, context.Cause(ctx))
+		return nil, up.fail(mpu.OpUploadPartCopy, 0, context.Cause(ctx))
 	}
 
 	res := &CopyOutput{
@@ -565,17 +565,17 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 	if cs != nil {
 		out, err := up.complete(ctx)
 		if err != nil {
-			return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+			return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 		}
 		res.ETag, res.VersionID = out.ETag, out.VersionID
 		res.ChecksumAlgorithm, res.ChecksumType, res.Checksum = out.ChecksumAlgorithm, out.ChecksumType, out.Checksum
 		if err := c.compareChecksum(res.ChecksumAlgorithm, res.ChecksumType, res.Checksum); err != nil {
-			return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+			return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 		}
 		return res, nil
 	}
 	if err := c.completePlain(ctx, res); err != nil {
-		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 	}
 	return res, nil
 }
@@ -595,7 +595,7 @@ func (c *copier) copyPart(ctx context.Context, rec *partRecord) error {
 		CopySourceSSECustomerKeyMD5:    optString(in.SourceSSECustomerKeyMD5),
 		ExpectedBucketOwner:            optString(in.ExpectedBucketOwner), ExpectedSourceBucketOwner: optString(in.ExpectedSourceBucketOwner),
 	}
-	n, err := up.retry(ctx, OpUploadPartCopy, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	n, err := up.retry(ctx, mpu.OpUploadPartCopy, rec.Number, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		out, err := c.client.UploadPartCopy(ctx, pin, up.ctlOpts...)
 		if err != nil {
 			return c.sourceErr(err)
@@ -617,10 +617,10 @@ func (c *copier) copyPart(ctx context.Context, rec *partRecord) error {
 	})
 	rec.Attempts = n
 	if err != nil {
-		return &partError{op: OpUploadPartCopy, n: rec.Number, err: err}
+		return &partError{op: mpu.OpUploadPartCopy, n: rec.Number, err: err}
 	}
 	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
-		return &partError{op: OpListener, err: err}
+		return &partError{op: mpu.OpListener, err: err}
 	}
 	return nil
 }
@@ -629,7 +629,7 @@ func (c *copier) copyPart(ctx context.Context, rec *partRecord) error {
 func (c *copier) sourceTags(ctx context.Context) (string, error) {
 	up, in := c.up, c.in
 	var out *s3.GetObjectTaggingOutput
-	_, err := up.retry(ctx, OpGetObjectTagging, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retry(ctx, mpu.OpGetObjectTagging, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		o, err := c.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
 			Bucket: aws.String(in.SourceBucket), Key: aws.String(in.SourceKey), VersionId: optString(in.SourceVersionID),
 			ExpectedBucketOwner: optString(in.ExpectedSourceBucketOwner),
@@ -663,7 +663,7 @@ func (c *copier) completePlain(ctx context.Context, res *CopyOutput) error {
 		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
 	}
 	var out *s3.CompleteMultipartUploadOutput
-	_, err := up.retry(ctx, OpCompleteMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
+	_, err := up.retry(ctx, mpu.OpCompleteMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
 		o, err := up.client.CompleteMultipartUpload(ctx, cin, up.ctlOpts...)
 		if err != nil && attempt > 1 && s3err.Code(err) == "NoSuchUpload" {
 			// An earlier attempt may have completed it: the check below tells.

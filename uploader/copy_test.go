@@ -182,7 +182,7 @@ func TestCopyPartFailureAborts(t *testing.T) {
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != OpUploadPartCopy || ue.PartNumber != 2 || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != mpu.OpUploadPartCopy || ue.PartNumber != 2 || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if ops := c.Ops(); len(ops) < 2 || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
@@ -241,7 +241,7 @@ func TestCopySourceDenied(t *testing.T) {
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != OpHeadObject || ue.UploadID != "" {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != mpu.OpHeadObject || ue.UploadID != "" {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), "copy source s3://src/a/b c") || !strings.Contains(err.Error(), "s3:GetObject on arn:aws:s3:::src/a/b c") {
@@ -367,7 +367,7 @@ func TestCopyPreflight(t *testing.T) {
 	k.denied = true
 	_, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy3"})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("got %v", err)
 	}
 	if got := c.Ops(); !slices.Equal(got, []string{"HeadObject", "GetObjectTagging"}) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // Listener receives the events of an upload. OnEvent is called
@@ -75,9 +77,9 @@ type PartDone struct {
 
 // Retry is sent before waiting to retry a failed request.
 type Retry struct {
-	Op         Op    // the S3 operation, e.g. OpUploadPart
-	PartNumber int32 // 0 when the request is not a part
-	Attempt    int   // the attempt that failed, from 1
+	Op         mpu.Op // the S3 operation, e.g. mpu.OpUploadPart
+	PartNumber int32  // 0 when the request is not a part
+	Attempt    int    // the attempt that failed, from 1
 	Err        error
 	Wait       time.Duration
 }
@@ -94,7 +96,7 @@ type Completed struct {
 }
 
 // Failed is sent when the upload fails, after any abort. Input or options
-// rejected before the upload starts (OpValidate) send no events.
+// rejected before the upload starts (mpu.OpValidate) send no events.
 type Failed struct {
 	Err *UploadError
 }

@@ -10,7 +10,7 @@ import (
 // gate runs the preflight check and applies PreflightMode; it is the one
 // place the module decides between warning and refusing. check runs the
 // checker. It returns nil when the upload may start, else the error to
-// fail with; upload.fail reports a listener's panic as OpListener.
+// fail with; upload.fail reports a listener's panic as mpu.OpListener.
 //
 // PreflightOff skips the check. PreflightEnforce refuses on any error of
 // the checker: a denial (mpu.ErrPermissionDenied), a step it could not decide
@@ -48,7 +48,7 @@ func refusesInWarn(err error) bool {
 // it returns nil when the upload may start (every step allowed, no
 // Preflight checker, PreflightOff, or PreflightWarn after the problem was
 // sent to the Listener in a Preflight event), else an *UploadError with Op
-// OpPreflight whose cause is the checker's error: errors.Is
+// mpu.OpPreflight whose cause is the checker's error: errors.Is
 // mpu.ErrPermissionDenied for a denied step, mpu.ErrUndecided for a step the
 // checker could not decide, mpu.ErrCredentials for credentials the server
 // rejected. steps are the steps to check; nil means those of a multipart
@@ -65,9 +65,11 @@ func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []mpu.S
 		fn(&o)
 	}
 	if in == nil {
-		return &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+		return &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
 	}
-	bad := func(err error) error { return &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err} }
+	bad := func(err error) error {
+		return &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
+	}
 	if ctx == nil {
 		return bad(invalidf("nil context"))
 	}
@@ -99,7 +101,7 @@ func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []mpu.S
 	cin := in.createInput(cs)
 	cin.SSECustomerKey = nil
 	if err := gate(ctx, o.PreflightMode, up.em, func() error { return o.Preflight.CheckUpload(ctx, cin, steps) }); err != nil {
-		return up.fail(OpPreflight, 0, err)
+		return up.fail(mpu.OpPreflight, 0, err)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func TestGate(t *testing.T) {
 				for _, e := range []error{err, perr} {
 					var ue *UploadError
 					switch {
-					case refuse && (!errors.As(e, &ue) || ue.Op != OpPreflight || !errors.Is(e, k.err)):
+					case refuse && (!errors.As(e, &ue) || ue.Op != mpu.OpPreflight || !errors.Is(e, k.err)):
 						t.Fatalf("want a refusal wrapping %v, got %v", k.err, e)
 					case !refuse && e != nil:
 						t.Fatalf("want the upload to go on, got %v", e)

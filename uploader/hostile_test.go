@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // TestHugeConcurrencyAndMemory checks that extreme Concurrency and
@@ -387,7 +388,7 @@ func TestReadErrorWithLastBytes(t *testing.T) {
 				_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
 					&UploadInput{Bucket: "b", Key: "k", Body: &faultAtReader{data: payload(total), at: at}, Size: size})
 				var ue *UploadError
-				if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, errFault) {
+				if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody || !errors.Is(err, errFault) {
 					t.Fatalf("err %v, want a ReadBody error matching the body's", err)
 				}
 				if c.Object("b", "k") != nil || len(c.Uploads()) != 0 {
@@ -425,7 +426,7 @@ func TestListUploadsMarkersCycle(t *testing.T) {
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.CallerID = c.Initiator }).
 		Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpListMultipartUploads || errors.Is(err, context.DeadlineExceeded) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpListMultipartUploads || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want a ListMultipartUploads error", err)
 	}
 	if n := calls.Load(); n > 10 {

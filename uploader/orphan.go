@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // pendingCreateSkew is the margin on each side of the time window in
@@ -145,7 +146,7 @@ type uploadLister interface {
 func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput) error {
 	var w createWindow
 	var cout *s3.CreateMultipartUploadOutput
-	n, err := up.retry(ctx, OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
+	n, err := up.retry(ctx, mpu.OpCreateMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
 		start := up.o.clock.Now().Round(0) // wall clock only: it is compared with the server's times
 		if attempt == 1 {
 			w.first = start
@@ -244,7 +245,7 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 	seen := map[[2]string]bool{{"", ""}: true} // page markers, to stop a listing that comes round again
 	for page := 0; ; page++ {
 		var out *s3.ListMultipartUploadsOutput
-		_, err := up.retry(ctx, OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		_, err := up.retry(ctx, mpu.OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 			o, err := l.ListMultipartUploads(ctx, in, up.ctlOpts...)
 			out = o
 			return err

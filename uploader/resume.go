@@ -131,14 +131,14 @@ func (Restarted) event() {}
 // aborted and the state file removed, so old and new bytes never mix.
 //
 // The client must implement ResumeAPI (*s3.Client does). Resume returns an
-// *UploadError as Upload does, with Op OpResume for state-file and source
+// *UploadError as Upload does, with Op mpu.OpResume for state-file and source
 // problems.
 func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
 	}
 	invalid := func(err error) (*UploadOutput, error) {
-		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
+		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
 	var clientErr error
 	client, ok := u.client.(ResumeAPI)
@@ -208,19 +208,19 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	r.stamp = stampOf(r.in.Body)
 	src, err := await(ctx, func() (Source, error) { return identify(r.in.Body, r.ra, r.off, r.size) })
 	if err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	r.src = src
 	if abs, err := filepath.Abs(path); err == nil && abs == src.Path {
-		return nil, up.fail(OpValidate, 0, invalidf("the state file %s is the file being uploaded", path))
+		return nil, up.fail(mpu.OpValidate, 0, invalidf("the state file %s is the file being uploaded", path))
 	}
 
 	if err := checkStatePath(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, up.fail(OpValidate, 0, err) // not even StartOver replaces it
+		return nil, up.fail(mpu.OpValidate, 0, err) // not even StartOver replaces it
 	}
 	lock, err := lockState(path)
 	if err != nil {
-		return nil, up.fail(OpResume, 0, err)
+		return nil, up.fail(mpu.OpResume, 0, err)
 	}
 	defer lock.unlock()
 	st, err := ReadState(path)
@@ -230,27 +230,27 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	case err != nil && r.in.StartOver && isInvalid(err):
 		ev := r.unreadableState(ctx, err)
 		if e := up.em.emit(ev); e != nil {
-			return nil, up.fail(OpListener, 0, e)
+			return nil, up.fail(mpu.OpListener, 0, e)
 		}
 		st = nil
 	case err != nil:
-		return nil, up.fail(OpResume, 0, err)
+		return nil, up.fail(mpu.OpResume, 0, err)
 	}
 	if st != nil {
 		if st.Bucket != r.in.Bucket || st.Key != r.in.Key {
-			return nil, up.fail(OpResume, 0, invalidf("state file %s is for s3://%s/%s", path, st.Bucket, st.Key))
+			return nil, up.fail(mpu.OpResume, 0, invalidf("state file %s is for s3://%s/%s", path, st.Bucket, st.Key))
 		}
 		if sse := sseOf(&r.in.UploadInput); sse != st.SSE {
 			what := "encryption settings"
 			if sse.CustomerKeyMD5 != st.SSE.CustomerKeyMD5 {
 				what = "SSE-C key"
 			}
-			return nil, up.fail(OpResume, 0, invalidf("state file %s was written for an upload with another %s", path, what))
+			return nil, up.fail(mpu.OpResume, 0, invalidf("state file %s was written for an upload with another %s", path, what))
 		}
 		if d := r.src.differs(st.Source); d != "" {
 			if !r.in.StartOver {
 				up.uploadID = st.UploadID
-				return nil, up.fail(OpResume, 0, fmt.Errorf("%w since state file %s was written: %s; "+
+				return nil, up.fail(mpu.OpResume, 0, fmt.Errorf("%w since state file %s was written: %s; "+
 					"resume with the original data, or start over to abort the old upload and send the new data", mpu.ErrSourceChanged, path, d))
 			}
 			if err := r.discard(ctx, st, "the source changed: "+d); err != nil {
@@ -322,19 +322,19 @@ func (r *resumer) discard(ctx context.Context, st *State, reason string) error {
 	up.uploadID = ""
 	if err != nil {
 		up.uploadID = st.UploadID
-		e := up.fail(OpAbortMultipartUpload, 0, fmt.Errorf("abort the upload of the state file (%s): %w", reason, err))
+		e := up.fail(mpu.OpAbortMultipartUpload, 0, fmt.Errorf("abort the upload of the state file (%s): %w", reason, err))
 		up.uploadID = ""
 		return e
 	}
 	if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: reason, Aborted: aborted}); e != nil {
-		return up.fail(OpListener, 0, e)
+		return up.fail(mpu.OpListener, 0, e)
 	}
 	return r.removeState()
 }
 
 func (r *resumer) removeState() error {
 	if err := removeState(r.in.StateFile); err != nil {
-		return r.up.fail(OpResume, 0, err)
+		return r.up.fail(mpu.OpResume, 0, err)
 	}
 	return nil
 }
@@ -363,7 +363,7 @@ func (r *resumer) abortPending(ctx context.Context, st *State, reason string) er
 	if err != nil {
 		ev.Err = s3err.Mark(err)
 		_ = up.em.emit(ev)
-		return up.fail(OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
+		return up.fail(mpu.OpListMultipartUploads, 0, fmt.Errorf("look for the upload an interrupted CreateMultipartUpload may have made: %w", err))
 	}
 	var failed error
 	for _, id := range scan.found {
@@ -380,14 +380,14 @@ func (r *resumer) abortPending(ctx context.Context, st *State, reason string) er
 		ev.Err = errors.Join(ev.Err, failed)
 	}
 	if e := up.em.emit(ev); e != nil {
-		return up.fail(OpListener, 0, e)
+		return up.fail(mpu.OpListener, 0, e)
 	}
 	if failed != nil {
-		return up.fail(OpAbortMultipartUpload, 0, failed)
+		return up.fail(mpu.OpAbortMultipartUpload, 0, failed)
 	}
 	for _, id := range ev.Aborted {
 		if e := up.em.emit(Restarted{OldUploadID: id, Reason: reason, Aborted: true}); e != nil {
-			return up.fail(OpListener, 0, e)
+			return up.fail(mpu.OpListener, 0, e)
 		}
 	}
 	return nil
@@ -400,7 +400,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 	up := r.up
 	cs, err := checksumFor(st.ChecksumAlgorithm, st.ChecksumType)
 	if err != nil {
-		return nil, false, up.fail(OpResume, 0, err)
+		return nil, false, up.fail(mpu.OpResume, 0, err)
 	}
 	up.cs = cs
 	up.partSize = st.PartSize
@@ -422,7 +422,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 		}
 		up.uploadID = ""
 		if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: "the upload no longer exists on the server (aborted, expired, or completed with other data)"}); e != nil {
-			return nil, false, up.fail(OpListener, 0, e)
+			return nil, false, up.fail(mpu.OpListener, 0, e)
 		}
 		if err := r.removeState(); err != nil {
 			return nil, false, err
@@ -433,13 +433,13 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 			cs, err = checksumFor(r.in.ChecksumAlgorithm, r.in.ChecksumType)
 		}
 		if err != nil {
-			return nil, false, up.fail(OpValidate, 0, err)
+			return nil, false, up.fail(mpu.OpValidate, 0, err)
 		}
 		up.cs, up.parts, up.partSize = cs, nil, 0
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, up.fail(OpListParts, 0, err)
+		return nil, false, up.fail(mpu.OpListParts, 0, err)
 	}
 
 	trusted, err := r.trustStored(ctx, st, listed, cs)
@@ -459,11 +459,11 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 	st.Completing = false
 	r.st = st
 	if err := r.save(); err != nil {
-		return nil, false, up.fail(OpResume, 0, err)
+		return nil, false, up.fail(mpu.OpResume, 0, err)
 	}
 	r.stored = trusted
 	if e := up.em.emit(Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
-		return nil, false, up.fail(OpListener, 0, e)
+		return nil, false, up.fail(mpu.OpListener, 0, e)
 	}
 	return nil, false, nil
 }
@@ -501,7 +501,7 @@ func (r *resumer) trustStored(ctx context.Context, st *State, listed []types.Par
 			}
 			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
 			if err != nil {
-				return &partError{op: OpReadBody, n: rec.Number, err: err}
+				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
 			}
 			local := sum.String()
 			switch {
@@ -541,7 +541,7 @@ func (r *resumer) storedEarlier(ctx context.Context) (*UploadOutput, bool, error
 			}
 			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
 			if err != nil {
-				return &partError{op: OpReadBody, n: rec.Number, err: err}
+				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
 			}
 			rec.sum, rec.Checksum = sum, sum.String()
 			return nil
@@ -577,7 +577,7 @@ func (r *resumer) start(ctx context.Context) error {
 	up := r.up
 	ps, err := partSizeFor(r.size, up.o.PartSize)
 	if err != nil {
-		return up.fail(OpValidate, 0, err)
+		return up.fail(mpu.OpValidate, 0, err)
 	}
 	up.partSize = ps
 	up.parts = planParts(r.off, r.size, ps)
@@ -591,7 +591,7 @@ func (r *resumer) start(ctx context.Context) error {
 		ChecksumAlgorithm: up.cs.algo, ChecksumType: up.cs.typ, SSE: sseOf(&r.in.UploadInput), Parts: []StatePart{},
 	}
 	if err := r.save(); err != nil {
-		return up.fail(OpResume, 0, err)
+		return up.fail(mpu.OpResume, 0, err)
 	}
 	// Record when each attempt runs, so that a later run looking for the
 	// upload an interrupted attempt may have made has a closed window.
@@ -610,7 +610,7 @@ func (r *resumer) start(ctx context.Context) error {
 	up.onCreate = nil
 	var swe *stateWriteError
 	if errors.As(err, &swe) {
-		return up.fail(OpResume, 0, swe.err)
+		return up.fail(mpu.OpResume, 0, swe.err)
 	}
 	if err != nil {
 		if k := s3err.Classify(err); up.uploadID == "" && up.createAttempts == 1 && k != s3err.Canceled && !k.Retryable() {
@@ -621,13 +621,13 @@ func (r *resumer) start(ctx context.Context) error {
 				err = errors.Join(err, rerr)
 			}
 		}
-		return up.fail(OpCreateMultipartUpload, 0, err)
+		return up.fail(mpu.OpCreateMultipartUpload, 0, err)
 	}
 	r.st.UploadID = up.uploadID
 	if err := r.save(); err != nil {
 		// Without the ID on disk the upload could not be resumed: abort it.
 		up.o.LeavePartsOnError = r.leave
-		return up.fail(OpResume, 0, err)
+		return up.fail(mpu.OpResume, 0, err)
 	}
 	r.stored = make([]bool, len(up.parts))
 	return nil
@@ -680,7 +680,7 @@ func (r *resumer) recordPart(rec *partRecord) error {
 func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 	up := r.up
 	if e := up.em.emit(Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts), Concurrency: up.o.Concurrency}); e != nil {
-		return nil, up.fail(OpListener, 0, e)
+		return nil, up.fail(mpu.OpListener, 0, e)
 	}
 	pctx, pcancel := context.WithCancelCause(ctx)
 	defer pcancel(nil)
@@ -702,7 +702,7 @@ func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 				return err
 			}
 			if err := r.recordPart(rec); err != nil {
-				return &partError{op: OpResume, n: rec.Number, err: err}
+				return &partError{op: mpu.OpResume, n: rec.Number, err: err}
 			}
 			return nil
 		})
@@ -714,17 +714,17 @@ func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 		return nil, r.failErr(context.Cause(ctx))
 	}
 	if err := r.checkSource(); err != nil {
-		return nil, r.failErr(&partError{op: OpReadBody, err: err})
+		return nil, r.failErr(&partError{op: mpu.OpReadBody, err: err})
 	}
 	r.mu.Lock()
 	r.st.Completing = true
 	r.mu.Unlock()
 	if err := r.save(); err != nil {
-		return nil, up.fail(OpResume, 0, err)
+		return nil, up.fail(mpu.OpResume, 0, err)
 	}
 	out, err := up.complete(ctx)
 	if err != nil {
-		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 	}
 	// The object is stored. Should removing the state file fail, a later
 	// Resume finds the upload gone, the state marked as completing and the
@@ -768,14 +768,14 @@ func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns 
 	}
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
-		return &UploadError{Op: OpValidate, Err: err}
+		return &UploadError{Op: mpu.OpValidate, Err: err}
 	}
 	if err := checkStatePath(statePath); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	lock, err := lockState(statePath)
 	if err != nil {
-		return &UploadError{Op: OpResume, Err: err}
+		return &UploadError{Op: mpu.OpResume, Err: err}
 	}
 	defer lock.unlock()
 	st, err := ReadState(statePath)
@@ -783,7 +783,7 @@ func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns 
 		return nil
 	}
 	if err != nil {
-		return &UploadError{Op: OpResume, Err: err}
+		return &UploadError{Op: mpu.OpResume, Err: err}
 	}
 	cs, _ := checksumFor(st.ChecksumAlgorithm, st.ChecksumType)
 	in := &ResumeInput{UploadInput: UploadInput{Bucket: st.Bucket, Key: st.Key}, StateFile: statePath}

@@ -240,7 +240,7 @@ func TestResumeSourceChanged(t *testing.T) {
 
 	_, err := fx.resume(t, c, nil, nil)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != OpResume || ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != mpu.OpResume || ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), "start over") {
@@ -422,7 +422,7 @@ func TestResumeRefusals(t *testing.T) {
 	} {
 		_, err := u.Resume(ctx, in)
 		var ue *UploadError
-		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != OpValidate {
+		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != mpu.OpValidate {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -498,7 +498,7 @@ func TestResumeCorruptStateFile(t *testing.T) {
 	}
 	_, err := fx.resume(t, c, nil, nil)
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != OpResume {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) || ue.Op != mpu.OpResume {
 		t.Fatalf("got %v", err)
 	}
 	rec := &recorder{}
@@ -609,7 +609,7 @@ func TestUploadFileChangedDuringUpload(t *testing.T) {
 	defer f.Close()
 	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: f})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted || ue.Op != OpReadBody {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted || ue.Op != mpu.OpReadBody {
 		t.Fatalf("got %v", err)
 	}
 	if got := opsCompact(c.Ops()); !slices.Equal(got, []string{"CreateMultipartUpload", "UploadPart×4", "AbortMultipartUpload", "ListParts"}) {

@@ -9,13 +9,14 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/mpu"
 )
 
 // retry calls fn until it succeeds, fails with an error the classifier
 // does not call retryable, the attempts or the elapsed-time budget run
 // out, or ctx ends. Waits are exponential with jitter, from the injected
 // clock. It returns the number of attempts made.
-func (up *upload) retry(ctx context.Context, op Op, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
+func (up *upload) retry(ctx context.Context, op mpu.Op, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
 	return up.retryWith(ctx, op, part, attempts, s3err.Retryable, fn)
 }
 
@@ -27,12 +28,12 @@ func (up *upload) retry(ctx context.Context, op Op, part int32, attempts int, fn
 // InvalidDigest) then means damage in transit, and is retried too, within
 // the same attempts; s3err.RetryableResend decides. A mismatch found by
 // comparing a successful answer with the local checksum stays final.
-func (up *upload) retryData(ctx context.Context, op Op, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
+func (up *upload) retryData(ctx context.Context, op mpu.Op, part int32, attempts int, fn func(ctx context.Context, attempt int) error) (int, error) {
 	return up.retryWith(ctx, op, part, attempts, s3err.RetryableResend, fn)
 }
 
 // retryWith is retry with the classifier's verdict retryable.
-func (up *upload) retryWith(ctx context.Context, op Op, part int32, attempts int, retryable func(error) bool, fn func(ctx context.Context, attempt int) error) (int, error) {
+func (up *upload) retryWith(ctx context.Context, op mpu.Op, part int32, attempts int, retryable func(error) bool, fn func(ctx context.Context, attempt int) error) (int, error) {
 	o := &up.o
 	exp := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(o.InitialBackoff),

@@ -53,11 +53,11 @@ type PlanInput struct {
 // by the OrphanCheck of Upload).
 func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func(*Options)) (*Plan, error) {
 	if in == nil {
-		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
 	}
 	uin := &in.UploadInput
 	invalid := func(err error) (*Plan, error) {
-		return nil, &UploadError{Op: OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
+		return nil, &UploadError{Op: mpu.OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
 	}
 	o, cs, err := u.shardOptions(ctx, uin.ChecksumAlgorithm, uin.ChecksumType, optFns)
 	if err != nil {
@@ -99,7 +99,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 	up.size, up.partSize = size, ps
 	src, err := identify(uin.Body, ra, 0, size)
 	if err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	if o.PreflightMode != PreflightOff {
 		if err := up.checkSteps(ctx, []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete, mpu.Abort}); err != nil {
@@ -108,7 +108,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 	}
 	created := o.clock.Now().UTC()
 	if err := up.create(ctx, uin.createInput(cs)); err != nil {
-		return nil, up.fail(OpCreateMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCreateMultipartUpload, 0, err)
 	}
 	p := &Plan{
 		Version: PlanVersion, Bucket: uin.Bucket, Key: uin.Key, UploadID: up.uploadID, Created: created,
@@ -117,7 +117,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 		SSE: sseOf(uin), Source: src, Shards: splitShards(size, ps, parts, in.Shards),
 	}
 	if err := p.Validate(); err != nil {
-		return nil, up.fail(OpValidate, 0, err) // aborts the upload just created
+		return nil, up.fail(mpu.OpValidate, 0, err) // aborts the upload just created
 	}
 	return p, nil
 }
@@ -216,7 +216,7 @@ type ShardOutput struct {
 // with mpu.ErrNotFound. The client must implement ShardAPI.
 func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
 	invalid := func(err error) (*ShardOutput, error) {
-		e := &UploadError{Op: OpValidate, Err: err}
+		e := &UploadError{Op: mpu.OpValidate, Err: err}
 		if p != nil {
 			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
 		}
@@ -248,10 +248,10 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 
 	src, err := identify(in.Body, in.Body, 0, size)
 	if err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	if d := src.differs(p.Source); d != "" {
-		return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", mpu.ErrSourceChanged, d))
+		return nil, up.fail(mpu.OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", mpu.ErrSourceChanged, d))
 	}
 
 	sh := p.Shards[in.Shard]
@@ -261,7 +261,7 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		if s3err.Code(err) == "NoSuchUpload" {
 			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
 		}
-		return nil, up.fail(OpListParts, 0, err)
+		return nil, up.fail(mpu.OpListParts, 0, err)
 	}
 	stored, err := up.trustListed(ctx, in.Body, listed, sh.FirstPart, nil)
 	if err != nil {
@@ -278,20 +278,20 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		}
 	}
 	if e := up.em.emit(Resumed{UploadID: p.UploadID, PartsStored: len(out.PartsSkipped), PartsToSend: len(up.parts) - len(out.PartsSkipped)}); e != nil {
-		return nil, up.fail(OpListener, 0, e)
+		return nil, up.fail(mpu.OpListener, 0, e)
 	}
 	if e := up.em.emit(Started{Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Size: sh.Size, PartSize: p.PartSize, Parts: len(up.parts)}); e != nil {
-		return nil, up.fail(OpListener, 0, e)
+		return nil, up.fail(mpu.OpListener, 0, e)
 	}
 
 	if err := up.sendMissing(ctx, in.Body, stored); err != nil {
 		return nil, up.failErr(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, up.fail(OpUploadPart, 0, context.Cause(ctx))
+		return nil, up.fail(mpu.OpUploadPart, 0, context.Cause(ctx))
 	}
 	if err := up.stamp.check(); err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	if err := up.confirmShard(ctx, client, p, sh); err != nil {
 		return nil, err
@@ -342,7 +342,7 @@ func (up *upload) confirmShard(ctx context.Context, client ShardAPI, p *Plan, sh
 		if s3err.Code(err) == "NoSuchUpload" {
 			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
 		}
-		return up.fail(OpListParts, 0, err)
+		return up.fail(mpu.OpListParts, 0, err)
 	}
 	byNum := make(map[int32]types.Part, len(listed))
 	for _, lp := range listed {
@@ -364,7 +364,7 @@ func (up *upload) confirmShard(ctx context.Context, client ShardAPI, p *Plan, sh
 	if len(prob.Missing)+len(prob.WrongSize)+len(prob.BadChecksum) == 0 {
 		return nil
 	}
-	return up.fail(OpCheckParts, 0, &IncompleteError{UploadID: p.UploadID, Shards: []ShardProblem{prob}})
+	return up.fail(mpu.OpCheckParts, 0, &IncompleteError{UploadID: p.UploadID, Shards: []ShardProblem{prob}})
 }
 
 // trustListed marks the parts of up.parts (numbered from first) that the
@@ -416,7 +416,7 @@ func (up *upload) trustListed(ctx context.Context, ra io.ReaderAt, listed []type
 			}
 			sum, err := up.hashSection(gctx, ra, rec.Offset, rec.Size)
 			if err != nil {
-				return &partError{op: OpReadBody, n: rec.Number, err: err}
+				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
 			}
 			if sum.String() != server {
 				report(n)
@@ -470,7 +470,7 @@ type CompletePlanInput struct {
 // the plan is there, with its planned size and a checksum of the plan's
 // algorithm (equal to the local data's when in.Source is set). When one
 // is not, it completes nothing and returns an *UploadError (Op
-// OpCheckParts) whose Err is an *IncompleteError naming the shards to run
+// mpu.OpCheckParts) whose Err is an *IncompleteError naming the shards to run
 // again; errors.Is(err, ErrPlanIncomplete) holds. Otherwise it combines the
 // object's checksum from the parts' checksums (FULL_OBJECT: the CRC of the
 // whole object; COMPOSITE: the checksum of the checksums), sends it with
@@ -482,7 +482,7 @@ type CompletePlanInput struct {
 // plan discarded with AbortPlan. The client must implement ShardAPI.
 func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	invalid := func(err error) (*UploadOutput, error) {
-		e := &UploadError{Op: OpValidate, Err: err}
+		e := &UploadError{Op: mpu.OpValidate, Err: err}
 		if p != nil {
 			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
 		}
@@ -510,10 +510,10 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 		up.stamp = stampOf(in.Source)
 		src, err := identify(in.Source, in.Source, 0, srcSize)
 		if err != nil {
-			return nil, up.fail(OpReadBody, 0, err)
+			return nil, up.fail(mpu.OpReadBody, 0, err)
 		}
 		if d := src.differs(p.Source); d != "" {
-			return nil, up.fail(OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", mpu.ErrSourceChanged, d))
+			return nil, up.fail(mpu.OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", mpu.ErrSourceChanged, d))
 		}
 	}
 
@@ -523,7 +523,7 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 		if s3err.Code(err) == "NoSuchUpload" {
 			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
 		}
-		return nil, up.fail(OpListParts, 0, err)
+		return nil, up.fail(mpu.OpListParts, 0, err)
 	}
 	var badSum []int32
 	stored, err := up.trustListed(ctx, in.Source, listed, 1, func(n int32) { badSum = append(badSum, n) })
@@ -531,20 +531,20 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 		return nil, up.failErr(err)
 	}
 	if ie := p.incomplete(listed, stored, badSum); ie != nil {
-		return nil, up.fail(OpCheckParts, 0, ie)
+		return nil, up.fail(mpu.OpCheckParts, 0, ie)
 	}
 	if err := up.stamp.check(); err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	out, err := up.complete(ctx)
 	if err != nil {
-		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 	}
 	if _, err := up.verifyStored(ctx, out.Size, out.Checksum); err != nil {
 		if s3err.Classify(err) == s3err.Unknown {
 			err = fmt.Errorf("%w: %w", mpu.ErrChecksumMismatch, err)
 		}
-		return nil, up.fail(OpHeadObject, 0, fmt.Errorf("the upload was completed but the object does not verify: %w", err))
+		return nil, up.fail(mpu.OpHeadObject, 0, fmt.Errorf("the upload was completed but the object does not verify: %w", err))
 	}
 	return up.finish(out)
 }
@@ -611,7 +611,7 @@ var errPlanNotAborted = errors.New("the plan's upload was not aborted")
 func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Options)) error {
 	up, _, err := u.planUpload(ctx, p, optFns)
 	if err != nil {
-		e := &UploadError{Op: OpValidate, Err: err}
+		e := &UploadError{Op: mpu.OpValidate, Err: err}
 		if p != nil {
 			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
 		}
@@ -633,6 +633,6 @@ func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Optio
 		return nil
 	}
 	// Error adds who may abort the upload (and how else to clean it up).
-	return &UploadError{Op: OpAbortMultipartUpload, Bucket: p.Bucket, Key: p.Key, UploadID: id,
+	return &UploadError{Op: mpu.OpAbortMultipartUpload, Bucket: p.Bucket, Key: p.Key, UploadID: id,
 		Err: errPlanNotAborted, AbortErr: err}
 }

@@ -119,7 +119,7 @@ func incompleteOf(t *testing.T, err error) []ShardProblem {
 	if !errors.Is(err, ErrPlanIncomplete) || !errors.As(err, &ue) || !errors.As(err, &ie) {
 		t.Fatalf("got %v, want an incomplete plan", err)
 	}
-	if ue.Op != OpCheckParts || ue.Aborted {
+	if ue.Op != mpu.OpCheckParts || ue.Aborted {
 		t.Fatalf("Op %s, Aborted %v", ue.Op, ue.Aborted)
 	}
 	return ie.Shards
@@ -424,7 +424,7 @@ func TestPlanPreflight(t *testing.T) {
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).CreatePlan(context.Background(),
 		&PlanInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(shardData()[:11*mib])}, Shards: 2})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpPreflight || c.Count(s3fake.OpCreateMultipartUpload) != 0 {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || c.Count(s3fake.OpCreateMultipartUpload) != 0 {
 		t.Fatalf("got %v", err)
 	}
 	want := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete, mpu.Abort}
@@ -435,7 +435,7 @@ func TestPlanPreflight(t *testing.T) {
 	fx := newShardFixture(t)
 	chk = &denyChecker{deny: []mpu.Step{mpu.Abort}}
 	err = New(fx.c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).AbortPlan(context.Background(), fx.plan)
-	if !errors.As(err, &ue) || ue.Op != OpPreflight || fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
 		t.Fatalf("abort: %v", err)
 	}
 	if err := New(fx.c).AbortPlan(context.Background(), fx.plan); err != nil {
@@ -477,7 +477,7 @@ func TestCreatePlanInvalid(t *testing.T) {
 			tc.mod(in)
 			_, err := New(c, testOptions(newFakeClock(), nil)).CreatePlan(context.Background(), in)
 			var ue *UploadError
-			if !errors.Is(err, mpu.ErrInvalidInput) || !errors.As(err, &ue) || ue.Op != OpValidate || len(c.Calls()) != 0 {
+			if !errors.Is(err, mpu.ErrInvalidInput) || !errors.As(err, &ue) || ue.Op != mpu.OpValidate || len(c.Calls()) != 0 {
 				t.Fatalf("got %v after %v", err, c.Ops())
 			}
 		})

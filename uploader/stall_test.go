@@ -124,7 +124,7 @@ func TestStalledBody(t *testing.T) {
 			}
 			t.Logf("returned %v after the deadline (%v after the body blocked): %v", took.Round(time.Millisecond), timeout, err)
 			var ue *UploadError
-			if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mpu.ErrCanceled) {
+			if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mpu.ErrCanceled) {
 				t.Fatalf("err %v, want a ReadBody error matching context.DeadlineExceeded and mpu.ErrCanceled", err)
 			}
 			select {
@@ -187,7 +187,7 @@ func TestEmptyReads(t *testing.T) {
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body, Size: tc.size})
 			t.Logf("returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
 			var ue *UploadError
-			if !errors.As(err, &ue) || ue.Op != OpReadBody || !errors.Is(err, io.ErrNoProgress) {
+			if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody || !errors.Is(err, io.ErrNoProgress) {
 				t.Fatalf("err %v, want a ReadBody error matching io.ErrNoProgress", err)
 			}
 			if n := body.empties.Load(); n != maxEmptyReads {
@@ -224,7 +224,7 @@ func TestBodyReadMisbehaves(t *testing.T) {
 			c := s3fake.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: tc.body})
 			var ue *UploadError
-			if !errors.As(err, &ue) || ue.Op != OpReadBody || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+			if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
 				t.Fatalf("err %v, want a ReadBody error with %q", err, tc.want)
 			}
 		})
@@ -296,13 +296,13 @@ func TestMaxBufferMemoryLimits(t *testing.T) {
 	// Too small for one part: rejected before any request.
 	_, err := New(c, opts, func(o *Options) { o.MaxBufferMemory = 5*mib - 1 }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(payload(mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("err %v, want a Validate error", err)
 	}
 	// A known size whose parts must grow past the ceiling: rejected before any request.
 	big := int64(10_001) * 5 * mib
 	_, err = New(c, opts, func(o *Options) { o.MaxBufferMemory = 5 * mib }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(nil), Size: big})
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("err %v, want a Validate error", err)
 	}
 	if n := len(c.Calls()); n != 0 {

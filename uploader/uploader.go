@@ -124,10 +124,10 @@
 // mpu.ErrNotFound, mpu.ErrInvalidInput, mpu.ErrThrottled, mpu.ErrCanceled, mpu.ErrTransient,
 // mpu.ErrChecksumMismatch or mpu.ErrSourceChanged tests the category, and
 // errors.As still reaches the SDK's errors (smithy.APIError and others).
-// A preflight refusal has Op OpPreflight and no upload ID: nothing was
+// A preflight refusal has Op mpu.OpPreflight and no upload ID: nothing was
 // sent.
 //
-// Invalid input or options fail with mpu.ErrInvalidInput (Op OpValidate)
+// Invalid input or options fail with mpu.ErrInvalidInput (Op mpu.OpValidate)
 // before any request and without events, among them:
 //
 //   - a bucket that can never name one: empty, over 255 bytes, not UTF-8,
@@ -160,7 +160,7 @@
 // while its context lasts. When the context ends while that goroutine is
 // in the body's Read (a pipe whose writer stalls, a hung network reader),
 // Upload returns at once with an error wrapping the context's cause and
-// mpu.ErrCanceled (Op OpReadBody), after aborting the multipart upload as on
+// mpu.ErrCanceled (Op mpu.OpReadBody), after aborting the multipart upload as on
 // any failure. The goroutine stays blocked in that Read until it returns:
 // close or unblock the body to end it. The part buffer it reads into
 // stays its own until then (a buffer mapped outside the heap is unmapped
@@ -170,7 +170,7 @@
 // so it is the caller's again when that Read returns. A body whose Read keeps
 // returning no bytes and no error fails with io.ErrNoProgress after 100
 // such reads in a row, as bufio's readers do, instead of spinning; one
-// that reports an impossible byte count or panics fails with OpReadBody.
+// that reports an impossible byte count or panics fails with mpu.OpReadBody.
 //
 // A body read in place (a regular file, an io.ReaderAt) is read as each
 // part is sent. Its reads before a request (payload hashes over plain
@@ -252,10 +252,10 @@ func (u *Uploader) Options() Options { return u.options }
 // UploadError.Aborted).
 func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: OpValidate, Err: invalidf("nil input")}
+		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
 	}
 	invalid := func(err error) (*UploadOutput, error) {
-		return nil, &UploadError{Op: OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
+		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
 	var clientErr error
 	if u.client == nil {
@@ -360,7 +360,7 @@ type upload struct {
 
 // partError carries the operation and part of a worker's failure.
 type partError struct {
-	op  Op
+	op  mpu.Op
 	n   int32
 	err error
 }
@@ -378,7 +378,7 @@ func (up *upload) run(ctx context.Context) (*UploadOutput, error) {
 	up.stamp = stampOf(in.Body)
 	if ra, off, avail, ok := readerAtBody(in.Body); ok {
 		if in.Size > 0 && in.Size != avail {
-			return nil, up.fail(OpValidate, 0, invalidf("Size is %d but the body holds %d bytes", in.Size, avail))
+			return nil, up.fail(mpu.OpValidate, 0, invalidf("Size is %d but the body holds %d bytes", in.Size, avail))
 		}
 		return up.runReaderAt(ctx, ra, off, avail)
 	}
@@ -395,7 +395,7 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 	}
 	ps, err := partSizeFor(size, up.o.PartSize)
 	if err != nil {
-		return nil, up.fail(OpValidate, 0, err)
+		return nil, up.fail(mpu.OpValidate, 0, err)
 	}
 	if err := up.preflight(ctx, true); err != nil {
 		return nil, err
@@ -442,7 +442,7 @@ func (up *upload) runStream(ctx context.Context) (*UploadOutput, error) {
 			return nil, up.failErr(streamReadErr(0, err))
 		}
 		if int64(n) != in.Size || more {
-			return nil, up.fail(OpReadBody, 0, sizeMismatch(in.Size, br.read(), more))
+			return nil, up.fail(mpu.OpReadBody, 0, sizeMismatch(in.Size, br.read(), more))
 		}
 		up.size = in.Size
 		if err := up.preflight(ctx, false); err != nil {
@@ -502,10 +502,10 @@ func (up *upload) streamSizing(known bool) (int64, error) {
 	if known && in.Size > o.PartSize {
 		ps, err := partSizeFor(in.Size, o.PartSize)
 		if err != nil {
-			return 0, up.fail(OpValidate, 0, err)
+			return 0, up.fail(mpu.OpValidate, 0, err)
 		}
 		if ps > o.MaxBufferMemory {
-			return 0, up.fail(OpValidate, 0, invalidf("a body of %d bytes needs parts of %d bytes, more than MaxBufferMemory (%d bytes) holds", in.Size, ps, o.MaxBufferMemory))
+			return 0, up.fail(mpu.OpValidate, 0, invalidf("a body of %d bytes needs parts of %d bytes, more than MaxBufferMemory (%d bytes) holds", in.Size, ps, o.MaxBufferMemory))
 		}
 		partSize, up.size = ps, in.Size
 	}
@@ -533,7 +533,7 @@ type streamFirst struct {
 
 // streamReadErr is the part error of a failed read of the body.
 func streamReadErr(n int32, err error) error {
-	return &partError{op: OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
+	return &partError{op: mpu.OpReadBody, n: n, err: fmt.Errorf("read body: %w", err)}
 }
 
 // produceStream reads a stream's parts one after the other into pooled
@@ -560,7 +560,7 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 			first = streamFirst{}
 		} else {
 			if number > mpu.MaxParts {
-				return &partError{op: OpReadBody, n: number, err: invalidf(
+				return &partError{op: mpu.OpReadBody, n: number, err: invalidf(
 					"the body is larger than %d parts can hold (%d bytes read so far); give its size or a larger PartSize", mpu.MaxParts, offset)}
 			}
 			var err error
@@ -568,7 +568,7 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 				if gctx.Err() != nil {
 					return nil
 				}
-				return &partError{op: OpReadBody, n: number, err: err}
+				return &partError{op: mpu.OpReadBody, n: number, err: err}
 			}
 			var abandoned bool
 			if n, more, abandoned, err = br.fill(gctx, buf, true); err != nil {
@@ -586,7 +586,7 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 		if known {
 			if int64(n) < size || offset == in.Size && more {
 				up.pool.put(buf)
-				return &partError{op: OpReadBody, n: number, err: sizeMismatch(in.Size, br.read(), more)}
+				return &partError{op: mpu.OpReadBody, n: number, err: sizeMismatch(in.Size, br.read(), more)}
 			}
 			last = offset == in.Size
 		}
@@ -641,12 +641,12 @@ func (up *upload) preflight(ctx context.Context, multipart bool) error {
 // checkSteps asks Options.Preflight about steps, for the object up.in
 // describes. In PreflightWarn mode a failed check is reported in a
 // Preflight event and nil is returned; in PreflightEnforce mode it fails
-// the upload with Op OpPreflight.
+// the upload with Op mpu.OpPreflight.
 func (up *upload) checkSteps(ctx context.Context, steps []mpu.Step) error {
 	cin := up.in.createInput(up.cs)
 	cin.SSECustomerKey = nil // the checker needs the headers, not the secret
 	if err := gate(ctx, up.o.PreflightMode, up.em, func() error { return up.o.Preflight.CheckUpload(ctx, cin, steps) }); err != nil {
-		return up.fail(OpPreflight, 0, err)
+		return up.fail(mpu.OpPreflight, 0, err)
 	}
 	return nil
 }
@@ -659,11 +659,11 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 		rec.sum = *sum
 	}
 	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1, Concurrency: 1, BufferMemory: up.bufMem}); err != nil {
-		return nil, up.fail(OpListener, 0, err)
+		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 	pin := up.in.putInput(up.cs, size, rec.sum)
 	var out *s3.PutObjectOutput
-	_, err := up.retryData(ctx, OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retryData(ctx, mpu.OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body
@@ -680,16 +680,16 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 		return nil
 	})
 	if err != nil {
-		op := OpPutObject
+		op := mpu.OpPutObject
 		if errors.Is(err, mpu.ErrSourceChanged) {
-			op = OpReadBody
+			op = mpu.OpReadBody
 		}
 		return nil, up.fail(op, 0, err)
 	}
 	up.completed = true
 	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
 	if got != "" && got != rec.Checksum {
-		return nil, up.fail(OpPutObject, 0, fmt.Errorf("%w: the server reports %s %s for the object, computed locally %s; the object was stored",
+		return nil, up.fail(mpu.OpPutObject, 0, fmt.Errorf("%w: the server reports %s %s for the object, computed locally %s; the object was stored",
 			mpu.ErrChecksumMismatch, up.cs.algo, got, rec.Checksum))
 	}
 	res := &UploadOutput{
@@ -703,7 +703,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 // uploads in g), completes the upload, and aborts it on any failure.
 func (up *upload) multipart(ctx context.Context, produce func(gctx context.Context, g *errgroup.Group) error) (*UploadOutput, error) {
 	if err := up.create(ctx, up.in.createInput(up.cs)); err != nil {
-		return nil, up.fail(OpCreateMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCreateMultipartUpload, 0, err)
 	}
 	parts := -1
 	if up.size >= 0 {
@@ -716,7 +716,7 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 		Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Size: up.size, PartSize: up.partSize, Parts: parts,
 		Concurrency: up.o.Concurrency, ConcurrencyClamped: up.clamped, BufferMemory: up.bufMem,
 	}); err != nil {
-		return nil, up.fail(OpListener, 0, err)
+		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 
 	pctx, pcancel := context.WithCancelCause(ctx)
@@ -736,21 +736,21 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 		return nil, up.failErr(werr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, up.fail(OpUploadPart, 0, context.Cause(ctx))
+		return nil, up.fail(mpu.OpUploadPart, 0, context.Cause(ctx))
 	}
 	if err := up.stamp.check(); err != nil {
-		return nil, up.fail(OpReadBody, 0, err)
+		return nil, up.fail(mpu.OpReadBody, 0, err)
 	}
 	out, err := up.complete(ctx)
 	if err != nil {
-		return nil, up.fail(OpCompleteMultipartUpload, 0, err)
+		return nil, up.fail(mpu.OpCompleteMultipartUpload, 0, err)
 	}
 	return up.finish(out)
 }
 
 func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
 	if err := up.em.emit(Completed{Output: out}); err != nil {
-		return nil, up.fail(OpListener, 0, fmt.Errorf("%w (the object was stored)", err))
+		return nil, up.fail(mpu.OpListener, 0, fmt.Errorf("%w (the object was stored)", err))
 	}
 	return out, nil
 }
@@ -794,7 +794,7 @@ func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.
 func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, attempts int) (storedPart, error) {
 	var res storedPart
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
-	n, err := up.retryData(ctx, OpUploadPart, rec.Number, attempts, func(ctx context.Context, _ int) error {
+	n, err := up.retryData(ctx, mpu.OpUploadPart, rec.Number, attempts, func(ctx context.Context, _ int) error {
 		body := up.newBody(ctx, rec, open)
 		in := *pin
 		in.Body = body
@@ -817,9 +817,9 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 	})
 	res.attempts = n
 	if err != nil {
-		op := OpUploadPart
+		op := mpu.OpUploadPart
 		if errors.Is(err, mpu.ErrSourceChanged) {
-			op = OpReadBody
+			op = mpu.OpReadBody
 		}
 		return res, &partError{op: op, n: rec.Number, err: err}
 	}
@@ -830,7 +830,7 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 func (up *upload) partStored(rec *partRecord, res storedPart) error {
 	rec.sum, rec.Checksum, rec.ETag, rec.Attempts = res.sum, res.sum.String(), res.etag, res.attempts
 	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: res.attempts}); err != nil {
-		return &partError{op: OpListener, err: err}
+		return &partError{op: mpu.OpListener, err: err}
 	}
 	return nil
 }
@@ -865,7 +865,7 @@ func (up *upload) complete(ctx context.Context) (*UploadOutput, error) {
 		checksumFields{&cin.ChecksumCRC32, &cin.ChecksumCRC32C, &cin.ChecksumCRC64NVME, &cin.ChecksumSHA1, &cin.ChecksumSHA256}.set(up.cs.algo, expected)
 	}
 	var out *s3.CompleteMultipartUploadOutput
-	_, err := up.retry(ctx, OpCompleteMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
+	_, err := up.retry(ctx, mpu.OpCompleteMultipartUpload, 0, up.o.MaxAttempts, func(ctx context.Context, attempt int) error {
 		o, err := up.client.CompleteMultipartUpload(ctx, cin, up.ctlOpts...)
 		if err == nil {
 			out = o
@@ -952,14 +952,14 @@ func (up *upload) failErr(err error) *UploadError {
 	if errors.As(err, &pe) {
 		return up.fail(pe.op, pe.n, pe.err)
 	}
-	return up.fail(OpUploadPart, 0, err)
+	return up.fail(mpu.OpUploadPart, 0, err)
 }
 
 // fail builds the UploadError for cause, aborting the multipart upload
 // first when one exists, and reports it to the listener.
-func (up *upload) fail(op Op, part int32, cause error) *UploadError {
+func (up *upload) fail(op mpu.Op, part int32, cause error) *UploadError {
 	if perr := up.em.panicErr(); perr != nil {
-		op, part, cause = OpListener, 0, perr
+		op, part, cause = mpu.OpListener, 0, perr
 	}
 	e := &UploadError{
 		Op: op, Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, PartNumber: part,
@@ -968,7 +968,7 @@ func (up *upload) fail(op Op, part int32, cause error) *UploadError {
 	if up.uploadID != "" && !up.completed && !up.o.LeavePartsOnError {
 		e.Aborted, e.AbortErr = up.abort()
 	}
-	if op != OpValidate {
+	if op != mpu.OpValidate {
 		_ = up.em.emit(Failed{Err: e})
 	}
 	return e
@@ -1029,7 +1029,7 @@ func (up *upload) abortID(id string) (abortResult, error) {
 	}
 	lister, canList := up.client.(partLister)
 	for round := 1; ; round++ {
-		n, err := up.retry(ctx, OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
+		n, err := up.retry(ctx, mpu.OpAbortMultipartUpload, 0, up.o.AbortAttempts, func(ctx context.Context, _ int) error {
 			_, err := up.client.AbortMultipartUpload(ctx, in, up.ctlOpts...)
 			if s3err.Code(err) == "NoSuchUpload" {
 				return nil
@@ -1071,7 +1071,7 @@ func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool
 		SSECustomerAlgorithm: optString(up.in.SSECustomerAlgorithm), SSECustomerKey: optString(up.in.SSECustomerKey),
 		SSECustomerKeyMD5: optString(up.in.SSECustomerKeyMD5),
 	}
-	_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+	_, err := up.retry(ctx, mpu.OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		_, err := l.ListParts(ctx, in, up.ctlOpts...)
 		return err
 	})
@@ -1099,7 +1099,7 @@ func (up *upload) listParts(ctx context.Context, l partLister, after, upTo int32
 	var parts []types.Part
 	for range mpu.MaxParts + 1 { // at most 10,000 parts, at least one per page
 		var out *s3.ListPartsOutput
-		_, err := up.retry(ctx, OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		_, err := up.retry(ctx, mpu.OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 			o, err := l.ListParts(ctx, in, up.ctlOpts...)
 			out = o
 			return err

@@ -194,7 +194,7 @@ func TestSizeMismatch(t *testing.T) {
 				return
 			}
 			ops := c.Ops()
-			if len(ops) < 2 || ops[0] != s3fake.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || !ue.Aborted || ue.Op != OpReadBody {
+			if len(ops) < 2 || ops[0] != s3fake.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || !ue.Aborted || ue.Op != mpu.OpReadBody {
 				t.Fatalf("ops %v, error %+v", ops, ue)
 			}
 			if slices.Contains(ops, s3fake.OpCompleteMultipartUpload) {
@@ -239,7 +239,7 @@ func TestInvalidInput(t *testing.T) {
 			}
 			out, err := New(c).Upload(context.Background(), tc.in, opts...)
 			var ue *UploadError
-			if out != nil || !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
+			if out != nil || !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 				t.Fatalf("out %v err %v", out, err)
 			}
 			if len(c.Calls()) != 0 {
@@ -276,7 +276,7 @@ func TestPartFailsAfterRetries(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatal(err)
 	}
-	if ue.Op != OpUploadPart || ue.PartNumber != 2 || !ue.Aborted || ue.AbortErr != nil || ue.UploadID == "" {
+	if ue.Op != mpu.OpUploadPart || ue.PartNumber != 2 || !ue.Aborted || ue.AbortErr != nil || ue.UploadID == "" {
 		t.Fatalf("%+v", ue)
 	}
 	if !errors.Is(err, mpu.ErrTransient) || s3err.Code(err) != "InternalError" {
@@ -294,7 +294,7 @@ func TestPartFailsAfterRetries(t *testing.T) {
 		t.Fatalf("%d retry events", len(retries))
 	}
 	for i, r := range retries {
-		if r.Op != OpUploadPart || r.PartNumber != 2 || r.Attempt != i+1 || r.Err == nil {
+		if r.Op != mpu.OpUploadPart || r.PartNumber != 2 || r.Attempt != i+1 || r.Err == nil {
 			t.Fatalf("retry %d: %+v", i, r)
 		}
 	}
@@ -406,7 +406,7 @@ func TestCompleteFailure(t *testing.T) {
 	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCompleteMultipartUpload)))
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !ue.Aborted || !errors.Is(err, mpu.ErrPermissionDenied) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpCompleteMultipartUpload || !ue.Aborted || !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("%v", err)
 	}
 	want := []string{"CreateMultipartUpload", "UploadPart×2", "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts"}
@@ -461,7 +461,7 @@ func TestCompleteNoSuchUploadOtherObject(t *testing.T) {
 	})
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCompleteMultipartUpload || !errors.Is(err, mpu.ErrNotFound) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpCompleteMultipartUpload || !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("%v", err)
 	}
 	if !strings.Contains(err.Error(), "does not show an earlier attempt completed it") {
@@ -591,7 +591,7 @@ func TestListenerPanic(t *testing.T) {
 			_, err := New(c, testOptions(newFakeClock(), l)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(16 * mib))})
 			checkGoroutines(t, base)
 			var ue *UploadError
-			if !errors.As(err, &ue) || ue.Op != OpListener || !errors.Is(err, ErrListenerPanic) || !ue.Aborted {
+			if !errors.As(err, &ue) || ue.Op != mpu.OpListener || !errors.Is(err, ErrListenerPanic) || !ue.Aborted {
 				t.Fatalf("%v", err)
 			}
 			if c.Count(s3fake.OpCompleteMultipartUpload) != 0 || c.Count(s3fake.OpAbortMultipartUpload) != 1 || len(c.Uploads()) != 0 {
@@ -691,7 +691,7 @@ func TestSourceChanged(t *testing.T) {
 	c := s3fake.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != OpReadBody || !ue.Aborted {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != mpu.OpReadBody || !ue.Aborted {
 		t.Fatalf("%v", err)
 	}
 	if c.Object("b", "k") != nil {
@@ -806,7 +806,7 @@ func TestPreflight(t *testing.T) {
 		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = ck }).
 			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
 		var ue *UploadError
-		if !errors.As(err, &ue) || ue.Op != OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
+		if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || !errors.Is(err, mpu.ErrPermissionDenied) {
 			t.Fatal(err)
 		}
 		if len(c.Calls()) != 0 {
@@ -849,7 +849,7 @@ func TestCreateFails(t *testing.T) {
 	c := s3fake.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "nope", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpCreateMultipartUpload || ue.UploadID != "" || ue.Aborted || !errors.Is(err, mpu.ErrNotFound) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpCreateMultipartUpload || ue.UploadID != "" || ue.Aborted || !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("%v", err)
 	}
 	if got := c.Ops(); !slices.Equal(got, []string{"CreateMultipartUpload"}) {
@@ -863,7 +863,7 @@ func TestStreamReadError(t *testing.T) {
 	body := io.MultiReader(bytes.NewReader(payload(7*mib)), &errReader{boom})
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: onlyReader{body}})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, boom) || ue.Op != OpReadBody {
+	if !errors.As(err, &ue) || !errors.Is(err, boom) || ue.Op != mpu.OpReadBody {
 		t.Fatalf("%v", err)
 	}
 	// The first part was read, the second failed: the upload (if started) is aborted.
@@ -922,7 +922,7 @@ func TestPlanParts(t *testing.T) {
 }
 
 func TestUploadErrorFormatting(t *testing.T) {
-	e := &UploadError{Op: OpUploadPart, Bucket: "b", Key: "k", PartNumber: 4, UploadID: "u1", Aborted: true, Err: errors.New("x")}
+	e := &UploadError{Op: mpu.OpUploadPart, Bucket: "b", Key: "k", PartNumber: 4, UploadID: "u1", Aborted: true, Err: errors.New("x")}
 	if got := e.Error(); got != "upload s3://b/k: UploadPart part 4: x (upload u1 aborted)" {
 		t.Fatal(got)
 	}

@@ -21,12 +21,12 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// rejectedBefore fails unless err is an *UploadError of OpValidate
+// rejectedBefore fails unless err is an *UploadError of mpu.OpValidate
 // wrapping mpu.ErrInvalidInput whose message has every word, and c saw no call.
 func rejectedBefore(t *testing.T, c *s3fake.Client, err error, words ...string) {
 	t.Helper()
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("got %v, want a Validate error wrapping mpu.ErrInvalidInput", err)
 	}
 	for _, w := range words {
@@ -350,7 +350,7 @@ func TestDigestMismatchEveryAttempt(t *testing.T) {
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.MaxAttempts = 3; o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != OpUploadPart || ue.PartNumber != 2 || !ue.Aborted {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpUploadPart || ue.PartNumber != 2 || !ue.Aborted {
 		t.Fatalf("%v", err)
 	}
 	if !errors.Is(err, mpu.ErrChecksumMismatch) || s3err.Code(err) != "BadDigest" {

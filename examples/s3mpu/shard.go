@@ -225,7 +225,7 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 	p, err := up.CreatePlan(ctx, in)
 	var ue *uploader.UploadError
 	switch {
-	case err != nil && gate != nil && errors.As(err, &ue) && ue.Op == uploader.OpPreflight:
+	case err != nil && gate != nil && errors.As(err, &ue) && ue.Op == mpu.OpPreflight:
 		return gate.refused(ctx, err)
 	case err != nil:
 		return a.shardError(err)
@@ -567,7 +567,7 @@ func (a *app) shardError(err error) error {
 		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
 	case errors.Is(err, mpu.ErrInvalidInput):
 		return cmdkit.UsageErr(err)
-	case ue != nil && ue.Op == uploader.OpPreflight && errors.Is(err, mpu.ErrPermissionDenied):
+	case ue != nil && ue.Op == mpu.OpPreflight && errors.Is(err, mpu.ErrPermissionDenied):
 		return cmdkit.DeniedErr(err)
 	}
 	return err

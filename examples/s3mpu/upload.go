@@ -337,7 +337,7 @@ func (a *app) uploadError(ctx context.Context, err error, u cmdkit.URL, state st
 		return &cmdkit.ExitError{Code: cmdkit.ExitInterrupted, Err: errors.New(msg)}
 	case errors.Is(err, mpu.ErrSourceChanged) && state != "":
 		return fmt.Errorf("%w\n(--start-over aborts the old upload and sends the file as it is now)", err)
-	case ue != nil && ue.Op == uploader.OpPreflight && gate != nil:
+	case ue != nil && ue.Op == mpu.OpPreflight && gate != nil:
 		return gate.refused(ctx, err)
 	case errors.Is(err, mpu.ErrInvalidInput):
 		return cmdkit.UsageErr(err)
