@@ -70,7 +70,7 @@ func TestAbortAgainWhenUploadStillListed(t *testing.T) {
 		t.Fatalf("aborted events %+v", ab)
 	}
 	// The wait before the second abort comes from the injected clock.
-	if w := clk.Waits(); !slices.Equal(w, []time.Duration{DefaultInitialBackoff}) {
+	if w := clk.Waits(); !slices.Equal(w, []time.Duration{defaultInitialBackoff}) {
 		t.Fatalf("waits %v", w)
 	}
 }

@@ -9,20 +9,19 @@ import (
 )
 
 // Adaptive parts in flight: when Options.Concurrency is 0, an upload of a
-// file (a body read in place) starts with DefaultConcurrency parts in
+// file (a body read in place) starts with defaultConcurrency parts in
 // flight and doubles them while the throughput rises, up to
-// DefaultMaxConcurrency; a rise too small, in two windows in a row, sends
+// Options.MaxConcurrency; a rise too small, in two windows in a row, sends
 // it back to the level before, where it stays. On a link whose connections each carry a
 // fraction of its capacity more parts fill it; where the server or the
 // client's CPU is the limit the level stays where it started. A stream's
-// parts are held in buffers, so a stream keeps DefaultConcurrency (the
+// parts are held in buffers, so a stream keeps defaultConcurrency (the
 // buffers' bound) either way. A Concurrency set by the caller is used as
 // it is.
 
 const (
-	// DefaultMaxConcurrency bounds the parts in flight that the adaptive
-	// concurrency of a file upload reaches (each is a connection).
-	DefaultMaxConcurrency = 16
+	// defaultMaxConcurrency is Options.MaxConcurrency when 0.
+	defaultMaxConcurrency = 16
 	// adaptWindow is how long the throughput is measured at each level,
 	// after a window of the same length for the new parts to get going
 	// (bytes handed to the transport run ahead of the network while the
@@ -168,14 +167,14 @@ func (s *partSlots) signal() {
 // the adaptive concurrency, starts the controller; the function it returns
 // stops it (after the parts are done).
 func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func()) {
-	if !up.o.adaptive || up.pool != nil || up.o.Concurrency >= DefaultMaxConcurrency {
+	if !up.o.adaptive || up.pool != nil || up.o.Concurrency >= up.o.MaxConcurrency {
 		// A fixed Concurrency, or a stream, whose buffers bound its parts.
 		g.SetLimit(up.o.Concurrency)
 		return func() {}
 	}
-	g.SetLimit(DefaultMaxConcurrency)
+	g.SetLimit(up.o.MaxConcurrency)
 	up.slots = newPartSlots(up.o.Concurrency)
-	ctl := newAdaptCtl(up.o.Concurrency, DefaultMaxConcurrency)
+	ctl := newAdaptCtl(up.o.Concurrency, up.o.MaxConcurrency)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

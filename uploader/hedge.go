@@ -19,18 +19,19 @@ import (
 // S3 performance recommends retrying the slowest requests this way
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html).
 
-// Defaults of HedgeOptions applied to zero-valued fields.
+// Defaults of HedgeOptions applied to zero-valued fields (DefaultOptions
+// returns them).
 const (
-	// DefaultHedgeAfter is HedgeOptions.After when 0: a part is hedged once
+	// defaultHedgeAfter is HedgeOptions.After when 0: a part is hedged once
 	// its request has run twice as long as its peers took for as many bytes.
-	DefaultHedgeAfter = 2.0
-	// DefaultHedgeMinDelay is HedgeOptions.MinDelay when 0.
-	DefaultHedgeMinDelay = time.Second
-	// DefaultHedgeMaxInFlight is HedgeOptions.MaxInFlight when 0.
-	DefaultHedgeMaxInFlight = 2
-	// DefaultHedgeMaxFraction is HedgeOptions.MaxFraction when 0: hedges
+	defaultHedgeAfter = 2.0
+	// defaultHedgeMinDelay is HedgeOptions.MinDelay when 0.
+	defaultHedgeMinDelay = time.Second
+	// defaultHedgeMaxInFlight is HedgeOptions.MaxInFlight when 0.
+	defaultHedgeMaxInFlight = 2
+	// defaultHedgeMaxFraction is HedgeOptions.MaxFraction when 0: hedges
 	// send at most 10% of the object's bytes again.
-	DefaultHedgeMaxFraction = 0.10
+	defaultHedgeMaxFraction = 0.10
 )
 
 // HedgeOptions configure straggler hedging of multipart uploads (Upload
@@ -61,34 +62,32 @@ type HedgeOptions struct {
 	// Off turns hedging off.
 	Off bool
 	// After is how many times its peers' typical time a part's request
-	// must have run before it is hedged (default DefaultHedgeAfter; at
-	// least 1).
+	// must have run before it is hedged (default 2; at least 1).
 	After float64
 	// MinDelay is the least time a part's request runs before it is hedged
-	// (default DefaultHedgeMinDelay), so that the jitter of fast networks,
+	// (default 1s), so that the jitter of fast networks,
 	// where parts take a fraction of a second, costs no bytes.
 	MinDelay time.Duration
-	// MaxInFlight bounds the hedges running at once (default
-	// DefaultHedgeMaxInFlight).
+	// MaxInFlight bounds the hedges running at once (default 2).
 	MaxInFlight int
 	// MaxFraction bounds the hedges' bytes, as a fraction of the object's
-	// size, between 0 and 1 (default DefaultHedgeMaxFraction).
+	// size, between 0 and 1 (default 0.10).
 	MaxFraction float64
 }
 
 // resolve applies the defaults and rejects values out of range.
 func (h HedgeOptions) resolve() (HedgeOptions, error) {
 	if h.After == 0 {
-		h.After = DefaultHedgeAfter
+		h.After = defaultHedgeAfter
 	}
 	if h.MinDelay == 0 {
-		h.MinDelay = DefaultHedgeMinDelay
+		h.MinDelay = defaultHedgeMinDelay
 	}
 	if h.MaxInFlight == 0 {
-		h.MaxInFlight = DefaultHedgeMaxInFlight
+		h.MaxInFlight = defaultHedgeMaxInFlight
 	}
 	if h.MaxFraction == 0 {
-		h.MaxFraction = DefaultHedgeMaxFraction
+		h.MaxFraction = defaultHedgeMaxFraction
 	}
 	switch {
 	case h.After < 1 || h.After != h.After:

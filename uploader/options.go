@@ -12,42 +12,70 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// Defaults applied by New and Upload to zero-valued Options fields.
+// Defaults applied by New and Upload to zero-valued Options fields;
+// DefaultOptions returns them.
 const (
-	// DefaultPartSize is the part size when Options.PartSize is 0: 16 MiB.
-	DefaultPartSize int64 = 16 << 20
-	// DefaultConcurrency is the number of parts in flight of a stream when
+	// defaultPartSize is the part size when Options.PartSize is 0: 16 MiB.
+	defaultPartSize int64 = 16 << 20
+	// defaultConcurrency is the number of parts in flight of a stream when
 	// Options.Concurrency is 0, and the level a file's adaptive
 	// concurrency starts from.
-	DefaultConcurrency = 4
-	// DefaultMaxAttempts is the number of attempts (the first one included)
+	defaultConcurrency = 4
+	// defaultMaxAttempts is the number of attempts (the first one included)
 	// of each request when Options.MaxAttempts is 0.
-	DefaultMaxAttempts = 5
-	// DefaultMaxElapsed bounds the time spent retrying one request when
+	defaultMaxAttempts = 5
+	// defaultMaxElapsed bounds the time spent retrying one request when
 	// Options.MaxElapsed is 0.
-	DefaultMaxElapsed = 5 * time.Minute
-	// DefaultInitialBackoff is the first wait between attempts (before jitter).
-	DefaultInitialBackoff = 200 * time.Millisecond
-	// DefaultMaxBackoff caps the wait between attempts.
-	DefaultMaxBackoff = 20 * time.Second
-	// DefaultAbortTimeout bounds the whole abort, retries included.
-	DefaultAbortTimeout = 30 * time.Second
-	// DefaultAbortAttempts is the number of AbortMultipartUpload attempts.
-	DefaultAbortAttempts = 4
-	// DefaultChecksumAlgorithm is the checksum sent with every part and
+	defaultMaxElapsed = 5 * time.Minute
+	// defaultInitialBackoff is the first wait between attempts (before jitter).
+	defaultInitialBackoff = 200 * time.Millisecond
+	// defaultMaxBackoff caps the wait between attempts.
+	defaultMaxBackoff = 20 * time.Second
+	// defaultAbortTimeout bounds the whole abort, retries included.
+	defaultAbortTimeout = 30 * time.Second
+	// defaultAbortAttempts is the number of AbortMultipartUpload attempts.
+	defaultAbortAttempts = 4
+	// defaultChecksumAlgorithm is the checksum sent with every part and
 	// checked after Complete.
-	DefaultChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
-	// DefaultMaxBufferMemory is the floor of the default of
+	defaultChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+	// defaultMaxBufferMemory is the floor of the default of
 	// Options.MaxBufferMemory: 512 MiB. The default is the larger of it and
-	// DefaultConcurrency+1 parts of Options.PartSize, so that it never
+	// defaultConcurrency+1 parts of Options.PartSize, so that it never
 	// holds back the default concurrency, whatever the part size, while a
 	// large Concurrency on a stream stays within a fraction of a common
 	// host's memory.
-	DefaultMaxBufferMemory int64 = 512 << 20
-	// DefaultCopyThreshold is the largest object Copy copies with a single
+	defaultMaxBufferMemory int64 = 512 << 20
+	// defaultCopyThreshold is the largest object Copy copies with a single
 	// CopyObject when Options.CopyThreshold is 0: 64 MiB.
-	DefaultCopyThreshold int64 = 64 << 20
+	defaultCopyThreshold int64 = 64 << 20
 )
+
+// DefaultOptions returns the Options New starts from: every field with a
+// fixed default holds it, so a program can show the defaults or start from
+// them. Concurrency and MaxBufferMemory stay 0, their default being no
+// fixed value (Concurrency 0 adapts; MaxBufferMemory 0 follows PartSize),
+// so New(client, func(o *Options) { *o = DefaultOptions() }) behaves as
+// New(client).
+func DefaultOptions() Options {
+	return Options{
+		PartSize:          defaultPartSize,
+		MaxConcurrency:    defaultMaxConcurrency,
+		MaxAttempts:       defaultMaxAttempts,
+		MaxElapsed:        defaultMaxElapsed,
+		InitialBackoff:    defaultInitialBackoff,
+		MaxBackoff:        defaultMaxBackoff,
+		AbortTimeout:      defaultAbortTimeout,
+		AbortAttempts:     defaultAbortAttempts,
+		ChecksumAlgorithm: defaultChecksumAlgorithm,
+		CopyThreshold:     defaultCopyThreshold,
+		Hedge: HedgeOptions{
+			After:       defaultHedgeAfter,
+			MinDelay:    defaultHedgeMinDelay,
+			MaxInFlight: defaultHedgeMaxInFlight,
+			MaxFraction: defaultHedgeMaxFraction,
+		},
+	}
+}
 
 // PreflightMode says what Upload does with the answer of Options.Preflight.
 type PreflightMode int
@@ -110,22 +138,25 @@ type Checker interface {
 // invalid values with an error wrapping mpu.ErrInvalidInput.
 type Options struct {
 	// PartSize is the size of each part but the last, between 5 MiB and
-	// 5 GiB (default DefaultPartSize). It grows when needed to fit a known
+	// 5 GiB (default 16 MiB). It grows when needed to fit a known
 	// size in 10,000 parts, and for bodies of unknown size it doubles every
 	// 1,000 parts so a stream of up to 5 TiB fits. Bodies no larger than
 	// PartSize are sent with a single PutObject.
 	PartSize int64
 	// Concurrency is the number of parts uploaded at once. 0 (the default)
-	// adapts it: a file (a body read in place) starts with
-	// DefaultConcurrency parts in flight, doubled while the throughput
-	// rises, up to DefaultMaxConcurrency (ConcurrencyChanged events report
-	// the level); a stream uses DefaultConcurrency. Streamed bodies hold at
-	// most Concurrency+1 part buffers, within MaxBufferMemory.
+	// adapts it: a file (a body read in place) starts with 4 parts (at
+	// most MaxConcurrency) in flight, doubled while the throughput rises, up to MaxConcurrency
+	// (ConcurrencyChanged events report the level); a stream uses 4.
+	// Streamed bodies hold at most Concurrency+1 part buffers, within
+	// MaxBufferMemory. Copy and UploadShard use 4 when it is 0.
 	Concurrency int
+	// MaxConcurrency bounds the parts in flight the adaptive concurrency
+	// reaches (each is a connection); default 16. It does not apply to a
+	// Concurrency set by the caller.
+	MaxConcurrency int
 	// MaxBufferMemory bounds the memory of the part buffers of a streamed
 	// body (one that is not read in place), in bytes. Default: the larger
-	// of DefaultMaxBufferMemory (512 MiB) and DefaultConcurrency+1 parts
-	// of PartSize. When Concurrency+1 buffers of the part size do not fit
+	// of 512 MiB and 5 parts (4 in flight and 1 filling) of PartSize. When Concurrency+1 buffers of the part size do not fit
 	// in it, fewer parts are sent at once (one less than the buffers that
 	// fit, at least one), and the Started event reports it
 	// (ConcurrencyClamped). A value that cannot hold one part of PartSize
@@ -135,15 +166,13 @@ type Options struct {
 	// place (files, io.ReaderAt) use no part buffers and are not affected.
 	MaxBufferMemory int64
 	// MaxAttempts is the number of attempts of each request, the first
-	// included (default DefaultMaxAttempts). Only errors the classifier
+	// included (default 5). Only errors the classifier
 	// calls throttling or transient are retried.
 	MaxAttempts int
-	// MaxElapsed bounds the time spent retrying one request (default
-	// DefaultMaxElapsed).
+	// MaxElapsed bounds the time spent retrying one request (default 5m).
 	MaxElapsed time.Duration
 	// InitialBackoff and MaxBackoff shape the exponential wait between
-	// attempts, which has ±50% jitter (defaults DefaultInitialBackoff and
-	// DefaultMaxBackoff).
+	// attempts, which has ±50% jitter (defaults 200ms and 20s).
 	InitialBackoff, MaxBackoff time.Duration
 	// ClientMaxAttempts sets the SDK's own attempts per request made by the
 	// uploader. 0 (the default) means 1: the uploader's retries alone
@@ -153,11 +182,11 @@ type Options struct {
 	// configured.
 	ClientMaxAttempts int
 	// AbortTimeout bounds the abort that follows a failure, its retries
-	// included (default DefaultAbortTimeout). The abort runs on a context
+	// included (default 30s). The abort runs on a context
 	// that the caller's cancellation does not end.
 	AbortTimeout time.Duration
 	// AbortAttempts is the number of AbortMultipartUpload attempts
-	// (default DefaultAbortAttempts).
+	// (default 4).
 	AbortAttempts int
 	// LeavePartsOnError keeps the upload and its parts when the upload
 	// fails, instead of aborting it. The returned *UploadError names the
@@ -196,7 +225,7 @@ type Options struct {
 	// (on by default; see HedgeOptions).
 	Hedge HedgeOptions
 	// CopyThreshold is the largest object Copy copies with a single
-	// CopyObject (default DefaultCopyThreshold); larger objects, and always
+	// CopyObject (default 64 MiB); larger objects, and always
 	// those over 5 GiB, are copied in parts with UploadPartCopy.
 	CopyThreshold int64
 
@@ -219,37 +248,46 @@ func (o Options) resolve() (Options, error) {
 		return o, invalidf(format, a...)
 	}
 	if o.PartSize == 0 {
-		o.PartSize = DefaultPartSize
+		o.PartSize = defaultPartSize
 	}
 	if o.PartSize < mpu.MinPartSize || o.PartSize > mpu.MaxPartSize {
 		return bad("PartSize %d is outside S3's range of %d to %d bytes", o.PartSize, mpu.MinPartSize, mpu.MaxPartSize)
 	}
 	if o.Concurrency == 0 {
-		o.Concurrency, o.adaptive = DefaultConcurrency, true
+		o.Concurrency, o.adaptive = defaultConcurrency, true
 	}
 	if o.Concurrency < 1 {
 		return bad("Concurrency %d is less than 1", o.Concurrency)
 	}
+	if o.MaxConcurrency == 0 {
+		o.MaxConcurrency = defaultMaxConcurrency
+	}
+	if o.MaxConcurrency < 1 {
+		return bad("MaxConcurrency %d is less than 1", o.MaxConcurrency)
+	}
+	if o.adaptive {
+		o.Concurrency = min(o.Concurrency, o.MaxConcurrency)
+	}
 	if o.MaxBufferMemory == 0 {
-		o.MaxBufferMemory = max(DefaultMaxBufferMemory, int64(DefaultConcurrency+1)*o.PartSize)
+		o.MaxBufferMemory = max(defaultMaxBufferMemory, int64(defaultConcurrency+1)*o.PartSize)
 	}
 	if o.MaxBufferMemory < o.PartSize {
 		return bad("MaxBufferMemory %d cannot hold one part of PartSize %d bytes", o.MaxBufferMemory, o.PartSize)
 	}
 	if o.MaxAttempts == 0 {
-		o.MaxAttempts = DefaultMaxAttempts
+		o.MaxAttempts = defaultMaxAttempts
 	}
 	if o.MaxAttempts < 1 {
 		return bad("MaxAttempts %d is less than 1", o.MaxAttempts)
 	}
 	if o.MaxElapsed == 0 {
-		o.MaxElapsed = DefaultMaxElapsed
+		o.MaxElapsed = defaultMaxElapsed
 	}
 	if o.InitialBackoff == 0 {
-		o.InitialBackoff = DefaultInitialBackoff
+		o.InitialBackoff = defaultInitialBackoff
 	}
 	if o.MaxBackoff == 0 {
-		o.MaxBackoff = DefaultMaxBackoff
+		o.MaxBackoff = defaultMaxBackoff
 	}
 	if o.MaxElapsed < 0 || o.InitialBackoff < 0 || o.MaxBackoff < 0 {
 		return bad("negative retry durations")
@@ -258,19 +296,19 @@ func (o Options) resolve() (Options, error) {
 		o.MaxBackoff = o.InitialBackoff
 	}
 	if o.AbortTimeout == 0 {
-		o.AbortTimeout = DefaultAbortTimeout
+		o.AbortTimeout = defaultAbortTimeout
 	}
 	if o.AbortTimeout < 0 {
 		return bad("AbortTimeout %v is negative", o.AbortTimeout)
 	}
 	if o.AbortAttempts == 0 {
-		o.AbortAttempts = DefaultAbortAttempts
+		o.AbortAttempts = defaultAbortAttempts
 	}
 	if o.AbortAttempts < 1 {
 		return bad("AbortAttempts %d is less than 1", o.AbortAttempts)
 	}
 	if o.CopyThreshold == 0 {
-		o.CopyThreshold = DefaultCopyThreshold
+		o.CopyThreshold = defaultCopyThreshold
 	}
 	if o.CopyThreshold < 0 {
 		return bad("CopyThreshold %d is negative", o.CopyThreshold)
@@ -284,7 +322,7 @@ func (o Options) resolve() (Options, error) {
 		return bad("RateLimit %d is negative", o.RateLimit)
 	}
 	if o.ChecksumAlgorithm == "" {
-		o.ChecksumAlgorithm = DefaultChecksumAlgorithm
+		o.ChecksumAlgorithm = defaultChecksumAlgorithm
 	}
 	if _, err := checksumFor(o.ChecksumAlgorithm, o.ChecksumType); err != nil {
 		return o, err

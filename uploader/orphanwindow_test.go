@@ -28,7 +28,7 @@ func interruptedState(t *testing.T, fx *resumeFixture, started, last time.Time) 
 	}
 	st := &State{
 		Version: StateVersion, Bucket: "b", Key: "k", CreateStarted: started, CreateLast: last,
-		PartSize: 5 * mib, Size: int64(len(fx.data)), Source: src, ChecksumAlgorithm: DefaultChecksumAlgorithm,
+		PartSize: 5 * mib, Size: int64(len(fx.data)), Source: src, ChecksumAlgorithm: defaultChecksumAlgorithm,
 		ChecksumType: "FULL_OBJECT", Parts: []StatePart{},
 	}
 	if err := writeState(fx.state, st); err != nil {

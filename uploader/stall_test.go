@@ -237,7 +237,7 @@ func (panicReader) Read([]byte) (int, error) { panic("boom") }
 
 func mustChecksum(t *testing.T) *checksum {
 	t.Helper()
-	cs, err := checksumFor(DefaultChecksumAlgorithm, "")
+	cs, err := checksumFor(defaultChecksumAlgorithm, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,11 +319,11 @@ func TestMaxBufferMemoryLimits(t *testing.T) {
 	}
 	// The default ceiling.
 	o, _ := Options{}.resolve()
-	if o.MaxBufferMemory != DefaultMaxBufferMemory {
+	if o.MaxBufferMemory != defaultMaxBufferMemory {
 		t.Fatalf("default MaxBufferMemory %d", o.MaxBufferMemory)
 	}
 	o, _ = Options{PartSize: 1 << 30}.resolve()
-	if o.MaxBufferMemory != (DefaultConcurrency+1)<<30 {
+	if o.MaxBufferMemory != (defaultConcurrency+1)<<30 {
 		t.Fatalf("default MaxBufferMemory %d with 1 GiB parts", o.MaxBufferMemory)
 	}
 }

@@ -44,9 +44,9 @@
 //     again on a fresh request; the first stored wins, the other is
 //     canceled (hedging, bounded to a few requests and 10% of the object;
 //     see HedgeOptions).
-//   - Left at 0, Concurrency adapts: a file starts with DefaultConcurrency
-//     parts in flight and doubles them while the throughput rises, up to
-//     DefaultMaxConcurrency (see ConcurrencyChanged).
+//   - Left at 0, Concurrency adapts: a file starts with 4 parts in flight
+//     and doubles them while the throughput rises, up to MaxConcurrency
+//     (16 by default; see ConcurrencyChanged).
 //
 // Resume does the same with a state file (see ResumeInput and State): a
 // later call with the same file, after a failure, a cancellation or a

@@ -304,7 +304,7 @@ func TestPartFailsAfterRetries(t *testing.T) {
 		t.Fatalf("waits %v", waits)
 	}
 	for i, w := range waits {
-		nominal := DefaultInitialBackoff << i
+		nominal := defaultInitialBackoff << i
 		if w < nominal/2 || w > nominal*3/2 || w != retries[i].Wait {
 			t.Fatalf("wait %d = %v, nominal %v", i, w, nominal)
 		}
@@ -894,7 +894,7 @@ func TestPartSizes(t *testing.T) {
 	if _, err := partSizeFor(mpu.MaxObjectSize+1, 16*mib); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Error("oversize accepted")
 	}
-	for _, base := range []int64{mpu.MinPartSize, DefaultPartSize, 100 * mib, mpu.MaxPartSize} {
+	for _, base := range []int64{mpu.MinPartSize, defaultPartSize, 100 * mib, mpu.MaxPartSize} {
 		var total int64
 		prev := int64(0)
 		for n := int32(1); n <= mpu.MaxParts; n++ {

@@ -51,7 +51,7 @@ func (a *app) cpCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cf.partSize, "part-size", "", "part size of a multipart copy, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&cf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts copied at once, at least 1")
+	fs.IntVar(&cf.concurrency, "concurrency", defaultParts, "parts copied at once, at least 1")
 	fs.StringVar(&cf.copyThreshold, "copy-threshold", "", "largest object copied with a single CopyObject (default 64MiB; at most 5GiB)")
 	cmdkit.RegisterGate(fs, &cf.preflightMode)
 	fs.BoolVar(&cf.leavePartsOnError, "leave-parts-on-error", false, "on failure keep the upload and its parts instead of aborting it")

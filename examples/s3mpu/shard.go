@@ -308,7 +308,7 @@ func (a *app) uploadShardCmd() *cobra.Command {
 	fs.StringVar(&sf.plan, "plan", "", "the plan written by 's3mpu plan': a local path or an s3:// URL")
 	fs.IntVar(&sf.shard, "shard", -1, "the shard to upload, from 0 (default: $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $AWS_BATCH_JOB_ARRAY_INDEX)")
 	fs.StringVar(&sf.file, "file", "", "the file to read (default: the plan's file path)")
-	fs.IntVar(&sf.concurrency, "concurrency", uploader.DefaultConcurrency, "parts uploaded at once by this worker, at least 1")
+	fs.IntVar(&sf.concurrency, "concurrency", defaultParts, "parts uploaded at once by this worker, at least 1")
 	fs.StringVar(&sf.rateLimit, "rate-limit", "", "bandwidth limit of this worker, e.g. 50MiB/s (default unlimited)")
 	fs.StringVar(&sf.progress, "progress", "auto", "progress display on stderr: auto, bar, lines or none")
 	cmd.RunE = a.RunE(func(cmd *cobra.Command, _ []string) error {

@@ -53,6 +53,11 @@ on the server are checked (size and checksum) and only the missing ones are sent
 file is refused unless --start-over. 's3mpu uploads abort --state FILE' discards it. A second
 Ctrl-C exits at once.`
 
+// defaultParts is the uploader's number of parts in flight when
+// Options.Concurrency is 0 and it does not adapt (a stream, a copy, a
+// shard), and the level a file's adaptive concurrency starts from.
+const defaultParts = 4
+
 func (a *app) uploadCmd() *cobra.Command {
 	var uf uploadFlags
 	var of objectFlags
@@ -68,7 +73,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once, at least 1 (default: adapted to the throughput, for a file from %d, doubled while the throughput rises, up to %d; for stdin %d)", uploader.DefaultConcurrency, uploader.DefaultMaxConcurrency, uploader.DefaultConcurrency))
+	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once, at least 1 (default: adapted to the throughput, for a file from %d, doubled while the throughput rises, up to %d; for stdin %d)", defaultParts, uploader.DefaultOptions().MaxConcurrency, defaultParts))
 	fs.BoolVar(&uf.noHedge, "no-hedge", false, "do not send a part again when it falls far behind the others (hedging is on by default, bounded to 10% of the object)")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	cmdkit.RegisterGate(fs, &uf.preflightMode)
