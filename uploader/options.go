@@ -327,23 +327,34 @@ func (o Options) resolve() (Options, error) {
 	if _, err := checksumFor(o.ChecksumAlgorithm, o.ChecksumType); err != nil {
 		return o, err
 	}
-	switch o.PreflightMode {
-	case PreflightAuto:
-		o.PreflightMode = PreflightOff
-		if o.Preflight != nil {
-			o.PreflightMode = PreflightEnforce
-		}
-	case PreflightOff, PreflightWarn, PreflightEnforce:
-	default:
-		return bad("unknown PreflightMode %d", int(o.PreflightMode))
+	mode, err := resolveMode(o.PreflightMode, o.Preflight)
+	if err != nil {
+		return o, err
 	}
-	if o.PreflightMode != PreflightOff && o.Preflight == nil {
-		return bad("PreflightMode %v needs a Preflight checker", o.PreflightMode)
-	}
+	o.PreflightMode = mode
 	if o.clock == nil {
 		o.clock = realClock{}
 	}
 	return o, nil
+}
+
+// resolveMode applies PreflightAuto's rule and checks that a mode that
+// runs the check has a checker.
+func resolveMode(m PreflightMode, c Checker) (PreflightMode, error) {
+	switch m {
+	case PreflightAuto:
+		m = PreflightOff
+		if c != nil {
+			m = PreflightEnforce
+		}
+	case PreflightOff, PreflightWarn, PreflightEnforce:
+	default:
+		return m, invalidf("unknown PreflightMode %d", int(m))
+	}
+	if m != PreflightOff && c == nil {
+		return m, invalidf("PreflightMode %v needs a Preflight checker", m)
+	}
+	return m, nil
 }
 
 type realClock struct{}
