@@ -16,8 +16,7 @@ import (
 // it documents.
 var (
 	_ uploader.API       = (*s3mem.Client)(nil)
-	_ uploader.ResumeAPI = (*s3mem.Client)(nil)
-	_ uploader.CopyAPI   = (*s3mem.Client)(nil)
+	_ uploader.FullAPI   = (*s3mem.Client)(nil)
 	_ preflight.ProbeAPI = (*s3mem.Client)(nil)
 )
 

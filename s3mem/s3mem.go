@@ -4,8 +4,7 @@
 // is a test double, not a server: it listens on nothing, keeps nothing on
 // disk and evaluates no policy (a denial comes only from a fault hook).
 //
-// A *Client implements uploader.API, uploader.ResumeAPI and
-// uploader.CopyAPI: PutObject, CreateMultipartUpload, UploadPart,
+// A *Client implements uploader.FullAPI: PutObject, CreateMultipartUpload, UploadPart,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts,
 // ListMultipartUploads, HeadObject and GetObject, and the server-side copy
 // calls CopyObject, UploadPartCopy and GetObjectTagging. It keeps buckets,

@@ -20,17 +20,13 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// CopyAPI is the part of the S3 client Copy uses: API, plus the
-// server-side copy calls and reading the source's tags. *s3.Client
-// implements it.
-type CopyAPI interface {
+// copyClient is the part of FullAPI Copy uses.
+type copyClient interface {
 	API
 	CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
 	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
 }
-
-var _ CopyAPI = (*s3.Client)(nil)
 
 // CopyChecker is implemented by a Checker that can also check a copy: the
 // destination's steps and the source's read permissions (s3:GetObject on
@@ -219,7 +215,7 @@ func (in *CopyInput) copySource() string {
 // any). The destination's size, and its checksum when it is comparable
 // with the source's, are checked after the copy.
 //
-// The client must implement CopyAPI (*s3.Client does). Errors are
+// The client must implement FullAPI's copy calls (*s3.Client does). Errors are
 // *UploadError values, as for Upload; a denied HeadObject of the source
 // fails before anything is created.
 func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Options)) (*CopyOutput, error) {
@@ -230,9 +226,9 @@ func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Opti
 		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
 	var clientErr error
-	client, ok := u.client.(CopyAPI)
+	client, ok := u.client.(copyClient)
 	if !ok || u.client == nil {
-		clientErr = invalidf("Copy needs a client that implements CopyAPI (CopyObject, UploadPartCopy, GetObjectTagging), as *s3.Client does")
+		clientErr = invalidf("Copy needs a client with CopyObject, UploadPartCopy and GetObjectTagging (see FullAPI), as *s3.Client has")
 	}
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
@@ -256,7 +252,7 @@ func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Opti
 // copier is the state of one call to Copy.
 type copier struct {
 	up     *upload
-	client CopyAPI
+	client copyClient
 	in     *CopyInput
 	head   *s3.HeadObjectOutput
 	etag   string

@@ -132,7 +132,7 @@ type OrphanCheck struct {
 
 func (OrphanCheck) event() {}
 
-// uploadLister is the listing call of ResumeAPI, which the orphan check
+// uploadLister is the listing call of resumeClient, which the orphan check
 // uses when the client has it.
 type uploadLister interface {
 	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)

@@ -21,16 +21,12 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// ResumeAPI is the part of the S3 client Resume and AbortResumable use:
-// API, plus listing an upload's parts and a bucket's uploads. *s3.Client
-// implements it.
-type ResumeAPI interface {
+// resumeClient is the part of FullAPI Resume and AbortResumable use.
+type resumeClient interface {
 	API
 	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
 }
-
-var _ ResumeAPI = (*s3.Client)(nil)
 
 // ResumeInput describes a resumable upload: an upload whose progress is
 // kept in a state file, so that a later call with the same state file
@@ -130,7 +126,7 @@ func (Restarted) event() {}
 // exception is a source that changed during the upload: its parts are
 // aborted and the state file removed, so old and new bytes never mix.
 //
-// The client must implement ResumeAPI (*s3.Client does). Resume returns an
+// The client must implement FullAPI's listing calls (*s3.Client does). Resume returns an
 // *UploadError as Upload does, with Op mpu.OpResume for state-file and source
 // problems.
 func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*Options)) (*UploadOutput, error) {
@@ -141,10 +137,10 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
 	var clientErr error
-	client, ok := u.client.(ResumeAPI)
+	client, ok := u.client.(resumeClient)
 	switch {
 	case !ok || u.client == nil:
-		clientErr = invalidf("Resume needs a client that implements ResumeAPI (ListParts and ListMultipartUploads), as *s3.Client does")
+		clientErr = invalidf("Resume needs a client with ListParts and ListMultipartUploads (see FullAPI), as *s3.Client has")
 	case in.StateFile == "":
 		clientErr = invalidf("empty StateFile")
 	}
@@ -179,7 +175,7 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 type resumer struct {
 	u      *Uploader
 	up     *upload
-	client ResumeAPI
+	client resumeClient
 	in     *ResumeInput
 	ra     io.ReaderAt
 	off    int64
@@ -759,12 +755,12 @@ func (r *resumer) failErr(err error) *UploadError {
 // statePath: it aborts the multipart upload (or, when an interrupted run
 // never recorded its ID, the uploads of the key that run may have
 // created) and removes the state file. A missing state file is not an
-// error. The client must implement ResumeAPI.
+// error. The client must implement FullAPI's listing calls.
 func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
 	var clientErr error
-	client, ok := u.client.(ResumeAPI)
+	client, ok := u.client.(resumeClient)
 	if !ok || u.client == nil {
-		clientErr = invalidf("AbortResumable needs a client that implements ResumeAPI")
+		clientErr = invalidf("AbortResumable needs a client with ListParts and ListMultipartUploads (see FullAPI), as *s3.Client has")
 	}
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {

@@ -18,14 +18,11 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 )
 
-// ShardAPI is the part of the S3 client the sharded-upload calls use: API
-// plus ListParts. *s3.Client implements it.
-type ShardAPI interface {
+// shardClient is the part of FullAPI the sharded-upload calls use.
+type shardClient interface {
 	API
 	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 }
-
-var _ ShardAPI = (*s3.Client)(nil)
 
 // PlanInput describes a sharded upload for CreatePlan.
 type PlanInput struct {
@@ -147,7 +144,7 @@ func (u *Uploader) shardOptions(ctx context.Context, algo types.ChecksumAlgorith
 }
 
 // planUpload prepares the upload state of a call on an existing plan.
-func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Options)) (*upload, ShardAPI, error) {
+func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Options)) (*upload, shardClient, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -155,9 +152,9 @@ func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Optio
 	if err != nil {
 		return nil, nil, err
 	}
-	client, ok := u.client.(ShardAPI)
+	client, ok := u.client.(shardClient)
 	if !ok {
-		return nil, nil, invalidf("a sharded upload needs a client that implements ShardAPI (ListParts), as *s3.Client does")
+		return nil, nil, invalidf("a sharded upload needs a client with ListParts (see FullAPI), as *s3.Client has")
 	}
 	up := newUpload(client, o, p.uploadInput(), cs)
 	up.uploadID, up.size, up.partSize = p.UploadID, p.Size, p.PartSize
@@ -213,7 +210,7 @@ type ShardOutput struct {
 // A failure never aborts the upload, since other shards belong to it: the
 // *UploadError it returns leaves the upload and its parts in place for a
 // rerun, and AbortPlan discards them. A plan whose upload is gone fails
-// with mpu.ErrNotFound. The client must implement ShardAPI.
+// with mpu.ErrNotFound. The client must implement ListParts (see FullAPI).
 func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
 	invalid := func(err error) (*ShardOutput, error) {
 		e := &UploadError{Op: mpu.OpValidate, Err: err}
@@ -336,7 +333,7 @@ func (up *upload) sendMissing(ctx context.Context, body io.ReaderAt, stored []bo
 // have replaced a part meanwhile. It returns the error UploadShard fails
 // with: mpu.ErrNotFound when the upload is gone, else an *IncompleteError
 // (ErrPlanIncomplete) for the shard.
-func (up *upload) confirmShard(ctx context.Context, client ShardAPI, p *Plan, sh PlanShard) error {
+func (up *upload) confirmShard(ctx context.Context, client shardClient, p *Plan, sh PlanShard) error {
 	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
 	if err != nil {
 		if s3err.Code(err) == "NoSuchUpload" {
@@ -479,7 +476,7 @@ type CompletePlanInput struct {
 // difference fails with mpu.ErrChecksumMismatch.
 //
 // A failure never aborts the upload: the shards can be run again, or the
-// plan discarded with AbortPlan. The client must implement ShardAPI.
+// plan discarded with AbortPlan. The client must implement ListParts (see FullAPI).
 func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	invalid := func(err error) (*UploadOutput, error) {
 		e := &UploadError{Op: mpu.OpValidate, Err: err}

@@ -51,12 +51,12 @@
 // Resume does the same with a state file (see ResumeInput and State): a
 // later call with the same file, after a failure, a cancellation or a
 // crash at any point, sends only the parts the server does not hold. The
-// client must also implement ResumeAPI, as *s3.Client does.
+// client must also list parts and uploads (FullAPI), as *s3.Client does.
 //
 // Copy copies an object on the server side, with one CopyObject or, above
 // Options.CopyThreshold (and always above 5 GiB), with UploadPartCopy byte
 // ranges in parallel, with the same retries, abort and events. The client
-// must also implement CopyAPI, as *s3.Client does.
+// must also copy and read tags (FullAPI), as *s3.Client does.
 //
 // A sharded upload spreads one object's parts over many processes or
 // hosts, run by any job scheduler: CreatePlan creates the upload and
@@ -65,7 +65,7 @@
 // does not hold yet; CompletePlan completes the upload once every part is
 // stored, or names the shards to run again (IncompleteError) and
 // completes nothing; AbortPlan discards it. S3 holds the state. The client
-// must also implement ShardAPI, as *s3.Client does.
+// must also list parts (FullAPI), as *s3.Client does.
 //
 // # Checksums
 //
@@ -225,6 +225,29 @@ type API interface {
 }
 
 var _ API = (*s3.Client)(nil)
+
+// FullAPI is every call the uploader makes: API, plus what Resume and
+// AbortResumable (ListParts, ListMultipartUploads), Copy (CopyObject,
+// UploadPartCopy, GetObjectTagging) and the sharded-upload calls
+// (ListParts) need. New takes an API; each of those methods checks at its
+// start that the client has the calls it uses and otherwise returns an
+// error wrapping mpu.ErrInvalidInput, before any request. *s3.Client and
+// s3mem's Client implement FullAPI.
+type FullAPI interface {
+	API
+	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
+	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+	CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
+	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
+	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
+}
+
+var (
+	_ FullAPI      = (*s3.Client)(nil)
+	_ copyClient   = FullAPI(nil)
+	_ resumeClient = FullAPI(nil)
+	_ shardClient  = FullAPI(nil)
+)
 
 // Uploader uploads objects. Make one with New; it is safe for concurrent use.
 type Uploader struct {
@@ -989,7 +1012,7 @@ func (up *upload) abort() (bool, error) {
 // after an abort.
 const abortVerifyRounds = 3
 
-// partLister is the ListParts call of ResumeAPI, which abortID uses when
+// partLister is FullAPI's ListParts call, which abortID uses when
 // the client has it to check that an aborted upload is gone.
 type partLister interface {
 	ListParts(ctx context.Context, in *s3.ListPartsInput, optFns ...func(*s3.Options)) (*s3.ListPartsOutput, error)
