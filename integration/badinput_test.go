@@ -29,6 +29,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // badEnv is what a bad-input case may use.
@@ -285,8 +286,8 @@ func badLibCases() []badLibCase {
 				defer cancel()
 				return b.upload(ctx, badInput(b, key, bytes.NewReader(make([]byte, 30*relMiB))), func(o *uploader.Options) {
 					o.Concurrency = 1
-					o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-						if _, ok := e.(uploader.PartDone); ok {
+					o.Listener = event.ListenerFunc(func(e event.Event) {
+						if _, ok := e.(event.PartDone); ok {
 							cancel()
 						}
 					})
@@ -345,8 +346,8 @@ func badLibCases() []badLibCase {
 				other := "state-first"
 				_, err := up.Resume(ctx, &uploader.ResumeInput{UploadInput: *badInput(b, other, b.file(t, "first", 12*relMiB)), StateFile: state},
 					func(o *uploader.Options) {
-						o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-							if _, ok := e.(uploader.PartDone); ok {
+						o.Listener = event.ListenerFunc(func(e event.Event) {
+							if _, ok := e.(event.PartDone); ok {
 								cancel()
 							}
 						})
@@ -414,8 +415,8 @@ func badChangingFile(t *testing.T, b *badCtx, key string, mutate func(path strin
 	var merr error
 	err := b.upload(testCtx(t), badInput(b, key, f), func(o *uploader.Options) {
 		o.Concurrency = 1
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-			if _, ok := e.(uploader.PartDone); ok {
+		o.Listener = event.ListenerFunc(func(e event.Event) {
+			if _, ok := e.(event.PartDone); ok {
 				once.Do(func() { merr = mutate(f.Name()) })
 			}
 		})

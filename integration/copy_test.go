@@ -16,6 +16,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // copySourceObject uploads a 23 MiB multipart object (5 MiB parts) with a content type,
@@ -80,8 +81,8 @@ func TestCopyAcrossBuckets(t *testing.T) {
 					out, err := uploader.New(cli, func(o *uploader.Options) {
 						o.CopyThreshold = tc.threshold
 						o.PartSize = 8 * resumeMiB
-						o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-							if _, ok := e.(uploader.PartDone); ok {
+						o.Listener = event.ListenerFunc(func(e event.Event) {
+							if _, ok := e.(event.PartDone); ok {
 								partEvents++
 							}
 						})
@@ -170,8 +171,8 @@ func TestCopySourceReplacedAborts(t *testing.T) {
 	_, err := uploader.New(cli, func(o *uploader.Options) {
 		o.CopyThreshold = 5 * resumeMiB
 		o.Concurrency = 1
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-			if _, ok := e.(uploader.Started); ok && !replaced {
+		o.Listener = event.ListenerFunc(func(e event.Event) {
+			if _, ok := e.(event.Started); ok && !replaced {
 				replaced = true
 				data, err := io.ReadAll(relSource{seed: 10, size: 23 * resumeMiB}.reader())
 				if err != nil {

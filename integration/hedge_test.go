@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // straggler is an HTTP client whose first request for one part number sends its body slowly
@@ -66,15 +67,15 @@ func TestUploaderHedgesStraggler(t *testing.T) {
 				o.HTTPClient = &straggler{c: env.HTTPClient(), part: "2"}
 			})
 			var mu sync.Mutex
-			var hedged []uploader.Hedged
-			var done []uploader.HedgeDone
-			l := uploader.ListenerFunc(func(e uploader.Event) {
+			var hedged []event.Hedged
+			var done []event.HedgeDone
+			l := event.ListenerFunc(func(e event.Event) {
 				mu.Lock()
 				defer mu.Unlock()
 				switch e := e.(type) {
-				case uploader.Hedged:
+				case event.Hedged:
 					hedged = append(hedged, e)
-				case uploader.HedgeDone:
+				case event.HedgeDone:
 					done = append(done, e)
 				}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // owInterruptedState makes the state file of a run interrupted before
@@ -33,8 +34,8 @@ func owInterruptedState(t *testing.T, cl *s3.Client, bucket, key, file, state st
 		t.Fatal(err)
 	}
 	defer f.Close()
-	stop := uploader.ListenerFunc(func(e uploader.Event) {
-		if _, ok := e.(uploader.Started); ok {
+	stop := event.ListenerFunc(func(e event.Event) {
+		if _, ok := e.(event.Started); ok {
 			cancel()
 		}
 	})
@@ -192,10 +193,10 @@ func TestResumeInterruptedCreateWindowServer(t *testing.T) {
 	}
 }
 
-type owRecorder struct{ checks []uploader.OrphanCheck }
+type owRecorder struct{ checks []event.OrphanCheck }
 
-func (r *owRecorder) OnEvent(e uploader.Event) {
-	if oc, ok := e.(uploader.OrphanCheck); ok {
+func (r *owRecorder) OnEvent(e event.Event) {
+	if oc, ok := e.(event.OrphanCheck); ok {
 		r.checks = append(r.checks, oc)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 const (
@@ -233,8 +234,8 @@ type relRetryCounter struct {
 	n atomic.Int64
 }
 
-func (c *relRetryCounter) OnEvent(e uploader.Event) {
-	if _, ok := e.(uploader.Retry); ok {
+func (c *relRetryCounter) OnEvent(e event.Event) {
+	if _, ok := e.(event.Retry); ok {
 		c.n.Add(1)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 const (
@@ -99,27 +100,27 @@ func resumeChildRun(t *testing.T, bin string, env *s3test.Env, tgt s3test.Target
 type resumeCounter struct {
 	mu        sync.Mutex
 	sent      int
-	resumed   []uploader.Resumed
-	restarted []uploader.Restarted
+	resumed   []event.Resumed
+	restarted []event.Restarted
 	started   int
 }
 
-func (c *resumeCounter) OnEvent(e uploader.Event) {
+func (c *resumeCounter) OnEvent(e event.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch e := e.(type) {
-	case uploader.PartDone:
+	case event.PartDone:
 		c.sent++
-	case uploader.Resumed:
+	case event.Resumed:
 		c.resumed = append(c.resumed, e)
-	case uploader.Restarted:
+	case event.Restarted:
 		c.restarted = append(c.restarted, e)
-	case uploader.Started:
+	case event.Started:
 		c.started++
 	}
 }
 
-func resumeInProcess(ctx context.Context, cli *s3.Client, bucket, key, path, state string, l uploader.Listener, mod func(*uploader.ResumeInput)) (*uploader.UploadOutput, error) {
+func resumeInProcess(ctx context.Context, cli *s3.Client, bucket, key, path, state string, l event.Listener, mod func(*uploader.ResumeInput)) (*uploader.UploadOutput, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -324,8 +325,8 @@ func interruptInProcess(t *testing.T, cli *s3.Client, bucket, key, path, state s
 	defer cancel()
 	var mu sync.Mutex
 	done := 0
-	l := uploader.ListenerFunc(func(e uploader.Event) {
-		if _, ok := e.(uploader.PartDone); ok {
+	l := event.ListenerFunc(func(e event.Event) {
+		if _, ok := e.(event.PartDone); ok {
 			mu.Lock()
 			done++
 			if done == parts {

@@ -13,6 +13,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // TestUploaderCompleteAnswerLost loses the answer of the first
@@ -80,8 +81,8 @@ func (c *upHeadCounter) HeadObject(ctx context.Context, in *s3.HeadObjectInput, 
 // upRetries counts Retry events of CompleteMultipartUpload.
 type upRetries struct{ complete int }
 
-func (r *upRetries) OnEvent(e uploader.Event) {
-	if rt, ok := e.(uploader.Retry); ok && rt.Op == mpu.OpCompleteMultipartUpload {
+func (r *upRetries) OnEvent(e event.Event) {
+	if rt, ok := e.(event.Retry); ok && rt.Op == mpu.OpCompleteMultipartUpload {
 		r.complete++
 	}
 }

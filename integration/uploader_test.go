@@ -23,6 +23,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 const upPart = 5 << 20 // the smallest part size keeps these tests fast
@@ -131,8 +132,8 @@ func TestUploaderSizes(t *testing.T) {
 							body = f
 						}
 						var sent atomic.Int64
-						l := uploader.ListenerFunc(func(e uploader.Event) {
-							if b, ok := e.(uploader.BytesSent); ok {
+						l := event.ListenerFunc(func(e event.Event) {
+							if b, ok := e.(event.BytesSent); ok {
 								sent.Add(b.Bytes)
 							}
 						})
@@ -205,8 +206,8 @@ func TestUploaderDeniedMidway(t *testing.T) {
 			deny := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"%s"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::%s/*"}]}`, user.ARN, bucket)
 			var once sync.Once
 			var policyErr error
-			l := uploader.ListenerFunc(func(e uploader.Event) {
-				if pd, ok := e.(uploader.PartDone); ok && pd.PartNumber == 2 {
+			l := event.ListenerFunc(func(e event.Event) {
+				if pd, ok := e.(event.PartDone); ok && pd.PartNumber == 2 {
 					once.Do(func() {
 						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 						defer cancel()
@@ -255,8 +256,8 @@ func TestUploaderCanceled(t *testing.T) {
 			bucket := env.NewBucket(t)
 			ctx, cancel := context.WithCancel(upCtx(t))
 			defer cancel()
-			l := uploader.ListenerFunc(func(e uploader.Event) {
-				if _, ok := e.(uploader.PartDone); ok {
+			l := event.ListenerFunc(func(e event.Event) {
+				if _, ok := e.(event.PartDone); ok {
 					cancel()
 				}
 			})
@@ -283,8 +284,8 @@ func TestUploaderAbortDenied(t *testing.T) {
 			env.PutUserPolicy(t, user.Name, upPolicy(bucket, "s3:PutObject"))
 			ctx, cancel := context.WithCancel(upCtx(t))
 			defer cancel()
-			l := uploader.ListenerFunc(func(e uploader.Event) {
-				if _, ok := e.(uploader.PartDone); ok {
+			l := event.ListenerFunc(func(e event.Event) {
+				if _, ok := e.(event.PartDone); ok {
 					cancel()
 				}
 			})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // apiOnly hides every method of the fake but those of API (ListParts
@@ -65,7 +66,7 @@ func TestAbortAgainWhenUploadStillListed(t *testing.T) {
 	if u := c.Uploads(); len(u) != 0 {
 		t.Fatalf("uploads left: %+v", u)
 	}
-	ab := eventsOf[Aborted](rec)
+	ab := eventsOf[event.Aborted](rec)
 	if len(ab) != 1 || ab[0].Err != nil || ab[0].Attempts != 2 || !ab[0].Verified || ab[0].VerifyErr != nil {
 		t.Fatalf("aborted events %+v", ab)
 	}
@@ -90,7 +91,7 @@ func TestAbortGivesUpWhenUploadStaysListed(t *testing.T) {
 	if n := c.Count(s3fake.OpListParts); n != abortVerifyRounds {
 		t.Fatalf("%d ListParts, want %d", n, abortVerifyRounds)
 	}
-	ab := eventsOf[Aborted](rec)
+	ab := eventsOf[event.Aborted](rec)
 	if len(ab) != 1 || ab[0].Err == nil || ab[0].Verified || ab[0].Attempts != abortVerifyRounds {
 		t.Fatalf("aborted events %+v", ab)
 	}
@@ -109,7 +110,7 @@ func TestAbortVerifyDenied(t *testing.T) {
 	if got := opsCompact(c.Ops()); !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	ab := eventsOf[Aborted](rec)
+	ab := eventsOf[event.Aborted](rec)
 	if len(ab) != 1 || ab[0].Err != nil || ab[0].Verified || !errors.Is(ab[0].VerifyErr, mpu.ErrPermissionDenied) {
 		t.Fatalf("aborted events %+v", ab)
 	}
@@ -132,7 +133,7 @@ func TestAbortWithoutListParts(t *testing.T) {
 	if got := opsCompact(c.Ops()); !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	ab := eventsOf[Aborted](rec)
+	ab := eventsOf[event.Aborted](rec)
 	if len(ab) != 1 || ab[0].Err != nil || ab[0].Attempts != 1 || ab[0].Verified || ab[0].VerifyErr != nil {
 		t.Fatalf("aborted events %+v", ab)
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/s3mpu/s3mpu/uploader/event"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -31,22 +32,6 @@ const (
 	adaptGain = 1.2
 )
 
-// ConcurrencyChanged is sent when the adaptive concurrency (Options.Concurrency
-// 0, a file body) changes the number of parts in flight, and when it settles
-// at its bound (Parts then equals Previous).
-type ConcurrencyChanged struct {
-	// Parts is the number of parts in flight from now on; Previous the
-	// number before.
-	Parts, Previous int
-	// BytesPerSecond is the throughput measured at Previous parts.
-	BytesPerSecond float64
-	// Settled is true when the level stays at Parts for the rest of the
-	// upload.
-	Settled bool
-}
-
-func (ConcurrencyChanged) event() {}
-
 // adaptCtl decides the level from throughput samples: it has no clock of
 // its own, so tests feed it times and byte counts.
 type adaptCtl struct {
@@ -69,29 +54,29 @@ func newAdaptCtl(start, max int) *adaptCtl {
 
 // observe takes the bytes sent so far at now and returns the change of
 // level it decides, if any.
-func (c *adaptCtl) observe(now time.Time, bytes int64) (ConcurrencyChanged, bool) {
+func (c *adaptCtl) observe(now time.Time, bytes int64) (event.ConcurrencyChanged, bool) {
 	if c.settled {
-		return ConcurrencyChanged{}, false
+		return event.ConcurrencyChanged{}, false
 	}
 	if c.t0.IsZero() {
 		c.t0, c.b0, c.warm = now, bytes, 1
-		return ConcurrencyChanged{}, false
+		return event.ConcurrencyChanged{}, false
 	}
 	d := now.Sub(c.t0)
 	if d < c.window {
-		return ConcurrencyChanged{}, false
+		return event.ConcurrencyChanged{}, false
 	}
 	rate := float64(bytes-c.b0) / d.Seconds()
 	c.t0, c.b0 = now, bytes
 	if c.warm > 0 {
 		c.warm--
-		return ConcurrencyChanged{}, false
+		return event.ConcurrencyChanged{}, false
 	}
-	ev := ConcurrencyChanged{Previous: c.level, BytesPerSecond: rate}
+	ev := event.ConcurrencyChanged{Previous: c.level, BytesPerSecond: rate}
 	if c.prevRate > 0 && rate < c.prevRate*c.gain {
 		if !c.doubt {
 			c.doubt = true // one window may be noise: measure another
-			return ConcurrencyChanged{}, false
+			return event.ConcurrencyChanged{}, false
 		}
 		// Not worth its connections: back to the level before, for good.
 		c.level, c.settled = c.prevLevel, true

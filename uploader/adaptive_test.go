@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // runCtl feeds the controller samples every window/4 from a throughput
 // model (bytes per second at a level) and returns the events and the level
 // after the given time.
-func runCtl(c *adaptCtl, model func(level int) float64, d time.Duration) ([]ConcurrencyChanged, int) {
+func runCtl(c *adaptCtl, model func(level int) float64, d time.Duration) ([]event.ConcurrencyChanged, int) {
 	t := time.Unix(1_700_000_000, 0)
 	var bytes float64
-	var evs []ConcurrencyChanged
+	var evs []event.ConcurrencyChanged
 	step := c.window / 4
 	for el := time.Duration(0); el <= d; el += step {
 		if ev, ok := c.observe(t.Add(el), int64(bytes)); ok {
@@ -99,7 +100,7 @@ func TestAdaptCtlWaitsForWindows(t *testing.T) {
 	// second one with it: the doubt is lifted, and it goes on to 16.
 	b := int64(3e6)
 	at := 2 * adaptWindow
-	step := func(bps float64) (ConcurrencyChanged, bool) {
+	step := func(bps float64) (event.ConcurrencyChanged, bool) {
 		at += adaptWindow
 		b += int64(bps * adaptWindow.Seconds())
 		return c.observe(t0.Add(at), b)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 	"golang.org/x/time/rate"
 )
 
@@ -154,7 +155,7 @@ func (up *upload) sentEvery() int64 {
 // reportSent sends a BytesSent event for n new bytes of part number.
 func (up *upload) reportSent(number int32, n int64) {
 	total := up.sent.Add(n)
-	_ = up.em.emit(BytesSent{PartNumber: number, Bytes: n, Total: total})
+	_ = up.em.emit(event.BytesSent{PartNumber: number, Bytes: n, Total: total})
 }
 
 // Seek lets the SDK rewind the body between its own attempts.

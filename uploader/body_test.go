@@ -11,11 +11,12 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // testBody returns a part body over data, for an upload with listener l
 // (nil for none), its checksum computed as it is read.
-func testBody(t *testing.T, data []byte, l Listener) (*upload, *partBody) {
+func testBody(t *testing.T, data []byte, l event.Listener) (*upload, *partBody) {
 	t.Helper()
 	cs, err := checksumFor(types.ChecksumAlgorithmCrc32c, types.ChecksumTypeFullObject)
 	if err != nil {
@@ -59,7 +60,7 @@ func TestBodyEventsCoalesced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(eventsOf[BytesSent](rec)); n != 2 {
+	if n := len(eventsOf[event.BytesSent](rec)); n != 2 {
 		t.Fatalf("%d events for 512 KiB read, want 2", n)
 	}
 	if _, err := b.Seek(0, io.SeekStart); err != nil {
@@ -69,7 +70,7 @@ func TestBodyEventsCoalesced(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.detach()
-	events := eventsOf[BytesSent](rec)
+	events := eventsOf[event.BytesSent](rec)
 	if len(events) != 5 {
 		t.Fatalf("%d events for %d bytes, want 5", len(events), len(data))
 	}

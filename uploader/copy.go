@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // copyClient is the part of FullAPI Copy uses.
@@ -450,7 +451,7 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 	if in.ReplaceTagging {
 		cin.TaggingDirective, cin.Tagging = types.TaggingDirectiveReplace, optString(in.Tagging)
 	}
-	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1, Concurrency: 1}); err != nil {
+	if err := up.em.emit(event.Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1, Concurrency: 1}); err != nil {
 		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 	var out *s3.CopyObjectOutput
@@ -530,7 +531,7 @@ func (c *copier) multipart(ctx context.Context, size int64) (*CopyOutput, error)
 	if err := up.create(ctx, cin); err != nil {
 		return nil, up.fail(mpu.OpCreateMultipartUpload, 0, err)
 	}
-	if err := up.em.emit(Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts), Concurrency: up.o.Concurrency}); err != nil {
+	if err := up.em.emit(event.Started{Bucket: in.Bucket, Key: in.Key, UploadID: up.uploadID, Size: size, PartSize: ps, Parts: len(up.parts), Concurrency: up.o.Concurrency}); err != nil {
 		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 
@@ -615,7 +616,7 @@ func (c *copier) copyPart(ctx context.Context, rec *partRecord) error {
 	if err != nil {
 		return &partError{op: mpu.OpUploadPartCopy, n: rec.Number, err: err}
 	}
-	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
+	if err := up.em.emit(event.PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: n}); err != nil {
 		return &partError{op: mpu.OpListener, err: err}
 	}
 	return nil

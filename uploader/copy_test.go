@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // copyFixture stores a source object with metadata, tags and a CRC32C
@@ -81,7 +82,7 @@ func TestCopySingle(t *testing.T) {
 	if out.UploadID != "" || out.Size != int64(len(data)) || out.Checksum != src.Checksum || out.SourceETag != src.ETag {
 		t.Fatalf("output %+v", out)
 	}
-	if len(eventsOf[Completed](rec)) != 1 || len(eventsOf[Started](rec)) != 1 {
+	if len(eventsOf[event.Completed](rec)) != 1 || len(eventsOf[event.Started](rec)) != 1 {
 		t.Fatalf("events %v", rec.all())
 	}
 }
@@ -120,7 +121,7 @@ func TestCopyMultipart(t *testing.T) {
 	if out.UploadID == "" || out.Parts != 5 || out.Size != int64(len(data)) {
 		t.Fatalf("output %+v", out)
 	}
-	if n := len(eventsOf[PartDone](rec)); n != 5 {
+	if n := len(eventsOf[event.PartDone](rec)); n != 5 {
 		t.Fatalf("%d PartDone events", n)
 	}
 	if len(c.Uploads()) != 0 {
@@ -191,7 +192,7 @@ func TestCopyPartFailureAborts(t *testing.T) {
 	if len(c.Uploads()) != 0 || c.Object("dst", "copy") != nil {
 		t.Fatal("something left behind")
 	}
-	if len(eventsOf[Aborted](rec)) != 1 || len(eventsOf[Failed](rec)) != 1 {
+	if len(eventsOf[event.Aborted](rec)) != 1 || len(eventsOf[event.Failed](rec)) != 1 {
 		t.Fatalf("events %v", rec.all())
 	}
 }
@@ -208,7 +209,7 @@ func TestCopyTransientPartRetried(t *testing.T) {
 	if got := c.Object("dst", "copy"); got == nil || !bytes.Equal(got.Data, data) {
 		t.Fatal("destination differs")
 	}
-	if n := len(eventsOf[Retry](rec)); n != 2 {
+	if n := len(eventsOf[event.Retry](rec)); n != 2 {
 		t.Fatalf("%d retries", n)
 	}
 }

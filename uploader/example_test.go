@@ -9,6 +9,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // A stream of unknown size is sent as a multipart upload with parts of
@@ -59,11 +60,11 @@ func ExampleUploadError() {
 func ExampleListenerFunc() {
 	client := s3mem.New("my-bucket")
 	var sent int64
-	progress := uploader.ListenerFunc(func(e uploader.Event) {
+	progress := event.ListenerFunc(func(e event.Event) {
 		switch e := e.(type) {
-		case uploader.BytesSent:
+		case event.BytesSent:
 			sent = e.Total
-		case uploader.Completed:
+		case event.Completed:
 			fmt.Println("done:", sent, "bytes")
 		}
 	})

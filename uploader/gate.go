@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // gate runs the preflight check and applies PreflightMode; it is the one
@@ -32,7 +33,7 @@ func gate(ctx context.Context, mode PreflightMode, em *emitter, check func() err
 		err = errors.Join(err, mpu.ErrCanceled)
 	}
 	if mode == PreflightWarn && !refusesInWarn(err) {
-		return em.emit(Preflight{Err: err})
+		return em.emit(event.Preflight{Err: err})
 	}
 	return err
 }

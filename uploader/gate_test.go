@@ -10,6 +10,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // TestGate checks the one place warn and enforce are decided, for every
@@ -50,7 +51,7 @@ func TestGate(t *testing.T) {
 						t.Fatalf("want the upload to go on, got %v", e)
 					}
 				}
-				events := eventsOf[Preflight](rec)
+				events := eventsOf[event.Preflight](rec)
 				if refuse != (len(events) == 0) {
 					t.Fatalf("refuse %v but %d Preflight event(s)", refuse, len(events))
 				}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // Straggler hedging: on real networks a few requests run several times
@@ -101,35 +103,6 @@ func (h HedgeOptions) resolve() (HedgeOptions, error) {
 	}
 	return h, nil
 }
-
-// Hedged is sent when a part whose request fell behind its peers is sent
-// again on a fresh request (see HedgeOptions).
-type Hedged struct {
-	PartNumber int32
-	Size       int64
-	// Elapsed is how long the part's first request had run.
-	Elapsed time.Duration
-	// Typical is how long its peers took for as many bytes (the median).
-	Typical time.Duration
-}
-
-// HedgeDone is sent when a hedged part is settled, before its PartDone
-// (or its failure).
-type HedgeDone struct {
-	PartNumber int32
-	// HedgeWon is true when the hedge was stored first, false when the
-	// first request was (or the part failed).
-	HedgeWon bool
-	// LoserCanceled is true when the other request was canceled, false
-	// when it had handed all its bytes over and was left to finish.
-	LoserCanceled bool
-	// Err is the hedge's own error when it failed; the first request then
-	// decided the part.
-	Err error
-}
-
-func (Hedged) event()    {}
-func (HedgeDone) event() {}
 
 // hedgeSamples is how many recently stored parts the typical time per byte
 // is taken from; hedgeMinSamples how many must be stored before any part
@@ -315,7 +288,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 				timer.Reset(wait)
 				continue
 			}
-			_ = up.em.emit(Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
+			_ = up.em.emit(event.Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
 			hedged = true
 			// hcancel is called by the deferred function, or when the first request wins.
 			hgate, hcancel = h.startHedge(ctx, rec, open, done)
@@ -346,7 +319,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 // won (win is nil when neither stored it), whether the loser was canceled,
 // and the hedge's error when the hedge did not win.
 func (h *hedger) reportHedge(rec *partRecord, win *contender, canceled bool, hedgeErr error) {
-	ev := HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
+	ev := event.HedgeDone{PartNumber: rec.Number, HedgeWon: win != nil && win.hedge, LoserCanceled: canceled}
 	if hedgeErr != nil && (win == nil || !win.hedge) {
 		ev.Err = hedgeErr
 	}

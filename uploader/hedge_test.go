@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // partCalls hooks UploadPart and hands each call, with its index among the
@@ -85,8 +86,8 @@ func checkComplete(t *testing.T, c *s3fake.Client, rec *recorder, data []byte, p
 	if obj == nil || !bytes.Equal(obj.Data, data) {
 		t.Fatal("the object does not hold the data")
 	}
-	done := map[int32]PartDone{}
-	for _, e := range eventsOf[PartDone](rec) {
+	done := map[int32]event.PartDone{}
+	for _, e := range eventsOf[event.PartDone](rec) {
 		done[e.PartNumber] = e
 	}
 	for i, p := range in.MultipartUpload.Parts {
@@ -163,8 +164,8 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 			if len(out.Parts) != 6 {
 				t.Fatalf("output lists %d parts", len(out.Parts))
 			}
-			hedged := eventsOf[Hedged](rec)
-			hd := eventsOf[HedgeDone](rec)
+			hedged := eventsOf[event.Hedged](rec)
+			hd := eventsOf[event.HedgeDone](rec)
 			if len(hedged) != extra || len(hd) != extra {
 				t.Fatalf("%d extra requests, Hedged %+v, HedgeDone %+v", extra, hedged, hd)
 			}
@@ -174,11 +175,11 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 					found = h.Size == 5*mib && h.Elapsed >= h.Typical
 				}
 			}
-			if !found || !slices.Contains(hd, HedgeDone{PartNumber: 3, HedgeWon: true, LoserCanceled: true}) {
+			if !found || !slices.Contains(hd, event.HedgeDone{PartNumber: 3, HedgeWon: true, LoserCanceled: true}) {
 				t.Fatalf("part 3 not overtaken: Hedged %+v, HedgeDone %+v", hedged, hd)
 			}
 			seen := map[int32]int{}
-			for _, e := range eventsOf[PartDone](rec) {
+			for _, e := range eventsOf[event.PartDone](rec) {
 				seen[e.PartNumber]++
 				if e.Attempts != pc.count(e.PartNumber) {
 					t.Fatalf("part %d done after %d requests, %d made", e.PartNumber, e.Attempts, pc.count(e.PartNumber))
@@ -193,7 +194,7 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 				}
 			}
 			var sent int64
-			for _, e := range eventsOf[BytesSent](rec) {
+			for _, e := range eventsOf[event.BytesSent](rec) {
 				sent += e.Bytes
 			}
 			if sent != int64(len(data)) {
@@ -249,7 +250,7 @@ func TestHedgeLoserThatSentAllIsNotCanceled(t *testing.T) {
 	if firstCtxErr != nil {
 		t.Fatalf("the first request, which had sent all its bytes, was canceled: %v", firstCtxErr)
 	}
-	if hd := eventsOf[HedgeDone](rec); !slices.Contains(hd, HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: false}) {
+	if hd := eventsOf[event.HedgeDone](rec); !slices.Contains(hd, event.HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: false}) {
 		t.Fatalf("HedgeDone events %+v", hd)
 	}
 	checkComplete(t, c, rec, data, 6)
@@ -281,13 +282,13 @@ func TestHedgeFailsFirstRequestDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := false
-	for _, d := range eventsOf[HedgeDone](rec) {
+	for _, d := range eventsOf[event.HedgeDone](rec) {
 		ok = ok || d.PartNumber == 4 && !d.HedgeWon && d.Err != nil
 	}
 	if !ok {
-		t.Fatalf("HedgeDone events %+v", eventsOf[HedgeDone](rec))
+		t.Fatalf("HedgeDone events %+v", eventsOf[event.HedgeDone](rec))
 	}
-	if n := len(eventsOf[Retry](rec)); n != 0 {
+	if n := len(eventsOf[event.Retry](rec)); n != 0 {
 		t.Fatalf("%d Retry events: a hedge is one attempt", n)
 	}
 	checkComplete(t, c, rec, data, 6)
@@ -339,7 +340,7 @@ func TestHedgeBounds(t *testing.T) {
 			if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
 				t.Fatal(err)
 			}
-			hedged := eventsOf[Hedged](rec)
+			hedged := eventsOf[event.Hedged](rec)
 			var bytes int64
 			for _, h := range hedged {
 				bytes += h.Size
@@ -354,8 +355,8 @@ func TestHedgeBounds(t *testing.T) {
 			for p := int32(1); p <= parts; p++ {
 				extra += pc.count(p) - 1
 			}
-			if extra != len(hedged) || len(eventsOf[HedgeDone](rec)) != len(hedged) {
-				t.Fatalf("%d requests beyond one per part, %d Hedged, %d HedgeDone", extra, len(hedged), len(eventsOf[HedgeDone](rec)))
+			if extra != len(hedged) || len(eventsOf[event.HedgeDone](rec)) != len(hedged) {
+				t.Fatalf("%d requests beyond one per part, %d Hedged, %d HedgeDone", extra, len(hedged), len(eventsOf[event.HedgeDone](rec)))
 			}
 			// Stragglers within the bounds are hedged (on a loaded machine
 			// a part of normal speed may take a hedge's place).

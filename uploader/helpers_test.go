@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 const mib = 1 << 20
@@ -64,22 +65,22 @@ func (t *fakeTimer) C() <-chan time.Time { return t.ch }
 // recorder is a Listener keeping every event.
 type recorder struct {
 	mu     sync.Mutex
-	events []Event
+	events []event.Event
 }
 
-func (r *recorder) OnEvent(e Event) {
+func (r *recorder) OnEvent(e event.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
 }
 
-func (r *recorder) all() []Event {
+func (r *recorder) all() []event.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
 }
 
-func eventsOf[T Event](r *recorder) []T {
+func eventsOf[T event.Event](r *recorder) []T {
 	var out []T
 	for _, e := range r.all() {
 		if t, ok := e.(T); ok {
@@ -91,7 +92,7 @@ func eventsOf[T Event](r *recorder) []T {
 
 // testOptions are fast defaults for unit tests: the smallest part size and
 // a clock that does not sleep.
-func testOptions(clk *fakeClock, l Listener) func(*Options) {
+func testOptions(clk *fakeClock, l event.Listener) func(*Options) {
 	return func(o *Options) {
 		o.PartSize = 5 * mib
 		o.Concurrency = 2

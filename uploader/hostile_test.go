@@ -22,6 +22,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // TestHugeConcurrencyAndMemory checks that extreme Concurrency and
@@ -48,7 +49,7 @@ func TestHugeConcurrencyAndMemory(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					st := eventsOf[Started](rec)
+					st := eventsOf[event.Started](rec)
 					if len(st) != 1 || st[0].Concurrency < 1 || st[0].Concurrency > conc {
 						t.Fatalf("Started %+v", st)
 					}
@@ -148,7 +149,7 @@ func TestResumeStateFromTheFuture(t *testing.T) {
 				if got := uploadIDs(c); !slices.Equal(got, []string{live}) {
 					t.Fatalf("uploads left %v, want only %s (orphan %s)", got, live, orphan)
 				}
-				oc := eventsOf[OrphanCheck](rec)
+				oc := eventsOf[event.OrphanCheck](rec)
 				if len(oc) != 1 || !slices.Equal(oc[0].Aborted, []string{orphan}) || oc[0].Until.After(t0) {
 					t.Fatalf("OrphanCheck %+v", oc)
 				}
@@ -177,7 +178,7 @@ func TestResumeListedPartTwice(t *testing.T) {
 	if _, err := fx.resume(t, c, rec, nil, func(o *Options) { o.Concurrency = 16 }); err != nil {
 		t.Fatal(err)
 	}
-	if r := eventsOf[Resumed](rec); len(r) != 1 || r[0].PartsStored != 3 || r[0].PartsToSend != 1 {
+	if r := eventsOf[event.Resumed](rec); len(r) != 1 || r[0].PartsStored != 3 || r[0].PartsToSend != 1 {
 		t.Fatalf("Resumed %+v", r)
 	}
 	if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, fx.data) {
@@ -461,7 +462,7 @@ func TestInitiatorFormatsNeverMatchLoosely(t *testing.T) {
 			if _, err := fx.resume(t, c, rec, nil, func(o *Options) { o.CallerID = tc.caller }); err != nil {
 				t.Fatal(err)
 			}
-			oc := eventsOf[OrphanCheck](rec)
+			oc := eventsOf[event.OrphanCheck](rec)
 			same := tc.initiator == tc.caller
 			left := slices.Contains(uploadIDs(c), id)
 			if len(oc) != 1 || left == same || same != slices.Equal(oc[0].Aborted, []string{id}) || !same && !slices.Equal(oc[0].Kept, []string{id}) {

@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // Defaults applied by New and Upload to zero-valued Options fields;
@@ -192,8 +193,8 @@ type Options struct {
 	// fails, instead of aborting it. The returned *UploadError names the
 	// upload ID.
 	LeavePartsOnError bool
-	// Listener receives progress events; nil means none.
-	Listener Listener
+	// Listener receives progress events (see package event); nil means none.
+	Listener event.Listener
 	// RateLimit caps the bytes per second sent across all parts of one
 	// upload; 0 means no limit.
 	RateLimit int64

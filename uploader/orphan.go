@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // pendingCreateSkew is the margin on each side of the time window in
@@ -54,83 +55,6 @@ var ErrUnknownCaller = errors.New("the caller's identity is unknown: uploads of 
 // of a check that could not run because the client does not implement
 // ListMultipartUploads.
 var ErrCannotListUploads = errors.New("the client cannot list multipart uploads")
-
-// OrphanCheck is sent when an upload may have been left by a
-// CreateMultipartUpload whose answer was lost, after looking for it:
-//
-//   - by Upload, Copy and Resume when CreateMultipartUpload succeeded only
-//     after one or more failed attempts (errors the classifier calls
-//     transient or throttling): such an attempt may have reached the server
-//     and created an upload. UploadID is then the upload the call created
-//     and goes on with;
-//   - by Resume (and AbortResumable) when the state file shows a run
-//     interrupted before CreateMultipartUpload answered. UploadID is then
-//     "".
-//
-// The uploads of the key are listed (ListMultipartUploads with the key as
-// prefix, keeping only the key itself, every page) and an upload other
-// than the call's own is taken for an orphan, and aborted, only when both
-// hold:
-//
-//   - it was initiated within the closed window [Since, Until]: from the
-//     first attempt's start less 2 minutes to the last attempt's end plus 2
-//     minutes (a margin for the difference between the server's clock and
-//     ours). For Resume the attempts' times come from the state file, which
-//     records the first attempt's start and, before and after each attempt,
-//     the latest time one was in progress: an old state file cannot reach
-//     uploads started after it (a recorded time later than now plus the
-//     margin, which no run wrote by this clock, is ignored: the window
-//     then rests on the first attempt's start);
-//   - its initiator is the caller (Initiator): the initiator of the upload
-//     the call created, as listed, else Options.CallerID. When the server
-//     reports no initiators (NoInitiators, as versitygw), the window alone
-//     decides. When it reports them and the caller's identity is unknown
-//     (Resume without Options.CallerID), nothing is aborted and Err
-//     matches ErrUnknownCaller.
-//
-// Uploads in the window with another initiator are listed in Kept and left
-// alone. The event is sent once the check is over, before Started. After a
-// retried CreateMultipartUpload the check never fails the upload: a client
-// that cannot list, a denied or failed listing, or a failed abort is
-// reported in Err, and the upload goes on. It needs
-// s3:ListBucketMultipartUploads on the bucket and s3:AbortMultipartUpload
-// on the object.
-//
-// An upload of the same key by the same principal started by another
-// process within the window is indistinguishable from an orphan and is
-// aborted too (that process's next part or Complete then fails with
-// NoSuchUpload; it never stores a mix); so is, on a server that reports no
-// initiators, an upload of the key by anyone within the window.
-type OrphanCheck struct {
-	Bucket, Key string
-	// UploadID is the upload this call created and goes on with; "" for
-	// Resume's check of an interrupted run.
-	UploadID string
-	// Attempts is the number of CreateMultipartUpload attempts made (0
-	// for an interrupted run's, which are not recorded).
-	Attempts int
-	// Since and Until bound the window, by the server's clock.
-	Since, Until time.Time
-	// Initiator is the caller's identity the initiators were compared
-	// with; "" when unknown or when the server reports none.
-	Initiator string
-	// NoInitiators is set when the server reported no initiator for the
-	// uploads of the key: the window alone decided.
-	NoInitiators bool
-	// Found are the uploads taken for orphans of the failed attempts.
-	Found []string
-	// Aborted are those of Found that were aborted (or already gone).
-	Aborted []string
-	// Kept are the uploads of the key in the window that were left alone:
-	// another initiator's, or any initiator's when the caller's is unknown.
-	Kept []string
-	// Err is why the check could not run or finish (ErrCannotListUploads,
-	// ErrUnknownCaller, a listing or abort error); nil when every orphan
-	// found was aborted.
-	Err error
-}
-
-func (OrphanCheck) event() {}
 
 // uploadLister is the listing call of resumeClient, which the orphan check
 // uses when the client has it.
@@ -183,7 +107,7 @@ func (up *upload) create(ctx context.Context, cin *s3.CreateMultipartUploadInput
 // event. It runs on a context the caller's cancellation does not end,
 // bounded by Options.AbortTimeout; only the listener's panic is returned.
 func (up *upload) checkOrphans(w createWindow, attempts int) error {
-	ev := OrphanCheck{
+	ev := event.OrphanCheck{
 		Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Attempts: attempts,
 		Since: w.since(), Until: w.until(),
 	}

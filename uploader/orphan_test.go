@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // loseFirstCreateAnswer makes the first CreateMultipartUpload create its
@@ -91,7 +92,7 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 			if ab := c.CallsOf(s3fake.OpAbortMultipartUpload)[0].Input.(*s3.AbortMultipartUploadInput); aws.ToString(ab.UploadId) != orphan() {
 				t.Fatalf("aborted %s, the orphan is %s", aws.ToString(ab.UploadId), orphan())
 			}
-			checks := eventsOf[OrphanCheck](rec)
+			checks := eventsOf[event.OrphanCheck](rec)
 			if len(checks) != 1 {
 				t.Fatalf("%d OrphanCheck events", len(checks))
 			}
@@ -100,7 +101,7 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 				!slices.Equal(oc.Found, []string{orphan()}) || !slices.Equal(oc.Aborted, []string{orphan()}) {
 				t.Fatalf("OrphanCheck %+v (orphan %s, upload %s)", oc, orphan(), out.UploadID)
 			}
-			if len(eventsOf[Aborted](rec)) != 0 {
+			if len(eventsOf[event.Aborted](rec)) != 0 {
 				t.Fatal("an Aborted event for an orphan: listeners would take the upload for failed")
 			}
 		})
@@ -134,7 +135,7 @@ func TestUploadOrphanCheckSparesOtherUploads(t *testing.T) {
 	if got := uploadIDs(c); !slices.Equal(got, keep) {
 		t.Fatalf("uploads left %v, want %v", got, keep)
 	}
-	checks := eventsOf[OrphanCheck](rec)
+	checks := eventsOf[event.OrphanCheck](rec)
 	want := []string{orphan(), inWindow}
 	slices.Sort(want)
 	if len(checks) != 1 || checks[0].Err != nil {
@@ -176,7 +177,7 @@ func TestUploadOrphanCheckPaginates(t *testing.T) {
 	if n := c.Count(s3fake.OpListMultipartUploads); n < 5 {
 		t.Fatalf("%d ListMultipartUploads calls, want one per upload", n)
 	}
-	if oc := eventsOf[OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
+	if oc := eventsOf[event.OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
 		t.Fatalf("OrphanCheck %+v", oc)
 	}
 	if got := len(c.Uploads()); got != 3 {
@@ -193,7 +194,7 @@ func TestUploadOrphanCheckWithoutListing(t *testing.T) {
 	if _, err := New(onlyAPI{c}, testOptions(clk, rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))}); err != nil {
 		t.Fatal(err)
 	}
-	checks := eventsOf[OrphanCheck](rec)
+	checks := eventsOf[event.OrphanCheck](rec)
 	if len(checks) != 1 || !errors.Is(checks[0].Err, ErrCannotListUploads) || len(checks[0].Found) != 0 || len(checks[0].Aborted) != 0 {
 		t.Fatalf("OrphanCheck %+v", checks)
 	}
@@ -232,7 +233,7 @@ func TestUploadOrphanCheckFailureDoesNotFailUpload(t *testing.T) {
 			if _, err := New(c, testOptions(clk, rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))}); err != nil {
 				t.Fatal(err)
 			}
-			checks := eventsOf[OrphanCheck](rec)
+			checks := eventsOf[event.OrphanCheck](rec)
 			if len(checks) != 1 || checks[0].Err == nil || len(checks[0].Aborted) != 0 {
 				t.Fatalf("OrphanCheck %+v", checks)
 			}
@@ -252,7 +253,7 @@ func TestUploadNoOrphanCheckWithoutRetry(t *testing.T) {
 	if _, err := New(c, testOptions(newFakeClock(), rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Count(s3fake.OpListMultipartUploads) != 0 || len(eventsOf[OrphanCheck](rec)) != 0 {
+	if c.Count(s3fake.OpListMultipartUploads) != 0 || len(eventsOf[event.OrphanCheck](rec)) != 0 {
 		t.Fatal("orphan check after a first-attempt Create")
 	}
 }
@@ -275,7 +276,7 @@ func TestCopyAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 	if o := c.Object("dst", "copy"); o == nil || !bytes.Equal(o.Data, data) {
 		t.Fatal("copy not stored")
 	}
-	if oc := eventsOf[OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || oc[0].UploadID != out.UploadID || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
+	if oc := eventsOf[event.OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || oc[0].UploadID != out.UploadID || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
 		t.Fatalf("OrphanCheck %+v", oc)
 	}
 }
@@ -299,7 +300,7 @@ func TestResumeAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 	if ids := uploadIDs(c); len(ids) != 0 {
 		t.Fatalf("uploads left: %v", ids)
 	}
-	if oc := eventsOf[OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || oc[0].UploadID != out.UploadID || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
+	if oc := eventsOf[event.OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || oc[0].UploadID != out.UploadID || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
 		t.Fatalf("OrphanCheck %+v", oc)
 	}
 	if _, err := os.Stat(fx.state); err == nil {
@@ -348,7 +349,7 @@ func TestResumeKeepsStateWhenCreateRefusedAfterLostAnswer(t *testing.T) {
 	if ids := uploadIDs(c); len(ids) != 0 {
 		t.Fatalf("uploads left: %v", ids)
 	}
-	if rs := eventsOf[Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan() || !rs[0].Aborted {
+	if rs := eventsOf[event.Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan() || !rs[0].Aborted {
 		t.Fatalf("Restarted %+v", rs)
 	}
 }

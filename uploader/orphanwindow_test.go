@@ -10,6 +10,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // interruptedState writes a state file as a run interrupted before
@@ -55,7 +56,7 @@ func TestResumeInterruptedCreateWindow(t *testing.T) {
 		caller        string    // Options.CallerID
 		noInitiators  bool      // the server reports none
 		uploads       []upl
-		wantErr       error // OrphanCheck.Err
+		wantErr       error // event.OrphanCheck.Err
 	}{
 		{
 			name: "mine inside the window, others' and later ones kept", started: t0.Add(-time.Hour), last: t0.Add(-time.Hour + time.Minute), caller: me,
@@ -111,7 +112,7 @@ func TestResumeInterruptedCreateWindow(t *testing.T) {
 			if got := uploadIDs(c); !slices.Equal(got, left) {
 				t.Fatalf("uploads left %v, want %v", got, left)
 			}
-			checks := eventsOf[OrphanCheck](rec)
+			checks := eventsOf[event.OrphanCheck](rec)
 			if len(checks) != 1 {
 				t.Fatalf("%d OrphanCheck events", len(checks))
 			}
@@ -125,7 +126,7 @@ func TestResumeInterruptedCreateWindow(t *testing.T) {
 				t.Fatalf("window [%v, %v]", oc.Since, oc.Until)
 			}
 			var restarted []string
-			for _, r := range eventsOf[Restarted](rec) {
+			for _, r := range eventsOf[event.Restarted](rec) {
 				restarted = append(restarted, r.OldUploadID)
 			}
 			if !slices.Equal(restarted, want) {

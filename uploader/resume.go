@@ -19,6 +19,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // resumeClient is the part of FullAPI Resume and AbortResumable use.
@@ -51,37 +52,6 @@ type ResumeInput struct {
 	// or when the state file cannot be read, instead of failing.
 	StartOver bool
 }
-
-// Resumed is sent when Resume continues an upload named by its state file,
-// after the stored parts have been checked against the local data.
-type Resumed struct {
-	UploadID string
-	// PartsStored is the number of parts found on the server whose size
-	// and checksum match the local data: they are not sent again.
-	PartsStored int
-	// PartsToSend is the number of parts still to upload.
-	PartsToSend int
-}
-
-// Restarted is sent when Resume cannot continue the upload its state file
-// names and starts a new one (or, with OldUploadID "", when it cleans up
-// after an interrupted CreateMultipartUpload).
-type Restarted struct {
-	// OldUploadID is the upload that is not continued.
-	OldUploadID string
-	// Reason says why, e.g. "the upload no longer exists on the server".
-	Reason string
-	// Aborted reports whether this call aborted the old upload.
-	Aborted bool
-	// Remaining, with StartOver and a state file that cannot be read,
-	// lists the uploads of the key on the server, one of which the state
-	// file may have named: they are left in place (Reason says how to
-	// remove them).
-	Remaining []string
-}
-
-func (Resumed) event()   {}
-func (Restarted) event() {}
 
 // Resume uploads in.Body to in.Bucket/in.Key as a multipart upload whose
 // progress is kept in the state file in.StateFile, and continues the
@@ -282,8 +252,8 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 // that cannot be used (err): the upload it may have named cannot be known,
 // so the uploads of the key are listed and named, with how to remove them,
 // and left in place (they may be another principal's).
-func (r *resumer) unreadableState(ctx context.Context, err error) Restarted {
-	ev := Restarted{Reason: fmt.Sprintf("the state file cannot be used: %v", err)}
+func (r *resumer) unreadableState(ctx context.Context, err error) event.Restarted {
+	ev := event.Restarted{Reason: fmt.Sprintf("the state file cannot be used: %v", err)}
 	u := fmt.Sprintf("s3://%s/%s", r.in.Bucket, r.in.Key)
 	scan, lerr := r.up.pendingUploads(ctx, r.client, createWindow{last: time.Unix(1<<40, 0)}, "")
 	ids := append(scan.found, scan.kept...)
@@ -322,7 +292,7 @@ func (r *resumer) discard(ctx context.Context, st *State, reason string) error {
 		up.uploadID = ""
 		return e
 	}
-	if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: reason, Aborted: aborted}); e != nil {
+	if e := up.em.emit(event.Restarted{OldUploadID: st.UploadID, Reason: reason, Aborted: aborted}); e != nil {
 		return up.fail(mpu.OpListener, 0, e)
 	}
 	return r.removeState()
@@ -352,7 +322,7 @@ func (r *resumer) abortPending(ctx context.Context, st *State, reason string) er
 		w.last = time.Time{}
 	}
 	scan, err := up.pendingUploads(ctx, r.client, w, "")
-	ev := OrphanCheck{
+	ev := event.OrphanCheck{
 		Bucket: r.in.Bucket, Key: r.in.Key, Since: w.since(), Until: w.until(),
 		Initiator: scan.initiator, NoInitiators: scan.noInitiators, Found: scan.found, Kept: scan.kept, Err: scan.err,
 	}
@@ -382,7 +352,7 @@ func (r *resumer) abortPending(ctx context.Context, st *State, reason string) er
 		return up.fail(mpu.OpAbortMultipartUpload, 0, failed)
 	}
 	for _, id := range ev.Aborted {
-		if e := up.em.emit(Restarted{OldUploadID: id, Reason: reason, Aborted: true}); e != nil {
+		if e := up.em.emit(event.Restarted{OldUploadID: id, Reason: reason, Aborted: true}); e != nil {
 			return up.fail(mpu.OpListener, 0, e)
 		}
 	}
@@ -417,7 +387,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 			}
 		}
 		up.uploadID = ""
-		if e := up.em.emit(Restarted{OldUploadID: st.UploadID, Reason: "the upload no longer exists on the server (aborted, expired, or completed with other data)"}); e != nil {
+		if e := up.em.emit(event.Restarted{OldUploadID: st.UploadID, Reason: "the upload no longer exists on the server (aborted, expired, or completed with other data)"}); e != nil {
 			return nil, false, up.fail(mpu.OpListener, 0, e)
 		}
 		if err := r.removeState(); err != nil {
@@ -458,7 +428,7 @@ func (r *resumer) resumeExisting(ctx context.Context, st *State) (out *UploadOut
 		return nil, false, up.fail(mpu.OpResume, 0, err)
 	}
 	r.stored = trusted
-	if e := up.em.emit(Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
+	if e := up.em.emit(event.Resumed{UploadID: st.UploadID, PartsStored: stored, PartsToSend: len(up.parts) - stored}); e != nil {
 		return nil, false, up.fail(mpu.OpListener, 0, e)
 	}
 	return nil, false, nil
@@ -675,7 +645,7 @@ func (r *resumer) recordPart(rec *partRecord) error {
 // send uploads the parts not stored yet, checks the source, and completes.
 func (r *resumer) send(ctx context.Context) (*UploadOutput, error) {
 	up := r.up
-	if e := up.em.emit(Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts), Concurrency: up.o.Concurrency}); e != nil {
+	if e := up.em.emit(event.Started{Bucket: r.in.Bucket, Key: r.in.Key, UploadID: up.uploadID, Size: r.size, PartSize: up.partSize, Parts: len(up.parts), Concurrency: up.o.Concurrency}); e != nil {
 		return nil, up.fail(mpu.OpListener, 0, e)
 	}
 	pctx, pcancel := context.WithCancelCause(ctx)

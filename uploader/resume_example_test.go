@@ -11,6 +11,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // Resume keeps the upload's progress in a state file. A run that fails
@@ -37,8 +38,8 @@ func ExampleUploader_Resume() {
 	u := uploader.New(client, func(o *uploader.Options) {
 		o.PartSize = 5 << 20
 		o.Concurrency = 1
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-			if r, ok := e.(uploader.Resumed); ok {
+		o.Listener = event.ListenerFunc(func(e event.Event) {
+			if r, ok := e.(event.Resumed); ok {
 				fmt.Printf("resumed: %d parts stored, %d to send\n", r.PartsStored, r.PartsToSend)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // resumeFixture is a file of 3 parts of 5 MiB (the last one 1 MiB) and a
@@ -39,7 +40,7 @@ func newResumeFixture(t *testing.T, size int) *resumeFixture {
 	return fx
 }
 
-func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l Listener, mod func(*ResumeInput), optFns ...func(*Options)) (*UploadOutput, error) {
+func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l event.Listener, mod func(*ResumeInput), optFns ...func(*Options)) (*UploadOutput, error) {
 	t.Helper()
 	f, err := os.Open(fx.path)
 	if err != nil {
@@ -126,7 +127,7 @@ func TestResumeFreshRecordsStateAndRemovesIt(t *testing.T) {
 			t.Fatalf("state part %d: %+v, output %+v", i, p, out.Parts[i])
 		}
 	}
-	if len(eventsOf[Resumed](rec)) != 0 || len(eventsOf[PartDone](rec)) != 3 {
+	if len(eventsOf[event.Resumed](rec)) != 0 || len(eventsOf[event.PartDone](rec)) != 3 {
 		t.Fatalf("events: %v", rec.all())
 	}
 }
@@ -163,8 +164,8 @@ func TestResumeTrustsOnlyMatchingParts(t *testing.T) {
 	if c.Count(s3fake.OpCreateMultipartUpload) != 0 || c.Count(s3fake.OpListParts) != 1 {
 		t.Fatalf("ops %v", c.Ops())
 	}
-	res := eventsOf[Resumed](rec)
-	if len(res) != 1 || res[0] != (Resumed{UploadID: id, PartsStored: 1, PartsToSend: 3}) {
+	res := eventsOf[event.Resumed](rec)
+	if len(res) != 1 || res[0] != (event.Resumed{UploadID: id, PartsStored: 1, PartsToSend: 3}) {
 		t.Fatalf("Resumed events %+v", res)
 	}
 	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
@@ -269,7 +270,7 @@ func TestResumeSourceChanged(t *testing.T) {
 	if got, want := opsCompact(c.Ops()), []string{"AbortMultipartUpload", "ListParts", "CreateMultipartUpload", "UploadPart×4", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	rs := eventsOf[Restarted](rec)
+	rs := eventsOf[event.Restarted](rec)
 	if len(rs) != 1 || rs[0].OldUploadID != id || !rs[0].Aborted || !strings.Contains(rs[0].Reason, "source changed") {
 		t.Fatalf("Restarted events %+v", rs)
 	}
@@ -297,7 +298,7 @@ func TestResumeUploadGoneStartsOver(t *testing.T) {
 	if got, want := opsCompact(c.Ops()), []string{"ListParts", "CreateMultipartUpload", "UploadPart×4", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	rs := eventsOf[Restarted](rec)
+	rs := eventsOf[event.Restarted](rec)
 	if len(rs) != 1 || rs[0].OldUploadID != id || rs[0].Aborted || !strings.Contains(rs[0].Reason, "no longer exists") {
 		t.Fatalf("Restarted events %+v", rs)
 	}
@@ -342,7 +343,7 @@ func TestResumeAfterCompleteSucceeded(t *testing.T) {
 	if got, want := c.Ops(), []string{"ListParts", "HeadObject"}; !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	if out.Size != int64(len(fx.data)) || out.Checksum == "" || len(eventsOf[Completed](rec)) != 1 {
+	if out.Size != int64(len(fx.data)) || out.Checksum == "" || len(eventsOf[event.Completed](rec)) != 1 {
 		t.Fatalf("output %+v", out)
 	}
 	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
@@ -389,7 +390,7 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 	if got, want := opsCompact(c.Ops()), []string{"ListMultipartUploads", "AbortMultipartUpload", "ListParts", "CreateMultipartUpload", "UploadPart×3", "CompleteMultipartUpload"}; !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	if rs := eventsOf[Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan[0].UploadID || !rs[0].Aborted {
+	if rs := eventsOf[event.Restarted](rec); len(rs) != 1 || rs[0].OldUploadID != orphan[0].UploadID || !rs[0].Aborted {
 		t.Fatalf("Restarted %+v", rs)
 	}
 	if len(c.Uploads()) != 0 {
@@ -505,7 +506,7 @@ func TestResumeCorruptStateFile(t *testing.T) {
 	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
 		t.Fatal(err)
 	}
-	if rs := eventsOf[Restarted](rec); len(rs) != 1 || len(rs[0].Remaining) != 0 || !strings.Contains(rs[0].Reason, "no upload of s3://b/k remains") {
+	if rs := eventsOf[event.Restarted](rec); len(rs) != 1 || len(rs[0].Remaining) != 0 || !strings.Contains(rs[0].Reason, "no upload of s3://b/k remains") {
 		t.Fatalf("Restarted %+v", rs)
 	}
 
@@ -519,7 +520,7 @@ func TestResumeCorruptStateFile(t *testing.T) {
 	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
 		t.Fatal(err)
 	}
-	rs := eventsOf[Restarted](rec)
+	rs := eventsOf[event.Restarted](rec)
 	if len(rs) != 1 || !slices.Equal(rs[0].Remaining, []string{left}) ||
 		!strings.Contains(rs[0].Reason, left) || !strings.Contains(rs[0].Reason, "s3mpu uploads abort s3://b/k --upload-id") {
 		t.Fatalf("Restarted %+v", rs)

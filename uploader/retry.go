@@ -10,6 +10,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // retry calls fn until it succeeds, fails with an error the classifier
@@ -57,7 +58,7 @@ func (up *upload) retryWith(ctx context.Context, op mpu.Op, part int32, attempts
 		return err
 	}
 	notify := func(err error, wait time.Duration) {
-		_ = up.em.emit(Retry{Op: op, PartNumber: part, Attempt: n, Err: err, Wait: wait})
+		_ = up.em.emit(event.Retry{Op: op, PartNumber: part, Attempt: n, Err: err, Wait: wait})
 	}
 	err := backoff.RetryNotifyWithTimer(operation, b, notify, o.clock.NewTimer())
 	switch {

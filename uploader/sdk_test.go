@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // seenRequest is what the test server saw of one request.
@@ -75,7 +76,7 @@ func TestSDKRequestShape(t *testing.T) {
 				t.Fatalf("output checksum %s, want %s", out.Checksum, want)
 			}
 			var sent int64
-			for _, e := range eventsOf[BytesSent](rec) {
+			for _, e := range eventsOf[event.BytesSent](rec) {
 				sent += e.Bytes
 			}
 			if sent != int64(len(data)) {

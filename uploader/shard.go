@@ -16,6 +16,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // shardClient is the part of FullAPI the sharded-upload calls use.
@@ -274,10 +275,10 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 			out.PartsSkipped = append(out.PartsSkipped, rec.Number)
 		}
 	}
-	if e := up.em.emit(Resumed{UploadID: p.UploadID, PartsStored: len(out.PartsSkipped), PartsToSend: len(up.parts) - len(out.PartsSkipped)}); e != nil {
+	if e := up.em.emit(event.Resumed{UploadID: p.UploadID, PartsStored: len(out.PartsSkipped), PartsToSend: len(up.parts) - len(out.PartsSkipped)}); e != nil {
 		return nil, up.fail(mpu.OpListener, 0, e)
 	}
-	if e := up.em.emit(Started{Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Size: sh.Size, PartSize: p.PartSize, Parts: len(up.parts)}); e != nil {
+	if e := up.em.emit(event.Started{Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Size: sh.Size, PartSize: p.PartSize, Parts: len(up.parts)}); e != nil {
 		return nil, up.fail(mpu.OpListener, 0, e)
 	}
 
@@ -625,7 +626,7 @@ func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Optio
 		up.uploadID = id
 	}
 	res, err := up.abortID(id)
-	_ = up.em.emit(Aborted{UploadID: id, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
+	_ = up.em.emit(event.Aborted{UploadID: id, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
 	if err == nil {
 		return nil
 	}

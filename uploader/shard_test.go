@@ -20,6 +20,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // shardFixture is a file of 8 parts of 5 MiB (the last one 1 MiB), planned
@@ -303,7 +304,7 @@ func TestShardRerunSkipsStoredParts(t *testing.T) {
 	if !slices.Equal(partNumbers(fx.c), []int32{5}) {
 		t.Fatalf("rerun sent parts %v", partNumbers(fx.c))
 	}
-	if r := eventsOf[Resumed](rec); len(r) != 1 || r[0].PartsStored != 2 || r[0].PartsToSend != 1 {
+	if r := eventsOf[event.Resumed](rec); len(r) != 1 || r[0].PartsStored != 2 || r[0].PartsToSend != 1 {
 		t.Fatalf("Resumed events %+v", r)
 	}
 	// A second rerun sends nothing.
@@ -383,7 +384,7 @@ func TestAbortPlan(t *testing.T) {
 	if n := len(fx.c.Uploads()); n != 0 {
 		t.Fatalf("%d uploads left", n)
 	}
-	if a := eventsOf[Aborted](rec); len(a) != 1 || !a[0].Verified {
+	if a := eventsOf[event.Aborted](rec); len(a) != 1 || !a[0].Verified {
 		t.Fatalf("Aborted events %+v", a)
 	}
 	// Aborting again is not an error; a shard or Complete after it is NotFound.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // stallBody yields data, then blocks in Read until release is closed, as
@@ -273,7 +274,7 @@ func TestMaxBufferMemory(t *testing.T) {
 				if clamped {
 					want = int(max(bufs-1, 1))
 				}
-				st := eventsOf[Started](rec)
+				st := eventsOf[event.Started](rec)
 				if len(st) != 1 || st[0].Concurrency != want || st[0].ConcurrencyClamped != clamped || st[0].BufferMemory != mem {
 					t.Fatalf("Started %+v, want concurrency %d clamped %v memory %d", st, want, clamped, mem)
 				}
@@ -314,7 +315,7 @@ func TestMaxBufferMemoryLimits(t *testing.T) {
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(12 * mib))}); err != nil {
 		t.Fatal(err)
 	}
-	if st := eventsOf[Started](rec); len(st) != 1 || st[0].Concurrency != 10000 || st[0].ConcurrencyClamped || st[0].BufferMemory != 0 {
+	if st := eventsOf[event.Started](rec); len(st) != 1 || st[0].Concurrency != 10000 || st[0].ConcurrencyClamped || st[0].BufferMemory != 0 {
 		t.Fatalf("Started %+v for a body read in place", st)
 	}
 	// The default ceiling.

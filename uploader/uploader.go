@@ -190,6 +190,23 @@
 // for the reader of a stalled streamed body (see Stalled bodies). The
 // Listener of an upload is called synchronously and never concurrently
 // for that upload.
+//
+// # Events and errors
+//
+// An upload reports its progress through Options.Listener with the event
+// values of package uploader/event (Started, PartDone, Retry, Hedged,
+// Completed, Failed, Aborted, ...); the uploader itself prints and logs
+// nothing. An error is an *UploadError (or *IncompleteError from
+// CompletePlan) whose category is one of mpu's: errors.Is(err,
+// mpu.ErrPermissionDenied), mpu.ErrNotFound, mpu.ErrThrottled, ...; the
+// operation it is about is an mpu.Op.
+//
+// # What it does not do
+//
+// It never decides permissions itself (that is package preflight's job,
+// reached through the Checker interface), never reads IAM, and never
+// deletes objects: its only destructive call is AbortMultipartUpload, on
+// an upload of its own or one its state file or plan names.
 package uploader
 
 import (
@@ -211,6 +228,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // API is the part of the S3 client the uploader uses, with the
@@ -681,7 +699,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	if sum != nil {
 		rec.sum = *sum
 	}
-	if err := up.em.emit(Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1, Concurrency: 1, BufferMemory: up.bufMem}); err != nil {
+	if err := up.em.emit(event.Started{Bucket: up.in.Bucket, Key: up.in.Key, Size: size, Parts: 1, Concurrency: 1, BufferMemory: up.bufMem}); err != nil {
 		return nil, up.fail(mpu.OpListener, 0, err)
 	}
 	pin := up.in.putInput(up.cs, size, rec.sum)
@@ -735,7 +753,7 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 			parts = int((up.size + up.partSize - 1) / up.partSize)
 		}
 	}
-	if err := up.em.emit(Started{
+	if err := up.em.emit(event.Started{
 		Bucket: up.in.Bucket, Key: up.in.Key, UploadID: up.uploadID, Size: up.size, PartSize: up.partSize, Parts: parts,
 		Concurrency: up.o.Concurrency, ConcurrencyClamped: up.clamped, BufferMemory: up.bufMem,
 	}); err != nil {
@@ -772,7 +790,12 @@ func (up *upload) multipart(ctx context.Context, produce func(gctx context.Conte
 }
 
 func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
-	if err := up.em.emit(Completed{Output: out}); err != nil {
+	done := event.Completed{
+		Bucket: out.Bucket, Key: out.Key, UploadID: out.UploadID,
+		ETag: out.ETag, VersionID: out.VersionID,
+		Size: out.Size, Parts: len(out.Parts), Checksum: out.Checksum,
+	}
+	if err := up.em.emit(done); err != nil {
 		return nil, up.fail(mpu.OpListener, 0, fmt.Errorf("%w (the object was stored)", err))
 	}
 	return out, nil
@@ -852,7 +875,7 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 // partStored records a stored part and reports it.
 func (up *upload) partStored(rec *partRecord, res storedPart) error {
 	rec.sum, rec.Checksum, rec.ETag, rec.Attempts = res.sum, res.sum.String(), res.etag, res.attempts
-	if err := up.em.emit(PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: res.attempts}); err != nil {
+	if err := up.em.emit(event.PartDone{PartNumber: rec.Number, Size: rec.Size, ETag: rec.ETag, Checksum: rec.Checksum, Attempts: res.attempts}); err != nil {
 		return &partError{op: mpu.OpListener, err: err}
 	}
 	return nil
@@ -992,7 +1015,7 @@ func (up *upload) fail(op mpu.Op, part int32, cause error) *UploadError {
 		e.Aborted, e.AbortErr = up.abort()
 	}
 	if op != mpu.OpValidate {
-		_ = up.em.emit(Failed{Err: e})
+		_ = up.em.emit(event.Failed{Err: e})
 	}
 	return e
 }
@@ -1003,7 +1026,7 @@ func (up *upload) fail(op mpu.Op, part int32, cause error) *UploadError {
 // counts as aborted: no parts remain.
 func (up *upload) abort() (bool, error) {
 	res, err := up.abortID(up.uploadID)
-	_ = up.em.emit(Aborted{UploadID: up.uploadID, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
+	_ = up.em.emit(event.Aborted{UploadID: up.uploadID, Attempts: res.attempts, Err: err, Verified: res.verified, VerifyErr: res.verifyErr})
 	return err == nil, err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func TestSuccessSequences(t *testing.T) {
@@ -102,24 +103,24 @@ func TestSuccessSequences(t *testing.T) {
 				}
 			}
 			// Events.
-			started := eventsOf[Started](rec)
+			started := eventsOf[event.Started](rec)
 			if len(started) != 1 {
 				t.Fatalf("%d Started events", len(started))
 			}
 			var sent int64
-			for _, e := range eventsOf[BytesSent](rec) {
+			for _, e := range eventsOf[event.BytesSent](rec) {
 				sent += e.Bytes
 			}
 			if sent != int64(tc.size) {
 				t.Fatalf("BytesSent total %d, want %d", sent, tc.size)
 			}
-			if n := len(eventsOf[PartDone](rec)); n != tc.parts {
+			if n := len(eventsOf[event.PartDone](rec)); n != tc.parts {
 				t.Fatalf("%d PartDone events", n)
 			}
-			if done := eventsOf[Completed](rec); len(done) != 1 || done[0].Output != out {
+			if done := eventsOf[event.Completed](rec); len(done) != 1 || !sameCompletion(done[0], out) {
 				t.Fatal("no Completed event")
 			}
-			if len(eventsOf[Failed](rec)) != 0 || len(eventsOf[Aborted](rec)) != 0 {
+			if len(eventsOf[event.Failed](rec)) != 0 || len(eventsOf[event.Aborted](rec)) != 0 {
 				t.Fatal("failure events on success")
 			}
 		})
@@ -289,7 +290,7 @@ func TestPartFailsAfterRetries(t *testing.T) {
 	if got := partNumbers(c); !slices.Equal(got, []int32{1, 2, 2, 2, 2}) {
 		t.Fatalf("parts %v", got)
 	}
-	retries := eventsOf[Retry](rec)
+	retries := eventsOf[event.Retry](rec)
 	if len(retries) != 3 {
 		t.Fatalf("%d retry events", len(retries))
 	}
@@ -312,10 +313,10 @@ func TestPartFailsAfterRetries(t *testing.T) {
 	if len(c.Uploads()) != 0 || c.Object("b", "k") != nil {
 		t.Fatal("upload or object left")
 	}
-	if ab := eventsOf[Aborted](rec); len(ab) != 1 || ab[0].Err != nil {
+	if ab := eventsOf[event.Aborted](rec); len(ab) != 1 || ab[0].Err != nil {
 		t.Fatalf("aborted events %+v", ab)
 	}
-	if f := eventsOf[Failed](rec); len(f) != 1 || f[0].Err != ue {
+	if f := eventsOf[event.Failed](rec); len(f) != 1 || f[0].Err != ue {
 		t.Fatal("failed event")
 	}
 }
@@ -363,17 +364,17 @@ func TestRetryThenSuccess(t *testing.T) {
 	if !bytes.Equal(c.Object("b", "k").Data, data) || out.Parts[0].PartNumber != 1 {
 		t.Fatal("object")
 	}
-	if n := len(eventsOf[Retry](rec)); n != 2 {
+	if n := len(eventsOf[event.Retry](rec)); n != 2 {
 		t.Fatalf("%d retries", n)
 	}
 	var sent int64
-	for _, e := range eventsOf[BytesSent](rec) {
+	for _, e := range eventsOf[event.BytesSent](rec) {
 		sent += e.Bytes
 	}
 	if sent != int64(len(data)) {
 		t.Fatalf("BytesSent counted %d bytes for %d (retries counted twice?)", sent, len(data))
 	}
-	for _, pd := range eventsOf[PartDone](rec) {
+	for _, pd := range eventsOf[event.PartDone](rec) {
 		if pd.PartNumber == 1 && pd.Attempts != 3 {
 			t.Fatalf("part 1 attempts %d", pd.Attempts)
 		}
@@ -579,11 +580,11 @@ func TestListenerPanic(t *testing.T) {
 			base := runtime.NumGoroutine()
 			c := s3fake.New("b")
 			var panicked atomic.Bool
-			l := ListenerFunc(func(e Event) {
+			l := event.ListenerFunc(func(e event.Event) {
 				if panicked.Load() {
 					t.Errorf("listener called after its panic with %T", e)
 				}
-				if fmt.Sprintf("%T", e) == "uploader."+on {
+				if fmt.Sprintf("%T", e) == "event."+on {
 					panicked.Store(true)
 					panic("boom")
 				}
@@ -828,7 +829,7 @@ func TestPreflight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := eventsOf[Preflight](rec); len(p) != 1 || !errors.Is(p[0].Err, mpu.ErrPermissionDenied) {
+		if p := eventsOf[event.Preflight](rec); len(p) != 1 || !errors.Is(p[0].Err, mpu.ErrPermissionDenied) {
 			t.Fatal("no Preflight event")
 		}
 		if !slices.Equal(ck.steps, []mpu.Step{mpu.Initiate}) {
@@ -1030,4 +1031,11 @@ func TestRealTimer(t *testing.T) {
 	tm.Start(0)
 	<-tm.C()
 	tm.Stop()
+}
+
+// sameCompletion reports whether the Completed event describes out.
+func sameCompletion(e event.Completed, out *UploadOutput) bool {
+	return e.Bucket == out.Bucket && e.Key == out.Key && e.UploadID == out.UploadID &&
+		e.ETag == out.ETag && e.VersionID == out.VersionID && e.Size == out.Size &&
+		e.Parts == len(out.Parts) && e.Checksum == out.Checksum
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // rejectedBefore fails unless err is an *UploadError of mpu.OpValidate
@@ -322,7 +323,7 @@ func TestDigestMismatchResent(t *testing.T) {
 				if out.Parts[1].PartNumber != 2 || out.Checksum != s3fake.Checksum("CRC32C", data) {
 					t.Fatalf("output %+v", out)
 				}
-				if r := eventsOf[Retry](rec); len(r) != 2 || r[0].PartNumber != 2 || s3err.Code(r[0].Err) != code {
+				if r := eventsOf[event.Retry](rec); len(r) != 2 || r[0].PartNumber != 2 || s3err.Code(r[0].Err) != code {
 					t.Fatalf("retry events %+v", r)
 				}
 			})

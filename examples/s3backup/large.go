@@ -12,6 +12,7 @@ import (
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // putLarge sends a file at or above the multipart threshold with the uploader's Resume:
@@ -110,24 +111,24 @@ type largeListener struct {
 	sent atomic.Int64
 }
 
-func (l *largeListener) OnEvent(e uploader.Event) {
+func (l *largeListener) OnEvent(e event.Event) {
 	switch e := e.(type) {
-	case uploader.Started:
+	case event.Started:
 		if e.UploadID != "" {
 			// A journal that cannot be written only costs the next run the ability to
 			// recognise this upload on servers that hide initiators; the upload goes on.
 			_ = l.b.jnl.add(e.UploadID, l.key)
 		}
-	case uploader.BytesSent:
+	case event.BytesSent:
 		l.sent.Add(e.Bytes)
 		l.b.prog.bytesDone.Add(e.Bytes)
-	case uploader.Resumed:
+	case event.Resumed:
 		l.b.sum.resumed(resumedUpload{Key: l.key, UploadID: e.UploadID, PartsStored: e.PartsStored, PartsSent: e.PartsToSend})
-	case uploader.Completed:
-		if e.Output != nil && e.Output.UploadID != "" {
-			l.b.jnl.done(e.Output.UploadID)
+	case event.Completed:
+		if e.UploadID != "" {
+			l.b.jnl.done(e.UploadID)
 		}
-	case uploader.Aborted:
+	case event.Aborted:
 		if e.Err == nil {
 			l.b.jnl.done(e.UploadID)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // preflightOptions are the permission-check flags of the run command.
@@ -188,8 +189,8 @@ func (p *permissions) checkPrefix(ctx context.Context, key string, size int64) (
 	}
 	up := uploader.New(p.client, func(o *uploader.Options) {
 		o.Preflight, o.PreflightMode = uc, mode
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-			if ev, ok := e.(uploader.Preflight); ok {
+		o.Listener = event.ListenerFunc(func(e event.Event) {
+			if ev, ok := e.(event.Preflight); ok {
 				warned = ev.Err
 			}
 		})

@@ -13,7 +13,7 @@ import (
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
-	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func TestObjectFlagsValidate(t *testing.T) {
@@ -321,25 +321,25 @@ func (r *recordProgress) finish(ok bool)               { r.finished = append(r.f
 func TestProgressListener(t *testing.T) {
 	rec := &recordProgress{}
 	l := &progressListener{p: rec}
-	l.OnEvent(uploader.Started{Size: 10 << 20, Parts: 2})
-	l.OnEvent(uploader.BytesSent{PartNumber: 1, Bytes: 5 << 20})
-	l.OnEvent(uploader.Retry{Op: "UploadPart", PartNumber: 2, Attempt: 1, Err: errors.New("reset")})
-	l.OnEvent(uploader.BytesSent{PartNumber: 2, Bytes: 5 << 20})
-	l.OnEvent(uploader.PartDone{PartNumber: 1})
-	l.OnEvent(uploader.PartDone{PartNumber: 2})
+	l.OnEvent(event.Started{Size: 10 << 20, Parts: 2})
+	l.OnEvent(event.BytesSent{PartNumber: 1, Bytes: 5 << 20})
+	l.OnEvent(event.Retry{Op: "UploadPart", PartNumber: 2, Attempt: 1, Err: errors.New("reset")})
+	l.OnEvent(event.BytesSent{PartNumber: 2, Bytes: 5 << 20})
+	l.OnEvent(event.PartDone{PartNumber: 1})
+	l.OnEvent(event.PartDone{PartNumber: 2})
 	if rec.total != 10<<20 || rec.parts != 2 || rec.sentBytes != 10<<20 || rec.done != 2 || rec.retries != 1 || l.retries != 1 {
 		t.Fatalf("recorded %+v, listener retries %d", rec, l.retries)
 	}
 	// Hedges count in the summary: sent, won, bytes.
-	l.OnEvent(uploader.Hedged{PartNumber: 2, Size: 5 << 20})
-	l.OnEvent(uploader.HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: true})
-	l.OnEvent(uploader.Hedged{PartNumber: 7, Size: 3 << 20})
-	l.OnEvent(uploader.HedgeDone{PartNumber: 7, Err: errors.New("reset")})
+	l.OnEvent(event.Hedged{PartNumber: 2, Size: 5 << 20})
+	l.OnEvent(event.HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: true})
+	l.OnEvent(event.Hedged{PartNumber: 7, Size: 3 << 20})
+	l.OnEvent(event.HedgeDone{PartNumber: 7, Err: errors.New("reset")})
 	if l.hedges != 2 || l.hedgesWon != 1 || l.hedgedBytes != 8<<20 {
 		t.Fatalf("hedges %d won %d bytes %d", l.hedges, l.hedgesWon, l.hedgedBytes)
 	}
-	l.OnEvent(uploader.ConcurrencyChanged{Parts: 8, Previous: 4})
-	l.OnEvent(uploader.ConcurrencyChanged{Parts: 4, Previous: 8, Settled: true})
+	l.OnEvent(event.ConcurrencyChanged{Parts: 8, Previous: 4})
+	l.OnEvent(event.ConcurrencyChanged{Parts: 4, Previous: 8, Settled: true})
 	if l.level != 4 {
 		t.Fatalf("level %d, want the last one, 4", l.level)
 	}
@@ -347,32 +347,32 @@ func TestProgressListener(t *testing.T) {
 	rec3 := &recordProgress{}
 	var notes []string
 	l3 := &progressListener{p: rec3, note: func(s string) { notes = append(notes, s) }}
-	l3.OnEvent(uploader.Resumed{UploadID: "u1", PartsStored: 3, PartsToSend: 2})
-	l3.OnEvent(uploader.Started{Size: 24 << 20, PartSize: 5 << 20, Parts: 5})
+	l3.OnEvent(event.Resumed{UploadID: "u1", PartsStored: 3, PartsToSend: 2})
+	l3.OnEvent(event.Started{Size: 24 << 20, PartSize: 5 << 20, Parts: 5})
 	if rec3.skipped != 15<<20 || rec3.done != 3 || len(notes) != 1 || !strings.Contains(notes[0], "3 part(s) already stored, 2 to send") {
 		t.Fatalf("resumed: %+v, notes %q", rec3, notes)
 	}
-	l3.OnEvent(uploader.Restarted{OldUploadID: "u0", Reason: "the upload no longer exists on the server", Aborted: false})
+	l3.OnEvent(event.Restarted{OldUploadID: "u0", Reason: "the upload no longer exists on the server", Aborted: false})
 	if len(notes) != 2 || !strings.Contains(notes[1], "starting over: the upload no longer exists") || !strings.Contains(notes[1], "u0") {
 		t.Fatalf("restarted notes %q", notes)
 	}
 
 	// Uploads aborted or left by the look for a lost CreateMultipartUpload's upload are named.
-	l3.OnEvent(uploader.OrphanCheck{Bucket: "b", Key: "k", Since: time.Unix(0, 0), Until: time.Unix(240, 0),
+	l3.OnEvent(event.OrphanCheck{Bucket: "b", Key: "k", Since: time.Unix(0, 0), Until: time.Unix(240, 0),
 		Initiator: "arn:aws:iam::1:user/me", Found: []string{"u1", "u2"}, Aborted: []string{"u1"}, Kept: []string{"u3"}})
 	if n := notes[len(notes)-1]; !strings.Contains(n, "aborted u1") || !strings.Contains(n, "could not abort u2") ||
 		!strings.Contains(n, "left in place (not known to be yours) u3") || !strings.Contains(n, "by arn:aws:iam::1:user/me") ||
 		!strings.Contains(n, "interrupted before CreateMultipartUpload answered") {
 		t.Fatalf("orphan note %q", n)
 	}
-	l3.OnEvent(uploader.OrphanCheck{Bucket: "b", Key: "k", UploadID: "u9", Attempts: 2, NoInitiators: true, Found: []string{"u4"}, Aborted: []string{"u4"}})
+	l3.OnEvent(event.OrphanCheck{Bucket: "b", Key: "k", UploadID: "u9", Attempts: 2, NoInitiators: true, Found: []string{"u4"}, Aborted: []string{"u4"}})
 	if n := notes[len(notes)-1]; !strings.Contains(n, "2 attempts") || !strings.Contains(n, "by time alone") || !strings.Contains(n, "aborted u4") {
 		t.Fatalf("orphan note %q", n)
 	}
 
 	// A stream of unknown size has no part count.
 	rec2 := &recordProgress{}
-	(&progressListener{p: rec2}).OnEvent(uploader.Started{Size: -1, Parts: -1})
+	(&progressListener{p: rec2}).OnEvent(event.Started{Size: -1, Parts: -1})
 	if rec2.total != -1 || rec2.parts != 0 {
 		t.Fatalf("unknown size: %+v", rec2)
 	}

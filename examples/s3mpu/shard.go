@@ -20,6 +20,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 	"github.com/spf13/cobra"
 )
 
@@ -215,8 +216,8 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 		o.PartSize = partSize
 		gate.options(o)
 		if gate != nil {
-			o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
-				if ev, ok := e.(uploader.Preflight); ok {
+			o.Listener = event.ListenerFunc(func(e event.Event) {
+				if ev, ok := e.(event.Preflight); ok {
 					gate.warn(ev.Err)
 				}
 			})

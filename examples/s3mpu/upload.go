@@ -20,6 +20,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 	"github.com/spf13/cobra"
 )
 
@@ -395,13 +396,13 @@ type progressListener struct {
 	preflight func(error)
 }
 
-// OnEvent implements uploader.Listener.
-func (l *progressListener) OnEvent(e uploader.Event) {
+// OnEvent implements event.Listener.
+func (l *progressListener) OnEvent(e event.Event) {
 	switch ev := e.(type) {
-	case uploader.Resumed:
+	case event.Resumed:
 		l.stored = ev.PartsStored
 		l.say(fmt.Sprintf("resuming upload %s: %d part(s) already stored, %d to send", ev.UploadID, ev.PartsStored, ev.PartsToSend))
-	case uploader.Restarted:
+	case event.Restarted:
 		switch {
 		case ev.OldUploadID == "":
 			l.say("starting over: " + ev.Reason)
@@ -410,9 +411,9 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 		default:
 			l.say(fmt.Sprintf("starting over: %s (upload %s)", ev.Reason, ev.OldUploadID))
 		}
-	case uploader.OrphanCheck:
+	case event.OrphanCheck:
 		l.say(orphanNote(ev))
-	case uploader.Started:
+	case event.Started:
 		if ev.ConcurrencyClamped {
 			l.say(fmt.Sprintf("sending %d part(s) at once: %d part buffers of %s fit in the %s buffer memory ceiling",
 				ev.Concurrency, ev.Concurrency+1, cmdkit.FormatBytes(ev.PartSize), cmdkit.FormatBytes(ev.BufferMemory)))
@@ -426,28 +427,28 @@ func (l *progressListener) OnEvent(e uploader.Event) {
 			done := min(int64(l.stored)*ev.PartSize, ev.Size)
 			l.p.skip(done, l.stored)
 		}
-	case uploader.BytesSent:
+	case event.BytesSent:
 		l.p.sent(ev.Bytes)
-	case uploader.PartDone:
+	case event.PartDone:
 		if l.copy {
 			l.p.sent(ev.Size)
 		}
 		l.p.partDone()
-	case uploader.Retry:
+	case event.Retry:
 		l.retries++
 		l.p.retry()
-	case uploader.Preflight:
+	case event.Preflight:
 		if l.preflight != nil {
 			l.preflight(ev.Err)
 		}
-	case uploader.Hedged:
+	case event.Hedged:
 		l.hedges++
 		l.hedgedBytes += ev.Size
-	case uploader.HedgeDone:
+	case event.HedgeDone:
 		if ev.HedgeWon {
 			l.hedgesWon++
 		}
-	case uploader.ConcurrencyChanged:
+	case event.ConcurrencyChanged:
 		l.level = ev.Parts
 	}
 }
@@ -460,7 +461,7 @@ func (l *progressListener) say(msg string) {
 
 // orphanNote tells what the look for uploads left by a CreateMultipartUpload whose answer was
 // lost found, naming every upload it aborted and every one it left.
-func orphanNote(ev uploader.OrphanCheck) string {
+func orphanNote(ev event.OrphanCheck) string {
 	var b strings.Builder
 	if ev.UploadID != "" {
 		fmt.Fprintf(&b, "CreateMultipartUpload took %d attempts; looked for uploads of s3://%s/%s the failed ones may have made", ev.Attempts, ev.Bucket, ev.Key)

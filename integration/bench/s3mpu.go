@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // newS3MPU builds s3mpu's uploader on the same S3 client the AWS peers get, with its default
@@ -62,22 +63,22 @@ type childStats struct {
 	hedgedBytes        int64
 }
 
-func (st *childStats) listener() uploader.Listener {
+func (st *childStats) listener() event.Listener {
 	if st == nil {
 		return nil
 	}
-	return uploader.ListenerFunc(func(e uploader.Event) {
+	return event.ListenerFunc(func(e event.Event) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		switch e := e.(type) {
-		case uploader.Hedged:
+		case event.Hedged:
 			st.hedges++
 			st.hedgedBytes += e.Size
-		case uploader.HedgeDone:
+		case event.HedgeDone:
 			if e.HedgeWon {
 				st.won++
 			}
-		case uploader.ConcurrencyChanged:
+		case event.ConcurrencyChanged:
 			st.level = e.Parts
 		}
 	})

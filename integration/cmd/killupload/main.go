@@ -23,6 +23,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/cmd/internal/child"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func main() {
@@ -42,7 +43,7 @@ func run(fl *child.Flags, rateLimit int64) int {
 		o.PartSize = fl.PartSize
 		o.Concurrency = fl.Concurrency
 		o.RateLimit = rateLimit
-		o.Listener = uploader.ListenerFunc(p.Event)
+		o.Listener = event.ListenerFunc(p.Event)
 	})
 	in := uploader.UploadInput{Bucket: fl.Bucket, Key: fl.Key, Body: f}
 	var res *uploader.UploadOutput

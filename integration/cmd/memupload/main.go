@@ -27,6 +27,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/integration/s3test"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func main() {
@@ -38,8 +39,8 @@ func main() {
 	partSize := flag.Int64("part-size", 0, "part size in bytes (0: the uploader's default)")
 	maxMem := flag.Int64("max-buffer-memory", 0, "ceiling on the part buffers of a stream, in bytes (0: the uploader's default)")
 	flag.Parse()
-	started := uploader.ListenerFunc(func(e uploader.Event) {
-		if s, ok := e.(uploader.Started); ok {
+	started := event.ListenerFunc(func(e event.Event) {
+		if s, ok := e.(event.Started); ok {
 			fmt.Fprintf(os.Stderr, "started: part size %d, %d parts at once (clamped %v), buffer memory ceiling %d\n",
 				s.PartSize, s.Concurrency, s.ConcurrencyClamped, s.BufferMemory)
 		}

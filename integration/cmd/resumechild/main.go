@@ -34,6 +34,7 @@ import (
 	"github.com/s3mpu/s3mpu/integration/cmd/internal/child"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func main() {
@@ -92,18 +93,18 @@ func run(fl *child.Flags, pause string) int {
 	defer f.Close()
 	var partsDone atomic.Int32
 	partBytes := map[int32]int64{}
-	listener := uploader.ListenerFunc(func(e uploader.Event) {
+	listener := event.ListenerFunc(func(e event.Event) {
 		p.Event(e)
 		switch e := e.(type) {
-		case uploader.Started:
+		case event.Started:
 			if pause == "started" {
 				hold(p, pause)
 			}
-		case uploader.PartDone:
+		case event.PartDone:
 			if n := partsDone.Add(1); pause == fmt.Sprintf("part-%d", n) {
 				hold(p, pause)
 			}
-		case uploader.BytesSent:
+		case event.BytesSent:
 			// Events are serialized: no lock needed for partBytes.
 			partBytes[e.PartNumber] += e.Bytes
 			if pause == fmt.Sprintf("mid-part-%d", e.PartNumber) && partBytes[e.PartNumber] >= fl.PartSize/2 {

@@ -22,6 +22,7 @@ import (
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 func main() {
@@ -69,13 +70,13 @@ func run(ctx context.Context, caller, profileName, path, bucket, key string) int
 			OnReport: func(r *preflight.Report) { _ = r.WriteText(os.Stdout) },
 		}
 		o.PreflightMode = uploader.PreflightEnforce
-		o.Listener = uploader.ListenerFunc(func(e uploader.Event) {
+		o.Listener = event.ListenerFunc(func(e event.Event) {
 			switch e := e.(type) {
-			case uploader.Started:
+			case event.Started:
 				fmt.Printf("started: %d bytes in %d part(s)\n", e.Size, e.Parts)
-			case uploader.PartDone:
+			case event.PartDone:
 				fmt.Printf("part %d stored (%d bytes)\n", e.PartNumber, e.Size)
-			case uploader.Retry:
+			case event.Retry:
 				fmt.Printf("retrying %s part %d in %s: %v\n", e.Op, e.PartNumber, e.Wait, e.Err)
 			}
 		})

@@ -17,8 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/s3mpu/s3mpu/uploader"
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // S3Client returns a client for the test server named by the environment: PREFIX_ENDPOINT
@@ -107,15 +106,15 @@ func (p *Printer) Say(format string, a ...any) {
 
 // Event prints the line of an uploader event the tests follow: "started ID",
 // "resumed STORED TO-SEND", "restarted OLD-ID" or "part N"; other events print nothing.
-func (p *Printer) Event(e uploader.Event) {
+func (p *Printer) Event(e event.Event) {
 	switch e := e.(type) {
-	case uploader.Started:
+	case event.Started:
 		p.Say("started %s", e.UploadID)
-	case uploader.PartDone:
+	case event.PartDone:
 		p.Say("part %d", e.PartNumber)
-	case uploader.Resumed:
+	case event.Resumed:
 		p.Say("resumed %d %d", e.PartsStored, e.PartsToSend)
-	case uploader.Restarted:
+	case event.Restarted:
 		p.Say("restarted %s", e.OldUploadID)
 	}
 }
