@@ -79,18 +79,10 @@ type HedgeOptions struct {
 
 // resolve applies the defaults and rejects values out of range.
 func (h HedgeOptions) resolve() (HedgeOptions, error) {
-	if h.After == 0 {
-		h.After = defaultHedgeAfter
-	}
-	if h.MinDelay == 0 {
-		h.MinDelay = defaultHedgeMinDelay
-	}
-	if h.MaxInFlight == 0 {
-		h.MaxInFlight = defaultHedgeMaxInFlight
-	}
-	if h.MaxFraction == 0 {
-		h.MaxFraction = defaultHedgeMaxFraction
-	}
+	orDefault(&h.After, defaultHedgeAfter)
+	orDefault(&h.MinDelay, defaultHedgeMinDelay)
+	orDefault(&h.MaxInFlight, defaultHedgeMaxInFlight)
+	orDefault(&h.MaxFraction, defaultHedgeMaxFraction)
 	switch {
 	case h.After < 1 || h.After != h.After:
 		return h, invalidf("Hedge.After %v is less than 1", h.After)

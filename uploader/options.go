@@ -245,86 +245,50 @@ type clock interface {
 // resolve returns o with defaults applied, or an error wrapping
 // mpu.ErrInvalidInput when a field is out of range.
 func (o Options) resolve() (Options, error) {
-	bad := func(format string, a ...any) (Options, error) {
-		return o, invalidf(format, a...)
-	}
-	if o.PartSize == 0 {
-		o.PartSize = defaultPartSize
-	}
-	if o.PartSize < mpu.MinPartSize || o.PartSize > mpu.MaxPartSize {
-		return bad("PartSize %d is outside S3's range of %d to %d bytes", o.PartSize, mpu.MinPartSize, mpu.MaxPartSize)
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency, o.adaptive = defaultConcurrency, true
-	}
-	if o.Concurrency < 1 {
-		return bad("Concurrency %d is less than 1", o.Concurrency)
-	}
-	if o.MaxConcurrency == 0 {
-		o.MaxConcurrency = defaultMaxConcurrency
-	}
-	if o.MaxConcurrency < 1 {
-		return bad("MaxConcurrency %d is less than 1", o.MaxConcurrency)
+	d := DefaultOptions()
+	o.adaptive = o.Concurrency == 0
+	orDefault(&o.PartSize, d.PartSize)
+	orDefault(&o.Concurrency, defaultConcurrency)
+	orDefault(&o.MaxConcurrency, d.MaxConcurrency)
+	orDefault(&o.MaxBufferMemory, max(defaultMaxBufferMemory, int64(defaultConcurrency+1)*o.PartSize))
+	orDefault(&o.MaxAttempts, d.MaxAttempts)
+	orDefault(&o.MaxElapsed, d.MaxElapsed)
+	orDefault(&o.InitialBackoff, d.InitialBackoff)
+	orDefault(&o.MaxBackoff, d.MaxBackoff)
+	orDefault(&o.AbortTimeout, d.AbortTimeout)
+	orDefault(&o.AbortAttempts, d.AbortAttempts)
+	orDefault(&o.CopyThreshold, d.CopyThreshold)
+	orDefault(&o.ChecksumAlgorithm, d.ChecksumAlgorithm)
+	// The first rule broken, in this order, is the error.
+	for _, r := range []struct {
+		broken bool
+		format string
+		args   []any
+	}{
+		{o.PartSize < mpu.MinPartSize || o.PartSize > mpu.MaxPartSize, "PartSize %d is outside S3's range of %d to %d bytes", []any{o.PartSize, mpu.MinPartSize, mpu.MaxPartSize}},
+		{o.Concurrency < 1, "Concurrency %d is less than 1", []any{o.Concurrency}},
+		{o.MaxConcurrency < 1, "MaxConcurrency %d is less than 1", []any{o.MaxConcurrency}},
+		{o.MaxBufferMemory < o.PartSize, "MaxBufferMemory %d cannot hold one part of PartSize %d bytes", []any{o.MaxBufferMemory, o.PartSize}},
+		{o.MaxAttempts < 1, "MaxAttempts %d is less than 1", []any{o.MaxAttempts}},
+		{o.MaxElapsed < 0 || o.InitialBackoff < 0 || o.MaxBackoff < 0, "negative retry durations", nil},
+		{o.AbortTimeout < 0, "AbortTimeout %v is negative", []any{o.AbortTimeout}},
+		{o.AbortAttempts < 1, "AbortAttempts %d is less than 1", []any{o.AbortAttempts}},
+		{o.CopyThreshold < 0, "CopyThreshold %d is negative", []any{o.CopyThreshold}},
+		{o.RateLimit < 0, "RateLimit %d is negative", []any{o.RateLimit}},
+	} {
+		if r.broken {
+			return o, invalidf(r.format, r.args...)
+		}
 	}
 	if o.adaptive {
 		o.Concurrency = min(o.Concurrency, o.MaxConcurrency)
 	}
-	if o.MaxBufferMemory == 0 {
-		o.MaxBufferMemory = max(defaultMaxBufferMemory, int64(defaultConcurrency+1)*o.PartSize)
-	}
-	if o.MaxBufferMemory < o.PartSize {
-		return bad("MaxBufferMemory %d cannot hold one part of PartSize %d bytes", o.MaxBufferMemory, o.PartSize)
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.MaxAttempts < 1 {
-		return bad("MaxAttempts %d is less than 1", o.MaxAttempts)
-	}
-	if o.MaxElapsed == 0 {
-		o.MaxElapsed = defaultMaxElapsed
-	}
-	if o.InitialBackoff == 0 {
-		o.InitialBackoff = defaultInitialBackoff
-	}
-	if o.MaxBackoff == 0 {
-		o.MaxBackoff = defaultMaxBackoff
-	}
-	if o.MaxElapsed < 0 || o.InitialBackoff < 0 || o.MaxBackoff < 0 {
-		return bad("negative retry durations")
-	}
-	if o.MaxBackoff < o.InitialBackoff {
-		o.MaxBackoff = o.InitialBackoff
-	}
-	if o.AbortTimeout == 0 {
-		o.AbortTimeout = defaultAbortTimeout
-	}
-	if o.AbortTimeout < 0 {
-		return bad("AbortTimeout %v is negative", o.AbortTimeout)
-	}
-	if o.AbortAttempts == 0 {
-		o.AbortAttempts = defaultAbortAttempts
-	}
-	if o.AbortAttempts < 1 {
-		return bad("AbortAttempts %d is less than 1", o.AbortAttempts)
-	}
-	if o.CopyThreshold == 0 {
-		o.CopyThreshold = defaultCopyThreshold
-	}
-	if o.CopyThreshold < 0 {
-		return bad("CopyThreshold %d is negative", o.CopyThreshold)
-	}
+	o.MaxBackoff = max(o.MaxBackoff, o.InitialBackoff)
 	h, err := o.Hedge.resolve()
 	if err != nil {
 		return o, err
 	}
 	o.Hedge = h
-	if o.RateLimit < 0 {
-		return bad("RateLimit %d is negative", o.RateLimit)
-	}
-	if o.ChecksumAlgorithm == "" {
-		o.ChecksumAlgorithm = defaultChecksumAlgorithm
-	}
 	if _, err := checksumFor(o.ChecksumAlgorithm, o.ChecksumType); err != nil {
 		return o, err
 	}
@@ -337,6 +301,14 @@ func (o Options) resolve() (Options, error) {
 		o.clock = realClock{}
 	}
 	return o, nil
+}
+
+// orDefault sets *v to d when *v is its type's zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
 }
 
 // resolveMode applies PreflightAuto's rule and checks that a mode that
