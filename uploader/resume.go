@@ -461,28 +461,20 @@ func (r *resumer) trustStored(ctx context.Context, st *State, listed []types.Par
 		}
 		server := checksumFields{&lp.ChecksumCRC32, &lp.ChecksumCRC32C, &lp.ChecksumCRC64NVME, &lp.ChecksumSHA1, &lp.ChecksumSHA256}.get(cs.algo)
 		etag := aws.ToString(lp.ETag)
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil
-			}
-			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
-			if err != nil {
-				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
-			}
+		g.Go(up.hashTask(gctx, r.ra, rec, func(sum partSum) {
 			local := sum.String()
 			switch {
 			case server != "" && server != local:
-				return nil
+				return
 			case server == "":
 				p, ok := recorded[n]
 				if !ok || p.Checksum != local || trimETag(p.ETag) != trimETag(etag) {
-					return nil
+					return
 				}
 			}
 			rec.sum, rec.Checksum, rec.ETag = sum, local, etag
 			trusted[n-1] = true
-			return nil
-		})
+		}))
 	}
 	return trusted, g.Wait()
 }
@@ -501,17 +493,9 @@ func (r *resumer) storedEarlier(ctx context.Context) (*UploadOutput, bool, error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(up.o.Concurrency)
 	for _, rec := range up.parts {
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil
-			}
-			sum, err := up.hashSection(gctx, r.ra, rec.Offset, rec.Size)
-			if err != nil {
-				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
-			}
+		g.Go(up.hashTask(gctx, r.ra, rec, func(sum partSum) {
 			rec.sum, rec.Checksum = sum, sum.String()
-			return nil
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, false, up.failErr(err)

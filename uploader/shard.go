@@ -408,27 +408,36 @@ func (up *upload) trustListed(ctx context.Context, ra io.ReaderAt, listed []type
 			trusted[i] = true
 			continue
 		}
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil
-			}
-			sum, err := up.hashSection(gctx, ra, rec.Offset, rec.Size)
-			if err != nil {
-				return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
-			}
+		g.Go(up.hashTask(gctx, ra, rec, func(sum partSum) {
 			if sum.String() != server {
 				report(n)
-				return nil
+				return
 			}
 			rec.sum, rec.Checksum, rec.ETag = sum, server, etag
 			trusted[i] = true
-			return nil
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return trusted, nil
+}
+
+// hashTask is the errgroup task that checksums part rec of ra and hands
+// the sum to use; it does nothing once ctx is done, and a read error is
+// the part's. use runs on the task's goroutine.
+func (up *upload) hashTask(ctx context.Context, ra io.ReaderAt, rec *partRecord, use func(partSum)) func() error {
+	return func() error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		sum, err := up.hashSection(ctx, ra, rec.Offset, rec.Size)
+		if err != nil {
+			return &partError{op: mpu.OpReadBody, n: rec.Number, err: err}
+		}
+		use(sum)
+		return nil
+	}
 }
 
 // readerAtSize returns the size of a source given as an io.ReaderAt.
