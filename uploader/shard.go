@@ -90,10 +90,8 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 	}
 
 	up := newUpload(u.client, o, uin, cs)
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := up.attach(ctx)
 	defer cancel(nil)
-	up.em = &emitter{l: o.Listener, onPanic: cancel}
 	up.size, up.partSize = size, ps
 	src, err := identify(uin.Body, ra, 0, size)
 	if err != nil {
@@ -162,6 +160,55 @@ func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Optio
 	return up, client, nil
 }
 
+// planInputError is the error of a plan operation whose plan, input or
+// options are rejected before any request: Op mpu.OpValidate, naming the
+// plan's object and upload when there is a plan.
+func planInputError(p *Plan, err error) *UploadError {
+	e := &UploadError{Op: mpu.OpValidate, Err: err}
+	if p != nil {
+		e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
+	}
+	return e
+}
+
+// attach ties the upload to the caller's ctx: its abort runs on a context
+// derived from ctx, and its events go to Options.Listener, a listener's
+// panic cancelling the returned context. The caller defers cancel(nil).
+func (up *upload) attach(ctx context.Context) (context.Context, context.CancelCauseFunc) {
+	up.parent = ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	return ctx, cancel
+}
+
+// checkPlanSource checks that ra, of size bytes, is still the source the
+// plan was made from (was), and watches it for changes from now on; note
+// ends the message of the error when it is not.
+func (up *upload) checkPlanSource(ra io.ReaderAt, size int64, was Source, note string) error {
+	up.stamp = stampOf(ra)
+	src, err := identify(ra, ra, 0, size)
+	if err != nil {
+		return up.fail(mpu.OpReadBody, 0, err)
+	}
+	if d := src.differs(was); d != "" {
+		return up.fail(mpu.OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s%s", mpu.ErrSourceChanged, d, note))
+	}
+	return nil
+}
+
+// listPlanParts lists the plan upload's parts after the part number after,
+// up to upTo, failing with an error that says so when the upload is gone.
+func (up *upload) listPlanParts(ctx context.Context, client shardClient, after, upTo int32) ([]types.Part, error) {
+	listed, err := up.listParts(ctx, client, after, upTo)
+	if err != nil {
+		if s3err.Code(err) == "NoSuchUpload" {
+			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", up.uploadID, err)
+		}
+		return nil, up.fail(mpu.OpListParts, 0, err)
+	}
+	return listed, nil
+}
+
 // ShardInput says which shard of a plan UploadShard sends, from what.
 type ShardInput struct {
 	// Shard is the shard's index in Plan.Shards, from 0.
@@ -214,11 +261,7 @@ type ShardOutput struct {
 // with mpu.ErrNotFound. The client must implement ListParts (see FullAPI).
 func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
 	invalid := func(err error) (*ShardOutput, error) {
-		e := &UploadError{Op: mpu.OpValidate, Err: err}
-		if p != nil {
-			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
-		}
-		return nil, e
+		return nil, planInputError(p, err)
 	}
 	if in == nil {
 		return invalid(invalidf("nil input"))
@@ -238,28 +281,17 @@ func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, opt
 		return invalid(err)
 	}
 	up.o.LeavePartsOnError = true // the upload belongs to every shard
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := up.attach(ctx)
 	defer cancel(nil)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
-	up.stamp = stampOf(in.Body)
-
-	src, err := identify(in.Body, in.Body, 0, size)
-	if err != nil {
-		return nil, up.fail(mpu.OpReadBody, 0, err)
-	}
-	if d := src.differs(p.Source); d != "" {
-		return nil, up.fail(mpu.OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s; nothing was sent", mpu.ErrSourceChanged, d))
+	if err := up.checkPlanSource(in.Body, size, p.Source, "; nothing was sent"); err != nil {
+		return nil, err
 	}
 
 	sh := p.Shards[in.Shard]
 	up.parts = planParts(0, p.Size, p.PartSize)[sh.FirstPart-1 : sh.LastPart]
-	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
+	listed, err := up.listPlanParts(ctx, client, sh.FirstPart-1, sh.LastPart)
 	if err != nil {
-		if s3err.Code(err) == "NoSuchUpload" {
-			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
-		}
-		return nil, up.fail(mpu.OpListParts, 0, err)
+		return nil, err
 	}
 	stored, err := up.trustListed(ctx, in.Body, listed, sh.FirstPart, nil)
 	if err != nil {
@@ -335,12 +367,9 @@ func (up *upload) sendMissing(ctx context.Context, body io.ReaderAt, stored []bo
 // with: mpu.ErrNotFound when the upload is gone, else an *IncompleteError
 // (ErrPlanIncomplete) for the shard.
 func (up *upload) confirmShard(ctx context.Context, client shardClient, p *Plan, sh PlanShard) error {
-	listed, err := up.listParts(ctx, client, sh.FirstPart-1, sh.LastPart)
+	listed, err := up.listPlanParts(ctx, client, sh.FirstPart-1, sh.LastPart)
 	if err != nil {
-		if s3err.Code(err) == "NoSuchUpload" {
-			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
-		}
-		return up.fail(mpu.OpListParts, 0, err)
+		return err
 	}
 	byNum := make(map[int32]types.Part, len(listed))
 	for _, lp := range listed {
@@ -489,11 +518,7 @@ type CompletePlanInput struct {
 // plan discarded with AbortPlan. The client must implement ListParts (see FullAPI).
 func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	invalid := func(err error) (*UploadOutput, error) {
-		e := &UploadError{Op: mpu.OpValidate, Err: err}
-		if p != nil {
-			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
-		}
-		return nil, e
+		return nil, planInputError(p, err)
 	}
 	up, client, err := u.planUpload(ctx, p, optFns)
 	if err != nil {
@@ -509,28 +534,18 @@ func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanIn
 		}
 	}
 	up.o.LeavePartsOnError = true // the shards can be run again
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := up.attach(ctx)
 	defer cancel(nil)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
 	if in.Source != nil {
-		up.stamp = stampOf(in.Source)
-		src, err := identify(in.Source, in.Source, 0, srcSize)
-		if err != nil {
-			return nil, up.fail(mpu.OpReadBody, 0, err)
-		}
-		if d := src.differs(p.Source); d != "" {
-			return nil, up.fail(mpu.OpReadBody, 0, fmt.Errorf("%w since the plan was made: %s", mpu.ErrSourceChanged, d))
+		if err := up.checkPlanSource(in.Source, srcSize, p.Source, ""); err != nil {
+			return nil, err
 		}
 	}
 
 	up.parts = planParts(0, p.Size, p.PartSize)
-	listed, err := up.listParts(ctx, client, 0, p.Parts)
+	listed, err := up.listPlanParts(ctx, client, 0, p.Parts)
 	if err != nil {
-		if s3err.Code(err) == "NoSuchUpload" {
-			err = fmt.Errorf("the plan's upload %s no longer exists (completed or aborted): %w", p.UploadID, err)
-		}
-		return nil, up.fail(mpu.OpListParts, 0, err)
+		return nil, err
 	}
 	var badSum []int32
 	stored, err := up.trustListed(ctx, in.Source, listed, 1, func(n int32) { badSum = append(badSum, n) })
@@ -618,11 +633,7 @@ var errPlanNotAborted = errors.New("the plan's upload was not aborted")
 func (u *Uploader) AbortPlan(ctx context.Context, p *Plan, optFns ...func(*Options)) error {
 	up, _, err := u.planUpload(ctx, p, optFns)
 	if err != nil {
-		e := &UploadError{Op: mpu.OpValidate, Err: err}
-		if p != nil {
-			e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
-		}
-		return e
+		return planInputError(p, err)
 	}
 	up.parent = ctx
 	up.em = &emitter{l: up.o.Listener}
