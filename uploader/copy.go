@@ -265,10 +265,8 @@ type copier struct {
 
 func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 	up, in := c.up, c.in
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := up.attach(ctx)
 	defer cancel(nil)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
 
 	hin := &s3.HeadObjectInput{
 		Bucket: aws.String(in.SourceBucket), Key: aws.String(in.SourceKey), VersionId: optString(in.SourceVersionID),

@@ -164,10 +164,8 @@ type resumer struct {
 
 func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 	up := r.up
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := up.attach(ctx)
 	defer cancel(nil)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
 	up.size = r.size
 	path := r.in.StateFile
 
