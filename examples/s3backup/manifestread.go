@@ -110,6 +110,12 @@ func decodeManifestObject(dec *json.Decoder, m *manifest) error {
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
 	}
+	// plain are the fields decoded as they are; files and dirs are checked
+	// entry by entry.
+	plain := map[string]any{
+		"format": &m.Format, "lineage": &m.Lineage, "seq": &m.Seq, "bucket": &m.Bucket,
+		"prefix": &m.Prefix, "updated": &m.Updated, "mac": &m.MAC,
+	}
 	seen := map[string]bool{}
 	for dec.More() {
 		name, err := stringToken(dec)
@@ -120,24 +126,12 @@ func decodeManifestObject(dec *json.Decoder, m *manifest) error {
 			return fmt.Errorf("%w: field %q appears twice", errManifestInvalid, name)
 		}
 		seen[name] = true
-		switch name {
-		case "format":
-			err = dec.Decode(&m.Format)
-		case "lineage":
-			err = dec.Decode(&m.Lineage)
-		case "seq":
-			err = dec.Decode(&m.Seq)
-		case "bucket":
-			err = dec.Decode(&m.Bucket)
-		case "prefix":
-			err = dec.Decode(&m.Prefix)
-		case "updated":
-			err = dec.Decode(&m.Updated)
-		case "mac":
-			err = dec.Decode(&m.MAC)
-		case "files":
+		switch dst, ok := plain[name]; {
+		case ok:
+			err = dec.Decode(dst)
+		case name == "files":
 			err = decodeEntryMap(dec, m.Files, "manifest entry")
-		case "dirs":
+		case name == "dirs":
 			err = decodeEntryMap(dec, m.Dirs, "directory entry")
 		default:
 			var skip json.RawMessage // a field of a later version: bounded by the size cap
