@@ -12,8 +12,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -401,11 +402,7 @@ func manifestMAC(key []byte, m *manifest) string {
 	w.str(m.Lineage)
 	w.num(m.Seq)
 	w.num(m.Updated.UnixNano())
-	rels := make([]string, 0, len(m.Files))
-	for rel := range m.Files {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
+	rels := slices.Sorted(maps.Keys(m.Files))
 	w.num(int64(len(rels)))
 	for _, rel := range rels {
 		e := m.Files[rel]
@@ -414,11 +411,7 @@ func manifestMAC(key []byte, m *manifest) string {
 		w.num(e.Uploaded.UnixNano())
 		w.str(e.MAC)
 	}
-	dirs := make([]string, 0, len(m.Dirs))
-	for rel := range m.Dirs {
-		dirs = append(dirs, rel)
-	}
-	sort.Strings(dirs)
+	dirs := slices.Sorted(maps.Keys(m.Dirs))
 	w.num(int64(len(dirs)))
 	for _, rel := range dirs {
 		w.str(rel)
