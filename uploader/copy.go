@@ -29,6 +29,16 @@ type copyClient interface {
 	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
 }
 
+// clientAs returns client as C, the part of FullAPI an operation uses, or
+// an error saying that op needs the calls named by calls.
+func clientAs[C API](client API, op, calls string) (C, error) {
+	c, ok := client.(C)
+	if !ok {
+		return c, invalidf("%s needs a client with %s (see FullAPI), as *s3.Client has", op, calls)
+	}
+	return c, nil
+}
+
 // CopyChecker is implemented by a Checker that can also check a copy: the
 // destination's steps and the source's read permissions (s3:GetObject on
 // the source object and, when it is SSE-KMS encrypted, kms:Decrypt on its
@@ -226,11 +236,7 @@ func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Opti
 	invalid := func(err error) (*CopyOutput, error) {
 		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
-	var clientErr error
-	client, ok := u.client.(copyClient)
-	if !ok || u.client == nil {
-		clientErr = invalidf("Copy needs a client with CopyObject, UploadPartCopy and GetObjectTagging (see FullAPI), as *s3.Client has")
-	}
+	client, clientErr := clientAs[copyClient](u.client, "Copy", "CopyObject, UploadPartCopy and GetObjectTagging")
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return invalid(err)

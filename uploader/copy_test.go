@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -416,5 +417,44 @@ func TestCopySourceVersion(t *testing.T) {
 	}
 	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", SourceVersionID: "nope", Bucket: "dst", Key: "k"}); !errors.Is(err, mpu.ErrNotFound) {
 		t.Fatalf("missing version: %v", err)
+	}
+}
+
+// TestClientWithoutCalls: each operation given a client without the calls
+// it uses fails before any request, naming the calls it needs.
+func TestClientWithoutCalls(t *testing.T) {
+	fx := newShardFixture(t)
+	c := fx.c
+	before := len(c.Ops())
+	u := New(onlyAPI{c}, testOptions(newFakeClock(), nil))
+	ctx := context.Background()
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	for name, tc := range map[string]struct {
+		call func() error
+		want string
+	}{
+		"Copy": {func() error {
+			_, err := u.Copy(ctx, &CopyInput{SourceBucket: "b", SourceKey: "k", Bucket: "b", Key: "k2"})
+			return err
+		}, "Copy needs a client with CopyObject, UploadPartCopy and GetObjectTagging (see FullAPI)"},
+		"Resume": {func() error {
+			_, err := u.Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(fx.data)}, StateFile: statePath})
+			return err
+		}, "Resume needs a client with ListParts and ListMultipartUploads (see FullAPI)"},
+		"AbortResumable": {func() error {
+			return u.AbortResumable(ctx, statePath)
+		}, "AbortResumable needs a client with ListParts and ListMultipartUploads (see FullAPI)"},
+		"AbortPlan": {func() error {
+			return u.AbortPlan(ctx, fx.plan)
+		}, "a sharded upload needs a client with ListParts (see FullAPI)"},
+	} {
+		err := tc.call()
+		var ue *UploadError
+		if !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an invalid-input error saying %q", name, err, tc.want)
+		}
+	}
+	if ops := c.Ops()[before:]; len(ops) != 0 {
+		t.Fatalf("requests made: %v", ops)
 	}
 }

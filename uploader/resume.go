@@ -106,12 +106,8 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 	invalid := func(err error) (*UploadOutput, error) {
 		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
 	}
-	var clientErr error
-	client, ok := u.client.(resumeClient)
-	switch {
-	case !ok || u.client == nil:
-		clientErr = invalidf("Resume needs a client with ListParts and ListMultipartUploads (see FullAPI), as *s3.Client has")
-	case in.StateFile == "":
+	client, clientErr := clientAs[resumeClient](u.client, "Resume", "ListParts and ListMultipartUploads")
+	if clientErr == nil && in.StateFile == "" {
 		clientErr = invalidf("empty StateFile")
 	}
 	o, err := u.begin(ctx, clientErr, optFns)
@@ -709,11 +705,7 @@ func (r *resumer) failErr(err error) *UploadError {
 // created) and removes the state file. A missing state file is not an
 // error. The client must implement FullAPI's listing calls.
 func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
-	var clientErr error
-	client, ok := u.client.(resumeClient)
-	if !ok || u.client == nil {
-		clientErr = invalidf("AbortResumable needs a client with ListParts and ListMultipartUploads (see FullAPI), as *s3.Client has")
-	}
+	client, clientErr := clientAs[resumeClient](u.client, "AbortResumable", "ListParts and ListMultipartUploads")
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return &UploadError{Op: mpu.OpValidate, Err: err}

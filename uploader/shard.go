@@ -151,9 +151,9 @@ func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Optio
 	if err != nil {
 		return nil, nil, err
 	}
-	client, ok := u.client.(shardClient)
-	if !ok {
-		return nil, nil, invalidf("a sharded upload needs a client with ListParts (see FullAPI), as *s3.Client has")
+	client, err := clientAs[shardClient](u.client, "a sharded upload", "ListParts")
+	if err != nil {
+		return nil, nil, err
 	}
 	up := newUpload(client, o, p.uploadInput(), cs)
 	up.uploadID, up.size, up.partSize = p.UploadID, p.Size, p.PartSize
