@@ -547,6 +547,7 @@ func TestParsePlan(t *testing.T) {
 		"part count":    func(s string) string { return strings.Replace(s, `"parts": 8`, `"parts": 9`, 1) },
 		"no upload":     func(s string) string { return strings.Replace(s, fx.plan.UploadID, "", 1) },
 		"trailing":      func(s string) string { return s + "{}" },
+		"stray bracket": func(s string) string { return s + " ]" },
 		"not json":      func(string) string { return "plan" },
 	} {
 		if _, err := ParsePlan([]byte(edit(string(data)))); !errors.Is(err, mpu.ErrInvalidInput) {

@@ -1,11 +1,9 @@
 package uploader
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -198,13 +196,12 @@ func ParsePlan(data []byte) (*Plan, error) {
 	if len(data) > maxPlanSize {
 		return nil, invalidf("plan is larger than %d bytes", maxPlanSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var p Plan
-	if err := dec.Decode(&p); err != nil {
+	trailing, err := decodeOne(data, &p)
+	if err != nil {
 		return nil, invalidf("plan is not valid JSON: %v", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if trailing {
 		return nil, invalidf("plan has data after its JSON object")
 	}
 	if err := p.Validate(); err != nil {

@@ -164,19 +164,31 @@ func checkStatePath(path string) error {
 // ParseState decodes and validates a state file's content. Anything but a
 // well-formed state of version StateVersion fails with mpu.ErrInvalidInput.
 func ParseState(data []byte) (*State, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var st State
-	if err := dec.Decode(&st); err != nil {
+	trailing, err := decodeOne(data, &st)
+	if err != nil {
 		return nil, invalidf("not a state file: %v", err)
 	}
-	if dec.More() {
+	if trailing {
 		return nil, invalidf("not a state file: data after the JSON object")
 	}
 	if err := st.validate(); err != nil {
 		return nil, err
 	}
 	return &st, nil
+}
+
+// decodeOne decodes the JSON value data begins with into v, rejecting
+// fields v does not have; trailing reports anything but white space after
+// that value (a second value, a stray bracket).
+func decodeOne(data []byte, v any) (trailing bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return false, err
+	}
+	_, err = dec.Token()
+	return !errors.Is(err, io.EOF), nil
 }
 
 // validate checks that the state is one Resume could have written.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,20 @@ func TestParseStateRejects(t *testing.T) {
 	} {
 		if _, err := ParseState([]byte(data)); !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	// A valid state followed by anything but white space is not a state
+	// file: not a second value, not a stray closing bracket or brace.
+	good, err := json.Marshal(validState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseState(append(good, " \n\t"...)); err != nil {
+		t.Fatalf("valid state with trailing white space: %v", err)
+	}
+	for _, tail := range []string{" ]", "}", " {}", "x", ","} {
+		if _, err := ParseState(append(slices.Clone(good), tail...)); !errors.Is(err, mpu.ErrInvalidInput) {
+			t.Errorf("valid state + %q: got %v", tail, err)
 		}
 	}
 }
