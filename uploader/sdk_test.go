@@ -113,3 +113,61 @@ func TestSDKRequestShape(t *testing.T) {
 		})
 	}
 }
+
+// TestSDKNoContinueHeader checks, with a real *s3.Client against an
+// httptest server speaking just enough of S3's wire protocol for a
+// multipart upload and a PutObject, that no request body of the uploader
+// waits for a 100 Continue: the SDK adds "Expect: 100-continue" above 2 MB
+// unless told otherwise, and the uploader tells it per call, leaving the
+// client's own options as they were.
+func TestSDKNoContinueHeader(t *testing.T) {
+	var mu sync.Mutex
+	var seen []seenRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, seenRequest{r.Method, r.URL.RawQuery, r.Header.Clone(), b})
+		mu.Unlock()
+		q := r.URL.Query()
+		switch {
+		case r.Method == http.MethodPost && q.Has("uploads"):
+			io.WriteString(w, `<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>up1</UploadId></InitiateMultipartUploadResult>`)
+		case r.Method == http.MethodPost && q.Has("uploadId"):
+			io.WriteString(w, `<CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><ETag>"e-2"</ETag></CompleteMultipartUploadResult>`)
+		default:
+			w.Header().Set("ETag", `"etag"`)
+		}
+	}))
+	defer srv.Close()
+	hc := srv.Client()
+	defer hc.CloseIdleConnections()
+	cli := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	u := New(cli, testOptions(newFakeClock(), nil))
+	for _, size := range []int{3 << 20, 13 << 20} { // one PutObject, then parts of 5, 5 and 3 MiB
+		if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(size))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bodies int
+	for _, r := range seen {
+		if r.method != http.MethodPut {
+			continue
+		}
+		bodies++
+		if len(r.body) < 2<<20 {
+			t.Fatalf("a body of %d bytes: the test needs bodies above the SDK's 2 MB threshold", len(r.body))
+		}
+		if got := r.header.Get("Expect"); got != "" {
+			t.Fatalf("PUT ?%s sent Expect: %q", r.path, got)
+		}
+	}
+	if bodies != 4 {
+		t.Fatalf("%d PUT requests of %d, want 4", bodies, len(seen))
+	}
+	if cli.Options().ContinueHeaderThresholdBytes != 0 {
+		t.Fatal("the client's own options were changed")
+	}
+}

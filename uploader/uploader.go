@@ -361,9 +361,20 @@ func newUpload(client API, o Options, in *UploadInput, cs *checksum) *upload {
 		sdkAttempts = func(so *s3.Options) { so.RetryMaxAttempts = n }
 	}
 	up.ctlOpts = []func(*s3.Options){sdkAttempts}
-	up.dataOpts = []func(*s3.Options){sdkAttempts, s3.WithAPIOptions(addPayloadHashMiddleware)}
+	up.dataOpts = []func(*s3.Options){sdkAttempts, noContinueHeader, s3.WithAPIOptions(addPayloadHashMiddleware)}
 	return up
 }
+
+// noContinueHeader keeps the SDK from sending "Expect: 100-continue" with
+// the bodies of UploadPart and PutObject (it does above 2 MB by default):
+// the request then waits a round trip for the server's go-ahead before its
+// body leaves, which on a link with latency costs every part a round trip
+// (and, with the transport's ExpectContinueTimeout, up to a second on a
+// server that does not answer it). What it would save, a body sent to a
+// server that refuses the request, preflight checks before any part, and
+// a part sent anyway costs its bytes once. It applies to the options of
+// each call only, never to the caller's client.
+func noContinueHeader(o *s3.Options) { o.ContinueHeaderThresholdBytes = -1 }
 
 // upload is the state of one call to Upload.
 type upload struct {
