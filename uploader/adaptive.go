@@ -9,16 +9,17 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Adaptive parts in flight: when Options.Concurrency is 0, an upload of a
-// file (a body read in place) starts with defaultConcurrency parts in
-// flight and doubles them while the throughput rises, up to
-// Options.MaxConcurrency; a rise too small, in two windows in a row, sends
-// it back to the level before, where it stays. On a link whose connections each carry a
-// fraction of its capacity more parts fill it; where the server or the
-// client's CPU is the limit the level stays where it started. A stream's
-// parts are held in buffers, so a stream keeps defaultConcurrency (the
-// buffers' bound) either way. A Concurrency set by the caller is used as
-// it is.
+// Adaptive parts in flight: when Options.Concurrency is 0, an upload
+// starts with defaultConcurrency parts in flight and doubles them while
+// the throughput rises, up to Options.MaxConcurrency; a rise too small, in
+// two windows in a row, sends it back to the level before, where it
+// stays. On a link whose connections each carry a fraction of its
+// capacity more parts fill it; where the server or the client's CPU is
+// the limit the level stays where it started. A stream's parts are held
+// in buffers, so its level rises no further than the parts whose buffers,
+// with the one being filled, fit in MaxBufferMemory; a buffer is made
+// only once the level lets a part go. A Concurrency set by the caller is
+// used as it is.
 
 const (
 	// defaultMaxConcurrency is Options.MaxConcurrency when 0.
@@ -152,14 +153,18 @@ func (s *partSlots) signal() {
 // the adaptive concurrency, starts the controller; the function it returns
 // stops it (after the parts are done).
 func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func()) {
-	if !up.o.adaptive || up.pool != nil || up.o.Concurrency >= up.o.MaxConcurrency {
-		// A fixed Concurrency, or a stream, whose buffers bound its parts.
+	bound := up.o.MaxConcurrency
+	if up.pool != nil {
+		bound = up.maxLevel // as many as the stream's buffers hold
+	}
+	if !up.o.adaptive || up.o.Concurrency >= bound {
+		// A fixed Concurrency, or a level that cannot rise.
 		g.SetLimit(up.o.Concurrency)
 		return func() {}
 	}
-	g.SetLimit(up.o.MaxConcurrency)
+	g.SetLimit(bound)
 	up.slots = newPartSlots(up.o.Concurrency)
-	ctl := newAdaptCtl(up.o.Concurrency, up.o.MaxConcurrency)
+	ctl := newAdaptCtl(up.o.Concurrency, bound)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -189,11 +194,5 @@ func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func(
 }
 
 // partBytesSent returns the bytes of the parts handed to the transport so
-// far (of a body read in place, whose parts are all planned up front).
-func (up *upload) partBytesSent() int64 {
-	var n int64
-	for _, rec := range up.parts {
-		n += rec.sent.Load()
-	}
-	return n
-}
+// far.
+func (up *upload) partBytesSent() int64 { return up.progress.Load() }

@@ -3,10 +3,13 @@ package uploader
 import (
 	"bytes"
 	"context"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -164,9 +167,9 @@ func TestPartSlots(t *testing.T) {
 	}
 }
 
-// TestAdaptiveOnlyWhenConcurrencyUnset: with Concurrency 0 a file's parts
-// go through the adaptive slots; a fixed Concurrency or a stream does not,
-// and every upload is whole.
+// TestAdaptiveOnlyWhenConcurrencyUnset: with Concurrency 0 the parts of a
+// file or a stream go through the adaptive slots; with a fixed Concurrency
+// they do not, and every upload is whole.
 func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -176,7 +179,8 @@ func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
 	}{
 		{"file, unset", 0, false, true},
 		{"file, fixed", 3, false, false},
-		{"stream, unset", 0, true, false},
+		{"stream, unset", 0, true, true},
+		{"stream, fixed", 3, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := s3fake.New("b")
@@ -203,6 +207,109 @@ func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
 			}
 			if !bytes.Equal(c.Object("b", "k").Data, data) {
 				t.Fatal("object")
+			}
+		})
+	}
+}
+
+// pacedReader reads r at no more than bps bytes per second, like a
+// connection with a ceiling of its own.
+type pacedReader struct {
+	r     io.Reader
+	bps   float64
+	start time.Time
+	n     int64
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	if len(b) > 64<<10 {
+		b = b[:64<<10]
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if d := time.Duration(float64(p.n)/p.bps*float64(time.Second)) - time.Since(p.start); d > 0 {
+		time.Sleep(d)
+	}
+	return n, err
+}
+
+// TestStreamAdapts: with Concurrency 0, a stream whose parts each go at a
+// ceiling of their own (so that more parts in flight bring more
+// throughput) raises its parts in flight, reported by ConcurrencyChanged,
+// up to what MaxBufferMemory holds (7 buffers of 5 MiB: 6 parts in
+// flight and the one being filled) and never beyond, nor beyond that
+// memory; with a fixed Concurrency it keeps it. The fake's parts run at
+// 10 MB/s each, in real time (about 2 s in all).
+func TestStreamAdapts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		conc      int
+		parts     int
+		wantLevel int
+	}{
+		{"unset", 0, 14, 6},
+		{"fixed", 3, 6, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			var mu sync.Mutex
+			var inFlight, peak int
+			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+				in := call.Input.(*s3.UploadPartInput)
+				in.Body = &pacedReader{r: in.Body, bps: 10e6}
+				mu.Lock()
+				inFlight++
+				peak = max(peak, inFlight)
+				mu.Unlock()
+				defer func() {
+					mu.Lock()
+					inFlight--
+					mu.Unlock()
+				}()
+				return next(ctx)
+			})
+			data := payload(tc.parts*5*mib - 99)
+			rec := &recorder{}
+			o, err := (Options{PartSize: 5 * mib, Concurrency: tc.conc, MaxBufferMemory: 7 * 5 * mib,
+				Listener: rec, Hedge: HedgeOptions{Off: true}}).resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, _ := checksumFor(o.ChecksumAlgorithm, "")
+			up := &upload{client: c, o: o, in: &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data)}, cs: cs, size: SizeUnknown}
+			if _, err := up.run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(c.Object("b", "k").Data, data) {
+				t.Fatal("object")
+			}
+			level := defaultConcurrency
+			if tc.conc != 0 {
+				level = tc.conc
+			}
+			for _, ev := range eventsOf[event.ConcurrencyChanged](rec) {
+				if tc.conc != 0 {
+					t.Fatalf("ConcurrencyChanged %+v with a fixed Concurrency", ev)
+				}
+				if ev.Previous != level || ev.Parts > tc.wantLevel {
+					t.Fatalf("ConcurrencyChanged %+v at level %d, bound %d", ev, level, tc.wantLevel)
+				}
+				level = ev.Parts
+			}
+			if level != tc.wantLevel {
+				t.Fatalf("level %d reached, want %d (events %+v)", level, tc.wantLevel, eventsOf[event.ConcurrencyChanged](rec))
+			}
+			if peak > tc.wantLevel {
+				t.Fatalf("%d parts in flight at once, bound %d", peak, tc.wantLevel)
+			}
+			if tc.conc == 0 && peak <= defaultConcurrency {
+				t.Fatalf("%d parts in flight at most: the level did not rise", peak)
+			}
+			if got := up.pool.peak.Load(); got > o.MaxBufferMemory {
+				t.Fatalf("%d bytes of buffers at once, MaxBufferMemory %d", got, o.MaxBufferMemory)
 			}
 		})
 	}

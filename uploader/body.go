@@ -122,6 +122,7 @@ func (b *partBody) Read(p []byte) (int, error) {
 	var emit int64
 	if hw := b.rec.sent.Load(); b.pos > hw {
 		b.rec.sent.Store(b.pos)
+		b.up.progress.Add(b.pos - hw)
 		if b.up.em.listening() {
 			b.pending += b.pos - hw
 			if b.pending >= b.up.sentEvery() || err != nil {

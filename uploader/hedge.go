@@ -344,6 +344,7 @@ func (up *upload) sentAll(rec *partRecord) {
 			return
 		}
 		if rec.sent.CompareAndSwap(hw, rec.Size) {
+			up.progress.Add(rec.Size - hw)
 			if up.em.listening() {
 				up.reportSent(rec.Number, rec.Size-hw)
 			}

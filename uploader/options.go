@@ -18,9 +18,8 @@ import (
 const (
 	// defaultPartSize is the part size when Options.PartSize is 0: 16 MiB.
 	defaultPartSize int64 = 16 << 20
-	// defaultConcurrency is the number of parts in flight of a stream when
-	// Options.Concurrency is 0, and the level a file's adaptive
-	// concurrency starts from.
+	// defaultConcurrency is the number of parts in flight the adaptive
+	// concurrency starts from when Options.Concurrency is 0.
 	defaultConcurrency = 4
 	// defaultMaxAttempts is the number of attempts (the first one included)
 	// of each request when Options.MaxAttempts is 0.
@@ -145,10 +144,12 @@ type Options struct {
 	// PartSize are sent with a single PutObject.
 	PartSize int64
 	// Concurrency is the number of parts uploaded at once. 0 (the default)
-	// adapts it: a file (a body read in place) starts with 4 parts (at
-	// most MaxConcurrency) in flight, doubled while the throughput rises, up to MaxConcurrency
-	// (ConcurrencyChanged events report the level); a stream uses 4.
-	// Streamed bodies hold at most Concurrency+1 part buffers, within
+	// adapts it: a file (a body read in place) or a stream starts with 4
+	// parts (at most MaxConcurrency) in flight, doubled while the
+	// throughput rises, up to MaxConcurrency (ConcurrencyChanged events
+	// report the level); a stream no further than the parts whose buffers
+	// (one more than the parts in flight) fit in MaxBufferMemory. Streamed
+	// bodies hold at most Concurrency+1 part buffers, within
 	// MaxBufferMemory. Copy and UploadShard use 4 when it is 0.
 	Concurrency int
 	// MaxConcurrency bounds the parts in flight the adaptive concurrency

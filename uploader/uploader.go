@@ -44,9 +44,10 @@
 //     again on a fresh request; the first stored wins, the other is
 //     canceled (hedging, bounded to a few requests and 10% of the object;
 //     see HedgeOptions).
-//   - Left at 0, Concurrency adapts: a file starts with 4 parts in flight
-//     and doubles them while the throughput rises, up to MaxConcurrency
-//     (16 by default; see ConcurrencyChanged).
+//   - Left at 0, Concurrency adapts: an upload starts with 4 parts in
+//     flight and doubles them while the throughput rises, up to
+//     MaxConcurrency (16 by default), a stream no further than its part
+//     buffers fit in MaxBufferMemory (see ConcurrencyChanged).
 //
 // Resume does the same with a state file (see ResumeInput and State): a
 // later call with the same file, after a failure, a cancellation or a
@@ -385,6 +386,9 @@ type upload struct {
 	em      *emitter
 	limiter *rate.Limiter
 	sent    atomic.Int64
+	// progress counts the bytes of the parts handed to the transport, each
+	// byte once (sent counts them only with a listener).
+	progress atomic.Int64
 
 	ctlOpts, dataOpts []func(*s3.Options)
 
@@ -408,6 +412,11 @@ type upload struct {
 	hedgeOnce sync.Once
 	hedge     *hedger    // nil when hedging is off; see hedges
 	slots     *partSlots // the adaptive concurrency's parts in flight; nil when fixed
+	// maxLevel bounds the adaptive concurrency of a stream: the parts in
+	// flight whose buffers, with the one being filled, fit in
+	// MaxBufferMemory (and at most MaxConcurrency); 0 for a body
+	// read in place.
+	maxLevel int
 }
 
 // partError carries the operation and part of a worker's failure.
@@ -564,11 +573,19 @@ func (up *upload) streamSizing(known bool) (int64, error) {
 	up.partSize = partSize
 	// (Concurrency+1 is not computed when MaxBufferMemory holds fewer:
 	// it overflows for a Concurrency of math.MaxInt.)
-	bufs := o.MaxBufferMemory / partSize
-	if int64(o.Concurrency) < bufs {
+	fit := o.MaxBufferMemory / partSize
+	bufs := fit
+	if int64(o.Concurrency) < fit {
 		bufs = int64(o.Concurrency) + 1
 	} else {
-		o.Concurrency, up.clamped = int(max(bufs-1, 1)), true
+		o.Concurrency, up.clamped = int(max(fit-1, 1)), true
+	}
+	if o.adaptive {
+		// The adaptive concurrency may raise the parts in flight as far as
+		// their buffers fit; the buffers are made only as the level needs
+		// them (the producer takes one only once a part has a slot).
+		up.maxLevel = int(max(min(int64(o.MaxConcurrency), fit-1), int64(o.Concurrency)))
+		bufs = min(int64(up.maxLevel)+1, fit)
 	}
 	up.bufMem = o.MaxBufferMemory
 	up.pool = newBufferPool(int(bufs), o.MaxBufferMemory)
@@ -655,12 +672,23 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 			return nil
 		}
 		data := buf[:n]
+		if up.slots != nil {
+			// The adaptive level bounds the parts in flight here, before
+			// the next buffer is filled: at most level+1 buffers are out.
+			if up.slots.acquire(gctx) != nil {
+				up.pool.put(buf)
+				return nil // a sibling failed, or the caller canceled: multipart tells
+			}
+		}
 		g.Go(func() error {
 			defer up.pool.put(buf)
+			if up.slots != nil {
+				defer up.slots.release()
+			}
 			if gctx.Err() != nil {
 				return nil // a sibling failed while this part waited for a slot
 			}
-			return up.sendPart(gctx, rec, bytesOpener(data))
+			return up.sendHeld(gctx, rec, bytesOpener(data))
 		})
 		if last {
 			return nil
@@ -834,6 +862,12 @@ func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.
 		}
 		defer up.slots.release()
 	}
+	return up.sendHeld(ctx, rec, open)
+}
+
+// sendHeld is sendPart for a part that holds its slot of the adaptive
+// concurrency already, if any.
+func (up *upload) sendHeld(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
 	if h := up.hedges(); h != nil {
 		return h.send(ctx, rec, open)
 	}

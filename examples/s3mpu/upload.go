@@ -55,8 +55,8 @@ file is refused unless --start-over. 's3mpu uploads abort --state FILE' discards
 Ctrl-C exits at once.`
 
 // defaultParts is the uploader's number of parts in flight when
-// Options.Concurrency is 0 and it does not adapt (a stream, a copy, a
-// shard), and the level a file's adaptive concurrency starts from.
+// Options.Concurrency is 0 and it does not adapt (a copy, a shard), and
+// the level the adaptive concurrency of a file or a stream starts from.
 const defaultParts = 4
 
 func (a *app) uploadCmd() *cobra.Command {
@@ -74,7 +74,7 @@ func (a *app) uploadCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&uf.partSize, "part-size", "", "part size, 5MiB to 5GiB (default 16MiB, grown to fit 10,000 parts)")
-	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once, at least 1 (default: adapted to the throughput, for a file from %d, doubled while the throughput rises, up to %d; for stdin %d)", defaultParts, uploader.DefaultOptions().MaxConcurrency, defaultParts))
+	fs.IntVar(&uf.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once, at least 1 (default: adapted to the throughput, from %d, doubled while the throughput rises, up to %d; for stdin as far as the part buffers fit in 512MiB)", defaultParts, uploader.DefaultOptions().MaxConcurrency))
 	fs.BoolVar(&uf.noHedge, "no-hedge", false, "do not send a part again when it falls far behind the others (hedging is on by default, bounded to 10% of the object)")
 	fs.StringVar(&uf.rateLimit, "rate-limit", "", "bandwidth limit across all parts, e.g. 50MiB/s; 0 means unlimited (default unlimited)")
 	cmdkit.RegisterGate(fs, &uf.preflightMode)

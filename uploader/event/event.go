@@ -179,7 +179,7 @@ type HedgeDone struct {
 }
 
 // ConcurrencyChanged is sent when the adaptive concurrency (uploader.Options.Concurrency
-// 0, a file body) changes the number of parts in flight, and when it settles
+// 0) changes the number of parts in flight, and when it settles
 // at its bound (Parts then equals Previous).
 type ConcurrencyChanged struct {
 	// Parts is the number of parts in flight from now on; Previous the
