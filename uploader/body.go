@@ -115,6 +115,9 @@ func (b *partBody) Read(p []byte) (int, error) {
 		b.h.Write(p[:n])
 	}
 	b.pos += int64(n)
+	if b.gate != nil && n > 0 {
+		b.gate.advance(b.pos)
+	}
 	if err == io.EOF && b.pos < b.size {
 		b.short = true
 		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", mpu.ErrSourceChanged, b.pos, b.size)

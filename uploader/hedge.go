@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -31,8 +32,8 @@ const (
 	defaultHedgeMinDelay = time.Second
 	// defaultHedgeMaxInFlight is HedgeOptions.MaxInFlight when 0.
 	defaultHedgeMaxInFlight = 2
-	// defaultHedgeMaxFraction is HedgeOptions.MaxFraction when 0: hedges
-	// send at most 10% of the object's bytes again.
+	// defaultHedgeMaxFraction is HedgeOptions.MaxFraction when 0: hedging
+	// sends at most 10% of the object's bytes twice.
 	defaultHedgeMaxFraction = 0.10
 )
 
@@ -45,7 +46,11 @@ const (
 // late themselves, if any, hand their bytes to the transport at more than
 // After times its pace (so
 // that parts all slowed alike, by more of them sharing a link, are not
-// hedged); its bytes are sent again on a fresh request of the same
+// hedged). It is hedged earlier, once it has run MinDelay, when over the
+// last quarter second it handed its bytes over at less than 1/After of
+// its peers' rate (of the parts in flight beside it, or else of the
+// stored ones) and would, at that rate, end beyond After times its
+// typical time. Its bytes are sent again on a fresh request of the same
 // client (its connection pool gives it an idle connection or a new one).
 // The first request to succeed wins: its ETag and checksum go into
 // CompleteMultipartUpload, once per part. The other is canceled, unless
@@ -55,8 +60,10 @@ const (
 //
 // A part is hedged at most once, never once its first request has handed
 // all its bytes over, never while MaxInFlight hedges run, and never when
-// the hedges' bytes would pass MaxFraction of the object (of the bytes
-// read so far for a stream of unknown size). A hedge is one attempt; when
+// the bytes sent twice could pass MaxFraction of the object (of the bytes
+// read so far for a stream of unknown size): a hedged part counts whole
+// until it is settled, then for the bytes its losing request had handed
+// to the transport, so a loser canceled early leaves room for more. A hedge is one attempt; when
 // it fails, the first request goes on with its own retries. Hedged and
 // HedgeDone events report each hedge. A hedge runs beside Concurrency's
 // parts: at most Concurrency + MaxInFlight requests are in flight.
@@ -72,8 +79,8 @@ type HedgeOptions struct {
 	MinDelay time.Duration
 	// MaxInFlight bounds the hedges running at once (default 2).
 	MaxInFlight int
-	// MaxFraction bounds the hedges' bytes, as a fraction of the object's
-	// size, between 0 and 1 (default 0.10).
+	// MaxFraction bounds the bytes sent twice by hedging, as a fraction of
+	// the object's size, between 0 and 1 (default 0.10).
 	MaxFraction float64
 }
 
@@ -99,11 +106,22 @@ func (h HedgeOptions) resolve() (HedgeOptions, error) {
 // hedgeSamples is how many recently stored parts the typical time per byte
 // is taken from; hedgeMinSamples how many must be stored before any part
 // is hedged; hedgeCheckEvery how often a part in flight is looked at.
+// hedgeRateWindow is how long the rate at which a part in flight hands its
+// bytes over is measured (the last complete window counts).
 const (
 	hedgeSamples    = 16
 	hedgeMinSamples = 2
 	hedgeCheckEvery = 50 * time.Millisecond
+	hedgeRateWindow = 250 * time.Millisecond
 )
+
+// flight is a part in flight, as its hedger sees it.
+type flight struct {
+	start   time.Time // when its first request started
+	winT    time.Time // start of the rate window being measured
+	winSent int64     // the part's bytes handed over at winT
+	rate    float64   // bytes per second in the last complete window; < 0 before one
+}
 
 // hedger is the hedging state of one upload.
 type hedger struct {
@@ -113,10 +131,11 @@ type hedger struct {
 	mu       sync.Mutex
 	perByte  []float64 // nanoseconds per byte of recently stored parts (a ring)
 	next     int
-	inFlight int                       // hedges running
-	bytes    int64                     // bytes of the hedges sent
-	seen     int64                     // bytes of the parts started, the base of a stream of unknown size
-	flights  map[*partRecord]time.Time // parts in flight and when their first request started
+	inFlight int   // hedges running
+	reserved int64 // bytes of the hedged parts not settled yet, each counted whole
+	spent    int64 // bytes sent twice by the hedged parts settled: each loser's bytes
+	seen     int64 // bytes of the parts started, the base of a stream of unknown size
+	flights  map[*partRecord]*flight
 }
 
 // hedges returns the upload's hedger, nil when hedging is off.
@@ -137,6 +156,26 @@ type sendGate struct {
 	mu        sync.Mutex
 	canceled  bool
 	handedOff bool
+	sent      int64 // the most bytes of the part a body of the request handed over
+}
+
+// advance records that a body of the request handed over the part's bytes
+// up to pos.
+func (g *sendGate) advance(pos int64) {
+	g.mu.Lock()
+	g.sent = max(g.sent, pos)
+	g.mu.Unlock()
+}
+
+// handed returns the most bytes of the part a body of the request handed
+// over; 0 for a nil gate.
+func (g *sendGate) handed() int64 {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sent
 }
 
 type gateKey struct{}
@@ -214,9 +253,9 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 	h.mu.Lock()
 	h.seen += rec.Size
 	if h.flights == nil {
-		h.flights = map[*partRecord]time.Time{}
+		h.flights = map[*partRecord]*flight{}
 	}
-	h.flights[rec] = start
+	h.flights[rec] = &flight{start: start, winT: start, rate: -1}
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -288,6 +327,14 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 		}
 	}
 	if hedged {
+		// The bytes sent twice are the loser's: the first request's when
+		// the hedge won (read before sentAll counts the rest), else the
+		// hedge's.
+		cost := hgate.handed()
+		if win != nil && win.hedge {
+			cost = rec.sent.Load()
+		}
+		h.settle(rec.Size, cost)
 		h.reportHedge(rec, win, canceled, hedgeErr)
 	}
 	if win == nil {
@@ -355,40 +402,89 @@ func (up *upload) sentAll(rec *partRecord) {
 
 // due reports whether part rec, whose request has run for elapsed, is due
 // for a hedge, its peers' typical time for it, and, when not due, how long
-// to wait before asking again. It is due when it has run After times as
-// long as the stored parts took for as many bytes (the median), and, when
-// other parts that are not late themselves are in flight beside it, its
-// bytes handed to the transport so far come at less than 1/After of their
-// median pace: parts that are all slow (more of them sharing the link,
-// say) are not stragglers.
+// to wait before asking again. Two kinds of evidence make it due, either
+// after MinDelay at least:
+//
+//   - it is late: it has run After times as long as the stored parts took
+//     for as many bytes (the median), and, when other parts that are not
+//     late themselves are in flight beside it, its bytes handed to the
+//     transport so far come at less than 1/After of their median pace:
+//     parts that are all slow (more of them sharing the link, say) are
+//     not stragglers;
+//   - it is slow: over the last rate window it handed its bytes over at
+//     less than 1/After of the rate of its peers (the median of the parts
+//     in flight beside it, or of the stored parts when fewer than two are
+//     in flight), and at that rate it would end beyond After times its
+//     typical time. This catches a straggler long before it is late, and
+//     in the first round too, before any part is stored.
 func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.perByte) < hedgeMinSamples {
-		return false, 0, hedgeCheckEvery
+	now := time.Now()
+	h.measureRates(now)
+	samples := len(h.perByte) >= hedgeMinSamples
+	var perByte float64 // nanoseconds per byte of the stored parts; 0 before enough are
+	if samples {
+		perByte = median(h.perByte)
 	}
-	perByte := median(h.perByte)
 	late := func(size int64) time.Duration {
+		if !samples {
+			return time.Duration(math.MaxInt64)
+		}
 		return max(h.o.MinDelay, time.Duration(h.o.After*perByte*float64(size)))
 	}
+	// The pace and the rate of the parts in flight that are not late themselves.
+	var paces, rates []float64
+	for r, f := range h.flights {
+		if d := now.Sub(f.start); r != rec && d >= hedgeCheckEvery && d < late(r.Size) {
+			paces = append(paces, float64(r.sent.Load())/d.Seconds())
+			if f.rate >= 0 {
+				rates = append(rates, f.rate)
+			}
+		}
+	}
+	var ref float64 // the peers' rate, bytes per second; 0 when unknown
+	switch {
+	case len(rates) >= 2:
+		ref = median(rates)
+	case samples:
+		ref = 1e9 / perByte
+	}
 	typical := time.Duration(perByte * float64(rec.Size))
-	if at := late(rec.Size); elapsed < at {
-		return false, typical, min(at-elapsed, hedgeCheckEvery)
+	if typical == 0 && ref > 0 {
+		typical = time.Duration(float64(rec.Size) / ref * 1e9)
 	}
-	// The pace of the parts in flight that are not late themselves.
-	now := time.Now()
-	var peers []float64
-	for r, start := range h.flights {
-		if d := now.Sub(start); r != rec && d >= hedgeCheckEvery && d < late(r.Size) {
-			peers = append(peers, float64(r.sent.Load())/d.Seconds())
+	at := late(rec.Size)
+	if elapsed >= at {
+		if len(paces) > 0 {
+			if pace := float64(rec.sent.Load()) / elapsed.Seconds(); pace*h.o.After > median(paces) {
+				return false, typical, hedgeCheckEvery
+			}
 		}
+		return true, typical, hedgeCheckEvery
 	}
-	if len(peers) > 0 {
-		if pace := float64(rec.sent.Load()) / elapsed.Seconds(); pace*h.o.After > median(peers) {
-			return false, typical, hedgeCheckEvery
-		}
+	wait := min(at-elapsed, hedgeCheckEvery)
+	f := h.flights[rec]
+	if elapsed < h.o.MinDelay || f == nil || f.rate < 0 || ref <= 0 || f.rate*h.o.After > ref {
+		return false, typical, wait
+	}
+	left := rec.Size - rec.sent.Load()
+	if f.rate > 0 && elapsed.Seconds()+float64(left)/f.rate < h.o.After*typical.Seconds() {
+		return false, typical, wait
 	}
 	return true, typical, hedgeCheckEvery
+}
+
+// measureRates closes the rate windows of the parts in flight that have
+// run their length. h.mu is held.
+func (h *hedger) measureRates(now time.Time) {
+	for r, f := range h.flights {
+		if d := now.Sub(f.winT); d >= hedgeRateWindow {
+			sent := r.sent.Load()
+			f.rate = float64(sent-f.winSent) / d.Seconds()
+			f.winT, f.winSent = now, sent
+		}
+	}
 }
 
 // median returns the median of v (not empty), leaving v as it is.
@@ -403,6 +499,9 @@ func median(v []float64) float64 {
 }
 
 // admit takes a hedge of size bytes within the bounds, or reports false.
+// The fraction bounds the bytes sent twice: those of the hedged parts
+// settled (each loser's bytes, see settle) and, for the parts not settled
+// yet, their whole size, as much as the loser may still send.
 func (h *hedger) admit(size int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -410,12 +509,23 @@ func (h *hedger) admit(size int64) bool {
 	if base < 0 {
 		base = h.seen
 	}
-	if h.inFlight >= h.o.MaxInFlight || float64(h.bytes+size) > h.o.MaxFraction*float64(base) {
+	if h.inFlight >= h.o.MaxInFlight || float64(h.spent+h.reserved+size) > h.o.MaxFraction*float64(base) {
 		return false
 	}
 	h.inFlight++
-	h.bytes += size
+	h.reserved += size
 	return true
+}
+
+// settle replaces the reservation of a hedged part of size bytes, once
+// both its requests ended, by what it cost: the bytes its losing request
+// had handed over (a loser canceled early costs little; one left to finish
+// costs the part).
+func (h *hedger) settle(size, cost int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reserved -= size
+	h.spent += min(max(cost, 0), size)
 }
 
 func (h *hedger) hedgeEnded() {

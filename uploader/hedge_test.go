@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,9 +295,11 @@ func TestHedgeFailsFirstRequestDecides(t *testing.T) {
 	checkComplete(t, c, rec, data, 6)
 }
 
-// TestHedgeBounds: whatever the number of stragglers, the hedges never
-// hold more than MaxFraction of the object's bytes nor run more than
-// MaxInFlight at once; with hedging off no part is sent twice.
+// TestHedgeBounds: whatever the number of stragglers, the bytes sent
+// twice (read from the bodies of UploadPart beyond the object's) never
+// pass MaxFraction of the object, the hedges in flight never hold more
+// than it between them nor number more than MaxInFlight; with hedging off
+// no part is sent twice.
 func TestHedgeBounds(t *testing.T) {
 	const parts = 6
 	for _, tc := range []struct {
@@ -319,6 +322,7 @@ func TestHedgeBounds(t *testing.T) {
 			for _, p := range tc.slow {
 				slow[p] = true
 			}
+			var read atomic.Int64
 			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
 				if slow[part] && idx == 0 {
 					// Slow, but not stuck: it ends after a while if not
@@ -331,6 +335,11 @@ func TestHedgeBounds(t *testing.T) {
 				}
 				return next(ctx)
 			})
+			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+				in := call.Input.(*s3.UploadPartInput)
+				in.Body = countingReader{in.Body, &read}
+				return next(ctx)
+			})
 			rec := &recorder{}
 			data := payload(parts * 5 * mib)
 			u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
@@ -341,12 +350,11 @@ func TestHedgeBounds(t *testing.T) {
 				t.Fatal(err)
 			}
 			hedged := eventsOf[event.Hedged](rec)
-			var bytes int64
-			for _, h := range hedged {
-				bytes += h.Size
+			if twice := read.Load() - int64(len(data)); float64(twice) > tc.fraction*float64(len(data)) {
+				t.Fatalf("%d bytes sent twice, more than %v of %d", twice, tc.fraction, len(data))
 			}
-			if float64(bytes) > tc.fraction*float64(len(data)) {
-				t.Fatalf("hedged %d bytes, more than %v of %d", bytes, tc.fraction, len(data))
+			if peak := int64(pc.peak) * 5 * mib; tc.fraction > 0 && float64(peak) > tc.fraction*float64(len(data)) {
+				t.Fatalf("%d hedges of 5 MiB in flight at once, more than %v of %d", pc.peak, tc.fraction, len(data))
 			}
 			if tc.off && len(hedged) > 0 {
 				t.Fatalf("%d hedges with hedging off", len(hedged))
@@ -383,7 +391,10 @@ func TestHedgeOptionsValidated(t *testing.T) {
 
 // TestHedgeDue: a part is due once it has run After times its peers'
 // typical time, and, with parts in flight beside it, only when its bytes
-// come at less than 1/After of their pace.
+// come at less than 1/After of their pace; or, earlier, once its rate over
+// the last window is below 1/After of its peers' (the parts in flight, or
+// the stored ones) and at that rate it would end beyond After times its
+// typical time.
 func TestHedgeDue(t *testing.T) {
 	o, err := HedgeOptions{MinDelay: time.Millisecond}.resolve()
 	if err != nil {
@@ -399,24 +410,46 @@ func TestHedgeDue(t *testing.T) {
 		sent     int64
 		peerSent []int64       // bytes of the peers in flight
 		peerAgo  time.Duration // when they started (150 ms ago when 0)
-		want     bool
+		// rates set the rates of the last window: rate the part's,
+		// peerRate its peers'; else the windows are measured from the
+		// starts.
+		rates          bool
+		rate, peerRate float64
+		want           bool
+		wantTypical    time.Duration // 100 ms when 0 and enough parts are stored
 	}{
-		{"too few stored parts", 1, time.Second, 0, nil, 0, false},
-		{"not yet twice the typical time", 3, 150 * time.Millisecond, 0, nil, 0, false},
-		{"twice the typical time, alone", 3, 250 * time.Millisecond, 0, nil, 0, true},
-		{"behind its peers", 3, 250 * time.Millisecond, 100, []int64{size, size / 2}, 0, true},
-		{"as fast as its peers", 3, 250 * time.Millisecond, size / 2, []int64{size * 3 / 10, size * 3 / 10}, 0, false},
-		{"just over 1/After of their pace", 3, 250 * time.Millisecond, size/4 + 10, []int64{size * 3 / 10}, 0, false},
-		{"beside a part as late as itself", 3, 250 * time.Millisecond, 100, []int64{200}, 250 * time.Millisecond, true},
+		{name: "too few stored parts", samples: 1, elapsed: time.Second},
+		{name: "not yet twice the typical time", samples: 3, elapsed: 150 * time.Millisecond},
+		{name: "twice the typical time, alone", samples: 3, elapsed: 250 * time.Millisecond, want: true},
+		{name: "behind its peers", samples: 3, elapsed: 250 * time.Millisecond, sent: 100, peerSent: []int64{size, size / 2}, want: true},
+		{name: "as fast as its peers", samples: 3, elapsed: 250 * time.Millisecond, sent: size / 2, peerSent: []int64{size * 3 / 10, size * 3 / 10}},
+		{name: "just over 1/After of their pace", samples: 3, elapsed: 250 * time.Millisecond, sent: size/4 + 10, peerSent: []int64{size * 3 / 10}},
+		{name: "beside a part as late as itself", samples: 3, elapsed: 250 * time.Millisecond, sent: 100, peerSent: []int64{200}, peerAgo: 250 * time.Millisecond, want: true},
+		// The rate: the stored parts went at 10.5 MB/s.
+		{name: "slow against the stored parts", samples: 3, elapsed: 150 * time.Millisecond, sent: 100 << 10, rates: true, rate: 1e6, want: true},
+		{name: "stalled", samples: 3, elapsed: 150 * time.Millisecond, sent: 100 << 10, rates: true, rate: 0, want: true},
+		{name: "slow but nearly done", samples: 3, elapsed: 150 * time.Millisecond, sent: size - 1000, rates: true, rate: 1e6},
+		{name: "slow against its peers, none stored", elapsed: time.Second, sent: 500e3, peerSent: []int64{size, size}, peerAgo: time.Second,
+			rates: true, rate: 0.5e6, peerRate: 6e6, want: true, wantTypical: 175 * time.Millisecond},
+		{name: "not 1/After of its peers' rate", elapsed: time.Second, sent: 500e3, peerSent: []int64{size, size}, peerAgo: time.Second,
+			rates: true, rate: 4e6, peerRate: 6e6, wantTypical: 175 * time.Millisecond},
+		{name: "one peer's rate is not enough", elapsed: time.Second, sent: 500e3, peerSent: []int64{size}, peerAgo: time.Second,
+			rates: true, rate: 0.5e6, peerRate: 6e6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &hedger{up: &upload{size: 10 * size}, o: o, flights: map[*partRecord]time.Time{}}
+			h := &hedger{up: &upload{size: 10 * size}, o: o, flights: map[*partRecord]*flight{}}
 			for range tc.samples {
 				h.perByte = append(h.perByte, perByte)
 			}
+			fl := func(start time.Time, rate float64) *flight {
+				if tc.rates {
+					return &flight{start: start, winT: now, rate: rate}
+				}
+				return &flight{start: start, winT: start, rate: -1}
+			}
 			rec := &partRecord{Number: 1, Size: size}
 			rec.sent.Store(tc.sent)
-			h.flights[rec] = now.Add(-tc.elapsed)
+			h.flights[rec] = fl(now.Add(-tc.elapsed), tc.rate)
 			for i, s := range tc.peerSent {
 				p := &partRecord{Number: int32(i + 2), Size: size}
 				p.sent.Store(s)
@@ -424,18 +457,143 @@ func TestHedgeDue(t *testing.T) {
 				if ago == 0 {
 					ago = 150 * time.Millisecond
 				}
-				h.flights[p] = now.Add(-ago)
+				h.flights[p] = fl(now.Add(-ago), tc.peerRate)
 			}
 			due, typical, wait := h.due(rec, tc.elapsed)
 			if due != tc.want {
 				t.Fatalf("due = %v, want %v (typical %v)", due, tc.want, typical)
 			}
-			if tc.samples >= hedgeMinSamples && (typical < 99*time.Millisecond || typical > 101*time.Millisecond) {
-				t.Fatalf("typical %v, want 100ms", typical)
+			want := tc.wantTypical
+			if want == 0 && tc.samples >= hedgeMinSamples {
+				want = 100 * time.Millisecond
+			}
+			if want != 0 && (typical < want*99/100 || typical > want*101/100) {
+				t.Fatalf("typical %v, want %v", typical, want)
 			}
 			if wait <= 0 || wait > hedgeCheckEvery {
 				t.Fatalf("wait %v", wait)
 			}
 		})
 	}
+}
+
+// countingReader counts the bytes read from r into n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestHedgeBudgetCountsBytesSent: a loser canceled before it sent
+// anything costs nothing, so with room for one part's worth of hedged
+// bytes (MaxFraction 0.2 of six parts) two stragglers in turn are both
+// overtaken: the first hedge's reservation is given back once its loser
+// is canceled, and the second fits. Counting each hedged part whole, the
+// second would wait its 3 s out. Nothing is sent twice, Complete lists
+// each part once.
+func TestHedgeBudgetCountsBytesSent(t *testing.T) {
+	c := s3fake.New("b")
+	var read atomic.Int64
+	pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+		if (part == 2 || part == 4) && idx == 0 {
+			select { // a straggler that sends nothing
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(3 * time.Second):
+			}
+		}
+		return next(ctx)
+	})
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		in := call.Input.(*s3.UploadPartInput)
+		in.Body = countingReader{in.Body, &read}
+		return next(ctx)
+	})
+	rec := &recorder{}
+	data := payload(6 * 5 * mib)
+	u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
+		o.Concurrency = 2
+		// MinDelay keeps parts of normal speed on a loaded machine from
+		// taking the budget.
+		o.Hedge = HedgeOptions{MinDelay: 300 * time.Millisecond, MaxFraction: 0.2}
+	})
+	if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	var hedged []int32
+	for _, h := range eventsOf[event.Hedged](rec) {
+		hedged = append(hedged, h.PartNumber)
+	}
+	slices.Sort(hedged)
+	if !slices.Equal(hedged, []int32{2, 4}) {
+		t.Fatalf("parts hedged %v, want [2 4]", hedged)
+	}
+	for _, d := range eventsOf[event.HedgeDone](rec) {
+		if !d.HedgeWon || !d.LoserCanceled || d.Err != nil {
+			t.Fatalf("HedgeDone %+v", d)
+		}
+	}
+	if twice := read.Load() - int64(len(data)); twice != 0 {
+		t.Fatalf("%d bytes sent twice", twice)
+	}
+	if pc.peak != 1 {
+		t.Fatalf("%d hedges in flight at once, room for 1", pc.peak)
+	}
+	checkComplete(t, c, rec, data, 6)
+}
+
+// TestHedgeSlowRate: a part whose request hands its bytes over at a
+// twentieth of its peers' rate is hedged once its rate is measured, long
+// before it has run After times its peers' typical time (After is 10
+// here); the hedge wins, the loser is canceled having sent a fraction of
+// the part, and that fraction is all that is sent twice. The fake's parts
+// are paced in real time (about a second in all).
+func TestHedgeSlowRate(t *testing.T) {
+	c := s3fake.New("b")
+	var read atomic.Int64
+	var mu sync.Mutex
+	requests := map[int32]int{}
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		in := call.Input.(*s3.UploadPartInput)
+		mu.Lock()
+		first := requests[aws.ToInt32(in.PartNumber)] == 0
+		requests[aws.ToInt32(in.PartNumber)]++
+		mu.Unlock()
+		bps := 20e6
+		if aws.ToInt32(in.PartNumber) == 2 && first {
+			bps = 1e6
+		}
+		in.Body = &pacedReader{r: countingReader{in.Body, &read}, bps: bps}
+		return next(ctx)
+	})
+	rec := &recorder{}
+	data := payload(6 * 5 * mib)
+	const after = 10
+	u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
+		o.Concurrency = 3
+		o.Hedge = HedgeOptions{After: after, MinDelay: 100 * time.Millisecond, MaxFraction: 0.2}
+	})
+	if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	hedged := eventsOf[event.Hedged](rec)
+	if len(hedged) != 1 || hedged[0].PartNumber != 2 {
+		t.Fatalf("Hedged %+v, want part 2 alone", hedged)
+	}
+	if h := hedged[0]; h.Typical <= 0 || h.Elapsed >= after*h.Typical/2 {
+		t.Fatalf("hedged after %v, its peers' typical time %v: not before it was late", h.Elapsed, h.Typical)
+	}
+	done := eventsOf[event.HedgeDone](rec)
+	if len(done) != 1 || !done[0].HedgeWon || !done[0].LoserCanceled {
+		t.Fatalf("HedgeDone %+v", done)
+	}
+	if twice := read.Load() - int64(len(data)); twice <= 0 || twice > 5*mib/2 {
+		t.Fatalf("%d bytes sent twice: want the loser's fraction of the part", twice)
+	}
+	checkComplete(t, c, rec, data, 6)
 }

@@ -159,7 +159,9 @@ type Hedged struct {
 	Size       int64
 	// Elapsed is how long the part's first request had run.
 	Elapsed time.Duration
-	// Typical is how long its peers took for as many bytes (the median).
+	// Typical is how long its peers took for as many bytes (the median;
+	// before two parts are stored, as long as the parts in flight take at
+	// their rate).
 	Typical time.Duration
 }
 
