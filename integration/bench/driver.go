@@ -492,7 +492,7 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	}
 	res.fromChild(cr)
 	if np != nil {
-		res.DataRequests, res.SlowRequests = np.draws.all.Load(), np.draws.slow.Load()
+		res.DataRequests, res.SlowRequests, res.BodyBytes = np.draws.all.Load(), np.draws.slow.Load(), np.draws.body.Load()
 	}
 	if client == "discard" {
 		// It sends nothing: only the bytes it read can be checked.

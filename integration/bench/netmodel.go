@@ -126,11 +126,14 @@ func startNet(name, upstreamEndpoint string, p netParams) (*netProxy, error) {
 		Toxicity   float32 `json:"toxicity"`
 		Attributes any     `json:"attributes"`
 	}
-	var add []toxic
+	// The request toxic finds the data requests on every network (counting their body bytes);
+	// only on wan-slow does it draw slow ones.
+	fraction := 0.0
 	if name == "wan-slow" {
-		add = append(add, toxic{Name: "request", Type: "s3mpu_request", Stream: "upstream", Attributes: requestToxic{
-			Key: key, Rate: p.ConnRate, Fraction: p.SlowFraction, Factor: p.SlowFactor, MinBody: p.SlowMinBody}})
+		fraction = p.SlowFraction
 	}
+	add := []toxic{{Name: "request", Type: "s3mpu_request", Stream: "upstream", Attributes: requestToxic{
+		Key: key, Rate: p.ConnRate, Fraction: fraction, Factor: p.SlowFactor, MinBody: p.SlowMinBody}}}
 	add = append(add,
 		toxic{Name: "bandwidth", Type: "bandwidth", Stream: "upstream", Attributes: toxics.BandwidthToxic{Rate: p.ConnRate / 1000}},
 		toxic{Name: "link", Type: "s3mpu_link", Stream: "upstream", Attributes: linkToxic{Key: key}},
@@ -162,6 +165,7 @@ type drawSeq struct {
 	n    atomic.Uint64
 	slow atomic.Int64 // slow requests drawn in this run
 	all  atomic.Int64 // data requests seen in this run
+	body atomic.Int64 // bytes of the data requests' bodies that entered the model in this run
 }
 
 // reset starts the sequence of a round.
@@ -170,6 +174,7 @@ func (d *drawSeq) reset(seed uint64) {
 	d.n.Store(0)
 	d.slow.Store(0)
 	d.all.Store(0)
+	d.body.Store(0)
 }
 
 // next returns the next uniform draw in [0, 1).
@@ -254,14 +259,17 @@ func (t *requestToxic) Pipe(stub *toxics.ToxicStub) {
 	slowRate := float64(t.Rate) / t.Factor
 	var debt time.Duration // pacing owed by the slow bytes passed so far
 	start := time.Now()
+	dataReq := false // the request being read is a data request (a body of MinBody or more)
 	for {
 		c, ok := nextChunk(stub, stub.Interrupt)
 		if !ok {
 			return
 		}
 		for data := c.Data; len(data) > 0; {
+			inBody := p.inBody
 			n, slow := p.feed(data, func(body int64) bool {
-				if body < t.MinBody {
+				dataReq = body >= t.MinBody
+				if !dataReq {
 					return false
 				}
 				draws.all.Add(1)
@@ -286,6 +294,9 @@ func (t *requestToxic) Pipe(stub *toxics.ToxicStub) {
 				}
 			} else if !slow {
 				debt = 0
+			}
+			if inBody && dataReq {
+				draws.body.Add(int64(n))
 			}
 			stub.Output <- &stream.StreamChunk{Data: data[:n], Timestamp: c.Timestamp}
 			data = data[n:]

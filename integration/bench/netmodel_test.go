@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/Shopify/toxiproxy/v2/stream"
+	"github.com/Shopify/toxiproxy/v2/toxics"
 )
 
 // feedAll passes stream through a reqParser in pieces of random sizes and returns, for every
@@ -136,5 +139,54 @@ func TestReqParserChunkedSlow(t *testing.T) {
 	}
 	if want := len(c) - len(head) + 3; slow != want {
 		t.Fatalf("%d slow bytes, want %d", slow, want)
+	}
+}
+
+// TestRequestToxicCountsDataBodies: the request toxic passes a connection's stream whole and
+// counts the body bytes of its data requests (bodies of MinBody or more) and nothing else:
+// neither headers nor the bodies of smaller requests.
+func TestRequestToxicCountsDataBodies(t *testing.T) {
+	d := &drawSeq{}
+	d.reset(1)
+	key := fmt.Sprintf("test-%p", d)
+	modelMu.Lock()
+	drawShared[key] = d
+	modelMu.Unlock()
+	defer func() {
+		modelMu.Lock()
+		delete(drawShared, key)
+		modelMu.Unlock()
+	}()
+	big, small := strings.Repeat("b", 300), strings.Repeat("s", 20)
+	all := request(small) + request(big) + chunkedRequest(big[:150], big[150:]) + request(small)
+	in, out := make(chan *stream.StreamChunk), make(chan *stream.StreamChunk, 1000)
+	stub := toxics.NewToxicStub(in, out)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&requestToxic{Key: key, Rate: 1e9, Factor: 8, MinBody: 100}).Pipe(stub)
+	}()
+	rng := rand.New(rand.NewPCG(3, 7))
+	for data := []byte(all); len(data) > 0; {
+		n := min(len(data), 1+rng.IntN(64))
+		in <- &stream.StreamChunk{Data: data[:n]}
+		data = data[n:]
+	}
+	close(in)
+	<-done // the stub closes out once the input ends
+	var passed []byte
+	for c := range out {
+		passed = append(passed, c.Data...)
+	}
+	if string(passed) != all {
+		t.Fatal("the stream did not pass whole")
+	}
+	// The chunked body counts its framing too: its size lines and CRLFs.
+	framing := int64(len(chunkedRequest(big[:150], big[150:]))) - int64(len("PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")) - 300
+	if got, want := d.body.Load(), 300+300+framing; got != want {
+		t.Fatalf("counted %d body bytes, want %d", got, want)
+	}
+	if got := d.all.Load(); got != 2 {
+		t.Fatalf("%d data requests, want 2", got)
 	}
 }

@@ -44,6 +44,8 @@ type runResult struct {
 	Hedges           int     `json:"hedges"`            // s3mpu: parts sent again
 	HedgesWon        int     `json:"hedges_won"`        // s3mpu: hedges that finished first
 	HedgedBytes      int64   `json:"hedged_bytes"`      // s3mpu: bytes of the hedged parts
+	BodyBytes        int64   `json:"data_body_bytes"`   // bytes of the data requests' bodies that entered the network model
+	SentTwice        int64   `json:"sent_twice_bytes"`  // BodyBytes beyond the object's (file and stream runs on a modelled network)
 	Level            int     `json:"concurrency_level"` // s3mpu: parts in flight reached (adaptive)
 }
 
@@ -83,6 +85,9 @@ func (r *runResult) derive() {
 	}
 	if r.LinkMBps > 0 {
 		r.OfLink = r.MBps / r.LinkMBps
+		if r.Kind != "small" {
+			r.SentTwice = max(r.BodyBytes-r.Bytes, 0)
+		}
 	}
 	if r.Bytes > 0 {
 		gib := float64(r.Bytes) / (1 << 30)
@@ -102,7 +107,7 @@ func (r runResult) line() string {
 	}
 	s += fmt.Sprintf("  peak conns %d", r.PeakConns)
 	if r.LinkMBps > 0 {
-		s += fmt.Sprintf("  %.0f%% of link  slow requests %d/%d", r.OfLink*100, r.SlowRequests, r.DataRequests)
+		s += fmt.Sprintf("  %.0f%% of link  slow requests %d/%d  sent twice %.1f%%", r.OfLink*100, r.SlowRequests, r.DataRequests, 100*float64(r.SentTwice)/float64(max(r.Bytes, 1)))
 	}
 	if r.Hedges > 0 || r.Level > 0 {
 		s += fmt.Sprintf("  hedges %d (won %d, %.1f%% of bytes)  level %d", r.Hedges, r.HedgesWon, 100*float64(r.HedgedBytes)/float64(max(r.Bytes, 1)), r.Level)
@@ -154,7 +159,8 @@ type summary struct {
 	Conns       stat   `json:"connections"`
 	PeakConns   stat   `json:"peak_connections"`
 	OfLink      stat   `json:"of_link"`
-	HedgedFrac  stat   `json:"hedged_fraction"` // hedged bytes / object bytes
+	HedgedFrac  stat   `json:"hedged_fraction"`     // hedged bytes / object bytes
+	TwiceFrac   stat   `json:"sent_twice_fraction"` // bytes sent twice / object bytes (modelled networks)
 	Level       stat   `json:"concurrency_level"`
 }
 
@@ -211,7 +217,7 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 	for _, c := range cases {
 		for _, cl := range cfg.clients {
 			s := summary{Case: c.Name(), Kind: c.Scenario.Kind, Client: cl}
-			var mbps, fps, cpu, rss, srv, conns, peak, oflink, hedged, level []float64
+			var mbps, fps, cpu, rss, srv, conns, peak, oflink, hedged, twice, level []float64
 			for _, r := range runs {
 				if r.Case != s.Case || r.Client != cl {
 					continue
@@ -230,6 +236,9 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 				peak = append(peak, float64(r.PeakConns))
 				if r.LinkMBps > 0 {
 					oflink = append(oflink, r.OfLink)
+					if r.Kind != "small" && r.Bytes > 0 {
+						twice = append(twice, float64(r.SentTwice)/float64(r.Bytes))
+					}
 				}
 				if strings.HasPrefix(cl, "s3mpu") && r.Bytes > 0 {
 					hedged = append(hedged, float64(r.HedgedBytes)/float64(r.Bytes))
@@ -244,6 +253,7 @@ func buildReport(runs []runResult, cases []benchCase, cfg driverConfig, m machin
 			rep.Failures += s.Failed
 			s.MBps, s.FilesPerSec, s.CPUPerGiB, s.RSSMiB, s.ServerCPU = newStat(mbps), newStat(fps), newStat(cpu), newStat(rss), newStat(srv)
 			s.Conns, s.PeakConns, s.OfLink, s.HedgedFrac, s.Level = newStat(conns), newStat(peak), newStat(oflink), newStat(hedged), newStat(level)
+			s.TwiceFrac = newStat(twice)
 			rep.Summaries = append(rep.Summaries, s)
 		}
 		if r, ok := compare(rep.Summaries, c.Name()); ok {
@@ -338,21 +348,24 @@ func (rep *report) markdown() string {
 	if wan {
 		fmt.Fprintf(&b, "Network model (wan, wan-slow; plain HTTP; %s objects, %s parts at equal settings): %s.\n\n",
 			formatSize(rep.Settings.WanSize), formatSize(rep.Settings.WanPart), rep.Settings.Net.String())
-		b.WriteString("| case | client | runs | MB/s | of link | peak conns | hedged bytes | parts in flight reached | client CPU s/GiB |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| case | client | runs | MB/s | of link | peak conns | hedged parts' bytes | bytes sent twice | parts in flight reached | client CPU s/GiB |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range rep.Summaries {
 			if lan[s.Case] {
 				continue
 			}
-			hedged, level := "—", "—"
+			hedged, twice, level := "—", "—", "—"
 			if !math.IsNaN(s.HedgedFrac.Median) {
 				hedged = fmt.Sprintf("%.1f%% (%.1f–%.1f%%)", s.HedgedFrac.Median*100, s.HedgedFrac.Min*100, s.HedgedFrac.Max*100)
+			}
+			if !math.IsNaN(s.TwiceFrac.Median) {
+				twice = fmt.Sprintf("%.1f%% (%.1f–%.1f%%)", s.TwiceFrac.Median*100, s.TwiceFrac.Min*100, s.TwiceFrac.Max*100)
 			}
 			if !math.IsNaN(s.Level.Median) {
 				level = spread(s.Level, "%.0f")
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsText(s.Runs, s.Failed),
-				spread(s.MBps, "%.0f"), spreadPct(s.OfLink), spread(s.PeakConns, "%.0f"), hedged, level, spread(s.CPUPerGiB, "%.2f"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Case, s.Client, runsText(s.Runs, s.Failed),
+				spread(s.MBps, "%.0f"), spreadPct(s.OfLink), spread(s.PeakConns, "%.0f"), hedged, twice, level, spread(s.CPUPerGiB, "%.2f"))
 		}
 		b.WriteString("\n")
 	}
@@ -419,8 +432,8 @@ func (rep *report) targetLines() []string {
 		if s.Client != "s3mpu" || c.Net == "" || c.Net == "lan" || math.IsNaN(s.OfLink.Median) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: s3mpu ≥ 85%% of the link: %.0f%% — %s; hedged bytes ≤ 10%%: max %.1f%% — %s; peak connections %.0f (median %.0f)",
-			s.Case, s.OfLink.Median*100, mark(s.OfLink.Median >= 0.85), s.HedgedFrac.Max*100, mark(s.HedgedFrac.Max <= 0.10), s.PeakConns.Max, s.PeakConns.Median))
+		out = append(out, fmt.Sprintf("%s: s3mpu ≥ 85%% of the link: %.0f%% — %s; bytes sent twice ≤ 10%%: max %.1f%% — %s (hedged parts' bytes max %.1f%%); peak connections %.0f (median %.0f)",
+			s.Case, s.OfLink.Median*100, mark(s.OfLink.Median >= 0.85), s.TwiceFrac.Max*100, mark(s.TwiceFrac.Max <= 0.10), s.HedgedFrac.Max*100, s.PeakConns.Max, s.PeakConns.Median))
 	}
 	for _, r := range rep.Ratios {
 		if kind[r.Case] == "file" && (cs[r.Case].Net == "" || cs[r.Case].Net == "lan") {
