@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -63,13 +66,22 @@ type childStats struct {
 	hedgedBytes        int64
 }
 
+// timelineEnv, set in the environment of the bench (with -child-stderr), makes each s3mpu
+// child print its events but BytesSent to stderr, with the seconds since the uploader was
+// made: the timeline of an upload.
+const timelineEnv = "S3MPU_BENCH_TIMELINE"
+
 func (st *childStats) listener() event.Listener {
 	if st == nil {
 		return nil
 	}
+	timeline, t0 := os.Getenv(timelineEnv) != "", time.Now()
 	return event.ListenerFunc(func(e event.Event) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
+		if _, progress := e.(event.BytesSent); timeline && !progress {
+			fmt.Fprintf(os.Stderr, "timeline %8.3f %T %+v\n", time.Since(t0).Seconds(), e, e)
+		}
 		switch e := e.(type) {
 		case event.Hedged:
 			st.hedges++
