@@ -492,7 +492,12 @@ func (r *runner) exec(ctx context.Context, c benchCase, client string, run int, 
 	}
 	res.fromChild(cr)
 	if np != nil {
-		res.DataRequests, res.SlowRequests, res.BodyBytes = np.draws.all.Load(), np.draws.slow.Load(), np.draws.body.Load()
+		res.DataRequests, res.SlowRequests = np.draws.all.Load(), np.draws.slow.Load()
+		body, all := np.draws.settle(30 * time.Second)
+		if !all {
+			return res.fail(fmt.Errorf("the network model still passed bytes of the run's connections 30 s after it: bytes sent twice unknown"))
+		}
+		res.BodyBytes = body
 	}
 	if client == "discard" {
 		// It sends nothing: only the bytes it read can be checked.

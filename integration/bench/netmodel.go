@@ -165,7 +165,29 @@ type drawSeq struct {
 	n    atomic.Uint64
 	slow atomic.Int64 // slow requests drawn in this run
 	all  atomic.Int64 // data requests seen in this run
-	body atomic.Int64 // bytes of the data requests' bodies that entered the model in this run
+	run  atomic.Pointer[runBytes]
+}
+
+// runBytes counts the body bytes of the data requests of the connections opened during one
+// run. A connection counts for the run it was opened in, also for the bytes it still passes
+// after the run (a canceled request's bytes left in the socket buffers, passing a slow path
+// after the client is gone), so the driver waits for them (see settle).
+type runBytes struct {
+	body  atomic.Int64 // bytes of the data requests' bodies that entered the model
+	conns atomic.Int64 // connections still passing bytes
+}
+
+// settle waits, up to limit, until every connection opened in the run has passed its last
+// byte, and returns the run's body bytes and whether they are all counted.
+func (d *drawSeq) settle(limit time.Duration) (int64, bool) {
+	rb := d.run.Load()
+	if rb == nil {
+		return 0, true
+	}
+	for deadline := time.Now().Add(limit); rb.conns.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return rb.body.Load(), rb.conns.Load() == 0
 }
 
 // reset starts the sequence of a round.
@@ -174,7 +196,7 @@ func (d *drawSeq) reset(seed uint64) {
 	d.n.Store(0)
 	d.slow.Store(0)
 	d.all.Store(0)
-	d.body.Store(0)
+	d.run.Store(&runBytes{})
 }
 
 // next returns the next uniform draw in [0, 1).
@@ -256,6 +278,12 @@ func (t *requestToxic) Pipe(stub *toxics.ToxicStub) {
 	draws := drawShared[t.Key]
 	modelMu.Unlock()
 	p := &reqParser{}
+	rb := draws.run.Load()
+	if rb == nil {
+		rb = &runBytes{} // before the first run: counted nowhere
+	}
+	rb.conns.Add(1)
+	defer rb.conns.Add(-1)
 	slowRate := float64(t.Rate) / t.Factor
 	var debt time.Duration // pacing owed by the slow bytes passed so far
 	start := time.Now()
@@ -296,7 +324,7 @@ func (t *requestToxic) Pipe(stub *toxics.ToxicStub) {
 				debt = 0
 			}
 			if inBody && dataReq {
-				draws.body.Add(int64(n))
+				rb.body.Add(int64(n))
 			}
 			stub.Output <- &stream.StreamChunk{Data: data[:n], Timestamp: c.Timestamp}
 			data = data[n:]

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Shopify/toxiproxy/v2/stream"
 	"github.com/Shopify/toxiproxy/v2/toxics"
@@ -183,7 +184,11 @@ func TestRequestToxicCountsDataBodies(t *testing.T) {
 	}
 	// The chunked body counts its framing too: its size lines and CRLFs.
 	framing := int64(len(chunkedRequest(big[:150], big[150:]))) - int64(len("PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")) - 300
-	if got, want := d.body.Load(), 300+300+framing; got != want {
+	body, settled := d.settle(time.Second)
+	if !settled {
+		t.Fatal("a connection still open after its input ended")
+	}
+	if got, want := body, 300+300+framing; got != want {
 		t.Fatalf("counted %d body bytes, want %d", got, want)
 	}
 	if got := d.all.Load(); got != 2 {
