@@ -47,9 +47,9 @@ const (
 // After times its pace (so
 // that parts all slowed alike, by more of them sharing a link, are not
 // hedged). It is hedged earlier, once it has run MinDelay, when over the
-// last quarter second it handed its bytes over at less than 1/After of
-// its peers' rate (of the parts in flight beside it, or else of the
-// stored ones) and would, at that rate, end beyond After times its
+// last half second it handed its bytes over at less than 1/(2×After) of
+// its peers' rate (of the parts in flight beside it, or of the stored
+// ones when higher) and would, at that rate, end beyond After times its
 // typical time. Its bytes are sent again on a fresh request of the same
 // client (its connection pool gives it an idle connection or a new one).
 // The first request to succeed wins: its ETag and checksum go into
@@ -112,7 +112,7 @@ const (
 	hedgeSamples    = 16
 	hedgeMinSamples = 2
 	hedgeCheckEvery = 50 * time.Millisecond
-	hedgeRateWindow = 250 * time.Millisecond
+	hedgeRateWindow = 500 * time.Millisecond
 )
 
 // flight is a part in flight, as its hedger sees it.
@@ -412,11 +412,14 @@ func (up *upload) sentAll(rec *partRecord) {
 //     parts that are all slow (more of them sharing the link, say) are
 //     not stragglers;
 //   - it is slow: over the last rate window it handed its bytes over at
-//     less than 1/After of the rate of its peers (the median of the parts
-//     in flight beside it, or of the stored parts when fewer than two are
-//     in flight), and at that rate it would end beyond After times its
-//     typical time. This catches a straggler long before it is late, and
-//     in the first round too, before any part is stored.
+//     less than 1/(2×After) of the rate of its peers (the median of the
+//     parts in flight beside it, or the stored parts' when higher), and
+//     at that rate it would end beyond After
+//     times its typical time. This catches a straggler long before it is
+//     late, and in the first round too, before any part is stored; the
+//     factor 2 and the window's length keep the rates of parts of normal
+//     speed, which vary from window to window (a new connection, a
+//     busy CPU), from passing for evidence.
 func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -443,12 +446,15 @@ func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duratio
 			}
 		}
 	}
-	var ref float64 // the peers' rate, bytes per second; 0 when unknown
-	switch {
-	case len(rates) >= 2:
+	// The peers' rate, bytes per second (0 when unknown): the higher of
+	// the parts' in flight (a window may hold a part's wait for its
+	// answer, and hold it low) and the stored parts'.
+	var ref float64
+	if len(rates) >= 2 {
 		ref = median(rates)
-	case samples:
-		ref = 1e9 / perByte
+	}
+	if samples {
+		ref = max(ref, 1e9/perByte)
 	}
 	typical := time.Duration(perByte * float64(rec.Size))
 	if typical == 0 && ref > 0 {
@@ -465,7 +471,7 @@ func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duratio
 	}
 	wait := min(at-elapsed, hedgeCheckEvery)
 	f := h.flights[rec]
-	if elapsed < h.o.MinDelay || f == nil || f.rate < 0 || ref <= 0 || f.rate*h.o.After > ref {
+	if elapsed < h.o.MinDelay || f == nil || f.rate < 0 || ref <= 0 || f.rate*2*h.o.After > ref {
 		return false, typical, wait
 	}
 	left := rec.Size - rec.sent.Load()

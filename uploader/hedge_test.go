@@ -392,7 +392,7 @@ func TestHedgeOptionsValidated(t *testing.T) {
 // TestHedgeDue: a part is due once it has run After times its peers'
 // typical time, and, with parts in flight beside it, only when its bytes
 // come at less than 1/After of their pace; or, earlier, once its rate over
-// the last window is below 1/After of its peers' (the parts in flight, or
+// the last window is below 1/(2×After) of its peers' (the parts in flight, or
 // the stored ones) and at that rate it would end beyond After times its
 // typical time.
 func TestHedgeDue(t *testing.T) {
@@ -433,6 +433,8 @@ func TestHedgeDue(t *testing.T) {
 			rates: true, rate: 0.5e6, peerRate: 6e6, want: true, wantTypical: 175 * time.Millisecond},
 		{name: "not 1/After of its peers' rate", elapsed: time.Second, sent: 500e3, peerSent: []int64{size, size}, peerAgo: time.Second,
 			rates: true, rate: 4e6, peerRate: 6e6, wantTypical: 175 * time.Millisecond},
+		{name: "at a third of its peers' rate", elapsed: time.Second, sent: 500e3, peerSent: []int64{size, size}, peerAgo: time.Second,
+			rates: true, rate: 2e6, peerRate: 6e6, wantTypical: 175 * time.Millisecond},
 		{name: "one peer's rate is not enough", elapsed: time.Second, sent: 500e3, peerSent: []int64{size}, peerAgo: time.Second,
 			rates: true, rate: 0.5e6, peerRate: 6e6},
 	} {
@@ -547,10 +549,10 @@ func TestHedgeBudgetCountsBytesSent(t *testing.T) {
 	checkComplete(t, c, rec, data, 6)
 }
 
-// TestHedgeSlowRate: a part whose request hands its bytes over at a
-// twentieth of its peers' rate is hedged once its rate is measured, long
-// before it has run After times its peers' typical time (After is 10
-// here); the hedge wins, the loser is canceled having sent a fraction of
+// TestHedgeSlowRate: a part whose request hands its bytes over at an
+// eightieth of its peers' rate (far below the 1/(2×After) needed) is
+// hedged once its rate is measured, long before it has run After times
+// its peers' typical time (After is 10 here); the hedge wins, the loser is canceled having sent a fraction of
 // the part, and that fraction is all that is sent twice. The fake's parts
 // are paced in real time (about a second in all).
 func TestHedgeSlowRate(t *testing.T) {
@@ -566,7 +568,7 @@ func TestHedgeSlowRate(t *testing.T) {
 		mu.Unlock()
 		bps := 20e6
 		if aws.ToInt32(in.PartNumber) == 2 && first {
-			bps = 1e6
+			bps = 0.25e6
 		}
 		in.Body = &pacedReader{r: countingReader{in.Body, &read}, bps: bps}
 		return next(ctx)
