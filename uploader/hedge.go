@@ -46,11 +46,11 @@ const (
 // late themselves, if any, hand their bytes to the transport at more than
 // After times its pace (so
 // that parts all slowed alike, by more of them sharing a link, are not
-// hedged). It is hedged earlier, once it has run MinDelay, when over the
-// last half second it handed its bytes over at less than 1/(2×After) of
-// its peers' rate (of the parts in flight beside it, or of the stored
-// ones when higher) and would, at that rate, end beyond After times its
-// typical time. Its bytes are sent again on a fresh request of the same
+// hedged). It is hedged earlier, once it has run MinDelay, when in each
+// of two windows of 0.35 s in a row it handed its bytes over at less than
+// 1/(2×After) of its peers' rate (of the parts in flight beside it, or of
+// the stored ones when higher) and would, at that rate, end beyond After
+// times its typical time. Its bytes are sent again on a fresh request of the same
 // client (its connection pool gives it an idle connection or a new one).
 // The first request to succeed wins: its ETag and checksum go into
 // CompleteMultipartUpload, once per part. The other is canceled, unless
@@ -107,12 +107,12 @@ func (h HedgeOptions) resolve() (HedgeOptions, error) {
 // is taken from; hedgeMinSamples how many must be stored before any part
 // is hedged; hedgeCheckEvery how often a part in flight is looked at.
 // hedgeRateWindow is how long the rate at which a part in flight hands its
-// bytes over is measured (the last complete window counts).
+// bytes over is measured (the last two complete windows count).
 const (
 	hedgeSamples    = 16
 	hedgeMinSamples = 2
 	hedgeCheckEvery = 50 * time.Millisecond
-	hedgeRateWindow = 500 * time.Millisecond
+	hedgeRateWindow = 350 * time.Millisecond
 )
 
 // flight is a part in flight, as its hedger sees it.
@@ -121,6 +121,8 @@ type flight struct {
 	winT    time.Time // start of the rate window being measured
 	winSent int64     // the part's bytes handed over at winT
 	rate    float64   // bytes per second in the last complete window; < 0 before one
+	prev    float64   // bytes per second in the window before; < 0 before one
+	windows int       // complete windows
 }
 
 // hedger is the hedging state of one upload.
@@ -255,7 +257,7 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 	if h.flights == nil {
 		h.flights = map[*partRecord]*flight{}
 	}
-	h.flights[rec] = &flight{start: start, winT: start, rate: -1}
+	h.flights[rec] = &flight{start: start, winT: start, rate: -1, prev: -1}
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -411,15 +413,17 @@ func (up *upload) sentAll(rec *partRecord) {
 //     transport so far come at less than 1/After of their median pace:
 //     parts that are all slow (more of them sharing the link, say) are
 //     not stragglers;
-//   - it is slow: over the last rate window it handed its bytes over at
-//     less than 1/(2×After) of the rate of its peers (the median of the
-//     parts in flight beside it, or the stored parts' when higher), and
-//     at that rate it would end beyond After
-//     times its typical time. This catches a straggler long before it is
-//     late, and in the first round too, before any part is stored; the
-//     factor 2 and the window's length keep the rates of parts of normal
-//     speed, which vary from window to window (a new connection, a
-//     busy CPU), from passing for evidence.
+//   - it is slow: in each of the last two rate windows (0.7 s) it handed
+//     its bytes over at less than 1/(2×After) of the rate of its peers
+//     (the median of the parts in flight beside it, past their first
+//     window, which holds the burst that fills a connection's buffers;
+//     or the stored parts' when higher), and at that rate it would end
+//     beyond After times its typical time. This catches a straggler long
+//     before it is late, and in the first round too, before any part is
+//     stored; the factor 2 and the two windows keep the rates of parts of
+//     normal speed, which vary from window to window (a new connection
+//     beside them, a link shared unevenly, a busy CPU), from passing for
+//     evidence.
 func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -441,7 +445,9 @@ func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duratio
 	for r, f := range h.flights {
 		if d := now.Sub(f.start); r != rec && d >= hedgeCheckEvery && d < late(r.Size) {
 			paces = append(paces, float64(r.sent.Load())/d.Seconds())
-			if f.rate >= 0 {
+			if f.windows >= 2 {
+				// Not its first window, which holds the burst of bytes
+				// that fill the connection's buffers.
 				rates = append(rates, f.rate)
 			}
 		}
@@ -471,7 +477,7 @@ func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duratio
 	}
 	wait := min(at-elapsed, hedgeCheckEvery)
 	f := h.flights[rec]
-	if elapsed < h.o.MinDelay || f == nil || f.rate < 0 || ref <= 0 || f.rate*2*h.o.After > ref {
+	if elapsed < h.o.MinDelay || f == nil || f.prev < 0 || ref <= 0 || max(f.rate, f.prev)*2*h.o.After > ref {
 		return false, typical, wait
 	}
 	left := rec.Size - rec.sent.Load()
@@ -487,8 +493,9 @@ func (h *hedger) measureRates(now time.Time) {
 	for r, f := range h.flights {
 		if d := now.Sub(f.winT); d >= hedgeRateWindow {
 			sent := r.sent.Load()
-			f.rate = float64(sent-f.winSent) / d.Seconds()
+			f.prev, f.rate = f.rate, float64(sent-f.winSent)/d.Seconds()
 			f.winT, f.winSent = now, sent
+			f.windows++
 		}
 	}
 }

@@ -392,7 +392,7 @@ func TestHedgeOptionsValidated(t *testing.T) {
 // TestHedgeDue: a part is due once it has run After times its peers'
 // typical time, and, with parts in flight beside it, only when its bytes
 // come at less than 1/After of their pace; or, earlier, once its rate over
-// the last window is below 1/(2×After) of its peers' (the parts in flight, or
+// the last two windows is below 1/(2×After) of its peers' (the parts in flight, or
 // the stored ones) and at that rate it would end beyond After times its
 // typical time.
 func TestHedgeDue(t *testing.T) {
@@ -410,13 +410,13 @@ func TestHedgeDue(t *testing.T) {
 		sent     int64
 		peerSent []int64       // bytes of the peers in flight
 		peerAgo  time.Duration // when they started (150 ms ago when 0)
-		// rates set the rates of the last window: rate the part's,
-		// peerRate its peers'; else the windows are measured from the
-		// starts.
-		rates          bool
-		rate, peerRate float64
-		want           bool
-		wantTypical    time.Duration // 100 ms when 0 and enough parts are stored
+		// rates set the rates of the last two windows: rate the part's
+		// (prevRate, when not 0, its window before), peerRate its
+		// peers'; else the windows are measured from the starts.
+		rates                    bool
+		rate, prevRate, peerRate float64
+		want                     bool
+		wantTypical              time.Duration // 100 ms when 0 and enough parts are stored
 	}{
 		{name: "too few stored parts", samples: 1, elapsed: time.Second},
 		{name: "not yet twice the typical time", samples: 3, elapsed: 150 * time.Millisecond},
@@ -428,6 +428,7 @@ func TestHedgeDue(t *testing.T) {
 		// The rate: the stored parts went at 10.5 MB/s.
 		{name: "slow against the stored parts", samples: 3, elapsed: 150 * time.Millisecond, sent: 100 << 10, rates: true, rate: 1e6, want: true},
 		{name: "stalled", samples: 3, elapsed: 150 * time.Millisecond, sent: 100 << 10, rates: true, rate: 0, want: true},
+		{name: "slow in one window only", samples: 3, elapsed: 150 * time.Millisecond, sent: 100 << 10, rates: true, rate: 1e6, prevRate: 10e6},
 		{name: "slow but nearly done", samples: 3, elapsed: 150 * time.Millisecond, sent: size - 1000, rates: true, rate: 1e6},
 		{name: "slow against its peers, none stored", elapsed: time.Second, sent: 500e3, peerSent: []int64{size, size}, peerAgo: time.Second,
 			rates: true, rate: 0.5e6, peerRate: 6e6, want: true, wantTypical: 175 * time.Millisecond},
@@ -443,15 +444,19 @@ func TestHedgeDue(t *testing.T) {
 			for range tc.samples {
 				h.perByte = append(h.perByte, perByte)
 			}
-			fl := func(start time.Time, rate float64) *flight {
+			fl := func(start time.Time, rate, prev float64) *flight {
 				if tc.rates {
-					return &flight{start: start, winT: now, rate: rate}
+					return &flight{start: start, winT: now, rate: rate, prev: prev, windows: 2}
 				}
-				return &flight{start: start, winT: start, rate: -1}
+				return &flight{start: start, winT: start, rate: -1, prev: -1}
 			}
 			rec := &partRecord{Number: 1, Size: size}
 			rec.sent.Store(tc.sent)
-			h.flights[rec] = fl(now.Add(-tc.elapsed), tc.rate)
+			prev := tc.rate
+			if tc.prevRate != 0 {
+				prev = tc.prevRate
+			}
+			h.flights[rec] = fl(now.Add(-tc.elapsed), tc.rate, prev)
 			for i, s := range tc.peerSent {
 				p := &partRecord{Number: int32(i + 2), Size: size}
 				p.sent.Store(s)
@@ -459,7 +464,7 @@ func TestHedgeDue(t *testing.T) {
 				if ago == 0 {
 					ago = 150 * time.Millisecond
 				}
-				h.flights[p] = fl(now.Add(-ago), tc.peerRate)
+				h.flights[p] = fl(now.Add(-ago), tc.peerRate, tc.peerRate)
 			}
 			due, typical, wait := h.due(rec, tc.elapsed)
 			if due != tc.want {
