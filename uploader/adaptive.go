@@ -17,9 +17,9 @@ import (
 // capacity more parts fill it; where the server or the client's CPU is
 // the limit the level stays where it started. A stream's parts are held
 // in buffers, so its level rises no further than the parts whose buffers,
-// with the one being filled, fit in MaxBufferMemory; a buffer is made
-// only once the level lets a part go. A Concurrency set by the caller is
-// used as it is.
+// with the one being filled, fit in MaxBufferMemory; the producer waits
+// for a part's slot before it fills the next buffer, so at most level+1
+// buffers are made. A Concurrency set by the caller is used as it is.
 
 const (
 	// defaultMaxConcurrency is Options.MaxConcurrency when 0.

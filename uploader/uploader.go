@@ -582,8 +582,8 @@ func (up *upload) streamSizing(known bool) (int64, error) {
 	}
 	if o.adaptive {
 		// The adaptive concurrency may raise the parts in flight as far as
-		// their buffers fit; the buffers are made only as the level needs
-		// them (the producer takes one only once a part has a slot).
+		// their buffers fit; at most level+1 are made (the producer waits
+		// for a part's slot before it fills the next buffer).
 		up.maxLevel = int(max(min(int64(o.MaxConcurrency), fit-1), int64(o.Concurrency)))
 		bufs = min(int64(up.maxLevel)+1, fit)
 	}
