@@ -573,7 +573,8 @@ func (r *runner) runChild(ctx context.Context, args []string, stdin string, res 
 	}
 	if ps := cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			res.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+			res.UserCPUSeconds, res.SysCPUSeconds = tvSeconds(ru.Utime), tvSeconds(ru.Stime)
+			res.CPUSeconds = res.UserCPUSeconds + res.SysCPUSeconds
 			res.RusageMaxRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports maxrss in KiB
 		}
 	}

@@ -29,6 +29,8 @@ type runResult struct {
 	MBps             float64 `json:"mb_per_s"`          // 10^6 bytes per second of upload wall time
 	FilesPerSec      float64 `json:"files_per_s"`       // small files only
 	CPUSeconds       float64 `json:"cpu_seconds"`       // child user+sys, whole process
+	UserCPUSeconds   float64 `json:"user_cpu_seconds"`  // child user time: the client's own work
+	SysCPUSeconds    float64 `json:"sys_cpu_seconds"`   // child system time: the kernel's (syscalls, copies)
 	CPUPerGiB        float64 `json:"cpu_s_per_gib"`     // CPUSeconds per 2^30 bytes uploaded
 	RSSMiB           float64 `json:"rss_mib"`           // child's peak RSS (VmHWM, see vmHWM)
 	RusageMaxRSSMiB  float64 `json:"rusage_maxrss_mib"` // child's rusage maxrss, which includes the parent's RSS at exec
