@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -105,7 +106,8 @@ func (h HedgeOptions) resolve() (HedgeOptions, error) {
 
 // hedgeSamples is how many recently stored parts the typical time per byte
 // is taken from; hedgeMinSamples how many must be stored before any part
-// is hedged; hedgeCheckEvery how often a part in flight is looked at.
+// is hedged; hedgeCheckEvery how often a part in flight is looked at once
+// it has run for MinDelay (before, only when its rate window closes).
 // hedgeRateWindow is how long the rate at which a part in flight hands its
 // bytes over is measured (the last two complete windows count).
 const (
@@ -138,6 +140,7 @@ type hedger struct {
 	spent    int64 // bytes sent twice by the hedged parts settled: each loser's bytes
 	seen     int64 // bytes of the parts started, the base of a stream of unknown size
 	flights  map[*partRecord]*flight
+	wakes    atomic.Int64 // looks at a part in flight, for tests
 }
 
 // hedges returns the upload's hedger, nil when hedging is off.
@@ -285,7 +288,10 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 		hedged   bool
 	)
 	defer func() { hcancel() }()
-	timer := time.NewTimer(hedgeCheckEvery)
+	// No part is due before MinDelay: until then the part is looked at
+	// only to close its rate windows, so that parts that end sooner (all
+	// of them on a fast network) cost few wake-ups or none.
+	timer := time.NewTimer(min(h.o.MinDelay, hedgeRateWindow))
 	defer timer.Stop()
 	for running > 0 {
 		select {
@@ -316,6 +322,10 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 				continue // hedged already, settled, or past hedging: no more checks
 			}
 			elapsed := time.Since(start)
+			if elapsed < h.o.MinDelay {
+				timer.Reset(h.beforeDue(rec, elapsed))
+				continue
+			}
 			due, typical, wait := h.due(rec, elapsed)
 			if !due || !h.admit(rec.Size) {
 				timer.Reset(wait)
@@ -425,6 +435,7 @@ func (up *upload) sentAll(rec *partRecord) {
 //     beside them, a link shared unevenly, a busy CPU), from passing for
 //     evidence.
 func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duration, time.Duration) {
+	h.wakes.Add(1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
@@ -485,6 +496,23 @@ func (h *hedger) due(rec *partRecord, elapsed time.Duration) (bool, time.Duratio
 		return false, typical, wait
 	}
 	return true, typical, hedgeCheckEvery
+}
+
+// beforeDue looks at part rec, whose request has run for elapsed, less
+// than MinDelay: it closes the rate windows of the parts in flight (see
+// measureRates) and returns how long to wait before the next look, until
+// rec's window closes or MinDelay passes, whichever comes first.
+func (h *hedger) beforeDue(rec *partRecord, elapsed time.Duration) time.Duration {
+	h.wakes.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	h.measureRates(now)
+	wait := h.o.MinDelay - elapsed
+	if f := h.flights[rec]; f != nil {
+		wait = min(wait, f.winT.Add(hedgeRateWindow).Sub(now))
+	}
+	return max(wait, time.Millisecond)
 }
 
 // measureRates closes the rate windows of the parts in flight that have

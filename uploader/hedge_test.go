@@ -604,3 +604,89 @@ func TestHedgeSlowRate(t *testing.T) {
 	}
 	checkComplete(t, c, rec, data, 6)
 }
+
+// TestHedgeNoChecksBeforeMinDelay: no part is due before MinDelay, so
+// until then a part is looked at only when its rate window closes, and
+// parts that end sooner (as on a fast network) cost the hedger no
+// wake-ups; a part that runs past MinDelay is looked at.
+func TestHedgeNoChecksBeforeMinDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		minDelay time.Duration
+		wantNone bool
+	}{
+		{"parts end before MinDelay and their first rate window", time.Hour, true},
+		{"parts run past MinDelay", 20 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s3fake.New("b")
+			hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+				// Each part runs for three of the hedger's check periods,
+				// less than a rate window.
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(3 * hedgeCheckEvery):
+				}
+				return next(ctx)
+			})
+			var o Options
+			testOptions(newFakeClock(), nil)(&o)
+			o.Hedge.MinDelay = tc.minDelay
+			o, err := o.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := payload(4 * 5 * mib)
+			in, cs, err := beginInput(o, &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up := newUpload(c, o, in, cs)
+			if _, err := up.run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			h := up.hedges()
+			if h == nil {
+				t.Fatal("hedging is off")
+			}
+			n := h.wakes.Load()
+			if tc.wantNone && n != 0 {
+				t.Fatalf("%d looks at parts that ended before MinDelay", n)
+			}
+			if !tc.wantNone && n == 0 {
+				t.Fatal("no look at parts that ran past MinDelay")
+			}
+		})
+	}
+}
+
+// TestHedgeBeforeDueClosesWindows: a look before MinDelay closes the rate
+// windows that have run their length, so the early rule has its two
+// windows at MinDelay, and waits until the part's next window closes or
+// MinDelay passes.
+func TestHedgeBeforeDueClosesWindows(t *testing.T) {
+	o, err := HedgeOptions{MinDelay: time.Second}.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hedger{up: &upload{size: 10 << 20}, o: o, flights: map[*partRecord]*flight{}}
+	start := time.Now().Add(-hedgeRateWindow - 10*time.Millisecond)
+	rec := &partRecord{Number: 1, Size: 1 << 20}
+	rec.sent.Store(1000)
+	h.flights[rec] = &flight{start: start, winT: start, rate: -1, prev: -1}
+	wait := h.beforeDue(rec, time.Since(start))
+	f := h.flights[rec]
+	if f.windows != 1 || f.rate <= 0 || f.prev >= 0 || f.winSent != 1000 {
+		t.Fatalf("after one window: %+v", *f)
+	}
+	if wait <= hedgeRateWindow-50*time.Millisecond || wait > hedgeRateWindow {
+		t.Fatalf("wait %v, want about one window (%v)", wait, hedgeRateWindow)
+	}
+	// Near MinDelay, the wait ends at MinDelay.
+	late := &partRecord{Number: 2, Size: 1 << 20}
+	h.flights[late] = &flight{start: time.Now().Add(-900 * time.Millisecond), winT: time.Now(), rate: -1, prev: -1}
+	if wait := h.beforeDue(late, 900*time.Millisecond); wait > 100*time.Millisecond {
+		t.Fatalf("wait %v past MinDelay", wait)
+	}
+}
