@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,7 +26,7 @@ import (
 // discardS3 answers the multipart requests of an upload as S3 would and reads every request
 // body to the end, keeping nothing: a server that costs the same for every client, so that
 // what differs between two clients' runs is the clients' own work.
-type discardS3 struct{ bytes atomic.Int64 }
+type discardS3 struct{ bytes, conns atomic.Int64 }
 
 func (d *discardS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n, err := io.Copy(io.Discard, r.Body)
@@ -72,6 +73,11 @@ func BenchmarkClients(b *testing.B) {
 	for _, scheme := range []string{"https", "http"} {
 		srv := &discardS3{}
 		ts := httptest.NewUnstartedServer(srv)
+		ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				srv.conns.Add(1)
+			}
+		}
 		if scheme == "https" {
 			ts.StartTLS()
 		} else {
@@ -130,7 +136,7 @@ func benchClients(b *testing.B, name, path string, size int64, srv *discardS3, c
 			}
 			defer f.Close()
 			ctx := context.Background()
-			start := srv.bytes.Load()
+			start, conns := srv.bytes.Load(), srv.conns.Load()
 			before := rusage(b)
 			b.SetBytes(size)
 			b.ReportAllocs()
@@ -149,6 +155,7 @@ func benchClients(b *testing.B, name, path string, size int64, srv *discardS3, c
 			b.ReportMetric(user/gib, "user-s/GiB")
 			b.ReportMetric(sys/gib, "sys-s/GiB")
 			b.ReportMetric((user+sys)/gib, "cpu-s/GiB")
+			b.ReportMetric(float64(srv.conns.Load()-conns)/float64(b.N), "conns/op")
 			if got := srv.bytes.Load() - start; got < int64(b.N)*size {
 				b.Fatalf("server read %d bytes, want at least %d", got, int64(b.N)*size)
 			}
