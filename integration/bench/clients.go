@@ -45,13 +45,15 @@ type uploadFunc func(ctx context.Context, key string, body io.Reader, size int64
 // its documentation shows, with its own default checksum behaviour, and sets only the part
 // size and concurrency (plus what it takes to trust the server's self-signed certificate).
 var clients = map[string]func(clientSetup) (uploadFunc, error){
-	"s3mpu":           newS3MPU,
-	"s3mpu-composite": newS3MPUComposite,
-	"s3mpu-crc32":     newS3MPUCRC32,
-	"manager":         newManager,
-	"transfermanager": newTransferManager,
-	"minio":           newMinio,
-	"discard":         newDiscard,
+	"s3mpu":            newS3MPU,
+	"s3mpu-composite":  newS3MPUComposite,
+	"s3mpu-crc32":      newS3MPUCRC32,
+	"s3mpu-nohedge":    newS3MPUNoHedge,
+	"s3mpu-nolistener": newS3MPUNoListener,
+	"manager":          newManager,
+	"transfermanager":  newTransferManager,
+	"minio":            newMinio,
+	"discard":          newDiscard,
 }
 
 // defaultClients is the order in which clients take turns in every case. "discard" reads the

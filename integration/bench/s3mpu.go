@@ -39,6 +39,19 @@ func newS3MPUCRC32(cs clientSetup) (uploadFunc, error) {
 	})
 }
 
+// newS3MPUNoHedge is s3mpu with hedging off: an experiment, to tell what the hedger costs
+// where no hedge fires (lan).
+func newS3MPUNoHedge(cs clientSetup) (uploadFunc, error) {
+	return s3mpuWith(cs, func(o *uploader.Options) { o.Hedge.Off = true })
+}
+
+// newS3MPUNoListener is s3mpu without the benchmark's listener (no events are built), as the
+// AWS peers run: an experiment, to tell what the events cost.
+func newS3MPUNoListener(cs clientSetup) (uploadFunc, error) {
+	cs.stats = nil
+	return s3mpuWith(cs, func(*uploader.Options) {})
+}
+
 func s3mpuWith(cs clientSetup, extra func(*uploader.Options)) (uploadFunc, error) {
 	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
 		up := uploader.New(cli, func(o *uploader.Options) {
