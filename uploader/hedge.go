@@ -255,70 +255,31 @@ type contender struct {
 func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
 	up := h.up
 	start := time.Now()
-	h.mu.Lock()
-	h.seen += rec.Size
-	if h.flights == nil {
-		h.flights = map[*partRecord]*flight{}
-	}
-	h.flights[rec] = &flight{start: start, winT: start, rate: -1, prev: -1}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.flights, rec)
-		h.mu.Unlock()
-	}()
+	defer h.track(rec, start)()
 
 	done := make(chan contender, 2)
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
-	pgate := &sendGate{}
+	r := &race{pgate: &sendGate{}, pcancel: pcancel, hcancel: func() {}, running: 1}
 	go func() {
-		res, err := up.storePart(withGate(pctx, pgate), rec, open, up.o.MaxAttempts)
+		res, err := up.storePart(withGate(pctx, r.pgate), rec, open, up.o.MaxAttempts)
 		done <- contender{res: res, err: err, took: time.Since(start)}
 	}()
-
-	var (
-		hgate    *sendGate
-		hcancel  context.CancelFunc = func() {}
-		running                     = 1
-		win      *contender
-		firstErr error
-		hedgeErr error
-		canceled bool
-		hedged   bool
-	)
-	defer func() { hcancel() }()
+	defer func() { r.hcancel() }()
 	// No part is due before MinDelay: until then the part is looked at
 	// only to close its rate windows, so that parts that end sooner (all
 	// of them on a fast network) cost few wake-ups or none.
 	timer := time.NewTimer(min(h.o.MinDelay, hedgeRateWindow))
 	defer timer.Stop()
-	for running > 0 {
+	for r.running > 0 {
 		select {
 		case c := <-done:
-			running--
 			if c.hedge {
 				h.hedgeEnded()
 			}
-			switch {
-			case win != nil:
-				// The loser's end.
-			case c.err == nil:
-				win = &c
-				if running > 0 {
-					if c.hedge {
-						canceled = pgate.cancel(pcancel)
-					} else {
-						canceled = hgate.cancel(hcancel)
-					}
-				}
-			case c.hedge:
-				hedgeErr = c.err
-			default:
-				firstErr = c.err
-			}
+			r.end(c)
 		case <-timer.C:
-			if hgate != nil || win != nil || firstErr != nil || pgate.sentAll() {
+			if r.hgate != nil || r.win != nil || r.firstErr != nil || r.pgate.sentAll() {
 				continue // hedged already, settled, or past hedging: no more checks
 			}
 			elapsed := time.Since(start)
@@ -332,34 +293,93 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 				continue
 			}
 			_ = up.em.emit(event.Hedged{PartNumber: rec.Number, Size: rec.Size, Elapsed: elapsed, Typical: typical})
-			hedged = true
+			r.hedged = true
 			// hcancel is called by the deferred function, or when the first request wins.
-			hgate, hcancel = h.startHedge(ctx, rec, open, done)
-			running++
+			r.hgate, r.hcancel = h.startHedge(ctx, rec, open, done)
+			r.running++
 		}
 	}
-	if hedged {
+	return h.finish(rec, r)
+}
+
+// track records rec as in flight from start, for the peers' rates; the
+// function it returns forgets it.
+func (h *hedger) track(rec *partRecord, start time.Time) func() {
+	h.mu.Lock()
+	h.seen += rec.Size
+	if h.flights == nil {
+		h.flights = map[*partRecord]*flight{}
+	}
+	h.flights[rec] = &flight{start: start, winT: start, rate: -1, prev: -1}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.flights, rec)
+		h.mu.Unlock()
+	}
+}
+
+// race is the state of a part's first request and of its hedge, if any.
+type race struct {
+	pgate, hgate       *sendGate
+	pcancel, hcancel   context.CancelFunc
+	running            int // requests not ended
+	win                *contender
+	firstErr, hedgeErr error
+	canceled, hedged   bool
+}
+
+// end takes the end of one request: the first to store the part wins and
+// the other, still running, is canceled unless it has handed all its bytes
+// over.
+func (r *race) end(c contender) {
+	r.running--
+	switch {
+	case r.win != nil:
+		// The loser's end.
+	case c.err == nil:
+		r.win = &c
+		if r.running > 0 {
+			if c.hedge {
+				r.canceled = r.pgate.cancel(r.pcancel)
+			} else {
+				r.canceled = r.hgate.cancel(r.hcancel)
+			}
+		}
+	case c.hedge:
+		r.hedgeErr = c.err
+	default:
+		r.firstErr = c.err
+	}
+}
+
+// finish settles a part whose requests have all ended: the hedge budget,
+// the HedgeDone event, the sample of the winner's time and the part's
+// result.
+func (h *hedger) finish(rec *partRecord, r *race) error {
+	up := h.up
+	if r.hedged {
 		// The bytes sent twice are the loser's: the first request's when
 		// the hedge won (read before sentAll counts the rest), else the
 		// hedge's.
-		cost := hgate.handed()
-		if win != nil && win.hedge {
+		cost := r.hgate.handed()
+		if r.win != nil && r.win.hedge {
 			cost = rec.sent.Load()
 		}
 		h.settle(rec.Size, cost)
-		h.reportHedge(rec, win, canceled, hedgeErr)
+		h.reportHedge(rec, r.win, r.canceled, r.hedgeErr)
 	}
-	if win == nil {
-		if firstErr == nil {
-			firstErr = hedgeErr
+	if r.win == nil {
+		if r.firstErr == nil {
+			return r.hedgeErr
 		}
-		return firstErr
+		return r.firstErr
 	}
-	h.sample(rec.Size, win.took)
-	res := win.res
-	if hedged {
+	h.sample(rec.Size, r.win.took)
+	res := r.win.res
+	if r.hedged {
 		res.attempts++
-		if win.hedge {
+		if r.win.hedge {
 			up.sentAll(rec)
 		}
 	}

@@ -171,16 +171,6 @@ func planInputError(p *Plan, err error) *UploadError {
 	return e
 }
 
-// attach ties the upload to the caller's ctx: its abort runs on a context
-// derived from ctx, and its events go to Options.Listener, a listener's
-// panic cancelling the returned context. The caller defers cancel(nil).
-func (up *upload) attach(ctx context.Context) (context.Context, context.CancelCauseFunc) {
-	up.parent = ctx
-	ctx, cancel := context.WithCancelCause(ctx)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
-	return ctx, cancel
-}
-
 // checkPlanSource checks that ra, of size bytes, is still the source the
 // plan was made from (was), and watches it for changes from now on; note
 // ends the message of the error when it is not.

@@ -429,11 +429,19 @@ type partError struct {
 func (e *partError) Error() string { return e.err.Error() }
 func (e *partError) Unwrap() error { return e.err }
 
-func (up *upload) run(ctx context.Context) (*UploadOutput, error) {
+// attach ties the upload to the caller's ctx: its abort runs on a context
+// derived from ctx, and its events go to Options.Listener, a listener's
+// panic cancelling the returned context. The caller defers cancel(nil).
+func (up *upload) attach(ctx context.Context) (context.Context, context.CancelCauseFunc) {
 	up.parent = ctx
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	return ctx, cancel
+}
+
+func (up *upload) run(ctx context.Context) (*UploadOutput, error) {
+	ctx, cancel := up.attach(ctx)
+	defer cancel(nil)
 
 	in := up.in
 	up.stamp = stampOf(in.Body)
