@@ -678,12 +678,7 @@ func (c *copier) completePlain(ctx context.Context, res *CopyOutput) error {
 		return err
 	}
 	up.completed = true
-	head, err := up.client.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled,
-		ExpectedBucketOwner:  optString(in.ExpectedBucketOwner),
-		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
-		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
-	}, up.ctlOpts...)
+	head, err := up.client.HeadObject(ctx, up.in.headInput(), up.ctlOpts...)
 	if err != nil {
 		return fmt.Errorf("check the copy with HeadObject: %w", err)
 	}

@@ -340,6 +340,27 @@ func (in *UploadInput) putInput(cs *checksum, size int64, sum partSum) *s3.PutOb
 	return p
 }
 
+// headInput is the HeadObject request that checks the stored object, with
+// its checksum.
+func (in *UploadInput) headInput() *s3.HeadObjectInput {
+	return &s3.HeadObjectInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled,
+		ExpectedBucketOwner:  optString(in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
+	}
+}
+
+// listPartsInput is the ListParts request for the upload id.
+func (in *UploadInput) listPartsInput(uploadID string) *s3.ListPartsInput {
+	return &s3.ListPartsInput{
+		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), UploadId: aws.String(uploadID),
+		ExpectedBucketOwner:  optString(in.ExpectedBucketOwner),
+		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
+		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
+	}
+}
+
 // partInput is the UploadPart request for one part (body set by the caller);
 // the checksum value is set when sum is known, else only the algorithm.
 func (in *UploadInput) partInput(cs *checksum, uploadID string, n int32, size int64, sum partSum) *s3.UploadPartInput {

@@ -1017,13 +1017,7 @@ func sameChecksum(got, want string, parts int) bool {
 // verifyStored checks with HeadObject that the object has the size and
 // checksum of this upload, and returns it as a Complete answer.
 func (up *upload) verifyStored(ctx context.Context, size int64, checksum string) (*s3.CompleteMultipartUploadOutput, error) {
-	in := up.in
-	head, err := up.client.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled,
-		ExpectedBucketOwner:  optString(in.ExpectedBucketOwner),
-		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
-		SSECustomerKeyMD5: optString(in.SSECustomerKeyMD5),
-	}, up.ctlOpts...)
+	head, err := up.client.HeadObject(ctx, up.in.headInput(), up.ctlOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("HeadObject: %w", err)
 	}
@@ -1038,7 +1032,7 @@ func (up *upload) verifyStored(ctx context.Context, size int64, checksum string)
 		return nil, fmt.Errorf("the object's %s is %s, this upload's %s", up.cs.algo, got, checksum)
 	}
 	out := &s3.CompleteMultipartUploadOutput{
-		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ETag: head.ETag, VersionId: head.VersionId,
+		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), ETag: head.ETag, VersionId: head.VersionId,
 		ChecksumType: head.ChecksumType,
 	}
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(up.cs.algo, got)
@@ -1163,13 +1157,8 @@ func (up *upload) abortID(id string) (abortResult, error) {
 // uploadGone asks ListParts (with retries) whether the upload id still
 // exists: NoSuchUpload or another not-found answer means it does not.
 func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool, error) {
-	in := &s3.ListPartsInput{
-		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(id),
-		MaxParts:             aws.Int32(1),
-		ExpectedBucketOwner:  optString(up.in.ExpectedBucketOwner),
-		SSECustomerAlgorithm: optString(up.in.SSECustomerAlgorithm), SSECustomerKey: optString(up.in.SSECustomerKey),
-		SSECustomerKeyMD5: optString(up.in.SSECustomerKeyMD5),
-	}
+	in := up.in.listPartsInput(id)
+	in.MaxParts = aws.Int32(1)
 	_, err := up.retry(ctx, mpu.OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
 		_, err := l.ListParts(ctx, in, up.ctlOpts...)
 		return err
@@ -1186,12 +1175,7 @@ func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool
 // listParts lists the parts of the upload numbered after..upTo (all of
 // them with 0 and mpu.MaxParts), page by page, each page with retries.
 func (up *upload) listParts(ctx context.Context, l partLister, after, upTo int32) ([]types.Part, error) {
-	in := &s3.ListPartsInput{
-		Bucket: aws.String(up.in.Bucket), Key: aws.String(up.in.Key), UploadId: aws.String(up.uploadID),
-		ExpectedBucketOwner:  optString(up.in.ExpectedBucketOwner),
-		SSECustomerAlgorithm: optString(up.in.SSECustomerAlgorithm), SSECustomerKey: optString(up.in.SSECustomerKey),
-		SSECustomerKeyMD5: optString(up.in.SSECustomerKeyMD5),
-	}
+	in := up.in.listPartsInput(up.uploadID)
 	if after > 0 {
 		in.PartNumberMarker = aws.String(strconv.Itoa(int(after)))
 	}
