@@ -280,11 +280,10 @@ func (c *copier) run(ctx context.Context) (*CopyOutput, error) {
 		SSECustomerAlgorithm: optString(in.SourceSSECustomerAlgorithm), SSECustomerKey: optString(in.SourceSSECustomerKey),
 		SSECustomerKeyMD5: optString(in.SourceSSECustomerKeyMD5),
 	}
-	_, err := up.retry(ctx, mpu.OpHeadObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		h, err := c.client.HeadObject(ctx, hin, up.ctlOpts...)
-		c.head = h
-		return err
+	head, err := retryCall(ctx, up, mpu.OpHeadObject, func(ctx context.Context) (*s3.HeadObjectOutput, error) {
+		return c.client.HeadObject(ctx, hin, up.ctlOpts...)
 	})
+	c.head = head
 	if err != nil {
 		if s3err.Classify(err) == s3err.PermissionDenied && up.o.PreflightMode != PreflightOff && ctx.Err() == nil {
 			// The source cannot be read: the preflight, which would have run next, says
@@ -458,11 +457,8 @@ func (c *copier) single(ctx context.Context, size int64) (*CopyOutput, error) {
 	if err := up.em.emit(event.Started{Bucket: in.Bucket, Key: in.Key, Size: size, Parts: 1, Concurrency: 1}); err != nil {
 		return nil, up.fail(mpu.OpListener, 0, err)
 	}
-	var out *s3.CopyObjectOutput
-	_, err := up.retry(ctx, mpu.OpCopyObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		o, err := c.client.CopyObject(ctx, cin, up.ctlOpts...)
-		out = o
-		return err
+	out, err := retryCall(ctx, up, mpu.OpCopyObject, func(ctx context.Context) (*s3.CopyObjectOutput, error) {
+		return c.client.CopyObject(ctx, cin, up.ctlOpts...)
 	})
 	if err == nil && out.CopyObjectResult == nil {
 		err = errors.New("CopyObject returned no result")
@@ -629,14 +625,11 @@ func (c *copier) copyPart(ctx context.Context, rec *partRecord) error {
 // sourceTags returns the source's tags, URL-query encoded.
 func (c *copier) sourceTags(ctx context.Context) (string, error) {
 	up, in := c.up, c.in
-	var out *s3.GetObjectTaggingOutput
-	_, err := up.retry(ctx, mpu.OpGetObjectTagging, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		o, err := c.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
+	out, err := retryCall(ctx, up, mpu.OpGetObjectTagging, func(ctx context.Context) (*s3.GetObjectTaggingOutput, error) {
+		return c.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
 			Bucket: aws.String(in.SourceBucket), Key: aws.String(in.SourceKey), VersionId: optString(in.SourceVersionID),
 			ExpectedBucketOwner: optString(in.ExpectedSourceBucketOwner),
 		}, up.ctlOpts...)
-		out = o
-		return err
 	})
 	if err != nil {
 		return "", err

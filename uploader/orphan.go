@@ -168,11 +168,8 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 	)
 	seen := map[[2]string]bool{{"", ""}: true} // page markers, to stop a listing that comes round again
 	for page := 0; ; page++ {
-		var out *s3.ListMultipartUploadsOutput
-		_, err := up.retry(ctx, mpu.OpListMultipartUploads, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-			o, err := l.ListMultipartUploads(ctx, in, up.ctlOpts...)
-			out = o
-			return err
+		out, err := retryCall(ctx, up, mpu.OpListMultipartUploads, func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
+			return l.ListMultipartUploads(ctx, in, up.ctlOpts...)
 		})
 		if err != nil {
 			return scan, err

@@ -21,6 +21,18 @@ func (up *upload) retry(ctx context.Context, op mpu.Op, part int32, attempts int
 	return up.retryWith(ctx, op, part, attempts, s3err.Retryable, fn)
 }
 
+// retryCall is retry for one request whose answer the caller wants: it
+// returns the answer of the last attempt made.
+func retryCall[O any](ctx context.Context, up *upload, op mpu.Op, call func(ctx context.Context) (*O, error)) (*O, error) {
+	var out *O
+	_, err := up.retry(ctx, op, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
+		o, err := call(ctx)
+		out = o
+		return err
+	})
+	return out, err
+}
+
 // retryData is retry for a request that carries data (PutObject,
 // UploadPart) whose body fn reads afresh from its source on every attempt
 // (a new section reader of the file, or the part buffer still held) and

@@ -1159,9 +1159,8 @@ func (up *upload) abortID(id string) (abortResult, error) {
 func (up *upload) uploadGone(ctx context.Context, l partLister, id string) (bool, error) {
 	in := up.in.listPartsInput(id)
 	in.MaxParts = aws.Int32(1)
-	_, err := up.retry(ctx, mpu.OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		_, err := l.ListParts(ctx, in, up.ctlOpts...)
-		return err
+	_, err := retryCall(ctx, up, mpu.OpListParts, func(ctx context.Context) (*s3.ListPartsOutput, error) {
+		return l.ListParts(ctx, in, up.ctlOpts...)
 	})
 	switch {
 	case err == nil:
@@ -1181,11 +1180,8 @@ func (up *upload) listParts(ctx context.Context, l partLister, after, upTo int32
 	}
 	var parts []types.Part
 	for range mpu.MaxParts + 1 { // at most 10,000 parts, at least one per page
-		var out *s3.ListPartsOutput
-		_, err := up.retry(ctx, mpu.OpListParts, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-			o, err := l.ListParts(ctx, in, up.ctlOpts...)
-			out = o
-			return err
+		out, err := retryCall(ctx, up, mpu.OpListParts, func(ctx context.Context) (*s3.ListPartsOutput, error) {
+			return l.ListParts(ctx, in, up.ctlOpts...)
 		})
 		if err != nil {
 			return nil, err
