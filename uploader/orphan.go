@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3mpu/s3mpu/internal/initiator"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -178,11 +179,11 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 			if aws.ToString(mu.Key) != up.in.Key {
 				continue
 			}
-			if initiatorOf(mu.Initiator) != "" {
+			if initiator.Name(mu.Initiator) != "" {
 				reported = true
 			}
 			if own != "" && aws.ToString(mu.UploadId) == own {
-				ownFound, ownInit = true, initiatorOf(mu.Initiator)
+				ownFound, ownInit = true, initiator.Name(mu.Initiator)
 				continue
 			}
 			if mu.Initiated != nil && !mu.Initiated.Before(since) && !mu.Initiated.After(until) {
@@ -215,7 +216,7 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 		switch {
 		case !reported:
 			scan.found = append(scan.found, id)
-		case me != "" && initiatorOf(mu.Initiator) == me:
+		case me != "" && initiator.Name(mu.Initiator) == me:
 			scan.found = append(scan.found, id)
 		default:
 			scan.kept = append(scan.kept, id)
@@ -226,17 +227,4 @@ func (up *upload) pendingUploads(ctx context.Context, l uploadLister, w createWi
 			ErrUnknownCaller, strings.Join(scan.kept, ", "))
 	}
 	return scan, nil
-}
-
-// initiatorOf identifies an upload's initiator: its ID (an ARN for IAM
-// identities on S3), else its display name, else "" when the server does
-// not say.
-func initiatorOf(i *types.Initiator) string {
-	if i == nil {
-		return ""
-	}
-	if id := aws.ToString(i.ID); id != "" {
-		return id
-	}
-	return aws.ToString(i.DisplayName)
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/internal/initiator"
 )
 
 // cleanupStale aborts the multipart uploads under the prefix that this tool left behind
@@ -42,17 +42,17 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 		if _, ok := b.states.byID[id]; ok {
 			continue // this run continues it
 		}
-		initiator := initiatorOf(u)
+		arn := initiator.ARN(u.Initiator)
 		rel := strings.TrimPrefix(key, d.Prefix)
 		own := b.jnl.has(id) ||
-			(initiator != "" && b.perm.caller != "" && initiator == b.perm.caller) ||
-			(initiator == "" && (managed[rel] || b.store.get(rel) != nil || key == d.manifestKey()))
-		su := staleUpload{Key: key, UploadID: id, Initiator: initiator}
+			(arn != "" && b.perm.caller != "" && arn == b.perm.caller) ||
+			(arn == "" && (managed[rel] || b.store.get(rel) != nil || key == d.manifestKey()))
+		su := staleUpload{Key: key, UploadID: id, Initiator: arn}
 		if u.Initiated != nil {
 			su.Initiated = *u.Initiated
 		}
 		if !own {
-			who := initiator
+			who := arn
 			if who == "" {
 				who = "an unknown initiator"
 			}
@@ -60,7 +60,7 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
 			continue
 		}
-		if reason, denied := b.perm.abortDenied(key, initiator); denied {
+		if reason, denied := b.perm.abortDenied(key, arn); denied {
 			su.Reason = reason
 			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
 			continue
@@ -77,7 +77,7 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 			}
 			su.Reason = "abort failed: " + cmdkit.ErrText(err)
 			if cmdkit.APICode(err) == "AccessDenied" {
-				su.Reason += "; " + b.perm.whoMayAbort(key, initiator)
+				su.Reason += "; " + b.perm.whoMayAbort(key, arn)
 			}
 			b.sum.NotAbortedUploads = append(b.sum.NotAbortedUploads, su)
 			continue
@@ -86,16 +86,4 @@ func (b *backupRun) cleanupStale(ctx context.Context, managed map[string]bool, d
 		b.sum.AbortedUploads = append(b.sum.AbortedUploads, su)
 	}
 	return nil
-}
-
-// initiatorOf returns the upload's initiator as an ARN, or "" when the server did not say.
-func initiatorOf(u types.MultipartUpload) string {
-	if u.Initiator == nil {
-		return ""
-	}
-	id := aws.ToString(u.Initiator.ID)
-	if strings.HasPrefix(id, "arn:") {
-		return id
-	}
-	return ""
 }

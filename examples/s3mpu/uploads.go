@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
+	"github.com/s3mpu/s3mpu/internal/initiator"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/spf13/cobra"
@@ -138,39 +139,17 @@ func (a *app) describeUploads(ups []types.MultipartUpload, judge *abortJudge) []
 		i := uploadInfo{
 			UploadID:  aws.ToString(up.UploadId),
 			Key:       aws.ToString(up.Key),
-			Initiator: initiatorName(up.Initiator),
+			Initiator: initiator.Name(up.Initiator),
 			Initiated: aws.ToTime(up.Initiated),
 		}
 		if !i.Initiated.IsZero() {
 			i.AgeSec = int64(now.Sub(i.Initiated) / time.Second)
 		}
-		v := judge.judge(i.Key, initiatorARN(up.Initiator))
+		v := judge.judge(i.Key, initiator.ARN(up.Initiator))
 		i.MayAbort, i.Why, i.WhoCan = v.may, v.why, v.whoCan
 		infos = append(infos, i)
 	}
 	return infos
-}
-
-// initiatorARN returns the initiator's ARN when the server reports one (AWS puts the IAM
-// user's ARN in Initiator.ID), else "".
-func initiatorARN(in *types.Initiator) string {
-	if in == nil {
-		return ""
-	}
-	if id := aws.ToString(in.ID); strings.HasPrefix(id, "arn:") {
-		return id
-	}
-	return ""
-}
-
-func initiatorName(in *types.Initiator) string {
-	if in == nil {
-		return ""
-	}
-	if id := aws.ToString(in.ID); id != "" {
-		return id
-	}
-	return aws.ToString(in.DisplayName)
 }
 
 func (a *app) uploadsAbortCmd() *cobra.Command {
