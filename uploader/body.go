@@ -350,16 +350,11 @@ func (up *upload) waitRate(ctx context.Context, n int) error {
 	if d <= 0 {
 		return nil
 	}
-	t := clk.NewTimer()
-	defer t.Stop()
-	t.Start(d)
-	select {
-	case <-t.C():
-		return nil
-	case <-ctx.Done():
+	if err := up.sleep(ctx, d); err != nil {
 		r.CancelAt(clk.Now())
 		return context.Cause(ctx)
 	}
+	return nil
 }
 
 // newLimiter returns the rate limiter for bps bytes per second, or nil.
