@@ -239,7 +239,7 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 // TestStreamAdapts: with Concurrency 0, a stream whose parts each go at a
 // ceiling of their own (so that more parts in flight bring more
 // throughput) raises its parts in flight, reported by ConcurrencyChanged,
-// up to what MaxBufferMemory holds (7 buffers of 5 MiB: 6 parts in
+// up to (and at most to) what MaxBufferMemory holds (7 buffers of 5 MiB: 6 parts in
 // flight and the one being filled) and never beyond, nor beyond that
 // memory; with a fixed Concurrency it keeps it. The fake's parts run at
 // 10 MB/s each, in real time (about 2 s in all).
@@ -290,6 +290,11 @@ func TestStreamAdapts(t *testing.T) {
 			if tc.conc != 0 {
 				level = tc.conc
 			}
+			// The highest level reached is what the bound decides; whether
+			// the controller keeps it depends on the throughput it measures
+			// there, which a loaded machine can hold back, so the level it
+			// settles on is not checked.
+			top := level
 			for _, ev := range eventsOf[event.ConcurrencyChanged](rec) {
 				if tc.conc != 0 {
 					t.Fatalf("ConcurrencyChanged %+v with a fixed Concurrency", ev)
@@ -298,9 +303,10 @@ func TestStreamAdapts(t *testing.T) {
 					t.Fatalf("ConcurrencyChanged %+v at level %d, bound %d", ev, level, tc.wantLevel)
 				}
 				level = ev.Parts
+				top = max(top, level)
 			}
-			if level != tc.wantLevel {
-				t.Fatalf("level %d reached, want %d (events %+v)", level, tc.wantLevel, eventsOf[event.ConcurrencyChanged](rec))
+			if top != tc.wantLevel {
+				t.Fatalf("level %d reached at most, want %d (events %+v)", top, tc.wantLevel, eventsOf[event.ConcurrencyChanged](rec))
 			}
 			if peak > tc.wantLevel {
 				t.Fatalf("%d parts in flight at once, bound %d", peak, tc.wantLevel)
