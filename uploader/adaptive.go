@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -152,18 +153,33 @@ func (s *partSlots) signal() {
 // startParts sets g's limit for the parts of a multipart upload and, with
 // the adaptive concurrency, starts the controller; the function it returns
 // stops it (after the parts are done).
+//
+// With hedging, the parts take their slots from up.slots whatever the
+// concurrency, and g's limit leaves room for Hedge.MaxInFlight more: a
+// hedged part gives its slot back while its two requests race on (see
+// hedger.send), and its goroutine stays in g until both have ended.
 func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func()) {
 	bound := up.o.MaxConcurrency
 	if up.pool != nil {
 		bound = up.maxLevel // as many as the stream's buffers hold
 	}
+	extra := 0
+	if up.hedges() != nil {
+		extra = up.o.Hedge.MaxInFlight
+	}
 	if !up.o.adaptive || up.o.Concurrency >= bound {
 		// A fixed Concurrency, or a level that cannot rise.
-		g.SetLimit(up.o.Concurrency)
+		if extra == 0 {
+			g.SetLimit(up.o.Concurrency)
+			return func() {}
+		}
+		g.SetLimit(addCapped(up.o.Concurrency, extra))
+		up.slots = newPartSlots(up.o.Concurrency)
 		return func() {}
 	}
-	g.SetLimit(bound)
+	g.SetLimit(addCapped(bound, extra))
 	up.slots = newPartSlots(up.o.Concurrency)
+	up.adapting = true
 	ctl := newAdaptCtl(up.o.Concurrency, bound)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -196,3 +212,11 @@ func (up *upload) startParts(ctx context.Context, g *errgroup.Group) (stop func(
 // partBytesSent returns the bytes of the parts handed to the transport so
 // far.
 func (up *upload) partBytesSent() int64 { return up.progress.Load() }
+
+// addCapped returns a+b for non-negative a and b, at most math.MaxInt.
+func addCapped(a, b int) int {
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
+}

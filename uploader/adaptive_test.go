@@ -199,8 +199,8 @@ func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
 			if _, err := up.run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if (up.slots != nil) != tc.adaptive {
-				t.Fatalf("adaptive slots %v, want %v", up.slots != nil, tc.adaptive)
+			if up.adapting != tc.adaptive {
+				t.Fatalf("adaptive %v, want %v", up.adapting, tc.adaptive)
 			}
 			if up.slots != nil && up.slots.busy != 0 {
 				t.Fatalf("%d slots still taken", up.slots.busy)

@@ -67,7 +67,10 @@ const (
 // to the transport, so a loser canceled early leaves room for more. A hedge is one attempt; when
 // it fails, the first request goes on with its own retries. Hedged and
 // HedgeDone events report each hedge. A hedge runs beside Concurrency's
-// parts: at most Concurrency + MaxInFlight requests are in flight.
+// parts, and a hedged part of Upload gives its place among them to the
+// next part while its two requests race on, when one more request fits
+// within MaxInFlight: at most Concurrency + MaxInFlight requests are in
+// flight, and the upload still waits for both before it completes.
 type HedgeOptions struct {
 	// Off turns hedging off.
 	Off bool
@@ -78,7 +81,9 @@ type HedgeOptions struct {
 	// (default 1s), so that the jitter of fast networks,
 	// where parts take a fraction of a second, costs no bytes.
 	MinDelay time.Duration
-	// MaxInFlight bounds the hedges running at once (default 2).
+	// MaxInFlight bounds the requests running beside Concurrency's parts
+	// (default 2): each hedge, and the first request of each hedged part
+	// that gave its place to the next part.
 	MaxInFlight int
 	// MaxFraction bounds the bytes sent twice by hedging, as a fraction of
 	// the object's size, between 0 and 1 (default 0.10).
@@ -135,7 +140,7 @@ type hedger struct {
 	mu       sync.Mutex
 	perByte  []float64 // nanoseconds per byte of recently stored parts (a ring)
 	next     int
-	inFlight int   // hedges running
+	inFlight int   // requests outside the parts' slots: hedges, and the first requests of hedged parts that gave their slot back
 	reserved int64 // bytes of the hedged parts not settled yet, each counted whole
 	spent    int64 // bytes sent twice by the hedged parts settled: each loser's bytes
 	seen     int64 // bytes of the parts started, the base of a stream of unknown size
@@ -252,7 +257,12 @@ type contender struct {
 }
 
 // send uploads one part as sendPart does, hedging it when it falls behind.
-func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+// Once hedged, the part gives its slot back with free (when not nil), as
+// soon as the bound on requests outside the slots allows, so that the
+// next part starts while its two requests race on; send still returns
+// only once both have ended, so the upload waits for them, their error
+// fails it, and its body (a stream's buffer) is not reused before.
+func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, free func()) error {
 	up := h.up
 	start := time.Now()
 	defer h.track(rec, start)()
@@ -274,11 +284,19 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 	for r.running > 0 {
 		select {
 		case c := <-done:
-			if c.hedge {
+			if c.hedge || r.freed {
 				h.hedgeEnded()
 			}
 			r.end(c)
 		case <-timer.C:
+			if r.hgate != nil && !r.freed && r.running == 2 && r.win == nil {
+				// Hedged, the slot not given back yet: look again.
+				h.free(r, free)
+				if !r.freed {
+					timer.Reset(hedgeCheckEvery)
+				}
+				continue
+			}
 			if r.hgate != nil || r.win != nil || r.firstErr != nil || r.pgate.sentAll() {
 				continue // hedged already, settled, or past hedging: no more checks
 			}
@@ -297,9 +315,33 @@ func (h *hedger) send(ctx context.Context, rec *partRecord, open func() io.ReadS
 			// hcancel is called by the deferred function, or when the first request wins.
 			r.hgate, r.hcancel = h.startHedge(ctx, rec, open, done)
 			r.running++
+			h.free(r, free)
+			if !r.freed && free != nil {
+				timer.Reset(hedgeCheckEvery)
+			}
 		}
 	}
 	return h.finish(rec, r)
+}
+
+// free gives the slot of r's hedged part back, with free, when one more
+// request outside the slots fits within MaxInFlight: the first request
+// then runs outside them too, so at most Concurrency + MaxInFlight
+// requests are in flight.
+func (h *hedger) free(r *race, free func()) {
+	if free == nil || r.freed {
+		return
+	}
+	h.mu.Lock()
+	ok := h.inFlight < h.o.MaxInFlight
+	if ok {
+		h.inFlight++
+	}
+	h.mu.Unlock()
+	if ok {
+		r.freed = true
+		free()
+	}
 }
 
 // track records rec as in flight from start, for the peers' rates; the
@@ -327,6 +369,7 @@ type race struct {
 	win                *contender
 	firstErr, hedgeErr error
 	canceled, hedged   bool
+	freed              bool // the part gave its slot back: both requests count outside the slots
 }
 
 // end takes the end of one request: the first to store the part wins and

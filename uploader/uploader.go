@@ -410,8 +410,12 @@ type upload struct {
 	onCreate func(t time.Time, ended bool) error
 
 	hedgeOnce sync.Once
-	hedge     *hedger    // nil when hedging is off; see hedges
-	slots     *partSlots // the adaptive concurrency's parts in flight; nil when fixed
+	hedge     *hedger // nil when hedging is off; see hedges
+	// slots holds the parts in flight, at the adaptive concurrency's
+	// level or at a fixed Concurrency; nil when g's limit does (a fixed
+	// Concurrency without hedging, and Resume and shards).
+	slots    *partSlots
+	adapting bool // the adaptive concurrency's controller runs
 	// maxLevel bounds the adaptive concurrency of a stream: the parts in
 	// flight whose buffers, with the one being filled, fit in
 	// MaxBufferMemory (and at most MaxConcurrency); 0 for a body
@@ -680,23 +684,29 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 			return nil
 		}
 		data := buf[:n]
+		var free func()
 		if up.slots != nil {
-			// The adaptive level bounds the parts in flight here, before
-			// the next buffer is filled: at most level+1 buffers are out.
+			// The slots bound the parts in flight here, before the next
+			// buffer is filled: at most level+1 buffers are out, and the
+			// pool's count bounds those of hedged parts that gave their
+			// slot back.
 			if up.slots.acquire(gctx) != nil {
 				up.pool.put(buf)
 				return nil // a sibling failed, or the caller canceled: multipart tells
 			}
+			free = sync.OnceFunc(up.slots.release)
 		}
 		g.Go(func() error {
+			// The buffer goes back once both requests of a hedged part
+			// have ended: send returns only then.
 			defer up.pool.put(buf)
-			if up.slots != nil {
-				defer up.slots.release()
+			if free != nil {
+				defer free()
 			}
 			if gctx.Err() != nil {
 				return nil // a sibling failed while this part waited for a slot
 			}
-			return up.sendHeld(gctx, rec, bytesOpener(data))
+			return up.sendHeld(gctx, rec, bytesOpener(data), free)
 		})
 		if last {
 			return nil
@@ -864,20 +874,23 @@ func bodyErr(body *partBody, err error) error {
 // (see HedgeOptions). When rec.sum is not known in advance it is computed
 // as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
-	if up.slots != nil {
-		if up.slots.acquire(ctx) != nil {
-			return nil // a sibling failed, or the caller canceled: multipart tells
-		}
-		defer up.slots.release()
+	if up.slots == nil {
+		return up.sendHeld(ctx, rec, open, nil)
 	}
-	return up.sendHeld(ctx, rec, open)
+	if up.slots.acquire(ctx) != nil {
+		return nil // a sibling failed, or the caller canceled: multipart tells
+	}
+	free := sync.OnceFunc(up.slots.release)
+	defer free()
+	return up.sendHeld(ctx, rec, open, free)
 }
 
-// sendHeld is sendPart for a part that holds its slot of the adaptive
-// concurrency already, if any.
-func (up *upload) sendHeld(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
+// sendHeld is sendPart for a part that holds its slot already, if any:
+// free gives it back (nil when the part holds none of up.slots), which a
+// hedged part may do before it returns (see hedger.send).
+func (up *upload) sendHeld(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, free func()) error {
 	if h := up.hedges(); h != nil {
-		return h.send(ctx, rec, open)
+		return h.send(ctx, rec, open, free)
 	}
 	res, err := up.storePart(ctx, rec, open, up.o.MaxAttempts)
 	if err != nil {
