@@ -480,13 +480,25 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 			if gctx.Err() != nil {
 				return nil
 			}
+			var free func()
+			if up.slots != nil {
+				// Slots are taken here, in the parts' order; g's limit
+				// leaves room for the hedged parts that gave theirs back.
+				if up.slots.acquire(gctx) != nil {
+					return nil // a sibling failed, or the caller canceled: multipart tells
+				}
+				free = sync.OnceFunc(up.slots.release)
+			}
 			g.Go(func() error {
+				if free != nil {
+					defer free()
+				}
 				if gctx.Err() != nil {
 					return nil // a sibling failed while this part waited for a slot
 				}
 				// The checksum is computed as the part is sent: the file is
 				// read once.
-				return up.sendPart(gctx, rec, sectionOpener(ra, rec.Offset, rec.Size))
+				return up.sendHeld(gctx, rec, sectionOpener(ra, rec.Offset, rec.Size), free)
 			})
 		}
 		return nil
