@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,8 +111,8 @@ func TestHedgeGivesSlotBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkComplete(t, c, rec, data, 8)
-			if hd := eventsOf[event.HedgeDone](rec); len(hd) != 1 || hd[0] != (event.HedgeDone{PartNumber: 1, HedgeWon: true, LoserCanceled: true}) {
-				t.Fatalf("HedgeDone %+v, want part 1 overtaken alone", hd)
+			if hd := eventsOf[event.HedgeDone](rec); !slices.Contains(hd, event.HedgeDone{PartNumber: 1, HedgeWon: true, LoserCanceled: true}) {
+				t.Fatalf("HedgeDone %+v, want part 1 overtaken", hd)
 			}
 			if log.peak > conc+tc.inFlight {
 				t.Fatalf("%d requests in flight at once, more than Concurrency %d + MaxInFlight %d", log.peak, conc, tc.inFlight)
@@ -261,8 +262,9 @@ func TestHedgeStreamBufferHeldUntilBothEnd(t *testing.T) {
 	default:
 		t.Fatal("part 1's first request was not overtaken")
 	}
-	if hd := eventsOf[event.HedgeDone](rec); len(hd) != 1 || !hd[0].HedgeWon {
-		t.Fatalf("HedgeDone %+v", hd)
+	// On a loaded machine another part may be hedged too.
+	if hd := eventsOf[event.HedgeDone](rec); !slices.Contains(hd, event.HedgeDone{PartNumber: 1, HedgeWon: true, LoserCanceled: true}) {
+		t.Fatalf("HedgeDone %+v, want part 1 overtaken", hd)
 	}
 	if !bytes.Equal(c.Object("b", "k").Data, data) {
 		t.Fatal("the object does not hold the data")
