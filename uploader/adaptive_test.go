@@ -144,9 +144,12 @@ func TestPartSlots(t *testing.T) {
 			s.release()
 		})
 	}
-	for in.Load() < 2 {
+	// peak is raised just after in: wait for it, then give a third part
+	// time to get in wrongly.
+	for peak.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(20 * time.Millisecond)
 	if peak.Load() != 2 {
 		t.Fatalf("%d in at level 2", peak.Load())
 	}
