@@ -123,14 +123,10 @@ func (b *partBody) Read(p []byte) (int, error) {
 		err = fmt.Errorf("%w: the body ended %d bytes into a %d-byte part", mpu.ErrSourceChanged, b.pos, b.size)
 	}
 	var emit int64
-	if hw := b.rec.sent.Load(); b.pos > hw {
-		b.rec.sent.Store(b.pos)
-		b.up.progress.Add(b.pos - hw)
-		if b.up.em.listening() {
-			b.pending += b.pos - hw
-			if b.pending >= b.up.sentEvery() || err != nil {
-				emit, b.pending = b.pending, 0
-			}
+	if n := b.up.raiseSent(b.rec, b.pos); n > 0 && b.up.em.listening() {
+		b.pending += n
+		if b.pending >= b.up.sentEvery() || err != nil {
+			emit, b.pending = b.pending, 0
 		}
 	}
 	b.mu.Unlock()

@@ -460,17 +460,25 @@ func (h *hedger) startHedge(ctx context.Context, rec *partRecord, open func() io
 // sentAll counts the bytes of a part that its hedge sent and its first
 // request had not, so that BytesSent adds up to the object's size.
 func (up *upload) sentAll(rec *partRecord) {
+	if n := up.raiseSent(rec, rec.Size); n > 0 && up.em.listening() {
+		up.reportSent(rec.Number, n)
+	}
+}
+
+// raiseSent raises rec's high-water mark of bytes handed to the transport
+// to pos and adds what is new to the upload's progress; it returns the
+// new bytes (0 when pos is not beyond the mark). A body's Read and the
+// hedge's sentAll may raise the same mark at once: each new byte is
+// counted once, and the mark never goes back.
+func (up *upload) raiseSent(rec *partRecord, pos int64) int64 {
 	for {
 		hw := rec.sent.Load()
-		if hw >= rec.Size {
-			return
+		if pos <= hw {
+			return 0
 		}
-		if rec.sent.CompareAndSwap(hw, rec.Size) {
-			up.progress.Add(rec.Size - hw)
-			if up.em.listening() {
-				up.reportSent(rec.Number, rec.Size-hw)
-			}
-			return
+		if rec.sent.CompareAndSwap(hw, pos) {
+			up.progress.Add(pos - hw)
+			return pos - hw
 		}
 	}
 }

@@ -690,3 +690,25 @@ func TestHedgeBeforeDueClosesWindows(t *testing.T) {
 		t.Fatalf("wait %v past MinDelay", wait)
 	}
 }
+
+// TestRaiseSentCountsEachByteOnce: a body's reads and a hedge's sentAll
+// raising one part's mark at once count every byte once, and the mark
+// never goes back.
+func TestRaiseSentCountsEachByteOnce(t *testing.T) {
+	up := &upload{}
+	rec := &partRecord{Size: 1 << 20}
+	var counted atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for pos := int64(g); pos <= rec.Size; pos += 4096 + int64(g) {
+				counted.Add(up.raiseSent(rec, pos))
+			}
+			counted.Add(up.raiseSent(rec, rec.Size))
+		})
+	}
+	wg.Wait()
+	if rec.sent.Load() != rec.Size || counted.Load() != rec.Size || up.progress.Load() != rec.Size {
+		t.Fatalf("mark %d, counted %d, progress %d; want %d each", rec.sent.Load(), counted.Load(), up.progress.Load(), rec.Size)
+	}
+}
