@@ -130,6 +130,19 @@ func (s *partSlots) acquire(ctx context.Context) error {
 	}
 }
 
+// take waits for a slot and returns the function that gives it back (once,
+// however often it is called); nil, with a nil error, when s is nil (g's
+// limit alone bounds the parts).
+func (s *partSlots) take(ctx context.Context) (release func(), err error) {
+	if s == nil {
+		return nil, nil
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return sync.OnceFunc(s.release), nil
+}
+
 func (s *partSlots) release() {
 	s.mu.Lock()
 	s.busy--

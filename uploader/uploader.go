@@ -480,14 +480,11 @@ func (up *upload) runReaderAt(ctx context.Context, ra io.ReaderAt, off, size int
 			if gctx.Err() != nil {
 				return nil
 			}
-			var free func()
-			if up.slots != nil {
-				// Slots are taken here, in the parts' order; g's limit
-				// leaves room for the hedged parts that gave theirs back.
-				if up.slots.acquire(gctx) != nil {
-					return nil // a sibling failed, or the caller canceled: multipart tells
-				}
-				free = sync.OnceFunc(up.slots.release)
+			// Slots are taken here, in the parts' order; g's limit leaves
+			// room for the hedged parts that gave theirs back.
+			free, err := up.slots.take(gctx)
+			if err != nil {
+				return nil // a sibling failed, or the caller canceled: multipart tells
 			}
 			g.Go(func() error {
 				if free != nil {
@@ -696,17 +693,13 @@ func (up *upload) produceStream(gctx, parent context.Context, g *errgroup.Group,
 			return nil
 		}
 		data := buf[:n]
-		var free func()
-		if up.slots != nil {
-			// The slots bound the parts in flight here, before the next
-			// buffer is filled: at most level+1 buffers are out, and the
-			// pool's count bounds those of hedged parts that gave their
-			// slot back.
-			if up.slots.acquire(gctx) != nil {
-				up.pool.put(buf)
-				return nil // a sibling failed, or the caller canceled: multipart tells
-			}
-			free = sync.OnceFunc(up.slots.release)
+		// The slots bound the parts in flight here, before the next buffer
+		// is filled: at most level+1 buffers are out, and the pool's count
+		// bounds those of hedged parts that gave their slot back.
+		free, err := up.slots.take(gctx)
+		if err != nil {
+			up.pool.put(buf)
+			return nil // a sibling failed, or the caller canceled: multipart tells
 		}
 		g.Go(func() error {
 			// The buffer goes back once both requests of a hedged part
@@ -886,14 +879,13 @@ func bodyErr(body *partBody, err error) error {
 // (see HedgeOptions). When rec.sum is not known in advance it is computed
 // as the part is sent.
 func (up *upload) sendPart(ctx context.Context, rec *partRecord, open func() io.ReadSeeker) error {
-	if up.slots == nil {
-		return up.sendHeld(ctx, rec, open, nil)
-	}
-	if up.slots.acquire(ctx) != nil {
+	free, err := up.slots.take(ctx)
+	if err != nil {
 		return nil // a sibling failed, or the caller canceled: multipart tells
 	}
-	free := sync.OnceFunc(up.slots.release)
-	defer free()
+	if free != nil {
+		defer free()
+	}
 	return up.sendHeld(ctx, rec, open, free)
 }
 
