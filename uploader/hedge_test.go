@@ -322,24 +322,9 @@ func TestHedgeBounds(t *testing.T) {
 			for _, p := range tc.slow {
 				slow[p] = true
 			}
-			var read atomic.Int64
-			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
-				if slow[part] && idx == 0 {
-					// Slow, but not stuck: it ends after a while if not
-					// overtaken, a while far beyond twice the fake's time.
-					select {
-					case <-ctx.Done():
-						return nil, ctx.Err()
-					case <-time.After(3 * time.Second):
-					}
-				}
-				return next(ctx)
-			})
-			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
-				in := call.Input.(*s3.UploadPartInput)
-				in.Body = countingReader{in.Body, &read}
-				return next(ctx)
-			})
+			// Slow, but not stuck: a slow part's first request ends after a
+			// while if not overtaken, a while far beyond twice the fake's time.
+			pc, read := hookStragglers(c, func(part int32) bool { return slow[part] })
 			rec := &recorder{}
 			data := payload(parts * 5 * mib)
 			u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
@@ -505,22 +490,8 @@ func (c countingReader) Read(p []byte) (int, error) {
 // each part once.
 func TestHedgeBudgetCountsBytesSent(t *testing.T) {
 	c := s3fake.New("b")
-	var read atomic.Int64
-	pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
-		if (part == 2 || part == 4) && idx == 0 {
-			select { // a straggler that sends nothing
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(3 * time.Second):
-			}
-		}
-		return next(ctx)
-	})
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
-		in := call.Input.(*s3.UploadPartInput)
-		in.Body = countingReader{in.Body, &read}
-		return next(ctx)
-	})
+	// Stragglers that send nothing.
+	pc, read := hookStragglers(c, func(part int32) bool { return part == 2 || part == 4 })
 	rec := &recorder{}
 	data := payload(6 * 5 * mib)
 	u := New(c, testOptions(newFakeClock(), rec), func(o *Options) {
@@ -711,4 +682,27 @@ func TestRaiseSentCountsEachByteOnce(t *testing.T) {
 	if rec.sent.Load() != rec.Size || counted.Load() != rec.Size || up.progress.Load() != rec.Size {
 		t.Fatalf("mark %d, counted %d, progress %d; want %d each", rec.sent.Load(), counted.Load(), up.progress.Load(), rec.Size)
 	}
+}
+
+// hookStragglers makes the first request of each part slow(part) wait 3 s
+// before the fake reads its body (or until canceled), and counts every
+// byte the fake reads of any part's body, hedges included.
+func hookStragglers(c *s3fake.Client, slow func(part int32) bool) (*partCalls, *atomic.Int64) {
+	read := new(atomic.Int64)
+	pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+		if slow(part) && idx == 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(3 * time.Second):
+			}
+		}
+		return next(ctx)
+	})
+	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		in := call.Input.(*s3.UploadPartInput)
+		in.Body = countingReader{in.Body, read}
+		return next(ctx)
+	})
+	return pc, read
 }

@@ -54,13 +54,7 @@ func TestSDKRequestShape(t *testing.T) {
 			} else {
 				srv = httptest.NewServer(h)
 			}
-			defer srv.Close()
-			hc := srv.Client()
-			defer hc.CloseIdleConnections()
-			cli := s3.New(s3.Options{
-				Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: hc,
-				Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-			})
+			cli := sdkClientOf(t, srv)
 			rec := &recorder{}
 			out, err := New(cli, testOptions(newFakeClock(), rec)).Upload(context.Background(),
 				&UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)})
@@ -138,13 +132,7 @@ func TestSDKNoContinueHeader(t *testing.T) {
 			w.Header().Set("ETag", `"etag"`)
 		}
 	}))
-	defer srv.Close()
-	hc := srv.Client()
-	defer hc.CloseIdleConnections()
-	cli := s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: hc,
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-	})
+	cli := sdkClientOf(t, srv)
 	u := New(cli, testOptions(newFakeClock(), nil))
 	for _, size := range []int{3 << 20, 13 << 20} { // one PutObject, then parts of 5, 5 and 3 MiB
 		if _, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(size))}); err != nil {
@@ -170,4 +158,19 @@ func TestSDKNoContinueHeader(t *testing.T) {
 	if cli.Options().ContinueHeaderThresholdBytes != 0 {
 		t.Fatal("the client's own options were changed")
 	}
+}
+
+// sdkClientOf returns a real *s3.Client for srv, with static test keys; srv
+// and the client's connections are closed when the test ends.
+func sdkClientOf(t *testing.T, srv *httptest.Server) *s3.Client {
+	t.Helper()
+	hc := srv.Client()
+	t.Cleanup(func() {
+		hc.CloseIdleConnections()
+		srv.Close()
+	})
+	return s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
 }
