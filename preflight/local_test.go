@@ -16,8 +16,9 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 // fakeIAM serves identity policies from maps and records calls.
@@ -173,7 +174,7 @@ func (f *fakeBucket) GetBucketPolicy(context.Context, *s3.GetBucketPolicyInput, 
 		return nil, err
 	}
 	if f.policy == "" {
-		return nil, s3fake.APIError("GetBucketPolicy", 404, "NoSuchBucketPolicy", "none")
+		return nil, s3mem.APIError("GetBucketPolicy", 404, "NoSuchBucketPolicy", "none")
 	}
 	return &s3.GetBucketPolicyOutput{Policy: aws.String(f.policy)}, nil
 }
@@ -188,7 +189,7 @@ func (f *fakeBucket) GetBucketOwnershipControls(context.Context, *s3.GetBucketOw
 		return nil, err
 	}
 	if f.ownership == "" {
-		return nil, s3fake.APIError("GetBucketOwnershipControls", 404, "OwnershipControlsNotFoundError", "none")
+		return nil, s3mem.APIError("GetBucketOwnershipControls", 404, "OwnershipControlsNotFoundError", "none")
 	}
 	return &s3.GetBucketOwnershipControlsOutput{OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: f.ownership}}}}, nil
 }
@@ -254,7 +255,7 @@ func TestLocalGaps(t *testing.T) {
 	p := &Plan{Bucket: "photos", Key: "a.jpg", Caller: alice, BucketOwner: acct, Transport: TransportHTTPS, SourceIP: "192.0.2.1", Steps: []mpu.Step{mpu.Initiate, mpu.Abort, mpu.ListUploads}}
 	denyAbort := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"}]}`
 	// Bucket policy unreadable: an Allow may be undone by it, a Deny stays.
-	bk := &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3fake.AccessDenied("GetBucketPolicy")}}
+	bk := &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3mem.AccessDenied("GetBucketPolicy")}}
 	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", denyAbort)}}, S3: bk})
 	rep := checkPlan(t, local, p, ProfileAWS)
 	if got := decisions(rep); got != "Initiate=unknown Abort=explicitDeny ListUploads=unknown" {
@@ -264,7 +265,7 @@ func TestLocalGaps(t *testing.T) {
 		t.Fatalf("gaps %+v", rep.Gaps)
 	}
 	// ACL unreadable: it can only grant, so an Allow stands.
-	bk = &fakeBucket{fail: map[string]error{"GetBucketAcl": s3fake.AccessDenied("GetBucketAcl")}}
+	bk = &fakeBucket{fail: map[string]error{"GetBucketAcl": s3mem.AccessDenied("GetBucketAcl")}}
 	local = NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", denyAbort)}}, S3: bk})
 	rep = checkPlan(t, local, p, ProfileAWS)
 	if got := decisions(rep); got != "Initiate=allowed Abort=explicitDeny ListUploads=unknown" {
@@ -310,8 +311,8 @@ func TestLocalFetchesIdentity(t *testing.T) {
 	}
 	// A server without managed policies or groups: notes, not gaps.
 	f2 := &fakeIAM{user: f.user, fail: map[string]error{
-		"ListAttachedUserPolicies": s3fake.APIError("ListAttachedUserPolicies", 400, "InvalidAction", "no"),
-		"ListGroupsForUser":        s3fake.APIError("ListGroupsForUser", 400, "InvalidAction", "no"),
+		"ListAttachedUserPolicies": s3mem.APIError("ListAttachedUserPolicies", 400, "InvalidAction", "no"),
+		"ListGroupsForUser":        s3mem.APIError("ListGroupsForUser", 400, "InvalidAction", "no"),
 	}}
 	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f2, S3: bk}), p, ProfileNoDefaults)
 	if len(rep.Gaps) != 0 || !strings.Contains(strings.Join(rep.Notes, "\n"), "does not implement") {
@@ -321,7 +322,7 @@ func TestLocalFetchesIdentity(t *testing.T) {
 		t.Errorf("Initiate %s", s.Decision)
 	}
 	// Listing denied: a gap, and no Allow survives it.
-	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"ListUserPolicies": s3fake.AccessDenied("ListUserPolicies")}}
+	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"ListUserPolicies": s3mem.AccessDenied("ListUserPolicies")}}
 	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f3, S3: bk}), p, ProfileNoDefaults)
 	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Unknown || len(rep.Gaps) == 0 {
 		t.Errorf("denied listing: %s gaps %+v", s.Decision, rep.Gaps)
@@ -394,7 +395,7 @@ func TestLocalPermissionsBoundary(t *testing.T) {
 		t.Fatalf("decisions %s\n%s", got, rep)
 	}
 	// An unreadable boundary may deny anything: no Allow survives it.
-	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"GetUser": s3fake.AccessDenied("GetUser")}}
+	f3 := &fakeIAM{user: f2.user, fail: map[string]error{"GetUser": s3mem.AccessDenied("GetUser")}}
 	rep = checkPlan(t, NewLocal(LocalOptions{IAM: f3, S3: bk}), p, ProfileNoDefaults)
 	if got := decisions(rep); got != "Initiate=unknown Abort=unknown ListUploads=unknown" {
 		t.Fatalf("unreadable boundary: %s", got)

@@ -12,15 +12,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 // probeFake is the scriptable fake with UploadPartCopy added and a set of
 // denied operations; several probeFakes may share one store, as a caller's
 // and a bucket owner's clients share one server.
 type probeFake struct {
-	*s3fake.Client
+	*s3mem.Client
 	putErr  error
 	denyErr error // the answer to a denied operation (default AccessDenied)
 	deny    map[string]bool
@@ -30,7 +31,7 @@ type probeFake struct {
 	ssec    *[]string // the SSE-C headers of each CreateMultipartUpload and PutObject: "op alg key md5"
 }
 
-func newProbeFake(store *s3fake.Client, deny ...string) *probeFake {
+func newProbeFake(store *s3mem.Client, deny ...string) *probeFake {
 	f := &probeFake{Client: store, deny: map[string]bool{}, mu: &sync.Mutex{}, calls: &[]string{}, owners: &[]string{}, ssec: &[]string{}}
 	for _, d := range deny {
 		f.deny[d] = true
@@ -53,7 +54,7 @@ func (f *probeFake) rec(op string, owner *string) error {
 		if f.denyErr != nil {
 			return f.denyErr
 		}
-		return s3fake.AccessDenied(op)
+		return s3mem.AccessDenied(op)
 	}
 	return nil
 }
@@ -75,7 +76,7 @@ func (f *probeFake) UploadPartCopy(_ context.Context, in *s3.UploadPartCopyInput
 	if err := f.rec("UploadPartCopy", in.ExpectedBucketOwner); err != nil {
 		return nil, err
 	}
-	return nil, s3fake.NoSuchUpload("UploadPartCopy")
+	return nil, s3mem.NoSuchUpload("UploadPartCopy")
 }
 func (f *probeFake) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, o ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 	if err := f.rec("CompleteMultipartUpload", in.ExpectedBucketOwner); err != nil {
@@ -123,9 +124,9 @@ func (f *probeFake) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...f
 		return f.Client.PutObject(ctx, in, o...)
 	}
 	if _, err := f.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key}); err == nil {
-		return nil, s3fake.APIError("PutObject", 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+		return nil, s3mem.APIError("PutObject", 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 	}
-	return nil, s3fake.APIError("PutObject", 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+	return nil, s3mem.APIError("PutObject", 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
 }
 
 var (
@@ -138,7 +139,7 @@ func probePlan() *Plan {
 }
 
 func TestProbeAllAllowed(t *testing.T) {
-	store := s3fake.New("photos")
+	store := s3mem.New("photos")
 	store.PutObjectData("photos", "src", []byte("data"))
 	f := newProbeFake(store)
 	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), probePlan(), ProfileNoDefaults)
@@ -163,7 +164,7 @@ func TestProbeAllAllowed(t *testing.T) {
 }
 
 func TestProbeDenials(t *testing.T) {
-	store := s3fake.New("photos")
+	store := s3mem.New("photos")
 	store.PutObjectData("photos", "src", []byte("data"))
 	f := newProbeFake(store, "ListParts", "HeadObject", "UploadPartCopy", "ListMultipartUploads")
 	rep := checkPlan(t, NewProbe(f, ProbeOptions{}), probePlan(), ProfileNoDefaults)
@@ -181,7 +182,7 @@ func TestProbeDenials(t *testing.T) {
 }
 
 func TestProbeNoAbortNoCreate(t *testing.T) {
-	store := s3fake.New("photos")
+	store := s3mem.New("photos")
 	f := newProbeFake(store, "AbortMultipartUpload")
 	p := probePlan()
 	p.CopySource = nil
@@ -200,7 +201,7 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 	}
 	// A server without conditional writes gives no usable answer: Unknown, as before.
 	f = newProbeFake(store, "AbortMultipartUpload")
-	f.putErr = s3fake.APIError("PutObject", 501, "NotImplemented", "A header you provided implies functionality that is not implemented")
+	f.putErr = s3mem.APIError("PutObject", 501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 	rep = checkPlan(t, NewProbe(f, ProbeOptions{}), p, ProfileNoDefaults)
 	if s, _ := rep.Step(mpu.Initiate); s.Decision != mpu.Unknown || !strings.Contains(strings.Join(s.Reasons, " "), "may not abort") ||
 		!strings.Contains(strings.Join(s.Reasons, " "), "NotImplemented") {
@@ -226,7 +227,7 @@ func TestProbeNoAbortNoCreate(t *testing.T) {
 }
 
 func TestProbeCreateDenied(t *testing.T) {
-	store := s3fake.New("photos")
+	store := s3mem.New("photos")
 	f := newProbeFake(store, "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
 	p := probePlan()
 	p.CopySource = nil
@@ -251,11 +252,11 @@ func TestProbeCreateDenied(t *testing.T) {
 }
 
 func TestChainProbesWhatLocalCannotDecide(t *testing.T) {
-	store := s3fake.New("photos")
+	store := s3mem.New("photos")
 	f := newProbeFake(store, "ListMultipartUploads")
 	// Identity policies are supplied, the bucket policy cannot be read.
 	local := NewLocal(LocalOptions{Sources: Sources{Identity: []mpu.PolicyDocument{doc("id", `{"Version":"2012-10-17","Statement":[{"Sid":"NoAbort","Effect":"Deny","Action":"s3:AbortMultipartUpload","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}},
-		S3: &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3fake.AccessDenied("GetBucketPolicy")}}})
+		S3: &fakeBucket{fail: map[string]error{"GetBucketPolicy": s3mem.AccessDenied("GetBucketPolicy")}}})
 	p := probePlan()
 	p.CopySource = nil
 	p.Transport, p.SourceIP = TransportHTTPS, "192.0.2.1"
@@ -279,8 +280,8 @@ func TestProbeCredentialsAreAnError(t *testing.T) {
 	ops := []string{"ListMultipartUploads", "UploadPart", "CompleteMultipartUpload", "ListParts", "AbortMultipartUpload", "CreateMultipartUpload", "PutObject"}
 	for _, code := range []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeTooSkewed"} {
 		for _, op := range ops {
-			f := newProbeFake(s3fake.New("photos"), op)
-			f.denyErr = s3fake.APIError(op, 403, code, "rejected")
+			f := newProbeFake(s3mem.New("photos"), op)
+			f.denyErr = s3mem.APIError(op, 403, code, "rejected")
 			p := probePlan()
 			p.CopySource = nil
 			_, err := New(NewProbe(f, ProbeOptions{NoCreate: op == "PutObject"}), func(o *Options) { o.Profile = ProfileNoDefaults }).Check(context.Background(), p)
@@ -298,7 +299,7 @@ func TestProbeNoAnswerIsAnError(t *testing.T) {
 	noAnswer := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject",
 		Err: errors.New("get identity: failed to refresh cached credentials, no EC2 IMDS role found")}
 	for _, op := range []string{"ListMultipartUploads", "UploadPart", "CompleteMultipartUpload", "ListParts", "AbortMultipartUpload", "CreateMultipartUpload", "PutObject"} {
-		f := newProbeFake(s3fake.New("photos"), op)
+		f := newProbeFake(s3mem.New("photos"), op)
 		f.denyErr = noAnswer
 		p := probePlan()
 		p.CopySource = nil
@@ -325,18 +326,18 @@ func TestProbeSendsExpectedBucketOwner(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		deny []string
-		opts func(store *s3fake.Client) (ProbeOptions, *probeFake)
+		opts func(store *s3mem.Client) (ProbeOptions, *probeFake)
 	}{
-		{"test upload", nil, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
-		{"conditional put", []string{"AbortMultipartUpload"}, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
-		{"no create", nil, func(*s3fake.Client) (ProbeOptions, *probeFake) { return ProbeOptions{NoCreate: true}, nil }},
-		{"cleanup client", []string{"AbortMultipartUpload"}, func(store *s3fake.Client) (ProbeOptions, *probeFake) {
+		{"test upload", nil, func(*s3mem.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
+		{"conditional put", []string{"AbortMultipartUpload"}, func(*s3mem.Client) (ProbeOptions, *probeFake) { return ProbeOptions{}, nil }},
+		{"no create", nil, func(*s3mem.Client) (ProbeOptions, *probeFake) { return ProbeOptions{NoCreate: true}, nil }},
+		{"cleanup client", []string{"AbortMultipartUpload"}, func(store *s3mem.Client) (ProbeOptions, *probeFake) {
 			c := newProbeFake(store)
 			return ProbeOptions{Cleanup: c}, c
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := s3fake.New("photos")
+			store := s3mem.New("photos")
 			store.PutObjectData("photos", "src", []byte("data"))
 			f := newProbeFake(store, tc.deny...)
 			opts, cleanup := tc.opts(store)
@@ -377,7 +378,7 @@ func TestProbeSendsSSECHeaders(t *testing.T) {
 		{"conditional put", []string{"AbortMultipartUpload"}, "PutObject"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := s3fake.New("photos")
+			store := s3mem.New("photos")
 			f := newProbeFake(store, tc.deny...)
 			p := probePlan()
 			p.CopySource = nil

@@ -9,9 +9,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+
 	"github.com/s3mpu/s3mpu/kmsperm"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 // noKMS answers every KMS call with AccessDenied; supplied key policies
@@ -20,11 +21,11 @@ type noKMS struct{ calls int }
 
 func (n *noKMS) DescribeKey(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
 	n.calls++
-	return nil, s3fake.APIError("DescribeKey", 400, "AccessDeniedException", "no")
+	return nil, s3mem.APIError("DescribeKey", 400, "AccessDeniedException", "no")
 }
 func (n *noKMS) GetKeyPolicy(context.Context, *kms.GetKeyPolicyInput, ...func(*kms.Options)) (*kms.GetKeyPolicyOutput, error) {
 	n.calls++
-	return nil, s3fake.APIError("GetKeyPolicy", 400, "AccessDeniedException", "no")
+	return nil, s3mem.APIError("GetKeyPolicy", 400, "AccessDeniedException", "no")
 }
 
 const keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -176,7 +177,7 @@ func TestFindCaller(t *testing.T) {
 	if rep.Caller != session || rep.APICalls["sts:GetCallerIdentity"] != 1 || !rep.OK() {
 		t.Fatalf("caller %s calls %v ok %v", rep.Caller, rep.APICalls, rep.OK())
 	}
-	_, err = New(local, func(o *Options) { o.STS = fakeSTS{err: s3fake.AccessDenied("GetCallerIdentity")} }).Check(context.Background(), &Plan{Bucket: "photos", Key: "a"})
+	_, err = New(local, func(o *Options) { o.STS = fakeSTS{err: s3mem.AccessDenied("GetCallerIdentity")} }).Check(context.Background(), &Plan{Bucket: "photos", Key: "a"})
 	if !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("denied STS: %v", err)
 	}

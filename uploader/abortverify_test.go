@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -23,9 +23,9 @@ type apiOnly struct{ API }
 // fakeAbortOnce makes the first n AbortMultipartUpload calls answer
 // success without removing the upload, as when a part still being stored
 // on the server during the abort brings the upload back.
-func fakeAbortOnce(n int32) s3fake.Hook {
+func fakeAbortOnce(n int32) s3mem.Hook {
 	var seen atomic.Int32
-	return func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	return func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if seen.Add(1) <= n {
 			return &s3.AbortMultipartUploadOutput{}, nil
 		}
@@ -46,14 +46,14 @@ func failingUpload(t *testing.T, client API, clk *fakeClock, rec *recorder) *Upl
 	return ue
 }
 
-func denyPart3(c *s3fake.Client) {
-	c.Hook(s3fake.OpUploadPart, partHook(3, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
+func denyPart3(c *s3mem.Client) {
+	c.Hook(s3mem.OpUploadPart, partHook(3, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart))))
 }
 
 func TestAbortAgainWhenUploadStillListed(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	denyPart3(c)
-	c.Hook(s3fake.OpAbortMultipartUpload, fakeAbortOnce(1))
+	c.Hook(s3mem.OpAbortMultipartUpload, fakeAbortOnce(1))
 	clk, rec := newFakeClock(), &recorder{}
 	ue := failingUpload(t, c, clk, rec)
 	if !ue.Aborted || ue.AbortErr != nil {
@@ -77,18 +77,18 @@ func TestAbortAgainWhenUploadStillListed(t *testing.T) {
 }
 
 func TestAbortGivesUpWhenUploadStaysListed(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	denyPart3(c)
-	c.Hook(s3fake.OpAbortMultipartUpload, fakeAbortOnce(1000))
+	c.Hook(s3mem.OpAbortMultipartUpload, fakeAbortOnce(1000))
 	rec := &recorder{}
 	ue := failingUpload(t, c, newFakeClock(), rec)
 	if ue.Aborted || ue.AbortErr == nil || !errors.Is(ue, mpu.ErrPermissionDenied) {
 		t.Fatalf("want a failed abort: %+v", ue)
 	}
-	if n := c.Count(s3fake.OpAbortMultipartUpload); n != abortVerifyRounds {
+	if n := c.Count(s3mem.OpAbortMultipartUpload); n != abortVerifyRounds {
 		t.Fatalf("%d aborts, want %d", n, abortVerifyRounds)
 	}
-	if n := c.Count(s3fake.OpListParts); n != abortVerifyRounds {
+	if n := c.Count(s3mem.OpListParts); n != abortVerifyRounds {
 		t.Fatalf("%d ListParts, want %d", n, abortVerifyRounds)
 	}
 	ab := eventsOf[event.Aborted](rec)
@@ -98,9 +98,9 @@ func TestAbortGivesUpWhenUploadStaysListed(t *testing.T) {
 }
 
 func TestAbortVerifyDenied(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	denyPart3(c)
-	c.Hook(s3fake.OpListParts, s3fake.Fail(s3fake.AccessDenied(s3fake.OpListParts)))
+	c.Hook(s3mem.OpListParts, s3mem.Fail(s3mem.AccessDenied(s3mem.OpListParts)))
 	rec := &recorder{}
 	ue := failingUpload(t, c, newFakeClock(), rec)
 	if !ue.Aborted || ue.AbortErr != nil {
@@ -120,10 +120,10 @@ func TestAbortVerifyDenied(t *testing.T) {
 }
 
 func TestAbortWithoutListParts(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	denyPart3(c)
 	// Even an upload that survives is aborted once: nothing can tell.
-	c.Hook(s3fake.OpAbortMultipartUpload, fakeAbortOnce(1))
+	c.Hook(s3mem.OpAbortMultipartUpload, fakeAbortOnce(1))
 	rec := &recorder{}
 	ue := failingUpload(t, apiOnly{c}, newFakeClock(), rec)
 	if !ue.Aborted || ue.AbortErr != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -186,7 +186,7 @@ func TestAdaptiveOnlyWhenConcurrencyUnset(t *testing.T) {
 		{"stream, fixed", 3, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			data := payload(3*5*mib + 7)
 			var body = bytes.NewReader(data)
 			o, err := (Options{PartSize: 5 * mib, Concurrency: tc.conc}).resolve()
@@ -257,10 +257,10 @@ func TestStreamAdapts(t *testing.T) {
 		{"fixed", 3, 6, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			var mu sync.Mutex
 			var inFlight, peak int
-			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+			c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 				in := call.Input.(*s3.UploadPartInput)
 				in.Body = &pacedReader{r: in.Body, bps: 10e6}
 				mu.Lock()

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -148,9 +148,9 @@ func TestStreamBuffersFreed(t *testing.T) {
 		{"failed", 17 * mib, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			if tc.fail {
-				c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
+				c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart))))
 			}
 			u := New(c, testOptions(newFakeClock(), nil))
 			o, _ := u.options.resolve()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 func TestCRCCombine(t *testing.T) {
@@ -24,7 +24,7 @@ func TestCRCCombine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := s3fake.Checksum(algo, data)
+		want := s3mem.Checksum(algo, data)
 		for trial := range 20 {
 			// Split into 1..5 parts at random points, some empty-free.
 			n := 1 + trial%5
@@ -83,13 +83,13 @@ func TestCompositeMatchesFake(t *testing.T) {
 		h := c.new()
 		h.Write(p)
 		sums = append(sums, c.sum(h))
-		if sums[len(sums)-1].String() != s3fake.Checksum("SHA256", p) {
+		if sums[len(sums)-1].String() != s3mem.Checksum("SHA256", p) {
 			t.Fatal("part sum")
 		}
 	}
 	got := c.object(sums, []int64{10, 7})
 	raw := append(append([]byte{}, sums[0].raw...), sums[1].raw...)
-	want := s3fake.Checksum("SHA256", raw) + "-2"
+	want := s3mem.Checksum("SHA256", raw) + "-2"
 	if got != want {
 		t.Fatalf("%s != %s", got, want)
 	}

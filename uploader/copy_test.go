@@ -17,16 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // copyFixture stores a source object with metadata, tags and a CRC32C
 // checksum in bucket "src", and makes bucket "dst".
-func copyFixture(t *testing.T, size int) (*s3fake.Client, []byte) {
+func copyFixture(t *testing.T, size int) (*s3mem.Client, []byte) {
 	t.Helper()
-	c := s3fake.New("src", "dst")
+	c := s3mem.New("src", "dst")
 	data := payload(size)
 	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{
 		Bucket: aws.String("src"), Key: aws.String("a/b c"), Body: bytes.NewReader(data),
@@ -46,7 +46,7 @@ func copyOps(ops []string) []string {
 		for j < len(ops) && ops[j] == ops[i] {
 			j++
 		}
-		if ops[i] == s3fake.OpUploadPartCopy {
+		if ops[i] == s3mem.OpUploadPartCopy {
 			out = append(out, ops[i]+"×"+itoa(j-i))
 		} else {
 			out = append(out, ops[i:j]...)
@@ -69,7 +69,7 @@ func TestCopySingle(t *testing.T) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
 	src := c.Object("src", "a/b c")
-	in := c.CallsOf(s3fake.OpCopyObject)[0].Input.(*s3.CopyObjectInput)
+	in := c.CallsOf(s3mem.OpCopyObject)[0].Input.(*s3.CopyObjectInput)
 	if aws.ToString(in.CopySource) != "src/a/b%20c" || aws.ToString(in.CopySourceIfMatch) != src.ETag ||
 		in.MetadataDirective != types.MetadataDirectiveCopy || in.TaggingDirective != types.TaggingDirectiveCopy ||
 		in.ChecksumAlgorithm != types.ChecksumAlgorithmCrc32c {
@@ -102,7 +102,7 @@ func TestCopyMultipart(t *testing.T) {
 	}
 	src := c.Object("src", "a/b c")
 	var ranges []string
-	for _, call := range c.CallsOf(s3fake.OpUploadPartCopy) {
+	for _, call := range c.CallsOf(s3mem.OpUploadPartCopy) {
 		in := call.Input.(*s3.UploadPartCopyInput)
 		if aws.ToString(in.CopySourceIfMatch) != src.ETag {
 			t.Fatal("part copy not conditional on the source ETag")
@@ -145,7 +145,7 @@ func TestCopyMultipartWithChecksum(t *testing.T) {
 	if src := c.Object("src", "a/b c"); out.Checksum != src.Checksum || out.ChecksumType != types.ChecksumTypeFullObject {
 		t.Fatalf("checksum %s %s, source %s", out.Checksum, out.ChecksumType, src.Checksum)
 	}
-	if c.Count(s3fake.OpHeadObject) != 1 {
+	if c.Count(s3mem.OpHeadObject) != 1 {
 		t.Fatalf("ops %v", c.Ops())
 	}
 }
@@ -165,7 +165,7 @@ func TestCopyReplaceMetadataAndTags(t *testing.T) {
 		if dst.ContentType != "text/plain" || !maps.Equal(dst.Metadata, map[string]string{"new": "1"}) || dst.Tagging != "k=v" {
 			t.Fatalf("threshold %d: destination %+v", threshold, dst)
 		}
-		if c.Count(s3fake.OpGetObjectTagging) != 0 {
+		if c.Count(s3mem.OpGetObjectTagging) != 0 {
 			t.Fatal("source tags read although replaced")
 		}
 	}
@@ -173,9 +173,9 @@ func TestCopyReplaceMetadataAndTags(t *testing.T) {
 
 func TestCopyPartFailureAborts(t *testing.T) {
 	c, _ := copyFixture(t, 16*mib)
-	c.Hook(s3fake.OpUploadPartCopy, s3fake.FailIf(func(call *s3fake.Call) error {
+	c.Hook(s3mem.OpUploadPartCopy, s3mem.FailIf(func(call *s3mem.Call) error {
 		if aws.ToInt32(call.Input.(*s3.UploadPartCopyInput).PartNumber) == 2 {
-			return s3fake.AccessDenied(s3fake.OpUploadPartCopy)
+			return s3mem.AccessDenied(s3mem.OpUploadPartCopy)
 		}
 		return nil
 	}))
@@ -187,7 +187,7 @@ func TestCopyPartFailureAborts(t *testing.T) {
 	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Op != mpu.OpUploadPartCopy || ue.PartNumber != 2 || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
-	if ops := c.Ops(); len(ops) < 2 || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+	if ops := c.Ops(); len(ops) < 2 || !slices.Equal(ops[len(ops)-2:], []string{s3mem.OpAbortMultipartUpload, s3mem.OpListParts}) || c.Count(s3mem.OpCompleteMultipartUpload) != 0 {
 		t.Fatalf("ops %v", ops)
 	}
 	if len(c.Uploads()) != 0 || c.Object("dst", "copy") != nil {
@@ -200,7 +200,7 @@ func TestCopyPartFailureAborts(t *testing.T) {
 
 func TestCopyTransientPartRetried(t *testing.T) {
 	c, data := copyFixture(t, 12*mib)
-	c.Hook(s3fake.OpUploadPartCopy, s3fake.FailTimes(2, s3fake.InternalError(s3fake.OpUploadPartCopy)))
+	c.Hook(s3mem.OpUploadPartCopy, s3mem.FailTimes(2, s3mem.InternalError(s3mem.OpUploadPartCopy)))
 	rec := &recorder{}
 	if _, err := New(c, testOptions(newFakeClock(), rec), func(o *Options) { o.CopyThreshold = 5 * mib }).Copy(context.Background(), &CopyInput{
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
@@ -218,7 +218,7 @@ func TestCopyTransientPartRetried(t *testing.T) {
 func TestCopySourceReplacedDuringCopy(t *testing.T) {
 	c, _ := copyFixture(t, 16*mib)
 	var once sync.Once
-	c.Hook(s3fake.OpUploadPartCopy, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPartCopy, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if aws.ToInt32(call.Input.(*s3.UploadPartCopyInput).PartNumber) == 2 {
 			once.Do(func() { c.PutObjectData("src", "a/b c", payload(16*mib+1)) })
 		}
@@ -238,7 +238,7 @@ func TestCopySourceReplacedDuringCopy(t *testing.T) {
 
 func TestCopySourceDenied(t *testing.T) {
 	c, _ := copyFixture(t, 16*mib)
-	c.Hook(s3fake.OpHeadObject, s3fake.Fail(s3fake.AccessDenied(s3fake.OpHeadObject)))
+	c.Hook(s3mem.OpHeadObject, s3mem.Fail(s3mem.AccessDenied(s3mem.OpHeadObject)))
 	_, err := New(c, testOptions(newFakeClock(), nil)).Copy(context.Background(), &CopyInput{
 		SourceBucket: "src", SourceKey: "a/b c", Bucket: "dst", Key: "copy",
 	})
@@ -278,7 +278,7 @@ func TestCopySSECustomerKeys(t *testing.T) {
 			}
 		}
 	}
-	if h := c.CallsOf(s3fake.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKey) != srcKey {
+	if h := c.CallsOf(s3mem.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKey) != srcKey {
 		t.Fatal("source head without the source key")
 	}
 	for _, e := range rec.all() {
@@ -412,7 +412,7 @@ func TestCopySourceVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.SourceVersionID != v || aws.ToString(c.CallsOf(s3fake.OpCopyObject)[0].Input.(*s3.CopyObjectInput).CopySource) != "src/a/b%20c?versionId="+v {
+	if out.SourceVersionID != v || aws.ToString(c.CallsOf(s3mem.OpCopyObject)[0].Input.(*s3.CopyObjectInput).CopySource) != "src/a/b%20c?versionId="+v {
 		t.Fatalf("output %+v", out)
 	}
 	if _, err := u.Copy(context.Background(), &CopyInput{SourceBucket: "src", SourceKey: "a/b c", SourceVersionID: "nope", Bucket: "dst", Key: "k"}); !errors.Is(err, mpu.ErrNotFound) {

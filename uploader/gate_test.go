@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -36,7 +36,7 @@ func TestGate(t *testing.T) {
 		for _, mode := range []PreflightMode{PreflightWarn, PreflightEnforce} {
 			t.Run(k.name+"/"+mode.String(), func(t *testing.T) {
 				refuse := mode == PreflightEnforce || k.refuseAll
-				c := s3fake.New("b")
+				c := s3mem.New("b")
 				rec := &recorder{}
 				ck := &checker{err: k.err}
 				up := New(c, testOptions(newFakeClock(), rec), func(o *Options) { o.Preflight, o.PreflightMode = ck, mode })
@@ -64,7 +64,7 @@ func TestGate(t *testing.T) {
 	// Preflight's default steps are a multipart upload's, without Abort when parts are kept.
 	ck := &checker{}
 	for _, leave := range []bool{false, true} {
-		up := New(s3fake.New("b"), func(o *Options) { o.Preflight, o.LeavePartsOnError = ck, leave })
+		up := New(s3mem.New("b"), func(o *Options) { o.Preflight, o.LeavePartsOnError = ck, leave })
 		if err := up.Preflight(context.Background(), &UploadInput{Bucket: "b", Key: "k"}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestGate(t *testing.T) {
 			t.Fatalf("leave %v: steps %v", leave, ck.steps)
 		}
 	}
-	if err := New(s3fake.New("b")).Preflight(context.Background(), &UploadInput{Bucket: "b"}, nil); !errors.Is(err, mpu.ErrInvalidInput) {
+	if err := New(s3mem.New("b")).Preflight(context.Background(), &UploadInput{Bucket: "b"}, nil); !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("no key: %v", err)
 	}
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -32,9 +32,9 @@ type partCalls struct {
 	hedging  int
 }
 
-func hookParts(c *s3fake.Client, fn func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error)) *partCalls {
+func hookParts(c *s3mem.Client, fn func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error)) *partCalls {
 	pc := &partCalls{n: map[int32]int{}, inFlight: map[int32]int{}}
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		pn := aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber)
 		pc.mu.Lock()
 		idx := pc.n[pn]
@@ -73,9 +73,9 @@ func hedgeOptions(o *Options) {
 // checkComplete checks that Complete listed every part once, in order,
 // with the ETag of its bytes and the checksum its PartDone reported, and
 // that the object holds data and no upload is left.
-func checkComplete(t *testing.T, c *s3fake.Client, rec *recorder, data []byte, parts int) {
+func checkComplete(t *testing.T, c *s3mem.Client, rec *recorder, data []byte, parts int) {
 	t.Helper()
-	calls := c.CallsOf(s3fake.OpCompleteMultipartUpload)
+	calls := c.CallsOf(s3mem.OpCompleteMultipartUpload)
 	if len(calls) != 1 {
 		t.Fatalf("%d Complete calls", len(calls))
 	}
@@ -121,11 +121,11 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			var canceled sync.WaitGroup
 			canceled.Add(1)
 			var loserErr error
-			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+			pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 				if part == 3 && idx == 0 {
 					<-ctx.Done() // a straggler: ends only when canceled
 					loserErr = ctx.Err()
@@ -210,12 +210,12 @@ func TestHedgeOvertakesStraggler(t *testing.T) {
 // handed all its bytes over by the time the hedge wins, it is left to
 // finish (a server could store it after Complete otherwise).
 func TestHedgeLoserThatSentAllIsNotCanceled(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	hedgeStarted := make(chan struct{})
 	firstSent := make(chan struct{})
 	hedgeStored := make(chan struct{})
 	var firstCtxErr error
-	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 		if part != 2 {
 			return next(ctx)
 		}
@@ -260,9 +260,9 @@ func TestHedgeLoserThatSentAllIsNotCanceled(t *testing.T) {
 // TestHedgeFailsFirstRequestDecides: a hedge that fails leaves the part to
 // its first request, which is then not canceled.
 func TestHedgeFailsFirstRequestDecides(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	hedgeFailed := make(chan struct{})
-	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 		switch {
 		case part == 4 && idx == 0:
 			select {
@@ -272,7 +272,7 @@ func TestHedgeFailsFirstRequestDecides(t *testing.T) {
 			}
 		case part == 4:
 			defer close(hedgeFailed)
-			return nil, s3fake.InternalError(s3fake.OpUploadPart)
+			return nil, s3mem.InternalError(s3mem.OpUploadPart)
 		}
 		return next(ctx)
 	})
@@ -317,7 +317,7 @@ func TestHedgeBounds(t *testing.T) {
 		{"one in flight", false, 0.5, 1, []int32{2, 3}, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			slow := map[int32]bool{}
 			for _, p := range tc.slow {
 				slow[p] = true
@@ -366,7 +366,7 @@ func TestHedgeBounds(t *testing.T) {
 
 func TestHedgeOptionsValidated(t *testing.T) {
 	for _, h := range []HedgeOptions{{After: 0.5}, {MinDelay: -1}, {MaxInFlight: -1}, {MaxFraction: 1.5}, {MaxFraction: -0.1}} {
-		u := New(s3fake.New("b"), func(o *Options) { o.Hedge = h })
+		u := New(s3mem.New("b"), func(o *Options) { o.Hedge = h })
 		_, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(nil)})
 		if !errors.Is(err, mpu.ErrInvalidInput) {
 			t.Errorf("Hedge %+v: %v, want mpu.ErrInvalidInput", h, err)
@@ -489,7 +489,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // second would wait its 3 s out. Nothing is sent twice, Complete lists
 // each part once.
 func TestHedgeBudgetCountsBytesSent(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	// Stragglers that send nothing.
 	pc, read := hookStragglers(c, func(part int32) bool { return part == 2 || part == 4 })
 	rec := &recorder{}
@@ -532,11 +532,11 @@ func TestHedgeBudgetCountsBytesSent(t *testing.T) {
 // the part, and that fraction is all that is sent twice. The fake's parts
 // are paced in real time (about a second in all).
 func TestHedgeSlowRate(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	var read atomic.Int64
 	var mu sync.Mutex
 	requests := map[int32]int{}
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		in := call.Input.(*s3.UploadPartInput)
 		mu.Lock()
 		first := requests[aws.ToInt32(in.PartNumber)] == 0
@@ -590,8 +590,8 @@ func TestHedgeNoChecksBeforeMinDelay(t *testing.T) {
 		{"parts run past MinDelay", 20 * time.Millisecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
-			hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+			c := s3mem.New("b")
+			hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 				// Each part runs for three of the hedger's check periods,
 				// less than a rate window.
 				select {
@@ -687,9 +687,9 @@ func TestRaiseSentCountsEachByteOnce(t *testing.T) {
 // hookStragglers makes the first request of each part slow(part) wait 3 s
 // before the fake reads its body (or until canceled), and counts every
 // byte the fake reads of any part's body, hedges included.
-func hookStragglers(c *s3fake.Client, slow func(part int32) bool) (*partCalls, *atomic.Int64) {
+func hookStragglers(c *s3mem.Client, slow func(part int32) bool) (*partCalls, *atomic.Int64) {
 	read := new(atomic.Int64)
-	pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+	pc := hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 		if slow(part) && idx == 0 {
 			select {
 			case <-ctx.Done():
@@ -699,7 +699,7 @@ func hookStragglers(c *s3fake.Client, slow func(part int32) bool) (*partCalls, *
 		}
 		return next(ctx)
 	})
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		in := call.Input.(*s3.UploadPartInput)
 		in.Body = countingReader{in.Body, read}
 		return next(ctx)

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -78,9 +78,9 @@ func TestHedgeGivesSlotBack(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			log := &requestLog{perPart: map[int32]int{}}
-			hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+			hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 				log.begin(part)
 				defer log.end(part)
 				switch {
@@ -130,8 +130,8 @@ func TestHedgeGivesSlotBack(t *testing.T) {
 // completed.
 func TestHedgedPartFailsUpload(t *testing.T) {
 	base := runtime.NumGoroutine()
-	c := s3fake.New("b")
-	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+	c := s3mem.New("b")
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 		if part != 1 {
 			return next(ctx)
 		}
@@ -145,7 +145,7 @@ func TestHedgedPartFailsUpload(t *testing.T) {
 				return nil, err
 			}
 		}
-		return nil, s3fake.InternalError(s3fake.OpUploadPart)
+		return nil, s3mem.InternalError(s3mem.OpUploadPart)
 	})
 	rec := &recorder{}
 	data := payload(6 * 5 * mib)
@@ -158,10 +158,10 @@ func TestHedgedPartFailsUpload(t *testing.T) {
 	if len(eventsOf[event.Hedged](rec)) == 0 {
 		t.Fatal("part 1 was not hedged")
 	}
-	if n := len(c.CallsOf(s3fake.OpCompleteMultipartUpload)); n != 0 {
+	if n := len(c.CallsOf(s3mem.OpCompleteMultipartUpload)); n != 0 {
 		t.Fatalf("%d Complete calls", n)
 	}
-	if n := len(c.CallsOf(s3fake.OpAbortMultipartUpload)); n == 0 {
+	if n := len(c.CallsOf(s3mem.OpAbortMultipartUpload)); n == 0 {
 		t.Fatal("not aborted")
 	}
 	if n := len(c.Uploads()); n != 0 {
@@ -175,9 +175,9 @@ func TestHedgedPartFailsUpload(t *testing.T) {
 // goroutine outlives Upload.
 func TestHedgeCanceledMidRace(t *testing.T) {
 	base := runtime.NumGoroutine()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	hedging := make(chan struct{})
-	hookParts(c, func(ctx context.Context, part int32, idx int, next s3fake.Next) (any, error) {
+	hookParts(c, func(ctx context.Context, part int32, idx int, next s3mem.Next) (any, error) {
 		if part == 1 {
 			if idx == 1 {
 				close(hedging)
@@ -199,7 +199,7 @@ func TestHedgeCanceledMidRace(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Upload returned %v, want the cancel", err)
 	}
-	if n := len(c.CallsOf(s3fake.OpCompleteMultipartUpload)); n != 0 {
+	if n := len(c.CallsOf(s3mem.OpCompleteMultipartUpload)); n != 0 {
 		t.Fatalf("%d Complete calls", n)
 	}
 	checkGoroutines(t, base)
@@ -213,12 +213,12 @@ func TestHedgeCanceledMidRace(t *testing.T) {
 // also show as a race).
 func TestHedgeStreamBufferHeldUntilBothEnd(t *testing.T) {
 	base := runtime.NumGoroutine()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	data := payload(10*5*mib + 77)
 	checked := make(chan error, 1)
 	var mu sync.Mutex
 	counts := map[int32]int{}
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		in := call.Input.(*s3.UploadPartInput)
 		pn := aws.ToInt32(in.PartNumber)
 		mu.Lock()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -129,7 +129,7 @@ func opsCompact(ops []string) []string {
 		for j < len(ops) && ops[j] == ops[i] {
 			j++
 		}
-		if ops[i] == s3fake.OpUploadPart {
+		if ops[i] == s3mem.OpUploadPart {
 			out = append(out, ops[i]+"×"+itoa(j-i))
 		} else {
 			for k := i; k < j; k++ {
@@ -149,9 +149,9 @@ func itoa(n int) string {
 	return itoa(n/10) + digits[n%10:n%10+1]
 }
 
-func partNumbers(c *s3fake.Client) []int32 {
+func partNumbers(c *s3mem.Client) []int32 {
 	var out []int32
-	for _, call := range c.CallsOf(s3fake.OpUploadPart) {
+	for _, call := range c.CallsOf(s3mem.OpUploadPart) {
 		out = append(out, *call.Input.(*s3.UploadPartInput).PartNumber)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })

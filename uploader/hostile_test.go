@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -35,7 +35,7 @@ func TestHugeConcurrencyAndMemory(t *testing.T) {
 		for _, mem := range []int64{0, 5 * mib, math.MaxInt64} {
 			for _, body := range []string{"stream", "known size", "in place"} {
 				t.Run(fmt.Sprintf("%d/%d/%s", conc, mem, body), func(t *testing.T) {
-					c := s3fake.New("b")
+					c := s3mem.New("b")
 					rec := &recorder{}
 					in := &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data)}
 					switch body {
@@ -91,7 +91,7 @@ func TestAbandonedReadNotContinued(t *testing.T) {
 	for _, size := range []int64{0, 40 * mib, 4 * mib} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			body := &drainBody{release: make(chan struct{}), blocked: make(chan struct{})}
 			o, err := New(c, testOptions(newFakeClock(), nil)).options.resolve()
 			if err != nil {
@@ -134,7 +134,7 @@ func TestResumeStateFromTheFuture(t *testing.T) {
 		for _, noInitiators := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/%v", last, noInitiators), func(t *testing.T) {
 				fx := newResumeFixture(t, 11*mib)
-				c := s3fake.New("b")
+				c := s3mem.New("b")
 				c.Now = newFakeClock().Now
 				orphan := createAt(t, c, "b", "k", me, started.Add(30*time.Second))
 				live := createAt(t, c, "b", "k", me, t0.Add(-10*time.Minute)) // another run's, started since
@@ -164,9 +164,9 @@ func TestResumeStateFromTheFuture(t *testing.T) {
 // the local data.
 func TestResumeListedPartTwice(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	fx.interrupt(t, c, 4)
-	c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpListParts, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if lp, ok := out.(*s3.ListPartsOutput); ok && err == nil {
 			parts := slices.Clone(lp.Parts)
@@ -249,7 +249,7 @@ func TestQuirkyBodies(t *testing.T) {
 		data := payload(size)
 		for _, kind := range []string{"stream", "known size", "in place"} {
 			t.Run(fmt.Sprintf("%d/%d/%s", seed, size, kind), func(t *testing.T) {
-				c := s3fake.New("b")
+				c := s3mem.New("b")
 				in := &UploadInput{Bucket: "b", Key: "k", Body: &quirkyReader{data: data, rnd: rand.New(rand.NewPCG(seed, 1))}}
 				switch kind {
 				case "known size":
@@ -278,7 +278,7 @@ func TestQuirkyBodies(t *testing.T) {
 func TestAbandonedBufferNotReused(t *testing.T) {
 	for _, size := range []int64{0, 4 * mib, 12 * mib} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			u := New(c, testOptions(newFakeClock(), nil))
 			stalled := newStallBody(payload(int(min(size, 6*mib))))
 			ctx, cancel := context.WithCancel(context.Background())
@@ -294,7 +294,7 @@ func TestAbandonedBufferNotReused(t *testing.T) {
 			}
 			first := make(chan struct{})
 			var once sync.Once
-			c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+			c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 				once.Do(func() { close(first); close(stalled.release); <-stalled.done })
 				return next(ctx)
 			})
@@ -317,12 +317,12 @@ func TestAbandonedBufferNotReused(t *testing.T) {
 // an operator, a lifecycle rule) says: the error must not claim the upload
 // was left in place with its parts, since it no longer exists.
 func TestUploadGoneMidRunNotLeftInPlace(t *testing.T) {
-	for _, op := range []string{s3fake.OpUploadPart, s3fake.OpCompleteMultipartUpload} {
+	for _, op := range []string{s3mem.OpUploadPart, s3mem.OpCompleteMultipartUpload} {
 		t.Run(op, func(t *testing.T) {
 			fx := newResumeFixture(t, 16*mib)
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			var once sync.Once
-			c.Hook(op, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+			c.Hook(op, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 				once.Do(func() {
 					for _, u := range c.Uploads() {
 						if _, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &u.Bucket, Key: &u.Key, UploadId: &u.UploadID}); err != nil {
@@ -385,7 +385,7 @@ func TestReadErrorWithLastBytes(t *testing.T) {
 	for _, at := range []int{1, 5*mib - 1, 5 * mib, 5*mib + 1, 10 * mib, total - 1, total} {
 		for _, size := range []int64{0, total} {
 			t.Run(fmt.Sprintf("%d/%d", at, size), func(t *testing.T) {
-				c := s3fake.New("b")
+				c := s3mem.New("b")
 				_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
 					&UploadInput{Bucket: "b", Key: "k", Body: &faultAtReader{data: payload(total), at: at}, Size: size})
 				var ue *UploadError
@@ -407,11 +407,11 @@ func TestReadErrorWithLastBytes(t *testing.T) {
 func TestListUploadsMarkersCycle(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC()
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = newFakeClock().Now
 	createAt(t, c, "b", "k", c.Initiator, t0.Add(-time.Hour))
 	var calls atomic.Int64
-	c.Hook(s3fake.OpListMultipartUploads, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpListMultipartUploads, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if lu, ok := out.(*s3.ListMultipartUploadsOutput); ok && err == nil {
 			n := calls.Add(1)
@@ -454,7 +454,7 @@ func TestInitiatorFormatsNeverMatchLoosely(t *testing.T) {
 	} {
 		t.Run(tc.caller, func(t *testing.T) {
 			fx := newResumeFixture(t, 11*mib)
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			c.Now = newFakeClock().Now
 			id := createAt(t, c, "b", "k", tc.initiator, t0.Add(-time.Hour))
 			interruptedState(t, fx, t0.Add(-time.Hour), t0.Add(-time.Hour))

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 // TestResumeStateFileNotRegular checks that a state file path naming
@@ -35,7 +35,7 @@ func TestResumeStateFileNotRegular(t *testing.T) {
 	}
 	for name, path := range map[string]string{"fifo": fifo, "directory": dir, "device": dev} {
 		t.Run(name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			f, err := os.Open(fx.path)
 			if err != nil {
 				t.Fatal(err)

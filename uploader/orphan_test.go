@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -22,13 +22,13 @@ import (
 // upload on the fake and then fail as a lost answer does (a 500 here; a
 // timeout or a connection reset classify the same way). It returns a
 // function giving the orphan's upload ID.
-func loseFirstCreateAnswer(c *s3fake.Client) func() string {
+func loseFirstCreateAnswer(c *s3mem.Client) func() string {
 	var orphan string
-	c.Hook(s3fake.OpCreateMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCreateMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if call.N == 0 && err == nil {
 			orphan = aws.ToString(out.(*s3.CreateMultipartUploadOutput).UploadId)
-			return (*s3.CreateMultipartUploadOutput)(nil), s3fake.InternalError(s3fake.OpCreateMultipartUpload)
+			return (*s3.CreateMultipartUploadOutput)(nil), s3mem.InternalError(s3mem.OpCreateMultipartUpload)
 		}
 		return out, err
 	})
@@ -37,7 +37,7 @@ func loseFirstCreateAnswer(c *s3fake.Client) func() string {
 
 // createAt creates an upload of bucket/key on the fake, initiated at the
 // given time by initiator, outside any Upload.
-func createAt(t *testing.T, c *s3fake.Client, bucket, key, initiator string, at time.Time) string {
+func createAt(t *testing.T, c *s3mem.Client, bucket, key, initiator string, at time.Time) string {
 	t.Helper()
 	now, who := c.Now, c.Initiator
 	c.Now = func() time.Time { return at }
@@ -50,7 +50,7 @@ func createAt(t *testing.T, c *s3fake.Client, bucket, key, initiator string, at 
 	return aws.ToString(out.UploadId)
 }
 
-func uploadIDs(c *s3fake.Client) []string {
+func uploadIDs(c *s3mem.Client) []string {
 	var ids []string
 	for _, u := range c.Uploads() {
 		ids = append(ids, u.UploadID)
@@ -63,7 +63,7 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "readerat", true: "stream"}[stream], func(t *testing.T) {
 			clk := newFakeClock()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			c.Now = clk.Now // the server's clock agrees with ours
 			orphan := loseFirstCreateAnswer(c)
 			rec := &recorder{}
@@ -85,11 +85,11 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 			if o := c.Object("b", "k"); o == nil || !bytes.Equal(o.Data, data) {
 				t.Fatal("object not stored")
 			}
-			in := c.CallsOf(s3fake.OpListMultipartUploads)[0].Input.(*s3.ListMultipartUploadsInput)
+			in := c.CallsOf(s3mem.OpListMultipartUploads)[0].Input.(*s3.ListMultipartUploadsInput)
 			if aws.ToString(in.Prefix) != "k" {
 				t.Fatalf("listed with prefix %q", aws.ToString(in.Prefix))
 			}
-			if ab := c.CallsOf(s3fake.OpAbortMultipartUpload)[0].Input.(*s3.AbortMultipartUploadInput); aws.ToString(ab.UploadId) != orphan() {
+			if ab := c.CallsOf(s3mem.OpAbortMultipartUpload)[0].Input.(*s3.AbortMultipartUploadInput); aws.ToString(ab.UploadId) != orphan() {
 				t.Fatalf("aborted %s, the orphan is %s", aws.ToString(ab.UploadId), orphan())
 			}
 			checks := eventsOf[event.OrphanCheck](rec)
@@ -111,7 +111,7 @@ func TestUploadAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 func TestUploadOrphanCheckSparesOtherUploads(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = clk.Now
 	me, other := c.Initiator, "arn:aws:iam::000000000000:user/other"
 	keep := []string{
@@ -158,14 +158,14 @@ func TestUploadOrphanCheckSparesOtherUploads(t *testing.T) {
 
 func TestUploadOrphanCheckPaginates(t *testing.T) {
 	clk := newFakeClock()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = clk.Now
 	for range 3 {
 		createAt(t, c, "b", "k/a", c.Initiator, clk.Now())
 	}
 	c.ResetCalls()
 	// One upload per page: the orphan and ours come after the others.
-	c.Hook(s3fake.OpListMultipartUploads, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpListMultipartUploads, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		call.Input.(*s3.ListMultipartUploadsInput).MaxUploads = aws.Int32(1)
 		return next(ctx)
 	})
@@ -174,7 +174,7 @@ func TestUploadOrphanCheckPaginates(t *testing.T) {
 	if _, err := New(c, testOptions(clk, rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))}); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.Count(s3fake.OpListMultipartUploads); n < 5 {
+	if n := c.Count(s3mem.OpListMultipartUploads); n < 5 {
 		t.Fatalf("%d ListMultipartUploads calls, want one per upload", n)
 	}
 	if oc := eventsOf[event.OrphanCheck](rec); len(oc) != 1 || oc[0].Err != nil || !slices.Equal(oc[0].Aborted, []string{orphan()}) {
@@ -187,7 +187,7 @@ func TestUploadOrphanCheckPaginates(t *testing.T) {
 
 func TestUploadOrphanCheckWithoutListing(t *testing.T) {
 	clk := newFakeClock()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = clk.Now
 	orphan := loseFirstCreateAnswer(c)
 	rec := &recorder{}
@@ -204,15 +204,15 @@ func TestUploadOrphanCheckWithoutListing(t *testing.T) {
 }
 
 func TestUploadOrphanCheckFailureDoesNotFailUpload(t *testing.T) {
-	for name, hook := range map[string]func(c *s3fake.Client){
-		"list denied": func(c *s3fake.Client) {
-			c.Hook(s3fake.OpListMultipartUploads, s3fake.Fail(s3fake.AccessDenied(s3fake.OpListMultipartUploads)))
+	for name, hook := range map[string]func(c *s3mem.Client){
+		"list denied": func(c *s3mem.Client) {
+			c.Hook(s3mem.OpListMultipartUploads, s3mem.Fail(s3mem.AccessDenied(s3mem.OpListMultipartUploads)))
 		},
-		"abort denied": func(c *s3fake.Client) {
-			c.Hook(s3fake.OpAbortMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpAbortMultipartUpload)))
+		"abort denied": func(c *s3mem.Client) {
+			c.Hook(s3mem.OpAbortMultipartUpload, s3mem.Fail(s3mem.AccessDenied(s3mem.OpAbortMultipartUpload)))
 		},
-		"own upload not listed": func(c *s3fake.Client) {
-			c.Hook(s3fake.OpListMultipartUploads, func(ctx context.Context, _ *s3fake.Call, next s3fake.Next) (any, error) {
+		"own upload not listed": func(c *s3mem.Client) {
+			c.Hook(s3mem.OpListMultipartUploads, func(ctx context.Context, _ *s3mem.Call, next s3mem.Next) (any, error) {
 				out, err := next(ctx)
 				if err != nil {
 					return out, err
@@ -225,7 +225,7 @@ func TestUploadOrphanCheckFailureDoesNotFailUpload(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			clk := newFakeClock()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			c.Now = clk.Now
 			orphan := loseFirstCreateAnswer(c)
 			hook(c)
@@ -248,12 +248,12 @@ func TestUploadOrphanCheckFailureDoesNotFailUpload(t *testing.T) {
 }
 
 func TestUploadNoOrphanCheckWithoutRetry(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	rec := &recorder{}
 	if _, err := New(c, testOptions(newFakeClock(), rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Count(s3fake.OpListMultipartUploads) != 0 || len(eventsOf[event.OrphanCheck](rec)) != 0 {
+	if c.Count(s3mem.OpListMultipartUploads) != 0 || len(eventsOf[event.OrphanCheck](rec)) != 0 {
 		t.Fatal("orphan check after a first-attempt Create")
 	}
 }
@@ -284,7 +284,7 @@ func TestCopyAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 func TestResumeAbortsOrphanOfLostCreateAnswer(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
 	clk := newFakeClock()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = clk.Now
 	orphan := loseFirstCreateAnswer(c)
 	rec := &recorder{}
@@ -313,12 +313,12 @@ func TestResumeKeepsStateWhenCreateRefusedAfterLostAnswer(t *testing.T) {
 	// state file stays, and the next Resume finds and aborts the orphan.
 	fx := newResumeFixture(t, 11*mib)
 	clk := newFakeClock()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = clk.Now
 	orphan := loseFirstCreateAnswer(c)
-	c.Hook(s3fake.OpCreateMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCreateMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if call.N == 1 {
-			return (*s3.CreateMultipartUploadOutput)(nil), s3fake.AccessDenied(s3fake.OpCreateMultipartUpload)
+			return (*s3.CreateMultipartUploadOutput)(nil), s3mem.AccessDenied(s3mem.OpCreateMultipartUpload)
 		}
 		return next(ctx)
 	})

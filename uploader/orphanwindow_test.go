@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -83,7 +83,7 @@ func TestResumeInterruptedCreateWindow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newResumeFixture(t, 11*mib)
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			c.Now = newFakeClock().Now
 			var ids, want, kept []string
 			for _, u := range tc.uploads {
@@ -141,8 +141,8 @@ func TestResumeInterruptedCreateWindow(t *testing.T) {
 // ends there.
 func TestResumeRecordsCreateAttempts(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpCreateMultipartUpload, s3fake.Fail(s3fake.InternalError(s3fake.OpCreateMultipartUpload)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpCreateMultipartUpload, s3mem.Fail(s3mem.InternalError(s3mem.OpCreateMultipartUpload)))
 	clk := newFakeClock()
 	_, err := New(c, testOptions(clk, nil), func(o *Options) { o.MaxAttempts = 3 }).Resume(context.Background(),
 		&ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: mustOpen(t, fx.path)}, StateFile: fx.state})

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -40,7 +40,7 @@ func newResumeFixture(t *testing.T, size int) *resumeFixture {
 	return fx
 }
 
-func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l event.Listener, mod func(*ResumeInput), optFns ...func(*Options)) (*UploadOutput, error) {
+func (fx *resumeFixture) resume(t *testing.T, c *s3mem.Client, l event.Listener, mod func(*ResumeInput), optFns ...func(*Options)) (*UploadOutput, error) {
 	t.Helper()
 	f, err := os.Open(fx.path)
 	if err != nil {
@@ -58,17 +58,17 @@ func (fx *resumeFixture) resume(t *testing.T, c *s3fake.Client, l event.Listener
 // interrupt runs a Resume whose UploadPart of the given part numbers is
 // denied, leaving the upload and the state file with the parts before the
 // first denied one.
-func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32) string {
+func (fx *resumeFixture) interrupt(t *testing.T, c *s3mem.Client, deny ...int32) string {
 	t.Helper()
-	c.Hook(s3fake.OpUploadPart, s3fake.FailIf(func(call *s3fake.Call) error {
+	c.Hook(s3mem.OpUploadPart, s3mem.FailIf(func(call *s3mem.Call) error {
 		if slices.Contains(deny, aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber)) {
-			return s3fake.AccessDenied(s3fake.OpUploadPart)
+			return s3mem.AccessDenied(s3mem.OpUploadPart)
 		}
 		return nil
 	}))
 	// One part at a time, so every part before the first denied one is stored.
 	_, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Concurrency = 1 })
-	c.ClearHooks(s3fake.OpUploadPart)
+	c.ClearHooks(s3mem.OpUploadPart)
 	var ue *UploadError
 	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Aborted {
 		t.Fatalf("interrupted run: %v", err)
@@ -87,13 +87,13 @@ func (fx *resumeFixture) interrupt(t *testing.T, c *s3fake.Client, deny ...int32
 	return st.UploadID
 }
 
-func partsSent(c *s3fake.Client) []int32 { return partNumbers(c) }
+func partsSent(c *s3mem.Client) []int32 { return partNumbers(c) }
 
 func TestResumeFreshRecordsStateAndRemovesIt(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	var atComplete *State
-	c.Hook(s3fake.OpCompleteMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCompleteMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		st, err := ReadState(fx.state)
 		if err != nil {
 			t.Errorf("state at Complete: %v", err)
@@ -134,7 +134,7 @@ func TestResumeFreshRecordsStateAndRemovesIt(t *testing.T) {
 
 func TestResumeTrustsOnlyMatchingParts(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib) // 4 parts
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	id := fx.interrupt(t, c, 3, 4)
 
 	// Part 2 on the server now holds other bytes than the file's.
@@ -161,7 +161,7 @@ func TestResumeTrustsOnlyMatchingParts(t *testing.T) {
 	if got := partsSent(c); !slices.Equal(got, []int32{2, 3, 4}) {
 		t.Fatalf("parts sent %v, want [2 3 4]", got)
 	}
-	if c.Count(s3fake.OpCreateMultipartUpload) != 0 || c.Count(s3fake.OpListParts) != 1 {
+	if c.Count(s3mem.OpCreateMultipartUpload) != 0 || c.Count(s3mem.OpListParts) != 1 {
 		t.Fatalf("ops %v", c.Ops())
 	}
 	res := eventsOf[event.Resumed](rec)
@@ -175,9 +175,9 @@ func TestResumeTrustsOnlyMatchingParts(t *testing.T) {
 
 func TestResumeListsPartsPageByPage(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	fx.interrupt(t, c, 4)
-	c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpListParts, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		call.Input.(*s3.ListPartsInput).MaxParts = aws.Int32(1) // one part per page
 		return next(ctx)
 	})
@@ -185,7 +185,7 @@ func TestResumeListsPartsPageByPage(t *testing.T) {
 	if _, err := fx.resume(t, c, rec, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.Count(s3fake.OpListParts); n != 3 {
+	if n := c.Count(s3mem.OpListParts); n != 3 {
 		t.Fatalf("%d ListParts calls, want 3 pages", n)
 	}
 	if got := partsSent(c); !slices.Equal(got, []int32{4}) {
@@ -197,7 +197,7 @@ func TestResumeServerWithoutPartChecksums(t *testing.T) {
 	// A server that lists parts without checksums: a part is trusted when
 	// its ETag and the checksum recorded with it in the state file match.
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	fx.interrupt(t, c, 4)
 	st, err := ReadState(fx.state)
 	if err != nil {
@@ -207,7 +207,7 @@ func TestResumeServerWithoutPartChecksums(t *testing.T) {
 	if err := writeState(fx.state, st); err != nil {
 		t.Fatal(err)
 	}
-	c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpListParts, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if lp, ok := out.(*s3.ListPartsOutput); ok && lp != nil {
 			for i := range lp.Parts {
@@ -226,7 +226,7 @@ func TestResumeServerWithoutPartChecksums(t *testing.T) {
 
 func TestResumeSourceChanged(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	id := fx.interrupt(t, c, 4)
 	// Same size, other bytes, later modification time.
 	changed := slices.Clone(fx.data)
@@ -281,7 +281,7 @@ func TestResumeSourceChanged(t *testing.T) {
 
 func TestResumeUploadGoneStartsOver(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	id := fx.interrupt(t, c, 3, 4)
 	if _, err := c.AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k"), UploadId: aws.String(id)}); err != nil {
 		t.Fatal(err)
@@ -308,10 +308,10 @@ func TestResumeAfterCompleteSucceeded(t *testing.T) {
 	// The process died after the server completed the upload but before
 	// the state file was removed: Resume finds the object and sends nothing.
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = newFakeClock().Now // the server's clock agrees with the runs'
 	ctx, cancel := context.WithCancel(context.Background())
-	c.Hook(s3fake.OpCompleteMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCompleteMultipartUpload, func(cctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(cctx)
 		if err != nil {
 			return out, err
@@ -355,10 +355,10 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 	// The process died between CreateMultipartUpload's answer and the
 	// state file's update: the next Resume finds that upload and aborts it.
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	c.Now = newFakeClock().Now // the server's clock agrees with the runs'
 	ctx, cancel := context.WithCancel(context.Background())
-	c.Hook(s3fake.OpCreateMultipartUpload, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCreateMultipartUpload, func(cctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if _, err := next(cctx); err != nil {
 			return nil, err
 		}
@@ -400,8 +400,8 @@ func TestResumeAfterCreateAnsweredButNotRecorded(t *testing.T) {
 
 func TestResumeCreateDeniedRemovesState(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpCreateMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCreateMultipartUpload)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpCreateMultipartUpload, s3mem.Fail(s3mem.AccessDenied(s3mem.OpCreateMultipartUpload)))
 	_, err := fx.resume(t, c, nil, nil)
 	if !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatalf("got %v", err)
@@ -413,7 +413,7 @@ func TestResumeCreateDeniedRemovesState(t *testing.T) {
 
 func TestResumeRefusals(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	u := New(c, testOptions(newFakeClock(), nil))
 	ctx := context.Background()
 	for name, in := range map[string]*ResumeInput{
@@ -449,12 +449,12 @@ type onlyAPI struct{ API }
 
 func TestResumeStateForOtherObjectOrKey(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	sse := func(k string) func(*ResumeInput) {
 		return func(in *ResumeInput) { in.SSECustomerAlgorithm, in.SSECustomerKey = "AES256", k }
 	}
-	c.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
+	c.Hook(s3mem.OpUploadPart, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart)))
 	if _, err := fx.resume(t, c, nil, sse(key)); !errors.Is(err, mpu.ErrPermissionDenied) {
 		t.Fatal(err)
 	}
@@ -484,7 +484,7 @@ func TestResumeStateForOtherObjectOrKey(t *testing.T) {
 	if _, err := fx.resume(t, c, nil, sse(key)); err != nil {
 		t.Fatal(err)
 	}
-	for _, call := range c.CallsOf(s3fake.OpUploadPart) {
+	for _, call := range c.CallsOf(s3mem.OpUploadPart) {
 		if aws.ToString(call.Input.(*s3.UploadPartInput).SSECustomerKey) != key {
 			t.Fatal("part sent without the SSE-C key")
 		}
@@ -493,7 +493,7 @@ func TestResumeStateForOtherObjectOrKey(t *testing.T) {
 
 func TestResumeCorruptStateFile(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	if err := os.WriteFile(fx.state, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -532,9 +532,9 @@ func TestResumeCorruptStateFile(t *testing.T) {
 
 func TestResumeCancelKeepsUploadAndState(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	ctx, cancel := context.WithCancel(context.Background())
-	c.Hook(s3fake.OpUploadPart, func(cctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(cctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 3 {
 			cancel()
 			return (*s3.UploadPartOutput)(nil), context.Canceled
@@ -549,7 +549,7 @@ func TestResumeCancelKeepsUploadAndState(t *testing.T) {
 	_, err = New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Resume(ctx, &ResumeInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: f}, StateFile: fx.state})
 	var ue *UploadError
-	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
+	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrCanceled) || ue.Aborted || c.Count(s3mem.OpAbortMultipartUpload) != 0 {
 		t.Fatalf("got %v", err)
 	}
 	st, err := ReadState(fx.state)
@@ -568,8 +568,8 @@ func TestResumeCancelKeepsUploadAndState(t *testing.T) {
 
 func TestResumeFileChangedDuringUpload(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 2 {
 			later := time.Now().Add(time.Hour)
 			if err := os.Chtimes(fx.path, later, later); err != nil {
@@ -583,7 +583,7 @@ func TestResumeFileChangedDuringUpload(t *testing.T) {
 	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || !ue.Aborted {
 		t.Fatalf("got %v", err)
 	}
-	if c.Count(s3fake.OpCompleteMultipartUpload) != 0 || len(c.Uploads()) != 0 {
+	if c.Count(s3mem.OpCompleteMultipartUpload) != 0 || len(c.Uploads()) != 0 {
 		t.Fatalf("ops %v", c.Ops())
 	}
 	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
@@ -593,8 +593,8 @@ func TestResumeFileChangedDuringUpload(t *testing.T) {
 
 func TestUploadFileChangedDuringUpload(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 2 {
 			later := time.Now().Add(time.Hour)
 			if err := os.Chtimes(fx.path, later, later); err != nil {
@@ -623,13 +623,13 @@ func TestUploadFileChangedDuringUpload(t *testing.T) {
 
 func TestAbortResumable(t *testing.T) {
 	fx := newResumeFixture(t, 16*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	fx.interrupt(t, c, 4)
 	u := New(c, testOptions(newFakeClock(), nil))
 	if err := u.AbortResumable(context.Background(), fx.state); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Uploads()) != 0 || c.Count(s3fake.OpAbortMultipartUpload) != 1 {
+	if len(c.Uploads()) != 0 || c.Count(s3mem.OpAbortMultipartUpload) != 1 {
 		t.Fatalf("ops %v", c.Ops())
 	}
 	if _, err := os.Stat(fx.state); !errors.Is(err, fs.ErrNotExist) {
@@ -642,7 +642,7 @@ func TestAbortResumable(t *testing.T) {
 
 func TestResumeSmallFileIsOnePut(t *testing.T) {
 	fx := newResumeFixture(t, 3*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	if _, err := fx.resume(t, c, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +656,7 @@ func TestResumeSmallFileIsOnePut(t *testing.T) {
 
 func TestResumePreflightSteps(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	k := &copyChecker{}
 	if _, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Preflight = k }); err != nil {
 		t.Fatal(err)
@@ -668,7 +668,7 @@ func TestResumePreflightSteps(t *testing.T) {
 
 func TestResumeStateFileIsTheBody(t *testing.T) {
 	fx := newResumeFixture(t, 11*mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	_, err := fx.resume(t, c, nil, func(in *ResumeInput) { in.StateFile = fx.path })
 	if !errors.Is(err, mpu.ErrInvalidInput) {
 		t.Fatalf("got %v", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -65,7 +65,7 @@ func TestSDKRequestShape(t *testing.T) {
 				t.Fatalf("requests %+v", seen)
 			}
 			req := seen[0]
-			want := s3fake.Checksum("CRC32C", data)
+			want := s3mem.Checksum("CRC32C", data)
 			if out.Checksum != want {
 				t.Fatalf("output checksum %s, want %s", out.Checksum, want)
 			}

@@ -18,15 +18,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // shardFixture is a file of 8 parts of 5 MiB (the last one 1 MiB), planned
 // as 3 shards: parts 1-2, 3-5 and 6-8.
 type shardFixture struct {
-	c    *s3fake.Client
+	c    *s3mem.Client
 	data []byte
 	path string
 	plan *Plan
@@ -39,7 +39,7 @@ var shardData = sync.OnceValue(func() []byte { return payload(shardFixtureSize) 
 
 func newShardFixture(t *testing.T) *shardFixture {
 	t.Helper()
-	fx := &shardFixture{c: s3fake.New("b"), data: shardData(), path: filepath.Join(t.TempDir(), "data.bin")}
+	fx := &shardFixture{c: s3mem.New("b"), data: shardData(), path: filepath.Join(t.TempDir(), "data.bin")}
 	if err := os.WriteFile(fx.path, fx.data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func (fx *shardFixture) checkStored(t *testing.T, out *UploadOutput) {
 	if obj == nil || !bytes.Equal(obj.Data, fx.data) {
 		t.Fatal("the object does not hold the source's bytes")
 	}
-	if want := s3fake.Checksum(types.ChecksumAlgorithmCrc32c, fx.data); out.Checksum != want || obj.Checksum != want {
+	if want := s3mem.Checksum(types.ChecksumAlgorithmCrc32c, fx.data); out.Checksum != want || obj.Checksum != want {
 		t.Fatalf("checksum %s, object %s, want %s", out.Checksum, obj.Checksum, want)
 	}
 	if n := len(fx.c.Uploads()); n != 0 {
@@ -136,7 +136,7 @@ func TestShardedUploadAllShards(t *testing.T) {
 	if !slices.Equal(p.Shards, want) {
 		t.Fatalf("shards %+v, want %+v", p.Shards, want)
 	}
-	if fx.c.Count(s3fake.OpUploadPart) != 0 {
+	if fx.c.Count(s3mem.OpUploadPart) != 0 {
 		t.Fatal("CreatePlan sent parts")
 	}
 	// Shards in reverse order: they are independent.
@@ -147,7 +147,7 @@ func TestShardedUploadAllShards(t *testing.T) {
 			t.Fatalf("shard %d: sent %v, skipped %v, %d bytes", i, out.PartsSent, out.PartsSkipped, out.BytesSent)
 		}
 	}
-	if n := fx.c.Count(s3fake.OpUploadPart); n != 8 {
+	if n := fx.c.Count(s3mem.OpUploadPart); n != 8 {
 		t.Fatalf("%d UploadPart calls, want 8", n)
 	}
 	out, err := fx.complete(t, nil)
@@ -155,7 +155,7 @@ func TestShardedUploadAllShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx.checkStored(t, out)
-	if fx.c.Count(s3fake.OpHeadObject) != 1 {
+	if fx.c.Count(s3mem.OpHeadObject) != 1 {
 		t.Fatal("the object was not verified with HeadObject")
 	}
 }
@@ -172,7 +172,7 @@ func TestCompletePlanMissingShard(t *testing.T) {
 	if !strings.Contains(err.Error(), "shard 1 incomplete") {
 		t.Fatalf("message: %v", err)
 	}
-	if fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 || fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
+	if fx.c.Count(s3mem.OpCompleteMultipartUpload) != 0 || fx.c.Count(s3mem.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
 		t.Fatal("an incomplete plan was completed or aborted")
 	}
 	fx.mustShard(t, 1)
@@ -194,7 +194,7 @@ func TestShardWrongSizePart(t *testing.T) {
 	if len(probs) != 1 || probs[0].Shard != 1 || !slices.Equal(probs[0].WrongSize, []int32{4}) || len(probs[0].Missing) != 0 {
 		t.Fatalf("problems %+v", probs)
 	}
-	if fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+	if fx.c.Count(s3mem.OpCompleteMultipartUpload) != 0 {
 		t.Fatal("completed")
 	}
 	out := fx.mustShard(t, 1)
@@ -222,7 +222,7 @@ func TestShardWrongChecksumPart(t *testing.T) {
 	if len(probs) != 1 || probs[0].Shard != 2 || !slices.Equal(probs[0].BadChecksum, []int32{7}) {
 		t.Fatalf("problems %+v", probs)
 	}
-	if fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+	if fx.c.Count(s3mem.OpCompleteMultipartUpload) != 0 {
 		t.Fatal("completed")
 	}
 	// The shard's rerun finds the part's checksum is not the local data's.
@@ -244,7 +244,7 @@ func TestCompletePlanPartWithoutChecksum(t *testing.T) {
 	}
 	// The server lists part 2 without a checksum, and part 5 with a
 	// malformed one: neither can be combined into the object's checksum.
-	fx.c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	fx.c.Hook(s3mem.OpListParts, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if lp, ok := out.(*s3.ListPartsOutput); ok && err == nil {
 			for i := range lp.Parts {
@@ -263,10 +263,10 @@ func TestCompletePlanPartWithoutChecksum(t *testing.T) {
 	if len(probs) != 2 || !slices.Equal(probs[0].BadChecksum, []int32{2}) || !slices.Equal(probs[1].BadChecksum, []int32{5}) {
 		t.Fatalf("problems %+v", probs)
 	}
-	if fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+	if fx.c.Count(s3mem.OpCompleteMultipartUpload) != 0 {
 		t.Fatal("completed")
 	}
-	fx.c.ClearHooks(s3fake.OpListParts)
+	fx.c.ClearHooks(s3mem.OpListParts)
 	out, err := fx.complete(t, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -277,9 +277,9 @@ func TestCompletePlanPartWithoutChecksum(t *testing.T) {
 func TestShardRerunSkipsStoredParts(t *testing.T) {
 	fx := newShardFixture(t)
 	// Part 5 is refused: the worker stops after parts 3 and 4.
-	fx.c.Hook(s3fake.OpUploadPart, s3fake.FailIf(func(call *s3fake.Call) error {
+	fx.c.Hook(s3mem.OpUploadPart, s3mem.FailIf(func(call *s3mem.Call) error {
 		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == 5 {
-			return s3fake.AccessDenied(s3fake.OpUploadPart)
+			return s3mem.AccessDenied(s3mem.OpUploadPart)
 		}
 		return nil
 	}))
@@ -288,10 +288,10 @@ func TestShardRerunSkipsStoredParts(t *testing.T) {
 	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrPermissionDenied) || ue.Aborted || ue.PartNumber != 5 {
 		t.Fatalf("got %v", err)
 	}
-	if fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
+	if fx.c.Count(s3mem.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
 		t.Fatal("a failed shard aborted the plan's upload")
 	}
-	fx.c.ClearHooks(s3fake.OpUploadPart)
+	fx.c.ClearHooks(s3mem.OpUploadPart)
 	fx.c.ResetCalls()
 	rec := &recorder{}
 	out, err := fx.shard(t, 1, func(o *Options) { o.Listener = rec })
@@ -310,7 +310,7 @@ func TestShardRerunSkipsStoredParts(t *testing.T) {
 	// A second rerun sends nothing.
 	fx.c.ResetCalls()
 	out, err = fx.shard(t, 1)
-	if err != nil || len(out.PartsSent) != 0 || fx.c.Count(s3fake.OpUploadPart) != 0 {
+	if err != nil || len(out.PartsSent) != 0 || fx.c.Count(s3mem.OpUploadPart) != 0 {
 		t.Fatalf("second rerun: %v, sent %v", err, out.PartsSent)
 	}
 	fx.mustShard(t, 0)
@@ -352,11 +352,11 @@ func TestShardChangedSource(t *testing.T) {
 			if !errors.Is(err, mpu.ErrSourceChanged) || !errors.As(err, &ue) || ue.Aborted {
 				t.Fatalf("got %v, want mpu.ErrSourceChanged", err)
 			}
-			if fx.c.Count(s3fake.OpUploadPart) != 0 {
+			if fx.c.Count(s3mem.OpUploadPart) != 0 {
 				t.Fatal("parts of a changed source were sent")
 			}
 			_, err = fx.complete(t, &CompletePlanInput{Source: fx.open(t)})
-			if !errors.Is(err, mpu.ErrSourceChanged) || fx.c.Count(s3fake.OpCompleteMultipartUpload) != 0 {
+			if !errors.Is(err, mpu.ErrSourceChanged) || fx.c.Count(s3mem.OpCompleteMultipartUpload) != 0 {
 				t.Fatalf("complete: %v", err)
 			}
 			if err := New(fx.c).AbortPlan(context.Background(), fx.plan); err != nil {
@@ -369,14 +369,14 @@ func TestShardChangedSource(t *testing.T) {
 func TestAbortPlan(t *testing.T) {
 	fx := newShardFixture(t)
 	fx.mustShard(t, 0)
-	fx.c.Hook(s3fake.OpAbortMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpAbortMultipartUpload)))
+	fx.c.Hook(s3mem.OpAbortMultipartUpload, s3mem.Fail(s3mem.AccessDenied(s3mem.OpAbortMultipartUpload)))
 	err := New(fx.c, testOptions(newFakeClock(), nil)).AbortPlan(context.Background(), fx.plan)
 	var ue *UploadError
 	if !errors.Is(err, mpu.ErrPermissionDenied) || !errors.As(err, &ue) || ue.UploadID != fx.plan.UploadID ||
 		!strings.Contains(err.Error(), "initiator") {
 		t.Fatalf("denied abort: %v", err)
 	}
-	fx.c.ClearHooks(s3fake.OpAbortMultipartUpload)
+	fx.c.ClearHooks(s3mem.OpAbortMultipartUpload)
 	rec := &recorder{}
 	if err := New(fx.c, testOptions(newFakeClock(), rec)).AbortPlan(context.Background(), fx.plan); err != nil {
 		t.Fatal(err)
@@ -420,12 +420,12 @@ func (d *denyChecker) CheckUpload(_ context.Context, _ *s3.CreateMultipartUpload
 }
 
 func TestPlanPreflight(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	chk := &denyChecker{deny: []mpu.Step{mpu.Abort}}
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).CreatePlan(context.Background(),
 		&PlanInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(shardData()[:11*mib])}, Shards: 2})
 	var ue *UploadError
-	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || c.Count(s3fake.OpCreateMultipartUpload) != 0 {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || c.Count(s3mem.OpCreateMultipartUpload) != 0 {
 		t.Fatalf("got %v", err)
 	}
 	want := []mpu.Step{mpu.Initiate, mpu.UploadPart, mpu.ListParts, mpu.Complete, mpu.Abort}
@@ -436,7 +436,7 @@ func TestPlanPreflight(t *testing.T) {
 	fx := newShardFixture(t)
 	chk = &denyChecker{deny: []mpu.Step{mpu.Abort}}
 	err = New(fx.c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = chk }).AbortPlan(context.Background(), fx.plan)
-	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || fx.c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
+	if !errors.As(err, &ue) || ue.Op != mpu.OpPreflight || fx.c.Count(s3mem.OpAbortMultipartUpload) != 0 || len(fx.c.Uploads()) != 1 {
 		t.Fatalf("abort: %v", err)
 	}
 	if err := New(fx.c).AbortPlan(context.Background(), fx.plan); err != nil {
@@ -473,7 +473,7 @@ func TestCreatePlanInvalid(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			in := &PlanInput{UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(shardData()[:11*mib])}, Shards: 2}
 			tc.mod(in)
 			_, err := New(c, testOptions(newFakeClock(), nil)).CreatePlan(context.Background(), in)
@@ -605,7 +605,7 @@ func FuzzParsePlan(f *testing.F) {
 func TestShardAbortedWhileSending(t *testing.T) {
 	fx := newShardFixture(t)
 	sh := fx.plan.Shards[0]
-	fx.c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	fx.c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if in := call.Input.(*s3.UploadPartInput); err == nil && aws.ToInt32(in.PartNumber) == sh.LastPart {
 			// The abort lands while the shard's last part is in flight; the part is stored anyway.
@@ -635,10 +635,10 @@ func TestShardPartReplacedWhileSending(t *testing.T) {
 	fx := newShardFixture(t)
 	sh := fx.plan.Shards[0]
 	other := bytes.Repeat([]byte{'x'}, int(fx.plan.PartSize))
-	fx.c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	fx.c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if in := call.Input.(*s3.UploadPartInput); err == nil && aws.ToInt32(in.PartNumber) == sh.LastPart {
-			fx.c.ClearHooks(s3fake.OpUploadPart)
+			fx.c.ClearHooks(s3mem.OpUploadPart)
 			if _, perr := fx.c.UploadPart(ctx, &s3.UploadPartInput{Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId,
 				PartNumber: aws.Int32(sh.FirstPart), Body: bytes.NewReader(other), ChecksumAlgorithm: fx.plan.ChecksumAlgorithm}); perr != nil {
 				t.Error(perr)
@@ -675,7 +675,7 @@ func TestShardPartReplacedWhileSending(t *testing.T) {
 func TestShardRerunListedPartTwice(t *testing.T) {
 	fx := newShardFixture(t)
 	fx.mustShard(t, 1)
-	fx.c.Hook(s3fake.OpListParts, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	fx.c.Hook(s3mem.OpListParts, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if lp, ok := out.(*s3.ListPartsOutput); ok && err == nil {
 			parts := slices.Clone(lp.Parts)
@@ -688,10 +688,10 @@ func TestShardRerunListedPartTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.PartsSent) != 0 || !slices.Equal(out.PartsSkipped, []int32{3, 4, 5}) || fx.c.Count(s3fake.OpUploadPart) != 0 {
+	if len(out.PartsSent) != 0 || !slices.Equal(out.PartsSkipped, []int32{3, 4, 5}) || fx.c.Count(s3mem.OpUploadPart) != 0 {
 		t.Fatalf("rerun sent %v, skipped %v", out.PartsSent, out.PartsSkipped)
 	}
-	fx.c.ClearHooks(s3fake.OpListParts)
+	fx.c.ClearHooks(s3mem.OpListParts)
 	fx.mustShard(t, 0)
 	fx.mustShard(t, 2)
 	res, err := fx.complete(t, nil)

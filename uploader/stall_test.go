@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -85,7 +85,7 @@ func TestStalledBody(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			body := newStallBody(payload(tc.before))
 			defer func() {
 				select {
@@ -136,7 +136,7 @@ func TestStalledBody(t *testing.T) {
 			if deadline.Load() == nil || took > 5*time.Second {
 				t.Fatalf("Upload returned %v after its deadline", took)
 			}
-			if created := c.Count(s3fake.OpCreateMultipartUpload) > 0; created != tc.create {
+			if created := c.Count(s3mem.OpCreateMultipartUpload) > 0; created != tc.create {
 				t.Fatalf("CreateMultipartUpload sent: %v, want %v", created, tc.create)
 			}
 			if tc.create && (!ue.Aborted || ue.UploadID == "") {
@@ -145,7 +145,7 @@ func TestStalledBody(t *testing.T) {
 			if n := len(c.Uploads()); n != 0 {
 				t.Fatalf("%d uploads left", n)
 			}
-			if c.Count(s3fake.OpPutObject) != 0 {
+			if c.Count(s3mem.OpPutObject) != 0 {
 				t.Fatal("an object was stored")
 			}
 			// Release the Read: it writes into its buffer, hands it back
@@ -182,7 +182,7 @@ func TestEmptyReads(t *testing.T) {
 		{"after 20 MiB, known size", 20 * mib, 40 * mib, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			body := &emptyBody{data: payload(tc.before)}
 			start := time.Now()
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body, Size: tc.size})
@@ -194,7 +194,7 @@ func TestEmptyReads(t *testing.T) {
 			if n := body.empties.Load(); n != maxEmptyReads {
 				t.Fatalf("%d empty reads, want %d", n, maxEmptyReads)
 			}
-			if created := c.Count(s3fake.OpCreateMultipartUpload) > 0; created != tc.create || tc.create && !ue.Aborted {
+			if created := c.Count(s3mem.OpCreateMultipartUpload) > 0; created != tc.create || tc.create && !ue.Aborted {
 				t.Fatalf("created %v (want %v), aborted %v", created, tc.create, ue.Aborted)
 			}
 			if n := len(c.Uploads()); n != 0 {
@@ -222,7 +222,7 @@ func TestBodyReadMisbehaves(t *testing.T) {
 		{"panic", onlyReader{panicReader{}}, "panicked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: tc.body})
 			var ue *UploadError
 			if !errors.As(err, &ue) || ue.Op != mpu.OpReadBody || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
@@ -259,7 +259,7 @@ func TestMaxBufferMemory(t *testing.T) {
 		conc, mem := tc.conc, tc.mem
 		{
 			t.Run(fmt.Sprintf("concurrency %d, %d MiB", conc, mem/mib), func(t *testing.T) {
-				c := s3fake.New("b")
+				c := s3mem.New("b")
 				rec := &recorder{}
 				o, err := New(c, testOptions(newFakeClock(), rec), func(o *Options) { o.Concurrency, o.MaxBufferMemory = conc, mem }).options.resolve()
 				if err != nil {
@@ -292,7 +292,7 @@ func TestMaxBufferMemory(t *testing.T) {
 // TestMaxBufferMemoryLimits checks what the ceiling rejects and what it
 // leaves alone.
 func TestMaxBufferMemoryLimits(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	opts := testOptions(newFakeClock(), nil)
 	// Too small for one part: rejected before any request.
 	_, err := New(c, opts, func(o *Options) { o.MaxBufferMemory = 5*mib - 1 }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(payload(mib))})
@@ -348,7 +348,7 @@ func (e emptyReaderAt) Read([]byte) (int, error) { return 0, nil }
 // and that the upload is aborted.
 func TestEmptyReadAt(t *testing.T) {
 	for _, size := range []int64{mib, 12 * mib} {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.MaxAttempts = 1 }).
 			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: emptyReaderAt{size}})
 		if !errors.Is(err, io.ErrNoProgress) {
@@ -414,7 +414,7 @@ func TestStalledReaderAt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			body := &stallReaderAt{data: payload(16 * mib), from: tc.from, to: tc.to, release: make(chan struct{}), blocked: make(chan struct{})}
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
@@ -452,7 +452,7 @@ func TestStalledReaderAt(t *testing.T) {
 			if took > 5*time.Second {
 				t.Fatalf("returned %v after the context ended", took)
 			}
-			if created := c.Count(s3fake.OpCreateMultipartUpload) > 0; created != tc.create {
+			if created := c.Count(s3mem.OpCreateMultipartUpload) > 0; created != tc.create {
 				t.Fatalf("created %v, want %v", created, tc.create)
 			}
 			if !tc.resume && (!ue.Aborted || len(c.Uploads()) != 0) {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/s3mpu/s3mpu/internal/s3fake"
+	"github.com/s3mpu/s3mpu/s3mem"
 )
 
 // TestResumeStateFileInUse checks that a second Resume (or an
@@ -27,9 +27,9 @@ func TestResumeStateFileInUse(t *testing.T) {
 	if !held {
 		t.Skip("no file locks on this platform or file system")
 	}
-	c := s3fake.New("b")
-	release, started := make(chan struct{}), make(chan *s3fake.Call, 1)
-	c.Hook(s3fake.OpUploadPart, s3fake.Block(release, started))
+	c := s3mem.New("b")
+	release, started := make(chan struct{}), make(chan *s3mem.Call, 1)
+	c.Hook(s3mem.OpUploadPart, s3mem.Block(release, started))
 	first := make(chan error, 1)
 	go func() {
 		_, err := fx.resume(t, c, nil, nil, func(o *Options) { o.Concurrency = 1 })
@@ -51,7 +51,7 @@ func TestResumeStateFileInUse(t *testing.T) {
 	if _, err := ReadState(fx.state); err != nil {
 		t.Fatalf("state file: %v", err)
 	}
-	c.ClearHooks(s3fake.OpUploadPart)
+	c.ClearHooks(s3mem.OpUploadPart)
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
@@ -49,7 +49,7 @@ func TestSuccessSequences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
 			data := payload(tc.size)
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			rec := &recorder{}
 			u := New(c, testOptions(newFakeClock(), rec))
 			var body io.Reader = bytes.NewReader(data)
@@ -74,7 +74,7 @@ func TestSuccessSequences(t *testing.T) {
 			if out.Size != int64(tc.size) || len(out.Parts) != tc.parts {
 				t.Fatalf("output size %d parts %d", out.Size, len(out.Parts))
 			}
-			if obj.ChecksumAlgo != types.ChecksumAlgorithmCrc32c || out.Checksum != s3fake.Checksum("CRC32C", data) {
+			if obj.ChecksumAlgo != types.ChecksumAlgorithmCrc32c || out.Checksum != s3mem.Checksum("CRC32C", data) {
 				t.Fatalf("checksum: object %s %s, output %s", obj.ChecksumAlgo, obj.Checksum, out.Checksum)
 			}
 			if tc.parts > 0 {
@@ -84,7 +84,7 @@ func TestSuccessSequences(t *testing.T) {
 				if want := seq(tc.parts); !slices.Equal(partNumbers(c), want) {
 					t.Fatalf("parts %v", partNumbers(c))
 				}
-				for _, call := range c.CallsOf(s3fake.OpUploadPart) {
+				for _, call := range c.CallsOf(s3mem.OpUploadPart) {
 					in := call.Input.(*s3.UploadPartInput)
 					// The checksum is computed as the part is sent (the SDK
 					// sends it as a header or trailer), so only the algorithm
@@ -97,7 +97,7 @@ func TestSuccessSequences(t *testing.T) {
 						t.Fatal("no per-call options")
 					}
 				}
-				cin := c.CallsOf(s3fake.OpCompleteMultipartUpload)[0].Input.(*s3.CompleteMultipartUploadInput)
+				cin := c.CallsOf(s3mem.OpCompleteMultipartUpload)[0].Input.(*s3.CompleteMultipartUploadInput)
 				if aws.ToInt64(cin.MpuObjectSize) != int64(tc.size) || aws.ToString(cin.ChecksumCRC32C) != out.Checksum {
 					t.Fatalf("complete input: size %v checksum %v", cin.MpuObjectSize, cin.ChecksumCRC32C)
 				}
@@ -141,7 +141,7 @@ func TestReaderAtFromCurrentOffset(t *testing.T) {
 	if _, err := r.Seek(mib, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: r}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestReaderAtFromCurrentOffset(t *testing.T) {
 
 func TestKnownSizeStream(t *testing.T) {
 	data := payload(12 * mib)
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	out, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data), Size: int64(len(data))})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestSizeMismatch(t *testing.T) {
 		{"stream longer at part boundary", streamOf(data), 10 * mib, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: tc.body, Size: tc.size})
 			var ue *UploadError
 			if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrInvalidInput) {
@@ -195,10 +195,10 @@ func TestSizeMismatch(t *testing.T) {
 				return
 			}
 			ops := c.Ops()
-			if len(ops) < 2 || ops[0] != s3fake.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || !ue.Aborted || ue.Op != mpu.OpReadBody {
+			if len(ops) < 2 || ops[0] != s3mem.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3mem.OpAbortMultipartUpload, s3mem.OpListParts}) || !ue.Aborted || ue.Op != mpu.OpReadBody {
 				t.Fatalf("ops %v, error %+v", ops, ue)
 			}
-			if slices.Contains(ops, s3fake.OpCompleteMultipartUpload) {
+			if slices.Contains(ops, s3mem.OpCompleteMultipartUpload) {
 				t.Fatal("completed despite the mismatch")
 			}
 		})
@@ -233,7 +233,7 @@ func TestInvalidInput(t *testing.T) {
 		{"unknown preflight mode", &UploadInput{Bucket: "b", Key: "k", Body: body}, func(o *Options) { o.PreflightMode = 42 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			var opts []func(*Options)
 			if tc.opt != nil {
 				opts = append(opts, tc.opt)
@@ -249,13 +249,13 @@ func TestInvalidInput(t *testing.T) {
 		})
 	}
 	//lint:ignore SA1012 checking that a nil context is rejected, not panicked on
-	if _, err := New(s3fake.New("b")).Upload(nil, &UploadInput{Bucket: "b", Key: "k", Body: body}); !errors.Is(err, mpu.ErrInvalidInput) { //nolint:staticcheck
+	if _, err := New(s3mem.New("b")).Upload(nil, &UploadInput{Bucket: "b", Key: "k", Body: body}); !errors.Is(err, mpu.ErrInvalidInput) { //nolint:staticcheck
 		t.Fatal(err)
 	}
 }
 
-func partHook(n int32, h s3fake.Hook) s3fake.Hook {
-	return func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+func partHook(n int32, h s3mem.Hook) s3mem.Hook {
+	return func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if aws.ToInt32(call.Input.(*s3.UploadPartInput).PartNumber) == n {
 			return h(ctx, call, next)
 		}
@@ -267,8 +267,8 @@ func TestPartFailsAfterRetries(t *testing.T) {
 	base := runtime.NumGoroutine()
 	clk := newFakeClock()
 	rec := &recorder{}
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(s3fake.InternalError(s3fake.OpUploadPart))))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Fail(s3mem.InternalError(s3mem.OpUploadPart))))
 	data := payload(11 * mib)
 	_, err := New(c, testOptions(clk, rec), func(o *Options) { o.Concurrency = 1; o.MaxAttempts = 4 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)})
@@ -322,8 +322,8 @@ func TestPartFailsAfterRetries(t *testing.T) {
 }
 
 func TestPermanentErrorNotRetried(t *testing.T) {
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, partHook(3, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, partHook(3, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart))))
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
@@ -343,16 +343,16 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 func TestRetryThenSuccess(t *testing.T) {
 	clk := newFakeClock()
 	rec := &recorder{}
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	// Part 1's first two attempts read the whole body and then fail, as a
 	// connection reset after sending would.
 	// Attempts are counted per part: call.N counts every UploadPart, and
 	// part 2 may reach the fake before part 1.
 	var attempts atomic.Int32
-	c.Hook(s3fake.OpUploadPart, partHook(1, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, partHook(1, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if attempts.Add(1) <= 2 {
 			_, _ = io.Copy(io.Discard, call.Input.(*s3.UploadPartInput).Body)
-			return nil, s3fake.SlowDown(call.Op)
+			return nil, s3mem.SlowDown(call.Op)
 		}
 		return next(ctx)
 	}))
@@ -383,8 +383,8 @@ func TestRetryThenSuccess(t *testing.T) {
 
 func TestMaxElapsedBoundsRetries(t *testing.T) {
 	clk := newFakeClock()
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpPutObject, s3fake.Fail(s3fake.SlowDown(s3fake.OpPutObject)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpPutObject, s3mem.Fail(s3mem.SlowDown(s3mem.OpPutObject)))
 	_, err := New(c, testOptions(clk, nil), func(o *Options) {
 		o.MaxAttempts = 100
 		o.InitialBackoff = 1e9 // 1s
@@ -393,7 +393,7 @@ func TestMaxElapsedBoundsRetries(t *testing.T) {
 	if !errors.Is(err, mpu.ErrThrottled) {
 		t.Fatal(err)
 	}
-	n := c.Count(s3fake.OpPutObject)
+	n := c.Count(s3mem.OpPutObject)
 	if n < 2 || n > 6 {
 		t.Fatalf("%d attempts within a 10 s budget starting at 1 s waits", n)
 	}
@@ -403,8 +403,8 @@ func TestMaxElapsedBoundsRetries(t *testing.T) {
 }
 
 func TestCompleteFailure(t *testing.T) {
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpCompleteMultipartUpload)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpCompleteMultipartUpload, s3mem.Fail(s3mem.AccessDenied(s3mem.OpCompleteMultipartUpload)))
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Op != mpu.OpCompleteMultipartUpload || !ue.Aborted || !errors.Is(err, mpu.ErrPermissionDenied) {
@@ -420,12 +420,12 @@ func TestCompleteFailure(t *testing.T) {
 }
 
 func TestCompleteLostAnswer(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	// The first Complete succeeds on the server but its answer is lost.
-	c.Hook(s3fake.OpCompleteMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCompleteMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		out, err := next(ctx)
 		if call.N == 0 && err == nil {
-			return nil, s3fake.InternalError(call.Op)
+			return nil, s3mem.InternalError(call.Op)
 		}
 		return out, err
 	})
@@ -438,25 +438,25 @@ func TestCompleteLostAnswer(t *testing.T) {
 	if got := opsCompact(c.Ops()); !slices.Equal(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
 	}
-	if out.Checksum != s3fake.Checksum("CRC32C", data) || out.ETag == "" {
+	if out.Checksum != s3mem.Checksum("CRC32C", data) || out.ETag == "" {
 		t.Fatalf("output %+v", out)
 	}
-	head := c.CallsOf(s3fake.OpHeadObject)[0].Input.(*s3.HeadObjectInput)
+	head := c.CallsOf(s3mem.OpHeadObject)[0].Input.(*s3.HeadObjectInput)
 	if head.ChecksumMode != types.ChecksumModeEnabled {
 		t.Fatal("HeadObject without checksum mode")
 	}
 }
 
 func TestCompleteNoSuchUploadOtherObject(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	// The first Complete fails, then someone aborts the upload and writes
 	// another object: NoSuchUpload must not pass for success.
-	c.Hook(s3fake.OpCompleteMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpCompleteMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		if call.N == 0 {
 			in := call.Input.(*s3.CompleteMultipartUploadInput)
 			_, _ = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId})
 			c.PutObjectData("b", "k", payload(6*mib-1))
-			return nil, s3fake.InternalError(call.Op)
+			return nil, s3mem.InternalError(call.Op)
 		}
 		return next(ctx)
 	})
@@ -472,9 +472,9 @@ func TestCompleteNoSuchUploadOtherObject(t *testing.T) {
 
 func TestCancelMidUpload(t *testing.T) {
 	base := runtime.NumGoroutine()
-	c := s3fake.New("b")
-	started := make(chan *s3fake.Call, 10)
-	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Block(nil, started)))
+	c := s3mem.New("b")
+	started := make(chan *s3mem.Call, 10)
+	c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Block(nil, started)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &recorder{}
@@ -495,7 +495,7 @@ func TestCancelMidUpload(t *testing.T) {
 		t.Fatalf("not aborted: %+v", ue)
 	}
 	ops := c.Ops()
-	if len(ops) < 2 || ops[0] != s3fake.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3fake.OpAbortMultipartUpload, s3fake.OpListParts}) || slices.Contains(ops, s3fake.OpCompleteMultipartUpload) {
+	if len(ops) < 2 || ops[0] != s3mem.OpCreateMultipartUpload || !slices.Equal(ops[len(ops)-2:], []string{s3mem.OpAbortMultipartUpload, s3mem.OpListParts}) || slices.Contains(ops, s3mem.OpCompleteMultipartUpload) {
 		t.Fatalf("ops %v", ops)
 	}
 	if len(c.Uploads()) != 0 || c.Object("b", "k") != nil {
@@ -505,9 +505,9 @@ func TestCancelMidUpload(t *testing.T) {
 
 func TestAbortFails(t *testing.T) {
 	clk := newFakeClock()
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart)))
-	c.Hook(s3fake.OpAbortMultipartUpload, s3fake.Fail(s3fake.InternalError(s3fake.OpAbortMultipartUpload)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart)))
+	c.Hook(s3mem.OpAbortMultipartUpload, s3mem.Fail(s3mem.InternalError(s3mem.OpAbortMultipartUpload)))
 	_, err := New(c, testOptions(clk, nil), func(o *Options) { o.AbortAttempts = 3; o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
@@ -517,7 +517,7 @@ func TestAbortFails(t *testing.T) {
 	if !errors.Is(err, mpu.ErrPermissionDenied) || !errors.Is(err, mpu.ErrTransient) || !errors.Is(ue.AbortErr, mpu.ErrTransient) || errors.Is(ue.Err, mpu.ErrTransient) {
 		t.Fatalf("categories: %v", err)
 	}
-	if n := c.Count(s3fake.OpAbortMultipartUpload); n != 3 {
+	if n := c.Count(s3mem.OpAbortMultipartUpload); n != 3 {
 		t.Fatalf("%d abort attempts", n)
 	}
 	msg := err.Error()
@@ -530,16 +530,16 @@ func TestAbortFails(t *testing.T) {
 }
 
 func TestAbortDenied(t *testing.T) {
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
-	c.Hook(s3fake.OpAbortMultipartUpload, s3fake.Fail(s3fake.AccessDenied(s3fake.OpAbortMultipartUpload)))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart))))
+	c.Hook(s3mem.OpAbortMultipartUpload, s3mem.Fail(s3mem.AccessDenied(s3mem.OpAbortMultipartUpload)))
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Aborted || !errors.Is(ue.AbortErr, mpu.ErrPermissionDenied) {
 		t.Fatalf("%v", err)
 	}
-	if n := c.Count(s3fake.OpAbortMultipartUpload); n != 1 {
+	if n := c.Count(s3mem.OpAbortMultipartUpload); n != 1 {
 		t.Fatalf("denied abort retried: %d attempts", n)
 	}
 	want := []string{"CreateMultipartUpload", "UploadPart×2", "AbortMultipartUpload"}
@@ -558,15 +558,15 @@ func TestAbortDenied(t *testing.T) {
 }
 
 func TestLeavePartsOnError(t *testing.T) {
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(s3fake.AccessDenied(s3fake.OpUploadPart))))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Fail(s3mem.AccessDenied(s3mem.OpUploadPart))))
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.LeavePartsOnError = true; o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Aborted || ue.AbortErr != nil || ue.UploadID == "" {
 		t.Fatalf("%+v", ue)
 	}
-	if c.Count(s3fake.OpAbortMultipartUpload) != 0 || len(c.Uploads()) != 1 {
+	if c.Count(s3mem.OpAbortMultipartUpload) != 0 || len(c.Uploads()) != 1 {
 		t.Fatal("aborted although asked to leave the parts")
 	}
 	if !strings.Contains(err.Error(), "left in place") {
@@ -578,7 +578,7 @@ func TestListenerPanic(t *testing.T) {
 	for _, on := range []string{"Started", "PartDone", "BytesSent"} {
 		t.Run(on, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			var panicked atomic.Bool
 			l := event.ListenerFunc(func(e event.Event) {
 				if panicked.Load() {
@@ -595,7 +595,7 @@ func TestListenerPanic(t *testing.T) {
 			if !errors.As(err, &ue) || ue.Op != mpu.OpListener || !errors.Is(err, ErrListenerPanic) || !ue.Aborted {
 				t.Fatalf("%v", err)
 			}
-			if c.Count(s3fake.OpCompleteMultipartUpload) != 0 || c.Count(s3fake.OpAbortMultipartUpload) != 1 || len(c.Uploads()) != 0 {
+			if c.Count(s3mem.OpCompleteMultipartUpload) != 0 || c.Count(s3mem.OpAbortMultipartUpload) != 1 || len(c.Uploads()) != 0 {
 				t.Fatalf("ops %v", c.Ops())
 			}
 		})
@@ -604,8 +604,8 @@ func TestListenerPanic(t *testing.T) {
 
 func TestChecksumMismatchReported(t *testing.T) {
 	t.Run("part", func(t *testing.T) {
-		c := s3fake.New("b")
-		c.Hook(s3fake.OpUploadPart, partHook(1, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		c := s3mem.New("b")
+		c.Hook(s3mem.OpUploadPart, partHook(1, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 			out, err := next(ctx)
 			if err == nil {
 				o := *out.(*s3.UploadPartOutput)
@@ -624,8 +624,8 @@ func TestChecksumMismatchReported(t *testing.T) {
 		}
 	})
 	t.Run("object", func(t *testing.T) {
-		c := s3fake.New("b")
-		c.Hook(s3fake.OpCompleteMultipartUpload, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		c := s3mem.New("b")
+		c.Hook(s3mem.OpCompleteMultipartUpload, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 			out, err := next(ctx)
 			if err == nil {
 				o := *out.(*s3.CompleteMultipartUploadOutput)
@@ -636,7 +636,7 @@ func TestChecksumMismatchReported(t *testing.T) {
 		})
 		_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 		var ue *UploadError
-		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrChecksumMismatch) || ue.Aborted || c.Count(s3fake.OpAbortMultipartUpload) != 0 {
+		if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrChecksumMismatch) || ue.Aborted || c.Count(s3mem.OpAbortMultipartUpload) != 0 {
 			t.Fatalf("%v", err)
 		}
 		if !strings.Contains(err.Error(), "the object was stored") {
@@ -644,8 +644,8 @@ func TestChecksumMismatchReported(t *testing.T) {
 		}
 	})
 	t.Run("put", func(t *testing.T) {
-		c := s3fake.New("b")
-		c.Hook(s3fake.OpPutObject, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+		c := s3mem.New("b")
+		c.Hook(s3mem.OpPutObject, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 			out, err := next(ctx)
 			o := *out.(*s3.PutObjectOutput)
 			o.ChecksumCRC32C = aws.String("AAAAAA==")
@@ -667,7 +667,7 @@ func TestChecksumAlgorithms(t *testing.T) {
 		{"CRC32", ""}, {"CRC32", "COMPOSITE"}, {"CRC32C", "COMPOSITE"}, {"CRC64NVME", ""}, {"SHA1", ""}, {"SHA256", ""},
 	} {
 		t.Run(string(tc.algo)+"/"+string(tc.typ), func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			out, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
 				&UploadInput{Bucket: "b", Key: "k", Body: streamOf(data), ChecksumAlgorithm: tc.algo, ChecksumType: tc.typ})
 			if err != nil {
@@ -689,7 +689,7 @@ func TestSourceChanged(t *testing.T) {
 	// after the upload started.
 	data := payload(11 * mib)
 	body := &shrinking{Reader: bytes.NewReader(data[:8*mib]), size: int64(len(data))}
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: body})
 	var ue *UploadError
 	if !errors.As(err, &ue) || !errors.Is(err, mpu.ErrSourceChanged) || ue.Op != mpu.OpReadBody || !ue.Aborted {
@@ -713,9 +713,9 @@ func (s *shrinking) Seek(off int64, whence int) (int64, error) {
 }
 
 func TestConcurrencyAndBuffers(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	var inFlight, peak atomic.Int64
-	c.Hook(s3fake.OpUploadPart, func(ctx context.Context, call *s3fake.Call, next s3fake.Next) (any, error) {
+	c.Hook(s3mem.OpUploadPart, func(ctx context.Context, call *s3mem.Call, next s3mem.Next) (any, error) {
 		n := inFlight.Add(1)
 		for {
 			p := peak.Load()
@@ -754,14 +754,14 @@ func TestConcurrencyAndBuffers(t *testing.T) {
 }
 
 func TestPerCallOptionsOnCopy(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	u := New(c, func(o *Options) { o.PartSize = 8 * mib })
 	_, err := u.Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))},
 		func(o *Options) { o.PartSize = 5 * mib; o.clock = newFakeClock() })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Count(s3fake.OpUploadPart) != 2 {
+	if c.Count(s3mem.OpUploadPart) != 2 {
 		t.Fatalf("per-call part size not applied: %v", c.Ops())
 	}
 	if u.Options().PartSize != 8*mib {
@@ -773,13 +773,13 @@ func TestClientMaxAttempts(t *testing.T) {
 	for _, tc := range []struct {
 		set, want int
 	}{{0, 1}, {3, 3}, {-1, 7}} {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		_, err := New(c, func(o *Options) { o.ClientMaxAttempts = tc.set }).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: strings.NewReader("x")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		so := s3.Options{RetryMaxAttempts: 7}
-		for _, fn := range c.CallsOf(s3fake.OpPutObject)[0].OptFns {
+		for _, fn := range c.CallsOf(s3mem.OpPutObject)[0].OptFns {
 			fn(&so)
 		}
 		if so.RetryMaxAttempts != tc.want {
@@ -802,7 +802,7 @@ func (c *checker) CheckUpload(_ context.Context, in *s3.CreateMultipartUploadInp
 func TestPreflight(t *testing.T) {
 	denied := fmt.Errorf("s3:PutObject denied by bucket policy statement 1: %w", mpu.ErrPermissionDenied)
 	t.Run("enforce", func(t *testing.T) {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		ck := &checker{err: denied}
 		_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.Preflight = ck }).
 			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)), SSECustomerAlgorithm: "AES256", SSECustomerKey: "c2VjcmV0LWtleS0xMjM0NTY3ODkwMTIzNDU2Nzg5MDE="})
@@ -821,7 +821,7 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 	t.Run("warn", func(t *testing.T) {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		rec := &recorder{}
 		ck := &checker{err: denied}
 		_, err := New(c, testOptions(newFakeClock(), rec), func(o *Options) { o.Preflight = ck; o.PreflightMode = PreflightWarn; o.LeavePartsOnError = true }).
@@ -838,7 +838,7 @@ func TestPreflight(t *testing.T) {
 	})
 	t.Run("off", func(t *testing.T) {
 		ck := &checker{err: denied}
-		_, err := New(s3fake.New("b"), func(o *Options) { o.Preflight = ck; o.PreflightMode = PreflightOff }).
+		_, err := New(s3mem.New("b"), func(o *Options) { o.Preflight = ck; o.PreflightMode = PreflightOff }).
 			Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: strings.NewReader("small")})
 		if err != nil || ck.steps != nil {
 			t.Fatal(err)
@@ -847,7 +847,7 @@ func TestPreflight(t *testing.T) {
 }
 
 func TestCreateFails(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "nope", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Op != mpu.OpCreateMultipartUpload || ue.UploadID != "" || ue.Aborted || !errors.Is(err, mpu.ErrNotFound) {
@@ -859,7 +859,7 @@ func TestCreateFails(t *testing.T) {
 }
 
 func TestStreamReadError(t *testing.T) {
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	boom := errors.New("disk on fire")
 	body := io.MultiReader(bytes.NewReader(payload(7*mib)), &errReader{boom})
 	_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: onlyReader{body}})
@@ -943,7 +943,7 @@ func TestRateLimit(t *testing.T) {
 	// 3 MiB at 1 MiB/s, starting with a full burst of 128 KiB (1/8 s):
 	// 2.875 s of waits on the fake clock.
 	clk := newFakeClock()
-	c0 := s3fake.New("b")
+	c0 := s3mem.New("b")
 	if _, err := New(c0, testOptions(clk, nil), func(o *Options) { o.RateLimit = mib }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(3 * mib))}); err != nil {
 		t.Fatal(err)
@@ -956,7 +956,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("waited %v for 3 MiB at 1 MiB/s", waited)
 	}
 	// A generous limit only splits reads; the data arrives intact.
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	data := payload(6 * mib)
 	if _, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.RateLimit = 1 << 40 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data)}); err != nil {
@@ -1004,7 +1004,7 @@ func TestBodySumAfterSeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, err := b.sum(middleware.Metadata{})
-	if err != nil || sum.String() != s3fake.Checksum("CRC32C", data) {
+	if err != nil || sum.String() != s3mem.Checksum("CRC32C", data) {
 		t.Fatalf("sum %v, %v", sum, err)
 	}
 	// Rewound to the start and read in full: the running hash is used.
@@ -1014,7 +1014,7 @@ func TestBodySumAfterSeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = io.ReadAll(b2)
-	if sum, err := b2.sum(middleware.Metadata{}); err != nil || sum.String() != s3fake.Checksum("CRC32C", data) {
+	if sum, err := b2.sum(middleware.Metadata{}); err != nil || sum.String() != s3mem.Checksum("CRC32C", data) {
 		t.Fatalf("sum after rewind %v, %v", sum, err)
 	}
 	// A body shorter than its part reports mpu.ErrSourceChanged.

@@ -17,14 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
-	"github.com/s3mpu/s3mpu/internal/s3fake"
 	"github.com/s3mpu/s3mpu/mpu"
+	"github.com/s3mpu/s3mpu/s3mem"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // rejectedBefore fails unless err is an *UploadError of mpu.OpValidate
 // wrapping mpu.ErrInvalidInput whose message has every word, and c saw no call.
-func rejectedBefore(t *testing.T, c *s3fake.Client, err error, words ...string) {
+func rejectedBefore(t *testing.T, c *s3mem.Client, err error, words ...string) {
 	t.Helper()
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Op != mpu.OpValidate || !errors.Is(err, mpu.ErrInvalidInput) {
@@ -58,7 +58,7 @@ func TestBucketNames(t *testing.T) {
 	}
 	for name, bucket := range bad {
 		t.Run("upload "+name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
 				&UploadInput{Bucket: bucket, Key: "k", Body: bytes.NewReader([]byte("x"))})
 			rejectedBefore(t, c, err, "bucket")
@@ -77,7 +77,7 @@ func TestBucketNames(t *testing.T) {
 		}
 	}
 	// A legacy name reaches the server, which answers for it.
-	c := s3fake.New("Legacy_Bucket")
+	c := s3mem.New("Legacy_Bucket")
 	if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(),
 		&UploadInput{Bucket: "Legacy_Bucket", Key: "k", Body: bytes.NewReader([]byte("x"))}); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestBucketNames(t *testing.T) {
 
 func TestBucketNamesResumeAndCopy(t *testing.T) {
 	t.Run("resume", func(t *testing.T) {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		_, err := New(c, testOptions(newFakeClock(), nil)).Resume(context.Background(), &ResumeInput{
 			UploadInput: UploadInput{Bucket: "b/x", Key: "k", Body: bytes.NewReader(payload(11 * mib))},
 			StateFile:   filepath.Join(t.TempDir(), "state"),
@@ -119,7 +119,7 @@ func TestDirectoryBody(t *testing.T) {
 		return d
 	}
 	t.Run("upload", func(t *testing.T) {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		rec := &recorder{}
 		_, err := New(c, testOptions(newFakeClock(), rec)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: open(t)})
 		rejectedBefore(t, c, err, "directory", dir)
@@ -128,7 +128,7 @@ func TestDirectoryBody(t *testing.T) {
 		}
 	})
 	t.Run("resume", func(t *testing.T) {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		_, err := New(c, testOptions(newFakeClock(), nil)).Resume(context.Background(), &ResumeInput{
 			UploadInput: UploadInput{Bucket: "b", Key: "k", Body: open(t)}, StateFile: filepath.Join(t.TempDir(), "state"),
 		})
@@ -147,7 +147,7 @@ func TestPipeBodyIsStreamed(t *testing.T) {
 		_, _ = w.Write(data)
 		w.Close()
 	}()
-	c := s3fake.New("b")
+	c := s3mem.New("b")
 	if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: r}); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func badSSEC() []struct {
 
 func TestSSECValidated(t *testing.T) {
 	for _, tc := range badSSEC() {
-		check := func(t *testing.T, c *s3fake.Client, err error) {
+		check := func(t *testing.T, c *s3mem.Client, err error) {
 			t.Helper()
 			rejectedBefore(t, c, err, "SSE-C", tc.word)
 			if tc.key != "" && strings.Contains(err.Error(), tc.key) {
@@ -200,7 +200,7 @@ func TestSSECValidated(t *testing.T) {
 			}
 		}
 		t.Run("upload "+tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{
 				Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib)),
 				SSECustomerAlgorithm: tc.algo, SSECustomerKey: tc.key, SSECustomerKeyMD5: tc.md5,
@@ -208,7 +208,7 @@ func TestSSECValidated(t *testing.T) {
 			check(t, c, err)
 		})
 		t.Run("resume "+tc.name, func(t *testing.T) {
-			c := s3fake.New("b")
+			c := s3mem.New("b")
 			_, err := New(c, testOptions(newFakeClock(), nil)).Resume(context.Background(), &ResumeInput{
 				UploadInput: UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)),
 					SSECustomerAlgorithm: tc.algo, SSECustomerKey: tc.key, SSECustomerKeyMD5: tc.md5},
@@ -243,7 +243,7 @@ func TestSSECValidated(t *testing.T) {
 func TestSSECKeyMD5Sent(t *testing.T) {
 	key, keyMD5 := sseCKey(32)
 	for _, given := range []string{"", keyMD5} {
-		c := s3fake.New("b")
+		c := s3mem.New("b")
 		in := &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib)),
 			SSECustomerAlgorithm: "AES256", SSECustomerKey: key, SSECustomerKeyMD5: given}
 		if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), in); err != nil {
@@ -277,13 +277,13 @@ func TestSSECKeyMD5Sent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, call := range c.CallsOf(s3fake.OpUploadPartCopy) {
+	for _, call := range c.CallsOf(s3mem.OpUploadPartCopy) {
 		in := call.Input.(*s3.UploadPartCopyInput)
 		if aws.ToString(in.SSECustomerKeyMD5) != keyMD5 || aws.ToString(in.CopySourceSSECustomerKeyMD5) != keyMD5 {
 			t.Fatalf("part copy MD5s %q %q", aws.ToString(in.SSECustomerKeyMD5), aws.ToString(in.CopySourceSSECustomerKeyMD5))
 		}
 	}
-	if h := c.CallsOf(s3fake.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKeyMD5) != keyMD5 {
+	if h := c.CallsOf(s3mem.OpHeadObject)[0].Input.(*s3.HeadObjectInput); aws.ToString(h.SSECustomerKeyMD5) != keyMD5 {
 		t.Fatal("source HeadObject without the key MD5")
 	}
 }
@@ -291,7 +291,7 @@ func TestSSECKeyMD5Sent(t *testing.T) {
 // digestErr is the server's answer to data that does not match the
 // checksum or the SHA-256 it came with.
 func digestErr(op, code string) error {
-	return s3fake.APIError(op, 400, code, "The checksum you specified did not match what we received.")
+	return s3mem.APIError(op, 400, code, "The checksum you specified did not match what we received.")
 }
 
 func TestDigestMismatchResent(t *testing.T) {
@@ -303,8 +303,8 @@ func TestDigestMismatchResent(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				data := payload(11 * mib)
-				c := s3fake.New("b")
-				c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.FailTimes(2, digestErr(s3fake.OpUploadPart, code))))
+				c := s3mem.New("b")
+				c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.FailTimes(2, digestErr(s3mem.OpUploadPart, code))))
 				rec := &recorder{}
 				var body io.Reader = bytes.NewReader(data)
 				if stream {
@@ -320,7 +320,7 @@ func TestDigestMismatchResent(t *testing.T) {
 				if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
 					t.Fatal("stored object differs")
 				}
-				if out.Parts[1].PartNumber != 2 || out.Checksum != s3fake.Checksum("CRC32C", data) {
+				if out.Parts[1].PartNumber != 2 || out.Checksum != s3mem.Checksum("CRC32C", data) {
 					t.Fatalf("output %+v", out)
 				}
 				if r := eventsOf[event.Retry](rec); len(r) != 2 || r[0].PartNumber != 2 || s3err.Code(r[0].Err) != code {
@@ -331,12 +331,12 @@ func TestDigestMismatchResent(t *testing.T) {
 	}
 	t.Run("PutObject", func(t *testing.T) {
 		data := payload(mib)
-		c := s3fake.New("b")
-		c.Hook(s3fake.OpPutObject, s3fake.FailTimes(1, digestErr(s3fake.OpPutObject, "BadDigest")))
+		c := s3mem.New("b")
+		c.Hook(s3mem.OpPutObject, s3mem.FailTimes(1, digestErr(s3mem.OpPutObject, "BadDigest")))
 		if _, err := New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: streamOf(data)}); err != nil {
 			t.Fatal(err)
 		}
-		if n := c.Count(s3fake.OpPutObject); n != 2 {
+		if n := c.Count(s3mem.OpPutObject); n != 2 {
 			t.Fatalf("%d PutObject calls", n)
 		}
 		if obj := c.Object("b", "k"); obj == nil || !bytes.Equal(obj.Data, data) {
@@ -346,8 +346,8 @@ func TestDigestMismatchResent(t *testing.T) {
 }
 
 func TestDigestMismatchEveryAttempt(t *testing.T) {
-	c := s3fake.New("b")
-	c.Hook(s3fake.OpUploadPart, partHook(2, s3fake.Fail(digestErr(s3fake.OpUploadPart, "BadDigest"))))
+	c := s3mem.New("b")
+	c.Hook(s3mem.OpUploadPart, partHook(2, s3mem.Fail(digestErr(s3mem.OpUploadPart, "BadDigest"))))
 	_, err := New(c, testOptions(newFakeClock(), nil), func(o *Options) { o.MaxAttempts = 3; o.Concurrency = 1 }).
 		Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(11 * mib))})
 	var ue *UploadError
@@ -364,10 +364,10 @@ func TestDigestMismatchEveryAttempt(t *testing.T) {
 		t.Fatal("upload or object left")
 	}
 	// Requests without a body to resend keep a digest error final.
-	c = s3fake.New("b")
-	c.Hook(s3fake.OpCompleteMultipartUpload, s3fake.Fail(digestErr(s3fake.OpCompleteMultipartUpload, "InvalidDigest")))
+	c = s3mem.New("b")
+	c.Hook(s3mem.OpCompleteMultipartUpload, s3mem.Fail(digestErr(s3mem.OpCompleteMultipartUpload, "InvalidDigest")))
 	_, err = New(c, testOptions(newFakeClock(), nil)).Upload(context.Background(), &UploadInput{Bucket: "b", Key: "k", Body: bytes.NewReader(payload(6 * mib))})
-	if !errors.Is(err, mpu.ErrChecksumMismatch) || c.Count(s3fake.OpCompleteMultipartUpload) != 1 {
-		t.Fatalf("Complete: %d calls, %v", c.Count(s3fake.OpCompleteMultipartUpload), err)
+	if !errors.Is(err, mpu.ErrChecksumMismatch) || c.Count(s3mem.OpCompleteMultipartUpload) != 1 {
+		t.Fatalf("Complete: %d calls, %v", c.Count(s3mem.OpCompleteMultipartUpload), err)
 	}
 }
