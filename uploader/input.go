@@ -318,20 +318,21 @@ func (in *UploadInput) createInput(cs *checksum) *s3.CreateMultipartUploadInput 
 	}
 }
 
-// putInput is the PutObject request for the input (body set by the caller);
-// the checksum value is set when sum is known, else only the algorithm.
+// putInput is the PutObject request for the input (body set by the caller):
+// the headers of createInput, so that an object sent in one request is
+// stored as a multipart upload would store it. The checksum value is set
+// when sum is known, else only the algorithm.
 func (in *UploadInput) putInput(cs *checksum, size int64, sum partSum) *s3.PutObjectInput {
+	c := in.createInput(cs)
 	p := &s3.PutObjectInput{
-		Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ContentLength: aws.Int64(size),
-		ContentType: optString(in.ContentType), ContentEncoding: optString(in.ContentEncoding),
-		ContentDisposition: optString(in.ContentDisposition), ContentLanguage: optString(in.ContentLanguage),
-		CacheControl: optString(in.CacheControl), Expires: in.Expires, Metadata: maps.Clone(in.Metadata),
-		Tagging: optString(in.Tagging), ACL: in.ACL, StorageClass: in.StorageClass,
-		ServerSideEncryption: in.ServerSideEncryption, SSEKMSKeyId: optString(in.SSEKMSKeyID),
-		SSEKMSEncryptionContext: optString(in.SSEKMSEncryptionContext), BucketKeyEnabled: in.BucketKeyEnabled,
-		SSECustomerAlgorithm: optString(in.SSECustomerAlgorithm), SSECustomerKey: optString(in.SSECustomerKey),
-		SSECustomerKeyMD5:   optString(in.SSECustomerKeyMD5),
-		ExpectedBucketOwner: optString(in.ExpectedBucketOwner), IfNoneMatch: optString(in.IfNoneMatch),
+		Bucket: c.Bucket, Key: c.Key, ContentLength: aws.Int64(size), IfNoneMatch: optString(in.IfNoneMatch),
+		ContentType: c.ContentType, ContentEncoding: c.ContentEncoding, ContentDisposition: c.ContentDisposition,
+		ContentLanguage: c.ContentLanguage, CacheControl: c.CacheControl, Expires: c.Expires, Metadata: c.Metadata,
+		Tagging: c.Tagging, ACL: c.ACL, StorageClass: c.StorageClass,
+		ServerSideEncryption: c.ServerSideEncryption, SSEKMSKeyId: c.SSEKMSKeyId,
+		SSEKMSEncryptionContext: c.SSEKMSEncryptionContext, BucketKeyEnabled: c.BucketKeyEnabled,
+		SSECustomerAlgorithm: c.SSECustomerAlgorithm, SSECustomerKey: c.SSECustomerKey,
+		SSECustomerKeyMD5: c.SSECustomerKeyMD5, ExpectedBucketOwner: c.ExpectedBucketOwner,
 		ChecksumAlgorithm: cs.algo,
 	}
 	if sum.raw != nil {
