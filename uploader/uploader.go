@@ -224,6 +224,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -767,15 +768,16 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	pin := up.in.putInput(up.cs, size, rec.sum)
 	var out *s3.PutObjectOutput
 	_, err := up.retryData(ctx, mpu.OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		body := up.newBody(ctx, rec, open)
-		in := *pin
-		in.Body = body
-		o, err := up.client.PutObject(ctx, &in, up.dataOpts...)
-		body.detach()
-		if err != nil {
-			return bodyErr(body, err)
-		}
-		s, err := body.sum(o.ResultMetadata)
+		var o *s3.PutObjectOutput
+		s, err := up.sendBody(ctx, rec, open, func(body io.Reader) (middleware.Metadata, error) {
+			in := *pin
+			in.Body = body
+			var err error
+			if o, err = up.client.PutObject(ctx, &in, up.dataOpts...); err != nil {
+				return middleware.Metadata{}, err
+			}
+			return o.ResultMetadata, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -783,11 +785,7 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 		return nil
 	})
 	if err != nil {
-		op := mpu.OpPutObject
-		if errors.Is(err, mpu.ErrSourceChanged) {
-			op = mpu.OpReadBody
-		}
-		return nil, up.fail(op, 0, err)
+		return nil, up.fail(dataOp(mpu.OpPutObject, err), 0, err)
 	}
 	up.completed = true
 	got := checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.get(up.cs.algo)
@@ -863,6 +861,28 @@ func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
 	return out, nil
 }
 
+// sendBody makes one attempt of a request that reads its body from open:
+// call sends the request with body and returns the answer's metadata, and
+// sendBody returns the part's checksum (see partBody.sum).
+func (up *upload) sendBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, call func(body io.Reader) (middleware.Metadata, error)) (partSum, error) {
+	body := up.newBody(ctx, rec, open)
+	md, err := call(body)
+	body.detach()
+	if err != nil {
+		return partSum{}, bodyErr(body, err)
+	}
+	return body.sum(md)
+}
+
+// dataOp is the Op of a failed request that sent a body: op, or
+// mpu.OpReadBody when the source changed under it.
+func dataOp(op mpu.Op, err error) mpu.Op {
+	if errors.Is(err, mpu.ErrSourceChanged) {
+		return mpu.OpReadBody
+	}
+	return op
+}
+
 // bodyErr is the error of a failed request: mpu.ErrSourceChanged when the
 // body ended early (whatever the transport made of it), else err.
 func bodyErr(body *partBody, err error) error {
@@ -911,15 +931,16 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 	var res storedPart
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
 	n, err := up.retryData(ctx, mpu.OpUploadPart, rec.Number, attempts, func(ctx context.Context, _ int) error {
-		body := up.newBody(ctx, rec, open)
-		in := *pin
-		in.Body = body
-		out, err := up.client.UploadPart(ctx, &in, up.dataOpts...)
-		body.detach()
-		if err != nil {
-			return bodyErr(body, err)
-		}
-		sum, err := body.sum(out.ResultMetadata)
+		var out *s3.UploadPartOutput
+		sum, err := up.sendBody(ctx, rec, open, func(body io.Reader) (middleware.Metadata, error) {
+			in := *pin
+			in.Body = body
+			var err error
+			if out, err = up.client.UploadPart(ctx, &in, up.dataOpts...); err != nil {
+				return middleware.Metadata{}, err
+			}
+			return out.ResultMetadata, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -933,11 +954,7 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 	})
 	res.attempts = n
 	if err != nil {
-		op := mpu.OpUploadPart
-		if errors.Is(err, mpu.ErrSourceChanged) {
-			op = mpu.OpReadBody
-		}
-		return res, &partError{op: op, n: rec.Number, err: err}
+		return res, &partError{op: dataOp(mpu.OpUploadPart, err), n: rec.Number, err: err}
 	}
 	return res, nil
 }
