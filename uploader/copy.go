@@ -231,11 +231,9 @@ func (in *CopyInput) copySource() string {
 // fails before anything is created.
 func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Options)) (*CopyOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
+		return nil, validateError("", "", invalidf("nil input"))
 	}
-	invalid := func(err error) (*CopyOutput, error) {
-		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
-	}
+	invalid := func(err error) (*CopyOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
 	client, clientErr := clientAs[copyClient](u.client, "Copy", "CopyObject, UploadPartCopy and GetObjectTagging")
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {

@@ -102,3 +102,9 @@ func invalidf(format string, a ...any) error {
 }
 
 func isInvalid(err error) bool { return errors.Is(err, mpu.ErrInvalidInput) }
+
+// validateError is the error of a call whose input or options are rejected
+// before any request: Op mpu.OpValidate, naming the object when known.
+func validateError(bucket, key string, err error) *UploadError {
+	return &UploadError{Op: mpu.OpValidate, Bucket: bucket, Key: key, Err: err}
+}

@@ -66,11 +66,9 @@ func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []mpu.S
 		fn(&o)
 	}
 	if in == nil {
-		return &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
+		return validateError("", "", invalidf("nil input"))
 	}
-	bad := func(err error) error {
-		return &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
-	}
+	bad := func(err error) error { return validateError(in.Bucket, in.Key, err) }
 	if ctx == nil {
 		return bad(invalidf("nil context"))
 	}

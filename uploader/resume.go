@@ -101,11 +101,9 @@ type ResumeInput struct {
 // problems.
 func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
+		return nil, validateError("", "", invalidf("nil input"))
 	}
-	invalid := func(err error) (*UploadOutput, error) {
-		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
-	}
+	invalid := func(err error) (*UploadOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
 	client, clientErr := clientAs[resumeClient](u.client, "Resume", "ListParts and ListMultipartUploads")
 	if clientErr == nil && in.StateFile == "" {
 		clientErr = invalidf("empty StateFile")
@@ -708,7 +706,7 @@ func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns 
 	client, clientErr := clientAs[resumeClient](u.client, "AbortResumable", "ListParts and ListMultipartUploads")
 	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
-		return &UploadError{Op: mpu.OpValidate, Err: err}
+		return validateError("", "", err)
 	}
 	if err := checkStatePath(statePath); errors.Is(err, fs.ErrNotExist) {
 		return nil

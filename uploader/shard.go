@@ -51,12 +51,10 @@ type PlanInput struct {
 // by the OrphanCheck of Upload).
 func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func(*Options)) (*Plan, error) {
 	if in == nil {
-		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
+		return nil, validateError("", "", invalidf("nil input"))
 	}
 	uin := &in.UploadInput
-	invalid := func(err error) (*Plan, error) {
-		return nil, &UploadError{Op: mpu.OpValidate, Bucket: uin.Bucket, Key: uin.Key, Err: err}
-	}
+	invalid := func(err error) (*Plan, error) { return nil, validateError(uin.Bucket, uin.Key, err) }
 	o, cs, err := u.shardOptions(ctx, uin.ChecksumAlgorithm, uin.ChecksumType, optFns)
 	if err != nil {
 		return invalid(err)
@@ -164,7 +162,7 @@ func (u *Uploader) planUpload(ctx context.Context, p *Plan, optFns []func(*Optio
 // options are rejected before any request: Op mpu.OpValidate, naming the
 // plan's object and upload when there is a plan.
 func planInputError(p *Plan, err error) *UploadError {
-	e := &UploadError{Op: mpu.OpValidate, Err: err}
+	e := validateError("", "", err)
 	if p != nil {
 		e.Bucket, e.Key, e.UploadID = p.Bucket, p.Key, p.UploadID
 	}
@@ -250,9 +248,7 @@ type ShardOutput struct {
 // rerun, and AbortPlan discards them. A plan whose upload is gone fails
 // with mpu.ErrNotFound. The client must implement ListParts (see FullAPI).
 func (u *Uploader) UploadShard(ctx context.Context, p *Plan, in *ShardInput, optFns ...func(*Options)) (*ShardOutput, error) {
-	invalid := func(err error) (*ShardOutput, error) {
-		return nil, planInputError(p, err)
-	}
+	invalid := func(err error) (*ShardOutput, error) { return nil, planInputError(p, err) }
 	if in == nil {
 		return invalid(invalidf("nil input"))
 	}
@@ -507,9 +503,7 @@ type CompletePlanInput struct {
 // A failure never aborts the upload: the shards can be run again, or the
 // plan discarded with AbortPlan. The client must implement ListParts (see FullAPI).
 func (u *Uploader) CompletePlan(ctx context.Context, p *Plan, in *CompletePlanInput, optFns ...func(*Options)) (*UploadOutput, error) {
-	invalid := func(err error) (*UploadOutput, error) {
-		return nil, planInputError(p, err)
-	}
+	invalid := func(err error) (*UploadOutput, error) { return nil, planInputError(p, err) }
 	up, client, err := u.planUpload(ctx, p, optFns)
 	if err != nil {
 		return invalid(err)

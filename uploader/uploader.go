@@ -295,11 +295,9 @@ func (u *Uploader) Options() Options { return u.options }
 // UploadError.Aborted).
 func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*Options)) (*UploadOutput, error) {
 	if in == nil {
-		return nil, &UploadError{Op: mpu.OpValidate, Err: invalidf("nil input")}
+		return nil, validateError("", "", invalidf("nil input"))
 	}
-	invalid := func(err error) (*UploadOutput, error) {
-		return nil, &UploadError{Op: mpu.OpValidate, Bucket: in.Bucket, Key: in.Key, Err: err}
-	}
+	invalid := func(err error) (*UploadOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
 	var clientErr error
 	if u.client == nil {
 		clientErr = invalidf("nil client")
