@@ -243,9 +243,18 @@ func (l *Local) loadIdentity(ctx context.Context, caller policy.Principal, c *ap
 	return nil
 }
 
-// noS3Client is the gap error of a bucket source that was neither supplied
-// nor readable.
-const noS3Client = "not supplied, and no S3 client to read it"
+// canRead reports whether a bucket source can be read with the S3 call
+// action, and counts the call. Without an S3 client the source is the gap
+// g ("not supplied, and no S3 client to read it").
+func (l *Local) canRead(action string, c *apicalls.Counter, out *Output, flag *bool, g mpu.Gap) bool {
+	if l.opts.S3 == nil {
+		g.Error = "not supplied, and no S3 client to read it"
+		out.gap(flag, g)
+		return false
+	}
+	c.Add(action)
+	return true
+}
 
 // readFailed handles the failure err of the S3 call action that reads a
 // bucket source: an error that stops every S3 call (stopsS3) is returned,
@@ -260,11 +269,9 @@ func readFailed(ctx context.Context, err error, action string, out *Output, flag
 }
 
 func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
-	if l.opts.S3 == nil {
-		out.gap(&bs.policyGap, mpu.Gap{Source: name, Error: noS3Client})
+	if !l.canRead("s3:GetBucketPolicy", c, out, &bs.policyGap, mpu.Gap{Source: name}) {
 		return nil
 	}
-	c.Add("s3:GetBucketPolicy")
 	res, err := l.opts.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
 	switch {
 	case err == nil && res.Policy != nil && strings.TrimSpace(*res.Policy) != "":
@@ -283,11 +290,9 @@ func (l *Local) fetchBucketPolicy(ctx context.Context, bucket, name string, bs *
 }
 
 func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
-	if l.opts.S3 == nil {
-		out.gap(&bs.aclGap, mpu.Gap{Source: "bucket ACL of " + bucket, Error: noS3Client, AllowOnly: true})
+	if !l.canRead("s3:GetBucketAcl", c, out, &bs.aclGap, mpu.Gap{Source: "bucket ACL of " + bucket, AllowOnly: true}) {
 		return nil
 	}
-	c.Add("s3:GetBucketAcl")
 	res, err := l.opts.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: &bucket})
 	if err != nil {
 		return readFailed(ctx, err, "s3:GetBucketAcl", out, &bs.aclGap, mpu.Gap{Source: "bucket ACL (s3:GetBucketAcl on " + bucket + ")", AllowOnly: true})
@@ -317,11 +322,9 @@ func (l *Local) fetchACL(ctx context.Context, bucket string, bs *bucketSources, 
 }
 
 func (l *Local) fetchOwnership(ctx context.Context, bucket string, bs *bucketSources, c *apicalls.Counter, out *Output) error {
-	if l.opts.S3 == nil {
-		out.gap(&bs.ownershipGap, mpu.Gap{Source: "object ownership of " + bucket, Error: noS3Client, AllowOnly: true})
+	if !l.canRead("s3:GetBucketOwnershipControls", c, out, &bs.ownershipGap, mpu.Gap{Source: "object ownership of " + bucket, AllowOnly: true}) {
 		return nil
 	}
-	c.Add("s3:GetBucketOwnershipControls")
 	res, err := l.opts.S3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: &bucket})
 	switch {
 	case err == nil && res.OwnershipControls != nil && len(res.OwnershipControls.Rules) > 0:
