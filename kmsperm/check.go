@@ -536,7 +536,7 @@ func (ev *evaluator) combine(req policy.Request, ks *keyState, idRes *policy.Res
 		v.dec, v.deciding, v.reasons, v.missing = mpu.ExplicitDeny, keyOnly.Deciding, keyOnly.Reasons, keyOnly.MissingKeys
 	case ev.id.mode == mpu.EvaluatorLocal:
 		full := policy.Evaluate(req, policy.PolicySet{Identity: ev.id.docs, Resource: []*policy.Document{ks.doc}, Boundary: ev.id.boundary, Session: ev.id.session, KeyPolicyMode: true})
-		v.dec, v.deciding, v.reasons, v.missing = fromPolicy(full.Decision), full.Deciding, full.Reasons, full.MissingKeys
+		v.dec, v.deciding, v.reasons, v.missing = full.Decision.Verdict(), full.Deciding, full.Reasons, full.MissingKeys
 	case idRes != nil && idRes.Decision == policy.ExplicitDeny:
 		v.dec, v.deciding, v.reasons, v.missing = mpu.ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
 	case idRes != nil: // simulator
@@ -805,16 +805,6 @@ func denyRemedies(deciding []policy.StatementRef, callerAccount, keyARN string) 
 			text: fmt.Sprintf("remove or narrow %s: an explicit Deny cannot be overridden by any Allow", d)})
 	}
 	return out
-}
-
-func fromPolicy(d policy.Decision) mpu.Decision {
-	switch d {
-	case policy.Allowed:
-		return mpu.Allowed
-	case policy.ExplicitDeny:
-		return mpu.ExplicitDeny
-	}
-	return mpu.ImplicitDeny
 }
 
 func refs(rs []policy.StatementRef) []string {

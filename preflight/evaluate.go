@@ -356,22 +356,15 @@ func decide(q *question) (answer, error) {
 	a.raw = policy.Evaluate(req, set)
 	a.refs = a.raw.Deciding
 	a.reasons = append(a.reasons, a.raw.Reasons...)
-	switch a.raw.Decision {
-	case policy.Allowed:
-		a.decision = mpu.Allowed
-		if aclDoc != nil {
-			only := len(a.raw.Deciding) > 0
-			for _, r := range a.raw.Deciding {
-				if r.Policy != aclDoc.Name || r.Kind != policy.KindResource {
-					only = false
-				}
+	a.decision = a.raw.Decision.Verdict()
+	if a.decision == mpu.Allowed && aclDoc != nil {
+		only := len(a.raw.Deciding) > 0
+		for _, r := range a.raw.Deciding {
+			if r.Policy != aclDoc.Name || r.Kind != policy.KindResource {
+				only = false
 			}
-			a.onlyACL = only
 		}
-	case policy.ExplicitDeny:
-		a.decision = mpu.ExplicitDeny
-	default:
-		a.decision = mpu.ImplicitDeny
+		a.onlyACL = only
 	}
 	if a.decision != mpu.ImplicitDeny {
 		return a, nil

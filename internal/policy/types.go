@@ -204,6 +204,18 @@ func (d Decision) String() string {
 	return fmt.Sprintf("Decision(%d)", int(d))
 }
 
+// Verdict is the decision in the terms of package mpu's reports: Allowed,
+// ExplicitDeny, else ImplicitDeny.
+func (d Decision) Verdict() mpu.Decision {
+	switch d {
+	case Allowed:
+		return mpu.Allowed
+	case ExplicitDeny:
+		return mpu.ExplicitDeny
+	}
+	return mpu.ImplicitDeny
+}
+
 // MarshalText encodes the decision as its String form.
 func (d Decision) MarshalText() ([]byte, error) {
 	switch d {
