@@ -117,25 +117,12 @@ func (a *App) S3Client(ctx context.Context, optFns ...func(*s3.Options)) (*s3.Cl
 
 // IAMClient returns an IAM client for the global flags.
 func (a *App) IAMClient(ctx context.Context) (*iam.Client, error) {
-	cfg, err := a.AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ep := a.G.IAMEndpointURL
-	return iam.NewFromConfig(cfg, func(o *iam.Options) {
-		if ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	}), nil
+	return newClient(ctx, a, a.G.IAMEndpointURL, iam.NewFromConfig, func(o *iam.Options) **string { return &o.BaseEndpoint })
 }
 
 // KMSClient returns a KMS client for the global flags.
 func (a *App) KMSClient(ctx context.Context) (*kms.Client, error) {
-	cfg, err := a.AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return kms.NewFromConfig(cfg), nil
+	return newClient(ctx, a, "", kms.NewFromConfig, func(o *kms.Options) **string { return &o.BaseEndpoint })
 }
 
 // STSClient returns an STS client for the global flags, or ErrSTSNotAsked when S3 goes to a
@@ -144,14 +131,22 @@ func (a *App) STSClient(ctx context.Context) (*sts.Client, error) {
 	if !a.G.STSReachable() {
 		return nil, ErrSTSNotAsked
 	}
+	return newClient(ctx, a, a.G.STSEndpointURL, sts.NewFromConfig, func(o *sts.Options) **string { return &o.BaseEndpoint })
+}
+
+// newClient builds a service client (newFromConfig is the service's
+// NewFromConfig) from the AWS config of the global flags, sending to the
+// endpoint ep when it is set; endpoint returns where its options keep the
+// base endpoint.
+func newClient[C, O any](ctx context.Context, a *App, ep string, newFromConfig func(aws.Config, ...func(*O)) C, endpoint func(*O) **string) (C, error) {
 	cfg, err := a.AWSConfig(ctx)
 	if err != nil {
-		return nil, err
+		var none C
+		return none, err
 	}
-	ep := a.G.STSEndpointURL
-	return sts.NewFromConfig(cfg, func(o *sts.Options) {
+	return newFromConfig(cfg, func(o *O) {
 		if ep != "" {
-			o.BaseEndpoint = aws.String(ep)
+			*endpoint(o) = aws.String(ep)
 		}
 	}), nil
 }
