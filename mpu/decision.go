@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/internal/textenum"
 )
 
 // Decision is the verdict on one step, one action or one request. The
@@ -54,14 +55,7 @@ func (d Decision) MarshalText() ([]byte, error) {
 }
 
 // UnmarshalText parses the String form of a decision.
-func (d *Decision) UnmarshalText(b []byte) error {
-	v, err := ParseDecision(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
+func (d *Decision) UnmarshalText(b []byte) error { return textenum.Unmarshal(d, b, ParseDecision) }
 
 // ParseDecision returns the decision named s (as returned by String);
 // errors satisfy errors.Is(err, s3err.ErrInvalidInput), the sentinel

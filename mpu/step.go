@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/s3mpu/s3mpu/internal/s3err"
+	"github.com/s3mpu/s3mpu/internal/textenum"
 )
 
 // Step is one S3 call of a multipart upload whose permissions can be checked.
@@ -70,14 +71,7 @@ func ParseStep(name string) (Step, error) {
 func (s Step) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (s *Step) UnmarshalText(b []byte) error {
-	v, err := ParseStep(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+func (s *Step) UnmarshalText(b []byte) error { return textenum.Unmarshal(s, b, ParseStep) }
 
 // S3's multipart limits.
 const (

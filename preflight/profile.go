@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/s3mpu/s3mpu/internal/policy"
+	"github.com/s3mpu/s3mpu/internal/textenum"
 )
 
 // Profile is the kind of server the requests go to: which of S3's own rules
@@ -49,14 +50,7 @@ func (p Profile) String() string {
 func (p Profile) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // UnmarshalText parses a profile name (see ParseProfile).
-func (p *Profile) UnmarshalText(b []byte) error {
-	v, err := ParseProfile(string(b))
-	if err != nil {
-		return err
-	}
-	*p = v
-	return nil
-}
+func (p *Profile) UnmarshalText(b []byte) error { return textenum.Unmarshal(p, b, ParseProfile) }
 
 // ParseProfile returns the profile named s: "aws", or "nodefaults"
 // (also accepted: "versitygw"), case-insensitively.
