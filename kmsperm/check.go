@@ -11,6 +11,7 @@ import (
 
 	"github.com/s3mpu/s3mpu/internal/apicalls"
 	"github.com/s3mpu/s3mpu/internal/iamsim"
+	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/uniq"
@@ -29,11 +30,7 @@ type Checker struct {
 // client may be nil: the Checker then works offline, from key ARNs and the
 // key policies supplied in each Input (an alias then cannot be resolved).
 func New(client KMSAPI, optFns ...func(*Options)) *Checker {
-	c := &Checker{kms: client}
-	for _, fn := range optFns {
-		fn(&c.opts)
-	}
-	return c
+	return &Checker{kms: client, opts: optfn.With(Options{}, optFns)}
 }
 
 // keyState is one key being checked, with everything its evaluation needs.
@@ -71,10 +68,7 @@ func mustParse(name, text string) *policy.Document {
 // iam:SimulatePrincipalPolicy denied) become Gaps, and the decisions that
 // depend on what could not be read are Unknown, never Allowed.
 func (c *Checker) Check(ctx context.Context, in Input, optFns ...func(*Options)) (*Report, error) {
-	opts := c.opts
-	for _, fn := range optFns {
-		fn(&opts)
-	}
+	opts := optfn.With(c.opts, optFns)
 	in = withDefaults(in, opts)
 	caller, steps, err := checkInput(ctx, in)
 	if err != nil {

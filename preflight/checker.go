@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/s3mpu/s3mpu/internal/apicalls"
+	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/internal/policy"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/internal/uniq"
@@ -54,11 +56,7 @@ type Checker struct {
 // New returns a Checker that decides with eval (for example NewLocal(...),
 // NewProbe(...) or NewAuto(...)).
 func New(eval Evaluator, optFns ...func(*Options)) *Checker {
-	c := &Checker{eval: eval}
-	for _, fn := range optFns {
-		fn(&c.opts)
-	}
-	return c
+	return &Checker{eval: eval, opts: optfn.With(Options{}, optFns)}
 }
 
 // Check evaluates every step of the plan and returns the Report. A denial
@@ -66,10 +64,7 @@ func New(eval Evaluator, optFns ...func(*Options)) *Checker {
 // invalid input (mpu.ErrInvalidInput), a caller that cannot be found, a
 // canceled context.
 func (c *Checker) Check(ctx context.Context, p *Plan, optFns ...func(*Options)) (*Report, error) {
-	opts := c.opts
-	for _, fn := range optFns {
-		fn(&opts)
-	}
+	opts := optfn.With(c.opts, optFns)
 	if c.eval == nil {
 		return nil, invalidf("no evaluator")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader/event"
 )
@@ -61,10 +62,7 @@ func refusesInWarn(err error) bool {
 // permissions (for example every key under one prefix), then upload with
 // PreflightOff.
 func (u *Uploader) Preflight(ctx context.Context, in *UploadInput, steps []mpu.Step, optFns ...func(*Options)) error {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := optfn.With(u.options, optFns)
 	if in == nil {
 		return validateError("", "", invalidf("nil input"))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -119,10 +120,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 // shardOptions resolves the options of a sharded-upload call and the
 // checksum of algo and typ (the options' when algo is "").
 func (u *Uploader) shardOptions(ctx context.Context, algo types.ChecksumAlgorithm, typ types.ChecksumType, optFns []func(*Options)) (Options, *checksum, error) {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := optfn.With(u.options, optFns)
 	if ctx == nil {
 		return o, nil, invalidf("nil context")
 	}

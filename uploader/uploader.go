@@ -228,6 +228,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -278,11 +279,7 @@ type Uploader struct {
 // New returns an Uploader using client, with options set by optFns.
 // Invalid options are reported by Upload, as errors wrapping mpu.ErrInvalidInput.
 func New(client API, optFns ...func(*Options)) *Uploader {
-	u := &Uploader{client: client}
-	for _, fn := range optFns {
-		fn(&u.options)
-	}
-	return u
+	return &Uploader{client: client, options: optfn.With(Options{}, optFns)}
 }
 
 // Options returns a copy of the Uploader's options (defaults unresolved).
@@ -318,10 +315,7 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 // (clientErr is the caller's verdict on it) and resolves the options.
 // Every error wraps mpu.ErrInvalidInput.
 func (u *Uploader) begin(ctx context.Context, clientErr error, optFns []func(*Options)) (Options, error) {
-	o := u.options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := optfn.With(u.options, optFns)
 	if ctx == nil {
 		return o, invalidf("nil context")
 	}
