@@ -94,21 +94,17 @@ type driverConfig struct {
 	timeout     time.Duration
 }
 
-func driverMain(args []string) error {
-	cfg, err := parseDriverFlags(args)
+// untilSignal parses args with parse and runs drive with the result under
+// a context cancelled on SIGINT or SIGTERM; command is how the run was
+// started, which drive prints with the results (args are appended).
+func untilSignal[C any](args []string, command string, parse func([]string) (C, error), drive func(context.Context, C, string) error) error {
+	cfg, err := parse(args)
 	if err != nil {
 		return err
 	}
-	return untilSignal(func(ctx context.Context) error {
-		return drive(ctx, cfg, strings.Join(append([]string{"go run ./bench"}, args...), " "))
-	})
-}
-
-// untilSignal runs fn with a context cancelled on SIGINT or SIGTERM.
-func untilSignal(fn func(context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return fn(ctx)
+	return drive(ctx, cfg, strings.Join(append([]string{command}, args...), " "))
 }
 
 // listFlags are the driver's comma-separated flags, checked by setLists.

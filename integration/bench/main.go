@@ -59,22 +59,19 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "client" {
-		if err := clientMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bench client:", err)
-			os.Exit(1)
+	name, args := "bench", os.Args[1:]
+	run := func(args []string) error { return untilSignal(args, "go run ./bench", parseDriverFlags, drive) }
+	switch {
+	case len(args) > 0 && args[0] == "client":
+		name, args, run = "bench client", args[1:], clientMain
+	case len(args) > 0 && args[0] == "shards": // the shards scenario: bench shards [flags]
+		name, args = "bench shards", args[1:]
+		run = func(args []string) error {
+			return untilSignal(args, "go run ./bench shards", parseShardsFlags, driveShards)
 		}
-		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "shards" {
-		if err := shardsMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bench shards:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := driverMain(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+	if err := run(args); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }

@@ -94,17 +94,6 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// shardsMain runs the shards scenario: `bench shards [flags]`.
-func shardsMain(args []string) error {
-	cfg, err := parseShardsFlags(args)
-	if err != nil {
-		return err
-	}
-	return untilSignal(func(ctx context.Context) error {
-		return driveShards(ctx, cfg, strings.Join(append([]string{"go run ./bench shards"}, args...), " "))
-	})
-}
-
 // shardRunner holds what every run of the shards scenario shares.
 type shardRunner struct {
 	*runner
