@@ -71,46 +71,43 @@ func main() {
 	}
 }
 
-func writerPolicy(bucket string) string {
-	return fmt.Sprintf(`{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Sid": "MultipartUpload",
-      "Effect": "Allow",
-      "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-      "Resource": "arn:aws:s3:::%[1]s/*"
-    },
-    {
-      "Sid": "ListUploadsAndReadBucketSettings",
-      "Effect": "Allow",
-      "Action": ["s3:ListBucketMultipartUploads", "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketOwnershipControls"],
-      "Resource": "arn:aws:s3:::%[1]s"
-    }
-  ]
-}
-`, bucket)
+// statement is one statement of an IAM policy.
+type statement struct {
+	Sid      string
+	Effect   string
+	Action   []string
+	Resource []string
 }
 
-func noAbortPolicy(bucket string) string {
-	return fmt.Sprintf(`{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Sid": "UploadEverything",
-      "Effect": "Allow",
-      "Action": "s3:*",
-      "Resource": ["arn:aws:s3:::%[1]s", "arn:aws:s3:::%[1]s/*"]
-    },
-    {
-      "Sid": "NeverAbort",
-      "Effect": "Deny",
-      "Action": "s3:AbortMultipartUpload",
-      "Resource": "arn:aws:s3:::%[1]s/*"
-    }
-  ]
+// policyJSON is an IAM policy document of the statements, indented.
+func policyJSON(sts ...statement) string {
+	b, err := json.MarshalIndent(struct {
+		Version   string
+		Statement []statement
+	}{"2012-10-17", sts}, "", "  ")
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	return string(b) + "\n"
 }
-`, bucket)
+
+// writerPolicy lets a principal upload to bucket with every multipart
+// step, and read the bucket settings preflight looks at.
+func writerPolicy(bucket string) string {
+	return policyJSON(
+		statement{"MultipartUpload", "Allow", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+			[]string{"arn:aws:s3:::" + bucket + "/*"}},
+		statement{"ListUploadsAndReadBucketSettings", "Allow",
+			[]string{"s3:ListBucketMultipartUploads", "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketOwnershipControls"},
+			[]string{"arn:aws:s3:::" + bucket}})
+}
+
+// noAbortPolicy allows every S3 action on bucket but the abort of a
+// multipart upload.
+func noAbortPolicy(bucket string) string {
+	return policyJSON(
+		statement{"UploadEverything", "Allow", []string{"s3:*"}, []string{"arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*"}},
+		statement{"NeverAbort", "Deny", []string{"s3:AbortMultipartUpload"}, []string{"arn:aws:s3:::" + bucket + "/*"}})
 }
 
 func setup(ctx context.Context, env *s3test.Env, dir string) error {
