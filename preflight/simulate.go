@@ -266,14 +266,16 @@ func (s *simulator) simulate(ctx context.Context, in *iam.SimulatePrincipalPolic
 	return results, nil
 }
 
+// simDecisions are the simulator's decisions; any other is Unknown.
+var simDecisions = map[iamtypes.PolicyEvaluationDecisionType]mpu.Decision{
+	iamtypes.PolicyEvaluationDecisionTypeAllowed:      mpu.Allowed,
+	iamtypes.PolicyEvaluationDecisionTypeExplicitDeny: mpu.ExplicitDeny,
+	iamtypes.PolicyEvaluationDecisionTypeImplicitDeny: mpu.ImplicitDeny,
+}
+
 func fromSim(d iamtypes.PolicyEvaluationDecisionType) mpu.Decision {
-	switch d {
-	case iamtypes.PolicyEvaluationDecisionTypeAllowed:
-		return mpu.Allowed
-	case iamtypes.PolicyEvaluationDecisionTypeExplicitDeny:
-		return mpu.ExplicitDeny
-	case iamtypes.PolicyEvaluationDecisionTypeImplicitDeny:
-		return mpu.ImplicitDeny
+	if v, ok := simDecisions[d]; ok {
+		return v
 	}
 	return mpu.Unknown
 }
