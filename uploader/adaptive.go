@@ -6,8 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/s3mpu/s3mpu/uploader/event"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/s3mpu/s3mpu/uploader/event"
 )
 
 // Adaptive parts in flight: when Options.Concurrency is 0, an upload

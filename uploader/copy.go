@@ -234,8 +234,7 @@ func (u *Uploader) Copy(ctx context.Context, in *CopyInput, optFns ...func(*Opti
 		return nil, validateError("", "", invalidf("nil input"))
 	}
 	invalid := func(err error) (*CopyOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
-	client, clientErr := clientAs[copyClient](u.client, "Copy", "CopyObject, UploadPartCopy and GetObjectTagging")
-	o, err := u.begin(ctx, clientErr, optFns)
+	client, o, err := beginAs[copyClient](ctx, u, "Copy", "CopyObject, UploadPartCopy and GetObjectTagging", optFns)
 	if err != nil {
 		return invalid(err)
 	}

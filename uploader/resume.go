@@ -104,11 +104,10 @@ func (u *Uploader) Resume(ctx context.Context, in *ResumeInput, optFns ...func(*
 		return nil, validateError("", "", invalidf("nil input"))
 	}
 	invalid := func(err error) (*UploadOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
-	client, clientErr := clientAs[resumeClient](u.client, "Resume", "ListParts and ListMultipartUploads")
-	if clientErr == nil && in.StateFile == "" {
-		clientErr = invalidf("empty StateFile")
+	client, o, err := beginAs[resumeClient](ctx, u, "Resume", "ListParts and ListMultipartUploads", optFns)
+	if err == nil && in.StateFile == "" {
+		err = invalidf("empty StateFile")
 	}
-	o, err := u.begin(ctx, clientErr, optFns)
 	if err != nil {
 		return invalid(err)
 	}
@@ -703,8 +702,7 @@ func (r *resumer) failErr(err error) *UploadError {
 // created) and removes the state file. A missing state file is not an
 // error. The client must implement FullAPI's listing calls.
 func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
-	client, clientErr := clientAs[resumeClient](u.client, "AbortResumable", "ListParts and ListMultipartUploads")
-	o, err := u.begin(ctx, clientErr, optFns)
+	client, o, err := beginAs[resumeClient](ctx, u, "AbortResumable", "ListParts and ListMultipartUploads", optFns)
 	if err != nil {
 		return validateError("", "", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/s3mpu/s3mpu/internal/optfn"
 	"github.com/s3mpu/s3mpu/internal/s3err"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/uploader/event"
@@ -120,14 +119,7 @@ func (u *Uploader) CreatePlan(ctx context.Context, in *PlanInput, optFns ...func
 // shardOptions resolves the options of a sharded-upload call and the
 // checksum of algo and typ (the options' when algo is "").
 func (u *Uploader) shardOptions(ctx context.Context, algo types.ChecksumAlgorithm, typ types.ChecksumType, optFns []func(*Options)) (Options, *checksum, error) {
-	o := optfn.With(u.options, optFns)
-	if ctx == nil {
-		return o, nil, invalidf("nil context")
-	}
-	if u.client == nil {
-		return o, nil, invalidf("nil client")
-	}
-	o, err := o.resolve()
+	o, err := u.begin(ctx, nil, optFns)
 	if err != nil {
 		return o, nil, err
 	}

@@ -295,11 +295,7 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 		return nil, validateError("", "", invalidf("nil input"))
 	}
 	invalid := func(err error) (*UploadOutput, error) { return nil, validateError(in.Bucket, in.Key, err) }
-	var clientErr error
-	if u.client == nil {
-		clientErr = invalidf("nil client")
-	}
-	o, err := u.begin(ctx, clientErr, optFns)
+	o, err := u.begin(ctx, nil, optFns)
 	if err != nil {
 		return invalid(err)
 	}
@@ -310,19 +306,29 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 	return newUpload(u.client, o, vin, cs).run(ctx)
 }
 
-// begin is the setup Upload, Resume and Copy share: it applies optFns to
-// a copy of the Uploader's options, checks the context and the client
-// (clientErr is the caller's verdict on it) and resolves the options.
-// Every error wraps mpu.ErrInvalidInput.
+// begin is the setup every call shares: it applies optFns to a copy of
+// the Uploader's options, checks the context and the client (clientErr is
+// the caller's verdict on it) and resolves the options. Every error wraps
+// mpu.ErrInvalidInput.
 func (u *Uploader) begin(ctx context.Context, clientErr error, optFns []func(*Options)) (Options, error) {
 	o := optfn.With(u.options, optFns)
-	if ctx == nil {
+	switch {
+	case ctx == nil:
 		return o, invalidf("nil context")
-	}
-	if clientErr != nil {
+	case clientErr != nil:
 		return o, clientErr
+	case u.client == nil:
+		return o, invalidf("nil client")
 	}
 	return o.resolve()
+}
+
+// beginAs is begin for a call (named op) that needs the calls of C, named
+// by calls: the client is checked with clientAs.
+func beginAs[C API](ctx context.Context, u *Uploader, op, calls string, optFns []func(*Options)) (C, Options, error) {
+	c, clientErr := clientAs[C](u.client, op, calls)
+	o, err := u.begin(ctx, clientErr, optFns)
+	return c, o, err
 }
 
 // beginInput validates the input of Upload and Resume, fills in the SSE-C
