@@ -311,6 +311,9 @@ func TestStreamAdapts(t *testing.T) {
 			if top != tc.wantLevel {
 				t.Fatalf("level %d reached at most, want %d (events %+v)", top, tc.wantLevel, eventsOf[event.ConcurrencyChanged](rec))
 			}
+			if done := checkTally(t, rec); (done.AdaptiveLevel == 0) != (tc.conc != 0) {
+				t.Fatalf("Completed.AdaptiveLevel %d with Concurrency %d", done.AdaptiveLevel, tc.conc)
+			}
 			if peak > tc.wantLevel {
 				t.Fatalf("%d parts in flight at once, bound %d", peak, tc.wantLevel)
 			}

@@ -13,9 +13,11 @@ type emitter struct {
 	onPanic  func(error) // called once, without mu held
 	mu       sync.Mutex
 	panicked error
+	tally    event.Completed // the tally fields of Completed, kept by emit
 }
 
-// emit delivers e; it returns the panic error after a listener panicked.
+// emit delivers e, with a Completed event's tally filled from the events
+// before it; it returns the panic error after a listener panicked.
 func (em *emitter) emit(e event.Event) error {
 	if em == nil || em.l == nil {
 		return nil
@@ -25,6 +27,23 @@ func (em *emitter) emit(e event.Event) error {
 		err := em.panicked
 		em.mu.Unlock()
 		return err
+	}
+	switch ev := e.(type) {
+	case event.Retry:
+		em.tally.Retries++
+	case event.Hedged:
+		em.tally.Hedges++
+		em.tally.HedgedBytes += ev.Size
+	case event.HedgeDone:
+		if ev.HedgeWon {
+			em.tally.HedgesWon++
+		}
+	case event.ConcurrencyChanged:
+		em.tally.AdaptiveLevel = ev.Parts
+	case event.Completed:
+		t := em.tally
+		ev.Retries, ev.Hedges, ev.HedgesWon, ev.HedgedBytes, ev.AdaptiveLevel = t.Retries, t.Hedges, t.HedgesWon, t.HedgedBytes, t.AdaptiveLevel
+		e = ev
 	}
 	err := em.call(e)
 	if err != nil {

@@ -75,6 +75,7 @@ func hedgeOptions(o *Options) {
 // that the object holds data and no upload is left.
 func checkComplete(t *testing.T, c *s3mem.Client, rec *recorder, data []byte, parts int) {
 	t.Helper()
+	checkTally(t, rec)
 	calls := c.CallsOf(s3mem.OpCompleteMultipartUpload)
 	if len(calls) != 1 {
 		t.Fatalf("%d Complete calls", len(calls))

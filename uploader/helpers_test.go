@@ -174,3 +174,39 @@ func checkGoroutines(t *testing.T, base int) {
 	buf = buf[:runtime.Stack(buf, true)]
 	t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), base, buf)
 }
+
+// checkTally checks that the one Completed event holds the tally of the
+// events before it, and returns that event.
+func checkTally(t *testing.T, rec *recorder) event.Completed {
+	t.Helper()
+	var want, got event.Completed
+	n := 0
+	for _, e := range rec.all() {
+		switch ev := e.(type) {
+		case event.Retry:
+			want.Retries++
+		case event.Hedged:
+			want.Hedges++
+			want.HedgedBytes += ev.Size
+		case event.HedgeDone:
+			if ev.HedgeWon {
+				want.HedgesWon++
+			}
+		case event.ConcurrencyChanged:
+			want.AdaptiveLevel = ev.Parts
+		case event.Completed:
+			got = ev
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d Completed events", n)
+	}
+	if got.Retries != want.Retries || got.Hedges != want.Hedges || got.HedgesWon != want.HedgesWon ||
+		got.HedgedBytes != want.HedgedBytes || got.AdaptiveLevel != want.AdaptiveLevel {
+		t.Fatalf("Completed tally: retries %d, hedges %d (won %d, %d bytes), level %d; the events before it give %d, %d (%d, %d), %d",
+			got.Retries, got.Hedges, got.HedgesWon, got.HedgedBytes, got.AdaptiveLevel,
+			want.Retries, want.Hedges, want.HedgesWon, want.HedgedBytes, want.AdaptiveLevel)
+	}
+	return got
+}

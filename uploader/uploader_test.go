@@ -367,6 +367,9 @@ func TestRetryThenSuccess(t *testing.T) {
 	if n := len(eventsOf[event.Retry](rec)); n != 2 {
 		t.Fatalf("%d retries", n)
 	}
+	if done := checkTally(t, rec); done.Retries != 2 || done.Hedges != 0 {
+		t.Fatalf("Completed counts %d retries and %d hedges, want 2 and 0", done.Retries, done.Hedges)
+	}
 	var sent int64
 	for _, e := range eventsOf[event.BytesSent](rec) {
 		sent += e.Bytes

@@ -330,18 +330,11 @@ func TestProgressListener(t *testing.T) {
 	if rec.total != 10<<20 || rec.parts != 2 || rec.sentBytes != 10<<20 || rec.done != 2 || rec.retries != 1 || l.retries != 1 {
 		t.Fatalf("recorded %+v, listener retries %d", rec, l.retries)
 	}
-	// Hedges count in the summary: sent, won, bytes.
-	l.OnEvent(event.Hedged{PartNumber: 2, Size: 5 << 20})
-	l.OnEvent(event.HedgeDone{PartNumber: 2, HedgeWon: true, LoserCanceled: true})
-	l.OnEvent(event.Hedged{PartNumber: 7, Size: 3 << 20})
-	l.OnEvent(event.HedgeDone{PartNumber: 7, Err: errors.New("reset")})
-	if l.hedges != 2 || l.hedgesWon != 1 || l.hedgedBytes != 8<<20 {
-		t.Fatalf("hedges %d won %d bytes %d", l.hedges, l.hedgesWon, l.hedgedBytes)
-	}
-	l.OnEvent(event.ConcurrencyChanged{Parts: 8, Previous: 4})
-	l.OnEvent(event.ConcurrencyChanged{Parts: 4, Previous: 8, Settled: true})
-	if l.level != 4 {
-		t.Fatalf("level %d, want the last one, 4", l.level)
+	// The summary's hedges and adaptive level come from Completed.
+	done := event.Completed{Bucket: "b", Key: "k", Size: 10 << 20, Retries: 1, Hedges: 2, HedgesWon: 1, HedgedBytes: 8 << 20, AdaptiveLevel: 4}
+	l.OnEvent(done)
+	if l.done != done {
+		t.Fatalf("kept %+v, want %+v", l.done, done)
 	}
 	// A resumed upload: the stored parts count as done before any byte is sent.
 	rec3 := &recordProgress{}

@@ -190,7 +190,7 @@ func (a *app) printUploadResult(out *uploader.UploadOutput, label string, u cmdk
 		UploadID: out.UploadID, ETag: out.ETag, VersionID: out.VersionID,
 		ChecksumAlgorithm: string(out.ChecksumAlgorithm), ChecksumType: string(out.ChecksumType), Checksum: out.Checksum,
 		Seconds: elapsed.Seconds(), Retries: lis.retries,
-		Hedges: lis.hedges, HedgesWon: lis.hedgesWon, HedgedBytes: lis.hedgedBytes, Concurrency: lis.level,
+		Hedges: lis.done.Hedges, HedgesWon: lis.done.HedgesWon, HedgedBytes: lis.done.HedgedBytes, Concurrency: lis.done.AdaptiveLevel,
 	}
 	if elapsed > 0 {
 		res.BytesPerSecond = float64(out.Size) / elapsed.Seconds()
@@ -384,14 +384,11 @@ func readSSECKey(path string) ([]byte, error) {
 type progressListener struct {
 	p       progress
 	note    func(string) // prints a status line (resume notices); may be nil
-	retries int64
-	// hedges counts parts sent again because they fell behind (hedgedBytes their bytes),
-	// hedgesWon those the hedge stored first.
-	hedges, hedgesWon int
-	hedgedBytes       int64
-	level             int  // parts in flight set by the adaptive concurrency (0: unchanged)
-	stored            int  // parts found already stored by a resumed upload
-	copy              bool // a server-side copy: no BytesSent events, a part's size counts when it is done
+	retries int64        // counted here: a shard's upload ends with no Completed event
+	// done is the Completed event, with the upload's tally of hedges and the adaptive level.
+	done   event.Completed
+	stored int  // parts found already stored by a resumed upload
+	copy   bool // a server-side copy: no BytesSent events, a part's size counts when it is done
 	// preflight prints the problem a Preflight event reports (--preflight warn); may be nil.
 	preflight func(error)
 }
@@ -441,15 +438,8 @@ func (l *progressListener) OnEvent(e event.Event) {
 		if l.preflight != nil {
 			l.preflight(ev.Err)
 		}
-	case event.Hedged:
-		l.hedges++
-		l.hedgedBytes += ev.Size
-	case event.HedgeDone:
-		if ev.HedgeWon {
-			l.hedgesWon++
-		}
-	case event.ConcurrencyChanged:
-		l.level = ev.Parts
+	case event.Completed:
+		l.done = ev
 	}
 }
 

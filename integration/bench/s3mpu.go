@@ -96,15 +96,8 @@ func (st *childStats) listener() event.Listener {
 			fmt.Fprintf(os.Stderr, "timeline %8.3f %T %+v\n", time.Since(t0).Seconds(), e, e)
 		}
 		switch e := e.(type) {
-		case event.Hedged:
-			st.hedges++
-			st.hedgedBytes += e.Size
-		case event.HedgeDone:
-			if e.HedgeWon {
-				st.won++
-			}
-		case event.ConcurrencyChanged:
-			st.level = e.Parts
+		case event.Completed:
+			st.hedges, st.won, st.hedgedBytes, st.level = e.Hedges, e.HedgesWon, e.HedgedBytes, e.AdaptiveLevel
 		}
 	})
 }

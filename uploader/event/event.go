@@ -114,6 +114,16 @@ type Completed struct {
 	// Checksum is the object's checksum, base64, as checked against the
 	// one computed locally ("" when none was computed).
 	Checksum string
+
+	// The call's tally of the events before this one. Retries counts the
+	// Retry events; Hedges the Hedged events and HedgedBytes their sizes;
+	// HedgesWon the HedgeDone events whose hedge was stored first.
+	Retries, Hedges, HedgesWon int
+	HedgedBytes                int64
+	// AdaptiveLevel is the parts in flight the adaptive concurrency last
+	// set (the last ConcurrencyChanged), 0 when it set none: a fixed
+	// Concurrency, a copy or a shard.
+	AdaptiveLevel int
 }
 
 // Failed is sent when the upload fails, after any abort. Input or options
