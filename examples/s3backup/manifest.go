@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // manifestFormat names the manifest's JSON layout; a manifest of another format is refused.
@@ -238,46 +240,13 @@ func readLocalManifest(path string, ro readOptions) (*manifest, error) {
 	return readManifest(f, ro)
 }
 
-// writeFileAtomic writes data to a temporary file beside path, syncs it, renames it over
-// path and syncs the directory, so a crash leaves either the old or the new file.
+// writeFileAtomic creates path's directory when missing and writes data to path atomically
+// (see cmdkit.WriteFile).
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every filesystem supports syncing a directory
-		_ = d.Close()
-	}
-	return nil
+	return cmdkit.WriteFile(path, data, perm, false)
 }
 
 // cacheDirFor returns the default local cache directory of one backup destination.

@@ -16,12 +16,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/cobra"
+
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/mpu"
 	"github.com/s3mpu/s3mpu/preflight"
 	"github.com/s3mpu/s3mpu/uploader"
 	"github.com/s3mpu/s3mpu/uploader/event"
-	"github.com/spf13/cobra"
 )
 
 // The commands of a sharded upload: many hosts, one object. `plan` creates the upload and
@@ -650,30 +651,9 @@ func (a *app) writePlan(ctx context.Context, cli *s3.Client, arg string, u cmdki
 		}
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(arg), ".plan-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// A hard link does not replace an existing file, unlike a rename.
-	err = os.Link(tmp.Name(), arg)
-	switch {
-	case errors.Is(err, fs.ErrExist):
+	err := cmdkit.WriteFile(arg, data, 0o600, true)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s appeared while the plan was made: %w", arg, err)
-	case err != nil:
-		// A file system without hard links: the path was checked free before the upload.
-		return os.Rename(tmp.Name(), arg)
 	}
-	return nil
+	return err
 }

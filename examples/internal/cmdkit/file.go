@@ -1,0 +1,54 @@
+package cmdkit
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile writes data to path atomically, so that a crash leaves either the old file or
+// the new one, never a part: it writes a temporary file beside path (named
+// ".BASE.tmp-*", mode perm), syncs it, moves it to path and syncs the directory where the
+// file system can. With exclusive, an existing path is never replaced: the error then wraps
+// fs.ErrExist. On a file system without hard links, exclusive falls back to a rename, so the
+// caller should have checked that path is free.
+func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a rename nothing is left to remove; after a link, the temporary name
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if exclusive {
+		// A hard link does not replace an existing file, unlike a rename.
+		err = os.Link(tmp, path)
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if !exclusive || err != nil {
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: not every file system syncs a directory
+		_ = d.Close()
+	}
+	return nil
+}
