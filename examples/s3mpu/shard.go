@@ -171,15 +171,11 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 			return cmdkit.UsageErrorf("--plan-out %s exists: discard its upload first (s3mpu uploads abort --plan %s) or choose another path", pf.planOut, pf.planOut)
 		}
 	}
-	f, err := openInput(src)
+	f, fi, err := openInput(src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if !fi.Mode().IsRegular() {
 		return cmdkit.UsageErrorf("%s is not a regular file: every worker must be able to read its part of it at any offset", src)
 	}
@@ -390,7 +386,7 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	if path == "" {
 		return cmdkit.UsageErrorf("the plan names no file: give --file")
 	}
-	f, err := openInput(path)
+	f, _, err := openInput(path)
 	if err != nil {
 		return err
 	}
@@ -501,7 +497,7 @@ func (a *app) runComplete(ctx context.Context, planArg string, verify bool, file
 		if file == "" {
 			file = p.Source.Path
 		}
-		f, err := openInput(file)
+		f, _, err := openInput(file)
 		if err != nil {
 			return err
 		}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 	"github.com/s3mpu/s3mpu/preflight"
 )
@@ -114,13 +116,19 @@ func (a *app) transferListener(pmode progressMode, label string, gate *preflight
 	return lis
 }
 
-// openInput opens a file the command reads; a file that cannot be opened is a usage error.
-func openInput(path string) (*os.File, error) {
+// openInput opens a file the command reads and returns what Stat says of it; a file that
+// cannot be opened is a usage error.
+func openInput(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, cmdkit.UsageErrorf("cannot open %s: %v", path, errors.Unwrap(err))
+		return nil, nil, cmdkit.UsageErrorf("cannot open %s: %v", path, errors.Unwrap(err))
 	}
-	return f, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // checksumTypeText returns a checksum type as the text output writes it ("full-object",

@@ -239,13 +239,8 @@ func (a *app) uploadBody(src, sizeFlag string, in *uploader.UploadInput) (label 
 	if sizeFlag != "" {
 		return "", nil, cmdkit.UsageErrorf("--size is only for stdin (-); a file's size is known")
 	}
-	f, err := openInput(src)
+	f, fi, err := openInput(src)
 	if err != nil {
-		return "", nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return "", nil, err
 	}
 	if !fi.Mode().IsRegular() {
