@@ -70,8 +70,21 @@ func defaultRuns(proto string, sc scenario) int {
 	return 3
 }
 
+// commonFlags are the flags of every scenario of the bench.
+type commonFlags struct {
+	envPath, dataDir, outDir string
+	timeout                  time.Duration // of one child (or CLI) run
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
+	fs.StringVar(&c.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test files are made (and kept for the next run)")
+	fs.StringVar(&c.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "time limit of one run of a client")
+}
+
 type driverConfig struct {
-	envPath     string
+	commonFlags
 	size        int64
 	wanSize     int64
 	wanPartSize int64
@@ -85,13 +98,10 @@ type driverConfig struct {
 	scenarios   []scenario
 	protos      []string
 	clients     []string
-	dataDir     string
-	outDir      string
 	cpuProfile  string
 	memProfile  string
 	verify      bool
 	childStderr bool
-	timeout     time.Duration
 }
 
 // untilSignal parses args with parse and runs drive with the result under
@@ -134,16 +144,13 @@ func parseDriverFlags(args []string) (driverConfig, error) {
 	fs.StringVar(&lists.scenarios, "scenarios", "file-c4,file-c8,stream-c4,small-c8", "comma-separated scenarios: file-cN, stream-cN, small-cN")
 	fs.StringVar(&lists.protos, "protos", "http,https", "comma-separated protocols")
 	fs.StringVar(&lists.clients, "clients", strings.Join(defaultClients, ","), "comma-separated clients in turn order; known: "+strings.Join(clientNames(), ","))
-	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
 	fs.IntVar(&cfg.count, "count", 200, "number of small files")
 	fs.IntVar(&cfg.runs, "runs", 0, "runs per client and case; 0 = 3")
-	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test files are made (and kept for the next run)")
-	fs.StringVar(&cfg.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "directory: write a CPU profile of every child run there")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "directory: write an allocation profile of every child run there")
 	fs.BoolVar(&cfg.verify, "verify", false, "download every file or stream object and compare its SHA-256")
 	fs.BoolVar(&cfg.childStderr, "child-stderr", false, "pass the children's stderr through (e.g. with GODEBUG=gctrace=1)")
-	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one child run")
+	cfg.commonFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

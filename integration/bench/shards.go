@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/s3mpu/s3mpu/integration/s3test"
 )
 
 // The shards scenario (`bench shards`) measures one sharded upload of the s3mpu CLI against
@@ -28,17 +26,14 @@ import (
 
 // shardsConfig is the configuration of the shards scenario.
 type shardsConfig struct {
-	envPath  string
+	commonFlags
 	size     int64
 	partSize int64
 	workers  []int
 	conc     int
 	runs     int
 	net      netParams // LinkRate is each worker's own link
-	dataDir  string
-	outDir   string
 	s3mpu    string
-	timeout  time.Duration
 }
 
 func parseShardsFlags(args []string) (shardsConfig, error) {
@@ -48,13 +43,10 @@ func parseShardsFlags(args []string) (shardsConfig, error) {
 	sizeVar(fs, &cfg.partSize, "partsize", "8MiB", "part size of the plan")
 	workers := fs.String("workers", "1,2,4,8", "comma-separated numbers of worker processes (= shards)")
 	netFlags(fs, &cfg.net, "16MB", "network model: each worker's own link ceiling (its proxy's link bucket), bytes per second")
-	fs.StringVar(&cfg.envPath, "env", s3test.EnvFile(), "server env file (written by `make server-start`)")
 	fs.IntVar(&cfg.conc, "conc", 4, "parts in flight of each worker (upload-shard --concurrency)")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per number of workers")
-	fs.StringVar(&cfg.dataDir, "datadir", filepath.Join(os.TempDir(), "s3mpu-bench"), "where the test file is made (and kept for the next run)")
-	fs.StringVar(&cfg.outDir, "out", filepath.Join("bench", "results"), "directory for the JSON and Markdown results")
 	fs.StringVar(&cfg.s3mpu, "s3mpu", "", "the s3mpu CLI to run (default: built from this repository's examples/s3mpu into a temporary directory)")
-	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "time limit of one CLI run")
+	cfg.commonFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -106,7 +98,7 @@ type shardRunner struct {
 }
 
 func driveShards(ctx context.Context, cfg shardsConfig, command string) error {
-	r, err := openRunner(driverConfig{envPath: cfg.envPath})
+	r, err := openRunner(driverConfig{commonFlags: cfg.commonFlags})
 	if err != nil {
 		return err
 	}
