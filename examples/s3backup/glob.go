@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/s3mpu/s3mpu/examples/internal/cmdkit"
 )
 
 // A globPattern is one --include or --exclude pattern.
@@ -87,6 +91,28 @@ func matchSegments(pat, parts []string) bool {
 		pat, parts = pat[1:], parts[1:]
 	}
 	return len(parts) == 0
+}
+
+// filterFlags are --include and --exclude, the same patterns for run, verify and restore.
+type filterFlags struct {
+	include, exclude []string
+	filter           *filter // their filter, set by parseFilter
+}
+
+// register adds the flags; verb is what the command does with a file ("back up").
+func (ff *filterFlags) register(f *pflag.FlagSet, verb string) {
+	f.StringArrayVar(&ff.include, "include", nil, verb+" only files matching this pattern (repeatable)")
+	f.StringArrayVar(&ff.exclude, "exclude", nil, "leave out files and directories matching this pattern (repeatable)")
+}
+
+// parseFilter checks the patterns, a usage error when one is malformed, and sets filter.
+func (ff *filterFlags) parseFilter() error {
+	flt, err := newFilter(ff.include, ff.exclude)
+	if err != nil {
+		return cmdkit.UsageErrorf("%v", err)
+	}
+	ff.filter = flt
+	return nil
 }
 
 // A filter decides which paths are backed up from the --include and --exclude patterns.

@@ -28,9 +28,8 @@ type restoreOptions struct {
 	concurrency  int
 	partSizeFlag string
 	partSize     int64
-	include      []string
-	exclude      []string
-	overwrite    bool
+	filterFlags
+	overwrite bool
 }
 
 func (a *app) restoreCmd() *cobra.Command {
@@ -62,8 +61,8 @@ the directories created for it are removed.`,
 			if o.partSize, err = cmdkit.ParseSize(o.partSizeFlag); err != nil || o.partSize < 1<<20 {
 				return cmdkit.UsageErrorf("--part-size must be a size of at least 1MiB")
 			}
-			if _, err := newFilter(o.include, o.exclude); err != nil {
-				return cmdkit.UsageErrorf("%v", err)
+			if err := o.parseFilter(); err != nil {
+				return err
 			}
 			return a.restore(cmd.Context(), o)
 		}),
@@ -71,8 +70,7 @@ the directories created for it are removed.`,
 	f := cmd.Flags()
 	f.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "ranged GETs in flight at once, across files")
 	f.StringVar(&o.partSizeFlag, "part-size", "16MiB", "size of each ranged GET")
-	f.StringArrayVar(&o.include, "include", nil, "restore only files matching this pattern (repeatable)")
-	f.StringArrayVar(&o.exclude, "exclude", nil, "do not restore files matching this pattern (repeatable)")
+	o.filterFlags.register(f, "restore")
 	f.BoolVar(&o.overwrite, "overwrite", false, "download files even when they exist with the recorded size and modification time")
 	return cmd
 }
@@ -125,7 +123,7 @@ func (a *app) doRestore(ctx context.Context, o *restoreOptions, sum *summary) er
 	}
 	defer root.Close()
 	root.hook = restoreHookForTests
-	flt, _ := newFilter(o.include, o.exclude)
+	flt := o.filter
 	rels := make([]string, 0, len(m.Files))
 	for rel := range m.Files {
 		if !flt.accepts(rel) {

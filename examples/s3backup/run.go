@@ -42,8 +42,7 @@ type runOptions struct {
 	adoptUnsigned  bool
 	dryRun         bool
 	followSymlinks bool
-	include        []string
-	exclude        []string
+	filterFlags
 
 	concurrency     int
 	partConcurrency int
@@ -108,8 +107,7 @@ are gone).`,
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "show what would be uploaded, deleted and aborted; change nothing")
 	f.BoolVar(&o.adoptUnsigned, "adopt-unsigned", false, "with a manifest key: sign a backup whose manifest has no MAC (one written without a key); without it such a manifest is refused")
 	f.BoolVar(&o.followSymlinks, "follow-symlinks", false, "follow symbolic links (to files and directories) instead of skipping them")
-	f.StringArrayVar(&o.include, "include", nil, "back up only files matching this pattern (repeatable)")
-	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out files and directories matching this pattern (repeatable)")
+	o.filterFlags.register(f, "back up")
 	f.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "requests in flight at once, across files and parts")
 	f.IntVar(&o.partConcurrency, "part-concurrency", defaultPartConcurrency, "parts of one large file in flight at once (within --concurrency)")
 	f.StringVar(&o.partSizeFlag, "part-size", "16MiB", "part size of multipart uploads (5MiB to 5GiB)")
@@ -167,8 +165,8 @@ func (o *runOptions) validate() error {
 	if o.kmsKeyID != "" && o.sse != "aws:kms" {
 		return cmdkit.UsageErrorf("--sse-kms-key-id needs --sse aws:kms")
 	}
-	if _, err := newFilter(o.include, o.exclude); err != nil {
-		return cmdkit.UsageErrorf("%v", err)
+	if err := o.parseFilter(); err != nil {
+		return err
 	}
 	return o.preflight.validate()
 }
@@ -233,10 +231,7 @@ func (b *backupRun) do(ctx context.Context) error {
 		}
 		defer b.root.Close()
 	}
-	flt, err := newFilter(o.include, o.exclude)
-	if err != nil {
-		return cmdkit.UsageErrorf("%v", err)
-	}
+	flt := o.filter
 	// 1. The directory.
 	wr, err := b.scan(ctx, flt)
 	if err != nil {

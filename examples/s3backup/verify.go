@@ -26,8 +26,7 @@ type verifyOptions struct {
 	quick          bool
 	download       bool
 	followSymlinks bool
-	include        []string
-	exclude        []string
+	filterFlags
 }
 
 func (a *app) verifyCmd() *cobra.Command {
@@ -54,8 +53,8 @@ manifest changed together cannot be detected (a warning says so).`,
 				return err
 			}
 			o.dir = args[1]
-			if _, err := newFilter(o.include, o.exclude); err != nil {
-				return cmdkit.UsageErrorf("%v", err)
+			if err := o.parseFilter(); err != nil {
+				return err
 			}
 			return a.verify(cmd.Context(), o)
 		}),
@@ -65,8 +64,7 @@ manifest changed together cannot be detected (a warning says so).`,
 	f.BoolVar(&o.quick, "quick", false, "compare local files by size and modification time only, without reading them")
 	f.BoolVar(&o.download, "download", false, "read every object and compare its CRC32C with the manifest's")
 	f.BoolVar(&o.followSymlinks, "follow-symlinks", false, "follow symbolic links, as the backup run did")
-	f.StringArrayVar(&o.include, "include", nil, "as for run: only files matching this pattern (repeatable)")
-	f.StringArrayVar(&o.exclude, "exclude", nil, "as for run: leave out files and directories matching this pattern (repeatable)")
+	o.filterFlags.register(f, "verify")
 	return cmd
 }
 
@@ -80,8 +78,7 @@ func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog
 	if err != nil {
 		return err
 	}
-	flt, _ := newFilter(o.include, o.exclude)
-	wr, err := scanDir(ctx, o.dir, o.followSymlinks, flt, sum)
+	wr, err := scanDir(ctx, o.dir, o.followSymlinks, o.filter, sum)
 	if err != nil {
 		return err
 	}
@@ -92,10 +89,10 @@ func (a *app) doVerify(ctx context.Context, o *verifyOptions, sum *summary, prog
 			sum.fail(f.Rel, "", "local file is not in the backup")
 		}
 	}
-	verifyDirs(o, m, flt, wr.dirs, sum)
+	verifyDirs(o, m, o.filter, wr.dirs, sum)
 	rels := make([]string, 0, len(m.Files))
 	for rel := range m.Files {
-		if flt.accepts(rel) {
+		if o.filter.accepts(rel) {
 			rels = append(rels, rel)
 		}
 	}
