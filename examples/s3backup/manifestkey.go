@@ -99,15 +99,25 @@ func (a *app) openBackup(ctx context.Context, d destination, sum *summary) (*s3.
 	return client, m, nil
 }
 
-// backupArgs parses the first argument of verify and restore, s3://bucket/prefix, and checks
-// their --concurrency.
-func backupArgs(args []string, concurrency int) (destination, error) {
+// backupAndDir is what verify and restore share: the backup, the local DIR, the requests in
+// flight and the filters.
+type backupAndDir struct {
+	dest        destination
+	dir         string
+	concurrency int
+	filterFlags
+}
+
+// parseArgs parses the arguments of verify and restore, s3://bucket/prefix DIR, and checks
+// --concurrency and the filters.
+func (b *backupAndDir) parseArgs(args []string) error {
 	d, err := parseDestination(args[0])
 	if err != nil {
-		return d, cmdkit.UsageErrorf("%v", err)
+		return cmdkit.UsageErrorf("%v", err)
 	}
-	if concurrency < 1 {
-		return d, cmdkit.UsageErrorf("--concurrency must be at least 1")
+	if b.concurrency < 1 {
+		return cmdkit.UsageErrorf("--concurrency must be at least 1")
 	}
-	return d, nil
+	b.dest, b.dir = d, args[1]
+	return b.parseFilter()
 }

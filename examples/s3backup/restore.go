@@ -23,13 +23,10 @@ import (
 )
 
 type restoreOptions struct {
-	dest         destination
-	dir          string
-	concurrency  int
+	backupAndDir
 	partSizeFlag string
 	partSize     int64
-	filterFlags
-	overwrite bool
+	overwrite    bool
 }
 
 func (a *app) restoreCmd() *cobra.Command {
@@ -53,16 +50,12 @@ needed, or at the file itself, fails that file. A file stops at its first failed
 the directories created for it are removed.`,
 		Args: cmdkit.ExactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
+			if err := o.parseArgs(args); err != nil {
 				return err
 			}
-			o.dir = args[1]
+			var err error
 			if o.partSize, err = cmdkit.ParseSize(o.partSizeFlag); err != nil || o.partSize < 1<<20 {
 				return cmdkit.UsageErrorf("--part-size must be a size of at least 1MiB")
-			}
-			if err := o.parseFilter(); err != nil {
-				return err
 			}
 			return a.restore(cmd.Context(), o)
 		}),

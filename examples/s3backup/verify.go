@@ -20,13 +20,10 @@ import (
 )
 
 type verifyOptions struct {
-	dest           destination
-	dir            string
-	concurrency    int
+	backupAndDir
 	quick          bool
 	download       bool
 	followSymlinks bool
-	filterFlags
 }
 
 func (a *app) verifyCmd() *cobra.Command {
@@ -48,12 +45,7 @@ validated first, and with --manifest-key its MAC is checked; without a key, obje
 manifest changed together cannot be detected (a warning says so).`,
 		Args: cmdkit.ExactArgs(2),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.dest, err = backupArgs(args, o.concurrency); err != nil {
-				return err
-			}
-			o.dir = args[1]
-			if err := o.parseFilter(); err != nil {
+			if err := o.parseArgs(args); err != nil {
 				return err
 			}
 			return a.verify(cmd.Context(), o)
