@@ -64,6 +64,16 @@ func readBody(ctx context.Context, op string, body io.Reader, length *int64, cal
 	return data, nil
 }
 
+// readChecked reads a request's body (see readBody) and checks it against the checksum the
+// request names or carries (see checkChecksum).
+func readChecked(ctx context.Context, op string, call *Call, body io.Reader, length *int64, algo types.ChecksumAlgorithm, cs checksums) (data []byte, _ types.ChecksumAlgorithm, sum string, err error) {
+	if data, err = readBody(ctx, op, body, length, call); err != nil {
+		return nil, "", "", err
+	}
+	algo, sum, err = checkChecksum(op, algo, cs, data)
+	return data, algo, sum, err
+}
+
 // checkChecksum verifies the checksum sent with data, or computes the one
 // asked for by algo alone, and returns the algorithm and value.
 func checkChecksum(op string, algo types.ChecksumAlgorithm, cs checksums, data []byte) (types.ChecksumAlgorithm, string, error) {
@@ -95,12 +105,8 @@ func checkChecksum(op string, algo types.ChecksumAlgorithm, cs checksums, data [
 // PutObject stores an object.
 func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	return serve(c, ctx, OpPutObject, in, optFns, func(ctx context.Context, call *Call) (*s3.PutObjectOutput, error) {
-		data, err := readBody(ctx, OpPutObject, in.Body, in.ContentLength, call)
-		if err != nil {
-			return nil, err
-		}
-		algo, sum, err := checkChecksum(OpPutObject, in.ChecksumAlgorithm,
-			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
+		data, algo, sum, err := readChecked(ctx, OpPutObject, call, in.Body, in.ContentLength, in.ChecksumAlgorithm,
+			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256})
 		if err != nil {
 			return nil, err
 		}
@@ -190,21 +196,17 @@ func (c *Client) upload(op string, bucket, key, id *string) (*Upload, error) {
 func (c *Client) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	const op = OpUploadPart
 	return serve(c, ctx, op, in, optFns, func(ctx context.Context, call *Call) (*s3.UploadPartOutput, error) {
-		data, err := readBody(ctx, op, in.Body, in.ContentLength, call)
-		if err != nil {
-			return nil, err
-		}
 		n := aws.ToInt32(in.PartNumber)
 		if n < 1 || n > 10000 {
 			return nil, invalid(op, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 		}
-		if int64(len(data)) > 5<<30 {
-			return nil, invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-		}
-		algo, sum, err := checkChecksum(op, in.ChecksumAlgorithm,
-			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256}, data)
+		data, algo, sum, err := readChecked(ctx, op, call, in.Body, in.ContentLength, in.ChecksumAlgorithm,
+			checksums{in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256})
 		if err != nil {
 			return nil, err
+		}
+		if int64(len(data)) > 5<<30 {
+			return nil, invalid(op, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
