@@ -533,41 +533,44 @@ func (ev *evaluator) combine(req policy.Request, ks *keyState, idRes *policy.Res
 		v.dec, v.deciding, v.reasons, v.missing = full.Decision.Verdict(), full.Deciding, full.Reasons, full.MissingKeys
 	case idRes != nil && idRes.Decision == policy.ExplicitDeny:
 		v.dec, v.deciding, v.reasons, v.missing = mpu.ExplicitDeny, idRes.Deciding, idRes.Reasons, idRes.MissingKeys
-	case idRes != nil: // simulator
+	case idRes != nil && idAllowed && v.coversOK && !v.direct: // the simulator allows what the key policy delegates
 		v.missing = union(covers.MissingKeys, idRes.MissingKeys)
-		switch {
-		case v.direct:
-			v.dec, v.deciding = mpu.Allowed, keyOnly.Deciding
-			v.reasons = append(v.reasons, "the key policy allows the caller directly")
-		case v.coversOK && idAllowed:
-			v.dec, v.deciding = mpu.Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
-			if same {
-				v.reasons = append(v.reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
-			} else {
-				v.reasons = append(v.reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
-			}
-		case v.coversOK:
-			v.dec = mpu.ImplicitDeny
-			v.reasons = append(v.reasons, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows")
-		default:
-			v.dec = mpu.ImplicitDeny
-			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
+		v.dec, v.deciding = mpu.Allowed, append(withoutStandIn(covers.Deciding), idRes.Deciding...)
+		if same {
+			v.reasons = append(v.reasons, "the key policy delegates to the account's identity policies, and the IAM policy simulator allows")
+		} else {
+			v.reasons = append(v.reasons, fmt.Sprintf("cross-account key (caller %s, key %s): the key policy allows the caller's account or the caller, and the IAM policy simulator allows", p.Account, k.Account))
 		}
+	case idRes != nil: // the simulator allows nothing the key policy needs an identity policy for
+		v.missing = union(covers.MissingKeys, idRes.MissingKeys)
+		v.byKeyPolicy(keyOnly, "the key policy allows the caller directly",
+			mpu.ImplicitDeny, "the key policy would accept the caller, but the IAM policy simulator finds no identity policy that allows",
+			keyNotCoveringReason(same, p, k))
 	default: // identity policies unknown
 		v.missing = covers.MissingKeys
-		switch {
-		case v.direct:
-			v.dec, v.deciding = mpu.Allowed, keyOnly.Deciding
-			v.reasons = append(v.reasons, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked")
-		case v.coversOK:
-			v.dec = mpu.Unknown
-			v.reasons = append(v.reasons, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied")
-		default:
-			v.dec = mpu.ImplicitDeny
-			v.reasons = append(v.reasons, keyNotCoveringReason(same, p, k))
-		}
+		v.byKeyPolicy(keyOnly, "the key policy allows the caller directly; the caller's identity policies were not supplied, so a Deny in them was not checked",
+			mpu.Unknown, "the key policy accepts the caller only together with an identity policy, and the caller's identity policies were not supplied",
+			keyNotCoveringReason(same, p, k))
 	}
 	return v
+}
+
+// byKeyPolicy decides v by the key policy alone, with the reason given for
+// each outcome: Allowed when it allows the caller directly (v.direct),
+// coversDec when it accepts the caller only with an identity policy
+// (v.coversOK), else ImplicitDeny.
+func (v *verdict) byKeyPolicy(keyOnly policy.Result, direct string, coversDec mpu.Decision, covers, notCovering string) {
+	switch {
+	case v.direct:
+		v.dec, v.deciding = mpu.Allowed, keyOnly.Deciding
+		v.reasons = append(v.reasons, direct)
+	case v.coversOK:
+		v.dec = coversDec
+		v.reasons = append(v.reasons, covers)
+	default:
+		v.dec = mpu.ImplicitDeny
+		v.reasons = append(v.reasons, notCovering)
+	}
 }
 
 // settle turns a verdict that is not an explicit Deny into e's decision:
