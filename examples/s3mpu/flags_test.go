@@ -55,7 +55,7 @@ func TestObjectFlagsValidate(t *testing.T) {
 
 func TestObjectFlagsPlan(t *testing.T) {
 	f := objectFlags{sse: "AWS:KMS", kmsKeyID: "alias/backups", kmsContext: []string{"project=x"}, bucketKey: true, acl: "bucket-owner-full-control", storageClass: "STANDARD_IA", copySource: "s3://src-bucket/a/b"}
-	cf := checkFlags{caller: "arn:aws:iam::111122223333:user/alice", bucketOwner: "111122223333", sourceIP: "192.0.2.1", context: []string{"aws:SecureTransport=true"}}
+	cf := checkFlags{caller: "arn:aws:iam::111122223333:user/alice", bucketOwner: "111122223333", sourceIP: "192.0.2.1", policySourceFlags: policySourceFlags{context: []string{"aws:SecureTransport=true"}}}
 	p, err := f.plan(cmdkit.URL{Bucket: "dst-bucket", Key: "k"}, 1<<30, &cf)
 	if err != nil {
 		t.Fatal(err)
@@ -99,21 +99,21 @@ func TestObjectFlagsPlan(t *testing.T) {
 }
 
 func TestCheckFlagsValidate(t *testing.T) {
-	good := checkFlags{mode: "auto", serverProfile: "aws"}
+	good := checkFlags{mode: "auto", policySourceFlags: policySourceFlags{serverProfile: "aws"}}
 	if _, err := good.validate(); err != nil {
 		t.Fatal(err)
 	}
-	prof, err := (&checkFlags{mode: "probe", serverProfile: "nodefaults"}).validate()
+	prof, err := (&checkFlags{mode: "probe", policySourceFlags: policySourceFlags{serverProfile: "nodefaults"}}).validate()
 	if err != nil || prof != preflight.ProfileNoDefaults {
 		t.Fatalf("nodefaults: %v, %v", prof, err)
 	}
 	for _, f := range []checkFlags{
-		{mode: "guess", serverProfile: "aws"},
-		{mode: "auto", serverProfile: "minio?"},
-		{mode: "auto", serverProfile: "aws", caller: "alice"},
-		{mode: "auto", serverProfile: "aws", bucketOwner: "12"},
-		{mode: "auto", serverProfile: "aws", sourceIP: "300.1.1.1"},
-		{mode: "auto", serverProfile: "aws", context: []string{"x"}},
+		{mode: "guess", policySourceFlags: policySourceFlags{serverProfile: "aws"}},
+		{mode: "auto", policySourceFlags: policySourceFlags{serverProfile: "minio?"}},
+		{mode: "auto", caller: "alice", policySourceFlags: policySourceFlags{serverProfile: "aws"}},
+		{mode: "auto", bucketOwner: "12", policySourceFlags: policySourceFlags{serverProfile: "aws"}},
+		{mode: "auto", sourceIP: "300.1.1.1", policySourceFlags: policySourceFlags{serverProfile: "aws"}},
+		{mode: "auto", policySourceFlags: policySourceFlags{serverProfile: "aws", context: []string{"x"}}},
 	} {
 		if _, err := f.validate(); cmdkit.Code(err) != cmdkit.ExitUsage {
 			t.Errorf("%+v: err = %v, want a usage error", f, err)
@@ -127,7 +127,7 @@ func TestCheckFlagsSources(t *testing.T) {
 	if err := os.WriteFile(pol, []byte(`{"Version":"2012-10-17","Statement":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := checkFlags{identityPolicies: []string{pol, pol}, bucketPolicy: pol, objectOwnership: "bucketownerpreferred", aclGrants: []string{"WRITE=account:111122223333"}}
+	f := checkFlags{policySourceFlags: policySourceFlags{identityPolicies: []string{pol, pol}, bucketPolicy: pol, objectOwnership: "bucketownerpreferred", aclGrants: []string{"WRITE=account:111122223333"}}}
 	s, err := f.sources()
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +136,10 @@ func TestCheckFlagsSources(t *testing.T) {
 		t.Errorf("sources %+v", s)
 	}
 	for _, bad := range []checkFlags{
-		{identityPolicies: []string{filepath.Join(dir, "absent.json")}},
-		{bucketPolicy: filepath.Join(dir, "absent.json")},
-		{objectOwnership: "Sometimes"},
-		{aclGrants: []string{"WRITE=nobody"}},
+		{policySourceFlags: policySourceFlags{identityPolicies: []string{filepath.Join(dir, "absent.json")}}},
+		{policySourceFlags: policySourceFlags{bucketPolicy: filepath.Join(dir, "absent.json")}},
+		{policySourceFlags: policySourceFlags{objectOwnership: "Sometimes"}},
+		{policySourceFlags: policySourceFlags{aclGrants: []string{"WRITE=nobody"}}},
 	} {
 		if _, err := bad.sources(); cmdkit.Code(err) != cmdkit.ExitUsage {
 			t.Errorf("%+v: err = %v, want a usage error", bad, err)
@@ -147,7 +147,7 @@ func TestCheckFlagsSources(t *testing.T) {
 	}
 	empty := filepath.Join(dir, "empty.json")
 	_ = os.WriteFile(empty, []byte("  \n"), 0o600)
-	if _, err := (&checkFlags{bucketPolicy: empty}).sources(); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, err := (&checkFlags{policySourceFlags: policySourceFlags{bucketPolicy: empty}}).sources(); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty file: %v", err)
 	}
 }

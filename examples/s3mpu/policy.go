@@ -19,18 +19,13 @@ func (a *app) policyCmd() *cobra.Command {
 // policyEvalFlags are the flags of `s3mpu policy eval`.
 type policyEvalFlags struct {
 	caller, action, resource string
-	identityPolicies         []string
-	bucketPolicy, keyPolicy  string
 	vpcePolicy               string
 	boundary                 string
 	sessionPolicies          []string
 	resourceAccount          string
 	initiator                string
-	objectOwnership          string
-	aclGrants                []string
 	bucketKey                bool
-	context                  []string
-	serverProfile            string
+	policySourceFlags
 }
 
 const policyEvalLong = `Evaluate one request offline, with no network call at all: the IAM policy logic
@@ -64,19 +59,13 @@ func (a *app) policyEvalCmd() *cobra.Command {
 	fs.StringVar(&f.caller, "caller", "", "the caller's ARN (user, role, assumed-role session or account root) (required)")
 	fs.StringVar(&f.action, "action", "", "the action, e.g. s3:PutObject (required)")
 	fs.StringVar(&f.resource, "resource", "", "the resource ARN, e.g. arn:aws:s3:::bucket/key (required)")
-	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file of the caller, one document per file; repeatable")
-	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file")
-	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file (for kms: actions)")
+	f.policySourceFlags.register(fs, true)
 	fs.StringVar(&f.vpcePolicy, "vpce-policy", "", "VPC endpoint policy file")
 	fs.StringVar(&f.boundary, "permissions-boundary", "", "the caller's permissions boundary policy file (IAM users and roles)")
 	stringArrayFlag(fs, &f.sessionPolicies, "session-policy", "session policy file of a role session or federated user; repeatable: an Allow in any of them counts")
 	fs.StringVar(&f.resourceAccount, "resource-account", "", "account ID owning the resource; default: from the resource ARN, else the caller's account")
 	fs.StringVar(&f.initiator, "initiator", "", "ARN of the upload's initiator, for the Abort / ListParts default rules")
-	fs.StringVar(&f.objectOwnership, "object-ownership", "", "bucket Object Ownership: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter")
-	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE, GRANTEE as account:ID, canonical:ID or group:URI-or-name; repeatable")
 	fs.BoolVar(&f.bucketKey, "bucket-key", false, "an S3 Bucket Key is enabled (the KMS encryption context is the bucket ARN)")
-	stringArrayFlag(fs, &f.context, "context", "request context KEY=VALUE; repeat a key for a multi-valued key")
-	fs.StringVar(&f.serverProfile, "server-profile", "aws", "permission rules: aws (owner-or-initiator defaults) or nodefaults (servers such as versitygw)")
 	cmd.RunE = a.RunE(func(cmd *cobra.Command, _ []string) error {
 		in, err := f.evalInput()
 		if err != nil {

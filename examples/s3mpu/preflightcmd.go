@@ -25,33 +25,50 @@ import (
 // checkFlags choose how a preflight decides: the evaluator, the policy sources, the caller
 // and the server's rules. Shared by `preflight` and `upload --preflight`.
 type checkFlags struct {
-	mode             string
-	caller           string
-	bucketOwner      string
-	identityPolicies []string
-	bucketPolicy     string
-	keyPolicy        string
-	sourceKeyPolicy  string // only with a copy source (registerCopy)
-	kmsRequireSeed   bool
-	objectOwnership  string
-	aclGrants        []string
-	serverProfile    string
-	sourceIP         string
-	context          []string
+	mode            string
+	caller          string
+	bucketOwner     string
+	sourceKeyPolicy string // only with a copy source (registerCopy)
+	kmsRequireSeed  bool
+	sourceIP        string
+	policySourceFlags
+}
+
+// policySourceFlags are the policy files, bucket settings, server rules and request context
+// that `policy eval` decides with, and that a preflight uses instead of reading them.
+type policySourceFlags struct {
+	identityPolicies        []string
+	bucketPolicy, keyPolicy string
+	objectOwnership         string
+	aclGrants               []string
+	serverProfile           string
+	context                 []string
+}
+
+// register adds the flags; offline (policy eval) reads nothing, a preflight reads what is
+// not given.
+func (f *policySourceFlags) register(fs *pflag.FlagSet, offline bool) {
+	instead := func(read string) string {
+		if offline {
+			return ""
+		}
+		return ", instead of " + read
+	}
+	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file of the caller, one document per file"+instead("reading the caller's policies through IAM")+"; repeatable")
+	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file"+instead("s3:GetBucketPolicy"))
+	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file"+instead("kms:GetKeyPolicy"))
+	fs.StringVar(&f.objectOwnership, "object-ownership", "", "the bucket's Object Ownership"+instead("reading it")+": BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter")
+	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE, GRANTEE as account:ID, canonical:ID or group:URI-or-name"+instead("s3:GetBucketAcl")+"; repeatable")
+	cmdkit.RegisterServerProfile(fs, &f.serverProfile)
+	stringArrayFlag(fs, &f.context, "context", "request context KEY=VALUE for conditions; repeat a key for a multi-valued key")
 }
 
 func (f *checkFlags) register(fs *pflag.FlagSet) {
 	cmdkit.RegisterMode(fs, &f.mode)
 	fs.StringVar(&f.caller, "caller", "", "the principal ARN to check (default: found with sts:GetCallerIdentity)")
 	fs.StringVar(&f.bucketOwner, "bucket-owner", "", "account ID of the bucket owner, when known")
-	stringArrayFlag(fs, &f.identityPolicies, "identity-policy", "identity policy file to use instead of reading the caller's policies through IAM; repeatable")
-	fs.StringVar(&f.bucketPolicy, "bucket-policy", "", "bucket policy file to use instead of s3:GetBucketPolicy")
-	fs.StringVar(&f.keyPolicy, "key-policy", "", "KMS key policy file to use instead of kms:GetKeyPolicy")
-	fs.StringVar(&f.objectOwnership, "object-ownership", "", "the bucket's Object Ownership, instead of reading it (BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter)")
-	stringArrayFlag(fs, &f.aclGrants, "acl-grant", "bucket ACL grant PERMISSION=GRANTEE to use instead of s3:GetBucketAcl; repeatable")
-	cmdkit.RegisterServerProfile(fs, &f.serverProfile)
+	f.policySourceFlags.register(fs, false)
 	fs.StringVar(&f.sourceIP, "source-ip", "", "the client's IP address as the server sees it (aws:SourceIp)")
-	stringArrayFlag(fs, &f.context, "context", "extra request context KEY=VALUE for conditions; repeatable")
 	fs.BoolVar(&f.kmsRequireSeed, "kms-require-seed-actions", false, "with --sse aws:kms: require the S3 permission table's full KMS list (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey) at Initiate, instead of showing it as advisory")
 }
 
