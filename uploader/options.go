@@ -99,17 +99,12 @@ const (
 	PreflightEnforce
 )
 
+var preflightModeNames = [...]string{PreflightAuto: "auto", PreflightOff: "off", PreflightWarn: "warn", PreflightEnforce: "enforce"}
+
 // String returns "auto", "off", "warn" or "enforce".
 func (m PreflightMode) String() string {
-	switch m {
-	case PreflightAuto:
-		return "auto"
-	case PreflightOff:
-		return "off"
-	case PreflightWarn:
-		return "warn"
-	case PreflightEnforce:
-		return "enforce"
+	if m >= 0 && int(m) < len(preflightModeNames) {
+		return preflightModeNames[m]
 	}
 	return fmt.Sprintf("PreflightMode(%d)", int(m))
 }

@@ -69,3 +69,14 @@ func TestMaxConcurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestPreflightModeString(t *testing.T) {
+	for m, want := range map[PreflightMode]string{
+		PreflightAuto: "auto", PreflightOff: "off", PreflightWarn: "warn", PreflightEnforce: "enforce",
+		PreflightMode(4): "PreflightMode(4)", PreflightMode(-1): "PreflightMode(-1)",
+	} {
+		if got := m.String(); got != want {
+			t.Errorf("PreflightMode(%d).String() = %q, want %q", int(m), got, want)
+		}
+	}
+}
