@@ -1,5 +1,7 @@
 // Package optfn applies functional options, the func(*Options) arguments
-// every constructor and call of the module takes, as the AWS SDK's do.
+// every constructor and call of the module takes, as the AWS SDK's do. It
+// knows no options and checks none: resolving and validating them is each
+// package's own work.
 package optfn
 
 // With returns o after each of fns has changed it, in order. o is a copy:
