@@ -766,16 +766,8 @@ func (up *upload) putSingle(ctx context.Context, size int64, open func() io.Read
 	pin := up.in.putInput(up.cs, size, rec.sum)
 	var out *s3.PutObjectOutput
 	_, err := up.retryData(ctx, mpu.OpPutObject, 0, up.o.MaxAttempts, func(ctx context.Context, _ int) error {
-		var o *s3.PutObjectOutput
-		s, err := up.sendBody(ctx, rec, open, func(body io.Reader) (middleware.Metadata, error) {
-			in := *pin
-			in.Body = body
-			var err error
-			if o, err = up.client.PutObject(ctx, &in, up.dataOpts...); err != nil {
-				return middleware.Metadata{}, err
-			}
-			return o.ResultMetadata, nil
-		})
+		o, s, err := sendBody(ctx, up, rec, open, pin, func(in *s3.PutObjectInput, b io.Reader) { in.Body = b },
+			up.client.PutObject, func(o *s3.PutObjectOutput) middleware.Metadata { return o.ResultMetadata })
 		if err != nil {
 			return err
 		}
@@ -859,17 +851,22 @@ func (up *upload) finish(out *UploadOutput) (*UploadOutput, error) {
 	return out, nil
 }
 
-// sendBody makes one attempt of a request that reads its body from open:
-// call sends the request with body and returns the answer's metadata, and
-// sendBody returns the part's checksum (see partBody.sum).
-func (up *upload) sendBody(ctx context.Context, rec *partRecord, open func() io.ReadSeeker, call func(body io.Reader) (middleware.Metadata, error)) (partSum, error) {
+// sendBody makes one attempt of the request in, whose body is read from
+// open: a copy of in gets the body through setBody and goes out with send.
+// It returns the answer and the part's checksum (see partBody.sum), which
+// needs the answer's metadata (meta).
+func sendBody[I, O any](ctx context.Context, up *upload, rec *partRecord, open func() io.ReadSeeker, in *I, setBody func(*I, io.Reader),
+	send func(context.Context, *I, ...func(*s3.Options)) (*O, error), meta func(*O) middleware.Metadata) (*O, partSum, error) {
 	body := up.newBody(ctx, rec, open)
-	md, err := call(body)
+	c := *in
+	setBody(&c, body)
+	out, err := send(ctx, &c, up.dataOpts...)
 	body.detach()
 	if err != nil {
-		return partSum{}, bodyErr(body, err)
+		return nil, partSum{}, bodyErr(body, err)
 	}
-	return body.sum(md)
+	sum, err := body.sum(meta(out))
+	return out, sum, err
 }
 
 // dataOp is the Op of a failed request that sent a body: op, or
@@ -929,16 +926,8 @@ func (up *upload) storePart(ctx context.Context, rec *partRecord, open func() io
 	var res storedPart
 	pin := up.in.partInput(up.cs, up.uploadID, rec.Number, rec.Size, rec.sum)
 	n, err := up.retryData(ctx, mpu.OpUploadPart, rec.Number, attempts, func(ctx context.Context, _ int) error {
-		var out *s3.UploadPartOutput
-		sum, err := up.sendBody(ctx, rec, open, func(body io.Reader) (middleware.Metadata, error) {
-			in := *pin
-			in.Body = body
-			var err error
-			if out, err = up.client.UploadPart(ctx, &in, up.dataOpts...); err != nil {
-				return middleware.Metadata{}, err
-			}
-			return out.ResultMetadata, nil
-		})
+		out, sum, err := sendBody(ctx, up, rec, open, pin, func(in *s3.UploadPartInput, b io.Reader) { in.Body = b },
+			up.client.UploadPart, func(o *s3.UploadPartOutput) middleware.Metadata { return o.ResultMetadata })
 		if err != nil {
 			return err
 		}
