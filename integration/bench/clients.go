@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -51,6 +52,7 @@ var clients = map[string]func(clientSetup) (uploadFunc, error){
 	"s3mpu-nohedge":    newS3MPUNoHedge,
 	"s3mpu-nolistener": newS3MPUNoListener,
 	"manager":          newManager,
+	"manager-crc32c":   newManagerCRC32C,
 	"transfermanager":  newTransferManager,
 	"minio":            newMinio,
 	"discard":          newDiscard,
@@ -144,6 +146,19 @@ func newManager(cs clientSetup) (uploadFunc, error) {
 		up := manager.NewUploader(cli, func(u *manager.Uploader) { setIfSet(cs, &u.PartSize, &u.Concurrency) })
 		return func(ctx context.Context, key string, body io.Reader, size int64) error {
 			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
+			return err
+		}
+	})
+}
+
+// newManagerCRC32C is manager with CRC32C checksums on its parts, what s3mpu computes by
+// default: an experiment, to compare the uploaders with the same checksum work on both sides.
+func newManagerCRC32C(cs clientSetup) (uploadFunc, error) {
+	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
+		up := manager.NewUploader(cli, func(u *manager.Uploader) { setIfSet(cs, &u.PartSize, &u.Concurrency) })
+		return func(ctx context.Context, key string, body io.Reader, size int64) error {
+			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body,
+				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
 			return err
 		}
 	})
