@@ -141,24 +141,20 @@ func setIfSet(cs clientSetup, partSize *int64, conc *int) {
 	}
 }
 
-func newManager(cs clientSetup) (uploadFunc, error) {
-	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
-		up := manager.NewUploader(cli, func(u *manager.Uploader) { setIfSet(cs, &u.PartSize, &u.Concurrency) })
-		return func(ctx context.Context, key string, body io.Reader, size int64) error {
-			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body})
-			return err
-		}
-	})
-}
+func newManager(cs clientSetup) (uploadFunc, error) { return managerWith(cs, "") }
 
 // newManagerCRC32C is manager with CRC32C checksums on its parts, what s3mpu computes by
 // default: an experiment, to compare the uploaders with the same checksum work on both sides.
 func newManagerCRC32C(cs clientSetup) (uploadFunc, error) {
+	return managerWith(cs, types.ChecksumAlgorithmCrc32c)
+}
+
+// managerWith is manager with the part checksum algo ("": the SDK's default, CRC32).
+func managerWith(cs clientSetup, algo types.ChecksumAlgorithm) (uploadFunc, error) {
 	return onS3Client(cs, func(cli *s3.Client) uploadFunc {
 		up := manager.NewUploader(cli, func(u *manager.Uploader) { setIfSet(cs, &u.PartSize, &u.Concurrency) })
 		return func(ctx context.Context, key string, body io.Reader, size int64) error {
-			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body,
-				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(cs.bucket), Key: aws.String(key), Body: body, ChecksumAlgorithm: algo})
 			return err
 		}
 	})
