@@ -66,6 +66,16 @@ func (em *emitter) call(e event.Event) (err error) {
 	return nil
 }
 
+// tallySoFar returns the tally of the events emitted so far.
+func (em *emitter) tallySoFar() event.Completed {
+	if em == nil {
+		return event.Completed{}
+	}
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	return em.tally
+}
+
 // listening reports whether events go anywhere.
 func (em *emitter) listening() bool { return em != nil && em.l != nil }
 

@@ -222,8 +222,9 @@ func (r *resumer) run(ctx context.Context) (*UploadOutput, error) {
 		}
 	}
 	if st == nil && r.size <= up.o.PartSize {
-		// One part: a single PutObject, which needs no state.
-		return r.u.Upload(up.parent, &r.in.UploadInput, r.optFns...)
+		// One part: a single PutObject, which needs no state; its Completed
+		// event counts the retries of the discarded upload's abort too.
+		return r.u.upload(up.parent, &r.in.UploadInput, up.em.tallySoFar(), r.optFns)
 	}
 	if st != nil {
 		out, done, err := r.resumeExisting(ctx, st)

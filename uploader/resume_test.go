@@ -680,3 +680,29 @@ func TestResumeStateFileIsTheBody(t *testing.T) {
 		t.Fatalf("requests made: %v", ops)
 	}
 }
+
+// The Completed event's tally counts every Retry event the listener saw
+// during the call, also those of a StartOver that discards the old upload
+// before a small file goes in one PutObject.
+func TestResumeStartOverTallyCountsEveryRetry(t *testing.T) {
+	fx := newResumeFixture(t, 11*mib)
+	c := s3mem.New("b")
+	fx.interrupt(t, c, 2)
+	// The file shrinks to one part: the old upload is discarded, the rest is a PutObject.
+	fx.data = payload(1 * mib)
+	if err := os.WriteFile(fx.path, fx.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Hook(s3mem.OpAbortMultipartUpload, s3mem.FailTimes(1, s3mem.InternalError(s3mem.OpAbortMultipartUpload)))
+	c.Hook(s3mem.OpPutObject, s3mem.FailTimes(1, s3mem.InternalError(s3mem.OpPutObject)))
+	rec := &recorder{}
+	if _, err := fx.resume(t, c, rec, func(in *ResumeInput) { in.StartOver = true }); err != nil {
+		t.Fatal(err)
+	}
+	retries := eventsOf[event.Retry](rec)
+	done := eventsOf[event.Completed](rec)
+	if len(retries) != 2 || len(done) != 1 {
+		t.Fatalf("%d Retry and %d Completed events, want 2 and 1", len(retries), len(done))
+	}
+	checkTally(t, rec)
+}

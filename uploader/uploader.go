@@ -291,6 +291,13 @@ func (u *Uploader) Options() Options { return u.options }
 // unless Options.LeavePartsOnError is set or the abort failed (see
 // UploadError.Aborted).
 func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*Options)) (*UploadOutput, error) {
+	return u.upload(ctx, in, event.Completed{}, optFns)
+}
+
+// upload is Upload, whose Completed event adds to its own tally the tally
+// of the events the caller sent before it (a Resume that discarded an
+// upload before sending a small file in one request).
+func (u *Uploader) upload(ctx context.Context, in *UploadInput, before event.Completed, optFns []func(*Options)) (*UploadOutput, error) {
 	if in == nil {
 		return nil, validateError("", "", invalidf("nil input"))
 	}
@@ -303,7 +310,9 @@ func (u *Uploader) Upload(ctx context.Context, in *UploadInput, optFns ...func(*
 	if err != nil {
 		return invalid(err)
 	}
-	return newUpload(u.client, o, vin, cs).run(ctx)
+	up := newUpload(u.client, o, vin, cs)
+	up.tallied = before
+	return up.run(ctx)
 }
 
 // begin is the setup every call shares: it applies optFns to a copy of
@@ -383,6 +392,7 @@ type upload struct {
 	in      *UploadInput
 	cs      *checksum
 	em      *emitter
+	tallied event.Completed // the tally em starts from (see Uploader.upload)
 	limiter *rate.Limiter
 	sent    atomic.Int64
 	// progress counts the bytes of the parts handed to the transport, each
@@ -438,7 +448,7 @@ func (e *partError) Unwrap() error { return e.err }
 func (up *upload) attach(ctx context.Context) (context.Context, context.CancelCauseFunc) {
 	up.parent = ctx
 	ctx, cancel := context.WithCancelCause(ctx)
-	up.em = &emitter{l: up.o.Listener, onPanic: cancel}
+	up.em = &emitter{l: up.o.Listener, onPanic: cancel, tally: up.tallied}
 	return ctx, cancel
 }
 
