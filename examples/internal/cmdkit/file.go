@@ -5,17 +5,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // WriteFile writes data to path atomically, so that a crash leaves either the old file or
 // the new one, never a part: it writes a temporary file beside path (named
-// ".BASE.tmp-*", mode perm), syncs it, moves it to path and syncs the directory where the
+// ".BASE.tmp-*", BASE cut to maxTempStem bytes, mode perm), syncs it, moves it to path and syncs the directory where the
 // file system can. With exclusive, an existing path is never replaced: the error then wraps
 // fs.ErrExist. On a file system without hard links, exclusive falls back to a rename, so the
 // caller should have checked that path is free.
 func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+tempStem(filepath.Base(path))+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -51,4 +52,20 @@ func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error
 		_ = d.Close()
 	}
 	return nil
+}
+
+// maxTempStem bounds the part of a file's name that its temporary name repeats, so that the
+// temporary name stays within the file system's limit (255 bytes) when the name does.
+const maxTempStem = 128
+
+// tempStem is base, cut to at most maxTempStem bytes at a character boundary.
+func tempStem(base string) string {
+	if len(base) <= maxTempStem {
+		return base
+	}
+	n := maxTempStem
+	for n > 0 && !utf8.RuneStart(base[n]) {
+		n--
+	}
+	return base[:n]
 }

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 	"testing"
 )
 
@@ -49,4 +51,31 @@ func TestWriteFile(t *testing.T) {
 		t.Fatal("a write into a missing directory succeeded")
 	}
 	check("three")
+}
+
+// TestWriteFileLongName: any name the file system takes for the file itself
+// is written, though the temporary name beside it adds a prefix and suffix.
+func TestWriteFileLongName(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"n", strings.Repeat("n", 200), strings.Repeat("n", 239), strings.Repeat("n", 240),
+		strings.Repeat("n", 255), "n" + strings.Repeat("é", 127)} {
+		n := len(name)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Skipf("the file system takes no name of %d bytes: %v", n, err)
+		}
+		os.Remove(p)
+		for _, excl := range []bool{false, true} {
+			if err := WriteFile(p, []byte(name), 0o600, excl); err != nil {
+				t.Fatalf("name of %d bytes, exclusive %v: %v", n, excl, err)
+			}
+			if got, err := os.ReadFile(p); err != nil || string(got) != name || !utf8.ValidString(name) {
+				t.Fatalf("name of %d bytes: read %d bytes (%v)", n, len(got), err)
+			}
+			os.Remove(p)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("left beside the file: %v", ents)
+		}
+	}
 }
