@@ -9,11 +9,12 @@ import (
 )
 
 // WriteFile writes data to path atomically, so that a crash leaves either the old file or
-// the new one, never a part: it writes a temporary file beside path (named
-// ".BASE.tmp-*", BASE cut to maxTempStem bytes, mode perm), syncs it, moves it to path and syncs the directory where the
-// file system can. With exclusive, an existing path is never replaced: the error then wraps
-// fs.ErrExist. On a file system without hard links, exclusive falls back to a rename, so the
-// caller should have checked that path is free.
+// the new one, never a part: it writes a temporary file beside path (named ".BASE.tmp-*",
+// BASE cut to maxTempStem bytes, mode perm), syncs it, moves it to path and syncs the
+// directory where the file system can. With exclusive, an existing path is never replaced: the error then wraps
+// fs.ErrExist. On a file system without hard links, exclusive falls back to a rename after
+// checking that path is still free, which leaves a moment in which a file created at path
+// would be replaced.
 func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+tempStem(filepath.Base(path))+".tmp-*")
@@ -37,12 +38,21 @@ func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error
 	}
 	if exclusive {
 		// A hard link does not replace an existing file, unlike a rename.
-		err = os.Link(tmp, path)
+		err = link(tmp, path)
 		if errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
 	if !exclusive || err != nil {
+		if exclusive {
+			// No hard link: a rename would replace a file that appeared since the caller
+			// checked, so look again just before it.
+			if _, err := os.Lstat(path); err == nil {
+				return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
 		if err := os.Rename(tmp, path); err != nil {
 			return err
 		}
@@ -53,6 +63,9 @@ func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error
 	}
 	return nil
 }
+
+// link is os.Link; a test replaces it to act as a file system without hard links.
+var link = os.Link
 
 // maxTempStem bounds the part of a file's name that its temporary name repeats, so that the
 // temporary name stays within the file system's limit (255 bytes) when the name does.
