@@ -701,9 +701,12 @@ func (r *resumer) failErr(err error) *UploadError {
 // statePath: it aborts the multipart upload (or, when an interrupted run
 // never recorded its ID, the uploads of the key that run may have
 // created) and removes the state file. A missing state file is not an
-// error. The client must implement FullAPI's listing calls.
+// error; an empty statePath is invalid input. The client must implement FullAPI's listing calls.
 func (u *Uploader) AbortResumable(ctx context.Context, statePath string, optFns ...func(*Options)) error {
 	client, o, err := beginAs[resumeClient](ctx, u, "AbortResumable", "ListParts and ListMultipartUploads", optFns)
+	if err == nil && statePath == "" {
+		err = invalidf("empty state file path")
+	}
 	if err != nil {
 		return validateError("", "", err)
 	}

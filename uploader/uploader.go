@@ -215,6 +215,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,10 +327,24 @@ func (u *Uploader) begin(ctx context.Context, clientErr error, optFns []func(*Op
 		return o, invalidf("nil context")
 	case clientErr != nil:
 		return o, clientErr
-	case u.client == nil:
+	case isNil(u.client):
 		return o, invalidf("nil client")
 	}
 	return o.resolve()
+}
+
+// isNil reports whether client is nil or holds a nil pointer (a nil
+// *s3.Client, say), whose first request would panic.
+func isNil(client API) bool {
+	if client == nil {
+		return true
+	}
+	v := reflect.ValueOf(client)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // beginAs is begin for a call (named op) that needs the calls of C, named
