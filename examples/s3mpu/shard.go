@@ -171,14 +171,11 @@ func (a *app) runPlan(ctx context.Context, src, dst string, pf *planFlags, of *o
 			return cmdkit.UsageErrorf("--plan-out %s exists: discard its upload first (s3mpu uploads abort --plan %s) or choose another path", pf.planOut, pf.planOut)
 		}
 	}
-	f, fi, err := openInput(src)
+	f, fi, err := openShardFile(src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if !fi.Mode().IsRegular() {
-		return cmdkit.UsageErrorf("%s is not a regular file: every worker must be able to read its part of it at any offset", src)
-	}
 	uin, err := of.uploadInput(u)
 	if err != nil {
 		return err
@@ -386,7 +383,7 @@ func (a *app) runUploadShard(ctx context.Context, shardSet bool, sf *uploadShard
 	if path == "" {
 		return cmdkit.UsageErrorf("the plan names no file: give --file")
 	}
-	f, _, err := openInput(path)
+	f, _, err := openShardFile(path)
 	if err != nil {
 		return err
 	}
@@ -497,7 +494,7 @@ func (a *app) runComplete(ctx context.Context, planArg string, verify bool, file
 		if file == "" {
 			file = p.Source.Path
 		}
-		f, _, err := openInput(file)
+		f, _, err := openShardFile(file)
 		if err != nil {
 			return err
 		}
@@ -625,6 +622,25 @@ func (a *app) readPlan(ctx context.Context, arg string) (*uploader.Plan, error) 
 		return nil, cmdkit.UsageErrorf("--plan %s: %v", arg, err)
 	}
 	return p, nil
+}
+
+// openShardFile opens the file of a sharded upload, which every worker reads at its own
+// offsets, and returns what Stat says of it: anything but a regular file is a usage error, found before opening it, since
+// opening a FIFO waits for a writer.
+func openShardFile(path string) (*os.File, fs.FileInfo, error) {
+	notRegular := cmdkit.UsageErrorf("%s is not a regular file: every worker must be able to read its part of it at any offset", path)
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, nil, notRegular
+	}
+	f, fi, err := openInput(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() { // replaced since the Stat
+		f.Close()
+		return nil, nil, notRegular
+	}
+	return f, fi, nil
 }
 
 // writePlan writes the plan to a local path (atomically, never over an existing file) or
