@@ -116,6 +116,9 @@ func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ..
 		if !c.buckets[b] {
 			return nil, noSuchBucket(OpPutObject)
 		}
+		if err := c.ifNoneMatch(OpPutObject, b, k, in.IfNoneMatch); err != nil {
+			return nil, err
+		}
 		o := &Object{
 			Bucket: b, Key: k, Data: data, ETag: etagOf(data), VersionID: c.newID("v"),
 			ContentType: aws.ToString(in.ContentType), Metadata: maps.Clone(in.Metadata),
@@ -265,6 +268,9 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 		if err := checkObjectChecksum(u, in, sum, len(partList)); err != nil {
 			return nil, err
 		}
+		if err := c.ifNoneMatch(op, u.Bucket, u.Key, in.IfNoneMatch); err != nil {
+			return nil, err
+		}
 		o := c.storeObject(u, a, sum, len(partList))
 		cs := set(o.ChecksumAlgo, sum)
 		return &s3.CompleteMultipartUploadOutput{
@@ -275,6 +281,23 @@ func (c *Client) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMul
 			ServerSideEncryption: o.ServerSideEnc, SSEKMSKeyId: u.Input.(*s3.CreateMultipartUploadInput).SSEKMSKeyId,
 		}, nil
 	})
+}
+
+// ifNoneMatch is the If-None-Match condition of PutObject and
+// CompleteMultipartUpload: "*" fails with PreconditionFailed when the key
+// holds an object, as S3 answers; S3 supports no other value. c.mu must be
+// held.
+func (c *Client) ifNoneMatch(op, bucket, key string, v *string) error {
+	switch aws.ToString(v) {
+	case "":
+		return nil
+	case "*":
+		if c.objects[bucket+"/"+key] != nil {
+			return preconditionFailed(op)
+		}
+		return nil
+	}
+	return APIError(op, 501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 }
 
 // checkPartOrder rejects a CompleteMultipartUpload part list whose part

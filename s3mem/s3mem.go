@@ -10,7 +10,8 @@
 // calls CopyObject, UploadPartCopy and GetObjectTagging. It keeps buckets,
 // objects and multipart uploads (with their parts and checksums) in memory
 // and behaves as S3 does for them: parts are checked against the checksums
-// sent with them, Complete checks part order, ETags, part sizes (MinPartSize)
+// sent with them, PutObject and Complete honour If-None-Match "*", Complete
+// checks part order, ETags, part sizes (MinPartSize)
 // and the full-object or composite checksum, and errors have the shape the
 // SDK returns (an *smithy.OperationError around an awshttp.ResponseError
 // carrying the HTTP status, around the API error), so errors.As with
