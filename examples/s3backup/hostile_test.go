@@ -526,3 +526,23 @@ func TestBackupDoesNotReadThroughASwappedLink(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreVerifyRefuseS3URLAsDir: a second s3:// argument is a confused command line,
+// not a local directory named "s3:"; nothing is created and the exit status is 2.
+func TestRestoreVerifyRefuseS3URLAsDir(t *testing.T) {
+	setFakeCredentials(t)
+	wd := t.TempDir()
+	t.Chdir(wd)
+	for _, cmd := range []string{"restore", "verify"} {
+		for _, dir := range []string{"s3://bkt/other", "S3://bkt/other"} {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), nil, []string{cmd, "s3://bkt/p", dir, "--endpoint-url", "http://127.0.0.1:1"}, &stdout, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), "is an s3:// URL") {
+				t.Errorf("%s s3://bkt/p %s: exit %d, stderr %q; want 2 and the reason", cmd, dir, code, stderr.String())
+			}
+		}
+	}
+	if ents, _ := os.ReadDir(wd); len(ents) != 0 {
+		t.Fatalf("the refused commands created %v", ents)
+	}
+}

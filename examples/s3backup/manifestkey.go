@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/pflag"
@@ -109,11 +110,15 @@ type backupAndDir struct {
 }
 
 // parseArgs parses the arguments of verify and restore, s3://bucket/prefix DIR, and checks
-// --concurrency and the filters.
+// --concurrency and the filters. A DIR that is an s3:// URL is refused: it would otherwise
+// name a local directory "s3:".
 func (b *backupAndDir) parseArgs(args []string) error {
 	d, err := parseDestination(args[0])
 	if err != nil {
 		return cmdkit.UsageErrorf("%v", err)
+	}
+	if strings.HasPrefix(strings.ToLower(args[1]), "s3://") {
+		return cmdkit.UsageErrorf("DIR %s is an s3:// URL: give the backup first and a local directory second", args[1])
 	}
 	if b.concurrency < 1 {
 		return cmdkit.UsageErrorf("--concurrency must be at least 1")
