@@ -394,6 +394,13 @@ func (rep *report) markdown() string {
 			fmt.Fprintf(&b, "| %s | %.2f (vs %s) | %.2f (vs %s) | %.2f (vs %s) |\n", r.Case, r.Throughput, r.BestTP, r.CPUPerGiB, r.BestCPU, r.RSS, r.BestRSS)
 		}
 	}
+	if rows := pairedRows(rep.Runs); len(rows) > 0 {
+		b.WriteString("\nPaired by round (s3mpu's figure ÷ the other client's in the same round, median over the rounds; the clients take turns in each round):\n\n")
+		b.WriteString("| case | s3mpu ÷ | rounds | CPU/GiB | user CPU | system CPU | MB/s | rounds with s3mpu's CPU ≤ |\n|---|---|---|---|---|---|---|---|\n")
+		for _, r := range rows {
+			b.WriteString(r + "\n")
+		}
+	}
 	if lines := rep.targetLines(); len(lines) > 0 {
 		b.WriteString("\nTargets:\n\n")
 		for _, l := range lines {
@@ -502,4 +509,62 @@ func writeResults(dir, prefix string, started time.Time, rep any, md string) err
 	}
 	logf("results written to %s", filepath.Join(dir, stamp+".{json,md}"))
 	return nil
+}
+
+// pairedRows compares s3mpu with each other client round by round: for every case and
+// client, over the rounds in which both ran and succeeded, the median of s3mpu's figure
+// divided by the client's, and the number of rounds in which s3mpu's CPU per GiB was no
+// higher. Pairing by round takes out most of what the rest of the machine does to one
+// round, which a median per client keeps.
+func pairedRows(runs []runResult) []string {
+	type key struct {
+		c, client string
+		run       int
+	}
+	byKey := map[key]runResult{}
+	var cases, clients []string
+	for _, r := range runs {
+		if !r.OK || r.Bytes == 0 {
+			continue
+		}
+		byKey[key{r.Case, r.Client, r.Run}] = r
+		if !slices.Contains(cases, r.Case) {
+			cases = append(cases, r.Case)
+		}
+		if r.Client != "s3mpu" && !slices.Contains(clients, r.Client) {
+			clients = append(clients, r.Client)
+		}
+	}
+	var rows []string
+	for _, c := range cases {
+		for _, cl := range clients {
+			var cpu, user, sys, mbps []float64
+			le := 0
+			for k, mine := range byKey {
+				if k.c != c || k.client != "s3mpu" {
+					continue
+				}
+				other, ok := byKey[key{c, cl, k.run}]
+				if !ok || other.CPUSeconds == 0 || other.UserCPUSeconds == 0 || other.SysCPUSeconds == 0 {
+					continue
+				}
+				// Per GiB on each side: the clients may have uploaded different byte counts.
+				per := func(v float64, r runResult) float64 { return v / float64(r.Bytes) }
+				rc := per(mine.CPUSeconds, mine) / per(other.CPUSeconds, other)
+				cpu = append(cpu, rc)
+				user = append(user, per(mine.UserCPUSeconds, mine)/per(other.UserCPUSeconds, other))
+				sys = append(sys, per(mine.SysCPUSeconds, mine)/per(other.SysCPUSeconds, other))
+				mbps = append(mbps, mine.MBps/other.MBps)
+				if rc <= 1 {
+					le++
+				}
+			}
+			if len(cpu) == 0 {
+				continue
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %d | %.3f | %.3f | %.3f | %.2f | %d of %d |",
+				c, cl, len(cpu), newStat(cpu).Median, newStat(user).Median, newStat(sys).Median, newStat(mbps).Median, le, len(cpu)))
+		}
+	}
+	return rows
 }

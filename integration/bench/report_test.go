@@ -156,3 +156,23 @@ func TestTurnOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestPairedRows: ratios are taken within a round, per GiB on each side, and a round where
+// either client failed is left out.
+func TestPairedRows(t *testing.T) {
+	run := func(client string, round int, cpu float64, ok bool) runResult {
+		return runResult{Case: "https/file-c4", Client: client, Run: round, OK: ok, Bytes: 1 << 30, MBps: 100,
+			CPUSeconds: cpu, UserCPUSeconds: cpu * 0.6, SysCPUSeconds: cpu * 0.4}
+	}
+	runs := []runResult{
+		run("s3mpu", 1, 1.0, true), run("manager", 1, 2.0, true), // 0.5
+		run("s3mpu", 2, 3.0, true), run("manager", 2, 1.0, true), // 3.0
+		run("s3mpu", 3, 1.1, true), run("manager", 3, 1.0, true), // 1.1
+		run("s3mpu", 4, 9.0, true), run("manager", 4, 1.0, false), // left out
+	}
+	rows := pairedRows(runs)
+	want := "| https/file-c4 | manager | 3 | 1.100 | 1.100 | 1.100 | 1.00 | 1 of 3 |"
+	if len(rows) != 1 || rows[0] != want {
+		t.Fatalf("rows %q, want %q", rows, want)
+	}
+}
