@@ -625,8 +625,8 @@ func (a *app) readPlan(ctx context.Context, arg string) (*uploader.Plan, error) 
 }
 
 // openShardFile opens the file of a sharded upload, which every worker reads at its own
-// offsets, and returns what Stat says of it: anything but a regular file is a usage error, found before opening it, since
-// opening a FIFO waits for a writer.
+// offsets, and returns what Stat says of it. Anything but a regular file is a usage error,
+// found before opening it, since opening a FIFO waits for a writer.
 func openShardFile(path string) (*os.File, fs.FileInfo, error) {
 	notRegular := cmdkit.UsageErrorf("%s is not a regular file: every worker must be able to read its part of it at any offset", path)
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {

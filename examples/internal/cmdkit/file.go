@@ -11,10 +11,10 @@ import (
 // WriteFile writes data to path atomically, so that a crash leaves either the old file or
 // the new one, never a part: it writes a temporary file beside path (named ".BASE.tmp-*",
 // BASE cut to maxTempStem bytes, mode perm), syncs it, moves it to path and syncs the
-// directory where the file system can. With exclusive, an existing path is never replaced: the error then wraps
-// fs.ErrExist. On a file system without hard links, exclusive falls back to a rename after
-// checking that path is still free, which leaves a moment in which a file created at path
-// would be replaced.
+// directory where the file system can. With exclusive, an existing path is never replaced:
+// the error then wraps fs.ErrExist. On a file system without hard links, exclusive falls
+// back to a rename after checking that path is still free, which leaves a moment in which a
+// file created at path would be replaced.
 func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+tempStem(filepath.Base(path))+".tmp-*")
@@ -38,30 +38,34 @@ func WriteFile(path string, data []byte, perm fs.FileMode, exclusive bool) error
 	}
 	if exclusive {
 		// A hard link does not replace an existing file, unlike a rename.
-		err = link(tmp, path)
-		if errors.Is(err, fs.ErrExist) {
+		switch err := link(tmp, path); {
+		case err == nil:
+			syncDir(dir)
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			return err
+		}
+		// No hard links here: a rename would replace a file that appeared since the caller
+		// checked, so look again just before it.
+		if _, err := os.Lstat(path); err == nil {
+			return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
+		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	if !exclusive || err != nil {
-		if exclusive {
-			// No hard link: a rename would replace a file that appeared since the caller
-			// checked, so look again just before it.
-			if _, err := os.Lstat(path); err == nil {
-				return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return err
-		}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
 	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir syncs a directory, best effort: not every file system syncs one.
+func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs a directory
+		_ = d.Sync()
 		_ = d.Close()
 	}
-	return nil
 }
 
 // link is os.Link; a test replaces it to act as a file system without hard links.
